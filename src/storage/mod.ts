@@ -1,0 +1,194 @@
+/**
+ * The `ObjectStore` interface every service uses, whatever the backend (`fs` embedded default, `s3` upstream).
+ *
+ * Contract highlights (enforced by `_testing/object_store_contract.ts`):
+ * - Bodies are `ReadableStream<Uint8Array>` both ways; no backend buffers a whole object.
+ * - A put is atomic: readers see the old object or the new one, never a torn one; a failed or aborted body
+ *   stream leaves nothing visible.
+ * - ETags are S3-identical: hex MD5 for simple puts, `md5(concat(part md5s))-N` for multipart; returned with quotes.
+ * - Listings are in UTF-8 byte order of keys.
+ * - Errors are `AppError`s: NoSuchBucket, NoSuchKey, NoSuchUpload, BucketAlreadyExists, BucketNotEmpty,
+ *   InvalidBucketName, KeyTooLong, InvalidPart, InvalidPartOrder, EntityTooSmall, InvalidRange, NoSpace, Unavailable.
+ *
+ * @module
+ */
+
+/** Checksum algorithms S3 supports (`x-amz-checksum-*`); values are base64 as on the wire. */
+export type ChecksumAlgorithm = "crc32" | "crc32c" | "crc64nvme" | "sha1" | "sha256";
+
+/** Standard HTTP headers that S3 stores with an object and returns on GET/HEAD. */
+export interface StoredHeaders {
+  contentType?: string;
+  contentEncoding?: string;
+  contentDisposition?: string;
+  contentLanguage?: string;
+  cacheControl?: string;
+  expires?: string;
+}
+
+export interface BucketInfo {
+  name: string;
+  createdAt: Date;
+}
+
+export interface ObjectInfo extends StoredHeaders {
+  key: string;
+  size: number;
+  /** Quoted, e.g. `"9e107d9d372bb6826bd81d3542a419d6"` or `"…-3"`. */
+  etag: string;
+  lastModified: Date;
+  /** User metadata (`x-amz-meta-*`), lower-case names without the prefix. */
+  metadata: Record<string, string>;
+  /** Checksums recorded at write time (full-object or composite for multipart, as S3 does). */
+  checksums: Partial<Record<ChecksumAlgorithm, string>>;
+  /** For multipart objects: number of parts. */
+  partsCount?: number;
+  storageClass?: string;
+}
+
+export interface PutOptions extends StoredHeaders {
+  metadata?: Record<string, string>;
+  /** Checksums already verified by the caller, to be stored and returned later. */
+  checksums?: Partial<Record<ChecksumAlgorithm, string>>;
+  storageClass?: string;
+  /** Expected MD5 (hex); the store fails with BadDigest and keeps nothing if the body differs. */
+  expectedMd5Hex?: string;
+  /** Expected body length; a shorter/longer body fails with IncompleteBody and keeps nothing. */
+  contentLength?: number;
+  signal?: AbortSignal;
+}
+
+/** Inclusive byte range, already resolved against the object size. */
+export interface ByteRange {
+  start: number;
+  end: number;
+}
+
+export interface GetOptions {
+  range?: ByteRange;
+  signal?: AbortSignal;
+}
+
+export interface GetResult {
+  info: ObjectInfo;
+  body: ReadableStream<Uint8Array>;
+  /** Present when a range was served. */
+  range?: ByteRange;
+}
+
+export interface CopyOptions extends PutOptions {
+  /** "COPY" keeps source metadata/headers (default); "REPLACE" uses the ones in these options. */
+  metadataDirective?: "COPY" | "REPLACE";
+}
+
+export interface ListOptions {
+  prefix?: string;
+  delimiter?: string;
+  /** Exclusive lower bound (S3 `marker` / `start-after`, or a decoded continuation token). */
+  startAfter?: string;
+  /** 1..1000; default 1000. */
+  maxKeys?: number;
+}
+
+export interface ListResult {
+  objects: ObjectInfo[];
+  commonPrefixes: string[];
+  isTruncated: boolean;
+  /** The last key or common prefix returned; pass as `startAfter` to continue. */
+  nextStartAfter?: string;
+}
+
+export interface MultipartUpload {
+  uploadId: string;
+  key: string;
+  initiated: Date;
+}
+
+export interface PartInfo {
+  partNumber: number;
+  etag: string;
+  size: number;
+  lastModified: Date;
+  checksums: Partial<Record<ChecksumAlgorithm, string>>;
+}
+
+export interface CompletedPart {
+  partNumber: number;
+  etag: string;
+}
+
+export interface ListUploadsOptions {
+  prefix?: string;
+  keyMarker?: string;
+  uploadIdMarker?: string;
+  maxUploads?: number;
+}
+
+export interface StoreCapabilities {
+  /** Copy without moving bytes through this process. */
+  serverSideCopy: boolean;
+  /** S3 Object Lock (WORM) on buckets created with it. */
+  objectLock: boolean;
+}
+
+export interface ObjectStore {
+  readonly kind: string;
+  readonly capabilities: StoreCapabilities;
+
+  listBuckets(): Promise<BucketInfo[]>;
+  createBucket(bucket: string, options?: { objectLock?: boolean }): Promise<void>;
+  /** Fails with BucketNotEmpty when objects or in-progress multipart uploads remain. */
+  deleteBucket(bucket: string): Promise<void>;
+  headBucket(bucket: string): Promise<BucketInfo>;
+
+  putObject(bucket: string, key: string, body: ReadableStream<Uint8Array>, options?: PutOptions): Promise<ObjectInfo>;
+  getObject(bucket: string, key: string, options?: GetOptions): Promise<GetResult>;
+  headObject(bucket: string, key: string): Promise<ObjectInfo>;
+  /** Deleting a missing key succeeds (S3 semantics). */
+  deleteObject(bucket: string, key: string): Promise<void>;
+  copyObject(
+    source: { bucket: string; key: string; range?: ByteRange },
+    target: { bucket: string; key: string },
+    options?: CopyOptions,
+  ): Promise<ObjectInfo>;
+  listObjects(bucket: string, options?: ListOptions): Promise<ListResult>;
+
+  createMultipartUpload(bucket: string, key: string, options?: PutOptions): Promise<string>;
+  uploadPart(
+    bucket: string,
+    key: string,
+    upload: { uploadId: string; partNumber: number },
+    body: ReadableStream<Uint8Array>,
+    options?: Pick<PutOptions, "checksums" | "expectedMd5Hex" | "contentLength" | "signal">,
+  ): Promise<PartInfo>;
+  uploadPartCopy(
+    source: { bucket: string; key: string; range?: ByteRange },
+    target: { bucket: string; key: string; uploadId: string; partNumber: number },
+  ): Promise<PartInfo>;
+  /** Parts must be ascending (InvalidPartOrder), exist with matching ETags (InvalidPart), all but the last ≥ 5 MiB (EntityTooSmall). */
+  completeMultipartUpload(
+    bucket: string,
+    key: string,
+    uploadId: string,
+    parts: CompletedPart[],
+  ): Promise<ObjectInfo>;
+  abortMultipartUpload(bucket: string, key: string, uploadId: string): Promise<void>;
+  listParts(
+    bucket: string,
+    key: string,
+    uploadId: string,
+    options?: { partNumberMarker?: number; maxParts?: number },
+  ): Promise<{ parts: PartInfo[]; isTruncated: boolean; nextPartNumberMarker?: number }>;
+  listMultipartUploads(
+    bucket: string,
+    options?: ListUploadsOptions,
+  ): Promise<{ uploads: MultipartUpload[]; isTruncated: boolean }>;
+
+  /** Release handles (no-op for most backends). */
+  close(): Promise<void>;
+}
+
+/** Smallest size of a non-final multipart part (S3 rule). */
+export const MIN_PART_SIZE = 5 * 1024 * 1024;
+/** Largest key length in bytes (S3 rule). */
+export const MAX_KEY_BYTES = 1024;
