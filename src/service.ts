@@ -28,6 +28,8 @@ export interface ServiceContext {
   backends: BackendRegistry;
   /** The gateway's buckets, each routed to its backend: what S3 clients of the appliance see. */
   buckets: ObjectStore;
+  /** Listen addresses from the command line (`HOST:PORT`, port 0 = pick a free one). */
+  listen: { api: string; s3: string; iscsi: string };
 }
 
 export interface RunningService {
@@ -36,5 +38,7 @@ export interface RunningService {
   routes?: Hono;
   /** Prometheus text appended to `/metrics`. */
   metrics?(): string;
+  /** Addresses this service actually listens on (merged into `<data-dir>/listen.json`), e.g. `{iscsi: "127.0.0.1:3260"}`. */
+  addresses?: Record<string, string>;
   stop(): Promise<void>;
 }
