@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 // ── Core ──────────────────────────────────────────────────────────────────────────────────────────────
 
@@ -55,3 +55,100 @@ export const apiTokens = sqliteTable("api_tokens", {
   description: text("description").notNull().default(""),
   createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
 });
+
+// ── Sync ──────────────────────────────────────────────────────────────────────────────────────────────
+
+/** A COW Sync job: source (backend id or "gateway" + bucket + prefix) → mirror, with its schedule and limits. */
+export const syncJobs = sqliteTable("sync_jobs", {
+  id: text("id").primaryKey(),
+  sourceBackend: text("source_backend").notNull(),
+  sourceBucket: text("source_bucket").notNull(),
+  sourcePrefix: text("source_prefix").notNull().default(""),
+  targetBackend: text("target_backend").notNull(),
+  targetBucket: text("target_bucket").notNull(),
+  targetPrefix: text("target_prefix").notNull().default(""),
+  /** mirror: propagate deletes; additive: never delete on the mirror. */
+  mode: text("mode", { enum: ["mirror", "additive"] }).notNull(),
+  /** manifest: list the source and diff with the last manifest; journal: use the gateway's change feed. */
+  detection: text("detection", { enum: ["manifest", "journal"] }).notNull(),
+  /** Seconds between scheduled runs; null = on demand only. */
+  intervalSeconds: integer("interval_seconds"),
+  /** JSON arrays of glob patterns. */
+  include: text("include").notNull().default("[]"),
+  exclude: text("exclude").notNull().default("[]"),
+  concurrency: integer("concurrency").notNull().default(8),
+  /** Bytes per second for transfers that stream through the appliance; null = unlimited. */
+  bandwidthLimit: integer("bandwidth_limit"),
+  keepLast: integer("keep_last"),
+  keepDays: integer("keep_days"),
+  /** Journal mode: a full listing reconcile at least this often. */
+  reconcileSeconds: integer("reconcile_seconds").notNull().default(86400),
+  /** Journal mode: last change-feed sequence number applied by a successful run. */
+  journalSeq: integer("journal_seq").notNull().default(0),
+  lastReconcileAt: integer("last_reconcile_at", { mode: "timestamp_ms" }),
+  createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
+});
+
+/** One run of a job; a succeeded run is a generation. Items of the plan are in `sync_run_items`. */
+export const syncRuns = sqliteTable("sync_runs", {
+  id: integer("id").primaryKey({ autoIncrement: true }),
+  jobId: text("job_id").notNull().references(() => syncJobs.id, { onDelete: "cascade" }),
+  generation: integer("generation").notNull(),
+  status: text("status", { enum: ["running", "succeeded", "failed"] }).notNull(),
+  detection: text("detection", { enum: ["manifest", "journal", "verify"] }).notNull(),
+  /** Change-feed sequence number this run covers (journal) or the feed head when the listing began. */
+  journalSeq: integer("journal_seq").notNull().default(0),
+  objectsTotal: integer("objects_total").notNull().default(0),
+  bytesTotal: integer("bytes_total").notNull().default(0),
+  requests: integer("requests").notNull().default(0),
+  error: text("error"),
+  expired: integer("expired", { mode: "boolean" }).notNull().default(false),
+  startedAt: integer("started_at", { mode: "timestamp_ms" }).notNull(),
+  finishedAt: integer("finished_at", { mode: "timestamp_ms" }),
+}, (t) => [uniqueIndex("sync_runs_job_generation").on(t.jobId, t.generation)]);
+
+/** The exact plan of a run, one row per object; `state` is the crash-safe checkpoint. */
+export const syncRunItems = sqliteTable("sync_run_items", {
+  runId: integer("run_id").notNull().references(() => syncRuns.id, { onDelete: "cascade" }),
+  idx: integer("idx").notNull(),
+  op: text("op", { enum: ["copy", "delete"] }).notNull(),
+  key: text("key").notNull(),
+  size: integer("size").notNull(),
+  etag: text("etag"),
+  reason: text("reason").notNull(),
+  /** pending → preserved (old mirror object saved as a version) → done | skipped | failed. */
+  state: text("state", { enum: ["pending", "preserved", "done", "skipped", "failed"] }).notNull(),
+  attempts: integer("attempts").notNull().default(0),
+  error: text("error"),
+}, (t) => [primaryKey({ columns: [t.runId, t.idx] })]);
+
+/**
+ * What each generation holds: an entry is valid for generations [fromGen, toGen) and lives at the mirror's live key
+ * while current (toGen null), afterwards at `versionKey`. Unchanged objects are never stored twice.
+ */
+export const syncEntries = sqliteTable("sync_entries", {
+  jobId: text("job_id").notNull().references(() => syncJobs.id, { onDelete: "cascade" }),
+  key: text("key").notNull(),
+  fromGen: integer("from_gen").notNull(),
+  toGen: integer("to_gen"),
+  size: integer("size").notNull(),
+  etag: text("etag").notNull(),
+  mirrorEtag: text("mirror_etag").notNull(),
+  lastModified: integer("last_modified", { mode: "timestamp_ms" }).notNull(),
+  versionKey: text("version_key"),
+}, (t) => [
+  primaryKey({ columns: [t.jobId, t.key, t.fromGen] }),
+  index("sync_entries_job_to_gen").on(t.jobId, t.toGen),
+]);
+
+/** The change feed: gateway mutations of watched buckets, in order, for journal-mode jobs. */
+export const syncChanges = sqliteTable("sync_changes", {
+  seq: integer("seq").primaryKey({ autoIncrement: true }),
+  bucket: text("bucket").notNull(),
+  /** null when the operation touched keys the event does not name (forces a full reconcile). */
+  key: text("key"),
+  op: text("op", { enum: ["put", "delete", "reset"] }).notNull(),
+  etag: text("etag"),
+  size: integer("size"),
+  time: integer("time", { mode: "timestamp_ms" }).notNull(),
+}, (t) => [index("sync_changes_bucket_seq").on(t.bucket, t.seq)]);
