@@ -1,0 +1,83 @@
+/**
+ * S3 checksum algorithms behind one incremental interface; values are base64 as on the wire
+ * (`x-amz-checksum-*`). MD5 is included for `Content-MD5`.
+ *
+ * @module
+ */
+import { createHash } from "node:crypto";
+import type { ChecksumAlgorithm } from "../../storage/mod.ts";
+import { type Crc, createCrc32, createCrc32c, createCrc64Nvme } from "./crc.ts";
+
+export const CHECKSUM_ALGORITHMS: readonly ChecksumAlgorithm[] = ["crc32", "crc32c", "crc64nvme", "sha1", "sha256"];
+
+/** Byte length of each algorithm's digest, to validate a header before hashing. */
+const DIGEST_BYTES: Record<ChecksumAlgorithm | "md5", number> = {
+  crc32: 4,
+  crc32c: 4,
+  crc64nvme: 8,
+  sha1: 20,
+  sha256: 32,
+  md5: 16,
+};
+
+export type DigestAlgorithm = ChecksumAlgorithm | "md5";
+
+function nodeHash(name: string): Crc {
+  const h = createHash(name);
+  return {
+    update: (bytes) => void h.update(bytes),
+    digest: () => new Uint8Array(h.digest()),
+  };
+}
+
+/** An incremental hasher for one algorithm. */
+export function createDigest(alg: DigestAlgorithm): Crc {
+  switch (alg) {
+    case "crc32":
+      return createCrc32();
+    case "crc32c":
+      return createCrc32c();
+    case "crc64nvme":
+      return createCrc64Nvme();
+    case "sha1":
+      return nodeHash("sha1");
+    case "sha256":
+      return nodeHash("sha256");
+    case "md5":
+      return nodeHash("md5");
+  }
+}
+
+/** True when `name` (lower case, without `x-amz-checksum-`) is an S3 checksum algorithm. */
+export function isChecksumAlgorithm(name: string): name is ChecksumAlgorithm {
+  return (CHECKSUM_ALGORITHMS as readonly string[]).includes(name);
+}
+
+/** True when `value` is base64 of exactly the digest length of `alg`. */
+export function isWellFormedDigest(alg: DigestAlgorithm, value: string): boolean {
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(value)) return false;
+  try {
+    return atob(value).length === DIGEST_BYTES[alg];
+  } catch {
+    return false;
+  }
+}
+
+export function toBase64(bytes: Uint8Array): string {
+  let s = "";
+  for (const b of bytes) s += String.fromCharCode(b);
+  return btoa(s);
+}
+
+export function toHex(bytes: Uint8Array): string {
+  let s = "";
+  for (const b of bytes) s += b.toString(16).padStart(2, "0");
+  return s;
+}
+
+/** One-shot base64 digest of a byte array (tests and small bodies). */
+export function digestBase64(alg: DigestAlgorithm, bytes: Uint8Array): string {
+  const d = createDigest(alg);
+  d.update(bytes);
+  return toBase64(d.digest());
+}

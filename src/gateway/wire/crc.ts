@@ -1,0 +1,127 @@
+/**
+ * Table-driven CRCs used by S3 checksums: CRC32 (IEEE 802.3), CRC32C (Castagnoli) and CRC64/NVME.
+ * The 32-bit variants use slicing-by-8; CRC64 keeps its state as two 32-bit halves to stay off BigInt.
+ *
+ * @module
+ */
+
+/** An incremental checksum. `digest()` returns the big-endian CRC bytes (what S3 base64-encodes). */
+export interface Crc {
+  update(bytes: Uint8Array): void;
+  digest(): Uint8Array;
+}
+
+function makeTables32(reflectedPoly: number): Uint32Array[] {
+  const tables = Array.from({ length: 8 }, () => new Uint32Array(256));
+  const t0 = tables[0]!;
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ reflectedPoly : c >>> 1;
+    t0[n] = c >>> 0;
+  }
+  for (let n = 0; n < 256; n++) {
+    let c = t0[n]!;
+    for (let s = 1; s < 8; s++) {
+      c = (t0[c & 0xff]! ^ (c >>> 8)) >>> 0;
+      tables[s]![n] = c;
+    }
+  }
+  return tables;
+}
+
+const CRC32_TABLES = makeTables32(0xedb88320);
+const CRC32C_TABLES = makeTables32(0x82f63b78);
+
+function update32(tables: Uint32Array[], state: number, bytes: Uint8Array): number {
+  const [t0, t1, t2, t3, t4, t5, t6, t7] = tables as [
+    Uint32Array,
+    Uint32Array,
+    Uint32Array,
+    Uint32Array,
+    Uint32Array,
+    Uint32Array,
+    Uint32Array,
+    Uint32Array,
+  ];
+  let c = state;
+  let i = 0;
+  const end8 = bytes.length - 7;
+  for (; i < end8; i += 8) {
+    const a = c ^ (bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24));
+    c = t7[a & 0xff]! ^ t6[(a >>> 8) & 0xff]! ^ t5[(a >>> 16) & 0xff]! ^ t4[a >>> 24]! ^
+      t3[bytes[i + 4]!]! ^ t2[bytes[i + 5]!]! ^ t1[bytes[i + 6]!]! ^ t0[bytes[i + 7]!]!;
+  }
+  for (; i < bytes.length; i++) c = t0[(c ^ bytes[i]!) & 0xff]! ^ (c >>> 8);
+  return c >>> 0;
+}
+
+function crc32With(tables: Uint32Array[]): Crc {
+  let state = 0xffffffff;
+  return {
+    update(bytes) {
+      state = update32(tables, state, bytes);
+    },
+    digest() {
+      const v = (state ^ 0xffffffff) >>> 0;
+      return new Uint8Array([v >>> 24, (v >>> 16) & 0xff, (v >>> 8) & 0xff, v & 0xff]);
+    },
+  };
+}
+
+/** CRC-32 (IEEE, as zlib). */
+export function createCrc32(): Crc {
+  return crc32With(CRC32_TABLES);
+}
+
+/** CRC-32C (Castagnoli, as iSCSI/ext4). */
+export function createCrc32c(): Crc {
+  return crc32With(CRC32C_TABLES);
+}
+
+// CRC-64/NVME: reflected polynomial 0x9A6C9329AC4BC9B5, init and xorout all ones.
+const CRC64_HI = new Uint32Array(256);
+const CRC64_LO = new Uint32Array(256);
+{
+  const polyHi = 0x9a6c9329;
+  const polyLo = 0xac4bc9b5;
+  for (let n = 0; n < 256; n++) {
+    let hi = 0;
+    let lo = n;
+    for (let k = 0; k < 8; k++) {
+      const lsb = lo & 1;
+      lo = ((lo >>> 1) | ((hi & 1) << 31)) >>> 0;
+      hi = hi >>> 1;
+      if (lsb) {
+        hi = (hi ^ polyHi) >>> 0;
+        lo = (lo ^ polyLo) >>> 0;
+      }
+    }
+    CRC64_HI[n] = hi;
+    CRC64_LO[n] = lo;
+  }
+}
+
+/** CRC-64/NVME (the `crc64nvme` S3 checksum). */
+export function createCrc64Nvme(): Crc {
+  let hi = 0xffffffff;
+  let lo = 0xffffffff;
+  return {
+    update(bytes) {
+      for (let i = 0; i < bytes.length; i++) {
+        const idx = (lo ^ bytes[i]!) & 0xff;
+        const nextLo = (lo >>> 8) | (hi << 24);
+        hi = (hi >>> 8) ^ CRC64_HI[idx]!;
+        lo = (nextLo ^ CRC64_LO[idx]!) >>> 0;
+      }
+    },
+    digest() {
+      const h = (hi ^ 0xffffffff) >>> 0;
+      const l = (lo ^ 0xffffffff) >>> 0;
+      const out = new Uint8Array(8);
+      const view = new DataView(out.buffer);
+      view.setUint32(0, h);
+      view.setUint32(4, l);
+      return out;
+    },
+  };
+}

@@ -1,0 +1,252 @@
+/**
+ * AWS Signature Version 4 for S3, pure: parsing the `Authorization` header and presigned query, building the
+ * canonical request (S3 rules: the path is encoded once, never normalised), and the seed, chunk and trailer
+ * signatures of aws-chunked uploads.
+ *
+ * @module
+ */
+import { createHash, createHmac } from "node:crypto";
+
+export const ALGORITHM = "AWS4-HMAC-SHA256";
+export const EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+/** Presigned URLs may live at most 7 days. */
+export const MAX_PRESIGNED_EXPIRES_SECONDS = 604800;
+
+/** The credential and signature fields common to header and query authentication. */
+export interface SigV4Credential {
+  accessKeyId: string;
+  /** `YYYYMMDD` */
+  date: string;
+  region: string;
+  service: string;
+  signedHeaders: string[];
+  signature: string;
+}
+
+export function sha256Hex(data: string | Uint8Array): string {
+  return createHash("sha256").update(data).digest("hex");
+}
+
+export function hmac(key: Uint8Array | string, data: string): Uint8Array {
+  return new Uint8Array(createHmac("sha256", key).update(data).digest());
+}
+
+function hmacHex(key: Uint8Array, data: string): string {
+  return createHmac("sha256", key).update(data).digest("hex");
+}
+
+function parseCredentialScope(value: string): Omit<SigV4Credential, "signedHeaders" | "signature"> {
+  const parts = value.split("/");
+  if (parts.length !== 5 || parts[4] !== "aws4_request" || !/^\d{8}$/.test(parts[1]!) || parts[0] === "") {
+    throw new SyntaxError(`Cannot parse credential "${value}": expected <key>/<date>/<region>/<service>/aws4_request`);
+  }
+  return { accessKeyId: parts[0]!, date: parts[1]!, region: parts[2]!, service: parts[3]! };
+}
+
+function parseSignedHeaders(value: string): string[] {
+  const names = value.split(";");
+  if (names.some((n) => n === "" || n !== n.toLowerCase())) {
+    throw new SyntaxError(`Cannot parse SignedHeaders "${value}"`);
+  }
+  return names;
+}
+
+function checkSignature(value: string): string {
+  if (!/^[0-9a-f]{64}$/.test(value)) throw new SyntaxError("Cannot parse Signature: expected 64 lower-case hex digits");
+  return value;
+}
+
+/** Parse `AWS4-HMAC-SHA256 Credential=…, SignedHeaders=…, Signature=…`. */
+export function parseAuthorizationHeader(value: string): SigV4Credential {
+  const trimmed = value.trim();
+  if (!trimmed.startsWith(ALGORITHM + " ")) {
+    throw new SyntaxError(`Cannot parse Authorization header: algorithm must be ${ALGORITHM}`);
+  }
+  const fields = new Map<string, string>();
+  for (const part of trimmed.slice(ALGORITHM.length + 1).split(",")) {
+    const eq = part.indexOf("=");
+    if (eq === -1) throw new SyntaxError(`Cannot parse Authorization header component "${part.trim()}"`);
+    fields.set(part.slice(0, eq).trim(), part.slice(eq + 1).trim());
+  }
+  const credential = fields.get("Credential");
+  const signedHeaders = fields.get("SignedHeaders");
+  const signature = fields.get("Signature");
+  if (!credential || !signedHeaders || !signature) {
+    throw new SyntaxError("Cannot parse Authorization header: Credential, SignedHeaders and Signature are required");
+  }
+  return {
+    ...parseCredentialScope(credential),
+    signedHeaders: parseSignedHeaders(signedHeaders),
+    signature: checkSignature(signature),
+  };
+}
+
+/** Presigned-URL fields (`X-Amz-*` query parameters). */
+export interface PresignedParams extends SigV4Credential {
+  amzDate: string;
+  expiresSeconds: number;
+}
+
+/** Parse the `X-Amz-*` parameters of a presigned URL. */
+export function parsePresignedQuery(params: URLSearchParams): PresignedParams {
+  if (params.get("X-Amz-Algorithm") !== ALGORITHM) {
+    throw new SyntaxError(`X-Amz-Algorithm must be ${ALGORITHM}`);
+  }
+  const credential = params.get("X-Amz-Credential");
+  const signedHeaders = params.get("X-Amz-SignedHeaders");
+  const signature = params.get("X-Amz-Signature");
+  const amzDate = params.get("X-Amz-Date");
+  const expires = params.get("X-Amz-Expires");
+  if (!credential || !signedHeaders || !signature || !amzDate || !expires) {
+    throw new SyntaxError(
+      "Query-string authentication requires X-Amz-Credential, X-Amz-SignedHeaders, X-Amz-Signature, X-Amz-Date and X-Amz-Expires",
+    );
+  }
+  if (!/^\d+$/.test(expires)) throw new SyntaxError("X-Amz-Expires must be a non-negative integer");
+  const expiresSeconds = Number(expires);
+  if (expiresSeconds > MAX_PRESIGNED_EXPIRES_SECONDS) {
+    throw new RangeError(
+      "X-Amz-Expires must be less than a week (in seconds); that is, the given X-Amz-Expires must be less than 604800 seconds",
+    );
+  }
+  return {
+    ...parseCredentialScope(credential),
+    signedHeaders: parseSignedHeaders(signedHeaders),
+    signature: checkSignature(signature),
+    amzDate,
+    expiresSeconds,
+  };
+}
+
+/** Parse `YYYYMMDDTHHMMSSZ`; undefined when malformed. */
+export function parseAmzDate(value: string): Date | undefined {
+  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(value);
+  if (!m) return undefined;
+  const d = new Date(`${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}Z`);
+  return Number.isNaN(d.getTime()) ? undefined : d;
+}
+
+const UNRESERVED = /[A-Za-z0-9\-._~]/;
+
+/** AWS URI encoding: every byte except unreserved characters as `%XX` (upper hex); `/` kept when asked. */
+export function uriEncode(value: string, keepSlash: boolean): string {
+  let out = "";
+  for (const ch of value) {
+    if (UNRESERVED.test(ch) || (keepSlash && ch === "/")) {
+      out += ch;
+    } else {
+      for (const b of new TextEncoder().encode(ch)) out += "%" + b.toString(16).toUpperCase().padStart(2, "0");
+    }
+  }
+  return out;
+}
+
+function safeDecode(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
+}
+
+/**
+ * Canonical URI candidates for a raw request path: the AWS-encoded form of the decoded path first,
+ * then the path exactly as sent (some clients sign their own, laxer encoding).
+ */
+export function canonicalUris(rawPath: string): string[] {
+  const normalised = rawPath.split("/").map((seg) => uriEncode(safeDecode(seg), false)).join("/");
+  return normalised === rawPath ? [normalised] : [normalised, rawPath];
+}
+
+/** Canonical query string from the raw query (without `?`), dropping `exclude` (e.g. X-Amz-Signature). */
+export function canonicalQuery(rawQuery: string, exclude?: string): string {
+  if (rawQuery === "") return "";
+  const pairs: [string, string][] = [];
+  for (const part of rawQuery.split("&")) {
+    if (part === "") continue;
+    const eq = part.indexOf("=");
+    const name = uriEncode(safeDecode(eq === -1 ? part : part.slice(0, eq)), false);
+    const value = eq === -1 ? "" : uriEncode(safeDecode(part.slice(eq + 1)), false);
+    if (name !== exclude) pairs.push([name, value]);
+  }
+  pairs.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0));
+  return pairs.map(([k, v]) => `${k}=${v}`).join("&");
+}
+
+/** `name:value\n` per signed header: values trimmed, inner whitespace runs folded to one space. */
+export function canonicalHeaders(get: (name: string) => string | null, signedHeaders: string[]): string {
+  return signedHeaders.map((name) => `${name}:${(get(name) ?? "").trim().replace(/\s+/g, " ")}\n`).join("");
+}
+
+export interface CanonicalRequestInput {
+  method: string;
+  canonicalUri: string;
+  canonicalQuery: string;
+  header(name: string): string | null;
+  signedHeaders: string[];
+  payloadHash: string;
+}
+
+export function canonicalRequest(input: CanonicalRequestInput): string {
+  return [
+    input.method,
+    input.canonicalUri,
+    input.canonicalQuery,
+    canonicalHeaders(input.header, input.signedHeaders),
+    input.signedHeaders.join(";"),
+    input.payloadHash,
+  ].join("\n");
+}
+
+export function credentialScope(cred: Pick<SigV4Credential, "date" | "region" | "service">): string {
+  return `${cred.date}/${cred.region}/${cred.service}/aws4_request`;
+}
+
+export function stringToSign(amzDate: string, scope: string, canonical: string): string {
+  return `${ALGORITHM}\n${amzDate}\n${scope}\n${sha256Hex(canonical)}`;
+}
+
+/** kSigning = HMAC(HMAC(HMAC(HMAC("AWS4"+secret, date), region), service), "aws4_request"). */
+export function signingKey(secret: string, cred: Pick<SigV4Credential, "date" | "region" | "service">): Uint8Array {
+  const kDate = hmac("AWS4" + secret, cred.date);
+  const kRegion = hmac(kDate, cred.region);
+  const kService = hmac(kRegion, cred.service);
+  return hmac(kService, "aws4_request");
+}
+
+export function signHex(key: Uint8Array, toSign: string): string {
+  return hmacHex(key, toSign);
+}
+
+/** Signature of one aws-chunked data chunk (the final, empty chunk included). */
+export function chunkSignature(
+  key: Uint8Array,
+  ctx: { amzDate: string; scope: string; previousSignature: string },
+  chunkSha256Hex: string,
+): string {
+  return hmacHex(
+    key,
+    `AWS4-HMAC-SHA256-PAYLOAD\n${ctx.amzDate}\n${ctx.scope}\n${ctx.previousSignature}\n${EMPTY_SHA256}\n${chunkSha256Hex}`,
+  );
+}
+
+/** Signature of the trailer chunk: covers `name:value\n` for each trailing header, in the order sent. */
+export function trailerSignature(
+  key: Uint8Array,
+  ctx: { amzDate: string; scope: string; previousSignature: string },
+  trailers: [string, string][],
+): string {
+  const canonical = trailers.map(([n, v]) => `${n}:${v}\n`).join("");
+  return hmacHex(
+    key,
+    `AWS4-HMAC-SHA256-TRAILER\n${ctx.amzDate}\n${ctx.scope}\n${ctx.previousSignature}\n${sha256Hex(canonical)}`,
+  );
+}
+
+/** Constant-time comparison of two hex signatures. */
+export function signaturesEqual(a: string, b: string): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  return diff === 0;
+}

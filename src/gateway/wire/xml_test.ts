@@ -1,0 +1,58 @@
+import assert from "node:assert/strict";
+import { buildXml, childrenNamed, childText, parseXml } from "./xml.ts";
+
+Deno.test("buildXml() escapes text and repeats arrays", () => {
+  const xml = buildXml("ListBucketResult", {
+    Name: "b",
+    Contents: [{ Key: "a&b<c>" }, { Key: "'q\"" }],
+    Skipped: undefined,
+    IsTruncated: false,
+  });
+  assert.equal(
+    xml,
+    '<?xml version="1.0" encoding="UTF-8"?>\n<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">' +
+      "<Name>b</Name><Contents><Key>a&amp;b&lt;c&gt;</Key></Contents><Contents><Key>&apos;q&quot;</Key></Contents>" +
+      "<IsTruncated>false</IsTruncated></ListBucketResult>",
+  );
+});
+
+Deno.test("parseXml() reads a CompleteMultipartUpload body with namespace and entities", () => {
+  const root = parseXml(
+    `<?xml version="1.0" encoding="UTF-8"?>
+<CompleteMultipartUpload xmlns="http://s3.amazonaws.com/doc/2006-03-01/">
+  <Part><PartNumber>1</PartNumber><ETag>&quot;abc&quot;</ETag></Part>
+  <Part><PartNumber>2</PartNumber><ETag>"def"</ETag></Part>
+</CompleteMultipartUpload>`,
+  );
+  assert.equal(root.name, "CompleteMultipartUpload");
+  const parts = childrenNamed(root, "Part").map((p) => [childText(p, "PartNumber"), childText(p, "ETag")]);
+  assert.deepEqual(parts, [["1", '"abc"'], ["2", '"def"']]);
+});
+
+Deno.test("parseXml() handles self-closing tags, comments, CDATA and prefixes", () => {
+  const root = parseXml(
+    "<s3:Delete><!-- c --><Quiet>true</Quiet><Object><Key><![CDATA[a<b]]></Key></Object><X/></s3:Delete>",
+  );
+  assert.equal(root.name, "Delete");
+  assert.equal(childText(root, "Quiet"), "true");
+  assert.equal(childText(childrenNamed(root, "Object")[0]!, "Key"), "a<b");
+  assert.equal(childrenNamed(root, "X").length, 1);
+});
+
+Deno.test("parseXml() rejects malformed documents", () => {
+  for (
+    const bad of [
+      "",
+      "<a>",
+      "<a></b>",
+      "<a></a><b></b>",
+      "text<a/>",
+      "<!DOCTYPE x [<!ENTITY e SYSTEM 'file:///etc/passwd'>]><a>&e;</a>",
+      "<a>&bogus;</a>",
+      "<1a/>",
+      "<a><b>",
+    ]
+  ) {
+    assert.throws(() => parseXml(bad), SyntaxError, bad);
+  }
+});
