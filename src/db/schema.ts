@@ -152,3 +152,30 @@ export const syncChanges = sqliteTable("sync_changes", {
   size: integer("size"),
   time: integer("time", { mode: "timestamp_ms" }).notNull(),
 }, (t) => [index("sync_changes_bucket_seq").on(t.bucket, t.seq)]);
+
+// ── Integrity ─────────────────────────────────────────────────────────────────────────────────────────
+
+/** The operation journal: one row per record, `data` is the canonical encoding that is hashed (leaf data). */
+export const integrityRecords = sqliteTable("integrity_records", {
+  seq: integer("seq").primaryKey(),
+  data: text("data").notNull(),
+  /** Hex RFC 9162 leaf hash of `data` (a cache for proofs; verification recomputes it). */
+  hash: text("hash").notNull(),
+});
+
+/** Hashes of the complete subtrees (level ≥ 1) of the journal's Merkle tree: node `idx` of `level` covers
+ * leaves [idx·2^level, (idx+1)·2^level). */
+export const integrityNodes = sqliteTable("integrity_nodes", {
+  level: integer("level").notNull(),
+  idx: integer("idx").notNull(),
+  hash: text("hash").notNull(),
+}, (t) => [primaryKey({ columns: [t.level, t.idx] })]);
+
+/** Signed checkpoints (C2SP signed-note text) and where each was anchored outside the database. */
+export const integrityCheckpoints = sqliteTable("integrity_checkpoints", {
+  size: integer("size").primaryKey(),
+  rootHash: text("root_hash").notNull(),
+  note: text("note").notNull(),
+  createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
+  anchoredAt: integer("anchored_at", { mode: "timestamp_ms" }),
+});
