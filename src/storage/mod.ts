@@ -48,7 +48,11 @@ export interface ObjectInfo extends StoredHeaders {
 
 export interface PutOptions extends StoredHeaders {
   metadata?: Record<string, string>;
-  /** Checksums already verified by the caller, to be stored and returned later. */
+  /**
+   * Checksums verified by the caller, to be stored and returned later. The gateway fills this object while the
+   * body streams (checksums sent as aws-chunked trailers arrive after the data), so read it only once the body
+   * stream has ended.
+   */
   checksums?: Partial<Record<ChecksumAlgorithm, string>>;
   storageClass?: string;
   /** Expected MD5 (hex); the store fails with BadDigest and keeps nothing if the body differs. */
