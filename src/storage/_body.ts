@@ -1,0 +1,66 @@
+/**
+ * Drains a request body into a sink while computing its MD5 and enforcing the caller's expectations
+ * (length, digest, abort signal). The sink sees every chunk before the checks at the end, so callers
+ * write to a temporary place and only publish after this resolves.
+ *
+ * @module
+ */
+import { createHash } from "node:crypto";
+import { AppError } from "../errors.ts";
+import type { PutOptions } from "./mod.ts";
+
+export type BodyExpectations = Pick<PutOptions, "expectedMd5Hex" | "contentLength" | "signal">;
+
+export interface DrainedBody {
+  size: number;
+  md5Hex: string;
+}
+
+function abortReason(signal: AbortSignal): unknown {
+  return signal.reason ?? new DOMException("The operation was aborted", "AbortError");
+}
+
+export async function drainBody(
+  body: ReadableStream<Uint8Array>,
+  expect: BodyExpectations,
+  sink: (chunk: Uint8Array) => Promise<void> | void,
+): Promise<DrainedBody> {
+  const { signal, contentLength } = expect;
+  const hash = createHash("md5");
+  const reader = body.getReader();
+  const onAbort = () => reader.cancel(signal ? abortReason(signal) : undefined).catch(() => {});
+  signal?.addEventListener("abort", onAbort, { once: true });
+  let size = 0;
+  try {
+    while (true) {
+      if (signal?.aborted) throw abortReason(signal);
+      const { done, value } = await reader.read();
+      if (signal?.aborted) throw abortReason(signal);
+      if (done) break;
+      size += value.byteLength;
+      if (contentLength !== undefined && size > contentLength) {
+        throw new AppError("IncompleteBody", `Body is longer than the declared ${contentLength} bytes`);
+      }
+      hash.update(value);
+      await sink(value);
+    }
+  } catch (err) {
+    await reader.cancel(err).catch(() => {});
+    throw err;
+  } finally {
+    signal?.removeEventListener("abort", onAbort);
+    reader.releaseLock();
+  }
+  if (contentLength !== undefined && size !== contentLength) {
+    throw new AppError("IncompleteBody", `Body has ${size} bytes, ${contentLength} were declared`, {
+      details: { size, contentLength },
+    });
+  }
+  const md5Hex = hash.digest("hex");
+  if (expect.expectedMd5Hex !== undefined && expect.expectedMd5Hex.toLowerCase() !== md5Hex) {
+    throw new AppError("BadDigest", "The body's MD5 does not match the expected digest", {
+      details: { expected: expect.expectedMd5Hex, actual: md5Hex },
+    });
+  }
+  return { size, md5Hex };
+}

@@ -1,0 +1,95 @@
+/**
+ * Backend-independent multipart rules: part numbers, the completion checks S3 performs
+ * (InvalidPartOrder, InvalidPart, EntityTooSmall), the `md5-of-md5s-N` ETag and composite checksums.
+ *
+ * @module
+ */
+import { Buffer } from "node:buffer";
+import { createHash } from "node:crypto";
+import { AppError } from "../errors.ts";
+import { type ChecksumAlgorithm, type CompletedPart, MIN_PART_SIZE, type PartInfo } from "./mod.ts";
+import { crc32, crc32c } from "./_crc.ts";
+
+export const MAX_PART_NUMBER = 10_000;
+
+export function validatePartNumber(partNumber: number): void {
+  if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > MAX_PART_NUMBER) {
+    throw new AppError("InvalidArgument", `Part number must be an integer between 1 and 10000, got ${partNumber}`);
+  }
+}
+
+export function quoteEtag(hex: string): string {
+  return `"${hex}"`;
+}
+
+export function unquoteEtag(etag: string): string {
+  return etag.replace(/^"|"$/g, "").toLowerCase();
+}
+
+/**
+ * Checks the client's part list against the stored parts and returns the parts to assemble, in order.
+ * Mirrors S3: ascending order first, then existence/ETag match, then the 5 MiB minimum for all but the last.
+ */
+export function selectCompletedParts(requested: CompletedPart[], stored: Map<number, PartInfo>): PartInfo[] {
+  if (requested.length === 0) throw new AppError("InvalidArgument", "At least one part must be specified");
+  for (let i = 1; i < requested.length; i++) {
+    if (requested[i]!.partNumber <= requested[i - 1]!.partNumber) {
+      throw new AppError("InvalidPartOrder", "The list of parts was not in ascending order", {
+        details: { partNumber: requested[i]!.partNumber },
+      });
+    }
+  }
+  const selected = requested.map((p) => {
+    const part = stored.get(p.partNumber);
+    if (!part || unquoteEtag(part.etag) !== unquoteEtag(p.etag)) {
+      throw new AppError("InvalidPart", `Part ${p.partNumber} was not found or its ETag does not match`, {
+        details: { partNumber: p.partNumber, etag: p.etag },
+      });
+    }
+    return part;
+  });
+  selected.forEach((part, i) => {
+    if (i < selected.length - 1 && part.size < MIN_PART_SIZE) {
+      throw new AppError("EntityTooSmall", `Part ${part.partNumber} is ${part.size} bytes, smaller than 5 MiB`, {
+        details: { partNumber: part.partNumber, size: part.size, minSize: MIN_PART_SIZE },
+      });
+    }
+  });
+  return selected;
+}
+
+export function multipartEtag(parts: PartInfo[]): string {
+  const hash = createHash("md5");
+  for (const part of parts) hash.update(Buffer.from(unquoteEtag(part.etag), "hex"));
+  return quoteEtag(`${hash.digest("hex")}-${parts.length}`);
+}
+
+function digestOf(algorithm: ChecksumAlgorithm, data: Uint8Array): Uint8Array | undefined {
+  switch (algorithm) {
+    case "sha1":
+    case "sha256":
+      return createHash(algorithm).update(data).digest();
+    case "crc32":
+    case "crc32c": {
+      const value = algorithm === "crc32" ? crc32(data) : crc32c(data);
+      const out = new Uint8Array(4);
+      new DataView(out.buffer).setUint32(0, value);
+      return out;
+    }
+    default:
+      return undefined; // crc64nvme is full-object only in S3; no composite form exists.
+  }
+}
+
+/** S3 composite checksums: `base64(H(concat(raw part checksums)))-N`, for algorithms every part carries. */
+export function compositeChecksums(parts: PartInfo[]): Partial<Record<ChecksumAlgorithm, string>> {
+  const out: Partial<Record<ChecksumAlgorithm, string>> = {};
+  const algorithms = Object.keys(parts[0]?.checksums ?? {}) as ChecksumAlgorithm[];
+  for (const algorithm of algorithms) {
+    if (!parts.every((p) => p.checksums[algorithm] !== undefined)) continue;
+    const raw = Buffer.concat(parts.map((p) => Buffer.from(p.checksums[algorithm]!, "base64")));
+    const digest = digestOf(algorithm, raw);
+    if (digest) out[algorithm] = `${Buffer.from(digest).toString("base64")}-${parts.length}`;
+  }
+  return out;
+}

@@ -1,0 +1,98 @@
+/**
+ * Small helpers shared by the backends that keep object records themselves (memory, fs).
+ *
+ * @module
+ */
+import { AppError } from "../errors.ts";
+import type {
+  ByteRange,
+  CopyOptions,
+  ListUploadsOptions,
+  MultipartUpload,
+  ObjectInfo,
+  PutOptions,
+  StoredHeaders,
+} from "./mod.ts";
+import { compareKeys } from "./_keys.ts";
+import { resolveMaxKeys } from "./_sorted_keys.ts";
+
+const HEADER_FIELDS: (keyof StoredHeaders)[] = [
+  "contentType",
+  "contentEncoding",
+  "contentDisposition",
+  "contentLanguage",
+  "cacheControl",
+  "expires",
+];
+
+/** The stored headers, metadata and storage class a put carries (defined fields only). */
+export function storedAttributes(
+  options: PutOptions,
+): Pick<ObjectInfo, keyof StoredHeaders | "metadata" | "storageClass"> {
+  const out: Pick<ObjectInfo, keyof StoredHeaders | "metadata" | "storageClass"> = {
+    metadata: Object.fromEntries(Object.entries(options.metadata ?? {}).map(([k, v]) => [k.toLowerCase(), v])),
+  };
+  for (const field of HEADER_FIELDS) {
+    if (options[field] !== undefined) out[field] = options[field];
+  }
+  if (options.storageClass !== undefined) out.storageClass = options.storageClass;
+  return out;
+}
+
+/** Attributes for a copy target: the source's (COPY, default) or the options' (REPLACE). */
+export function copyAttributes(source: ObjectInfo, options: CopyOptions): PutOptions {
+  return (options.metadataDirective ?? "COPY") === "REPLACE"
+    ? options
+    : { ...source, storageClass: options.storageClass ?? source.storageClass };
+}
+
+/** Validates an inclusive range against an object size (S3 answers 416 InvalidRange). */
+export function checkRange(range: ByteRange, size: number): ByteRange {
+  if (
+    !Number.isInteger(range.start) || !Number.isInteger(range.end) || range.start < 0 || range.end < range.start ||
+    range.start >= size
+  ) {
+    throw new AppError("InvalidRange", `Range ${range.start}-${range.end} is not satisfiable for ${size} bytes`, {
+      details: { range, size },
+    });
+  }
+  return { start: range.start, end: Math.min(range.end, size - 1) };
+}
+
+export function cloneInfo(info: ObjectInfo): ObjectInfo {
+  return structuredClone(info);
+}
+
+export function noSuchBucket(bucket: string): AppError {
+  return new AppError("NoSuchBucket", `Bucket "${bucket}" does not exist`, { details: { bucket } });
+}
+
+export function noSuchKey(bucket: string, key: string): AppError {
+  return new AppError("NoSuchKey", `Object "${key}" does not exist in bucket "${bucket}"`, {
+    details: { bucket, key },
+  });
+}
+
+export function noSuchUpload(uploadId: string): AppError {
+  return new AppError("NoSuchUpload", `Multipart upload "${uploadId}" does not exist`, { details: { uploadId } });
+}
+
+/** Sorts uploads by key then upload id and applies prefix, markers and the page size (S3 ListMultipartUploads). */
+export function pageUploads(
+  all: MultipartUpload[],
+  opts: ListUploadsOptions,
+): { uploads: MultipartUpload[]; isTruncated: boolean } {
+  const max = resolveMaxKeys(opts.maxUploads);
+  const sorted = all
+    .filter((u) => u.key.startsWith(opts.prefix ?? ""))
+    .filter((u) => {
+      if (opts.keyMarker === undefined) return true;
+      const c = compareKeys(u.key, opts.keyMarker);
+      return c > 0 || (c === 0 && opts.uploadIdMarker !== undefined && u.uploadId > opts.uploadIdMarker);
+    })
+    .sort((a, b) => compareKeys(a.key, b.key) || (a.uploadId < b.uploadId ? -1 : a.uploadId > b.uploadId ? 1 : 0));
+  return {
+    uploads: sorted.slice(0, max).map((u) => ({ uploadId: u.uploadId, key: u.key, initiated: u.initiated })),
+    isTruncated: sorted.length > max,
+  };
+}

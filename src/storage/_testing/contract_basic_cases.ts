@@ -1,0 +1,247 @@
+/** Contract cases: buckets, simple objects, atomicity, ranges, copy, checksums, keys. @module */
+import assert from "node:assert/strict";
+import { MAX_KEY_BYTES } from "../mod.ts";
+import type { ContractCase } from "./object_store_contract.ts";
+import {
+  bytes,
+  collect,
+  failingStream,
+  getBytes,
+  md5Hex,
+  put,
+  rejectsWithCode,
+  sha256Base64,
+  streamOf,
+  text,
+} from "./contract_helpers.ts";
+
+export const basicCases: ContractCase[] = [
+  {
+    name: "buckets: create, head, list, duplicate, invalid name, delete",
+    async fn({ store, bucket, deviations }) {
+      const info = await store.headBucket(bucket);
+      assert.equal(info.name, bucket);
+      assert.ok(info.createdAt instanceof Date && !Number.isNaN(info.createdAt.getTime()));
+      assert.ok((await store.listBuckets()).some((b) => b.name === bucket));
+      if (!deviations.recreateOwnBucketSucceeds) {
+        await rejectsWithCode(store.createBucket(bucket), "BucketAlreadyExists");
+      }
+      for (const bad of ["ab", "UPPER", "has_underscore", "-start", "a".repeat(64), "192.168.1.1", "a..b"]) {
+        await rejectsWithCode(store.createBucket(bad), "InvalidBucketName", bad);
+      }
+      await store.deleteBucket(bucket);
+      await rejectsWithCode(store.headBucket(bucket), "NoSuchBucket");
+      await rejectsWithCode(store.deleteBucket(bucket), "NoSuchBucket");
+      assert.ok(!(await store.listBuckets()).some((b) => b.name === bucket));
+    },
+  },
+  {
+    name: "put/get/head: S3 ETag, size, headers, metadata",
+    async fn({ store, bucket }) {
+      const data = bytes(300_000, 7);
+      const put = await store.putObject(bucket, "dir/file.bin", streamOf(data, 10_000), {
+        contentType: "application/x-test",
+        cacheControl: "max-age=60",
+        contentDisposition: "attachment",
+        metadata: { color: "blue", "x-multi-word": "a b" },
+        contentLength: data.byteLength,
+        expectedMd5Hex: md5Hex(data),
+      });
+      assert.equal(put.etag, `"${md5Hex(data)}"`);
+      assert.equal(put.size, data.byteLength);
+      const head = await store.headObject(bucket, "dir/file.bin");
+      const got = await store.getObject(bucket, "dir/file.bin");
+      for (const info of [head, got.info]) {
+        assert.equal(info.key, "dir/file.bin");
+        assert.equal(info.etag, `"${md5Hex(data)}"`);
+        assert.equal(info.size, data.byteLength);
+        assert.equal(info.contentType, "application/x-test");
+        assert.equal(info.cacheControl, "max-age=60");
+        assert.equal(info.contentDisposition, "attachment");
+        assert.deepEqual(info.metadata, { color: "blue", "x-multi-word": "a b" });
+        assert.ok(Math.abs(info.lastModified.getTime() - put.lastModified.getTime()) < 2000);
+      }
+      assert.deepEqual(await collect(got.body), data);
+    },
+  },
+  {
+    name: "0-byte object",
+    async fn({ store, bucket }) {
+      const info = await put(store, bucket, "empty", new Uint8Array(0));
+      assert.equal(info.etag, '"d41d8cd98f00b204e9800998ecf8427e"');
+      assert.equal((await store.headObject(bucket, "empty")).size, 0);
+      assert.equal((await getBytes(store, bucket, "empty")).byteLength, 0);
+      await rejectsWithCode(store.getObject(bucket, "empty", { range: { start: 0, end: 0 } }), "InvalidRange");
+    },
+  },
+  {
+    name: "missing things: NoSuchKey, NoSuchBucket; deleting a missing key succeeds",
+    async fn({ store, bucket }) {
+      await rejectsWithCode(store.getObject(bucket, "nope"), "NoSuchKey");
+      await rejectsWithCode(store.headObject(bucket, "nope"), "NoSuchKey");
+      await store.deleteObject(bucket, "nope");
+      const missing = `${bucket}-missing`;
+      await rejectsWithCode(put(store, missing, "k", "x"), "NoSuchBucket");
+      await rejectsWithCode(store.getObject(missing, "k"), "NoSuchBucket");
+      await rejectsWithCode(store.listObjects(missing), "NoSuchBucket");
+      await rejectsWithCode(store.copyObject({ bucket, key: "nope" }, { bucket, key: "x" }), "NoSuchKey");
+    },
+  },
+  {
+    name: "overwrite replaces, delete removes",
+    async fn({ store, bucket }) {
+      await put(store, bucket, "k", "first version");
+      await put(store, bucket, "k", "second");
+      assert.equal(new TextDecoder().decode(await getBytes(store, bucket, "k")), "second");
+      await store.deleteObject(bucket, "k");
+      await rejectsWithCode(store.headObject(bucket, "k"), "NoSuchKey");
+    },
+  },
+  {
+    name: "atomicity: failed, aborted, short, long and bad-digest bodies leave nothing visible",
+    async fn({ store, bucket }) {
+      const data = bytes(200_000, 3);
+      await assert.rejects(store.putObject(bucket, "new", failingStream(data)));
+      await rejectsWithCode(store.headObject(bucket, "new"), "NoSuchKey", "after failed stream");
+      await put(store, bucket, "old", "old content");
+      await assert.rejects(store.putObject(bucket, "old", failingStream(data)));
+      assert.equal(new TextDecoder().decode(await getBytes(store, bucket, "old")), "old content");
+      const controller = new AbortController();
+      const slow = new ReadableStream<Uint8Array>({
+        pull(c) {
+          c.enqueue(data.slice(0, 1000));
+          controller.abort();
+        },
+      });
+      await assert.rejects(store.putObject(bucket, "aborted", slow, { signal: controller.signal }));
+      await rejectsWithCode(store.headObject(bucket, "aborted"), "NoSuchKey", "after abort");
+      await rejectsWithCode(
+        store.putObject(bucket, "short", streamOf(data), { contentLength: data.byteLength + 1 }),
+        "IncompleteBody",
+      );
+      await rejectsWithCode(
+        store.putObject(bucket, "long", streamOf(data), { contentLength: data.byteLength - 1 }),
+        "IncompleteBody",
+      );
+      await rejectsWithCode(
+        store.putObject(bucket, "digest", streamOf(data), { expectedMd5Hex: md5Hex(text("other")) }),
+        "BadDigest",
+      );
+      await rejectsWithCode(
+        store.putObject(bucket, "old", streamOf(data), { expectedMd5Hex: md5Hex(text("other")) }),
+        "BadDigest",
+      );
+      for (const key of ["short", "long", "digest"]) {
+        await rejectsWithCode(store.headObject(bucket, key), "NoSuchKey", key);
+      }
+      assert.equal(new TextDecoder().decode(await getBytes(store, bucket, "old")), "old content");
+      assert.deepEqual((await store.listObjects(bucket)).objects.map((o) => o.key), ["old"]);
+    },
+  },
+  {
+    name: "ranges: first byte, middle, tail clamp, unsatisfiable",
+    async fn({ store, bucket }) {
+      const data = bytes(100_000, 5);
+      await put(store, bucket, "r", data);
+      for (const [start, end] of [[0, 0], [1000, 65_999], [99_999, 99_999], [0, 99_999]] as const) {
+        const got = await store.getObject(bucket, "r", { range: { start, end } });
+        assert.deepEqual(got.range, { start, end });
+        assert.equal(got.info.size, data.byteLength);
+        assert.deepEqual(await collect(got.body), data.subarray(start, end + 1));
+      }
+      const clamped = await store.getObject(bucket, "r", { range: { start: 99_000, end: 200_000 } });
+      assert.deepEqual(clamped.range, { start: 99_000, end: 99_999 });
+      assert.deepEqual(await collect(clamped.body), data.subarray(99_000));
+      await rejectsWithCode(store.getObject(bucket, "r", { range: { start: 100_000, end: 100_001 } }), "InvalidRange");
+    },
+  },
+  {
+    name: "copy: metadata directive COPY and REPLACE, ranged source, across buckets",
+    async fn({ store, bucket, newBucket }) {
+      const data = bytes(50_000, 9);
+      const src = await store.putObject(bucket, "src", streamOf(data), {
+        contentType: "text/x-src",
+        metadata: { a: "1" },
+      });
+      const other = await newBucket();
+      const copied = await store.copyObject({ bucket, key: "src" }, { bucket: other, key: "copy" });
+      assert.equal(copied.etag, src.etag);
+      const head = await store.headObject(other, "copy");
+      assert.equal(head.contentType, "text/x-src");
+      assert.deepEqual(head.metadata, { a: "1" });
+      assert.deepEqual(await getBytes(store, other, "copy"), data);
+      await store.copyObject({ bucket, key: "src" }, { bucket, key: "replaced" }, {
+        metadataDirective: "REPLACE",
+        contentType: "text/x-new",
+        metadata: { b: "2" },
+      });
+      const replaced = await store.headObject(bucket, "replaced");
+      assert.equal(replaced.contentType, "text/x-new");
+      assert.deepEqual(replaced.metadata, { b: "2" });
+      assert.equal(replaced.etag, src.etag);
+      await store.copyObject({ bucket, key: "src" }, { bucket, key: "src" }, {
+        metadataDirective: "REPLACE",
+        metadata: { c: "3" },
+      });
+      assert.deepEqual((await store.headObject(bucket, "src")).metadata, { c: "3" });
+      assert.deepEqual(await getBytes(store, bucket, "src"), data);
+    },
+  },
+  {
+    name: "checksums are stored and returned",
+    async fn({ store, bucket, deviations }) {
+      if (deviations.checksumsNotStored) return;
+      const data = bytes(20_000, 11);
+      const sha256 = sha256Base64(data);
+      await store.putObject(bucket, "c", streamOf(data), { checksums: { sha256 } });
+      assert.equal((await store.headObject(bucket, "c")).checksums.sha256, sha256);
+      assert.equal((await store.getObject(bucket, "c")).info.checksums.sha256, sha256);
+    },
+  },
+  {
+    name: "odd keys are stored as given and never escape: unicode, dots, slashes, case, 1024 bytes",
+    async fn({ store, bucket }) {
+      const keys = [
+        "..",
+        "../escape",
+        "a/../../b",
+        "a//b",
+        "/leading",
+        "trailing/",
+        "x/./y",
+        "sp ace+plus%2F",
+        "ünïcödé/😀",
+        "CaseKey",
+        "casekey",
+        "tab\tand\\backslash",
+        "k".repeat(MAX_KEY_BYTES),
+        "é".repeat(MAX_KEY_BYTES / 2),
+      ];
+      for (const [i, key] of keys.entries()) await put(store, bucket, key, `value ${i}`);
+      for (const [i, key] of keys.entries()) {
+        assert.equal(new TextDecoder().decode(await getBytes(store, bucket, key)), `value ${i}`, key);
+      }
+      const listed = (await store.listObjects(bucket)).objects.map((o) => o.key);
+      assert.deepEqual(new Set(listed), new Set(keys));
+      assert.equal(listed.length, keys.length);
+      await rejectsWithCode(put(store, bucket, "k".repeat(MAX_KEY_BYTES + 1), "x"), "KeyTooLong");
+      await rejectsWithCode(put(store, bucket, "é".repeat(MAX_KEY_BYTES / 2) + "x", "x"), "KeyTooLong");
+      await rejectsWithCode(put(store, bucket, "", "x"), "InvalidArgument");
+    },
+  },
+  {
+    name: "BucketNotEmpty with an object, and with only a pending multipart upload",
+    async fn({ store, bucket, deviations }) {
+      await put(store, bucket, "k", "x");
+      await rejectsWithCode(store.deleteBucket(bucket), "BucketNotEmpty");
+      await store.deleteObject(bucket, "k");
+      const uploadId = await store.createMultipartUpload(bucket, "pending");
+      if (!deviations.deleteBucketIgnoresUploads) {
+        await rejectsWithCode(store.deleteBucket(bucket), "BucketNotEmpty", "pending upload");
+        await store.abortMultipartUpload(bucket, "pending", uploadId);
+      }
+      await store.deleteBucket(bucket);
+      await rejectsWithCode(store.headBucket(bucket), "NoSuchBucket");
+    },
+  },
+];

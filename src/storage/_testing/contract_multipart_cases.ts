@@ -1,0 +1,162 @@
+/** Contract cases: multipart uploads (ETag, part rules, listing, abort, part copy). @module */
+import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
+import { createHash } from "node:crypto";
+import { MIN_PART_SIZE } from "../mod.ts";
+import type { ContractCase } from "./object_store_contract.ts";
+import { bytes, collect, failingStream, getBytes, md5Hex, put, rejectsWithCode, streamOf } from "./contract_helpers.ts";
+
+function multipartEtag(parts: Uint8Array[]): string {
+  const hash = createHash("md5");
+  for (const p of parts) hash.update(Buffer.from(md5Hex(p), "hex"));
+  return `"${hash.digest("hex")}-${parts.length}"`;
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  return new Uint8Array(Buffer.concat(parts));
+}
+
+export const multipartCases: ContractCase[] = [
+  {
+    name: "multipart: md5-of-md5s-N ETag, part overwrite, skipped part, listings, headers",
+    async fn({ store, bucket }) {
+      const key = "big/object.bin";
+      const uploadId = await store.createMultipartUpload(bucket, key, {
+        contentType: "application/x-mp",
+        metadata: { m: "v" },
+      });
+      const p1 = bytes(MIN_PART_SIZE, 1);
+      const p3 = bytes(MIN_PART_SIZE + 10, 2);
+      const p4 = bytes(1234, 3);
+      await store.uploadPart(bucket, key, { uploadId, partNumber: 1 }, streamOf(bytes(100, 9)));
+      const r1 = await store.uploadPart(bucket, key, { uploadId, partNumber: 1 }, streamOf(p1));
+      const r2 = await store.uploadPart(bucket, key, { uploadId, partNumber: 2 }, streamOf(bytes(7, 8)));
+      const r3 = await store.uploadPart(bucket, key, { uploadId, partNumber: 3 }, streamOf(p3), {
+        contentLength: p3.byteLength,
+      });
+      const r4 = await store.uploadPart(bucket, key, { uploadId, partNumber: 4 }, streamOf(p4));
+      assert.equal(r1.etag, `"${md5Hex(p1)}"`);
+      assert.equal(r1.size, MIN_PART_SIZE);
+
+      const listed = await store.listParts(bucket, key, uploadId);
+      assert.deepEqual(listed.parts.map((p) => [p.partNumber, p.etag, p.size]), [
+        [1, r1.etag, p1.byteLength],
+        [2, r2.etag, 7],
+        [3, r3.etag, p3.byteLength],
+        [4, r4.etag, p4.byteLength],
+      ]);
+      const paged = await store.listParts(bucket, key, uploadId, { maxParts: 2 });
+      assert.deepEqual([paged.parts.length, paged.isTruncated, paged.nextPartNumberMarker], [2, true, 2]);
+      const rest = await store.listParts(bucket, key, uploadId, { partNumberMarker: 2 });
+      assert.deepEqual(rest.parts.map((p) => p.partNumber), [3, 4]);
+      const uploads = await store.listMultipartUploads(bucket);
+      assert.deepEqual(uploads.uploads.map((u) => [u.key, u.uploadId]), [[key, uploadId]]);
+      await rejectsWithCode(store.headObject(bucket, key), "NoSuchKey", "before completion");
+
+      const done = await store.completeMultipartUpload(bucket, key, uploadId, [
+        { partNumber: 1, etag: r1.etag },
+        { partNumber: 3, etag: r3.etag },
+        { partNumber: 4, etag: r4.etag },
+      ]);
+      const etag = multipartEtag([p1, p3, p4]);
+      assert.equal(done.etag, etag);
+      const head = await store.headObject(bucket, key);
+      assert.equal(head.etag, etag);
+      assert.equal(head.size, p1.byteLength + p3.byteLength + p4.byteLength);
+      assert.equal(head.contentType, "application/x-mp");
+      assert.deepEqual(head.metadata, { m: "v" });
+      assert.deepEqual(await getBytes(store, bucket, key), concat([p1, p3, p4]));
+      const tail = await store.getObject(bucket, key, { range: { start: MIN_PART_SIZE - 2, end: MIN_PART_SIZE + 2 } });
+      assert.deepEqual(await collect(tail.body), concat([p1, p3, p4]).subarray(MIN_PART_SIZE - 2, MIN_PART_SIZE + 3));
+      await rejectsWithCode(store.listParts(bucket, key, uploadId), "NoSuchUpload", "after completion");
+      assert.equal((await store.listMultipartUploads(bucket)).uploads.length, 0);
+    },
+  },
+  {
+    name: "multipart: EntityTooSmall, InvalidPart, InvalidPartOrder; upload survives failed completes",
+    async fn({ store, bucket }) {
+      const key = "rules";
+      const uploadId = await store.createMultipartUpload(bucket, key);
+      const a = await store.uploadPart(bucket, key, { uploadId, partNumber: 1 }, streamOf(bytes(1000, 1)));
+      const b = await store.uploadPart(bucket, key, { uploadId, partNumber: 2 }, streamOf(bytes(1000, 2)));
+      const parts = [{ partNumber: 1, etag: a.etag }, { partNumber: 2, etag: b.etag }];
+      await rejectsWithCode(store.completeMultipartUpload(bucket, key, uploadId, parts), "EntityTooSmall");
+      await rejectsWithCode(
+        store.completeMultipartUpload(bucket, key, uploadId, [parts[1]!, parts[0]!]),
+        "InvalidPartOrder",
+      );
+      await rejectsWithCode(
+        store.completeMultipartUpload(bucket, key, uploadId, [{ partNumber: 1, etag: `"${md5Hex(bytes(1, 1))}"` }]),
+        "InvalidPart",
+        "wrong etag",
+      );
+      await rejectsWithCode(
+        store.completeMultipartUpload(bucket, key, uploadId, [{ partNumber: 3, etag: a.etag }]),
+        "InvalidPart",
+        "missing part",
+      );
+      await rejectsWithCode(store.headObject(bucket, key), "NoSuchKey");
+      const single = await store.completeMultipartUpload(bucket, key, uploadId, [parts[1]!]);
+      assert.equal(single.etag, multipartEtag([bytes(1000, 2)]));
+      assert.deepEqual(await getBytes(store, bucket, key), bytes(1000, 2));
+    },
+  },
+  {
+    name: "multipart: NoSuchUpload, abort, invalid part numbers, failed part body keeps nothing",
+    async fn({ store, bucket }) {
+      const bogus = "bm9uZXhpc3RlbnQtdXBsb2Fk";
+      await rejectsWithCode(
+        store.uploadPart(bucket, "k", { uploadId: bogus, partNumber: 1 }, streamOf(bytes(10))),
+        "NoSuchUpload",
+      );
+      await rejectsWithCode(
+        store.completeMultipartUpload(bucket, "k", bogus, [{ partNumber: 1, etag: '"x"' }]),
+        "NoSuchUpload",
+      );
+      await rejectsWithCode(store.abortMultipartUpload(bucket, "k", bogus), "NoSuchUpload");
+      await rejectsWithCode(store.listParts(bucket, "k", bogus), "NoSuchUpload");
+      const uploadId = await store.createMultipartUpload(bucket, "k");
+      for (const partNumber of [0, 10_001]) {
+        await rejectsWithCode(
+          store.uploadPart(bucket, "k", { uploadId, partNumber }, streamOf(bytes(10))),
+          "InvalidArgument",
+        );
+      }
+      await assert.rejects(store.uploadPart(bucket, "k", { uploadId, partNumber: 1 }, failingStream(bytes(1000))));
+      assert.equal((await store.listParts(bucket, "k", uploadId)).parts.length, 0);
+      await store.uploadPart(bucket, "k", { uploadId, partNumber: 1 }, streamOf(bytes(10)));
+      await store.abortMultipartUpload(bucket, "k", uploadId);
+      await rejectsWithCode(store.listParts(bucket, "k", uploadId), "NoSuchUpload");
+      await rejectsWithCode(store.headObject(bucket, "k"), "NoSuchKey");
+    },
+  },
+  {
+    name: "multipart: upload part copy with ranges",
+    async fn({ store, bucket }) {
+      const big = bytes(MIN_PART_SIZE + 4096, 21);
+      const small = bytes(3000, 22);
+      await put(store, bucket, "src-big", big);
+      await put(store, bucket, "src-small", small);
+      const uploadId = await store.createMultipartUpload(bucket, "assembled");
+      const c1 = await store.uploadPartCopy(
+        { bucket, key: "src-big", range: { start: 4096, end: 4096 + MIN_PART_SIZE - 1 } },
+        { bucket, key: "assembled", uploadId, partNumber: 1 },
+      );
+      const c2 = await store.uploadPartCopy({ bucket, key: "src-small" }, {
+        bucket,
+        key: "assembled",
+        uploadId,
+        partNumber: 2,
+      });
+      const p1 = big.subarray(4096);
+      assert.equal(c1.etag, `"${md5Hex(p1)}"`);
+      assert.equal(c2.etag, `"${md5Hex(small)}"`);
+      const done = await store.completeMultipartUpload(bucket, "assembled", uploadId, [
+        { partNumber: 1, etag: c1.etag },
+        { partNumber: 2, etag: c2.etag },
+      ]);
+      assert.equal(done.etag, multipartEtag([p1, small]));
+      assert.deepEqual(await getBytes(store, bucket, "assembled"), concat([p1, small]));
+    },
+  },
+];

@@ -1,0 +1,90 @@
+/**
+ * The `ObjectStore` contract suite. Every backend (and the gateway, through the `s3` backend) runs it:
+ *
+ * ```ts
+ * objectStoreContract("fs", async () => {
+ *   const root = await Deno.makeTempDir();
+ *   return { store: await createFsStore({ root }), cleanup: () => Deno.remove(root, { recursive: true }) };
+ * });
+ * ```
+ *
+ * It registers one `Deno.test` whose steps are the contract cases; `makeStore` is called once, and each case
+ * works in its own fresh bucket, so the suite also runs against slow-to-start or shared servers.
+ *
+ * @module
+ */
+import type { ObjectStore } from "../mod.ts";
+import { emptyAndDeleteBucket } from "./contract_helpers.ts";
+import { basicCases } from "./contract_basic_cases.ts";
+import { listingCases } from "./contract_listing_cases.ts";
+import { multipartCases } from "./contract_multipart_cases.ts";
+
+/**
+ * Known, documented ways a third-party server deviates from S3. Each field holds the reason (shown in the test
+ * name); only the named check is relaxed, and only for the server that declares it.
+ */
+export interface ContractDeviations {
+  /** Creating a bucket the caller already owns succeeds instead of failing with BucketAlreadyExists. */
+  recreateOwnBucketSucceeds?: string;
+  /** `x-amz-checksum-*` values are not stored or not returned. */
+  checksumsNotStored?: string;
+  /** A bucket with in-progress multipart uploads (and no objects) can be deleted. */
+  deleteBucketIgnoresUploads?: string;
+}
+
+export interface ContractContext {
+  store: ObjectStore;
+  /** A fresh, empty bucket for this case. */
+  bucket: string;
+  /** Creates another fresh bucket (removed after the case). */
+  newBucket(): Promise<string>;
+  deviations: ContractDeviations;
+}
+
+export interface ContractCase {
+  name: string;
+  fn(ctx: ContractContext): Promise<void>;
+}
+
+export interface ContractOptions {
+  deviations?: ContractDeviations;
+  /** Prefix for bucket names (lower case), so runs against shared servers are recognizable. */
+  bucketPrefix?: string;
+}
+
+export function objectStoreContract(
+  name: string,
+  makeStore: () => Promise<{ store: ObjectStore; cleanup: () => Promise<void> }>,
+  options: ContractOptions = {},
+): void {
+  const deviations = options.deviations ?? {};
+  const noted = Object.entries(deviations).filter(([, why]) => why).map(([what]) => what);
+  const title = `ObjectStore contract: ${name}${noted.length ? ` (documented deviations: ${noted.join(", ")})` : ""}`;
+  Deno.test(title, async (t) => {
+    const { store, cleanup } = await makeStore();
+    const run = crypto.randomUUID().slice(0, 8);
+    let counter = 0;
+    try {
+      for (const c of [...basicCases, ...listingCases, ...multipartCases]) {
+        await t.step(c.name, async () => {
+          const created: string[] = [];
+          const newBucket = async () => {
+            const bucket = `${options.bucketPrefix ?? "contract"}-${run}-${++counter}`;
+            await store.createBucket(bucket);
+            created.push(bucket);
+            return bucket;
+          };
+          const bucket = await newBucket();
+          try {
+            await c.fn({ store, bucket, newBucket, deviations });
+          } finally {
+            for (const b of created) await emptyAndDeleteBucket(store, b);
+          }
+        });
+      }
+    } finally {
+      await store.close();
+      await cleanup();
+    }
+  });
+}

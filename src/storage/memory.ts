@@ -1,0 +1,346 @@
+/**
+ * In-memory `ObjectStore`: complete S3 semantics (ETags, multipart rules, UTF-8 byte-order listing, ranges)
+ * for unit tests of every service. Objects are held as byte arrays, so it is for tests and small data only.
+ *
+ * @module
+ */
+import { type Clock, systemClock } from "../clock.ts";
+import { AppError } from "../errors.ts";
+import type {
+  BucketInfo,
+  ByteRange,
+  ChecksumAlgorithm,
+  CompletedPart,
+  CopyOptions,
+  GetOptions,
+  GetResult,
+  ListOptions,
+  ListResult,
+  ListUploadsOptions,
+  MultipartUpload,
+  ObjectInfo,
+  ObjectStore,
+  PartInfo,
+  PutOptions,
+} from "./mod.ts";
+import { drainBody } from "./_body.ts";
+import { compareKeys, validateBucketName, validateKey } from "./_keys.ts";
+import {
+  compositeChecksums,
+  multipartEtag,
+  quoteEtag,
+  selectCompletedParts,
+  validatePartNumber,
+} from "./_multipart.ts";
+import {
+  checkRange,
+  cloneInfo,
+  copyAttributes,
+  noSuchBucket,
+  noSuchKey,
+  noSuchUpload,
+  pageUploads,
+  storedAttributes,
+} from "./_objects.ts";
+import { resolveMaxKeys, SortedKeys } from "./_sorted_keys.ts";
+
+interface StoredObject {
+  info: ObjectInfo;
+  data: Uint8Array;
+}
+
+interface Upload extends MultipartUpload {
+  bucket: string;
+  options: PutOptions;
+  parts: Map<number, { info: PartInfo; data: Uint8Array }>;
+}
+
+interface Bucket {
+  info: BucketInfo;
+  objects: Map<string, StoredObject>;
+  keys: SortedKeys;
+}
+
+export interface MemoryStoreOptions {
+  clock?: Clock;
+}
+
+function concat(chunks: Uint8Array[], size: number): Uint8Array {
+  const out = new Uint8Array(size);
+  let offset = 0;
+  for (const c of chunks) {
+    out.set(c, offset);
+    offset += c.byteLength;
+  }
+  return out;
+}
+
+function streamOf(data: Uint8Array): ReadableStream<Uint8Array> {
+  const chunkSize = 64 * 1024;
+  let offset = 0;
+  return new ReadableStream({
+    pull(controller) {
+      if (offset >= data.byteLength) return controller.close();
+      controller.enqueue(data.slice(offset, offset + chunkSize));
+      offset += chunkSize;
+    },
+  });
+}
+
+export function createMemoryStore(options: MemoryStoreOptions = {}): ObjectStore {
+  const clock = options.clock ?? systemClock();
+  const buckets = new Map<string, Bucket>();
+  const uploads = new Map<string, Upload>();
+
+  function bucketOf(name: string): Bucket {
+    const b = buckets.get(name);
+    if (!b) throw noSuchBucket(name);
+    return b;
+  }
+
+  function objectOf(bucket: string, key: string): StoredObject {
+    const o = bucketOf(bucket).objects.get(key);
+    if (!o) throw noSuchKey(bucket, key);
+    return o;
+  }
+
+  function uploadOf(bucket: string, key: string, uploadId: string): Upload {
+    bucketOf(bucket);
+    const u = uploads.get(uploadId);
+    if (!u || u.bucket !== bucket || u.key !== key) throw noSuchUpload(uploadId);
+    return u;
+  }
+
+  function publish(bucket: string, object: StoredObject): ObjectInfo {
+    const b = bucketOf(bucket);
+    b.objects.set(object.info.key, object);
+    b.keys.add(object.info.key);
+    return cloneInfo(object.info);
+  }
+
+  async function readBody(
+    body: ReadableStream<Uint8Array>,
+    opts: Pick<PutOptions, "expectedMd5Hex" | "contentLength" | "signal">,
+  ): Promise<{ data: Uint8Array; md5Hex: string }> {
+    const chunks: Uint8Array[] = [];
+    const { size, md5Hex } = await drainBody(body, opts, (c) => {
+      chunks.push(c.slice());
+    });
+    return { data: concat(chunks, size), md5Hex };
+  }
+
+  function sourceBytes(source: { bucket: string; key: string; range?: ByteRange }) {
+    const object = objectOf(source.bucket, source.key);
+    if (!source.range) return { object, data: object.data };
+    const r = checkRange(source.range, object.info.size);
+    return { object, data: object.data.subarray(r.start, r.end + 1) };
+  }
+
+  async function md5HexOf(data: Uint8Array): Promise<string> {
+    return (await drainBody(streamOf(data), {}, () => {})).md5Hex;
+  }
+
+  return {
+    kind: "memory",
+    capabilities: { serverSideCopy: true, objectLock: false },
+
+    listBuckets() {
+      return Promise.resolve(
+        [...buckets.values()].map((b) => ({ ...b.info })).sort((a, b) => compareKeys(a.name, b.name)),
+      );
+    },
+
+    async createBucket(bucket) {
+      await Promise.resolve();
+      validateBucketName(bucket);
+      if (buckets.has(bucket)) {
+        throw new AppError("BucketAlreadyExists", `Bucket "${bucket}" already exists`, { details: { bucket } });
+      }
+      buckets.set(bucket, {
+        info: { name: bucket, createdAt: clock.now() },
+        objects: new Map(),
+        keys: new SortedKeys(),
+      });
+    },
+
+    async deleteBucket(bucket) {
+      const b = bucketOf(bucket);
+      const pending = [...uploads.values()].some((u) => u.bucket === bucket);
+      if (b.objects.size > 0 || pending) {
+        throw new AppError("BucketNotEmpty", `Bucket "${bucket}" is not empty`, { details: { bucket } });
+      }
+      await Promise.resolve();
+      buckets.delete(bucket);
+    },
+
+    async headBucket(bucket) {
+      await Promise.resolve();
+      return { ...bucketOf(bucket).info };
+    },
+
+    async putObject(bucket, key, body, opts = {}) {
+      validateKey(key);
+      bucketOf(bucket);
+      const { data, md5Hex } = await readBody(body, opts);
+      return publish(bucket, {
+        data,
+        info: {
+          key,
+          size: data.byteLength,
+          etag: quoteEtag(md5Hex),
+          lastModified: clock.now(),
+          checksums: { ...opts.checksums },
+          ...storedAttributes(opts),
+        },
+      });
+    },
+
+    async getObject(bucket, key, opts: GetOptions = {}): Promise<GetResult> {
+      await Promise.resolve();
+      const object = objectOf(bucket, key);
+      if (!opts.range) return { info: cloneInfo(object.info), body: streamOf(object.data) };
+      const range = checkRange(opts.range, object.info.size);
+      return { info: cloneInfo(object.info), body: streamOf(object.data.subarray(range.start, range.end + 1)), range };
+    },
+
+    async headObject(bucket, key) {
+      await Promise.resolve();
+      return cloneInfo(objectOf(bucket, key).info);
+    },
+
+    async deleteObject(bucket, key) {
+      await Promise.resolve();
+      const b = bucketOf(bucket);
+      b.objects.delete(key);
+      b.keys.delete(key);
+    },
+
+    async copyObject(source, target, opts: CopyOptions = {}) {
+      validateKey(target.key);
+      bucketOf(target.bucket);
+      const { object, data } = sourceBytes(source);
+      const whole = !source.range;
+      const attrs = copyAttributes(object.info, opts);
+      return publish(target.bucket, {
+        data: data.slice(),
+        info: {
+          key: target.key,
+          size: data.byteLength,
+          etag: whole ? object.info.etag : quoteEtag(await md5HexOf(data)),
+          ...(whole && object.info.partsCount !== undefined ? { partsCount: object.info.partsCount } : {}),
+          lastModified: clock.now(),
+          checksums: whole ? { ...object.info.checksums } : { ...opts.checksums },
+          ...storedAttributes(attrs),
+        },
+      });
+    },
+
+    async listObjects(bucket, opts: ListOptions = {}): Promise<ListResult> {
+      await Promise.resolve();
+      const b = bucketOf(bucket);
+      const page = b.keys.list(opts);
+      return {
+        objects: page.keys.map((k) => cloneInfo(b.objects.get(k)!.info)),
+        commonPrefixes: page.commonPrefixes,
+        isTruncated: page.isTruncated,
+        ...(page.nextStartAfter !== undefined ? { nextStartAfter: page.nextStartAfter } : {}),
+      };
+    },
+
+    async createMultipartUpload(bucket, key, opts = {}) {
+      await Promise.resolve();
+      validateKey(key);
+      bucketOf(bucket);
+      const uploadId = crypto.randomUUID();
+      const { signal: _signal, ...kept } = opts;
+      uploads.set(uploadId, { uploadId, bucket, key, initiated: clock.now(), options: kept, parts: new Map() });
+      return uploadId;
+    },
+
+    async uploadPart(bucket, key, upload, body, opts = {}) {
+      validatePartNumber(upload.partNumber);
+      uploadOf(bucket, key, upload.uploadId);
+      const { data, md5Hex } = await readBody(body, opts);
+      const u = uploadOf(bucket, key, upload.uploadId);
+      const info: PartInfo = {
+        partNumber: upload.partNumber,
+        etag: quoteEtag(md5Hex),
+        size: data.byteLength,
+        lastModified: clock.now(),
+        checksums: { ...opts.checksums },
+      };
+      u.parts.set(upload.partNumber, { info, data });
+      return structuredClone(info);
+    },
+
+    async uploadPartCopy(source, target) {
+      validatePartNumber(target.partNumber);
+      const u = uploadOf(target.bucket, target.key, target.uploadId);
+      const { data } = sourceBytes(source);
+      const info: PartInfo = {
+        partNumber: target.partNumber,
+        etag: quoteEtag(await md5HexOf(data)),
+        size: data.byteLength,
+        lastModified: clock.now(),
+        checksums: {},
+      };
+      u.parts.set(target.partNumber, { info, data: data.slice() });
+      return structuredClone(info);
+    },
+
+    async completeMultipartUpload(bucket, key, uploadId, parts: CompletedPart[]) {
+      await Promise.resolve();
+      const u = uploadOf(bucket, key, uploadId);
+      const stored = new Map([...u.parts].map(([n, p]) => [n, p.info]));
+      const selected = selectCompletedParts(parts, stored);
+      const size = selected.reduce((s, p) => s + p.size, 0);
+      const data = concat(selected.map((p) => u.parts.get(p.partNumber)!.data), size);
+      uploads.delete(uploadId);
+      return publish(bucket, {
+        data,
+        info: {
+          key,
+          size,
+          etag: multipartEtag(selected),
+          lastModified: clock.now(),
+          partsCount: selected.length,
+          checksums: { ...u.options.checksums, ...compositeChecksums(selected) } as Partial<
+            Record<ChecksumAlgorithm, string>
+          >,
+          ...storedAttributes(u.options),
+        },
+      });
+    },
+
+    async abortMultipartUpload(bucket, key, uploadId) {
+      await Promise.resolve();
+      uploadOf(bucket, key, uploadId);
+      uploads.delete(uploadId);
+    },
+
+    async listParts(bucket, key, uploadId, opts = {}) {
+      await Promise.resolve();
+      const u = uploadOf(bucket, key, uploadId);
+      const maxParts = resolveMaxKeys(opts.maxParts);
+      const all = [...u.parts.values()].map((p) => p.info).filter((p) => p.partNumber > (opts.partNumberMarker ?? 0))
+        .sort((a, b) => a.partNumber - b.partNumber);
+      const parts = all.slice(0, maxParts).map((p) => structuredClone(p));
+      const isTruncated = all.length > maxParts;
+      return {
+        parts,
+        isTruncated,
+        ...(isTruncated ? { nextPartNumberMarker: parts[parts.length - 1]!.partNumber } : {}),
+      };
+    },
+
+    async listMultipartUploads(bucket, opts: ListUploadsOptions = {}) {
+      await Promise.resolve();
+      bucketOf(bucket);
+      return pageUploads([...uploads.values()].filter((u) => u.bucket === bucket), opts);
+    },
+
+    close() {
+      return Promise.resolve();
+    },
+  };
+}
