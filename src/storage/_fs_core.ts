@@ -1,0 +1,169 @@
+/**
+ * Shared internals of the fs backend: paths, the per-bucket key index, atomic publish and removal.
+ * The layout and its reasons are described in `fs.ts`.
+ *
+ * @module
+ */
+import { Buffer } from "node:buffer";
+import { createHash } from "node:crypto";
+import type { Clock } from "../clock.ts";
+import type { AppError } from "../errors.ts";
+import type { ByteRange, ObjectInfo, PartInfo, PutOptions } from "./mod.ts";
+import { validateBucketName } from "./_keys.ts";
+import { checkRange, noSuchBucket, noSuchKey } from "./_objects.ts";
+import { SortedKeys } from "./_sorted_keys.ts";
+import { copyRegion, type OpenedFile, openStored, readStoredMeta, syncDir, writeMeta, writeTemp } from "./_fs_files.ts";
+
+export type Stored<T extends { lastModified: Date }> = Omit<T, "lastModified"> & { lastModified: string };
+export type ObjectMeta = Stored<ObjectInfo>;
+export type PartMeta = Stored<PartInfo>;
+export interface UploadMeta {
+  key: string;
+  initiated: string;
+  options: PutOptions;
+}
+
+const SHORT_KEY_BYTES = 120;
+const encoder = new TextEncoder();
+
+function fileName(key: string): string {
+  const bytes = Buffer.from(encoder.encode(key));
+  return bytes.byteLength <= SHORT_KEY_BYTES
+    ? `k${bytes.toString("hex")}`
+    : `h${createHash("sha256").update(bytes).digest("hex")}`;
+}
+
+export function toInfo<T extends { lastModified: Date }>(meta: Stored<T>): T {
+  return { ...meta, lastModified: new Date(meta.lastModified) } as unknown as T;
+}
+
+export function isNotFound(err: unknown): boolean {
+  return err instanceof Deno.errors.NotFound;
+}
+
+export type FsCore = Awaited<ReturnType<typeof createFsCore>>;
+
+/** Prepares `root` (emptying `tmp/`, which only holds leftovers of interrupted writes) and returns the internals. */
+export async function createFsCore(rootDir: string, clock: Clock) {
+  const root = rootDir.replace(/\/+$/, "");
+  const tmp = `${root}/tmp`;
+  await Deno.mkdir(`${root}/buckets`, { recursive: true });
+  await Deno.remove(tmp, { recursive: true }).catch((err) => {
+    if (!isNotFound(err)) throw err;
+  });
+  await Deno.mkdir(tmp, { recursive: true });
+
+  const bucketDir = (bucket: string) => `${root}/buckets/${bucket}`;
+  const objectsDir = (bucket: string) => `${bucketDir(bucket)}/objects`;
+  const objectPath = (bucket: string, key: string) => `${objectsDir(bucket)}/${fileName(key)}`;
+  const uploadDir = (bucket: string, id: string) => `${bucketDir(bucket)}/uploads/${id}`;
+  const partPath = (bucket: string, id: string, n: number) =>
+    `${uploadDir(bucket, id)}/part-${String(n).padStart(5, "0")}`;
+  const indexes = new Map<string, Promise<SortedKeys>>();
+
+  async function bucketCreatedAt(bucket: string): Promise<Date> {
+    validateBucketName(bucket);
+    try {
+      const meta = JSON.parse(await Deno.readTextFile(`${bucketDir(bucket)}/bucket.json`)) as { createdAt: string };
+      return new Date(meta.createdAt);
+    } catch (err) {
+      if (isNotFound(err)) throw noSuchBucket(bucket);
+      throw err;
+    }
+  }
+
+  async function loadIndex(bucket: string): Promise<SortedKeys> {
+    await bucketCreatedAt(bucket);
+    const keys: string[] = [];
+    for await (const entry of Deno.readDir(objectsDir(bucket))) {
+      if (entry.name.startsWith("k")) keys.push(Buffer.from(entry.name.slice(1), "hex").toString("utf8"));
+      else {
+        const meta = await readStoredMeta<ObjectMeta>(`${objectsDir(bucket)}/${entry.name}`);
+        if (meta) keys.push(meta.key);
+      }
+    }
+    return SortedKeys.from(keys);
+  }
+
+  /** The bucket's key index (also the existence check every object operation starts with). */
+  function indexOf(bucket: string): Promise<SortedKeys> {
+    let index = indexes.get(bucket);
+    if (!index) {
+      index = loadIndex(bucket);
+      indexes.set(bucket, index);
+      index.catch(() => indexes.delete(bucket));
+    }
+    return index;
+  }
+
+  /** Renames a finished temp file into place; `commit` runs in the same tick, so index and disk agree. */
+  async function rename(tmpPath: string, target: string, onMissing: () => AppError, commit?: () => void) {
+    try {
+      Deno.renameSync(tmpPath, target);
+      commit?.();
+    } catch (err) {
+      await Deno.remove(tmpPath).catch(() => {});
+      throw isNotFound(err) ? onMissing() : err;
+    }
+    await syncDir(target.slice(0, target.lastIndexOf("/")));
+  }
+
+  async function publishObject(bucket: string, key: string, tmpPath: string) {
+    const index = await indexOf(bucket);
+    await rename(tmpPath, objectPath(bucket, key), () => noSuchBucket(bucket), () => index.add(key));
+  }
+
+  /** Removes a directory atomically from view (rename into tmp), then deletes it. */
+  async function discardDir(dir: string, onMissing: () => AppError) {
+    const trash = `${tmp}/${crypto.randomUUID()}`;
+    try {
+      Deno.renameSync(dir, trash);
+    } catch (err) {
+      throw isNotFound(err) ? onMissing() : err;
+    }
+    await Deno.remove(trash, { recursive: true });
+  }
+
+  async function openObject(bucket: string, key: string): Promise<OpenedFile<ObjectMeta> & { info: ObjectInfo }> {
+    await indexOf(bucket);
+    const opened = await openStored<ObjectMeta>(objectPath(bucket, key));
+    if (opened && opened.meta.key === key) return { ...opened, info: toInfo<ObjectInfo>(opened.meta) };
+    opened?.file.close();
+    throw noSuchKey(bucket, key);
+  }
+
+  /** Copies (a range of) a stored object into a new temp file, returning its path, size and MD5 when hashed. */
+  async function copyToTemp(
+    source: { bucket: string; key: string; range?: ByteRange },
+    finish: (info: ObjectInfo, size: number, md5Hex?: string) => unknown,
+  ) {
+    const src = await openObject(source.bucket, source.key);
+    try {
+      const range = source.range ? checkRange(source.range, src.dataSize) : undefined;
+      const start = range?.start ?? 0;
+      const size = range ? range.end - range.start + 1 : src.dataSize;
+      const hash = range ? createHash("md5") : undefined;
+      return await writeTemp(tmp, async (file) => {
+        await copyRegion(src.file, start, size, file, hash && ((c) => hash.update(c)));
+        await writeMeta(file, finish(src.info, size, hash?.digest("hex")));
+      });
+    } finally {
+      src.file.close();
+    }
+  }
+
+  return {
+    root,
+    tmp,
+    clock,
+    indexes,
+    paths: { bucketDir, objectsDir, objectPath, uploadDir, partPath },
+    bucketCreatedAt,
+    indexOf,
+    rename,
+    publishObject,
+    discardDir,
+    openObject,
+    copyToTemp,
+  };
+}

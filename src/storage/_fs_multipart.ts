@@ -1,0 +1,198 @@
+/**
+ * Multipart uploads for the fs backend. State lives under `buckets/<bucket>/uploads/<id>/` (`upload.json` plus
+ * one file per part, each renamed into place when complete), so uploads survive a restart and stay completable.
+ *
+ * @module
+ */
+import { AppError } from "../errors.ts";
+import type { ObjectInfo, ObjectStore, PartInfo } from "./mod.ts";
+import { drainBody } from "./_body.ts";
+import { validateKey } from "./_keys.ts";
+import {
+  compositeChecksums,
+  multipartEtag,
+  quoteEtag,
+  selectCompletedParts,
+  validatePartNumber,
+} from "./_multipart.ts";
+import { noSuchBucket, noSuchUpload, pageUploads, storedAttributes } from "./_objects.ts";
+import { resolveMaxKeys } from "./_sorted_keys.ts";
+import { copyRegion, mapFsError, openStored, readStoredMeta, writeAll, writeMeta, writeTemp } from "./_fs_files.ts";
+import { type FsCore, isNotFound, type PartMeta, toInfo, type UploadMeta } from "./_fs_core.ts";
+
+const UPLOAD_ID = /^[0-9a-f]{32}$/;
+
+type MultipartMethods = Pick<
+  ObjectStore,
+  | "createMultipartUpload"
+  | "uploadPart"
+  | "uploadPartCopy"
+  | "completeMultipartUpload"
+  | "abortMultipartUpload"
+  | "listParts"
+  | "listMultipartUploads"
+>;
+
+export function fsMultipart(core: FsCore): MultipartMethods {
+  const { tmp, clock, indexOf, rename, publishObject, discardDir, copyToTemp } = core;
+  const { bucketDir, uploadDir, partPath } = core.paths;
+
+  async function readUpload(bucket: string, key: string, uploadId: string): Promise<UploadMeta> {
+    await indexOf(bucket);
+    if (!UPLOAD_ID.test(uploadId)) throw noSuchUpload(uploadId);
+    try {
+      const meta = JSON.parse(await Deno.readTextFile(`${uploadDir(bucket, uploadId)}/upload.json`)) as UploadMeta;
+      if (meta.key !== key) throw noSuchUpload(uploadId);
+      return meta;
+    } catch (err) {
+      throw isNotFound(err) ? noSuchUpload(uploadId) : err;
+    }
+  }
+
+  async function partNumbers(bucket: string, uploadId: string): Promise<number[]> {
+    const numbers: number[] = [];
+    for await (const e of Deno.readDir(uploadDir(bucket, uploadId))) {
+      if (e.name.startsWith("part-")) numbers.push(Number(e.name.slice(5)));
+    }
+    return numbers.sort((a, b) => a - b);
+  }
+
+  async function readParts(bucket: string, uploadId: string, numbers: number[]): Promise<PartInfo[]> {
+    const metas = await Promise.all(numbers.map((n) => readStoredMeta<PartMeta>(partPath(bucket, uploadId, n))));
+    return metas.filter((m) => m !== undefined).map((m) => toInfo<PartInfo>(m));
+  }
+
+  async function publishPart(bucket: string, uploadId: string, partNumber: number, tmpPath: string) {
+    await rename(tmpPath, partPath(bucket, uploadId, partNumber), () => noSuchUpload(uploadId));
+  }
+
+  return {
+    async createMultipartUpload(bucket, key, opts = {}) {
+      validateKey(key);
+      await indexOf(bucket);
+      const uploadId = crypto.randomUUID().replaceAll("-", "");
+      const { signal: _signal, ...options } = opts;
+      const staging = `${tmp}/${crypto.randomUUID()}`;
+      try {
+        await Deno.mkdir(staging);
+        const meta: UploadMeta = { key, initiated: clock.now().toISOString(), options };
+        await Deno.writeTextFile(`${staging}/upload.json`, JSON.stringify(meta));
+        await rename(staging, uploadDir(bucket, uploadId), () => noSuchBucket(bucket));
+      } catch (err) {
+        await Deno.remove(staging, { recursive: true }).catch(() => {});
+        throw mapFsError(err);
+      }
+      return uploadId;
+    },
+
+    async uploadPart(bucket, key, upload, body, opts = {}) {
+      validatePartNumber(upload.partNumber);
+      await readUpload(bucket, key, upload.uploadId);
+      let info: PartInfo | undefined;
+      const tmpPath = await writeTemp(tmp, async (file) => {
+        const { size, md5Hex } = await drainBody(body, opts, (chunk) => writeAll(file, chunk));
+        info = {
+          partNumber: upload.partNumber,
+          etag: quoteEtag(md5Hex),
+          size,
+          lastModified: clock.now(),
+          checksums: { ...opts.checksums },
+        };
+        await writeMeta(file, info);
+      });
+      await publishPart(bucket, upload.uploadId, upload.partNumber, tmpPath);
+      return info!;
+    },
+
+    async uploadPartCopy(source, target) {
+      validatePartNumber(target.partNumber);
+      await readUpload(target.bucket, target.key, target.uploadId);
+      let info: PartInfo | undefined;
+      const tmpPath = await copyToTemp(
+        { ...source, range: source.range ?? { start: 0, end: Number.MAX_SAFE_INTEGER } },
+        (_src, size, md5Hex) => {
+          info = {
+            partNumber: target.partNumber,
+            etag: quoteEtag(md5Hex!),
+            size,
+            lastModified: clock.now(),
+            checksums: {},
+          };
+          return info;
+        },
+      );
+      await publishPart(target.bucket, target.uploadId, target.partNumber, tmpPath);
+      return info!;
+    },
+
+    async completeMultipartUpload(bucket, key, uploadId, parts) {
+      const upload = await readUpload(bucket, key, uploadId);
+      const stored = await readParts(
+        bucket,
+        uploadId,
+        parts.map((p) => p.partNumber).filter((n) => Number.isInteger(n) && n >= 1 && n <= 10_000),
+      );
+      const selected = selectCompletedParts(parts, new Map(stored.map((p) => [p.partNumber, p])));
+      const info: ObjectInfo = {
+        key,
+        size: selected.reduce((s, p) => s + p.size, 0),
+        etag: multipartEtag(selected),
+        lastModified: clock.now(),
+        partsCount: selected.length,
+        checksums: { ...upload.options.checksums, ...compositeChecksums(selected) },
+        ...storedAttributes(upload.options),
+      };
+      const tmpPath = await writeTemp(tmp, async (file) => {
+        for (const part of selected) {
+          const opened = await openStored<PartMeta>(partPath(bucket, uploadId, part.partNumber));
+          if (!opened) {
+            throw new AppError("InvalidPart", `Part ${part.partNumber} disappeared`, {
+              details: { partNumber: part.partNumber },
+            });
+          }
+          try {
+            await copyRegion(opened.file, 0, opened.dataSize, file);
+          } finally {
+            opened.file.close();
+          }
+        }
+        await writeMeta(file, info);
+      });
+      await publishObject(bucket, key, tmpPath);
+      await discardDir(uploadDir(bucket, uploadId), () => noSuchUpload(uploadId)).catch(() => {});
+      return info;
+    },
+
+    async abortMultipartUpload(bucket, key, uploadId) {
+      await readUpload(bucket, key, uploadId);
+      await discardDir(uploadDir(bucket, uploadId), () => noSuchUpload(uploadId));
+    },
+
+    async listParts(bucket, key, uploadId, opts = {}) {
+      await readUpload(bucket, key, uploadId);
+      const maxParts = resolveMaxKeys(opts.maxParts);
+      const numbers = (await partNumbers(bucket, uploadId)).filter((n) => n > (opts.partNumberMarker ?? 0));
+      const parts = await readParts(bucket, uploadId, numbers.slice(0, maxParts));
+      const isTruncated = numbers.length > maxParts;
+      return {
+        parts,
+        isTruncated,
+        ...(isTruncated ? { nextPartNumberMarker: parts[parts.length - 1]!.partNumber } : {}),
+      };
+    },
+
+    async listMultipartUploads(bucket, opts = {}) {
+      await indexOf(bucket);
+      const uploads = [];
+      for await (const e of Deno.readDir(`${bucketDir(bucket)}/uploads`)) {
+        try {
+          const meta = JSON.parse(await Deno.readTextFile(`${uploadDir(bucket, e.name)}/upload.json`)) as UploadMeta;
+          uploads.push({ uploadId: e.name, key: meta.key, initiated: new Date(meta.initiated) });
+        } catch (err) {
+          if (!isNotFound(err)) throw err;
+        }
+      }
+      return pageUploads(uploads, opts);
+    },
+  };
+}
