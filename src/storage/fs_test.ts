@@ -1,7 +1,196 @@
+import assert from "node:assert/strict";
+import { MIN_PART_SIZE } from "./mod.ts";
 import { createFsStore } from "./fs.ts";
 import { objectStoreContract } from "./_testing/object_store_contract.ts";
+import {
+  bytes,
+  collect,
+  failingStream,
+  getBytes,
+  md5Hex,
+  put,
+  rejectsWithCode,
+  streamOf,
+} from "./_testing/contract_helpers.ts";
 
 objectStoreContract("fs", async () => {
   const root = await Deno.makeTempDir({ prefix: "fs-store-contract-" });
   return { store: await createFsStore({ root }), cleanup: () => Deno.remove(root, { recursive: true }) };
+});
+
+async function withRoot(fn: (root: string) => Promise<void>): Promise<void> {
+  const root = await Deno.makeTempDir({ prefix: "fs-store-" });
+  try {
+    await fn(root);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+}
+
+async function filesUnder(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for await (const e of Deno.readDir(dir)) {
+    const path = `${dir}/${e.name}`;
+    if (e.isDirectory) out.push(...await filesUnder(path));
+    else out.push(path);
+  }
+  return out;
+}
+
+Deno.test("createFsStore() keeps objects, metadata and listings across a reopen", async () => {
+  await withRoot(async (root) => {
+    const long = `${"deep/".repeat(100)}end`;
+    let store = await createFsStore({ root });
+    await store.createBucket("persist");
+    await store.putObject("persist", "a", streamOf(bytes(1000)), { contentType: "text/a", metadata: { x: "y" } });
+    await put(store, "persist", long, "long key");
+    await put(store, "persist", "ü", "unicode");
+    await store.close();
+    store = await createFsStore({ root });
+    const head = await store.headObject("persist", "a");
+    assert.deepEqual([head.contentType, head.metadata, head.etag], ["text/a", { x: "y" }, `"${md5Hex(bytes(1000))}"`]);
+    assert.deepEqual((await store.listObjects("persist")).objects.map((o) => o.key), ["a", long, "ü"]);
+    assert.equal(new TextDecoder().decode(await getBytes(store, "persist", long)), "long key");
+    await store.close();
+  });
+});
+
+Deno.test("createFsStore() survives kill -9 mid-upload: parts kept, upload completable, temp files cleaned", async () => {
+  await withRoot(async (root) => {
+    const writer = new URL("./_testing/fs_crash_writer.ts", import.meta.url).pathname;
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", writer, root, "crash"],
+      stdout: "piped",
+      stderr: "inherit",
+    }).spawn();
+    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    const { value } = await reader.read();
+    const { uploadId } = JSON.parse(value!) as { uploadId: string };
+    assert.ok((await filesUnder(`${root}/tmp`)).length >= 2, "the interrupted writes have temp files");
+    child.kill("SIGKILL");
+    assert.equal((await child.status).signal, "SIGKILL");
+    await reader.cancel();
+
+    const store = await createFsStore({ root });
+    assert.deepEqual(await filesUnder(`${root}/tmp`), [], "reopen clears temp leftovers");
+    await rejectsWithCode(store.headObject("crash", "half-written"), "NoSuchKey");
+    assert.deepEqual((await store.listObjects("crash")).objects, []);
+    const { parts } = await store.listParts("crash", "big", uploadId);
+    assert.deepEqual(parts.map((p) => [p.partNumber, p.size, p.etag]), [[
+      1,
+      MIN_PART_SIZE,
+      `"${md5Hex(bytes(MIN_PART_SIZE, 1))}"`,
+    ]]);
+    const p2 = await store.uploadPart("crash", "big", { uploadId, partNumber: 2 }, streamOf(bytes(10, 2)));
+    const done = await store.completeMultipartUpload("crash", "big", uploadId, [
+      { partNumber: 1, etag: parts[0]!.etag },
+      { partNumber: 2, etag: p2.etag },
+    ]);
+    assert.match(done.etag, /^"[0-9a-f]{32}-2"$/);
+    assert.equal((await store.headObject("crash", "big")).contentType, "application/x-crash");
+    assert.equal((await store.headObject("crash", "big")).size, MIN_PART_SIZE + 10);
+    await store.close();
+  });
+});
+
+Deno.test("createFsStore() never writes outside its root, whatever the key, bucket or upload id", async () => {
+  await withRoot(async (parent) => {
+    const root = `${parent}/data`;
+    const store = await createFsStore({ root });
+    await store.createBucket("escape");
+    const keys = [
+      "../../../outside",
+      "/etc/passwd",
+      "a/../../b",
+      "..",
+      ".",
+      "\u0000nul",
+      "a\\..\\b",
+      "~/x",
+      `${"../".repeat(300)}x`,
+    ];
+    for (const key of keys) await put(store, "escape", key, key);
+    for (const bad of ["../up", "a/b", ".", "..", "x\u0000"]) {
+      await rejectsWithCode(store.createBucket(bad), "InvalidBucketName", bad);
+    }
+    await rejectsWithCode(store.listParts("escape", "k", "../../objects"), "NoSuchUpload");
+    await rejectsWithCode(store.abortMultipartUpload("escape", "k", "../../../"), "NoSuchUpload");
+    assert.deepEqual([...Deno.readDirSync(parent)].map((e) => e.name), ["data"]);
+    const objectFiles = (await filesUnder(`${root}/buckets/escape/objects`)).map((p) => p.split("/").pop()!);
+    assert.equal(objectFiles.length, keys.length);
+    for (const name of objectFiles) assert.match(name, /^[kh][0-9a-f]+$/);
+    for (const key of keys) assert.equal(new TextDecoder().decode(await getBytes(store, "escape", key)), key);
+    await store.close();
+  });
+});
+
+Deno.test("createFsStore() concurrent overwrites of one key: readers and the final state see one complete version", async () => {
+  await withRoot(async (root) => {
+    const store = await createFsStore({ root });
+    await store.createBucket("race");
+    const versions = Array.from({ length: 8 }, (_, i) => bytes(512 * 1024 + i * 1000, i + 1));
+    const digests = new Set(versions.map((v) => `"${md5Hex(v)}"`));
+    await put(store, "race", "k", versions[0]!);
+    const readers = Array.from({ length: 16 }, async () => {
+      const got = await store.getObject("race", "k");
+      const body = await collect(got.body);
+      assert.equal(`"${md5Hex(body)}"`, got.info.etag, "body matches the metadata read with it");
+      assert.ok(digests.has(got.info.etag));
+    });
+    await Promise.all([...versions.map((v) => store.putObject("race", "k", streamOf(v, 7000))), ...readers]);
+    const final = await store.getObject("race", "k");
+    assert.equal(`"${md5Hex(await collect(final.body))}"`, final.info.etag);
+    assert.deepEqual((await store.listObjects("race")).objects.map((o) => o.key), ["k"]);
+    assert.deepEqual(await filesUnder(`${root}/tmp`), []);
+    await store.close();
+  });
+});
+
+Deno.test("createFsStore() on a full disk fails with NoSpace and leaves nothing partial", async () => {
+  await withRoot(async (root) => {
+    const mount = new Deno.Command("mount", { args: ["-t", "tmpfs", "-o", "size=4m", "tmpfs", root] });
+    const mounted = await mount.output();
+    assert.ok(mounted.success, `mounting a 4 MiB tmpfs needs root: ${new TextDecoder().decode(mounted.stderr)}`);
+    try {
+      const store = await createFsStore({ root });
+      await store.createBucket("full");
+      await put(store, "full", "small", bytes(1024 * 1024, 1));
+      await rejectsWithCode(store.putObject("full", "huge", streamOf(bytes(8 * 1024 * 1024, 2))), "NoSpace");
+      await rejectsWithCode(
+        store.putObject("full", "small", streamOf(bytes(8 * 1024 * 1024, 3))),
+        "NoSpace",
+        "overwrite",
+      );
+      await rejectsWithCode(store.headObject("full", "huge"), "NoSuchKey");
+      assert.deepEqual(await getBytes(store, "full", "small"), bytes(1024 * 1024, 1));
+      assert.deepEqual(await filesUnder(`${root}/tmp`), []);
+      const uploadId = await store.createMultipartUpload("full", "mp");
+      await rejectsWithCode(
+        store.uploadPart("full", "mp", { uploadId, partNumber: 1 }, streamOf(bytes(8 * 1024 * 1024, 4))),
+        "NoSpace",
+        "part",
+      );
+      assert.deepEqual((await store.listParts("full", "mp", uploadId)).parts, []);
+      await store.abortMultipartUpload("full", "mp", uploadId);
+      await store.deleteObject("full", "small");
+      await put(store, "full", "after", bytes(2 * 1024 * 1024, 5));
+      await store.close();
+    } finally {
+      const umount = await new Deno.Command("umount", { args: [root] }).output();
+      assert.ok(umount.success, new TextDecoder().decode(umount.stderr));
+    }
+  });
+});
+
+Deno.test("createFsStore() rejects a failed upload part without touching the completed ones", async () => {
+  await withRoot(async (root) => {
+    const store = await createFsStore({ root });
+    await store.createBucket("parts");
+    const uploadId = await store.createMultipartUpload("parts", "k");
+    const first = await store.uploadPart("parts", "k", { uploadId, partNumber: 1 }, streamOf(bytes(100, 1)));
+    await assert.rejects(store.uploadPart("parts", "k", { uploadId, partNumber: 1 }, failingStream(bytes(50))));
+    assert.deepEqual((await store.listParts("parts", "k", uploadId)).parts.map((p) => p.etag), [first.etag]);
+    assert.deepEqual(await filesUnder(`${root}/tmp`), []);
+    await store.close();
+  });
 });
