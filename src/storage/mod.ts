@@ -59,6 +59,8 @@ export interface PutOptions extends StoredHeaders {
   expectedMd5Hex?: string;
   /** Expected body length; a shorter/longer body fails with IncompleteBody and keeps nothing. */
   contentLength?: number;
+  /** S3 Object Lock retention of the new object; only for backends with `capabilities.objectLock`. */
+  objectLock?: { mode: "GOVERNANCE" | "COMPLIANCE"; retainUntil: Date };
   signal?: AbortSignal;
 }
 
