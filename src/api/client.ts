@@ -1,0 +1,122 @@
+/**
+ * Typed client of the management API: the only way the TUI, the CLIs and the tests talk to an appliance.
+ * Problem responses come back as `AppError`s carrying the server's code and message.
+ *
+ * @example
+ * ```ts
+ * const api = createApiClient({ url: "http://127.0.0.1:8080", token });
+ * const buckets = await api.buckets.list();
+ * ```
+ *
+ * @module
+ */
+import { AppError, type AppErrorCode } from "../errors.ts";
+import type { Grant } from "./routes/access_keys.ts";
+
+export interface HealthView {
+  status: "ok" | "starting" | "unavailable";
+  database: boolean;
+  services: { name: string; ready: boolean }[];
+}
+export interface BackendView {
+  id: string;
+  kind: "fs" | "s3";
+  config: Record<string, unknown>;
+  default: boolean;
+  createdAt: string;
+}
+export interface BucketView {
+  name: string;
+  backend: string;
+  default: boolean;
+  createdAt: string;
+}
+export interface AccessKeyView {
+  accessKeyId: string;
+  description: string;
+  admin: boolean;
+  createdAt: string;
+  grants: Grant[];
+}
+export interface BackendTestResult {
+  ok: boolean;
+  latencyMs: number;
+  buckets?: number;
+  error?: string;
+}
+
+export interface ApiClientOptions {
+  /** Base URL of the appliance API, e.g. `http://127.0.0.1:8080`. */
+  url: string;
+  token: string;
+  /** Replaces global fetch (tests pass `app.request`). */
+  fetch?: (req: Request) => Response | Promise<Response>;
+}
+
+export type ApiClient = ReturnType<typeof createApiClient>;
+
+export function createApiClient(options: ApiClientOptions) {
+  const base = options.url.replace(/\/+$/, "");
+  const doFetch = options.fetch ?? ((req: Request) => fetch(req));
+
+  /** Calls `/api/v1<path>` and returns the parsed JSON (undefined for 204). */
+  async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const headers: Record<string, string> = { authorization: `Bearer ${options.token}`, accept: "application/json" };
+    if (body !== undefined) headers["content-type"] = "application/json";
+    const init: RequestInit = { method, headers };
+    if (body !== undefined) init.body = JSON.stringify(body);
+    let res: Response;
+    try {
+      res = await doFetch(new Request(`${base}/api/v1${path}`, init));
+    } catch (err) {
+      throw new AppError("Unavailable", `Cannot reach the appliance API at ${base}: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
+    const text = await res.text();
+    if (!res.ok && res.status !== 503) {
+      let problem: { code?: string; detail?: string } = {};
+      try {
+        problem = JSON.parse(text);
+      } catch {
+        problem = { detail: text.slice(0, 200) };
+      }
+      const code = (problem.code ?? (res.status === 404 ? "NotFound" : "Internal")) as AppErrorCode;
+      throw new AppError(code, problem.detail ?? `HTTP ${res.status}`, { details: { status: res.status } });
+    }
+    return (text === "" ? undefined : JSON.parse(text)) as T;
+  }
+
+  const enc = encodeURIComponent;
+  return {
+    request,
+    health: () => request<HealthView>("GET", "/health"),
+    config: () => request<Record<string, unknown>>("GET", "/config"),
+    openapi: () => request<Record<string, unknown>>("GET", "/openapi.json"),
+    backends: {
+      list: () => request<BackendView[]>("GET", "/backends"),
+      get: (id: string) => request<BackendView>("GET", `/backends/${enc(id)}`),
+      create: (input: { id: string; kind: "fs" | "s3"; config: Record<string, unknown>; default?: boolean }) =>
+        request<BackendView>("POST", "/backends", input),
+      update: (id: string, input: { config: Record<string, unknown>; default?: boolean }) =>
+        request<BackendView>("PUT", `/backends/${enc(id)}`, input),
+      delete: (id: string) => request<void>("DELETE", `/backends/${enc(id)}`),
+      test: (id: string) => request<BackendTestResult>("POST", `/backends/${enc(id)}/test`),
+    },
+    buckets: {
+      list: () => request<BucketView[]>("GET", "/buckets"),
+      get: (name: string) => request<BucketView>("GET", `/buckets/${enc(name)}`),
+      create: (input: { name: string; backend?: string }) => request<BucketView>("POST", "/buckets", input),
+      delete: (name: string) => request<void>("DELETE", `/buckets/${enc(name)}`),
+    },
+    accessKeys: {
+      list: () => request<AccessKeyView[]>("GET", "/access-keys"),
+      get: (id: string) => request<AccessKeyView>("GET", `/access-keys/${enc(id)}`),
+      create: (input: { description?: string; admin?: boolean; grants?: Partial<Grant>[] } = {}) =>
+        request<AccessKeyView & { secretAccessKey: string }>("POST", "/access-keys", input),
+      setGrants: (id: string, grants: Partial<Grant>[]) =>
+        request<AccessKeyView>("PUT", `/access-keys/${enc(id)}/grants`, grants),
+      delete: (id: string) => request<void>("DELETE", `/access-keys/${enc(id)}`),
+    },
+  };
+}

@@ -1,0 +1,78 @@
+/**
+ * The API's one error edge: `AppError` → RFC 9457 problem JSON with the matching HTTP status.
+ * Anything else is a 500, logged once with its stack (never with request bodies).
+ *
+ * @module
+ */
+import type { Context } from "hono";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { AppError, type AppErrorCode } from "../../errors.ts";
+import type { Logger } from "../../log.ts";
+
+const STATUS: Record<AppErrorCode, ContentfulStatusCode> = {
+  NotFound: 404,
+  NoSuchBucket: 404,
+  NoSuchKey: 404,
+  NoSuchUpload: 404,
+  Conflict: 409,
+  BucketAlreadyExists: 409,
+  BucketNotEmpty: 409,
+  InvalidArgument: 400,
+  InvalidBucketName: 400,
+  KeyTooLong: 400,
+  InvalidPart: 400,
+  InvalidPartOrder: 400,
+  EntityTooSmall: 400,
+  EntityTooLarge: 413,
+  InvalidRange: 416,
+  PreconditionFailed: 412,
+  NotModified: 400,
+  BadDigest: 400,
+  IncompleteBody: 400,
+  Unauthorized: 401,
+  Forbidden: 403,
+  NotImplemented: 501,
+  Unavailable: 503,
+  NoSpace: 507,
+  Integrity: 500,
+  Internal: 500,
+};
+
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  code: string;
+  details?: Record<string, unknown>;
+}
+
+export function statusOf(code: AppErrorCode): ContentfulStatusCode {
+  return STATUS[code];
+}
+
+function problem(
+  c: Context,
+  status: ContentfulStatusCode,
+  code: string,
+  detail: string,
+  details?: Record<string, unknown>,
+) {
+  const body: Problem = { type: "about:blank", title: code, status, detail, code };
+  if (details && Object.keys(details).length > 0) body.details = details;
+  return c.json(body, status, { "content-type": "application/problem+json" });
+}
+
+/** A Hono `onError` handler. */
+export function createErrorHandler(logger: Logger) {
+  return (err: Error, c: Context): Response => {
+    if (err instanceof AppError) {
+      const status = statusOf(err.code);
+      if (status >= 500) logger.error("api request failed", { code: err.code, error: err.message, path: c.req.path });
+      return problem(c, status, err.code, err.message, err.details);
+    }
+    if (err instanceof SyntaxError) return problem(c, 400, "InvalidArgument", `Malformed JSON body: ${err.message}`);
+    logger.error("api request failed", { error: String(err), stack: err.stack, path: c.req.path });
+    return problem(c, 500, "Internal", "Internal error");
+  };
+}

@@ -1,0 +1,94 @@
+/**
+ * Gateway buckets: list, read, create on a chosen backend, delete (only when empty).
+ *
+ * @module
+ */
+import { findBucketRow, listBucketRows } from "../../db/repos/buckets.ts";
+import { getSetting, SETTING } from "../../db/repos/settings.ts";
+import { AppError } from "../../errors.ts";
+import type { ApiDeps } from "../deps.ts";
+import { type ApiRoute, defineRoute, errors } from "../route.ts";
+import type { JsonSchema } from "../schema.ts";
+
+const BUCKET_SCHEMA: JsonSchema = {
+  type: "object",
+  properties: {
+    name: { type: "string" },
+    backend: { type: "string", description: "Id of the backend storing the bucket" },
+    default: { type: "boolean", description: "The appliance's default bucket" },
+    createdAt: { type: "string", format: "date-time" },
+  },
+  required: ["name", "backend", "default", "createdAt"],
+};
+
+export function bucketRoutes(deps: ApiDeps): ApiRoute[] {
+  const { db } = deps;
+
+  async function present(row: { name: string; backendId: string; createdAt: Date }) {
+    const def = await getSetting(db, SETTING.defaultBucket);
+    return {
+      name: row.name,
+      backend: row.backendId,
+      default: row.name === def,
+      createdAt: row.createdAt.toISOString(),
+    };
+  }
+
+  async function load(name: string) {
+    const row = await findBucketRow(db, name);
+    if (!row) throw new AppError("NoSuchBucket", `Bucket "${name}" does not exist`, { details: { bucket: name } });
+    return row;
+  }
+
+  return [
+    defineRoute({
+      method: "GET",
+      path: "/buckets",
+      tag: "buckets",
+      summary: "List the gateway's buckets and their backends",
+      responses: { 200: { description: "Buckets", schema: { type: "array", items: BUCKET_SCHEMA } } },
+      handle: async (c) => c.json(await Promise.all((await listBucketRows(db)).map(present))),
+    }),
+    defineRoute({
+      method: "GET",
+      path: "/buckets/:name",
+      tag: "buckets",
+      summary: "Read one bucket",
+      responses: { 200: { description: "The bucket", schema: BUCKET_SCHEMA }, ...errors(404) },
+      handle: async (c) => c.json(await present(await load(c.req.param("name")!))),
+    }),
+    defineRoute<{ name: string; backend?: string }>({
+      method: "POST",
+      path: "/buckets",
+      tag: "buckets",
+      summary: "Create a bucket (on the default backend unless one is named)",
+      body: {
+        type: "object",
+        properties: {
+          name: { type: "string", description: "S3 bucket name (3-63 characters: a-z 0-9 . -)" },
+          backend: { type: "string", description: "Backend id; default backend when omitted" },
+        },
+        required: ["name"],
+      },
+      responses: { 201: { description: "Created", schema: BUCKET_SCHEMA }, ...errors(400, 404, 409) },
+      handle: async (c, body) => {
+        const backend = body.backend ?? await getSetting(db, SETTING.defaultBackend);
+        if (!backend) throw new AppError("Conflict", 'No default backend is configured; name one in "backend"');
+        await deps.buckets.createBucketOn(body.name, backend);
+        return c.json(await present(await load(body.name)), 201);
+      },
+    }),
+    defineRoute({
+      method: "DELETE",
+      path: "/buckets/:name",
+      tag: "buckets",
+      summary: "Delete an empty bucket",
+      responses: { 204: { description: "Deleted" }, ...errors(404, 409) },
+      handle: async (c) => {
+        const row = await load(c.req.param("name")!);
+        await deps.buckets.deleteBucket(row.name);
+        return c.body(null, 204);
+      },
+    }),
+  ];
+}

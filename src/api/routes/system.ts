@@ -1,0 +1,65 @@
+/**
+ * Health and configuration of the appliance.
+ *
+ * @module
+ */
+import { sql } from "drizzle-orm";
+import type { ApiDeps } from "../deps.ts";
+import { type ApiRoute, defineRoute } from "../route.ts";
+import type { JsonSchema } from "../schema.ts";
+
+const HEALTH_SCHEMA: JsonSchema = {
+  type: "object",
+  properties: {
+    status: { type: "string", enum: ["ok", "starting", "unavailable"] },
+    database: { type: "boolean" },
+    services: {
+      type: "array",
+      items: {
+        type: "object",
+        properties: { name: { type: "string" }, ready: { type: "boolean" } },
+        required: ["name", "ready"],
+      },
+    },
+  },
+  required: ["status", "database", "services"],
+};
+
+export function systemRoutes(deps: ApiDeps): ApiRoute[] {
+  return [
+    defineRoute({
+      method: "GET",
+      path: "/health",
+      tag: "system",
+      public: true,
+      summary: "Readiness: 200 once the database answers and every enabled service runs",
+      responses: {
+        200: { description: "Ready", schema: HEALTH_SCHEMA },
+        503: { description: "Starting or unavailable", schema: HEALTH_SCHEMA },
+      },
+      handle: async (c) => {
+        const services = deps.serviceStatus();
+        let database = true;
+        try {
+          await deps.db.run(sql`SELECT 1`);
+        } catch (err) {
+          deps.logger.warn("health: database check failed", { error: String(err) });
+          database = false;
+        }
+        const ready = services.every((s) => s.ready);
+        const status = !database ? "unavailable" : ready ? "ok" : "starting";
+        return c.json({ status, database, services }, status === "ok" ? 200 : 503);
+      },
+    }),
+    defineRoute({
+      method: "GET",
+      path: "/config",
+      tag: "system",
+      summary: "The running configuration (never contains secrets)",
+      responses: {
+        200: { description: "Configuration", schema: { type: "object", properties: {}, additionalProperties: true } },
+      },
+      handle: async (c) => c.json(await deps.publicConfig()),
+    }),
+  ];
+}

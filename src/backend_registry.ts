@@ -1,0 +1,47 @@
+/**
+ * The live set of storage backends by id. The management API adds and removes backends at run time;
+ * services only read it through the `BackendRegistry` view.
+ *
+ * @module
+ */
+import { AppError } from "./errors.ts";
+import type { BackendRegistry } from "./service.ts";
+import type { ObjectStore } from "./storage/mod.ts";
+
+export interface MutableBackendRegistry extends BackendRegistry {
+  has(id: string): boolean;
+  /** Adds or replaces a backend; a replaced store is closed. */
+  set(id: string, store: ObjectStore): Promise<void>;
+  /** Removes and closes a backend. */
+  remove(id: string): Promise<void>;
+  /** Closes every backend. */
+  close(): Promise<void>;
+}
+
+export function createBackendRegistry(): MutableBackendRegistry {
+  const stores = new Map<string, ObjectStore>();
+  return {
+    get(id) {
+      const store = stores.get(id);
+      if (!store) throw new AppError("NotFound", `Backend "${id}" does not exist`, { details: { backend: id } });
+      return store;
+    },
+    ids: () => [...stores.keys()].sort(),
+    has: (id) => stores.has(id),
+    async set(id, store) {
+      const old = stores.get(id);
+      stores.set(id, store);
+      if (old && old !== store) await old.close();
+    },
+    async remove(id) {
+      const old = stores.get(id);
+      stores.delete(id);
+      await old?.close();
+    },
+    async close() {
+      const all = [...stores.values()];
+      stores.clear();
+      await Promise.all(all.map((s) => s.close()));
+    },
+  };
+}

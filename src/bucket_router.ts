@@ -1,0 +1,143 @@
+/**
+ * The gateway's view of storage: one `ObjectStore` whose buckets are each routed to the backend the
+ * `buckets` table names. New buckets (S3 CreateBucket) go to the default backend unless a backend is chosen
+ * (management API). Copies between buckets on different backends stream through this process.
+ *
+ * @module
+ */
+import type { Clock } from "./clock.ts";
+import type { Db } from "./db/client.ts";
+import { getSetting, SETTING } from "./db/repos/settings.ts";
+import { deleteBucketRow, findBucketRow, insertBucketRow, listBucketRows } from "./db/repos/buckets.ts";
+import { AppError, isAppError } from "./errors.ts";
+import type { BackendRegistry } from "./service.ts";
+import type { ByteRange, CopyOptions, ObjectInfo, ObjectStore, PutOptions } from "./storage/mod.ts";
+
+export interface BucketRouter extends ObjectStore {
+  /** Creates a bucket on a chosen backend. */
+  createBucketOn(bucket: string, backendId: string, options?: { objectLock?: boolean }): Promise<void>;
+  /** The backend id serving a bucket (NoSuchBucket when unknown). */
+  backendOf(bucket: string): Promise<string>;
+}
+
+export interface BucketRouterDeps {
+  db: Db;
+  backends: BackendRegistry;
+  clock: Clock;
+}
+
+function sourceHeaders(info: ObjectInfo): PutOptions {
+  const { contentType, contentEncoding, contentDisposition, contentLanguage, cacheControl, expires } = info;
+  const headers = { contentType, contentEncoding, contentDisposition, contentLanguage, cacheControl, expires };
+  const out: PutOptions = { metadata: { ...info.metadata } };
+  for (const [k, v] of Object.entries(headers)) if (v !== undefined) (out as Record<string, unknown>)[k] = v;
+  return out;
+}
+
+export function createBucketRouter(deps: BucketRouterDeps): BucketRouter {
+  const { db, backends } = deps;
+  /** bucket → backend id; a bucket row changes only through this router, so the cache stays coherent. */
+  const routes = new Map<string, string>();
+
+  async function backendOf(bucket: string): Promise<string> {
+    const cached = routes.get(bucket);
+    if (cached !== undefined) return cached;
+    const row = await findBucketRow(db, bucket);
+    if (!row) throw new AppError("NoSuchBucket", `Bucket "${bucket}" does not exist`, { details: { bucket } });
+    routes.set(bucket, row.backendId);
+    return row.backendId;
+  }
+
+  async function storeOf(bucket: string): Promise<ObjectStore> {
+    return backends.get(await backendOf(bucket));
+  }
+
+  async function createBucketOn(bucket: string, backendId: string, options?: { objectLock?: boolean }) {
+    const store = backends.get(backendId);
+    if (await findBucketRow(db, bucket)) {
+      throw new AppError("BucketAlreadyExists", `Bucket "${bucket}" already exists`, { details: { bucket } });
+    }
+    await store.createBucket(bucket, options);
+    if (!await insertBucketRow(db, { name: bucket, backendId, createdAt: deps.clock.now() })) {
+      throw new AppError("BucketAlreadyExists", `Bucket "${bucket}" already exists`, { details: { bucket } });
+    }
+    routes.set(bucket, backendId);
+  }
+
+  /** Streams a (ranged) source object into `write` when source and target live on different backends. */
+  async function crossCopy<T>(
+    source: { bucket: string; key: string; range?: ByteRange },
+    write: (body: ReadableStream<Uint8Array>, info: ObjectInfo) => Promise<T>,
+  ): Promise<T> {
+    const from = await storeOf(source.bucket);
+    const got = await from.getObject(source.bucket, source.key, source.range ? { range: source.range } : {});
+    return await write(got.body, got.info);
+  }
+
+  return {
+    kind: "buckets",
+    capabilities: { serverSideCopy: false, objectLock: false },
+    backendOf,
+    createBucketOn,
+
+    async listBuckets() {
+      return (await listBucketRows(db)).map((r) => ({ name: r.name, createdAt: r.createdAt }));
+    },
+    async createBucket(bucket, options) {
+      const backend = await getSetting(db, SETTING.defaultBackend);
+      if (!backend) throw new AppError("Unavailable", "No default backend is configured");
+      await createBucketOn(bucket, backend, options);
+    },
+    async deleteBucket(bucket) {
+      const store = await storeOf(bucket);
+      try {
+        await store.deleteBucket(bucket);
+      } catch (err) {
+        if (!isAppError(err, "NoSuchBucket")) throw err;
+      }
+      await deleteBucketRow(db, bucket);
+      routes.delete(bucket);
+    },
+    async headBucket(bucket) {
+      return await (await storeOf(bucket)).headBucket(bucket);
+    },
+
+    putObject: async (bucket, key, body, options) => (await storeOf(bucket)).putObject(bucket, key, body, options),
+    getObject: async (bucket, key, options) => (await storeOf(bucket)).getObject(bucket, key, options),
+    headObject: async (bucket, key) => (await storeOf(bucket)).headObject(bucket, key),
+    deleteObject: async (bucket, key) => (await storeOf(bucket)).deleteObject(bucket, key),
+    async copyObject(source, target, options: CopyOptions = {}) {
+      const [from, to] = await Promise.all([backendOf(source.bucket), backendOf(target.bucket)]);
+      if (from === to) return await backends.get(to).copyObject(source, target, options);
+      return await crossCopy(source, (body, info) => {
+        const { metadataDirective, ...rest } = options;
+        const attributes = metadataDirective === "REPLACE" ? rest : { ...rest, ...sourceHeaders(info) };
+        return backends.get(to).putObject(target.bucket, target.key, body, attributes);
+      });
+    },
+    listObjects: async (bucket, options) => (await storeOf(bucket)).listObjects(bucket, options),
+
+    createMultipartUpload: async (bucket, key, options) =>
+      (await storeOf(bucket)).createMultipartUpload(bucket, key, options),
+    uploadPart: async (bucket, key, upload, body, options) =>
+      (await storeOf(bucket)).uploadPart(bucket, key, upload, body, options),
+    async uploadPartCopy(source, target) {
+      const [from, to] = await Promise.all([backendOf(source.bucket), backendOf(target.bucket)]);
+      if (from === to) return await backends.get(to).uploadPartCopy(source, target);
+      return await crossCopy(source, (body) =>
+        backends.get(to).uploadPart(target.bucket, target.key, {
+          uploadId: target.uploadId,
+          partNumber: target.partNumber,
+        }, body));
+    },
+    completeMultipartUpload: async (bucket, key, uploadId, parts) =>
+      (await storeOf(bucket)).completeMultipartUpload(bucket, key, uploadId, parts),
+    abortMultipartUpload: async (bucket, key, uploadId) =>
+      (await storeOf(bucket)).abortMultipartUpload(bucket, key, uploadId),
+    listParts: async (bucket, key, uploadId, options) =>
+      (await storeOf(bucket)).listParts(bucket, key, uploadId, options),
+    listMultipartUploads: async (bucket, options) => (await storeOf(bucket)).listMultipartUploads(bucket, options),
+
+    close: () => Promise.resolve(),
+  };
+}

@@ -1,0 +1,66 @@
+import assert from "node:assert/strict";
+import { createBackendRegistry } from "./backend_registry.ts";
+import { createBucketRouter } from "./bucket_router.ts";
+import { fakeClock } from "./clock.ts";
+import { createDb } from "./db/client.ts";
+import { migrateDb } from "./db/migrate.ts";
+import { insertBackend } from "./db/repos/backends.ts";
+import { setSetting, SETTING } from "./db/repos/settings.ts";
+import { createMemoryStore } from "./storage/memory.ts";
+import { objectStoreContract } from "./storage/_testing/object_store_contract.ts";
+import { collect, streamOf, text } from "./storage/_testing/contract_helpers.ts";
+
+const plainSealer = { seal: (s: string) => Promise.resolve(s), open: (s: string) => Promise.resolve(s) };
+
+async function setup() {
+  const handle = createDb(":memory:");
+  await migrateDb(handle);
+  const clock = fakeClock();
+  const backends = createBackendRegistry();
+  for (const id of ["a", "b"]) {
+    await insertBackend(handle.db, plainSealer, { id, kind: "fs", config: {}, createdAt: clock.now() });
+    await backends.set(id, createMemoryStore({ clock }));
+  }
+  await setSetting(handle.db, SETTING.defaultBackend, "a");
+  const router = createBucketRouter({ db: handle.db, backends, clock });
+  return {
+    router,
+    backends,
+    db: handle.db,
+    cleanup: async () => {
+      await backends.close();
+      handle.close();
+    },
+  };
+}
+
+objectStoreContract("bucket router over memory backends", async () => {
+  const { router, cleanup } = await setup();
+  return { store: router, cleanup };
+});
+
+Deno.test("bucket router sends each bucket to its backend and copies across backends by streaming", async () => {
+  const t = await setup();
+  try {
+    await t.router.createBucket("on-a");
+    await t.router.createBucketOn("on-b", "b");
+    assert.deepEqual((await t.backends.get("b").listBuckets()).map((b) => b.name), ["on-b"]);
+    await t.router.putObject("on-a", "k", streamOf(text("hello world")), {
+      contentType: "text/plain",
+      metadata: { owner: "ops" },
+    });
+    const copied = await t.router.copyObject({ bucket: "on-a", key: "k", range: { start: 6, end: 10 } }, {
+      bucket: "on-b",
+      key: "k2",
+    });
+    assert.equal(copied.size, 5);
+    const got = await t.backends.get("b").getObject("on-b", "k2");
+    assert.equal(new TextDecoder().decode(await collect(got.body)), "world");
+    assert.equal(got.info.contentType, "text/plain");
+    assert.deepEqual(got.info.metadata, { owner: "ops" });
+    assert.equal(await t.router.backendOf("on-b"), "b");
+    await assert.rejects(t.router.backendOf("missing"), /does not exist/);
+  } finally {
+    await t.cleanup();
+  }
+});

@@ -1,0 +1,64 @@
+import assert from "node:assert/strict";
+import { AppError } from "./errors.ts";
+import { formatListenAddress, parseClientConfig, parseListenAddress, parseServeConfig } from "./config.ts";
+
+function rejects(fn: () => unknown, pattern: RegExp) {
+  assert.throws(
+    fn,
+    (err: unknown) => err instanceof AppError && err.code === "InvalidArgument" && pattern.test(err.message),
+  );
+}
+
+Deno.test("parseServeConfig() uses the dev defaults without flags or environment", () => {
+  assert.deepEqual(parseServeConfig([], {}), {
+    dataDir: "./data",
+    listen: {
+      api: { hostname: "127.0.0.1", port: 8080 },
+      s3: { hostname: "127.0.0.1", port: 9000 },
+      iscsi: { hostname: "127.0.0.1", port: 3260 },
+    },
+  });
+});
+
+Deno.test("parseServeConfig() flags win over their environment twins", () => {
+  const env = {
+    S3PLUGIN_DATA_DIR: "/var/lib/s3plugin",
+    S3PLUGIN_S3_LISTEN: "0.0.0.0:9000",
+    S3PLUGIN_API_LISTEN: "0.0.0.0:443",
+    S3PLUGIN_DB_URL: "libsql://db.example:8080",
+  };
+  const config = parseServeConfig(["--s3-listen", "127.0.0.1:0", "--data-dir=/tmp/x"], env);
+  assert.equal(config.dataDir, "/tmp/x");
+  assert.deepEqual(config.listen.s3, { hostname: "127.0.0.1", port: 0 });
+  assert.deepEqual(config.listen.api, { hostname: "0.0.0.0", port: 443 });
+  assert.equal(config.dbUrl, "libsql://db.example:8080");
+});
+
+Deno.test("parseServeConfig() rejects bad input with the flag named", () => {
+  rejects(() => parseServeConfig(["--api-listen", "localhost"], {}), /--api-listen.*HOST:PORT/);
+  rejects(() => parseServeConfig(["--s3-listen", "127.0.0.1:70000"], {}), /--s3-listen.*0\.\.65535/);
+  rejects(() => parseServeConfig([], { S3PLUGIN_ISCSI_LISTEN: ":3260" }), /S3PLUGIN_ISCSI_LISTEN/);
+  rejects(() => parseServeConfig(["--db-url", "postgres://x"], {}), /--db-url.*expected file:/);
+  rejects(() => parseServeConfig(["--bogus"], {}), /Cannot parse "serve".*bogus/);
+  rejects(() => parseServeConfig(["extra"], {}), /Unexpected argument "extra"/);
+});
+
+Deno.test("parseListenAddress() accepts IPv6 in brackets and formats it back", () => {
+  const a = parseListenAddress("[::1]:9000", "x");
+  assert.deepEqual(a, { hostname: "::1", port: 9000 });
+  assert.equal(formatListenAddress(a), "[::1]:9000");
+});
+
+Deno.test("parseClientConfig() splits connection flags off and keeps the rest for the subcommand", () => {
+  const c = parseClientConfig(["list", "--api", "http://h:1", "--json", "--token=t", "--grant", "b=read"], {
+    S3PLUGIN_DATA_DIR: "/d",
+  });
+  assert.deepEqual(c, {
+    api: "http://h:1",
+    token: "t",
+    dataDir: "/d",
+    json: true,
+    rest: ["list", "--json", "--grant", "b=read"],
+  });
+  rejects(() => parseClientConfig(["--api"], {}), /Missing value for --api/);
+});

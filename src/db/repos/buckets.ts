@@ -1,0 +1,39 @@
+/**
+ * Which backend serves each gateway bucket (`buckets` table).
+ *
+ * @module
+ */
+import { eq } from "drizzle-orm";
+import type { Db } from "../client.ts";
+import { buckets } from "../schema.ts";
+
+export interface BucketRow {
+  name: string;
+  backendId: string;
+  createdAt: Date;
+}
+
+export async function listBucketRows(db: Db): Promise<BucketRow[]> {
+  return await db.select().from(buckets).orderBy(buckets.name);
+}
+
+export async function findBucketRow(db: Db, name: string): Promise<BucketRow | undefined> {
+  const rows = await db.select().from(buckets).where(eq(buckets.name, name));
+  return rows[0];
+}
+
+/** Inserts the row; false when the bucket name is already taken. */
+export async function insertBucketRow(db: Db, row: BucketRow): Promise<boolean> {
+  const rows = await db.insert(buckets).values(row).onConflictDoNothing().returning({ name: buckets.name });
+  return rows.length > 0;
+}
+
+export async function deleteBucketRow(db: Db, name: string): Promise<void> {
+  await db.delete(buckets).where(eq(buckets.name, name));
+}
+
+/** Number of buckets routed to a backend (a backend in use cannot be deleted). */
+export async function countBucketsOnBackend(db: Db, backendId: string): Promise<number> {
+  const rows = await db.select({ name: buckets.name }).from(buckets).where(eq(buckets.backendId, backendId));
+  return rows.length;
+}

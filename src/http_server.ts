@@ -1,0 +1,58 @@
+/**
+ * `Deno.serve` with the appliance's conventions: clear bind errors, the bound address reported back (port 0
+ * picks a free port), and a bounded graceful stop that drains in-flight requests.
+ *
+ * @module
+ */
+import { formatListenAddress, type ListenAddress } from "./config.ts";
+import { AppError } from "./errors.ts";
+import type { Logger } from "./log.ts";
+
+export type Handler = (req: Request, info: { remoteAddr: Deno.NetAddr }) => Response | Promise<Response>;
+
+export interface RunningHttpServer {
+  /** The bound address (the real port when 0 was asked for). */
+  address: ListenAddress;
+  /** Stops accepting, waits up to `graceMs` for in-flight requests; true when they all finished. */
+  stop(graceMs: number): Promise<boolean>;
+}
+
+export function serveHttp(
+  name: string,
+  address: ListenAddress,
+  handler: Handler,
+  logger: Logger,
+): RunningHttpServer {
+  let server: Deno.HttpServer<Deno.NetAddr>;
+  try {
+    server = Deno.serve({
+      hostname: address.hostname,
+      port: address.port,
+      onListen: () => {},
+      onError: (err) => {
+        logger.error(`${name}: unhandled request error`, { error: String(err) });
+        return new Response("Internal error", { status: 500 });
+      },
+    }, (req, info) => handler(req, { remoteAddr: info.remoteAddr }));
+  } catch (err) {
+    const reason = err instanceof Deno.errors.AddrInUse ? "address in use" : (err as Error).message;
+    throw new AppError("Unavailable", `Cannot listen on ${formatListenAddress(address)} for ${name}: ${reason}`, {
+      cause: err,
+    });
+  }
+  const bound = { hostname: server.addr.hostname, port: server.addr.port };
+  logger.info(`${name} listening`, { address: formatListenAddress(bound) });
+  return {
+    address: bound,
+    async stop(graceMs) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const timeout = new Promise<false>((resolve) => {
+        timer = setTimeout(() => resolve(false), graceMs);
+      });
+      const drained = await Promise.race([server.shutdown().then(() => true as const), timeout]);
+      clearTimeout(timer);
+      if (!drained) logger.warn(`${name}: in-flight requests still running after ${graceMs} ms, stopping anyway`);
+      return drained;
+    },
+  };
+}
