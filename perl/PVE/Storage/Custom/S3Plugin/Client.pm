@@ -1,0 +1,268 @@
+package PVE::Storage::Custom::S3Plugin::Client;
+
+# The HTTP side of the S3 client: URLs (path-style or virtual-host), SigV4 signing, streaming
+# request bodies from files, streaming response bodies to files, retries with exponential backoff
+# on 5xx/429/network errors, metrics, and errors explained in plain words. The S3 operations
+# themselves live in S3Plugin::Objects, which extends this class.
+
+use strict;
+use warnings;
+
+use Digest::MD5;
+use Digest::SHA;
+use HTTP::Tiny;
+use MIME::Base64 qw(encode_base64);
+use Time::HiRes qw(time sleep);
+
+use PVE::Storage::Custom::S3Plugin::Error;
+use PVE::Storage::Custom::S3Plugin::SigV4 qw(sign_request uri_escape UNSIGNED_PAYLOAD);
+use PVE::Storage::Custom::S3Plugin::XML qw(parse_xml xml_text);
+
+use constant CHUNK => 1024 * 1024;
+
+sub new {
+    my ($class, %o) = @_;
+    for my $k (qw(endpoint bucket access_key secret_key)) {
+        die "S3 client: missing '$k'\n" if !defined($o{$k}) || $o{$k} eq '';
+    }
+    my $self = bless {
+        endpoint => $o{endpoint},
+        use_ssl => $o{use_ssl} // 1,
+        verify_ssl => $o{verify_ssl} // 1,
+        fingerprint => $o{fingerprint},
+        region => $o{region} || 'us-east-1',
+        bucket => $o{bucket},
+        path_style => $o{path_style} // 1,
+        access_key => $o{access_key},
+        secret_key => $o{secret_key},
+        timeout => $o{timeout} // 30,
+        retries => $o{retries} // 4,
+        backoff => $o{backoff} // 0.25,
+        bwlimit => $o{bwlimit}, # KiB/s, whole process
+        storage_class => $o{storage_class},
+        metrics => $o{metrics},
+    }, $class;
+    $self->{port} = $o{port} || ($self->{use_ssl} ? 443 : 80);
+    return $self;
+}
+
+sub metrics { $_[0]->{metrics} }
+
+sub _http {
+    my ($self, $timeout) = @_;
+    $timeout //= $self->{timeout};
+    return $self->{http}->{$$}->{$timeout} //= do {
+        my %ssl;
+        if (my $fp = $self->{fingerprint}) {
+            (my $hex = lc($fp)) =~ s/://g;
+            $ssl{SSL_fingerprint} = "sha256\$$hex";
+        }
+        $ssl{SSL_verify_mode} = 0 if !$self->{verify_ssl} && !$self->{fingerprint};
+        HTTP::Tiny->new(
+            timeout => $timeout,
+            keep_alive => 1,
+            max_redirect => 0,
+            verify_SSL => ($self->{verify_ssl} ? 1 : 0),
+            SSL_options => \%ssl,
+            agent => 'pve-s3plugin/1',
+        );
+    };
+}
+
+# (host header value, request path) for a key, honouring path-style vs virtual-host addressing.
+sub _target {
+    my ($self, $key) = @_;
+    my $default = $self->{use_ssl} ? 443 : 80;
+    my $host = $self->{path_style} ? $self->{endpoint} : "$self->{bucket}.$self->{endpoint}";
+    my $hostport = $self->{port} == $default ? $host : "$host:$self->{port}";
+    my $path = $self->{path_style} ? "/$self->{bucket}" : '';
+    $path .= '/' . ($key // '');
+    $path = '/' . $self->{bucket} if $self->{path_style} && !defined($key);
+    return ($hostport, $path);
+}
+
+sub _url {
+    my ($self, $hostport, $path, $query) = @_;
+    my $url = ($self->{use_ssl} ? 'https' : 'http') . "://$hostport" . uri_escape($path, 1);
+    my $qs = join('&', map { uri_escape($_->[0]) . '=' . uri_escape($_->[1]) } @$query);
+    return $qs eq '' ? $url : "$url?$qs";
+}
+
+# Body generators: a fresh one per attempt so a retry re-sends from the start.
+sub _file_body {
+    my ($self, $spec, $md5) = @_;
+    open(my $fh, '<:raw', $spec->{file}) or die "cannot open '$spec->{file}': $!\n";
+    sysseek($fh, $spec->{offset} // 0, 0) // die "cannot seek '$spec->{file}': $!\n";
+    my $left = $spec->{length};
+    return sub {
+        return '' if $left <= 0;
+        my $n = sysread($fh, my $buf, $left < CHUNK ? $left : CHUNK);
+        die "read error on '$spec->{file}': $!\n" if !defined($n);
+        die "'$spec->{file}' ended early (shrunk while uploading)\n" if $n == 0;
+        $left -= $n;
+        $md5->add($buf) if $md5;
+        $self->_throttle($n);
+        return $buf;
+    };
+}
+
+sub _throttle {
+    my ($self, $n) = @_;
+    my $limit = $self->{bwlimit} or return;
+    my $t = $self->{throttle} //= { start => time(), bytes => 0 };
+    $t->{bytes} += $n;
+    my $ahead = $t->{bytes} / ($limit * 1024) - (time() - $t->{start});
+    sleep($ahead) if $ahead > 0;
+}
+
+# Hash a file range once (sha256 for the signature, md5 for Content-MD5 / ETag checks).
+sub hash_range {
+    my ($spec) = @_;
+    my ($sha, $md5) = (Digest::SHA->new(256), Digest::MD5->new);
+    open(my $fh, '<:raw', $spec->{file}) or die "cannot open '$spec->{file}': $!\n";
+    sysseek($fh, $spec->{offset} // 0, 0) // die "cannot seek '$spec->{file}': $!\n";
+    my $left = $spec->{length};
+    while ($left > 0) {
+        my $n = sysread($fh, my $buf, $left < CHUNK ? $left : CHUNK);
+        die "read error on '$spec->{file}': $!\n" if !defined($n);
+        die "'$spec->{file}' is shorter than expected\n" if $n == 0;
+        $sha->add($buf);
+        $md5->add($buf);
+        $left -= $n;
+    }
+    return ($sha->hexdigest, $md5->digest);
+}
+
+sub _retryable {
+    my ($status) = @_;
+    return $status == 599 || $status == 429 || $status >= 500;
+}
+
+=head3 request
+
+    my $res = $client->request(op => 'put', method => 'PUT', key => $key, query => [[k, v]],
+        headers => {...}, body => $string | { file, offset, length }, sink => $fh,
+        ok => [200, 204], timeout => 2, retries => 0);
+
+Returns C<{ status, headers, content, md5 }> (C<md5>: hex digest of what went to C<sink> or of a
+file body). Dies with an S3Plugin::Error after the retries are used up.
+
+=cut
+
+sub request {
+    my ($self, %r) = @_;
+    my $op = $r{op} // lc($r{method});
+    my $retries = $r{retries} // $self->{retries};
+    my ($hostport, $path) = $self->_target($r{key});
+    my $query = $r{query} // [];
+    my %headers = %{ $r{headers} // {} };
+    my ($payload_hash, $body_len) = (Digest::SHA::sha256_hex(''), 0);
+    my $body = $r{body};
+    if (ref($body) eq 'HASH') {
+        $body_len = $body->{length};
+        if ($self->{use_ssl}) {
+            $payload_hash = UNSIGNED_PAYLOAD;
+        } else {
+            my ($sha, $md5) = hash_range($body);
+            ($payload_hash, $body->{md5}) = ($sha, $md5);
+            $headers{'content-md5'} = encode_base64($md5, '');
+        }
+    } elsif (defined($body)) {
+        utf8::encode($body) if utf8::is_utf8($body);
+        $body_len = length($body);
+        $payload_hash = Digest::SHA::sha256_hex($body);
+        $headers{'content-md5'} = encode_base64(Digest::MD5::md5($body), '');
+    }
+    $headers{'content-length'} = $body_len if defined($body) || $r{method} =~ /^(PUT|POST)$/;
+    my $url = $self->_url($hostport, $path, $query);
+    my $http = $self->_http($r{timeout});
+    my ($attempt, $res, $md5, $t0) = (0, undef, undef, time());
+    my $bytes_in = 0;
+    while (1) {
+        my $signed = sign_request({
+            method => $r{method}, path => $path, query => $query,
+            headers => { %headers, host => $hostport }, payload_hash => $payload_hash,
+            content_sha256_header => 1, access_key => $self->{access_key},
+            secret_key => $self->{secret_key}, region => $self->{region}, service => 's3',
+            time => int(time()),
+        });
+        my %opts = (headers => { %headers, %{ $signed->{headers} } });
+        $md5 = Digest::MD5->new;
+        if (ref($body) eq 'HASH') {
+            $opts{content} = $self->_file_body($body, $md5);
+        } elsif (defined($body)) {
+            $opts{content} = $body;
+        }
+        my $err_body = '';
+        if (my $sink = $r{sink}) {
+            sysseek($sink, $r{sink_offset} // 0, 0);
+            truncate($sink, $r{sink_offset} // 0) if $r{sink_truncate};
+            $opts{data_callback} = sub {
+                my ($chunk, $resp) = @_;
+                if ($resp->{status} =~ /^2/) {
+                    my $off = 0;
+                    while ($off < length($chunk)) {
+                        my $w = syswrite($sink, $chunk, length($chunk) - $off, $off);
+                        die "write error: $!\n" if !defined($w);
+                        $off += $w;
+                    }
+                    $md5->add($chunk);
+                    $bytes_in += length($chunk);
+                    $self->_throttle(length($chunk));
+                } else {
+                    $err_body .= $chunk;
+                }
+            };
+        }
+        $res = eval { $http->request($r{method}, $url, \%opts) };
+        $res = { status => 599, reason => 'Internal Exception', content => $@, headers => {} }
+            if !$res;
+        $res->{content} = $err_body if $r{sink} && $res->{status} !~ /^2/;
+        last if !_retryable($res->{status}) || $attempt >= $retries;
+        $attempt++;
+        my $delay = $self->{backoff} * 2**($attempt - 1);
+        $delay = 8 if $delay > 8;
+        sleep($delay * (0.5 + rand()));
+        delete $self->{http}->{$$}; # drop a possibly broken keep-alive connection
+        $http = $self->_http($r{timeout});
+    }
+    my $ok = $r{ok} ? (grep { $_ == $res->{status} } @{ $r{ok} }) : $res->{status} =~ /^2/;
+    $bytes_in += length($res->{content} // '') if !$r{sink};
+    if (my $m = $self->{metrics}) {
+        $m->record($op,
+            error => !$ok, retries => $attempt, seconds => time() - $t0, bytes_in => $bytes_in,
+            bytes_out => ($ok ? $body_len : 0));
+    }
+    die $self->_error($op, $res, \%r) if !$ok;
+    $res->{md5} = $md5->hexdigest if $r{sink} || ref($body) eq 'HASH';
+    return $res;
+}
+
+sub _error {
+    my ($self, $op, $res, $r) = @_;
+    my %f = (
+        op => $r->{what} // $op, status => $res->{status}, host => $self->{endpoint},
+        port => $self->{port}, bucket => $self->{bucket}, key => $r->{key},
+        bucket_level => !defined($r->{key}), region => $self->{region},
+        access_key => $self->{access_key}, timeout => $r->{timeout} // $self->{timeout},
+    );
+    my $h = $res->{headers} // {};
+    $f{actual_region} = $h->{'x-amz-bucket-region'};
+    if ($res->{status} == 599) {
+        $f{message} = $res->{content};
+    } elsif (($res->{content} // '') =~ /<Error>/) {
+        my $doc = eval { parse_xml($res->{content}) };
+        if ($doc) {
+            $f{code} = xml_text($doc, 'Code');
+            $f{message} = xml_text($doc, 'Message');
+            $f{actual_region} //= xml_text($doc, 'Region');
+        }
+    } else {
+        $f{message} = $res->{reason};
+    }
+    $f{actual_region} = undef
+        if $f{actual_region} && $res->{status} !~ /^(301|307|400)$/;
+    return PVE::Storage::Custom::S3Plugin::Error->new(%f);
+}
+
+1;
