@@ -26,6 +26,8 @@ export interface Journal {
   /** Records below `seq` are in the bucket: whole segments below it may go. */
   release(seq: number): Promise<void>;
   readonly bytes: number;
+  /** fdatasync calls so far: fewer than appends when group commit batches them. */
+  readonly syncs: number;
   close(): Promise<void>;
 }
 
@@ -130,6 +132,7 @@ export async function openJournal(
   let queue: { bytes: Uint8Array; resolve(): void; reject(err: unknown): void }[] = [];
   let draining: Promise<void> | undefined;
   let totalBytes = 0;
+  let syncs = 0;
   for (const s of segments) totalBytes += (await Deno.stat(s.path)).size;
   let closed = false;
 
@@ -153,6 +156,7 @@ export async function openJournal(
         let written = 0;
         while (written < all.length) written += await current!.file.write(all.subarray(written));
         await current!.file.syncData();
+        syncs++;
         current!.size += all.length;
         totalBytes += all.length;
         for (const b of batch) b.resolve();
@@ -170,6 +174,9 @@ export async function openJournal(
     },
     get bytes() {
       return totalBytes;
+    },
+    get syncs() {
+      return syncs;
     },
     append(entry) {
       if (closed) throw new AppError("Unavailable", "Cannot write: the volume is closed");

@@ -55,6 +55,7 @@ export interface VolumeStats extends WritebackStats {
   cacheMisses: number;
   cacheBytes: number;
   journalBytes: number;
+  journalSyncs: number;
   chunkDownloads: number;
   allocatedChunks: number;
 }
@@ -276,6 +277,7 @@ export async function openVolume(options: VolumeOptions): Promise<Volume> {
       cacheMisses: cache.misses,
       cacheBytes: cache.bytes,
       journalBytes: journal.bytes,
+      journalSyncs: journal.syncs,
       chunkDownloads,
       allocatedChunks: chunkMap.count,
     }),
