@@ -41,8 +41,10 @@ export async function drainBody(
       if (contentLength !== undefined && size > contentLength) {
         throw new AppError("IncompleteBody", `Body is longer than the declared ${contentLength} bytes`);
       }
+      // Hash on this thread while the sink's write runs in the I/O pool.
+      const written = sink(value);
       hash.update(value);
-      await sink(value);
+      await written;
     }
   } catch (err) {
     await reader.cancel(err).catch(() => {});

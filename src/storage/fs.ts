@@ -26,7 +26,7 @@ import { drainBody } from "./_body.ts";
 import { validateBucketName, validateKey } from "./_keys.ts";
 import { quoteEtag } from "./_multipart.ts";
 import { checkRange, copyAttributes, noSuchBucket, storedAttributes } from "./_objects.ts";
-import { mapFsError, readStoredMeta, streamRange, syncDir, writeAll, writeMeta, writeTemp } from "./_fs_files.ts";
+import { mapFsError, readStoredMetaSync, streamRange, syncDir, writeAll, writeMeta, writeTemp } from "./_fs_files.ts";
 import { createFsCore, isNotFound, type ObjectMeta, toInfo } from "./_fs_core.ts";
 import { fsMultipart } from "./_fs_multipart.ts";
 
@@ -160,7 +160,7 @@ export async function createFsStore(options: FsStoreOptions): Promise<ObjectStor
     async listObjects(bucket, opts = {}) {
       const index = await indexOf(bucket);
       const page = index.list(opts);
-      const metas = await Promise.all(page.keys.map((k) => readStoredMeta<ObjectMeta>(objectPath(bucket, k))));
+      const metas = page.keys.map((k) => readStoredMetaSync<ObjectMeta>(objectPath(bucket, k)));
       return {
         objects: metas.filter((m) => m !== undefined).map((m) => toInfo<ObjectInfo>(m)),
         commonPrefixes: page.commonPrefixes,

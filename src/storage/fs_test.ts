@@ -45,11 +45,16 @@ Deno.test("createFsStore() keeps objects, metadata and listings across a reopen"
     await store.putObject("persist", "a", streamOf(bytes(1000)), { contentType: "text/a", metadata: { x: "y" } });
     await put(store, "persist", long, "long key");
     await put(store, "persist", "ü", "unicode");
+    const bigMeta = { note: "n".repeat(2000), more: "m".repeat(1500) };
+    await store.putObject("persist", "k".repeat(1024), streamOf(bytes(10)), { metadata: bigMeta });
     await store.close();
     store = await createFsStore({ root });
     const head = await store.headObject("persist", "a");
     assert.deepEqual([head.contentType, head.metadata, head.etag], ["text/a", { x: "y" }, `"${md5Hex(bytes(1000))}"`]);
-    assert.deepEqual((await store.listObjects("persist")).objects.map((o) => o.key), ["a", long, "ü"]);
+    const listed = (await store.listObjects("persist")).objects;
+    assert.deepEqual(listed.map((o) => o.key), ["a", long, "k".repeat(1024), "ü"]);
+    assert.deepEqual(listed[2]!.metadata, bigMeta, "metadata larger than one tail read");
+    assert.deepEqual((await store.headObject("persist", "k".repeat(1024))).metadata, bigMeta);
     assert.equal(new TextDecoder().decode(await getBytes(store, "persist", long)), "long key");
     await store.close();
   });
