@@ -179,3 +179,51 @@ export const integrityCheckpoints = sqliteTable("integrity_checkpoints", {
   createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
   anchoredAt: integer("anchored_at", { mode: "timestamp_ms" }),
 });
+
+// ── Block device ──────────────────────────────────────────────────────────────────────────────────────
+
+/** iSCSI volumes: chunk objects under `prefix` in `bucket` of backend `backendId` (the bucket holds the chunk map). */
+export const blockdevVolumes = sqliteTable("blockdev_volumes", {
+  id: text("id").primaryKey(),
+  name: text("name").notNull().unique(),
+  backendId: text("backend_id").notNull().references(() => backends.id),
+  bucket: text("bucket").notNull(),
+  prefix: text("prefix").notNull(),
+  sizeBytes: integer("size_bytes").notNull(),
+  chunkSize: integer("chunk_size").notNull(),
+  blockSize: integer("block_size").notNull(),
+  /** Set for clones: the volume and snapshot they started from. */
+  parentId: text("parent_id"),
+  parentSnapshot: text("parent_snapshot"),
+  createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
+});
+
+/** Snapshots (the frozen chunk map itself is an object in the volume's bucket). */
+export const blockdevSnapshots = sqliteTable("blockdev_snapshots", {
+  volumeId: text("volume_id").notNull().references(() => blockdevVolumes.id, { onDelete: "cascade" }),
+  name: text("name").notNull(),
+  chunks: integer("chunks").notNull(),
+  createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
+}, (t) => [primaryKey({ columns: [t.volumeId, t.name] })]);
+
+/** Chunk folders of deleted volumes still referenced by clones; garbage collection empties and drops them. */
+export const blockdevOrphanPrefixes = sqliteTable("blockdev_orphan_prefixes", {
+  backendId: text("backend_id").notNull(),
+  bucket: text("bucket").notNull(),
+  prefix: text("prefix").notNull(),
+}, (t) => [primaryKey({ columns: [t.backendId, t.bucket, t.prefix] })]);
+
+/** iSCSI targets. `chapSecret` is sealed at rest when the appliance passes a secret sealer (see docs/block-device.md). */
+export const blockdevTargets = sqliteTable("blockdev_targets", {
+  iqn: text("iqn").primaryKey(),
+  chapUser: text("chap_user"),
+  chapSecret: text("chap_secret"),
+  createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
+});
+
+/** LUN mapping: one volume appears as one LUN of one target. */
+export const blockdevLuns = sqliteTable("blockdev_luns", {
+  targetIqn: text("target_iqn").notNull().references(() => blockdevTargets.iqn, { onDelete: "cascade" }),
+  lun: integer("lun").notNull(),
+  volumeId: text("volume_id").notNull().unique().references(() => blockdevVolumes.id),
+}, (t) => [primaryKey({ columns: [t.targetIqn, t.lun] })]);
