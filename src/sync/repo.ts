@@ -1,0 +1,201 @@
+/**
+ * Database access of COW Sync: jobs, runs and their plan items (the checkpoint), generation entries, change feed.
+ *
+ * @module
+ */
+import { and, asc, eq, gt, inArray, isNotNull, isNull, lte, max, sql } from "drizzle-orm";
+import type { Db } from "../db/client.ts";
+import { syncChanges, syncEntries, syncJobs, syncRunItems, syncRuns } from "../db/schema.ts";
+import type { ManifestEntry, PlanItem } from "./planner.ts";
+
+export type JobRow = typeof syncJobs.$inferSelect;
+export type RunRow = typeof syncRuns.$inferSelect;
+export type ItemRow = typeof syncRunItems.$inferSelect;
+export type EntryRow = typeof syncEntries.$inferSelect;
+export type ChangeRow = typeof syncChanges.$inferSelect;
+
+/** SQLite caps bound variables per statement; inserts go in chunks. */
+const CHUNK = 500;
+
+/** A tiny async mutex. */
+function createLock(): () => Promise<() => void> {
+  let tail = Promise.resolve();
+  return () => {
+    let release!: () => void;
+    const next = new Promise<void>((r) => (release = r));
+    const acquired = tail.then(() => release);
+    tail = tail.then(() => next);
+    return acquired;
+  };
+}
+
+export function createSyncRepo(db: Db) {
+  const lock = createLock();
+  return {
+    // ── jobs ──
+    async insertJob(job: typeof syncJobs.$inferInsert): Promise<void> {
+      await db.insert(syncJobs).values(job);
+    },
+    async getJob(id: string): Promise<JobRow | undefined> {
+      return (await db.select().from(syncJobs).where(eq(syncJobs.id, id)))[0];
+    },
+    listJobs(): Promise<JobRow[]> {
+      return db.select().from(syncJobs).orderBy(asc(syncJobs.id));
+    },
+    async updateJob(id: string, patch: Partial<typeof syncJobs.$inferInsert>): Promise<void> {
+      await db.update(syncJobs).set(patch).where(eq(syncJobs.id, id));
+    },
+    async deleteJob(id: string): Promise<void> {
+      await db.delete(syncJobs).where(eq(syncJobs.id, id));
+    },
+
+    // ── runs and plan items ──
+    async nextGeneration(jobId: string): Promise<number> {
+      const [row] = await db.select({ g: max(syncRuns.generation) }).from(syncRuns).where(eq(syncRuns.jobId, jobId));
+      return (row?.g ?? 0) + 1;
+    },
+    /**
+     * Inserts the run and its whole plan atomically (one batch on one connection: a crash never leaves a run
+     * without its items). Runs are created one at a time, so the id read before the batch stays free.
+     */
+    async createRun(run: Omit<typeof syncRuns.$inferInsert, "id">, plan: PlanItem[]): Promise<RunRow> {
+      const release = await lock();
+      try {
+        const [last] = await db.select({ id: max(syncRuns.id) }).from(syncRuns);
+        const id = (last?.id ?? 0) + 1;
+        const inserts = [];
+        for (let i = 0; i < plan.length; i += CHUNK) {
+          inserts.push(
+            db.insert(syncRunItems).values(
+              plan.slice(i, i + CHUNK).map((p, j) => ({ runId: id, idx: i + j, ...p, state: "pending" as const })),
+            ),
+          );
+        }
+        const [[row]] = await db.batch([db.insert(syncRuns).values({ ...run, id }).returning(), ...inserts]);
+        return row!;
+      } finally {
+        release();
+      }
+    },
+    async getRun(jobId: string, generation: number): Promise<RunRow | undefined> {
+      return (await db.select().from(syncRuns).where(
+        and(eq(syncRuns.jobId, jobId), eq(syncRuns.generation, generation)),
+      ))[0];
+    },
+    async unfinishedRun(jobId: string): Promise<RunRow | undefined> {
+      return (await db.select().from(syncRuns).where(and(eq(syncRuns.jobId, jobId), eq(syncRuns.status, "running"))))[
+        0
+      ];
+    },
+    listRuns(jobId: string): Promise<RunRow[]> {
+      return db.select().from(syncRuns).where(eq(syncRuns.jobId, jobId)).orderBy(asc(syncRuns.generation));
+    },
+    async updateRun(id: number, patch: Partial<typeof syncRuns.$inferInsert>): Promise<void> {
+      await db.update(syncRuns).set(patch).where(eq(syncRuns.id, id));
+    },
+    items(runId: number, states?: ItemRow["state"][]): Promise<ItemRow[]> {
+      const where = states
+        ? and(eq(syncRunItems.runId, runId), inArray(syncRunItems.state, states))
+        : eq(syncRunItems.runId, runId);
+      return db.select().from(syncRunItems).where(where).orderBy(asc(syncRunItems.idx));
+    },
+    async setItem(runId: number, idx: number, patch: Partial<ItemRow>): Promise<void> {
+      await db.update(syncRunItems).set(patch).where(and(eq(syncRunItems.runId, runId), eq(syncRunItems.idx, idx)));
+    },
+
+    // ── generation entries ──
+    async currentManifest(jobId: string): Promise<Map<string, ManifestEntry & { fromGen: number }>> {
+      const rows = await db.select().from(syncEntries).where(
+        and(eq(syncEntries.jobId, jobId), isNull(syncEntries.toGen)),
+      );
+      return new Map(rows.map((r) => [r.key, r]));
+    },
+    async currentEntry(jobId: string, key: string): Promise<EntryRow | undefined> {
+      return (await db.select().from(syncEntries).where(
+        and(eq(syncEntries.jobId, jobId), eq(syncEntries.key, key), isNull(syncEntries.toGen)),
+      ))[0];
+    },
+    /**
+     * Records a finished item in one transaction: the previous entry (if any) ends at `generation` and now lives
+     * at `versionKey`, the new one (copies only) starts at `generation`, and the plan item is done.
+     */
+    async commitItem(
+      item: { runId: number; idx: number; state: "done" | "skipped" },
+      change: {
+        jobId: string;
+        key: string;
+        generation: number;
+        previous?: { fromGen: number; versionKey: string | null };
+        next?: Omit<typeof syncEntries.$inferInsert, "jobId" | "key" | "fromGen" | "toGen" | "versionKey">;
+      },
+    ): Promise<void> {
+      const prev = change.previous;
+      const ofPrev = prev &&
+        and(
+          eq(syncEntries.jobId, change.jobId),
+          eq(syncEntries.key, change.key),
+          eq(syncEntries.fromGen, prev.fromGen),
+        );
+      const endPrev = !prev
+        ? []
+        : prev.fromGen === change.generation
+        ? [db.delete(syncEntries).where(ofPrev)]
+        : [db.update(syncEntries).set({ toGen: change.generation, versionKey: prev.versionKey }).where(ofPrev)];
+      const addNext = change.next
+        ? [
+          db.insert(syncEntries).values({
+            ...change.next,
+            jobId: change.jobId,
+            key: change.key,
+            fromGen: change.generation,
+          }),
+        ]
+        : [];
+      // One batch = one transaction on one connection.
+      await db.batch([
+        db.update(syncRunItems).set({ state: item.state, error: null })
+          .where(and(eq(syncRunItems.runId, item.runId), eq(syncRunItems.idx, item.idx))),
+        ...endPrev,
+        ...addNext,
+      ]);
+    },
+    /** Entries of generation `g`: valid for [fromGen, toGen) ∋ g. */
+    generationEntries(jobId: string, g: number, prefix = ""): Promise<EntryRow[]> {
+      return db.select().from(syncEntries).where(and(
+        eq(syncEntries.jobId, jobId),
+        lte(syncEntries.fromGen, g),
+        sql`(${syncEntries.toGen} IS NULL OR ${syncEntries.toGen} > ${g})`,
+        sql`substr(${syncEntries.key}, 1, ${prefix.length}) = ${prefix}`,
+      )).orderBy(asc(syncEntries.key));
+    },
+    pastEntries(jobId: string): Promise<EntryRow[]> {
+      return db.select().from(syncEntries).where(and(eq(syncEntries.jobId, jobId), isNotNull(syncEntries.toGen)));
+    },
+    async deleteEntry(e: { jobId: string; key: string; fromGen: number }): Promise<void> {
+      await db.delete(syncEntries).where(
+        and(eq(syncEntries.jobId, e.jobId), eq(syncEntries.key, e.key), eq(syncEntries.fromGen, e.fromGen)),
+      );
+    },
+
+    // ── change feed ──
+    async appendChanges(rows: (typeof syncChanges.$inferInsert)[]): Promise<void> {
+      for (let i = 0; i < rows.length; i += CHUNK) await db.insert(syncChanges).values(rows.slice(i, i + CHUNK));
+    },
+    async headSeq(): Promise<number> {
+      const [row] = await db.select({ s: max(syncChanges.seq) }).from(syncChanges);
+      return row?.s ?? 0;
+    },
+    changesSince(bucket: string, afterSeq: number, uptoSeq: number): Promise<ChangeRow[]> {
+      return db.select().from(syncChanges).where(and(
+        eq(syncChanges.bucket, bucket),
+        gt(syncChanges.seq, afterSeq),
+        lte(syncChanges.seq, uptoSeq),
+      )).orderBy(asc(syncChanges.seq));
+    },
+    async pruneChanges(bucket: string, uptoSeq: number): Promise<void> {
+      await db.delete(syncChanges).where(and(eq(syncChanges.bucket, bucket), lte(syncChanges.seq, uptoSeq)));
+    },
+  };
+}
+
+export type SyncRepo = ReturnType<typeof createSyncRepo>;
