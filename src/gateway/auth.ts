@@ -1,0 +1,208 @@
+/**
+ * Request authentication: SigV4 by `Authorization` header or presigned query, clock-skew and expiry checks, and
+ * the payload mode the signature commits to (unsigned, hex SHA-256, or aws-chunked signed/unsigned with trailers).
+ *
+ * @module
+ */
+import type { Clock } from "../clock.ts";
+import type { CredentialStore, Identity } from "./credentials.ts";
+import { S3Error } from "./s3_errors.ts";
+import {
+  canonicalQuery,
+  canonicalRequest,
+  canonicalUris,
+  credentialScope,
+  parseAmzDate,
+  parseAuthorizationHeader,
+  parsePresignedQuery,
+  signaturesEqual,
+  signHex,
+  signingKey,
+  type SigV4Credential,
+  stringToSign,
+} from "./wire/sigv4.ts";
+
+/** What the signature says about the body. */
+export type PayloadMode =
+  | { kind: "unsigned" }
+  | { kind: "sha256"; hex: string }
+  | { kind: "chunked"; signed: boolean; trailer: boolean };
+
+/** Context to verify aws-chunked chunk and trailer signatures. */
+export interface ChunkSigning {
+  key: Uint8Array;
+  amzDate: string;
+  scope: string;
+  seedSignature: string;
+}
+
+export interface AuthResult {
+  identity: Identity;
+  payload: PayloadMode;
+  chunkSigning?: ChunkSigning;
+}
+
+export interface AuthDeps {
+  credentials: CredentialStore;
+  clock: Clock;
+  maxClockSkewMs: number;
+}
+
+const STREAMING: Record<string, PayloadMode> = {
+  "STREAMING-AWS4-HMAC-SHA256-PAYLOAD": { kind: "chunked", signed: true, trailer: false },
+  "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER": { kind: "chunked", signed: true, trailer: true },
+  "STREAMING-UNSIGNED-PAYLOAD-TRAILER": { kind: "chunked", signed: false, trailer: true },
+};
+
+function payloadMode(value: string): PayloadMode {
+  if (value === "UNSIGNED-PAYLOAD") return { kind: "unsigned" };
+  const streaming = STREAMING[value];
+  if (streaming) return streaming;
+  if (/^[0-9a-fA-F]{64}$/.test(value)) return { kind: "sha256", hex: value.toLowerCase() };
+  if (value.startsWith("STREAMING-AWS4-ECDSA")) throw new S3Error("NotImplemented", "SigV4a signing is not supported");
+  throw new S3Error(
+    "InvalidArgument",
+    "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-* or a SHA-256 hex digest",
+  );
+}
+
+function malformed(err: unknown, code: "AuthorizationHeaderMalformed" | "AuthorizationQueryParametersError"): never {
+  throw new S3Error(code, err instanceof Error ? err.message : String(err));
+}
+
+/** Authenticate `req`; throws `S3Error` (AccessDenied, SignatureDoesNotMatch, InvalidAccessKeyId, …). */
+export async function authenticate(req: Request, url: URL, deps: AuthDeps): Promise<AuthResult> {
+  const header = req.headers.get("authorization");
+  const presigned = url.searchParams.has("X-Amz-Algorithm") || url.searchParams.has("X-Amz-Signature");
+  if (header !== null && presigned) {
+    throw new S3Error(
+      "InvalidArgument",
+      "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter or the Authorization header should be specified",
+    );
+  }
+  if (header !== null) return await byHeader(req, url, header, deps);
+  if (presigned) return await byQuery(req, url, deps);
+  if (url.searchParams.has("AWSAccessKeyId")) {
+    throw new S3Error(
+      "InvalidRequest",
+      "The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256",
+    );
+  }
+  throw new S3Error("AccessDenied", "Anonymous access is not allowed");
+}
+
+async function byHeader(req: Request, url: URL, header: string, deps: AuthDeps): Promise<AuthResult> {
+  if (header.startsWith("AWS ")) {
+    throw new S3Error(
+      "InvalidRequest",
+      "The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256",
+    );
+  }
+  let cred: SigV4Credential;
+  try {
+    cred = parseAuthorizationHeader(header);
+  } catch (err) {
+    malformed(err, "AuthorizationHeaderMalformed");
+  }
+  const amzDate = req.headers.get("x-amz-date");
+  const date = amzDate ? parseAmzDate(amzDate) : dateHeader(req.headers.get("date"));
+  if (!date) throw new S3Error("AccessDenied", "AWS authentication requires a valid Date or x-amz-date header");
+  if (Math.abs(deps.clock.now().getTime() - date.getTime()) > deps.maxClockSkewMs) {
+    throw new S3Error("RequestTimeTooSkewed", undefined, {
+      RequestTime: amzDate ?? req.headers.get("date") ?? "",
+      ServerTime: deps.clock.now().toISOString(),
+    });
+  }
+  const contentSha = req.headers.get("x-amz-content-sha256");
+  if (contentSha === null) {
+    throw new S3Error("InvalidRequest", "Missing required header for this request: x-amz-content-sha256");
+  }
+  const payload = payloadMode(contentSha);
+  const signedAmzDate = amzDate ?? toAmzDate(date);
+  const secret = await checkScope(cred, signedAmzDate, deps);
+  const key = signingKey(secret.secretAccessKey, cred);
+  verify(req, url, cred, { amzDate: signedAmzDate, key, payloadHash: contentSha, excludeQuery: undefined });
+  const identity = { accessKeyId: cred.accessKeyId, admin: secret.admin, grants: secret.grants };
+  if (payload.kind === "chunked" && payload.signed) {
+    return {
+      identity,
+      payload,
+      chunkSigning: { key, amzDate: signedAmzDate, scope: credentialScope(cred), seedSignature: cred.signature },
+    };
+  }
+  return { identity, payload };
+}
+
+async function byQuery(req: Request, url: URL, deps: AuthDeps): Promise<AuthResult> {
+  let params;
+  try {
+    params = parsePresignedQuery(url.searchParams);
+  } catch (err) {
+    malformed(err, "AuthorizationQueryParametersError");
+  }
+  const date = parseAmzDate(params.amzDate);
+  if (!date) throw new S3Error("AuthorizationQueryParametersError", "X-Amz-Date must be in the ISO8601 Long Format");
+  const now = deps.clock.now().getTime();
+  if (date.getTime() - now > deps.maxClockSkewMs) throw new S3Error("AccessDenied", "Request is not valid yet");
+  if (now > date.getTime() + params.expiresSeconds * 1000) throw new S3Error("AccessDenied", "Request has expired");
+  const secret = await checkScope(params, params.amzDate, deps);
+  const key = signingKey(secret.secretAccessKey, params);
+  const contentSha = req.headers.get("x-amz-content-sha256");
+  const payloadHash = contentSha !== null && params.signedHeaders.includes("x-amz-content-sha256")
+    ? contentSha
+    : "UNSIGNED-PAYLOAD";
+  verify(req, url, params, { amzDate: params.amzDate, key, payloadHash, excludeQuery: "X-Amz-Signature" });
+  const payload = payloadHash === "UNSIGNED-PAYLOAD" ? { kind: "unsigned" as const } : payloadMode(payloadHash);
+  if (payload.kind === "chunked") throw new S3Error("NotImplemented", "aws-chunked bodies need header authentication");
+  return { identity: { accessKeyId: params.accessKeyId, admin: secret.admin, grants: secret.grants }, payload };
+}
+
+async function checkScope(cred: SigV4Credential, amzDate: string, deps: AuthDeps) {
+  if (cred.service !== "s3") {
+    throw new S3Error(
+      "AuthorizationHeaderMalformed",
+      `The service '${cred.service}' in the credential scope is wrong; expecting 's3'`,
+    );
+  }
+  if (!amzDate.startsWith(cred.date)) {
+    throw new S3Error("SignatureDoesNotMatch", "The credential date does not match the request date");
+  }
+  const secret = await deps.credentials.lookup(cred.accessKeyId);
+  if (!secret) throw new S3Error("InvalidAccessKeyId", undefined, { AWSAccessKeyId: cred.accessKeyId });
+  return secret;
+}
+
+function verify(
+  req: Request,
+  url: URL,
+  cred: SigV4Credential,
+  opts: { amzDate: string; key: Uint8Array; payloadHash: string; excludeQuery: string | undefined },
+): void {
+  if (!cred.signedHeaders.includes("host")) {
+    throw new S3Error("AccessDenied", "The host header must be signed");
+  }
+  const query = canonicalQuery(url.search.slice(1), opts.excludeQuery);
+  const scope = credentialScope(cred);
+  for (const uri of canonicalUris(url.pathname)) {
+    const creq = canonicalRequest({
+      method: req.method,
+      canonicalUri: uri,
+      canonicalQuery: query,
+      header: (name) => req.headers.get(name),
+      signedHeaders: cred.signedHeaders,
+      payloadHash: opts.payloadHash,
+    });
+    if (signaturesEqual(signHex(opts.key, stringToSign(opts.amzDate, scope, creq)), cred.signature)) return;
+  }
+  throw new S3Error("SignatureDoesNotMatch", undefined, { AWSAccessKeyId: cred.accessKeyId });
+}
+
+function dateHeader(value: string | null): Date | undefined {
+  if (value === null) return undefined;
+  const d = new Date(value);
+  return Number.isNaN(d.getTime()) ? undefined : d;
+}
+
+function toAmzDate(d: Date): string {
+  return d.toISOString().replace(/[-:]/g, "").replace(/\.\d{3}/, "");
+}

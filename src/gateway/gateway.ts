@@ -1,0 +1,180 @@
+/**
+ * The request pipeline: route → authenticate → handler → S3 error mapping, with request ids on every response,
+ * one `OperationEvent` per request (published when the response body has been sent) and metrics.
+ *
+ * @module
+ */
+import type { Clock } from "../clock.ts";
+import type { EventBus, OperationEvent, S3Operation } from "../events/mod.ts";
+import type { Logger } from "../log.ts";
+import type { ObjectStore } from "../storage/mod.ts";
+import { authenticate, type AuthResult } from "./auth.ts";
+import type { CredentialStore } from "./credentials.ts";
+import type { EventDraft, GatewayLimits, RequestContext } from "./handlers/_context.ts";
+import { HANDLERS } from "./handlers/mod.ts";
+import type { GatewayMetrics } from "./metrics.ts";
+import { createPayload, type Payload } from "./payload.ts";
+import { resolveRoute } from "./routes.ts";
+import { errorXml, S3Error, toS3Error } from "./s3_errors.ts";
+import { toBase64 } from "./wire/checksums.ts";
+
+/** Largest total size of request header names and values. */
+export const MAX_HEADER_BYTES = 64 * 1024;
+
+export interface PipelineDeps {
+  buckets: ObjectStore;
+  credentials: CredentialStore;
+  events: EventBus<OperationEvent>;
+  clock: Clock;
+  logger: Logger;
+  region: string;
+  virtualHostDomain: string | undefined;
+  maxClockSkewMs: number;
+  limits: GatewayLimits;
+  metrics: GatewayMetrics;
+}
+
+function randomHex(bytes: number): string {
+  return [...crypto.getRandomValues(new Uint8Array(bytes))].map((b) => b.toString(16).padStart(2, "0")).join("")
+    .toUpperCase();
+}
+
+function headerBytes(headers: Headers): number {
+  let n = 0;
+  for (const [k, v] of headers) n += k.length + v.length + 4;
+  return n;
+}
+
+/** Serve one S3 request. */
+export async function handleRequest(req: Request, remoteAddr: string, deps: PipelineDeps): Promise<Response> {
+  const time = deps.clock.now();
+  const requestId = randomHex(8);
+  const url = new URL(req.url);
+  const route = resolveRoute(req, url, deps.virtualHostDomain);
+  const draft: EventDraft = {};
+  let auth: AuthResult | undefined;
+  let payload: Payload | undefined;
+  let errorCode: string | undefined;
+  deps.metrics.started();
+  let response: Response;
+  try {
+    if (headerBytes(req.headers) > MAX_HEADER_BYTES) throw new S3Error("RequestHeaderSectionTooLarge");
+    auth = await authenticate(req, url, deps);
+    if (route.error) throw route.error;
+    const authed = auth;
+    const ctx: RequestContext = {
+      req,
+      url,
+      bucket: route.bucket,
+      key: route.key,
+      store: deps.buckets,
+      identity: auth.identity,
+      clock: deps.clock,
+      region: deps.region,
+      limits: deps.limits,
+      event: draft,
+      payload: () =>
+        payload ??= createPayload(req, {
+          mode: authed.payload,
+          maxBytes: deps.limits.maxObjectBytes,
+          ...(authed.chunkSigning ? { chunkSigning: authed.chunkSigning } : {}),
+        }),
+    };
+    response = await HANDLERS[route.op as Exclude<S3Operation, "Unknown">](ctx);
+  } catch (thrown) {
+    const err = payload?.failure() ?? thrown;
+    const s3 = toS3Error(err);
+    if (!s3.known) deps.logger.error("S3 request failed unexpectedly", { requestId, op: route.op, error: String(err) });
+    errorCode = s3.code;
+    const extra = err instanceof S3Error ? err.extra : {};
+    const headers = new Headers({ "content-type": "application/xml" });
+    for (const [k, v] of Object.entries(extra)) if (k === "Content-Range") headers.set(k, v);
+    const body = req.method === "HEAD" || s3.status === 304 ? null : errorXml(s3, {
+      resource: url.pathname,
+      requestId,
+      extra: Object.fromEntries(Object.entries(extra).filter(([k]) => k !== "Content-Range")),
+    });
+    response = new Response(body, { status: s3.status, headers });
+  }
+  response.headers.set("x-amz-request-id", requestId);
+  response.headers.set("x-amz-id-2", toBase64(crypto.getRandomValues(new Uint8Array(24))));
+  const finish = (bytesOut: number, streamError?: unknown) => {
+    const end = deps.clock.now();
+    const bytesIn = payload?.bytesIn() ?? 0;
+    const event: OperationEvent = {
+      actor: auth?.identity.accessKeyId ?? "anonymous",
+      op: route.op,
+      ...(route.bucket !== undefined ? { bucket: route.bucket } : {}),
+      ...(route.key !== undefined ? { key: route.key } : {}),
+      ...(draft.size !== undefined ? { size: draft.size } : {}),
+      ...(draft.etag !== undefined ? { etag: draft.etag } : {}),
+      ...(draft.checksums && Object.keys(draft.checksums).length > 0
+        ? { checksums: draft.checksums as Record<string, string> }
+        : {}),
+      ...(draft.source ? { source: draft.source } : {}),
+      status: response.status,
+      ...(errorCode ?? (streamError !== undefined ? "IncompleteBody" : undefined)
+        ? { errorCode: errorCode ?? "IncompleteBody" }
+        : {}),
+      requestId,
+      clientAddress: remoteAddr,
+      time,
+      durationMs: end.getTime() - time.getTime(),
+      bytesIn,
+      bytesOut,
+    };
+    deps.metrics.finished({
+      op: route.op,
+      status: response.status,
+      seconds: event.durationMs / 1000,
+      bytesIn,
+      bytesOut,
+    });
+    deps.events.publish(event);
+  };
+  if (response.body === null) {
+    finish(0);
+    return response;
+  }
+  return new Response(countingStream(response.body, finish), {
+    status: response.status,
+    statusText: response.statusText,
+    headers: response.headers,
+  });
+}
+
+/** Pass `body` through, calling `done` once with the bytes sent when it ends, fails or is cancelled. */
+function countingStream(
+  body: ReadableStream<Uint8Array>,
+  done: (bytes: number, error?: unknown) => void,
+): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  let bytes = 0;
+  let finished = false;
+  const once = (error?: unknown) => {
+    if (finished) return;
+    finished = true;
+    done(bytes, error);
+  };
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const { done: end, value } = await reader.read();
+        if (end) {
+          controller.close();
+          once();
+          return;
+        }
+        bytes += value.byteLength;
+        controller.enqueue(value);
+      } catch (err) {
+        controller.error(err);
+        once(err);
+      }
+    },
+    async cancel(reason) {
+      once(reason ?? new Error("cancelled"));
+      await reader.cancel(reason);
+    },
+  }, { highWaterMark: 0 });
+}

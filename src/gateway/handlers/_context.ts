@@ -1,0 +1,64 @@
+/**
+ * What every handler receives: the request, its resolved target, the caller and the store. Handlers validate,
+ * call the store and return a Response; the pipeline in `gateway.ts` maps errors and records the event.
+ *
+ * @module
+ */
+import type { Clock } from "../../clock.ts";
+import type { ChecksumAlgorithm, ObjectStore } from "../../storage/mod.ts";
+import type { Identity, Permission } from "../credentials.ts";
+import { mayAccess } from "../credentials.ts";
+import type { Payload } from "../payload.ts";
+import { S3Error } from "../s3_errors.ts";
+
+/** Fields of the operation event a handler knows best. */
+export interface EventDraft {
+  size?: number;
+  etag?: string;
+  checksums?: Partial<Record<ChecksumAlgorithm, string>>;
+  source?: { bucket: string; key: string };
+}
+
+export interface GatewayLimits {
+  /** Largest single PUT / part body. */
+  maxObjectBytes: number;
+  /** Largest XML request body (CompleteMultipartUpload with 10,000 parts fits). */
+  maxXmlBytes: number;
+}
+
+export interface RequestContext {
+  req: Request;
+  url: URL;
+  bucket: string | undefined;
+  key: string | undefined;
+  store: ObjectStore;
+  identity: Identity;
+  clock: Clock;
+  region: string;
+  limits: GatewayLimits;
+  event: EventDraft;
+  /** The verified body; validates payload headers on first call (throws S3Error). */
+  payload(): Payload;
+}
+
+/** The bucket of a bucket/object operation (routes guarantee it is present). */
+export function bucketOf(ctx: RequestContext): string {
+  if (ctx.bucket === undefined) throw new S3Error("InvalidRequest", "A bucket name is required");
+  return ctx.bucket;
+}
+
+/** Bucket and key of an object operation. */
+export function objectOf(ctx: RequestContext): { bucket: string; key: string } {
+  if (ctx.key === undefined) throw new S3Error("InvalidRequest", "An object key is required");
+  return { bucket: bucketOf(ctx), key: ctx.key };
+}
+
+/** Throw AccessDenied unless the caller may use `key` (or list under it) in `bucket`. */
+export function requireAccess(ctx: RequestContext, bucket: string, key: string, permission: Permission): void {
+  if (!mayAccess(ctx.identity, bucket, key, permission)) throw new S3Error("AccessDenied");
+}
+
+/** Throw AccessDenied unless the caller is an admin key. */
+export function requireAdmin(ctx: RequestContext): void {
+  if (!ctx.identity.admin) throw new S3Error("AccessDenied");
+}

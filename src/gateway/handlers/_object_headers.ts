@@ -1,0 +1,140 @@
+/**
+ * Object headers both ways: what a PUT/copy/multipart-create stores (standard headers, `x-amz-meta-*`, storage
+ * class) and what GET/HEAD return, plus S3's conditional-request precedence.
+ *
+ * @module
+ */
+import type { ObjectInfo, PutOptions, StoredHeaders } from "../../storage/mod.ts";
+import { S3Error } from "../s3_errors.ts";
+
+/** S3 limit on the total size of user metadata (names + values). */
+export const MAX_USER_METADATA_BYTES = 2048;
+
+const STORED: [keyof StoredHeaders, string][] = [
+  ["contentType", "content-type"],
+  ["contentEncoding", "content-encoding"],
+  ["contentDisposition", "content-disposition"],
+  ["contentLanguage", "content-language"],
+  ["cacheControl", "cache-control"],
+  ["expires", "expires"],
+];
+
+/** Stored headers, user metadata and storage class from a request. */
+export function putOptionsFrom(headers: Headers): PutOptions {
+  const options: PutOptions = {};
+  for (const [field, name] of STORED) {
+    let value = headers.get(name);
+    // aws-chunked is transfer framing, not a stored encoding.
+    if (name === "content-encoding" && value !== null) {
+      value = value.split(",").map((s) => s.trim()).filter((s) => s !== "" && s !== "aws-chunked").join(",") || null;
+    }
+    if (value !== null) options[field] = value;
+  }
+  const metadata: Record<string, string> = {};
+  let size = 0;
+  for (const [name, value] of headers) {
+    if (!name.startsWith("x-amz-meta-")) continue;
+    const short = name.slice("x-amz-meta-".length);
+    metadata[short] = value;
+    size += short.length + value.length;
+  }
+  if (size > MAX_USER_METADATA_BYTES) {
+    throw new S3Error(
+      "MetadataTooLarge",
+      `Your metadata headers exceed the maximum allowed metadata size (${MAX_USER_METADATA_BYTES} bytes)`,
+    );
+  }
+  options.metadata = metadata;
+  const storageClass = headers.get("x-amz-storage-class");
+  if (storageClass !== null) options.storageClass = storageClass;
+  return options;
+}
+
+/** HTTP-date (second precision) as S3 sends Last-Modified. */
+export function httpDate(d: Date): string {
+  return d.toUTCString();
+}
+
+/** Response headers describing an object (GET/HEAD). */
+export function objectHeaders(info: ObjectInfo, options: { checksums: boolean }): Headers {
+  const h = new Headers();
+  h.set("etag", info.etag);
+  h.set("last-modified", httpDate(info.lastModified));
+  h.set("accept-ranges", "bytes");
+  h.set("content-type", info.contentType ?? "binary/octet-stream");
+  for (const [field, name] of STORED) {
+    const v = info[field];
+    if (field !== "contentType" && v !== undefined) h.set(name, v);
+  }
+  for (const [k, v] of Object.entries(info.metadata)) h.set(`x-amz-meta-${k}`, v);
+  if (info.storageClass && info.storageClass !== "STANDARD") h.set("x-amz-storage-class", info.storageClass);
+  if (info.partsCount !== undefined) h.set("x-amz-mp-parts-count", String(info.partsCount));
+  if (options.checksums) {
+    for (const [alg, v] of Object.entries(info.checksums)) {
+      h.set(`x-amz-checksum-${alg}`, v);
+      h.set("x-amz-checksum-type", v.includes("-") ? "COMPOSITE" : "FULL_OBJECT");
+    }
+  }
+  return h;
+}
+
+function etagMatches(list: string, etag: string): boolean {
+  const bare = etag.replace(/^"|"$/g, "");
+  return list.split(",").some((t) => {
+    const v = t.trim().replace(/^W\//, "").replace(/^"|"$/g, "");
+    return v === "*" || v === bare;
+  });
+}
+
+function parseDate(value: string | null): Date | undefined {
+  if (value === null) return undefined;
+  const d = new Date(value);
+  return Number.isNaN(d.getTime()) ? undefined : d;
+}
+
+/** Last-Modified compared at the second granularity the client saw. */
+function secondsOf(d: Date): number {
+  return Math.floor(d.getTime() / 1000);
+}
+
+export interface Conditions {
+  ifMatch: string | null;
+  ifNoneMatch: string | null;
+  ifModifiedSince: string | null;
+  ifUnmodifiedSince: string | null;
+}
+
+/**
+ * Evaluate conditions with S3's precedence: If-Match (else If-Unmodified-Since) fails with 412; then
+ * If-None-Match (else If-Modified-Since) yields 304 for reads, or 412 when `notModifiedIsFailure` (copies).
+ */
+export function evaluateConditions(
+  c: Conditions,
+  info: ObjectInfo,
+  options: { notModifiedIsFailure: boolean },
+): "ok" | "precondition-failed" | "not-modified" {
+  const modified = secondsOf(info.lastModified);
+  if (c.ifMatch !== null) {
+    if (!etagMatches(c.ifMatch, info.etag)) return "precondition-failed";
+  } else {
+    const since = parseDate(c.ifUnmodifiedSince);
+    if (since && modified > secondsOf(since)) return "precondition-failed";
+  }
+  const notModified = options.notModifiedIsFailure ? "precondition-failed" : "not-modified";
+  if (c.ifNoneMatch !== null) {
+    if (etagMatches(c.ifNoneMatch, info.etag)) return notModified;
+  } else {
+    const since = parseDate(c.ifModifiedSince);
+    if (since && modified <= secondsOf(since)) return notModified;
+  }
+  return "ok";
+}
+
+export function requestConditions(headers: Headers, prefix = ""): Conditions {
+  return {
+    ifMatch: headers.get(`${prefix}if-match`),
+    ifNoneMatch: headers.get(`${prefix}if-none-match`),
+    ifModifiedSince: headers.get(`${prefix}if-modified-since`),
+    ifUnmodifiedSince: headers.get(`${prefix}if-unmodified-since`),
+  };
+}

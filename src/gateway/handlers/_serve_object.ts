@@ -1,0 +1,58 @@
+/** GET and HEAD of an object: conditions, ranges, response-* overrides and checksum headers. @module */
+import { S3Error } from "../s3_errors.ts";
+import { contentRange, parseRange } from "../wire/range.ts";
+import { objectOf, type RequestContext, requireAccess } from "./_context.ts";
+import { evaluateConditions, objectHeaders, requestConditions } from "./_object_headers.ts";
+
+const OVERRIDES = [
+  "content-type",
+  "content-language",
+  "expires",
+  "cache-control",
+  "content-disposition",
+  "content-encoding",
+];
+
+export async function serveObject(ctx: RequestContext, options: { body: boolean }): Promise<Response> {
+  const { bucket, key } = objectOf(ctx);
+  requireAccess(ctx, bucket, key, "read");
+  const q = ctx.url.searchParams;
+  if (q.has("partNumber")) throw new S3Error("NotImplemented", "GET by partNumber is not supported");
+  const head = await ctx.store.headObject(bucket, key);
+  const verdict = evaluateConditions(requestConditions(ctx.req.headers), head, { notModifiedIsFailure: false });
+  if (verdict === "precondition-failed") throw new S3Error("PreconditionFailed");
+  if (verdict === "not-modified") {
+    const h = objectHeaders(head, { checksums: false });
+    return new Response(null, {
+      status: 304,
+      headers: { etag: h.get("etag")!, "last-modified": h.get("last-modified")! },
+    });
+  }
+  const range = parseRange(ctx.req.headers.get("range"), head.size);
+  if (range === "unsatisfiable") {
+    throw new S3Error("InvalidRange", undefined, {
+      "Content-Range": `bytes */${head.size}`,
+      ActualObjectSize: String(head.size),
+      RangeRequested: ctx.req.headers.get("range") ?? "",
+    });
+  }
+  const wantChecksums = ctx.req.headers.get("x-amz-checksum-mode")?.toUpperCase() === "ENABLED" && !range;
+  let info = head;
+  let body: ReadableStream<Uint8Array> | null = null;
+  if (options.body) {
+    const result = await ctx.store.getObject(bucket, key, { ...(range ? { range } : {}), signal: ctx.req.signal });
+    info = result.info;
+    body = result.body;
+  }
+  const headers = objectHeaders(info, { checksums: wantChecksums });
+  for (const name of OVERRIDES) {
+    const v = q.get(`response-${name}`);
+    if (v !== null) headers.set(name, v);
+  }
+  const length = range ? range.end - range.start + 1 : info.size;
+  headers.set("content-length", String(length));
+  if (range) headers.set("content-range", contentRange(range, info.size));
+  ctx.event.size = length;
+  ctx.event.etag = info.etag;
+  return new Response(body, { status: range ? 206 : 200, headers });
+}

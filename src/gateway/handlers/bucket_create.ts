@@ -1,0 +1,29 @@
+/** CreateBucket (admin keys only); an optional CreateBucketConfiguration must name this region. @module */
+import { S3Error } from "../s3_errors.ts";
+import { childText } from "../wire/xml.ts";
+import { bucketOf, type RequestContext, requireAdmin } from "./_context.ts";
+import { emptyResponse } from "./_respond.ts";
+import { readXmlBody } from "./_xml_body.ts";
+
+export async function createBucket(ctx: RequestContext): Promise<Response> {
+  const bucket = bucketOf(ctx);
+  requireAdmin(ctx);
+  const length = ctx.req.headers.get("content-length");
+  const hasBody = ctx.req.body !== null && length !== "0";
+  if (hasBody) {
+    const config = await readXmlBody(ctx, "CreateBucketConfiguration");
+    const constraint = childText(config, "LocationConstraint");
+    if (constraint && constraint !== ctx.region) {
+      throw new S3Error(
+        "InvalidLocationConstraint",
+        `The specified location-constraint is not valid; this gateway is ${ctx.region}`,
+      );
+    }
+  }
+  const objectLock = ctx.req.headers.get("x-amz-bucket-object-lock-enabled")?.toLowerCase() === "true";
+  if (objectLock && !ctx.store.capabilities.objectLock) {
+    throw new S3Error("NotImplemented", "Object Lock is not available on this backend");
+  }
+  await ctx.store.createBucket(bucket, objectLock ? { objectLock } : undefined);
+  return emptyResponse(200, { location: `/${bucket}` });
+}

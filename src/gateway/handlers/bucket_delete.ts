@@ -1,0 +1,10 @@
+/** DeleteBucket (admin keys only). @module */
+import { bucketOf, type RequestContext, requireAdmin } from "./_context.ts";
+import { emptyResponse } from "./_respond.ts";
+
+export async function deleteBucket(ctx: RequestContext): Promise<Response> {
+  const bucket = bucketOf(ctx);
+  requireAdmin(ctx);
+  await ctx.store.deleteBucket(bucket);
+  return emptyResponse(204);
+}

@@ -1,0 +1,12 @@
+/** HeadBucket. @module */
+import { maySeeBucket } from "../credentials.ts";
+import { S3Error } from "../s3_errors.ts";
+import { bucketOf, type RequestContext } from "./_context.ts";
+import { emptyResponse } from "./_respond.ts";
+
+export async function headBucket(ctx: RequestContext): Promise<Response> {
+  const bucket = bucketOf(ctx);
+  if (!maySeeBucket(ctx.identity, bucket)) throw new S3Error("AccessDenied");
+  await ctx.store.headBucket(bucket);
+  return emptyResponse(200, { "x-amz-bucket-region": ctx.region });
+}

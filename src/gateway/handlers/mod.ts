@@ -1,0 +1,48 @@
+/** The handler for each S3 operation (dispatch target of `routes.ts`). @module */
+import type { S3Operation } from "../../events/mod.ts";
+import type { RequestContext } from "./_context.ts";
+import { createBucket } from "./bucket_create.ts";
+import { deleteBucket } from "./bucket_delete.ts";
+import { headBucket } from "./bucket_head.ts";
+import { listBuckets } from "./bucket_list.ts";
+import { getBucketLocation } from "./bucket_location.ts";
+import { abortMultipartUpload } from "./multipart_abort.ts";
+import { completeMultipartUpload } from "./multipart_complete.ts";
+import { createMultipartUpload } from "./multipart_create.ts";
+import { listParts } from "./multipart_list_parts.ts";
+import { listMultipartUploads } from "./multipart_list_uploads.ts";
+import { uploadPart } from "./multipart_upload_part.ts";
+import { uploadPartCopy } from "./multipart_upload_part_copy.ts";
+import { copyObject } from "./object_copy.ts";
+import { deleteObject } from "./object_delete.ts";
+import { getObject } from "./object_get.ts";
+import { headObject } from "./object_head.ts";
+import { putObject } from "./object_put.ts";
+import { deleteObjects } from "./objects_delete.ts";
+import { listObjectsV1 } from "./objects_list_v1.ts";
+import { listObjectsV2 } from "./objects_list_v2.ts";
+
+export type Handler = (ctx: RequestContext) => Promise<Response>;
+
+export const HANDLERS: Record<Exclude<S3Operation, "Unknown">, Handler> = {
+  ListBuckets: listBuckets,
+  CreateBucket: createBucket,
+  DeleteBucket: deleteBucket,
+  HeadBucket: headBucket,
+  GetBucketLocation: getBucketLocation,
+  ListObjects: listObjectsV1,
+  ListObjectsV2: listObjectsV2,
+  PutObject: putObject,
+  GetObject: getObject,
+  HeadObject: headObject,
+  DeleteObject: deleteObject,
+  DeleteObjects: deleteObjects,
+  CopyObject: copyObject,
+  CreateMultipartUpload: createMultipartUpload,
+  UploadPart: uploadPart,
+  UploadPartCopy: uploadPartCopy,
+  CompleteMultipartUpload: completeMultipartUpload,
+  AbortMultipartUpload: abortMultipartUpload,
+  ListParts: listParts,
+  ListMultipartUploads: listMultipartUploads,
+};

@@ -1,0 +1,11 @@
+/** AbortMultipartUpload. @module */
+import { objectOf, type RequestContext, requireAccess } from "./_context.ts";
+import { uploadIdOf } from "./_multipart_params.ts";
+import { emptyResponse } from "./_respond.ts";
+
+export async function abortMultipartUpload(ctx: RequestContext): Promise<Response> {
+  const { bucket, key } = objectOf(ctx);
+  requireAccess(ctx, bucket, key, "write");
+  await ctx.store.abortMultipartUpload(bucket, key, uploadIdOf(ctx));
+  return emptyResponse(204);
+}

@@ -1,0 +1,43 @@
+/** CompleteMultipartUpload. @module */
+import { S3Error } from "../s3_errors.ts";
+import { childrenNamed, childText } from "../wire/xml.ts";
+import { objectOf, type RequestContext, requireAccess } from "./_context.ts";
+import { MAX_PART_NUMBER, uploadIdOf } from "./_multipart_params.ts";
+import { xmlResponse } from "./_respond.ts";
+import { readXmlBody } from "./_xml_body.ts";
+
+const CHECKSUM_ELEMENTS = {
+  crc32: "ChecksumCRC32",
+  crc32c: "ChecksumCRC32C",
+  crc64nvme: "ChecksumCRC64NVME",
+  sha1: "ChecksumSHA1",
+  sha256: "ChecksumSHA256",
+};
+
+export async function completeMultipartUpload(ctx: RequestContext): Promise<Response> {
+  const { bucket, key } = objectOf(ctx);
+  requireAccess(ctx, bucket, key, "write");
+  const uploadId = uploadIdOf(ctx);
+  const root = await readXmlBody(ctx, "CompleteMultipartUpload");
+  const parts = childrenNamed(root, "Part").map((p) => {
+    const n = Number(childText(p, "PartNumber")?.trim());
+    const etag = childText(p, "ETag")?.trim();
+    if (!Number.isInteger(n) || n < 1 || n > MAX_PART_NUMBER || !etag) {
+      throw new S3Error("MalformedXML", "Every Part needs a PartNumber (1-10000) and an ETag");
+    }
+    return { partNumber: n, etag: etag.startsWith('"') ? etag : `"${etag}"` };
+  });
+  if (parts.length === 0) throw new S3Error("MalformedXML", "You must specify at least one part");
+  const info = await ctx.store.completeMultipartUpload(bucket, key, uploadId, parts);
+  Object.assign(ctx.event, { size: info.size, etag: info.etag, checksums: info.checksums });
+  const checksums = Object.fromEntries(
+    Object.entries(info.checksums).map(([alg, v]) => [CHECKSUM_ELEMENTS[alg as keyof typeof CHECKSUM_ELEMENTS], v]),
+  );
+  return xmlResponse("CompleteMultipartUploadResult", {
+    Location: `${ctx.url.origin}/${encodeURIComponent(bucket)}/${key.split("/").map(encodeURIComponent).join("/")}`,
+    Bucket: bucket,
+    Key: key,
+    ETag: info.etag,
+    ...checksums,
+  });
+}

@@ -1,0 +1,33 @@
+/** ListParts. @module */
+import { objectOf, type RequestContext, requireAccess } from "./_context.ts";
+import { intParam } from "./_listing.ts";
+import { uploadIdOf } from "./_multipart_params.ts";
+import { isoDate, OWNER, xmlResponse } from "./_respond.ts";
+
+export async function listParts(ctx: RequestContext): Promise<Response> {
+  const { bucket, key } = objectOf(ctx);
+  requireAccess(ctx, bucket, key, "read");
+  const q = ctx.url.searchParams;
+  const uploadId = uploadIdOf(ctx);
+  const maxParts = intParam(q, "max-parts", 1000, 1000);
+  const marker = intParam(q, "part-number-marker", 0, 10_000);
+  const result = await ctx.store.listParts(bucket, key, uploadId, { partNumberMarker: marker, maxParts });
+  return xmlResponse("ListPartsResult", {
+    Bucket: bucket,
+    Key: key,
+    UploadId: uploadId,
+    Initiator: OWNER,
+    Owner: OWNER,
+    StorageClass: "STANDARD",
+    PartNumberMarker: marker,
+    NextPartNumberMarker: result.nextPartNumberMarker,
+    MaxParts: maxParts,
+    IsTruncated: result.isTruncated,
+    Part: result.parts.map((p) => ({
+      PartNumber: p.partNumber,
+      LastModified: isoDate(p.lastModified),
+      ETag: p.etag,
+      Size: p.size,
+    })),
+  });
+}

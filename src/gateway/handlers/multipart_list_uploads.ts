@@ -1,0 +1,41 @@
+/** ListMultipartUploads. @module */
+import { maySeeBucket } from "../credentials.ts";
+import { S3Error } from "../s3_errors.ts";
+import { bucketOf, type RequestContext } from "./_context.ts";
+import { intParam } from "./_listing.ts";
+import { isoDate, OWNER, xmlResponse } from "./_respond.ts";
+
+export async function listMultipartUploads(ctx: RequestContext): Promise<Response> {
+  const bucket = bucketOf(ctx);
+  if (!maySeeBucket(ctx.identity, bucket)) throw new S3Error("AccessDenied");
+  const q = ctx.url.searchParams;
+  const prefix = q.get("prefix") ?? "";
+  const keyMarker = q.get("key-marker") ?? "";
+  const uploadIdMarker = q.get("upload-id-marker") ?? "";
+  const maxUploads = intParam(q, "max-uploads", 1000, 1000);
+  const result = await ctx.store.listMultipartUploads(bucket, {
+    prefix,
+    ...(keyMarker ? { keyMarker } : {}),
+    ...(uploadIdMarker ? { uploadIdMarker } : {}),
+    maxUploads,
+  });
+  const last = result.uploads[result.uploads.length - 1];
+  return xmlResponse("ListMultipartUploadsResult", {
+    Bucket: bucket,
+    KeyMarker: keyMarker,
+    UploadIdMarker: uploadIdMarker,
+    NextKeyMarker: result.isTruncated && last ? last.key : undefined,
+    NextUploadIdMarker: result.isTruncated && last ? last.uploadId : undefined,
+    Prefix: prefix,
+    MaxUploads: maxUploads,
+    IsTruncated: result.isTruncated,
+    Upload: result.uploads.map((u) => ({
+      Key: u.key,
+      UploadId: u.uploadId,
+      Initiator: OWNER,
+      Owner: OWNER,
+      StorageClass: "STANDARD",
+      Initiated: isoDate(u.initiated),
+    })),
+  });
+}

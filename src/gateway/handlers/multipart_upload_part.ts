@@ -1,0 +1,20 @@
+/** UploadPart: streams the verified part body into the store. @module */
+import { objectOf, type RequestContext, requireAccess } from "./_context.ts";
+import { partNumberOf, uploadIdOf } from "./_multipart_params.ts";
+import { emptyResponse } from "./_respond.ts";
+
+export async function uploadPart(ctx: RequestContext): Promise<Response> {
+  const { bucket, key } = objectOf(ctx);
+  requireAccess(ctx, bucket, key, "write");
+  const upload = { uploadId: uploadIdOf(ctx), partNumber: partNumberOf(ctx) };
+  const payload = ctx.payload();
+  const part = await ctx.store.uploadPart(bucket, key, upload, payload.stream, {
+    checksums: payload.checksums,
+    ...(payload.declaredLength !== undefined ? { contentLength: payload.declaredLength } : {}),
+    signal: ctx.req.signal,
+  });
+  Object.assign(ctx.event, { size: part.size, etag: part.etag, checksums: part.checksums });
+  const headers = new Headers({ etag: part.etag });
+  for (const [alg, v] of Object.entries(payload.checksums)) headers.set(`x-amz-checksum-${alg}`, v);
+  return emptyResponse(200, headers);
+}

@@ -1,0 +1,16 @@
+/** UploadPartCopy: a part from (a range of) an existing object. @module */
+import { objectOf, type RequestContext, requireAccess } from "./_context.ts";
+import { parseCopyRange, resolveCopySource } from "./_copy_source.ts";
+import { partNumberOf, uploadIdOf } from "./_multipart_params.ts";
+import { isoDate, xmlResponse } from "./_respond.ts";
+
+export async function uploadPartCopy(ctx: RequestContext): Promise<Response> {
+  const { bucket, key } = objectOf(ctx);
+  requireAccess(ctx, bucket, key, "write");
+  const target = { bucket, key, uploadId: uploadIdOf(ctx), partNumber: partNumberOf(ctx) };
+  const { source, info } = await resolveCopySource(ctx, ctx.store);
+  const range = parseCopyRange(ctx.req.headers.get("x-amz-copy-source-range"), info.size);
+  const part = await ctx.store.uploadPartCopy({ ...source, ...(range ? { range } : {}) }, target);
+  Object.assign(ctx.event, { size: part.size, etag: part.etag, source });
+  return xmlResponse("CopyPartResult", { LastModified: isoDate(part.lastModified), ETag: part.etag });
+}

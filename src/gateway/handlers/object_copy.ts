@@ -1,0 +1,33 @@
+/** CopyObject: x-amz-metadata-directive COPY/REPLACE and x-amz-copy-source-if-* conditions. @module */
+import { S3Error } from "../s3_errors.ts";
+import { objectOf, type RequestContext, requireAccess } from "./_context.ts";
+import { MAX_COPY_SOURCE_BYTES, resolveCopySource } from "./_copy_source.ts";
+import { putOptionsFrom } from "./_object_headers.ts";
+import { isoDate, xmlResponse } from "./_respond.ts";
+
+export async function copyObject(ctx: RequestContext): Promise<Response> {
+  const target = objectOf(ctx);
+  requireAccess(ctx, target.bucket, target.key, "write");
+  const directive = (ctx.req.headers.get("x-amz-metadata-directive") ?? "COPY").toUpperCase();
+  if (directive !== "COPY" && directive !== "REPLACE") {
+    throw new S3Error("InvalidArgument", "Unknown metadata directive");
+  }
+  const { source, info: sourceInfo } = await resolveCopySource(ctx, ctx.store);
+  if (sourceInfo.size > MAX_COPY_SOURCE_BYTES) {
+    throw new S3Error(
+      "InvalidRequest",
+      `The specified copy source is larger than the maximum allowable size for a copy source: ${MAX_COPY_SOURCE_BYTES}`,
+    );
+  }
+  const storageClass = ctx.req.headers.get("x-amz-storage-class");
+  if (source.bucket === target.bucket && source.key === target.key && directive === "COPY" && storageClass === null) {
+    throw new S3Error(
+      "InvalidRequest",
+      "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
+    );
+  }
+  const options = directive === "REPLACE" ? putOptionsFrom(ctx.req.headers) : storageClass ? { storageClass } : {};
+  const info = await ctx.store.copyObject(source, target, { ...options, metadataDirective: directive });
+  Object.assign(ctx.event, { size: info.size, etag: info.etag, checksums: info.checksums, source });
+  return xmlResponse("CopyObjectResult", { LastModified: isoDate(info.lastModified), ETag: info.etag });
+}

@@ -1,0 +1,10 @@
+/** DeleteObject: deleting a missing key succeeds, as in S3. @module */
+import { objectOf, type RequestContext, requireAccess } from "./_context.ts";
+import { emptyResponse } from "./_respond.ts";
+
+export async function deleteObject(ctx: RequestContext): Promise<Response> {
+  const { bucket, key } = objectOf(ctx);
+  requireAccess(ctx, bucket, key, "write");
+  await ctx.store.deleteObject(bucket, key);
+  return emptyResponse(204);
+}

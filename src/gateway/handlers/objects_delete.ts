@@ -1,0 +1,44 @@
+/** DeleteObjects: up to 1000 keys, per-key results, Quiet mode. @module */
+import { mayAccess } from "../credentials.ts";
+import { S3Error, toS3Error } from "../s3_errors.ts";
+import { childrenNamed, childText, type XmlNode } from "../wire/xml.ts";
+import { bucketOf, type RequestContext } from "./_context.ts";
+import { xmlResponse } from "./_respond.ts";
+import { readXmlBody } from "./_xml_body.ts";
+
+const MAX_KEYS = 1000;
+
+export async function deleteObjects(ctx: RequestContext): Promise<Response> {
+  const bucket = bucketOf(ctx);
+  const h = ctx.req.headers;
+  const hasDigest = h.has("content-md5") || h.has("x-amz-trailer") ||
+    [...h.keys()].some((n) => /^x-amz-checksum-(crc32|crc32c|crc64nvme|sha1|sha256)$/.test(n));
+  if (!hasDigest) throw new S3Error("InvalidRequest", "Missing required header for this request: Content-MD5");
+  const root = await readXmlBody(ctx, "Delete");
+  const quiet = childText(root, "Quiet")?.trim() === "true";
+  const objects = childrenNamed(root, "Object");
+  if (objects.length === 0 || objects.length > MAX_KEYS) {
+    throw new S3Error("MalformedXML", `Delete must name between 1 and ${MAX_KEYS} objects`);
+  }
+  await ctx.store.headBucket(bucket);
+  const deleted: XmlNode[] = [];
+  const errors: XmlNode[] = [];
+  for (const o of objects) {
+    const key = childText(o, "Key");
+    if (key === undefined || key === "") throw new S3Error("MalformedXML", "Every Object needs a Key");
+    const version = childText(o, "VersionId");
+    try {
+      if (version !== undefined && version !== "null") {
+        throw new S3Error("NotImplemented", "Object versions are not supported");
+      }
+      if (!mayAccess(ctx.identity, bucket, key, "write")) throw new S3Error("AccessDenied");
+      await ctx.store.deleteObject(bucket, key);
+      if (!quiet) deleted.push({ Key: key });
+    } catch (err) {
+      const s3 = toS3Error(err);
+      errors.push({ Key: key, Code: s3.code, Message: s3.message });
+    }
+  }
+  ctx.event.size = objects.length;
+  return xmlResponse("DeleteResult", { Deleted: deleted, Error: errors });
+}

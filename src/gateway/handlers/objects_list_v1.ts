@@ -1,0 +1,24 @@
+/** ListObjects (version 1): marker paging. @module */
+import type { RequestContext } from "./_context.ts";
+import { commonPrefixEntries, contentsEntry, listPage, listParams } from "./_listing.ts";
+import { xmlResponse } from "./_respond.ts";
+
+export async function listObjectsV1(ctx: RequestContext): Promise<Response> {
+  const p = listParams(ctx);
+  const marker = ctx.url.searchParams.get("marker") ?? "";
+  const result = await listPage(ctx, p, marker);
+  return xmlResponse("ListBucketResult", {
+    Name: p.bucket,
+    Prefix: p.encode(p.prefix),
+    Marker: p.encode(marker),
+    ...(result.isTruncated && result.nextStartAfter !== undefined
+      ? { NextMarker: p.encode(result.nextStartAfter) }
+      : {}),
+    MaxKeys: p.maxKeys,
+    Delimiter: p.delimiter === undefined ? undefined : p.encode(p.delimiter),
+    EncodingType: p.encodingType,
+    IsTruncated: result.isTruncated,
+    Contents: result.objects.map((o) => contentsEntry(o, p, true)),
+    CommonPrefixes: commonPrefixEntries(result, p),
+  });
+}

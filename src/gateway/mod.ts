@@ -1,0 +1,65 @@
+/**
+ * The S3 gateway: an S3 REST protocol server (SigV4 header and presigned auth, aws-chunked uploads with signed
+ * chunks and checksum trailers, S3 XML errors) over any `ObjectStore`, emitting one `OperationEvent` per request.
+ *
+ * @example
+ * ```ts
+ * const gateway = createGateway({ buckets, credentials, events, clock, logger, region: "us-east-1" });
+ * Deno.serve({ port: 9000 }, (req, info) => gateway.fetch(req, { remoteAddr: info.remoteAddr.hostname }));
+ * ```
+ *
+ * @module
+ */
+import { Hono } from "hono";
+import type { Clock } from "../clock.ts";
+import type { EventBus, OperationEvent } from "../events/mod.ts";
+import type { Logger } from "../log.ts";
+import type { ObjectStore } from "../storage/mod.ts";
+import type { CredentialStore } from "./credentials.ts";
+import { handleRequest } from "./gateway.ts";
+import { createGatewayMetrics } from "./metrics.ts";
+
+export type { Credential, CredentialStore, Grant, Identity, Permission } from "./credentials.ts";
+export { createStaticCredentialStore } from "./credentials.ts";
+
+export interface GatewayDeps {
+  buckets: ObjectStore;
+  credentials: CredentialStore;
+  events: EventBus<OperationEvent>;
+  clock: Clock;
+  logger: Logger;
+  /** Region reported by GetBucketLocation (default "us-east-1"); clients may sign for any region. */
+  region?: string;
+  /** With "s3.example.com", `Host: bucket.s3.example.com` addresses `bucket` (virtual-host style). */
+  virtualHostDomain?: string;
+  /** Allowed difference between request time and server time (default 15 minutes). */
+  maxClockSkewMs?: number;
+}
+
+export interface Gateway {
+  fetch(req: Request, info: { remoteAddr: string }): Promise<Response>;
+  /** Prometheus text for `/metrics`. */
+  metrics(): string;
+}
+
+/** Largest single PUT or part (S3: 5 GiB). */
+export const MAX_OBJECT_BYTES = 5 * 1024 * 1024 * 1024;
+const MAX_XML_BYTES = 2 * 1024 * 1024;
+
+export function createGateway(deps: GatewayDeps): Gateway {
+  const metrics = createGatewayMetrics();
+  const pipeline = {
+    ...deps,
+    region: deps.region ?? "us-east-1",
+    virtualHostDomain: deps.virtualHostDomain,
+    maxClockSkewMs: deps.maxClockSkewMs ?? 15 * 60 * 1000,
+    limits: { maxObjectBytes: MAX_OBJECT_BYTES, maxXmlBytes: MAX_XML_BYTES },
+    metrics,
+  };
+  const app = new Hono<{ Bindings: { remoteAddr: string } }>();
+  app.all("*", (c) => handleRequest(c.req.raw, c.env.remoteAddr, pipeline));
+  return {
+    fetch: async (req, info) => await app.fetch(req, info),
+    metrics: () => metrics.render(),
+  };
+}

@@ -1,0 +1,143 @@
+/**
+ * Dispatch: (method, host/path, subresource) → S3 operation, bucket and key. No logic beyond naming.
+ *
+ * @module
+ */
+import type { S3Operation } from "../events/mod.ts";
+import { S3Error } from "./s3_errors.ts";
+
+export interface Target {
+  bucket?: string;
+  key?: string;
+}
+
+export interface Route extends Target {
+  op: S3Operation;
+  /** Set when the request names no supported operation; raised after authentication. */
+  error?: S3Error;
+}
+
+/** Subresources S3 has that this gateway does not implement. */
+const UNSUPPORTED = [
+  "accelerate",
+  "acl",
+  "analytics",
+  "attributes",
+  "cors",
+  "encryption",
+  "intelligent-tiering",
+  "inventory",
+  "legal-hold",
+  "lifecycle",
+  "logging",
+  "metrics",
+  "notification",
+  "object-lock",
+  "ownershipControls",
+  "policy",
+  "policyStatus",
+  "publicAccessBlock",
+  "replication",
+  "requestPayment",
+  "restore",
+  "retention",
+  "select",
+  "tagging",
+  "torrent",
+  "versioning",
+  "versions",
+  "website",
+];
+
+function decodePath(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    throw new S3Error("InvalidURI", "Couldn't parse the specified URI");
+  }
+}
+
+/** Bucket and key from a virtual-host (`bucket.<domain>`) or path-style request. */
+export function resolveTarget(url: URL, host: string | null, virtualHostDomain?: string): Target {
+  const hostname = (host ?? url.host).replace(/:\d+$/, "").toLowerCase();
+  const path = url.pathname;
+  if (virtualHostDomain && hostname.endsWith("." + virtualHostDomain.toLowerCase())) {
+    const bucket = hostname.slice(0, -(virtualHostDomain.length + 1));
+    const key = path.length > 1 ? decodePath(path.slice(1)) : undefined;
+    return key === undefined ? { bucket } : { bucket, key };
+  }
+  if (path === "/" || path === "") return {};
+  const slash = path.indexOf("/", 1);
+  if (slash === -1) return { bucket: decodePath(path.slice(1)) };
+  const bucket = decodePath(path.slice(1, slash));
+  const key = decodePath(path.slice(slash + 1));
+  return key === "" ? { bucket } : { bucket, key };
+}
+
+function notAllowed(method: string): S3Error {
+  return new S3Error("MethodNotAllowed", `The specified method ${method} is not allowed against this resource`);
+}
+
+function bucketOp(method: string, q: URLSearchParams): S3Operation | S3Error {
+  switch (method) {
+    case "GET":
+      if (q.has("location")) return "GetBucketLocation";
+      if (q.has("uploads")) return "ListMultipartUploads";
+      return q.get("list-type") === "2" ? "ListObjectsV2" : "ListObjects";
+    case "PUT":
+      return "CreateBucket";
+    case "DELETE":
+      return "DeleteBucket";
+    case "HEAD":
+      return "HeadBucket";
+    case "POST":
+      return q.has("delete") ? "DeleteObjects" : notAllowed(method);
+    default:
+      return notAllowed(method);
+  }
+}
+
+function objectOp(method: string, q: URLSearchParams, headers: Headers): S3Operation | S3Error {
+  const copy = headers.has("x-amz-copy-source");
+  switch (method) {
+    case "GET":
+      return q.has("uploadId") ? "ListParts" : "GetObject";
+    case "HEAD":
+      return "HeadObject";
+    case "PUT":
+      if (q.has("uploadId") || q.has("partNumber")) return copy ? "UploadPartCopy" : "UploadPart";
+      return copy ? "CopyObject" : "PutObject";
+    case "DELETE":
+      return q.has("uploadId") ? "AbortMultipartUpload" : "DeleteObject";
+    case "POST":
+      if (q.has("uploads")) return "CreateMultipartUpload";
+      if (q.has("uploadId")) return "CompleteMultipartUpload";
+      return notAllowed(method);
+    default:
+      return notAllowed(method);
+  }
+}
+
+/** Name the operation a request asks for. */
+export function resolveRoute(req: Request, url: URL, virtualHostDomain?: string): Route {
+  let target: Target;
+  try {
+    target = resolveTarget(url, req.headers.get("host"), virtualHostDomain);
+  } catch (err) {
+    return { op: "Unknown", error: err as S3Error };
+  }
+  const q = url.searchParams;
+  const unsupported = UNSUPPORTED.find((name) => q.has(name));
+  if (unsupported) {
+    return {
+      ...target,
+      op: "Unknown",
+      error: new S3Error("NotImplemented", `The ${unsupported} subresource is not implemented`),
+    };
+  }
+  let op: S3Operation | S3Error;
+  if (target.bucket === undefined) op = req.method === "GET" ? "ListBuckets" : notAllowed(req.method);
+  else if (target.key === undefined) op = bucketOp(req.method, q);
+  else op = objectOp(req.method, q, req.headers);
+  return op instanceof S3Error ? { ...target, op: "Unknown", error: op } : { ...target, op };
+}

@@ -1,0 +1,128 @@
+/**
+ * The one place errors become S3 responses: a table from S3 error code to HTTP status and default message,
+ * a map from `AppError` codes onto it, and the XML error body. Anything unknown is InternalError.
+ *
+ * @module
+ */
+import { type AppErrorCode, isAppError } from "../errors.ts";
+import { buildXml } from "./wire/xml.ts";
+
+const S3_ERRORS = {
+  AccessDenied: [403, "Access Denied"],
+  AuthorizationHeaderMalformed: [400, "The authorization header is malformed"],
+  AuthorizationQueryParametersError: [400, "Error parsing the X-Amz-Credential parameter"],
+  BadDigest: [400, "The Content-MD5 or checksum you specified did not match what we received"],
+  BucketAlreadyOwnedByYou: [409, "Your previous request to create the named bucket succeeded and you already own it"],
+  BucketNotEmpty: [409, "The bucket you tried to delete is not empty"],
+  EntityTooLarge: [400, "Your proposed upload exceeds the maximum allowed object size"],
+  EntityTooSmall: [400, "Your proposed upload is smaller than the minimum allowed object size"],
+  IncompleteBody: [400, "You did not provide the number of bytes specified by the Content-Length HTTP header"],
+  InternalError: [500, "We encountered an internal error. Please try again"],
+  InvalidAccessKeyId: [403, "The AWS Access Key Id you provided does not exist in our records"],
+  InvalidArgument: [400, "Invalid Argument"],
+  InvalidBucketName: [400, "The specified bucket is not valid"],
+  InvalidDigest: [400, "The Content-MD5 you specified is not valid"],
+  InvalidLocationConstraint: [400, "The specified location-constraint is not valid"],
+  InvalidPart: [400, "One or more of the specified parts could not be found"],
+  InvalidPartOrder: [400, "The list of parts was not in ascending order"],
+  InvalidRange: [416, "The requested range is not satisfiable"],
+  InvalidRequest: [400, "Invalid Request"],
+  InvalidURI: [400, "Couldn't parse the specified URI"],
+  KeyTooLongError: [400, "Your key is too long"],
+  MalformedXML: [400, "The XML you provided was not well-formed or did not validate against our published schema"],
+  MetadataTooLarge: [400, "Your metadata headers exceed the maximum allowed metadata size"],
+  MethodNotAllowed: [405, "The specified method is not allowed against this resource"],
+  MissingContentLength: [411, "You must provide the Content-Length HTTP header"],
+  NoSuchBucket: [404, "The specified bucket does not exist"],
+  NoSuchKey: [404, "The specified key does not exist"],
+  NoSuchUpload: [404, "The specified multipart upload does not exist"],
+  NotImplemented: [501, "A header you provided implies functionality that is not implemented"],
+  NotModified: [304, "Not Modified"],
+  OperationAborted: [409, "A conflicting conditional operation is currently in progress against this resource"],
+  PreconditionFailed: [412, "At least one of the preconditions you specified did not hold"],
+  RequestHeaderSectionTooLarge: [400, "Your request header section exceeds the maximum allowed size"],
+  RequestTimeTooSkewed: [403, "The difference between the request time and the server's time is too large"],
+  ServiceUnavailable: [503, "Please reduce your request rate"],
+  SignatureDoesNotMatch: [
+    403,
+    "The request signature we calculated does not match the signature you provided. Check your key and signing method",
+  ],
+  XAmzContentSHA256Mismatch: [400, "The provided 'x-amz-content-sha256' header does not match what was computed"],
+  XAmzContentChecksumMismatch: [400, "The provided checksum does not match what was computed"],
+  InsufficientStorage: [507, "The appliance has no space left for this object"],
+} as const satisfies Record<string, readonly [number, string]>;
+
+export type S3ErrorCode = keyof typeof S3_ERRORS;
+
+/** An error raised by the gateway itself (authentication, request validation) with its S3 code. */
+export class S3Error extends Error {
+  readonly s3Code: S3ErrorCode;
+  readonly extra: Record<string, string>;
+  constructor(code: S3ErrorCode, message?: string, extra: Record<string, string> = {}) {
+    super(message ?? S3_ERRORS[code][1]);
+    this.name = "S3Error";
+    this.s3Code = code;
+    this.extra = extra;
+  }
+}
+
+const FROM_APP: Record<AppErrorCode, S3ErrorCode> = {
+  NotFound: "NoSuchKey",
+  NoSuchBucket: "NoSuchBucket",
+  NoSuchKey: "NoSuchKey",
+  NoSuchUpload: "NoSuchUpload",
+  Conflict: "OperationAborted",
+  BucketAlreadyExists: "BucketAlreadyOwnedByYou",
+  BucketNotEmpty: "BucketNotEmpty",
+  InvalidArgument: "InvalidArgument",
+  InvalidBucketName: "InvalidBucketName",
+  KeyTooLong: "KeyTooLongError",
+  InvalidPart: "InvalidPart",
+  InvalidPartOrder: "InvalidPartOrder",
+  EntityTooSmall: "EntityTooSmall",
+  EntityTooLarge: "EntityTooLarge",
+  InvalidRange: "InvalidRange",
+  PreconditionFailed: "PreconditionFailed",
+  NotModified: "NotModified",
+  BadDigest: "BadDigest",
+  IncompleteBody: "IncompleteBody",
+  Unauthorized: "AccessDenied",
+  Forbidden: "AccessDenied",
+  NotImplemented: "NotImplemented",
+  Unavailable: "ServiceUnavailable",
+  NoSpace: "InsufficientStorage",
+  Integrity: "InternalError",
+  Internal: "InternalError",
+};
+
+/** The S3 view of any thrown value. `known` is false for errors that should be logged as bugs. */
+export function toS3Error(err: unknown): { code: S3ErrorCode; status: number; message: string; known: boolean } {
+  if (err instanceof S3Error) {
+    return { code: err.s3Code, status: S3_ERRORS[err.s3Code][0], message: err.message, known: true };
+  }
+  if (isAppError(err)) {
+    const code = FROM_APP[err.code];
+    const known = code !== "InternalError";
+    return { code, status: S3_ERRORS[code][0], message: known ? err.message : S3_ERRORS[code][1], known };
+  }
+  return { code: "InternalError", status: 500, message: S3_ERRORS.InternalError[1], known: false };
+}
+
+/** Status of an S3 error code (used for per-key DeleteObjects errors and tests). */
+export function statusOf(code: S3ErrorCode): number {
+  return S3_ERRORS[code][0];
+}
+
+/** The `<Error>` document for a failed request. */
+export function errorXml(
+  err: { code: string; message: string },
+  ctx: { resource: string; requestId: string; extra?: Record<string, string> },
+): string {
+  return buildXml("Error", {
+    Code: err.code,
+    Message: err.message,
+    ...ctx.extra,
+    Resource: ctx.resource,
+    RequestId: ctx.requestId,
+  }, { namespace: false });
+}
