@@ -40,7 +40,7 @@ export async function serveObject(ctx: RequestContext, options: { body: boolean 
   let info = head;
   let body: ReadableStream<Uint8Array> | null = null;
   if (options.body) {
-    const result = await ctx.store.getObject(bucket, key, { ...(range ? { range } : {}), signal: ctx.req.signal });
+    const result = await ctx.store.getObject(bucket, key, { ...(range ? { range } : {}) });
     info = result.info;
     body = result.body;
   }

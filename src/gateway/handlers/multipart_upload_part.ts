@@ -11,7 +11,6 @@ export async function uploadPart(ctx: RequestContext): Promise<Response> {
   const part = await ctx.store.uploadPart(bucket, key, upload, payload.stream, {
     checksums: payload.checksums,
     ...(payload.declaredLength !== undefined ? { contentLength: payload.declaredLength } : {}),
-    signal: ctx.req.signal,
   });
   Object.assign(ctx.event, { size: part.size, etag: part.etag, checksums: part.checksums });
   const headers = new Headers({ etag: part.etag });

@@ -35,7 +35,6 @@ export async function putObject(ctx: RequestContext): Promise<Response> {
     ...options,
     checksums: payload.checksums,
     ...(payload.declaredLength !== undefined ? { contentLength: payload.declaredLength } : {}),
-    signal: ctx.req.signal,
   });
   Object.assign(ctx.event, { size: info.size, etag: info.etag, checksums: info.checksums });
   const headers = new Headers({ etag: info.etag });

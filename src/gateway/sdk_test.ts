@@ -1,0 +1,232 @@
+// Real-client tests: the AWS SDK for JavaScript v3 at its pinned latest version, default checksum behaviour
+// (CRC32 sent as an aws-chunked trailer for streams), lib-storage multipart uploads and presigned URLs.
+import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
+import { Readable } from "node:stream";
+import {
+  CopyObjectCommand,
+  CreateBucketCommand,
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+  S3ServiceException,
+} from "@aws-sdk/client-s3";
+import { Upload } from "@aws-sdk/lib-storage";
+import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
+import { ADMIN, createHarness, sdkSigner } from "./_testing/harness.ts";
+import { serveHarness } from "./_testing/server.ts";
+
+function client(endpoint: string, key = ADMIN) {
+  return new S3Client({ endpoint, region: "us-east-1", forcePathStyle: true, credentials: key });
+}
+
+async function withServer(
+  fn: (s3: S3Client, ctx: { endpoint: string; h: ReturnType<typeof createHarness>; seen: Headers[] }) => Promise<void>,
+) {
+  const h = createHarness();
+  const server = serveHarness(h);
+  const s3 = client(server.endpoint);
+  try {
+    await s3.send(new CreateBucketCommand({ Bucket: "sdk" }));
+    await fn(s3, { endpoint: server.endpoint, h, seen: server.seen });
+  } finally {
+    s3.destroy();
+    await server.close();
+  }
+}
+
+async function rejectsWith(p: Promise<unknown>, name: string, status: number) {
+  await assert.rejects(p, (err: unknown) => {
+    assert.ok(err instanceof S3ServiceException, String(err));
+    assert.equal(err.name, name);
+    assert.equal(err.$metadata.httpStatusCode, status);
+    return true;
+  });
+}
+
+function streamOf(bytes: Uint8Array, piece = 10_000): ReadableStream<Uint8Array> {
+  let off = 0;
+  return new ReadableStream({
+    pull(c) {
+      if (off >= bytes.length) return c.close();
+      c.enqueue(bytes.slice(off, off + piece));
+      off += piece;
+    },
+  });
+}
+
+Deno.test("SDK: PutObject/GetObject/HeadObject round-trip metadata, standard headers and CRC32 checksums", async () => {
+  await withServer(async (s3, { h }) => {
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: "sdk",
+        Key: "dir/hello world+ü.txt",
+        Body: "hello, world",
+        ContentType: "text/plain",
+        ContentDisposition: "attachment",
+        CacheControl: "no-cache",
+        ContentLanguage: "de",
+        Metadata: { owner: "alice", purpose: "test" },
+      }),
+    );
+    const head = await s3.send(
+      new HeadObjectCommand({ Bucket: "sdk", Key: "dir/hello world+ü.txt", ChecksumMode: "ENABLED" }),
+    );
+    assert.equal(head.ContentLength, 12);
+    assert.equal(head.ContentType, "text/plain");
+    assert.equal(head.ContentDisposition, "attachment");
+    assert.equal(head.CacheControl, "no-cache");
+    assert.equal(head.ContentLanguage, "de");
+    assert.deepEqual(head.Metadata, { owner: "alice", purpose: "test" });
+    assert.equal(head.ChecksumCRC32, "/6tyOg==");
+    const got = await s3.send(new GetObjectCommand({ Bucket: "sdk", Key: "dir/hello world+ü.txt" }));
+    assert.equal(await got.Body!.transformToString(), "hello, world");
+    assert.equal(got.ETag, '"e4d7f1b4ed2e42d15898f4b27b019da4"');
+    const put = h.events.find((e) => e.op === "PutObject")!;
+    assert.equal(put.key, "dir/hello world+ü.txt");
+    assert.equal(put.actor, ADMIN.accessKeyId);
+    assert.equal(put.checksums?.crc32, "/6tyOg==");
+  });
+});
+
+Deno.test("SDK: a Node stream body is sent aws-chunked (STREAMING-UNSIGNED-PAYLOAD-TRAILER) with a CRC32 trailer", async () => {
+  await withServer(async (s3, { h, seen }) => {
+    const data = Uint8Array.from({ length: 300_000 }, (_, i) => (i * 7919) & 0xff);
+    const body = Readable.from((function* () {
+      for (let i = 0; i < data.length; i += 10_000) yield Buffer.from(data.subarray(i, i + 10_000));
+    })());
+    await s3.send(new PutObjectCommand({ Bucket: "sdk", Key: "stream.bin", Body: body, ContentLength: data.length }));
+    const sent = seen[seen.length - 1]!;
+    assert.equal(sent.get("x-amz-content-sha256"), "STREAMING-UNSIGNED-PAYLOAD-TRAILER");
+    assert.equal(sent.get("x-amz-trailer"), "x-amz-checksum-crc32");
+    const got = await s3.send(new GetObjectCommand({ Bucket: "sdk", Key: "stream.bin" }));
+    assert.deepEqual(await got.Body!.transformToByteArray(), data);
+    const put = h.events.find((e) => e.op === "PutObject")!;
+    assert.equal(put.size, data.length);
+    assert.ok(put.bytesIn > data.length, "aws-chunked framing is counted on the wire");
+    assert.ok(put.checksums?.crc32);
+  });
+});
+
+Deno.test("HTTP: Transfer-Encoding chunked without Content-Length is accepted (SDK-signed, unsigned payload)", async () => {
+  await withServer(async (s3, { endpoint, seen }) => {
+    const data = Uint8Array.from({ length: 200_000 }, (_, i) => (i * 31) & 0xff);
+    const url = new URL(`${endpoint}/sdk/chunked.bin`);
+    const signed = await sdkSigner(ADMIN).sign({
+      method: "PUT",
+      protocol: "http:",
+      hostname: url.hostname,
+      port: Number(url.port),
+      path: url.pathname,
+      query: {},
+      headers: { host: url.host, "x-amz-content-sha256": "UNSIGNED-PAYLOAD" },
+    });
+    const res = await fetch(url, { method: "PUT", headers: signed.headers, body: streamOf(data, 30_000) });
+    assert.equal(res.status, 200, await res.text());
+    const sent = seen[seen.length - 1]!;
+    assert.equal(sent.get("content-length"), null);
+    assert.equal(sent.get("transfer-encoding"), "chunked");
+    const got = await s3.send(new GetObjectCommand({ Bucket: "sdk", Key: "chunked.bin" }));
+    assert.deepEqual(await got.Body!.transformToByteArray(), data);
+  });
+});
+
+Deno.test("SDK: lib-storage Upload runs a multipart upload; ranged GET returns 206", async () => {
+  await withServer(async (s3, { h }) => {
+    const size = 11 * 1024 * 1024 + 123;
+    const data = new Uint8Array(size);
+    for (let i = 0; i < size; i += 4096) data[i] = (i / 4096) & 0xff;
+    const upload = new Upload({
+      client: s3,
+      params: { Bucket: "sdk", Key: "big.bin", Body: streamOf(data, 256 * 1024) },
+      partSize: 5 * 1024 * 1024,
+      queueSize: 2,
+    });
+    const result = await upload.done();
+    assert.match(result.ETag ?? "", /-3"$/);
+    const head = await s3.send(new HeadObjectCommand({ Bucket: "sdk", Key: "big.bin" }));
+    assert.equal(head.ContentLength, size);
+    const part = await s3.send(new GetObjectCommand({ Bucket: "sdk", Key: "big.bin", Range: "bytes=5242880-5251071" }));
+    assert.equal(part.$metadata.httpStatusCode, 206);
+    assert.equal(part.ContentRange, `bytes 5242880-5251071/${size}`);
+    assert.deepEqual(await part.Body!.transformToByteArray(), data.slice(5242880, 5251072));
+    assert.deepEqual(
+      h.events.filter((e) => e.op !== "GetObject" && e.op !== "HeadObject").map((e) => e.op).sort(),
+      ["CompleteMultipartUpload", "CreateBucket", "CreateMultipartUpload", "UploadPart", "UploadPart", "UploadPart"],
+    );
+  });
+});
+
+Deno.test("SDK: ListObjectsV2 pages with continuation tokens and delimiters; CopyObject and DeleteObjects", async () => {
+  await withServer(async (s3) => {
+    for (const k of ["a/1", "a/2", "b/1", "c", "d"]) {
+      await s3.send(new PutObjectCommand({ Bucket: "sdk", Key: k, Body: k }));
+    }
+    const keys: string[] = [];
+    let token: string | undefined;
+    do {
+      const page = await s3.send(new ListObjectsV2Command({ Bucket: "sdk", MaxKeys: 2, ContinuationToken: token }));
+      keys.push(...(page.Contents ?? []).map((o) => o.Key!));
+      token = page.NextContinuationToken;
+    } while (token);
+    assert.deepEqual(keys, ["a/1", "a/2", "b/1", "c", "d"]);
+    const grouped = await s3.send(new ListObjectsV2Command({ Bucket: "sdk", Delimiter: "/" }));
+    assert.deepEqual(grouped.CommonPrefixes?.map((p) => p.Prefix), ["a/", "b/"]);
+    assert.deepEqual(grouped.Contents?.map((o) => o.Key), ["c", "d"]);
+    await s3.send(new CopyObjectCommand({ Bucket: "sdk", Key: "copy of c", CopySource: "sdk/c" }));
+    const copied = await s3.send(new GetObjectCommand({ Bucket: "sdk", Key: "copy of c" }));
+    assert.equal(await copied.Body!.transformToString(), "c");
+    const del = await s3.send(
+      new DeleteObjectsCommand({ Bucket: "sdk", Delete: { Objects: [{ Key: "a/1" }, { Key: "a/2" }] } }),
+    );
+    assert.deepEqual(del.Deleted?.map((d) => d.Key), ["a/1", "a/2"]);
+  });
+});
+
+Deno.test("SDK: presigned GET and PUT URLs work; an expired or tampered one is refused", async () => {
+  await withServer(async (s3) => {
+    const putUrl = await getSignedUrl(s3, new PutObjectCommand({ Bucket: "sdk", Key: "presigned.txt" }), {
+      expiresIn: 60,
+    });
+    let res = await fetch(putUrl, { method: "PUT", body: "via presigned PUT" });
+    assert.equal(res.status, 200, await res.text());
+    const getUrl = await getSignedUrl(s3, new GetObjectCommand({ Bucket: "sdk", Key: "presigned.txt" }), {
+      expiresIn: 60,
+    });
+    res = await fetch(getUrl);
+    assert.equal(await res.text(), "via presigned PUT");
+    res = await fetch(getUrl.replace("presigned.txt", "presigned.txx"));
+    assert.equal(res.status, 403);
+    assert.match(await res.text(), /<Code>SignatureDoesNotMatch<\/Code>/);
+    const old = await getSignedUrl(s3, new GetObjectCommand({ Bucket: "sdk", Key: "presigned.txt" }), {
+      expiresIn: 60,
+      signingDate: new Date(Date.now() - 120_000),
+    });
+    res = await fetch(old);
+    assert.equal(res.status, 403);
+    assert.match(await res.text(), /<Code>AccessDenied<\/Code><Message>Request has expired/);
+  });
+});
+
+Deno.test("SDK: errors surface with S3 codes (NoSuchKey, NoSuchBucket, SignatureDoesNotMatch, InvalidAccessKeyId)", async () => {
+  await withServer(async (s3, { endpoint }) => {
+    await rejectsWith(s3.send(new GetObjectCommand({ Bucket: "sdk", Key: "missing" })), "NoSuchKey", 404);
+    await rejectsWith(s3.send(new PutObjectCommand({ Bucket: "nobucket", Key: "k", Body: "x" })), "NoSuchBucket", 404);
+    const wrongSecret = client(endpoint, { accessKeyId: ADMIN.accessKeyId, secretAccessKey: "wrong" });
+    const unknownKey = client(endpoint, { accessKeyId: "AKUNKNOWN", secretAccessKey: "whatever" });
+    try {
+      await rejectsWith(
+        wrongSecret.send(new PutObjectCommand({ Bucket: "sdk", Key: "k", Body: "x" })),
+        "SignatureDoesNotMatch",
+        403,
+      );
+      await rejectsWith(unknownKey.send(new GetObjectCommand({ Bucket: "sdk", Key: "k" })), "InvalidAccessKeyId", 403);
+    } finally {
+      wrongSecret.destroy();
+      unknownKey.destroy();
+    }
+  });
+});
