@@ -1,0 +1,92 @@
+/**
+ * The write queue in front of the journal store. Events are enqueued synchronously (in bus order) and written
+ * in batches, one transaction each, while the previous batch commits; so the data path never waits for the
+ * database and throughput grows with load.
+ *
+ * A record is *acknowledged* when its transaction has committed (`flush()` resolved, or the `committed`
+ * callback ran): from then on a crash cannot lose it. Records still queued when the process dies are lost; the
+ * next reconciliation reports their objects as changed outside the gateway.
+ *
+ * @module
+ */
+import type { JournalStore, StoredRecord } from "./journal.ts";
+import type { RecordBody } from "./record_codec.ts";
+
+export interface Appender {
+  enqueue(body: RecordBody): void;
+  /** Resolves when everything enqueued before the call is committed; rejects if the database fails. */
+  flush(): Promise<void>;
+  /** Records waiting to be written. */
+  pending(): number;
+}
+
+export interface AppenderOptions {
+  maxBatch?: number;
+  committed?(records: StoredRecord[]): void;
+  failed?(err: unknown): void;
+}
+
+export function createAppender(journal: JournalStore, options: AppenderOptions = {}): Appender {
+  const maxBatch = options.maxBatch ?? 5000;
+  let queue: RecordBody[] = [];
+  let enqueued = 0;
+  let committed = 0;
+  let running: Promise<void> | undefined;
+  let waiters: { target: number; resolve(): void; reject(err: unknown): void }[] = [];
+
+  function settle(err?: unknown): void {
+    const still = [];
+    for (const w of waiters) {
+      if (err !== undefined) w.reject(err);
+      else if (committed >= w.target) w.resolve();
+      else still.push(w);
+    }
+    waiters = still;
+  }
+
+  async function drain(): Promise<void> {
+    while (queue.length > 0) {
+      const batch = queue.splice(0, maxBatch);
+      let records: StoredRecord[];
+      try {
+        records = await journal.append(batch);
+      } catch (err) {
+        queue = batch.concat(queue);
+        settle(err);
+        throw err;
+      }
+      committed += batch.length;
+      options.committed?.(records);
+      settle();
+    }
+  }
+
+  function kick(): void {
+    running ??= drain().then(
+      () => {
+        running = undefined;
+        if (queue.length > 0) kick();
+      },
+      (err) => {
+        running = undefined;
+        options.failed?.(err);
+      },
+    );
+  }
+
+  return {
+    enqueue(body) {
+      queue.push(body);
+      enqueued++;
+      // A failed write keeps the queue; the next enqueue or flush retries it.
+      kick();
+    },
+    flush() {
+      if (committed >= enqueued) return Promise.resolve();
+      const done = new Promise<void>((resolve, reject) => waiters.push({ target: enqueued, resolve, reject }));
+      kick();
+      return done;
+    },
+    pending: () => queue.length,
+  };
+}

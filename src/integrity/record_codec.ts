@@ -1,0 +1,80 @@
+/**
+ * Journal records and their canonical encoding (the bytes that are hashed into the chain and the tree). Pure:
+ * no imports, so the stand-alone verifier can use it.
+ *
+ * Encoding: RFC 8785 (JCS) JSON restricted to strings, safe integers, booleans and objects: object keys sorted
+ * by UTF-16 code units, no whitespace, absent fields omitted (never `null`), strings escaped as ECMAScript
+ * `JSON.stringify` does, UTF-8. A record therefore never contains a raw newline, so one record is one line.
+ *
+ * @module
+ */
+
+/** Out-of-band changes found by reconciliation; they are journaled like gateway operations. */
+export type ObservedOperation = "ObservedCreate" | "ObservedModify" | "ObservedDelete";
+
+/** The fields of a record before it is placed in the chain. */
+export interface RecordBody {
+  time: string;
+  actor: string;
+  /** S3 operation name as AWS spells it (events/mod.ts `S3Operation`) or an `ObservedOperation`. */
+  op: string;
+  bucket?: string;
+  key?: string;
+  size?: number;
+  etag?: string;
+  checksums?: Record<string, string>;
+  source?: { bucket: string; key: string };
+  status?: number;
+  errorCode?: string;
+  clientAddress?: string;
+  requestId?: string;
+  /** Extra facts about observed changes (e.g. the object's lastModified, the previous ETag). */
+  detail?: Record<string, string | number>;
+}
+
+export interface JournalRecord extends RecordBody {
+  /** Encoding version. */
+  v: 1;
+  /** Position in the journal = leaf index in the tree, from 0. */
+  seq: number;
+  /** Hex leaf hash of the previous record; 64 zeros for seq 0. */
+  prev: string;
+}
+
+export const GENESIS_PREV = "0".repeat(64);
+
+type Json = string | number | boolean | { [k: string]: Json | undefined };
+
+/** Canonical JSON text of a value (see the module doc); throws TypeError on values outside the subset. */
+export function canonicalJson(value: Json): string {
+  switch (typeof value) {
+    case "string":
+      return JSON.stringify(value);
+    case "boolean":
+      return String(value);
+    case "number":
+      if (!Number.isSafeInteger(value)) throw new TypeError(`Cannot encode non-integer number ${value}`);
+      return String(value);
+    case "object": {
+      if (value === null || Array.isArray(value)) throw new TypeError("Cannot encode null or arrays");
+      const keys = Object.keys(value).filter((k) => value[k] !== undefined).sort();
+      return "{" + keys.map((k) => JSON.stringify(k) + ":" + canonicalJson(value[k]!)).join(",") + "}";
+    }
+    default:
+      throw new TypeError(`Cannot encode a ${typeof value}`);
+  }
+}
+
+export function encodeRecord(record: JournalRecord): string {
+  return canonicalJson(record as unknown as Json);
+}
+
+/** Parse and check the shape of a record's canonical text; throws SyntaxError/TypeError when malformed. */
+export function decodeRecord(text: string): JournalRecord {
+  const r = JSON.parse(text) as JournalRecord;
+  if (typeof r !== "object" || r === null || r.v !== 1 || !Number.isSafeInteger(r.seq) || typeof r.prev !== "string") {
+    throw new TypeError("Record lacks v, seq or prev");
+  }
+  if (canonicalJson(r as unknown as Json) !== text) throw new TypeError("Record is not in canonical form");
+  return r;
+}

@@ -1,0 +1,55 @@
+/**
+ * The checkpoint signing key: Ed25519, created at first start in `<data-dir>/integrity/signing-key.json`
+ * (mode 0600, PKCS#8 in base64). The private key never leaves this module; the public key is published as a
+ * signed-note verifier key.
+ *
+ * @module
+ */
+import { AppError } from "../errors.ts";
+import { formatVerifierKey, fromBase64, parseVerifierKey, toBase64, type VerifierKey } from "./note.ts";
+
+export interface Signer {
+  name: string;
+  rawPublicKey: Uint8Array;
+  /** `<name>+<keyhash>+<base64 key>` */
+  verifierKey: string;
+  verifier: VerifierKey;
+  sign(data: Uint8Array): Promise<Uint8Array>;
+}
+
+interface KeyFile {
+  name: string;
+  pkcs8: string;
+}
+
+export async function loadOrCreateSigner(dir: string, name: string): Promise<Signer> {
+  const path = `${dir}/signing-key.json`;
+  let file: KeyFile;
+  try {
+    file = JSON.parse(await Deno.readTextFile(path)) as KeyFile;
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) {
+      throw new AppError("Internal", `Cannot read the integrity signing key ${path}`, { cause: err });
+    }
+    const pair = await crypto.subtle.generateKey({ name: "Ed25519" }, true, ["sign", "verify"]) as CryptoKeyPair;
+    const pkcs8 = new Uint8Array(await crypto.subtle.exportKey("pkcs8", pair.privateKey));
+    file = { name, pkcs8: toBase64(pkcs8) };
+    await Deno.mkdir(dir, { recursive: true });
+    await Deno.writeTextFile(path, JSON.stringify(file) + "\n", { mode: 0o600, createNew: true });
+    await Deno.chmod(path, 0o600);
+  }
+  const privateKey = await crypto.subtle.importKey("pkcs8", fromBase64(file.pkcs8), { name: "Ed25519" }, true, [
+    "sign",
+  ]);
+  const jwk = await crypto.subtle.exportKey("jwk", privateKey);
+  const rawPublicKey = fromBase64((jwk.x ?? "").replaceAll("-", "+").replaceAll("_", "/") + "=");
+  const verifierKey = formatVerifierKey(file.name, rawPublicKey);
+  return {
+    name: file.name,
+    rawPublicKey,
+    verifierKey,
+    verifier: await parseVerifierKey(verifierKey),
+    sign: async (data) =>
+      new Uint8Array(await crypto.subtle.sign({ name: "Ed25519" }, privateKey, new Uint8Array(data))),
+  };
+}
