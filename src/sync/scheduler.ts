@@ -1,0 +1,49 @@
+/**
+ * Interval schedules: every `tickMs` the jobs with `intervalSeconds` whose last run started long enough ago
+ * (and that are not running) are started in the background.
+ *
+ * @module
+ */
+import type { Clock } from "../clock.ts";
+import type { Logger } from "../log.ts";
+import type { SyncEngine } from "./engine.ts";
+import type { SyncRepo } from "./repo.ts";
+
+export function startScheduler(
+  deps: { repo: SyncRepo; engine: SyncEngine; clock: Clock; logger: Logger },
+  options: { tickMs: number },
+): { stop(): Promise<void> } {
+  const running = new Set<Promise<unknown>>();
+  let stopped = false;
+
+  async function tick(): Promise<void> {
+    for (const job of await deps.repo.listJobs()) {
+      if (!job.intervalSeconds || deps.engine.isRunning(job.id)) continue;
+      const last = (await deps.repo.listRuns(job.id)).at(-1);
+      const due = !last || deps.clock.now().getTime() - last.startedAt.getTime() >= job.intervalSeconds * 1000;
+      if (!due) continue;
+      const p = deps.engine.run(job.id)
+        .catch((err) => deps.logger.warn("scheduled sync run failed", { job: job.id, error: String(err) }))
+        .finally(() => running.delete(p));
+      running.add(p);
+    }
+  }
+
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const loop = () => {
+    timer = setTimeout(async () => {
+      await tick().catch((err) => deps.logger.error("sync scheduler tick failed", { error: String(err) }));
+      if (!stopped) loop();
+    }, options.tickMs);
+  };
+  loop();
+
+  return {
+    async stop() {
+      stopped = true;
+      clearTimeout(timer);
+      deps.engine.stopAll();
+      await Promise.allSettled([...running]);
+    },
+  };
+}
