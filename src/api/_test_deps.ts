@@ -10,23 +10,25 @@ import { fakeClock } from "../clock.ts";
 import { createDb } from "../db/client.ts";
 import { migrateDb } from "../db/migrate.ts";
 import { createApiToken } from "../db/repos/api_tokens.ts";
-import type { BackendRecord, SecretSealer } from "../db/repos/backends.ts";
+import { createAccessKeyStore } from "../db/repos/access_keys.ts";
+import type { BackendRecord } from "../db/repos/backends.ts";
+import { createSecretBox } from "../secret_box.ts";
 import { AppError } from "../errors.ts";
 import { silentLogger } from "../log.ts";
 import type { RunningService } from "../service.ts";
 import { createMemoryStore } from "../storage/memory.ts";
 import { createApiClient } from "./client.ts";
-import type { ApiDeps, ServiceStatus } from "./deps.ts";
+import type { ServiceStatus } from "./deps.ts";
 import { createApi } from "./mod.ts";
 
-export async function createTestApi(
-  options: { sealer: SecretSealer; accessKeys: ApiDeps["accessKeys"]; services?: RunningService[] },
-) {
+export async function createTestApi(options: { services?: RunningService[] } = {}) {
   const handle = createDb(":memory:");
   await migrateDb(handle);
   const clock = fakeClock();
   const { db } = handle;
-  await ensureDefaultBackend({ db, sealer: options.sealer, clock, dataDir: "/nonexistent" });
+  const sealer = await createSecretBox({ key: crypto.getRandomValues(new Uint8Array(32)) });
+  const accessKeys = createAccessKeyStore({ db, sealer, clock });
+  await ensureDefaultBackend({ db, sealer: sealer, clock, dataDir: "/nonexistent" });
   const backends = createBackendRegistry();
   await backends.set("local", createMemoryStore({ clock }));
   const buckets = createBucketRouter({ db, backends, clock });
@@ -39,7 +41,7 @@ export async function createTestApi(
     logger: silentLogger(),
     backends,
     buckets,
-    sealer: options.sealer,
+    sealer: sealer,
     openBackend: (record) => {
       if (record.kind !== "fs" || typeof record.config.path !== "string") {
         return Promise.reject(new AppError("InvalidArgument", "test backends must be fs with a path"));
@@ -47,7 +49,7 @@ export async function createTestApi(
       opened.push(record);
       return Promise.resolve(createMemoryStore({ clock }));
     },
-    accessKeys: options.accessKeys,
+    accessKeys,
     services: () => services,
     serviceStatus: () => status,
     metrics: () => "# TYPE test_metric counter\ntest_metric 1\n",
@@ -62,6 +64,7 @@ export async function createTestApi(
     token,
     status,
     opened,
+    accessKeys,
     backends,
     buckets,
     close: async () => {

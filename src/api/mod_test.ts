@@ -1,12 +1,11 @@
 import assert from "node:assert/strict";
 import { Hono } from "hono";
 import { AppError } from "../errors.ts";
+import type { RunningService } from "../service.ts";
 import { createTestApi } from "./_test_deps.ts";
-import { testAccessKeys, testSealer } from "./_test_keys.ts";
 
-async function setup(services: Parameters<typeof createTestApi>[0]["services"] = []) {
-  const sealer = await testSealer();
-  return await createTestApi({ sealer, accessKeys: await testAccessKeys(sealer), services });
+async function setup(services: RunningService[] = []) {
+  return await createTestApi({ services });
 }
 
 async function rejectsCode(promise: Promise<unknown>, code: string, status: number) {

@@ -1,0 +1,187 @@
+/**
+ * The composition root: opens the database, runs first-start setup, builds the backends, the bucket router,
+ * the event bus, the S3 gateway, the management API and every service of `SERVICE_FACTORIES`, and stops them
+ * all cleanly. The parts written elsewhere (stores, gateway, key store, services) come in as `ApplianceParts`,
+ * so tests can run many appliances in one process.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { createApi } from "./api/mod.ts";
+import { createBackendRegistry } from "./backend_registry.ts";
+import { CREDENTIALS_FILE, ensureDefaultBackend, firstStart } from "./bootstrap.ts";
+import { createBucketRouter } from "./bucket_router.ts";
+import type { Clock } from "./clock.ts";
+import { formatListenAddress, type ServeConfig } from "./config.ts";
+import { createDb, type Db } from "./db/client.ts";
+import { migrateDb } from "./db/migrate.ts";
+import { type BackendRecord, listBackends, type SecretSealer } from "./db/repos/backends.ts";
+import { getSetting, SETTING } from "./db/repos/settings.ts";
+import { createEventBus, type EventBus, type OperationEvent } from "./events/mod.ts";
+import { type RunningHttpServer, serveHttp } from "./http_server.ts";
+import type { CredentialStore, Gateway } from "./gateway/mod.ts";
+import type { AccessKeyStore } from "./db/repos/access_keys.ts";
+import type { Logger } from "./log.ts";
+import type { RunningService, ServiceContext } from "./service.ts";
+import type { ObjectStore } from "./storage/mod.ts";
+
+export const LISTEN_FILE = "listen.json";
+const DB_FILE = "s3plugin.db";
+
+export interface ServiceFactory {
+  name: string;
+  create(ctx: ServiceContext): Promise<RunningService>;
+}
+
+/** Implementations the appliance is composed of (`appliance_parts.ts` has the real ones). */
+export interface ApplianceParts {
+  clock: Clock;
+  logger: Logger;
+  /** Where the one-time credentials notice goes (stdout). */
+  print(text: string): void;
+  sealer(dataDir: string): Promise<SecretSealer>;
+  openBackend(record: BackendRecord): Promise<ObjectStore>;
+  accessKeys(db: Db, sealer: SecretSealer): AccessKeyStore;
+  gateway(ctx: ServiceContext & { credentials: CredentialStore }): Gateway;
+  services: ServiceFactory[];
+  /** How long SIGTERM waits for in-flight requests. */
+  drainMs: number;
+}
+
+export interface Appliance {
+  /** Bound addresses: api, s3 and whatever the services report (e.g. iscsi). */
+  addresses: Record<string, string>;
+  stop(): Promise<void>;
+}
+
+export async function createAppliance(config: ServeConfig, parts: ApplianceParts): Promise<Appliance> {
+  const { clock, logger, dataDir } = { ...parts, dataDir: config.dataDir };
+  await Deno.mkdir(dataDir, { recursive: true, mode: 0o700 });
+  const dbUrl = config.dbUrl ?? `file:${join(dataDir, DB_FILE)}`;
+  const handle = createDb(dbUrl, config.dbAuthToken ? { authToken: config.dbAuthToken } : {});
+  const cleanups: Array<() => Promise<void> | void> = [() => handle.close()];
+  const servers: RunningHttpServer[] = [];
+  const stopAll = async () => {
+    // Stop accepting and drain requests first, then stop services, backends and the database.
+    await Promise.all(servers.splice(0).map((s) => s.stop(parts.drainMs)));
+    for (const fn of cleanups.splice(0).reverse()) {
+      try {
+        await fn();
+      } catch (err) {
+        logger.error("error while stopping", { error: String(err) });
+      }
+    }
+  };
+  try {
+    return await start();
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+
+  async function start(): Promise<Appliance> {
+    await migrateDb(handle);
+    const db = handle.db;
+    const sealer = await parts.sealer(dataDir);
+    await ensureDefaultBackend({ db, sealer, clock, dataDir });
+
+    const backends = createBackendRegistry();
+    cleanups.push(() => backends.close());
+    for (const record of await listBackends(db, sealer)) {
+      try {
+        await backends.set(record.id, await parts.openBackend(record));
+      } catch (err) {
+        logger.error("backend cannot be opened; its buckets answer errors", { backend: record.id, error: String(err) });
+      }
+    }
+    const buckets = createBucketRouter({ db, backends, clock });
+    const accessKeys = parts.accessKeys(db, sealer);
+    const credentials = await firstStart({ db, clock, dataDir, accessKeys, buckets });
+    if (credentials) {
+      parts.print(
+        `First start: admin credentials (shown once, kept in ${join(dataDir, CREDENTIALS_FILE)}, mode 0600):\n` +
+          JSON.stringify(credentials, null, 2),
+      );
+    }
+
+    const events: EventBus<OperationEvent> = createEventBus({
+      onSubscriberError: (err) => logger.error("event subscriber failed", { error: String(err) }),
+    });
+    const listen = {
+      api: formatListenAddress(config.listen.api),
+      s3: formatListenAddress(config.listen.s3),
+      iscsi: formatListenAddress(config.listen.iscsi),
+    };
+    const ctx: ServiceContext = { db, dataDir, clock, logger, events, backends, buckets, listen };
+    const running: RunningService[] = [];
+    const enabled = parts.services.map((f) => f.name);
+    const gateway = parts.gateway({
+      ...ctx,
+      logger: logger.child({ service: "gateway" }),
+      credentials: accessKeys.credentials,
+    });
+
+    const api = createApi({
+      db,
+      clock,
+      logger: logger.child({ service: "api" }),
+      backends,
+      buckets,
+      sealer,
+      openBackend: parts.openBackend,
+      accessKeys,
+      services: () => running,
+      serviceStatus: () => enabled.map((name) => ({ name, ready: running.some((s) => s.name === name) })),
+      metrics: () => [gateway.metrics(), ...running.map((s) => s.metrics?.() ?? "")].filter((t) => t).join("\n"),
+      publicConfig: async () => ({
+        dataDir,
+        database: redactUrl(dbUrl),
+        defaultBackend: await getSetting(db, SETTING.defaultBackend),
+        defaultBucket: await getSetting(db, SETTING.defaultBucket),
+        addresses,
+        services: enabled,
+      }),
+    });
+    const apiServer = serveHttp("api", config.listen.api, (req) => api.fetch(req), logger);
+    servers.push(apiServer);
+    const s3Server = serveHttp(
+      "s3",
+      config.listen.s3,
+      (req, info) => gateway.fetch(req, { remoteAddr: info.remoteAddr.hostname }),
+      logger,
+    );
+    servers.push(s3Server);
+    const addresses: Record<string, string> = {
+      api: formatListenAddress(apiServer.address),
+      s3: formatListenAddress(s3Server.address),
+    };
+    await writeListenFile(dataDir, addresses);
+
+    for (const factory of parts.services) {
+      const service = await factory.create({ ...ctx, logger: logger.child({ service: factory.name }) });
+      running.push(service);
+      cleanups.push(() => service.stop());
+      Object.assign(addresses, service.addresses ?? {});
+    }
+    await writeListenFile(dataDir, addresses);
+    logger.info("appliance ready", { ...addresses, services: enabled });
+    return { addresses, stop: stopAll };
+  }
+}
+
+/** The database URL without credentials (user info and query such as `authToken`). */
+function redactUrl(url: string): string {
+  if (url.startsWith("file:")) return url;
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}${u.pathname}`;
+  } catch {
+    return "(unparsable URL)";
+  }
+}
+
+async function writeListenFile(dataDir: string, addresses: Record<string, string>): Promise<void> {
+  const path = join(dataDir, LISTEN_FILE);
+  await Deno.writeTextFile(`${path}.tmp`, JSON.stringify(addresses, null, 2) + "\n");
+  await Deno.rename(`${path}.tmp`, path);
+}

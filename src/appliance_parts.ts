@@ -1,0 +1,54 @@
+/**
+ * The real implementations the appliance is composed of: the `fs`/`s3` stores, the sealed secrets, the access
+ * keys in the database, the S3 gateway and the services. Adding a service is one line in `SERVICE_FACTORIES`.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import type { ApplianceParts, ServiceFactory } from "./appliance.ts";
+import { systemClock } from "./clock.ts";
+import type { BackendRecord } from "./db/repos/backends.ts";
+import { AppError } from "./errors.ts";
+import { createGateway } from "./gateway/mod.ts";
+import type { Logger } from "./log.ts";
+import { createFsStore } from "./storage/fs.ts";
+import type { ObjectStore } from "./storage/mod.ts";
+import { createAccessKeyStore } from "./db/repos/access_keys.ts";
+import { createSecretBox } from "./secret_box.ts";
+
+/** Every service the appliance runs, in start order (stopped in reverse). */
+export const SERVICE_FACTORIES: ServiceFactory[] = [];
+
+/** How long SIGTERM waits for in-flight requests before stopping anyway. */
+const DRAIN_MS = 30_000;
+
+export function realApplianceParts(options: { logger: Logger }): ApplianceParts {
+  const clock = systemClock();
+  return {
+    clock,
+    logger: options.logger,
+    print: (text) => console.log(text),
+    sealer: (dataDir) => createSecretBox({ keyFile: join(dataDir, "secret.key") }),
+    openBackend: (record: BackendRecord): Promise<ObjectStore> => {
+      if (record.kind === "fs") {
+        const root = record.config.path;
+        if (typeof root !== "string" || root === "") {
+          return Promise.reject(new AppError("InvalidArgument", "An fs backend needs config.path (a directory)"));
+        }
+        return createFsStore({ root, clock });
+      }
+      return Promise.reject(new AppError("NotImplemented", `Backend kind "${record.kind}" is not available`));
+    },
+    accessKeys: (db, sealer) => createAccessKeyStore({ db, sealer, clock }),
+    gateway: (ctx) =>
+      createGateway({
+        buckets: ctx.buckets,
+        credentials: ctx.credentials,
+        events: ctx.events,
+        clock: ctx.clock,
+        logger: ctx.logger,
+      }),
+    services: SERVICE_FACTORIES,
+    drainMs: DRAIN_MS,
+  };
+}

@@ -1,0 +1,110 @@
+/**
+ * S3 access keys and their grants. Secrets are sealed at rest; the gateway's credential lookups are cached
+ * briefly (and dropped at once when this process changes a key), so SigV4 checks cost no query per request.
+ *
+ * @module
+ */
+import { eq } from "drizzle-orm";
+import type { AccessKeyAdmin, AccessKeyInfo } from "../../api/mod.ts";
+import type { Clock } from "../../clock.ts";
+import type { Credential, CredentialStore, Grant } from "../../gateway/mod.ts";
+import type { Db } from "../client.ts";
+import { accessGrants, accessKeys } from "../schema.ts";
+import type { SecretSealer } from "./backends.ts";
+
+/** How long a looked-up credential is reused (changes made through another appliance show up after this). */
+const CACHE_MS = 5_000;
+/** Bounds the cache against floods of made-up access key ids. */
+const CACHE_MAX = 10_000;
+const ID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+const SECRET_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+function randomString(alphabet: string, length: number): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(length));
+  // Both alphabets have a power-of-two size, so the modulo is unbiased.
+  return Array.from(bytes, (b) => alphabet[b % alphabet.length]).join("");
+}
+
+export interface AccessKeyStore extends AccessKeyAdmin {
+  /** The gateway's view: secrets and grants by access key id. */
+  credentials: CredentialStore;
+}
+
+export function createAccessKeyStore(deps: { db: Db; sealer: SecretSealer; clock: Clock }): AccessKeyStore {
+  const { db, sealer, clock } = deps;
+  const cache = new Map<string, { credential: Credential | null; until: number }>();
+
+  async function grantsOf(accessKeyId: string): Promise<Grant[]> {
+    const rows = await db.select().from(accessGrants).where(eq(accessGrants.accessKeyId, accessKeyId));
+    return rows.map((r) => ({ bucket: r.bucket, prefix: r.prefix, permission: r.permission }));
+  }
+
+  async function info(row: typeof accessKeys.$inferSelect): Promise<AccessKeyInfo> {
+    return {
+      accessKeyId: row.accessKeyId,
+      description: row.description,
+      admin: row.admin,
+      createdAt: row.createdAt,
+      grants: await grantsOf(row.accessKeyId),
+    };
+  }
+
+  async function writeGrants(accessKeyId: string, grants: Grant[]) {
+    await db.delete(accessGrants).where(eq(accessGrants.accessKeyId, accessKeyId));
+    const unique = new Map(grants.map((g) => [`${g.bucket}\0${g.prefix}\0${g.permission}`, g]));
+    if (unique.size > 0) {
+      await db.insert(accessGrants).values([...unique.values()].map((g) => ({ accessKeyId, ...g })));
+    }
+  }
+
+  return {
+    async create(input) {
+      const accessKeyId = "AK" + randomString(ID_ALPHABET, 18);
+      const secretAccessKey = randomString(SECRET_ALPHABET, 40);
+      const row = {
+        accessKeyId,
+        secret: await sealer.seal(secretAccessKey),
+        description: input.description,
+        admin: input.admin,
+        createdAt: clock.now(),
+      };
+      await db.insert(accessKeys).values(row);
+      await writeGrants(accessKeyId, input.grants);
+      cache.delete(accessKeyId);
+      return { info: await info(row), secretAccessKey };
+    },
+    async list() {
+      const rows = await db.select().from(accessKeys).orderBy(accessKeys.createdAt, accessKeys.accessKeyId);
+      return await Promise.all(rows.map(info));
+    },
+    async get(accessKeyId) {
+      const rows = await db.select().from(accessKeys).where(eq(accessKeys.accessKeyId, accessKeyId));
+      return rows[0] && await info(rows[0]);
+    },
+    async delete(accessKeyId) {
+      const rows = await db.delete(accessKeys).where(eq(accessKeys.accessKeyId, accessKeyId))
+        .returning({ id: accessKeys.accessKeyId });
+      cache.delete(accessKeyId);
+      return rows.length > 0;
+    },
+    async setGrants(accessKeyId, grants) {
+      await writeGrants(accessKeyId, grants);
+      cache.delete(accessKeyId);
+    },
+    credentials: {
+      async lookup(accessKeyId) {
+        const now = clock.now().getTime();
+        const hit = cache.get(accessKeyId);
+        if (hit && hit.until > now) return hit.credential;
+        const rows = await db.select().from(accessKeys).where(eq(accessKeys.accessKeyId, accessKeyId));
+        const row = rows[0];
+        const credential = row
+          ? { secretAccessKey: await sealer.open(row.secret), admin: row.admin, grants: await grantsOf(accessKeyId) }
+          : null;
+        if (cache.size >= CACHE_MAX) cache.clear();
+        cache.set(accessKeyId, { credential, until: now + CACHE_MS });
+        return credential;
+      },
+    },
+  };
+}

@@ -1,0 +1,101 @@
+/**
+ * The appliance program: `serve`, `tui`, and the API-client subcommands (`integrity`, `sync`, `blockdev`,
+ * `user`). The only module that reads `Deno.args` and `Deno.env`.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { createAppliance } from "./appliance.ts";
+import { realApplianceParts } from "./appliance_parts.ts";
+import { CREDENTIALS_FILE } from "./bootstrap.ts";
+import { type ClientConfig, parseClientConfig, parseServeConfig } from "./config.ts";
+import { AppError } from "./errors.ts";
+import { createLogger, type LogLevel } from "./log.ts";
+
+type CliModule = { runCli(args: string[], api: { url: string; token: string }): Promise<number> };
+
+/** Client subcommands and the module implementing each. */
+const CLI_MODULES: Record<string, () => Promise<CliModule>> = {
+  user: () => import("./api/user_cli.ts"),
+};
+
+const USAGE = `Usage: s3plugin <command> [options]
+
+Commands:
+  serve       run the appliance (S3 gateway, management API and services)
+              --data-dir DIR        (S3PLUGIN_DATA_DIR, default ./data)
+              --api-listen H:P      (S3PLUGIN_API_LISTEN, default 127.0.0.1:8080)
+              --s3-listen H:P       (S3PLUGIN_S3_LISTEN, default 127.0.0.1:9000)
+              --iscsi-listen H:P    (S3PLUGIN_ISCSI_LISTEN, default 127.0.0.1:3260)
+              --db-url URL          (S3PLUGIN_DB_URL, default file:<data-dir>/s3plugin.db)
+  tui         terminal UI of a running appliance
+  ${Object.keys(CLI_MODULES).sort().join(", ")}
+              manage a running appliance through its API
+              --api URL --token T (default: from the data dir's listen.json and admin-credentials.json), --json
+`;
+
+const env = Deno.env.toObject();
+
+function fail(message: string, code = 2): never {
+  console.error(`s3plugin: ${message}`);
+  Deno.exit(code);
+}
+
+async function readJsonFile(path: string): Promise<Record<string, string>> {
+  try {
+    return JSON.parse(await Deno.readTextFile(path));
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return {};
+    throw new AppError("InvalidArgument", `Cannot read ${path}: ${(err as Error).message}`);
+  }
+}
+
+/** `--api`/`--token` when given, else what the data dir of a local appliance holds. */
+async function resolveApi(config: ClientConfig): Promise<{ url: string; token: string }> {
+  const listen = await readJsonFile(join(config.dataDir, "listen.json"));
+  const creds = await readJsonFile(join(config.dataDir, CREDENTIALS_FILE));
+  const address = listen.api?.replace(/^0\.0\.0\.0:/, "127.0.0.1:").replace(/^\[::\]:/, "[::1]:");
+  const url = config.api ?? (address ? `http://${address}` : undefined);
+  const token = config.token ?? creds.apiToken;
+  if (!url) fail(`no --api given and no ${join(config.dataDir, "listen.json")}; is the appliance running?`);
+  if (!token) fail(`no --token given and no apiToken in ${join(config.dataDir, CREDENTIALS_FILE)}`);
+  return { url, token };
+}
+
+async function serve(args: string[]): Promise<void> {
+  const config = parseServeConfig(args, env);
+  const logger = createLogger({ level: (env.S3PLUGIN_LOG_LEVEL ?? "info") as LogLevel });
+  const appliance = await createAppliance(config, realApplianceParts({ logger }));
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) Deno.exit(1);
+    stopping = true;
+    logger.info("stopping", { signal });
+    appliance.stop().then(() => Deno.exit(0), (err) => {
+      logger.error("stop failed", { error: String(err) });
+      Deno.exit(1);
+    });
+  };
+  Deno.addSignalListener("SIGTERM", () => shutdown("SIGTERM"));
+  Deno.addSignalListener("SIGINT", () => shutdown("SIGINT"));
+}
+
+async function main(): Promise<void> {
+  const [command, ...args] = Deno.args;
+  if (command === undefined || command === "help" || command === "--help" || command === "-h") {
+    console.log(USAGE);
+    return;
+  }
+  if (command === "serve") return await serve(args);
+  const load = command === "tui" ? () => import("../tui/main.tsx") : CLI_MODULES[command];
+  if (!load) fail(`unknown command "${command}"\n\n${USAGE}`);
+  const config = parseClientConfig(args, env);
+  const api = await resolveApi(config);
+  Deno.exit(await (await load()).runCli(config.rest, api));
+}
+
+try {
+  await main();
+} catch (err) {
+  fail(err instanceof AppError ? err.message : String((err as Error).stack ?? err), 1);
+}

@@ -1,0 +1,74 @@
+/**
+ * Encryption of secrets at rest (S3 secret keys, backend credentials): AES-256-GCM with a random 96-bit IV per
+ * value, under a 256-bit key kept in a file of the data dir (mode 0600, created on first use). Appliances that
+ * share one database must share this key file.
+ *
+ * @module
+ */
+import { AppError } from "./errors.ts";
+
+const PREFIX = "v1:";
+
+export interface SecretBox {
+  seal(plain: string): Promise<string>;
+  open(sealed: string): Promise<string>;
+}
+
+function toBase64(bytes: Uint8Array): string {
+  let s = "";
+  for (const b of bytes) s += String.fromCharCode(b);
+  return btoa(s);
+}
+
+function fromBase64(text: string): Uint8Array {
+  return Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+}
+
+async function loadOrCreateKey(keyFile: string): Promise<Uint8Array> {
+  try {
+    const key = fromBase64((await Deno.readTextFile(keyFile)).trim());
+    if (key.length !== 32) throw new AppError("Internal", `Secret key file ${keyFile} does not hold a 256-bit key`);
+    return key;
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) throw err;
+  }
+  const key = crypto.getRandomValues(new Uint8Array(32));
+  // createNew: two processes racing on a fresh data dir cannot end up with different keys.
+  try {
+    await Deno.writeTextFile(keyFile, toBase64(key) + "\n", { mode: 0o600, createNew: true });
+  } catch (err) {
+    if (err instanceof Deno.errors.AlreadyExists) return await loadOrCreateKey(keyFile);
+    throw err;
+  }
+  return key;
+}
+
+/** A box over the key in `keyFile` (created with mode 0600 when missing), or over `key` directly. */
+export async function createSecretBox(options: { keyFile: string } | { key: Uint8Array }): Promise<SecretBox> {
+  const raw = "key" in options ? options.key : await loadOrCreateKey(options.keyFile);
+  const key = await crypto.subtle.importKey("raw", raw as Uint8Array<ArrayBuffer>, "AES-GCM", false, [
+    "encrypt",
+    "decrypt",
+  ]);
+  const encoder = new TextEncoder();
+  return {
+    async seal(plain) {
+      const iv = crypto.getRandomValues(new Uint8Array(12));
+      const ct = new Uint8Array(await crypto.subtle.encrypt({ name: "AES-GCM", iv }, key, encoder.encode(plain)));
+      const out = new Uint8Array(iv.length + ct.length);
+      out.set(iv);
+      out.set(ct, iv.length);
+      return PREFIX + toBase64(out);
+    },
+    async open(sealed) {
+      if (!sealed.startsWith(PREFIX)) throw new AppError("Internal", "Cannot open secret: unknown format");
+      const bytes = fromBase64(sealed.slice(PREFIX.length));
+      try {
+        const plain = await crypto.subtle.decrypt({ name: "AES-GCM", iv: bytes.slice(0, 12) }, key, bytes.slice(12));
+        return new TextDecoder().decode(plain);
+      } catch (err) {
+        throw new AppError("Internal", "Cannot open secret: wrong key file or tampered value", { cause: err });
+      }
+    },
+  };
+}
