@@ -131,9 +131,18 @@ export function createHarness(
         headers,
       };
       const signed = r.presign
-        ? await signer.presign(unsigned, { expiresIn: r.presign.expiresIn, signingDate: r.signingDate ?? new Date() })
+        ? await signer.presign(
+          // As @aws-sdk/s3-request-presigner: the payload is unsigned and the marker header is not sent.
+          { ...unsigned, headers: { ...headers, "x-amz-content-sha256": "UNSIGNED-PAYLOAD" } },
+          {
+            expiresIn: r.presign.expiresIn,
+            signingDate: r.signingDate ?? new Date(),
+            unsignableHeaders: new Set(["x-amz-content-sha256"]),
+          },
+        )
         : await signer.sign(unsigned, { signingDate: r.signingDate ?? new Date() });
       Object.assign(headers, signed.headers);
+      if (r.presign) delete headers["x-amz-content-sha256"];
       query = signed.query as Record<string, string>;
     }
     const qs = Object.entries(query).map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join("&");

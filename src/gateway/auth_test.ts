@@ -1,0 +1,211 @@
+import assert from "node:assert/strict";
+import { ADMIN, createHarness, errorCode, sdkSigner } from "./_testing/harness.ts";
+import { digestBase64 } from "./wire/checksums.ts";
+import { chunkSignature, credentialScope, sha256Hex, signingKey, trailerSignature } from "./wire/sigv4.ts";
+
+async function bucketHarness() {
+  const h = createHarness();
+  await h.request({ method: "PUT", path: "/auth" });
+  return h;
+}
+
+Deno.test("anonymous requests are AccessDenied and still produce one event", async () => {
+  const h = await bucketHarness();
+  const r = await h.text({ path: "/auth/k", as: "anonymous" });
+  assert.equal(r.res.status, 403);
+  assert.equal(errorCode(r.body), "AccessDenied");
+  const ev = h.events[h.events.length - 1]!;
+  assert.deepEqual([ev.actor, ev.op, ev.status, ev.errorCode, ev.bucket, ev.key], [
+    "anonymous",
+    "GetObject",
+    403,
+    "AccessDenied",
+    "auth",
+    "k",
+  ]);
+});
+
+Deno.test("authentication errors: malformed header, SigV2, missing x-amz-content-sha256, skewed clock", async () => {
+  const h = await bucketHarness();
+  const cases: [Record<string, string>, string][] = [
+    [{ authorization: "AWS4-HMAC-SHA256 Credential=x" }, "AuthorizationHeaderMalformed"],
+    [{ authorization: "AWS AKIDEXAMPLE:c2lnbmF0dXJl" }, "InvalidRequest"],
+  ];
+  for (const [headers, code] of cases) {
+    const res = await h.gateway.fetch(new Request("http://localhost/auth/k", { headers }), { remoteAddr: "127.0.0.1" });
+    assert.equal(errorCode(await res.text()), code);
+  }
+  const signed = await sdkSigner(ADMIN).sign({
+    method: "GET",
+    protocol: "http:",
+    hostname: "localhost",
+    path: "/auth/k",
+    query: {},
+    headers: { host: "localhost" },
+  });
+  delete signed.headers["x-amz-content-sha256"];
+  const res = await h.gateway.fetch(new Request("http://localhost/auth/k", { headers: signed.headers }), {
+    remoteAddr: "x",
+  });
+  assert.equal(errorCode(await res.text()), "InvalidRequest");
+  let r = await h.text({ path: "/auth", signingDate: new Date(Date.now() - 16 * 60_000) });
+  assert.equal(r.res.status, 403);
+  assert.equal(errorCode(r.body), "RequestTimeTooSkewed");
+  r = await h.text({ path: "/auth", signingDate: new Date(Date.now() - 10 * 60_000) });
+  assert.equal(r.res.status, 200, "within the 15-minute window");
+});
+
+Deno.test("presigned URLs: valid, expired, expiry over 7 days, tampered signature", async () => {
+  const h = await bucketHarness();
+  await h.request({ method: "PUT", path: "/auth/k", body: "v" });
+  let r = await h.text({ path: "/auth/k", presign: { expiresIn: 604800 } });
+  assert.equal(r.body, "v");
+  r = await h.text({ path: "/auth/k", presign: { expiresIn: 60 }, signingDate: new Date(Date.now() - 61_000) });
+  assert.equal(errorCode(r.body), "AccessDenied");
+  assert.match(r.body, /Request has expired/);
+  const qs = "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=" +
+    encodeURIComponent(`${ADMIN.accessKeyId}/20260101/us-east-1/s3/aws4_request`) +
+    "&X-Amz-Date=20260101T000000Z&X-Amz-Expires=604801&X-Amz-SignedHeaders=host&X-Amz-Signature=" + "0".repeat(64);
+  const res = await h.gateway.fetch(new Request(`http://localhost/auth/k?${qs}`), { remoteAddr: "x" });
+  const body = await res.text();
+  assert.equal(res.status, 400);
+  assert.equal(errorCode(body), "AuthorizationQueryParametersError");
+});
+
+interface ChunkedOptions {
+  trailer?: [string, string];
+  signed: boolean;
+  tamper?: "data" | "trailer-signature";
+}
+
+/** Build and send an aws-chunked PUT: seed signature by the SDK signer, chunk signatures by the documented chain. */
+async function chunkedPut(h: ReturnType<typeof createHarness>, key: string, data: Uint8Array, o: ChunkedOptions) {
+  const mode = o.signed
+    ? (o.trailer ? "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER" : "STREAMING-AWS4-HMAC-SHA256-PAYLOAD")
+    : "STREAMING-UNSIGNED-PAYLOAD-TRAILER";
+  const date = new Date();
+  const headers: Record<string, string> = {
+    host: "localhost",
+    "content-encoding": "aws-chunked",
+    "x-amz-content-sha256": mode,
+    "x-amz-decoded-content-length": String(data.length),
+    ...(o.trailer ? { "x-amz-trailer": o.trailer[0] } : {}),
+  };
+  const signed = await sdkSigner(ADMIN).sign(
+    { method: "PUT", protocol: "http:", hostname: "localhost", path: `/auth/${key}`, query: {}, headers },
+    { signingDate: date },
+  );
+  const seed = /Signature=([0-9a-f]{64})/.exec(signed.headers["authorization"]!)![1]!;
+  const amzDate = signed.headers["x-amz-date"]!;
+  const cred = { date: amzDate.slice(0, 8), region: "us-east-1", service: "s3" };
+  const k = signingKey(ADMIN.secretAccessKey, cred);
+  const ctx = { amzDate, scope: credentialScope(cred) };
+  const enc = new TextEncoder();
+  const parts: Uint8Array[] = [];
+  let previous = seed;
+  const chunkSize = 8192;
+  for (let off = 0; off <= data.length; off += chunkSize) {
+    const piece = data.subarray(off, Math.min(off + chunkSize, data.length));
+    if (piece.length === 0 && off < data.length) continue;
+    const sig = chunkSignature(k, { ...ctx, previousSignature: previous }, sha256Hex(piece));
+    previous = sig;
+    const sent = o.tamper === "data" && off === 0 ? piece.map((b) => b ^ 1) : piece;
+    parts.push(
+      enc.encode(`${piece.length.toString(16)}${o.signed ? `;chunk-signature=${sig}` : ""}\r\n`),
+      sent,
+      enc.encode("\r\n"),
+    );
+    if (piece.length === 0) parts.pop();
+    if (off + chunkSize > data.length && piece.length > 0) {
+      const fin = chunkSignature(k, { ...ctx, previousSignature: previous }, sha256Hex(new Uint8Array()));
+      previous = fin;
+      parts.push(enc.encode(`0${o.signed ? `;chunk-signature=${fin}` : ""}\r\n`));
+      break;
+    }
+  }
+  if (o.trailer) {
+    let tsig = trailerSignature(k, { ...ctx, previousSignature: previous }, [o.trailer]);
+    if (o.tamper === "trailer-signature") tsig = "0".repeat(64);
+    parts.push(
+      enc.encode(`${o.trailer[0]}:${o.trailer[1]}\r\n${o.signed ? `x-amz-trailer-signature:${tsig}\r\n` : ""}`),
+    );
+  }
+  parts.push(enc.encode("\r\n"));
+  const body = ReadableStream.from(parts);
+  const req = new Request(`http://localhost/auth/${key}`, { method: "PUT", headers: signed.headers, body });
+  const res = await h.gateway.fetch(req, { remoteAddr: "127.0.0.1" });
+  return { status: res.status, body: await res.text() };
+}
+
+const DATA = Uint8Array.from({ length: 20_000 }, (_, i) => i & 0xff);
+
+Deno.test("STREAMING-AWS4-HMAC-SHA256-PAYLOAD: every chunk signature is verified; a tampered chunk stores nothing", async () => {
+  const h = await bucketHarness();
+  let r = await chunkedPut(h, "signed", DATA, { signed: true });
+  assert.equal(r.status, 200, r.body);
+  assert.deepEqual(new Uint8Array(await (await h.request({ path: "/auth/signed" })).arrayBuffer()), DATA);
+  r = await chunkedPut(h, "tampered", DATA, { signed: true, tamper: "data" });
+  assert.equal(r.status, 403);
+  assert.equal(errorCode(r.body), "SignatureDoesNotMatch");
+  assert.equal((await h.request({ method: "HEAD", path: "/auth/tampered" })).status, 404);
+});
+
+Deno.test("STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER: trailer checksum and trailer signature are verified", async () => {
+  const h = await bucketHarness();
+  const crc = digestBase64("crc32c", DATA);
+  let r = await chunkedPut(h, "t-ok", DATA, { signed: true, trailer: ["x-amz-checksum-crc32c", crc] });
+  assert.equal(r.status, 200, r.body);
+  const head = await h.request({ method: "HEAD", path: "/auth/t-ok", headers: { "x-amz-checksum-mode": "ENABLED" } });
+  assert.equal(head.headers.get("x-amz-checksum-crc32c"), crc);
+  r = await chunkedPut(h, "t-badsum", DATA, {
+    signed: true,
+    trailer: ["x-amz-checksum-crc32c", digestBase64("crc32c", DATA.subarray(1))],
+  });
+  assert.equal(errorCode(r.body), "BadDigest");
+  r = await chunkedPut(h, "t-badsig", DATA, {
+    signed: true,
+    trailer: ["x-amz-checksum-crc32c", crc],
+    tamper: "trailer-signature",
+  });
+  assert.equal(errorCode(r.body), "SignatureDoesNotMatch");
+  for (const k of ["t-badsum", "t-badsig"]) {
+    assert.equal((await h.request({ method: "HEAD", path: `/auth/${k}` })).status, 404);
+  }
+});
+
+Deno.test("STREAMING-UNSIGNED-PAYLOAD-TRAILER: CRC64NVME trailer verified; a wrong one is BadDigest", async () => {
+  const h = await bucketHarness();
+  let r = await chunkedPut(h, "u-ok", DATA, {
+    signed: false,
+    trailer: ["x-amz-checksum-crc64nvme", digestBase64("crc64nvme", DATA)],
+  });
+  assert.equal(r.status, 200, r.body);
+  r = await chunkedPut(h, "u-bad", DATA, {
+    signed: false,
+    trailer: ["x-amz-checksum-crc64nvme", digestBase64("crc64nvme", new Uint8Array(3))],
+  });
+  assert.equal(errorCode(r.body), "BadDigest");
+  assert.equal((await h.request({ method: "HEAD", path: "/auth/u-bad" })).status, 404);
+});
+
+Deno.test("events: one per request with sizes and bytes; GET's event waits for the body; metrics count it", async () => {
+  const h = await bucketHarness();
+  await h.request({ method: "PUT", path: "/auth/e", body: "12345" });
+  const put = h.events[h.events.length - 1]!;
+  assert.equal(put.op, "PutObject");
+  assert.equal(put.size, 5);
+  assert.equal(put.bytesIn, 5);
+  assert.equal(put.etag, '"827ccb0eea8a706c4c34a16891f84e7b"');
+  const before = h.events.length;
+  const res = await h.request({ path: "/auth/e" });
+  assert.equal(h.events.length, before, "not yet published: the body is unread");
+  assert.equal(await res.text(), "12345");
+  const get = h.events[h.events.length - 1]!;
+  assert.deepEqual([get.op, get.status, get.bytesOut, get.size], ["GetObject", 200, 5, 5]);
+  const metrics = h.gateway.metrics();
+  assert.match(metrics, /s3_requests_total\{op="PutObject",status="200"\} 1/);
+  assert.match(metrics, /s3_requests_total\{op="CreateBucket",status="200"\} 1/);
+  assert.match(metrics, /s3_bytes_out_total 5/);
+  assert.match(metrics, /s3_request_duration_seconds_count\{op="GetObject"\} 1/);
+  assert.match(metrics, /s3_requests_in_flight 0/);
+});

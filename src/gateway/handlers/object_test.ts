@@ -1,0 +1,229 @@
+import assert from "node:assert/strict";
+import { createHarness, errorCode, type Harness, READER, WRITER } from "../_testing/harness.ts";
+import { digestBase64 } from "../wire/checksums.ts";
+
+async function withObject(body = "0123456789abcdef"): Promise<Harness> {
+  const h = createHarness();
+  await h.request({ method: "PUT", path: "/bkt" });
+  const res = await h.request({ method: "PUT", path: "/bkt/obj", body, headers: { "content-type": "text/plain" } });
+  assert.equal(res.status, 200);
+  return h;
+}
+
+Deno.test("Range GET: a-b, a-, suffix -n give 206 with Content-Range; past the end gives 416 with bytes */size", async () => {
+  const h = await withObject();
+  for (
+    const [range, body, cr] of [
+      ["bytes=0-3", "0123", "bytes 0-3/16"],
+      ["bytes=10-", "abcdef", "bytes 10-15/16"],
+      ["bytes=-4", "cdef", "bytes 12-15/16"],
+      ["bytes=14-100", "ef", "bytes 14-15/16"],
+    ]
+  ) {
+    const r = await h.text({ path: "/bkt/obj", headers: { range: range! } });
+    assert.equal(r.res.status, 206, range);
+    assert.equal(r.body, body);
+    assert.equal(r.res.headers.get("content-range"), cr);
+    assert.equal(r.res.headers.get("content-length"), String(body!.length));
+  }
+  const r = await h.text({ path: "/bkt/obj", headers: { range: "bytes=16-20" } });
+  assert.equal(r.res.status, 416);
+  assert.equal(errorCode(r.body), "InvalidRange");
+  assert.equal(r.res.headers.get("content-range"), "bytes */16");
+  const multi = await h.text({ path: "/bkt/obj", headers: { range: "bytes=0-1,4-5" } });
+  assert.equal(multi.res.status, 200, "multiple ranges are ignored as S3 does");
+});
+
+Deno.test("conditional GET follows S3 precedence (If-Match over If-Unmodified-Since, If-None-Match over If-Modified-Since)", async () => {
+  const h = await withObject();
+  const head = await h.request({ method: "HEAD", path: "/bkt/obj" });
+  const etag = head.headers.get("etag")!;
+  const lastModified = head.headers.get("last-modified")!;
+  const past = "Mon, 01 Jan 2001 00:00:00 GMT";
+  const future = "Fri, 01 Jan 2100 00:00:00 GMT";
+  const cases: [Record<string, string>, number][] = [
+    [{ "if-match": etag }, 200],
+    [{ "if-match": '"other"' }, 412],
+    [{ "if-match": etag, "if-unmodified-since": past }, 200],
+    [{ "if-unmodified-since": past }, 412],
+    [{ "if-unmodified-since": lastModified }, 200],
+    [{ "if-none-match": etag }, 304],
+    [{ "if-none-match": '"other"' }, 200],
+    [{ "if-none-match": '"other"', "if-modified-since": future }, 200],
+    [{ "if-modified-since": lastModified }, 304],
+    [{ "if-modified-since": past }, 200],
+    [{ "if-match": etag, "if-none-match": etag }, 304],
+  ];
+  for (const [headers, status] of cases) {
+    const r = await h.text({ path: "/bkt/obj", headers });
+    assert.equal(r.res.status, status, JSON.stringify(headers));
+    if (status === 412) assert.equal(errorCode(r.body), "PreconditionFailed");
+    if (status === 304) {
+      assert.equal(r.body, "");
+      assert.equal(r.res.headers.get("etag"), etag);
+    }
+  }
+});
+
+Deno.test("response-* query parameters override GET response headers", async () => {
+  const h = await withObject();
+  const r = await h.text({
+    path: "/bkt/obj",
+    query: { "response-content-type": "application/x-test", "response-content-disposition": "attachment; filename=x" },
+  });
+  assert.equal(r.res.headers.get("content-type"), "application/x-test");
+  assert.equal(r.res.headers.get("content-disposition"), "attachment; filename=x");
+});
+
+Deno.test("standard headers and x-amz-meta-* round-trip; aws-chunked is not stored as Content-Encoding", async () => {
+  const h = createHarness();
+  await h.request({ method: "PUT", path: "/bkt" });
+  const headers = {
+    "content-type": "application/json",
+    "content-disposition": "inline",
+    "content-encoding": "gzip",
+    "content-language": "fr",
+    "cache-control": "max-age=60",
+    expires: "Thu, 01 Dec 2033 16:00:00 GMT",
+    "x-amz-meta-project": "pve",
+    "x-amz-meta-Mixed-Case": "v",
+  };
+  await h.request({ method: "PUT", path: "/bkt/k", body: "{}", headers });
+  const r = await h.request({ method: "HEAD", path: "/bkt/k" });
+  for (const [k, v] of Object.entries(headers)) assert.equal(r.headers.get(k), v, k);
+  assert.equal(r.headers.get("x-amz-meta-mixed-case"), "v");
+  assert.equal(r.headers.get("content-length"), "2");
+  const big = await h.text({
+    method: "PUT",
+    path: "/bkt/m",
+    body: "x",
+    headers: { "x-amz-meta-big": "v".repeat(2100) },
+  });
+  assert.equal(errorCode(big.body), "MetadataTooLarge");
+});
+
+Deno.test("Content-MD5 and x-amz-checksum-* are verified; mismatches store nothing", async () => {
+  const h = createHarness();
+  await h.request({ method: "PUT", path: "/bkt" });
+  const body = new TextEncoder().encode("checksummed body");
+  const good: Record<string, string> = {
+    "content-md5": digestBase64("md5", body),
+    "x-amz-checksum-sha256": digestBase64("sha256", body),
+  };
+  let r = await h.text({ method: "PUT", path: "/bkt/ok", body, headers: good });
+  assert.equal(r.res.status, 200, r.body);
+  assert.equal(r.res.headers.get("x-amz-checksum-sha256"), good["x-amz-checksum-sha256"]);
+  for (const alg of ["crc32", "crc32c", "crc64nvme", "sha1"] as const) {
+    const res = await h.request({
+      method: "PUT",
+      path: `/bkt/${alg}`,
+      body,
+      headers: { [`x-amz-checksum-${alg}`]: digestBase64(alg, body) },
+    });
+    assert.equal(res.status, 200, alg);
+    const head = await h.request({
+      method: "HEAD",
+      path: `/bkt/${alg}`,
+      headers: { "x-amz-checksum-mode": "ENABLED" },
+    });
+    assert.equal(head.headers.get(`x-amz-checksum-${alg}`), digestBase64(alg, body));
+    const plain = await h.request({ method: "HEAD", path: `/bkt/${alg}` });
+    assert.equal(plain.headers.get(`x-amz-checksum-${alg}`), null, "only returned with x-amz-checksum-mode");
+  }
+  const other = new TextEncoder().encode("other");
+  const bad: [Record<string, string>, string][] = [
+    [{ "content-md5": digestBase64("md5", other) }, "BadDigest"],
+    [{ "x-amz-checksum-crc32c": digestBase64("crc32c", other) }, "BadDigest"],
+    [{ "x-amz-checksum-crc64nvme": digestBase64("crc64nvme", other) }, "BadDigest"],
+    [{ "content-md5": "not-base64!" }, "InvalidDigest"],
+    [{ "x-amz-checksum-crc32": "AAAA" }, "InvalidRequest"],
+    [
+      { "x-amz-checksum-crc32": digestBase64("crc32", body), "x-amz-checksum-sha1": digestBase64("sha1", body) },
+      "InvalidRequest",
+    ],
+  ];
+  for (const [headers, code] of bad) {
+    r = await h.text({ method: "PUT", path: "/bkt/bad", body, headers });
+    assert.equal(errorCode(r.body), code, JSON.stringify(headers));
+    assert.equal(r.res.status, 400);
+  }
+  assert.equal((await h.request({ method: "HEAD", path: "/bkt/bad" })).status, 404, "nothing stored");
+});
+
+Deno.test("x-amz-content-sha256 mismatch answers XAmzContentSHA256Mismatch and stores nothing", async () => {
+  const h = createHarness();
+  await h.request({ method: "PUT", path: "/bkt" });
+  const r = await h.text({ method: "PUT", path: "/bkt/k", body: "actual", contentSha256: "a".repeat(64) });
+  assert.equal(r.res.status, 400);
+  assert.equal(errorCode(r.body), "XAmzContentSHA256Mismatch");
+  assert.equal((await h.request({ method: "HEAD", path: "/bkt/k" })).status, 404);
+});
+
+Deno.test("GET/HEAD/DELETE errors: NoSuchKey, NoSuchBucket, KeyTooLongError; DELETE of a missing key succeeds", async () => {
+  const h = await withObject();
+  let r = await h.text({ path: "/bkt/missing" });
+  assert.equal(r.res.status, 404);
+  assert.equal(errorCode(r.body), "NoSuchKey");
+  r = await h.text({ path: "/nobucket/k" });
+  assert.equal(errorCode(r.body), "NoSuchBucket");
+  r = await h.text({ method: "PUT", path: "/bkt/" + "k".repeat(1025), body: "x" });
+  assert.equal(r.res.status, 400);
+  assert.equal(errorCode(r.body), "KeyTooLongError");
+  assert.equal((await h.request({ method: "DELETE", path: "/bkt/missing" })).status, 204);
+  assert.equal((await h.request({ method: "DELETE", path: "/bkt/obj" })).status, 204);
+  assert.equal((await h.request({ method: "GET", path: "/bkt/obj" })).status, 404);
+});
+
+Deno.test("PUT size limits: EntityTooLarge for a declared length over 5 GiB; IncompleteBody for a short body", async () => {
+  const h = createHarness();
+  await h.request({ method: "PUT", path: "/bkt" });
+  let r = await h.text({
+    method: "PUT",
+    path: "/bkt/huge",
+    body: ReadableStream.from([new Uint8Array(4)]),
+    headers: { "x-amz-decoded-content-length": String(6 * 1024 ** 3) },
+    contentSha256: "STREAMING-UNSIGNED-PAYLOAD-TRAILER",
+  });
+  assert.equal(errorCode(r.body), "EntityTooLarge");
+  const chunked = "5\r\nhello\r\n0\r\n\r\n";
+  r = await h.text({
+    method: "PUT",
+    path: "/bkt/short",
+    body: chunked,
+    headers: { "x-amz-decoded-content-length": "10", "content-encoding": "aws-chunked" },
+    contentSha256: "STREAMING-UNSIGNED-PAYLOAD-TRAILER",
+  });
+  assert.equal(r.res.status, 400);
+  assert.equal(errorCode(r.body), "IncompleteBody");
+  assert.equal((await h.request({ method: "HEAD", path: "/bkt/short" })).status, 404);
+});
+
+Deno.test("conditional PUT: If-None-Match: * refuses to overwrite, If-Match requires the current ETag", async () => {
+  const h = await withObject();
+  let r = await h.text({ method: "PUT", path: "/bkt/obj", body: "new", headers: { "if-none-match": "*" } });
+  assert.equal(r.res.status, 412);
+  r = await h.text({ method: "PUT", path: "/bkt/fresh", body: "new", headers: { "if-none-match": "*" } });
+  assert.equal(r.res.status, 200);
+  r = await h.text({ method: "PUT", path: "/bkt/obj", body: "new", headers: { "if-match": '"nope"' } });
+  assert.equal(r.res.status, 412);
+});
+
+Deno.test("grants: a read grant allows GET under its prefix only; write implies read; listing needs a granted prefix", async () => {
+  const h = createHarness();
+  await h.request({ method: "PUT", path: "/shared" });
+  for (const k of ["public/a", "team/b", "private/c"]) {
+    await h.request({ method: "PUT", path: `/shared/${k}`, body: k });
+  }
+  assert.equal((await h.request({ path: "/shared/public/a", as: READER })).status, 200);
+  assert.equal((await h.request({ path: "/shared/private/c", as: READER })).status, 403);
+  assert.equal((await h.request({ method: "PUT", path: "/shared/public/x", body: "x", as: READER })).status, 403);
+  assert.equal((await h.request({ method: "PUT", path: "/shared/team/x", body: "x", as: WRITER })).status, 200);
+  assert.equal((await h.request({ path: "/shared/team/x", as: WRITER })).status, 200);
+  assert.equal((await h.request({ method: "DELETE", path: "/shared/public/a", as: WRITER })).status, 403);
+  let r = await h.text({ path: "/shared", query: { "list-type": "2", prefix: "public/" }, as: READER });
+  assert.equal(r.res.status, 200);
+  assert.match(r.body, /<Key>public\/a<\/Key>/);
+  r = await h.text({ path: "/shared", query: { "list-type": "2" }, as: READER });
+  assert.equal(r.res.status, 403);
+  assert.equal(errorCode(r.body), "AccessDenied");
+});
