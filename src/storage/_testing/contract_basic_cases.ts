@@ -66,12 +66,14 @@ export const basicCases: ContractCase[] = [
   },
   {
     name: "0-byte object",
-    async fn({ store, bucket }) {
+    async fn({ store, bucket, deviations }) {
       const info = await put(store, bucket, "empty", new Uint8Array(0));
       assert.equal(info.etag, '"d41d8cd98f00b204e9800998ecf8427e"');
       assert.equal((await store.headObject(bucket, "empty")).size, 0);
       assert.equal((await getBytes(store, bucket, "empty")).byteLength, 0);
-      await rejectsWithCode(store.getObject(bucket, "empty", { range: { start: 0, end: 0 } }), "InvalidRange");
+      if (!deviations.rangeEndZeroIgnored) {
+        await rejectsWithCode(store.getObject(bucket, "empty", { range: { start: 0, end: 0 } }), "InvalidRange");
+      }
     },
   },
   {
@@ -99,7 +101,7 @@ export const basicCases: ContractCase[] = [
   },
   {
     name: "atomicity: failed, aborted, short, long and bad-digest bodies leave nothing visible",
-    async fn({ store, bucket }) {
+    async fn({ store, bucket, deviations }) {
       const data = bytes(200_000, 3);
       await assert.rejects(store.putObject(bucket, "new", failingStream(data)));
       await rejectsWithCode(store.headObject(bucket, "new"), "NoSuchKey", "after failed stream");
@@ -131,19 +133,25 @@ export const basicCases: ContractCase[] = [
         store.putObject(bucket, "old", streamOf(data), { expectedMd5Hex: md5Hex(text("other")) }),
         "BadDigest",
       );
-      for (const key of ["short", "long", "digest"]) {
+      await assert.rejects(
+        store.putObject(bucket, "known", failingStream(data), { contentLength: 2 * data.byteLength }),
+      );
+      const cutOff = ["short", "long", "known"];
+      for (const key of [...(deviations.storesInterruptedBodies ? [] : cutOff), "digest"]) {
         await rejectsWithCode(store.headObject(bucket, key), "NoSuchKey", key);
       }
+      if (deviations.storesInterruptedBodies) { for (const key of cutOff) await store.deleteObject(bucket, key); }
       assert.equal(new TextDecoder().decode(await getBytes(store, bucket, "old")), "old content");
       assert.deepEqual((await store.listObjects(bucket)).objects.map((o) => o.key), ["old"]);
     },
   },
   {
     name: "ranges: first byte, middle, tail clamp, unsatisfiable",
-    async fn({ store, bucket }) {
+    async fn({ store, bucket, deviations }) {
       const data = bytes(100_000, 5);
       await put(store, bucket, "r", data);
-      for (const [start, end] of [[0, 0], [1000, 65_999], [99_999, 99_999], [0, 99_999]] as const) {
+      const ranges = [[0, 0], [1000, 65_999], [99_999, 99_999], [0, 99_999], [1, 1]] as const;
+      for (const [start, end] of ranges.filter(([, end]) => end > 0 || !deviations.rangeEndZeroIgnored)) {
         const got = await store.getObject(bucket, "r", { range: { start, end } });
         assert.deepEqual(got.range, { start, end });
         assert.equal(got.info.size, data.byteLength);
@@ -199,6 +207,7 @@ export const basicCases: ContractCase[] = [
     },
   },
   {
+    unsupportedWhen: "oddKeysUnsupported",
     name: "odd keys are stored as given and never escape: unicode, dots, slashes, case, 1024 bytes",
     async fn({ store, bucket }) {
       const keys = [

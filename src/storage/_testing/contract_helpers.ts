@@ -92,14 +92,14 @@ export async function pool<T>(items: T[], limit: number, fn: (item: T) => Promis
 }
 
 /** Deletes every object, pending upload and finally the bucket (best effort, for cleanup). */
-export async function emptyAndDeleteBucket(store: ObjectStore, bucket: string): Promise<void> {
+export async function emptyAndDeleteBucket(store: ObjectStore, bucket: string, withUploads = true): Promise<void> {
   try {
     for (;;) {
       const page = await store.listObjects(bucket);
       await pool(page.objects, 16, (o) => store.deleteObject(bucket, o.key));
       if (!page.isTruncated) break;
     }
-    for (;;) {
+    for (; withUploads;) {
       const { uploads, isTruncated } = await store.listMultipartUploads(bucket);
       await pool(uploads, 8, (u) => store.abortMultipartUpload(bucket, u.key, u.uploadId));
       if (!isTruncated || uploads.length === 0) break;

@@ -1,0 +1,129 @@
+/**
+ * S3 client construction (custom CA, timeouts, retries) and the mapping between SDK shapes and ours.
+ *
+ * @module
+ */
+import { type HeadObjectOutput, S3Client } from "@aws-sdk/client-s3";
+import { NodeHttpHandler } from "@smithy/node-http-handler";
+import { Agent as HttpAgent } from "node:http";
+import { Agent as HttpsAgent } from "node:https";
+import type { Clock } from "../clock.ts";
+import type { ByteRange, ChecksumAlgorithm, ObjectInfo, PutOptions } from "./mod.ts";
+
+export interface S3StoreOptions {
+  /** e.g. `https://s3.eu-central-1.amazonaws.com`, `http://minio:9000`; omit for AWS's default endpoint. */
+  endpoint?: string;
+  /** Signing region (`us-east-1` for most non-AWS servers). */
+  region: string;
+  /** Path-style URLs (`endpoint/bucket/key`); needed by MinIO, Ceph RGW and most self-hosted servers. */
+  forcePathStyle?: boolean;
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+  /** PEM bundle of additional trusted CAs (self-signed or private CA upstreams). */
+  caCert?: string;
+  /** Upstream bucket name = prefix + our bucket name. */
+  bucketPrefix?: string;
+  /** Part size for streaming uploads of unknown length (default 16 MiB; memory ≈ 2 × partSize per upload). */
+  partSize?: number;
+  /** Do not send a LocationConstraint on CreateBucket (servers that reject unknown regions). */
+  omitLocationConstraint?: boolean;
+  /** Attempts per request, including the first (default 3). Streaming uploads are not retried. */
+  maxAttempts?: number;
+  connectTimeoutMs?: number;
+  /** Idle socket timeout per request (default 120 s). */
+  requestTimeoutMs?: number;
+  clock?: Clock;
+}
+
+export function createS3Client(options: S3StoreOptions): S3Client {
+  const agentOptions = { keepAlive: true, maxSockets: 64 };
+  return new S3Client({
+    region: options.region,
+    ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+    forcePathStyle: options.forcePathStyle ?? false,
+    credentials: {
+      accessKeyId: options.accessKeyId,
+      secretAccessKey: options.secretAccessKey,
+      ...(options.sessionToken ? { sessionToken: options.sessionToken } : {}),
+    },
+    maxAttempts: options.maxAttempts ?? 3,
+    // Default "WHEN_SUPPORTED" sends aws-chunked bodies with trailers, which many S3-compatible servers reject.
+    requestChecksumCalculation: "WHEN_REQUIRED",
+    responseChecksumValidation: "WHEN_REQUIRED",
+    requestHandler: new NodeHttpHandler({
+      httpAgent: new HttpAgent(agentOptions),
+      httpsAgent: new HttpsAgent({ ...agentOptions, ...(options.caCert ? { ca: options.caCert } : {}) }),
+      connectionTimeout: options.connectTimeoutMs ?? 10_000,
+      requestTimeout: options.requestTimeoutMs ?? 120_000,
+    }),
+  });
+}
+
+const SDK_CHECKSUMS = {
+  crc32: "ChecksumCRC32",
+  crc32c: "ChecksumCRC32C",
+  crc64nvme: "ChecksumCRC64NVME",
+  sha1: "ChecksumSHA1",
+  sha256: "ChecksumSHA256",
+} as const satisfies Record<ChecksumAlgorithm, string>;
+
+/** `x-amz-checksum-*` request parameters for the checksums known when the request starts. */
+export function checksumParams(checksums: PutOptions["checksums"]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [algorithm, field] of Object.entries(SDK_CHECKSUMS)) {
+    const value = checksums?.[algorithm as ChecksumAlgorithm];
+    if (value !== undefined) out[field] = value;
+  }
+  return out;
+}
+
+/** Headers, metadata and storage class of a write, as SDK parameters. */
+export function writeParams(opts: PutOptions) {
+  return {
+    ...(opts.contentType !== undefined ? { ContentType: opts.contentType } : {}),
+    ...(opts.contentEncoding !== undefined ? { ContentEncoding: opts.contentEncoding } : {}),
+    ...(opts.contentDisposition !== undefined ? { ContentDisposition: opts.contentDisposition } : {}),
+    ...(opts.contentLanguage !== undefined ? { ContentLanguage: opts.contentLanguage } : {}),
+    ...(opts.cacheControl !== undefined ? { CacheControl: opts.cacheControl } : {}),
+    ...(opts.expires !== undefined ? { Expires: new Date(opts.expires) } : {}),
+    ...(opts.storageClass !== undefined ? { StorageClass: opts.storageClass as never } : {}),
+    Metadata: opts.metadata ?? {},
+  };
+}
+
+export function toInfo(key: string, out: HeadObjectOutput, size: number): ObjectInfo {
+  const checksums: ObjectInfo["checksums"] = {};
+  for (const [algorithm, field] of Object.entries(SDK_CHECKSUMS)) {
+    const value = out[field as keyof HeadObjectOutput];
+    if (typeof value === "string") checksums[algorithm as ChecksumAlgorithm] = value;
+  }
+  const optional = {
+    contentType: out.ContentType,
+    contentEncoding: out.ContentEncoding,
+    contentDisposition: out.ContentDisposition,
+    contentLanguage: out.ContentLanguage,
+    cacheControl: out.CacheControl,
+    expires: out.ExpiresString ?? out.Expires?.toUTCString(),
+    storageClass: out.StorageClass,
+    partsCount: out.PartsCount,
+  };
+  return {
+    key,
+    size,
+    etag: out.ETag ?? "",
+    lastModified: out.LastModified ?? new Date(0),
+    metadata: Object.fromEntries(Object.entries(out.Metadata ?? {}).map(([k, v]) => [k.toLowerCase(), v])),
+    checksums,
+    ...Object.fromEntries(Object.entries(optional).filter(([, v]) => v !== undefined)),
+  };
+}
+
+/** `x-amz-copy-source`: bucket and URL-encoded key (slashes kept, as AWS documents). */
+export function copySource(bucket: string, key: string): string {
+  return `${bucket}/${key.split("/").map(encodeURIComponent).join("/")}`;
+}
+
+export function rangeHeader(range: ByteRange): string {
+  return `bytes=${range.start}-${range.end}`;
+}

@@ -1,0 +1,255 @@
+/**
+ * Multipart operations of the s3 backend, plus multipart copy (ranged copies and copies over 5 GiB).
+ *
+ * @module
+ */
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  ListMultipartUploadsCommand,
+  ListPartsCommand,
+  type Part,
+  type S3Client,
+  UploadPartCommand,
+  UploadPartCopyCommand,
+} from "@aws-sdk/client-s3";
+import { type Clock, systemClock } from "../clock.ts";
+import type { ByteRange, ObjectInfo, ObjectStore, PartInfo, PutOptions } from "./mod.ts";
+import { validateKey } from "./_keys.ts";
+import { selectCompletedParts, validatePartNumber } from "./_multipart.ts";
+import { checkRange } from "./_objects.ts";
+import { resolveMaxKeys } from "./_sorted_keys.ts";
+import { md5Base64, sendStreaming, spool, verifiedBody } from "./_s3_body.ts";
+import { checksumParams, copySource, rangeHeader, writeParams } from "./_s3_client.ts";
+
+const COPY_PART_SIZE = 512 * 1024 * 1024;
+
+export interface S3MultipartDeps {
+  client: S3Client;
+  upstream(bucket: string): string;
+  send<T>(fn: () => Promise<T>, notFound?: "NoSuchBucket" | "NoSuchKey"): Promise<T>;
+  headObject(bucket: string, key: string): Promise<ObjectInfo>;
+  clock?: Clock;
+}
+
+type Methods = Pick<
+  ObjectStore,
+  | "createMultipartUpload"
+  | "uploadPart"
+  | "uploadPartCopy"
+  | "completeMultipartUpload"
+  | "abortMultipartUpload"
+  | "listParts"
+  | "listMultipartUploads"
+>;
+
+type Source = { bucket: string; key: string; range?: ByteRange };
+
+export function s3Multipart(deps: S3MultipartDeps) {
+  const { client, upstream, send, headObject } = deps;
+  const clock = deps.clock ?? systemClock();
+  const toPart = (p: Part): PartInfo => ({
+    partNumber: p.PartNumber!,
+    etag: p.ETag ?? "",
+    size: p.Size ?? 0,
+    lastModified: p.LastModified ?? new Date(0),
+    checksums: {},
+  });
+
+  async function listAllParts(bucket: string, key: string, uploadId: string): Promise<PartInfo[]> {
+    const parts: PartInfo[] = [];
+    let marker: string | undefined;
+    for (;;) {
+      const out = await send(() =>
+        client.send(
+          new ListPartsCommand({
+            Bucket: upstream(bucket),
+            Key: key,
+            UploadId: uploadId,
+            ...(marker ? { PartNumberMarker: marker } : {}),
+          }),
+        )
+      );
+      parts.push(...(out.Parts ?? []).map(toPart));
+      if (!out.IsTruncated || !out.NextPartNumberMarker) return parts;
+      marker = out.NextPartNumberMarker;
+    }
+  }
+
+  async function copyPart(
+    source: Source,
+    target: { bucket: string; key: string; uploadId: string; partNumber: number },
+    size: number,
+  ) {
+    const out = await send(() =>
+      client.send(
+        new UploadPartCopyCommand({
+          Bucket: upstream(target.bucket),
+          Key: target.key,
+          UploadId: target.uploadId,
+          PartNumber: target.partNumber,
+          CopySource: copySource(upstream(source.bucket), source.key),
+          ...(source.range ? { CopySourceRange: rangeHeader(source.range) } : {}),
+        }),
+      ), "NoSuchKey");
+    return {
+      partNumber: target.partNumber,
+      etag: out.CopyPartResult?.ETag ?? "",
+      size,
+      lastModified: clock.now(),
+      checksums: {},
+    };
+  }
+
+  const methods: Methods = {
+    async createMultipartUpload(bucket, key, opts = {}) {
+      validateKey(key);
+      const out = await send(() =>
+        client.send(new CreateMultipartUploadCommand({ Bucket: upstream(bucket), Key: key, ...writeParams(opts) }))
+      );
+      return out.UploadId!;
+    },
+
+    async uploadPart(bucket, key, upload, body, opts = {}) {
+      validatePartNumber(upload.partNumber);
+      const base = { Bucket: upstream(bucket), Key: key, UploadId: upload.uploadId, PartNumber: upload.partNumber };
+      let spooled: string | undefined;
+      try {
+        let size = opts.contentLength;
+        let source: ReadableStream<Uint8Array>;
+        if (size === undefined) {
+          const s = await spool(body, opts);
+          spooled = s.path;
+          size = s.size;
+          source = (await Deno.open(s.path)).readable;
+        } else {
+          source = verifiedBody(body, opts);
+        }
+        const out = await send(() =>
+          sendStreaming(source, opts.signal, (nodeBody, abortSignal) =>
+            client.send(
+              new UploadPartCommand({
+                ...base,
+                Body: nodeBody,
+                ContentLength: size,
+                ...(opts.expectedMd5Hex ? { ContentMD5: md5Base64(opts.expectedMd5Hex) } : {}),
+                ...checksumParams(opts.checksums),
+              }),
+              { abortSignal },
+            ))
+        );
+        return {
+          partNumber: upload.partNumber,
+          etag: out.ETag ?? "",
+          size,
+          lastModified: clock.now(),
+          checksums: { ...opts.checksums },
+        };
+      } finally {
+        if (spooled) await Deno.remove(spooled).catch(() => {});
+      }
+    },
+
+    async uploadPartCopy(source, target) {
+      validatePartNumber(target.partNumber);
+      const src = await headObject(source.bucket, source.key);
+      const range = source.range ? checkRange(source.range, src.size) : undefined;
+      return await copyPart(
+        { ...source, ...(range ? { range } : {}) },
+        target,
+        range ? range.end - range.start + 1 : src.size,
+      );
+    },
+
+    async completeMultipartUpload(bucket, key, uploadId, parts) {
+      const stored = await listAllParts(bucket, key, uploadId);
+      const selected = selectCompletedParts(parts, new Map(stored.map((p) => [p.partNumber, p])));
+      await send(() =>
+        client.send(
+          new CompleteMultipartUploadCommand({
+            Bucket: upstream(bucket),
+            Key: key,
+            UploadId: uploadId,
+            MultipartUpload: { Parts: selected.map((p) => ({ PartNumber: p.partNumber, ETag: p.etag })) },
+          }),
+        )
+      );
+      return await headObject(bucket, key);
+    },
+
+    async abortMultipartUpload(bucket, key, uploadId) {
+      await send(() =>
+        client.send(new AbortMultipartUploadCommand({ Bucket: upstream(bucket), Key: key, UploadId: uploadId }))
+      );
+    },
+
+    async listParts(bucket, key, uploadId, opts = {}) {
+      const out = await send(() =>
+        client.send(
+          new ListPartsCommand({
+            Bucket: upstream(bucket),
+            Key: key,
+            UploadId: uploadId,
+            MaxParts: resolveMaxKeys(opts.maxParts),
+            ...(opts.partNumberMarker ? { PartNumberMarker: String(opts.partNumberMarker) } : {}),
+          }),
+        )
+      );
+      const isTruncated = out.IsTruncated === true;
+      return {
+        parts: (out.Parts ?? []).map(toPart),
+        isTruncated,
+        ...(isTruncated && out.NextPartNumberMarker ? { nextPartNumberMarker: Number(out.NextPartNumberMarker) } : {}),
+      };
+    },
+
+    async listMultipartUploads(bucket, opts = {}) {
+      const out = await send(() =>
+        client.send(
+          new ListMultipartUploadsCommand({
+            Bucket: upstream(bucket),
+            MaxUploads: resolveMaxKeys(opts.maxUploads),
+            ...(opts.prefix ? { Prefix: opts.prefix } : {}),
+            ...(opts.keyMarker ? { KeyMarker: opts.keyMarker } : {}),
+            ...(opts.uploadIdMarker ? { UploadIdMarker: opts.uploadIdMarker } : {}),
+          }),
+        )
+      );
+      return {
+        uploads: (out.Uploads ?? []).map((u) => ({
+          uploadId: u.UploadId!,
+          key: u.Key!,
+          initiated: u.Initiated ?? new Date(0),
+        })),
+        isTruncated: out.IsTruncated === true,
+      };
+    },
+  };
+
+  /** Server-side copy of (a range of) `src` through a multipart upload of part copies. */
+  async function copyByParts(
+    source: Source,
+    target: { bucket: string; key: string },
+    src: ObjectInfo,
+    attrs: PutOptions,
+  ) {
+    const range = checkRange(source.range ?? { start: 0, end: src.size - 1 }, src.size);
+    const uploadId = await methods.createMultipartUpload(target.bucket, target.key, attrs);
+    try {
+      const parts: PartInfo[] = [];
+      for (let start = range.start, n = 1; start <= range.end; start += COPY_PART_SIZE, n++) {
+        const end = Math.min(start + COPY_PART_SIZE - 1, range.end);
+        parts.push(
+          await copyPart({ ...source, range: { start, end } }, { ...target, uploadId, partNumber: n }, end - start + 1),
+        );
+      }
+      return await methods.completeMultipartUpload(target.bucket, target.key, uploadId, parts);
+    } catch (err) {
+      await methods.abortMultipartUpload(target.bucket, target.key, uploadId).catch(() => {});
+      throw err;
+    }
+  }
+
+  return { methods, copyByParts };
+}

@@ -1,0 +1,264 @@
+/**
+ * `s3` backend: any S3-compatible upstream (AWS, MinIO, Ceph RGW, Wasabi, R2, B2) through @aws-sdk/client-s3.
+ *
+ * - Bodies stream both ways. A put with a known length is one streaming PutObject (up to 5 GiB); an unknown
+ *   length (or > 5 GiB) goes through @aws-sdk/lib-storage `Upload` (multipart, bounded memory: queueSize × partSize).
+ * - Body checks (length, MD5, abort) happen in `verifiedBody`, which withholds the last chunk until they pass.
+ * - Multipart completion is validated locally against ListParts with the same rules as the other backends, so
+ *   clients see identical InvalidPart/InvalidPartOrder/EntityTooSmall errors whatever the upstream does.
+ * - `bucketPrefix` maps our bucket `b` to upstream `<prefix>b` (several appliances can share one account).
+ *
+ * @module
+ */
+import {
+  type _Object,
+  type CommonPrefix,
+  CopyObjectCommand,
+  CreateBucketCommand,
+  DeleteBucketCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  ListBucketsCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+} from "@aws-sdk/client-s3";
+import { Upload } from "@aws-sdk/lib-storage";
+import { systemClock } from "../clock.ts";
+import { AppError } from "../errors.ts";
+import type { ObjectInfo, ObjectStore } from "./mod.ts";
+import { compareKeys, validateBucketName, validateKey } from "./_keys.ts";
+import { checkRange, copyAttributes } from "./_objects.ts";
+import { resolveMaxKeys } from "./_sorted_keys.ts";
+import { md5Base64, sendStreaming, verifiedBody } from "./_s3_body.ts";
+import { mapS3Error } from "./_s3_errors.ts";
+import { checksumParams, copySource, createS3Client, type S3StoreOptions, toInfo, writeParams } from "./_s3_client.ts";
+import { s3Multipart } from "./_s3_multipart.ts";
+
+export type { S3StoreOptions } from "./_s3_client.ts";
+
+const MAX_SINGLE_PUT = 5 * 1024 ** 3;
+
+export function createS3Store(options: S3StoreOptions): ObjectStore {
+  const client: S3Client = createS3Client(options);
+  const prefix = options.bucketPrefix ?? "";
+  const partSize = options.partSize ?? 16 * 1024 * 1024;
+  const clock = options.clock ?? systemClock();
+  const upstream = (bucket: string) => {
+    validateBucketName(bucket);
+    return `${prefix}${bucket}`;
+  };
+
+  async function send<T>(fn: () => Promise<T>, notFound: "NoSuchBucket" | "NoSuchKey" = "NoSuchBucket"): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw mapS3Error(err, notFound);
+    }
+  }
+
+  /** A 404 on HEAD carries no error code: tell a missing key from a missing bucket. */
+  async function headObject(bucket: string, key: string): Promise<ObjectInfo> {
+    validateKey(key);
+    try {
+      const out = await client.send(
+        new HeadObjectCommand({ Bucket: upstream(bucket), Key: key, ChecksumMode: "ENABLED" }),
+      );
+      return toInfo(key, out, out.ContentLength ?? 0);
+    } catch (err) {
+      const mapped = mapS3Error(err, "NoSuchKey");
+      if (mapped instanceof AppError && mapped.code === "NoSuchKey") {
+        await send(() => client.send(new HeadBucketCommand({ Bucket: upstream(bucket) })));
+      }
+      throw mapped;
+    }
+  }
+
+  function listedInfo(o: _Object): ObjectInfo {
+    return {
+      key: o.Key!,
+      size: o.Size ?? 0,
+      etag: o.ETag ?? "",
+      lastModified: o.LastModified ?? new Date(0),
+      metadata: {},
+      checksums: {},
+      ...(o.StorageClass ? { storageClass: o.StorageClass } : {}),
+    };
+  }
+
+  const multipart = s3Multipart({ client, upstream, send, headObject, clock });
+
+  const store: ObjectStore = {
+    kind: "s3",
+    capabilities: { serverSideCopy: true, objectLock: true },
+
+    async listBuckets() {
+      const out = await send(() => client.send(new ListBucketsCommand({})));
+      return (out.Buckets ?? [])
+        .filter((b) => b.Name?.startsWith(prefix))
+        .map((b) => ({ name: b.Name!.slice(prefix.length), createdAt: b.CreationDate ?? new Date(0) }))
+        .sort((a, b) => compareKeys(a.name, b.name));
+    },
+
+    async createBucket(bucket, opts = {}) {
+      const region = options.region;
+      await send(() =>
+        client.send(
+          new CreateBucketCommand({
+            Bucket: upstream(bucket),
+            ...(region && region !== "us-east-1" && !options.omitLocationConstraint
+              ? { CreateBucketConfiguration: { LocationConstraint: region as never } }
+              : {}),
+            ...(opts.objectLock ? { ObjectLockEnabledForBucket: true } : {}),
+          }),
+        )
+      );
+    },
+
+    async deleteBucket(bucket) {
+      await send(() => client.send(new DeleteBucketCommand({ Bucket: upstream(bucket) })));
+    },
+
+    async headBucket(bucket) {
+      await send(() => client.send(new HeadBucketCommand({ Bucket: upstream(bucket) })));
+      const listed = await store.listBuckets().catch(() => []);
+      return { name: bucket, createdAt: listed.find((b) => b.name === bucket)?.createdAt ?? new Date(0) };
+    },
+
+    async putObject(bucket, key, body, opts = {}) {
+      validateKey(key);
+      const Bucket = upstream(bucket);
+      const verified = verifiedBody(body, opts);
+      try {
+        if (opts.contentLength !== undefined && opts.contentLength <= MAX_SINGLE_PUT) {
+          await sendStreaming(verified, opts.signal, (nodeBody, abortSignal) =>
+            client.send(
+              new PutObjectCommand({
+                Bucket,
+                Key: key,
+                Body: nodeBody,
+                ContentLength: opts.contentLength,
+                ...(opts.expectedMd5Hex ? { ContentMD5: md5Base64(opts.expectedMd5Hex) } : {}),
+                ...writeParams(opts),
+                ...checksumParams(opts.checksums),
+              }),
+              { abortSignal },
+            ));
+        } else {
+          // Unknown length: lib-storage sends one PutObject when the body fits a part, else a multipart upload.
+          const upload = new Upload({
+            client,
+            partSize,
+            queueSize: 2,
+            leavePartsOnError: false,
+            params: { Bucket, Key: key, Body: verified, ...writeParams(opts) },
+          });
+          const onAbort = () => upload.abort();
+          opts.signal?.addEventListener("abort", onAbort, { once: true });
+          await upload.done().finally(() => opts.signal?.removeEventListener("abort", onAbort));
+        }
+      } catch (err) {
+        if (opts.signal?.aborted) throw opts.signal.reason;
+        throw mapS3Error(err, "NoSuchBucket");
+      }
+      return await headObject(bucket, key);
+    },
+
+    async getObject(bucket, key, opts = {}) {
+      validateKey(key);
+      const range = opts.range;
+      if (range) checkRange(range, Number.MAX_SAFE_INTEGER);
+      const out = await send(() =>
+        client.send(
+          new GetObjectCommand({
+            Bucket: upstream(bucket),
+            Key: key,
+            ...(range ? { Range: `bytes=${range.start}-${range.end}` } : { ChecksumMode: "ENABLED" }),
+          }),
+          opts.signal ? { abortSignal: opts.signal } : {},
+        ), "NoSuchKey");
+      const served = /^bytes (\d+)-(\d+)\/(\d+)$/.exec(out.ContentRange ?? "");
+      const size = served ? Number(served[3]) : out.ContentLength ?? 0;
+      const body = out.Body
+        ? out.Body.transformToWebStream() as ReadableStream<Uint8Array>
+        : ReadableStream.from<Uint8Array>([]);
+      return {
+        info: toInfo(key, out, size),
+        body,
+        ...(range && served ? { range: { start: Number(served[1]), end: Number(served[2]) } } : {}),
+      };
+    },
+
+    headObject,
+
+    async deleteObject(bucket, key) {
+      validateKey(key);
+      await send(() => client.send(new DeleteObjectCommand({ Bucket: upstream(bucket), Key: key })));
+    },
+
+    async copyObject(source, target, opts = {}) {
+      validateKey(target.key);
+      const src = await headObject(source.bucket, source.key);
+      if (source.range || src.size > MAX_SINGLE_PUT) {
+        // CopyObject takes no range and stops at 5 GiB: copy through a multipart upload of part copies.
+        return await multipart.copyByParts(source, target, src, copyAttributes(src, opts));
+      }
+      const replace = (opts.metadataDirective ?? "COPY") === "REPLACE";
+      await send(() =>
+        client.send(
+          new CopyObjectCommand({
+            Bucket: upstream(target.bucket),
+            Key: target.key,
+            CopySource: copySource(upstream(source.bucket), source.key),
+            MetadataDirective: replace ? "REPLACE" : "COPY",
+            ...(replace ? writeParams(opts) : opts.storageClass ? { StorageClass: opts.storageClass as never } : {}),
+          }),
+        ), "NoSuchKey");
+      return await headObject(target.bucket, target.key);
+    },
+
+    async listObjects(bucket, opts = {}) {
+      const maxKeys = resolveMaxKeys(opts.maxKeys);
+      const delimiter = opts.delimiter ?? "";
+      const listPrefix = opts.prefix ?? "";
+      let startAfter = opts.startAfter;
+      // A start-after inside a common prefix means that whole prefix was returned already.
+      if (startAfter !== undefined && delimiter && startAfter.startsWith(listPrefix)) {
+        const d = startAfter.indexOf(delimiter, listPrefix.length);
+        if (d >= 0) startAfter = `${startAfter.slice(0, d + delimiter.length)}\u{10FFFF}`;
+      }
+      if (maxKeys === 0) return { objects: [], commonPrefixes: [], isTruncated: false };
+      const out = await send(() =>
+        client.send(
+          new ListObjectsV2Command({
+            Bucket: upstream(bucket),
+            MaxKeys: maxKeys,
+            ...(listPrefix ? { Prefix: listPrefix } : {}),
+            ...(delimiter ? { Delimiter: delimiter } : {}),
+            ...(startAfter !== undefined ? { StartAfter: startAfter } : {}),
+          }),
+        )
+      );
+      const objects = (out.Contents ?? []).map(listedInfo);
+      const commonPrefixes = (out.CommonPrefixes ?? []).map((p: CommonPrefix) => p.Prefix!);
+      const last = [objects.at(-1)?.key, commonPrefixes.at(-1)].filter((k) => k !== undefined).sort(compareKeys).at(-1);
+      const isTruncated = out.IsTruncated === true;
+      return {
+        objects,
+        commonPrefixes,
+        isTruncated,
+        ...(isTruncated && last !== undefined ? { nextStartAfter: last } : {}),
+      };
+    },
+
+    ...multipart.methods,
+
+    close() {
+      client.destroy();
+      return Promise.resolve();
+    },
+  };
+  return store;
+}
