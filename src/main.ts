@@ -17,6 +17,7 @@ type CliModule = { runCli(args: string[], api: { url: string; token: string }): 
 /** Client subcommands and the module implementing each. */
 const CLI_MODULES: Record<string, () => Promise<CliModule>> = {
   user: () => import("./api/user_cli.ts"),
+  blockdev: () => import("./blockdev/cli.ts"),
 };
 
 const USAGE = `Usage: s3plugin <command> [options]

@@ -3,9 +3,11 @@
  *
  * @module
  */
+import { join } from "node:path";
 import type { SecretSealer } from "../db/repos/backends.ts";
 import { getSetting, SETTING } from "../db/repos/settings.ts";
 import { createIscsiTarget } from "../iscsi/mod.ts";
+import { createSecretBox } from "../secret_box.ts";
 import type { RunningService, ServiceContext } from "../service.ts";
 import { createVolumeManager } from "./manager.ts";
 import { formatMetrics } from "./metrics.ts";
@@ -16,7 +18,7 @@ export type { BlockDevice } from "./block_device.ts";
 export type { Volume, VolumeOptions, VolumeStats } from "./volume.ts";
 
 export interface BlockdevServiceOptions {
-  /** Seals CHAP secrets at rest (the appliance's secret box). */
+  /** Seals CHAP secrets at rest; default: the appliance's secret box (`<data-dir>/secret.key`). */
   sealer?: SecretSealer;
   /** Cache tuning for every volume (dirty bound, read cache size, write-through…). */
   volumeOptions?: Partial<VolumeOptions>;
@@ -36,7 +38,7 @@ export async function createBlockdevService(
       backend: await getSetting(ctx.db, SETTING.defaultBackend) ?? "local",
       bucket: await getSetting(ctx.db, SETTING.defaultBucket) ?? "blockdev",
     }),
-    ...(options.sealer ? { sealer: options.sealer } : {}),
+    sealer: options.sealer ?? await createSecretBox({ keyFile: join(ctx.dataDir, "secret.key") }),
     ...(options.volumeOptions ? { volumeOptions: options.volumeOptions } : {}),
   });
   await manager.start();
