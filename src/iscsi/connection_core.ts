@@ -26,6 +26,8 @@ export interface Task {
   cdb: Uint8Array;
   /** Write residual: EDTL minus the Data-Out length the CDB asks for (negative = overflow). */
   residual: number;
+  /** The CDB has a data-out phase: residuals are counted against it rather than against Data-In. */
+  hasDataOut: boolean;
   write: { state: WriteTask; buffer: Uint8Array } | undefined;
   /** Resolves once the task has answered or been aborted. */
   done: Promise<void>;

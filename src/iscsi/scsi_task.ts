@@ -9,7 +9,7 @@ import { encodeDataIn, encodeR2t, encodeScsiResponse } from "./pdu/target.ts";
 import { executeScsi, type ScsiResult } from "./scsi/dispatch.ts";
 import { MAX_TRANSFER_BYTES } from "./scsi/sbc.ts";
 import { dataOutLength } from "./scsi/data_out_length.ts";
-import { Asc, encodeSense, invalidField, ScsiError, SenseKey, Status } from "./scsi/sense.ts";
+import { encodeSense, invalidField, Status } from "./scsi/sense.ts";
 import { onDataOut, type R2tRequest, startWrite, type WriteStep } from "./session/write_task.ts";
 
 /** Writes above this are refused before any buffer is allocated (a little over the advertised transfer limit). */
@@ -26,11 +26,16 @@ export function startScsiCommand(core: ConnectionCore, cmd: ScsiCommandPdu): voi
     edtl: cmd.edtl,
     cdb: cmd.cdb,
     residual: 0,
+    hasDataOut: false,
     write: undefined,
     done: new Promise<void>((r) => (finish = r)),
     finish: () => finish(),
   };
   core.tasks.set(cmd.itt, task);
+  const lu = core.session.lus.get(cmd.lun);
+  const wanted = lu ? dataOutLength(cmd.cdb, lu.device.blockSize) : undefined;
+  task.residual = wanted === undefined ? 0 : cmd.edtl - wanted;
+  task.hasDataOut = wanted !== undefined;
   if (!cmd.write || cmd.edtl === 0) {
     void run(core, task, new Uint8Array(0));
     return;
@@ -39,9 +44,6 @@ export function startScsiCommand(core: ConnectionCore, cmd: ScsiCommandPdu): voi
     void answer(core, task, { status: Status.CheckCondition, sense: encodeSense(invalidField(0).sense) }, 0);
     return;
   }
-  const lu = core.session.lus.get(cmd.lun);
-  const wanted = lu ? dataOutLength(cmd.cdb, lu.device.blockSize) : undefined;
-  task.residual = wanted === undefined ? 0 : cmd.edtl - wanted;
   const buffer = new Uint8Array(cmd.edtl);
   buffer.set(cmd.data);
   const step = startWrite(cmd.edtl, cmd.data.length, core.session.params, core.nextTtt);
@@ -86,13 +88,7 @@ async function run(core: ConnectionCore, task: Task, dataOut: Uint8Array): Promi
   const lu = s.lus.get(task.lun);
   let result: ScsiResult;
   try {
-    if (task.write && task.residual < 0) {
-      // The CDB wants more data than the initiator will send: refuse without writing (FCP-4 9.4.2 b).
-      const sense = new ScsiError(SenseKey.IllegalRequest, Asc.InvalidFieldInInformationUnit).sense;
-      result = { status: Status.CheckCondition, sense: encodeSense(sense) };
-    } else {
-      result = await executeScsi({ lu, nexus: s.nexus, cdb: task.cdb, dataOut, luns: s.lunNumbers });
-    }
+    result = await executeScsi({ lu, nexus: s.nexus, cdb: task.cdb, dataOut, luns: s.lunNumbers });
   } catch (err) {
     core.logger.error("iscsi: command failed unexpectedly", { opcode: task.cdb[0], error: String(err) });
     result = { status: Status.CheckCondition };
@@ -115,7 +111,7 @@ async function sendResult(core: ConnectionCore, task: Task, result: ScsiResult, 
   const params = core.session.params;
   const data = result.data ?? new Uint8Array(0);
   const length = Math.min(data.length, task.edtl);
-  const residual = task.write ? task.residual : task.edtl - data.length;
+  const residual = task.hasDataOut ? task.residual : task.edtl - data.length;
   const collapse = result.status === Status.Good && !result.sense && length > 0;
   let dataSN = 0;
   for (let offset = 0; offset < length;) {

@@ -92,6 +92,7 @@ export const OPCODES: readonly OpcodeEntry[] = [
   entry(0x9e, "READ CAPACITY(16)", "none", [0x1f, 0, 0, 0, 0, 0, 0, 0, 0, ...FF4, 0], sbc.readCapacity16, {
     serviceAction: 0x10,
   }),
+  entry(0x9e, "GET LBA STATUS", "read", [0x1f, ...FF8, ...FF4, 0], sbc.getLbaStatus, { serviceAction: 0x12 }),
   entry(0xa0, "REPORT LUNS", "none", [0, 0xff, 0, 0, 0, ...FF4, 0], spc.reportLuns, { reportsUnitAttention: false }),
   entry(0xa3, "REPORT SUPPORTED OPERATION CODES", "none", [0x1f, 0x87, 0xff, 0xff, 0xff, ...FF4, 0], reportOpcodes, {
     serviceAction: 0x0c,

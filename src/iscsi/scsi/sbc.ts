@@ -5,7 +5,7 @@ import type { CommandContext, CommandOutcome } from "./command.ts";
 import { Asc, invalidField, invalidParameter, ScsiError, SenseKey } from "./sense.ts";
 
 /** Largest transfer per command (Block Limits VPD): bounds the memory one command can pin. */
-export const MAX_TRANSFER_BYTES = 8 * 1024 * 1024;
+export const MAX_TRANSFER_BYTES = 32 * 1024 * 1024;
 export const MAX_COMPARE_AND_WRITE_BLOCKS = 128;
 export const MAX_UNMAP_DESCRIPTORS = 256;
 
@@ -101,9 +101,10 @@ export async function write(ctx: CommandContext): Promise<CommandOutcome> {
   checkWritable(dev);
   checkRange(dev, e);
   checkTransfer(dev, e, lengthByte(ctx.cdb));
-  if (e.blocks === 0) return NONE;
-  const bytes = e.blocks * dev.blockSize;
-  if (ctx.dataOut.length < bytes) throw invalidField(lengthByte(ctx.cdb));
+  // With less Data-Out than the CDB asks for (EDTL < SPDTL), only the whole blocks that arrived are written
+  // (FCP-4 9.4.2 a); the transport reports the overflow residual.
+  const bytes = Math.min(e.blocks * dev.blockSize, ctx.dataOut.length - (ctx.dataOut.length % dev.blockSize));
+  if (bytes === 0) return NONE;
   const fua = (ctx.cdb[0] !== 0x0a && (ctx.cdb[1]! & 0x08) !== 0) || !ctx.lu.writeCacheEnabled;
   const release = await ctx.lu.lock.acquire(e.lba * dev.blockSize, bytes);
   try {
@@ -168,7 +169,7 @@ export async function writeSame(ctx: CommandContext): Promise<CommandOutcome> {
   const total = blocks * dev.blockSize;
   const release = await ctx.lu.lock.acquire(start, total);
   try {
-    if (unmap && pattern.every((b) => b === 0)) {
+    if (unmap) {
       await dev.unmap(start, total);
       return NONE;
     }
@@ -228,9 +229,9 @@ export async function compareAndWrite(ctx: CommandContext): Promise<CommandOutco
   checkWritable(dev);
   if (e.blocks > MAX_COMPARE_AND_WRITE_BLOCKS) throw invalidField(13);
   checkRange(dev, e);
-  if (e.blocks === 0) return NONE;
   const bytes = e.blocks * dev.blockSize;
   if (ctx.dataOut.length !== 2 * bytes) throw invalidField(13);
+  if (e.blocks === 0) return NONE;
   const start = e.lba * dev.blockSize;
   const release = await ctx.lu.lock.acquire(start, bytes);
   try {
@@ -245,4 +246,17 @@ export async function compareAndWrite(ctx: CommandContext): Promise<CommandOutco
     release();
   }
   return NONE;
+}
+
+/** GET LBA STATUS: the device cannot tell allocation, so every block reads back as mapped (always correct). */
+export function getLbaStatus(ctx: CommandContext): Promise<CommandOutcome> {
+  const dev = ctx.lu.device;
+  const lba = be64(ctx.cdb, 2);
+  const total = totalBlocks(dev);
+  if (lba >= total) throw new ScsiError(SenseKey.IllegalRequest, Asc.LbaOutOfRange);
+  const out = new Uint8Array(24);
+  put32(out, 0, 20);
+  put64(out, 8, lba);
+  put32(out, 16, Math.min(total - lba, 0xffffffff));
+  return Promise.resolve({ data: truncate(out, be32(ctx.cdb, 10)) });
 }

@@ -32,7 +32,6 @@ export const Asc = {
   InvalidFieldInCdb: [0x24, 0x00],
   LunNotSupported: [0x25, 0x00],
   InvalidFieldInParameterList: [0x26, 0x00],
-  InvalidFieldInInformationUnit: [0x0e, 0x03],
   InvalidReleaseOfPr: [0x26, 0x04],
   ParameterListLengthError: [0x1a, 0x00],
   WriteProtected: [0x27, 0x00],
