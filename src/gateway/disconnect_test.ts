@@ -1,0 +1,64 @@
+// A client that disconnects mid-upload must leave no object behind: the request body errors, the error runs
+// through the payload pipeline into the fs store, which discards its temp file.
+import assert from "node:assert/strict";
+import { createFsStore } from "../storage/fs.ts";
+import { ADMIN, createHarness, sdkSigner } from "./_testing/harness.ts";
+import { serveHarness } from "./_testing/server.ts";
+
+async function waitFor(cond: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > until) throw new Error("Timed out waiting for condition");
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+async function dirEntries(path: string): Promise<string[]> {
+  const out: string[] = [];
+  for await (const e of Deno.readDir(path)) out.push(e.name);
+  return out;
+}
+
+Deno.test("client disconnecting mid-upload leaves no object and no temp file (fs store)", async () => {
+  const root = await Deno.makeTempDir({ prefix: "gateway-disconnect-" });
+  const store = await createFsStore({ root });
+  const h = createHarness({ store });
+  const server = serveHarness(h);
+  try {
+    assert.equal((await h.request({ method: "PUT", path: "/drop" })).status, 200);
+    const size = 4 * 1024 * 1024;
+    const host = `127.0.0.1:${server.port}`;
+    const signed = await sdkSigner(ADMIN).sign({
+      method: "PUT",
+      protocol: "http:",
+      hostname: "127.0.0.1",
+      port: server.port,
+      path: "/drop/partial.bin",
+      query: {},
+      headers: { host, "content-length": String(size), "x-amz-content-sha256": "UNSIGNED-PAYLOAD" },
+    });
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+    const head = [
+      `PUT /drop/partial.bin HTTP/1.1`,
+      ...Object.entries(signed.headers).map(([k, v]) => `${k}: ${v}`),
+      "",
+      "",
+    ]
+      .join("\r\n");
+    await conn.write(new TextEncoder().encode(head));
+    let sent = 0;
+    const piece = new Uint8Array(64 * 1024).fill(7);
+    while (sent < size / 2) sent += await conn.write(piece);
+    conn.close();
+    await waitFor(() => h.events.some((e) => e.op === "PutObject"));
+    const ev = h.events.find((e) => e.op === "PutObject")!;
+    assert.notEqual(ev.status, 200);
+    assert.ok(ev.bytesIn > 0 && ev.bytesIn < size, `bytesIn ${ev.bytesIn}`);
+    assert.equal((await h.request({ method: "HEAD", path: "/drop/partial.bin" })).status, 404);
+    await waitFor(async () => (await dirEntries(`${root}/tmp`)).length === 0);
+  } finally {
+    await server.close();
+    await store.close();
+    await Deno.remove(root, { recursive: true });
+  }
+});
