@@ -5,7 +5,12 @@ const MAX_VALUE = 8192;
 
 /** Decode a text data segment into ordered pairs. Throws SyntaxError on a pair without "=" or an invalid key. */
 export function decodeTextKeys(data: Uint8Array): [string, string][] {
-  const text = new TextDecoder("utf-8", { fatal: true }).decode(data);
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(data);
+  } catch {
+    throw new SyntaxError("Cannot parse text keys: data segment is not UTF-8");
+  }
   const out: [string, string][] = [];
   for (const item of text.split("\0")) {
     if (item === "") continue;

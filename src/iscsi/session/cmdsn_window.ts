@@ -29,9 +29,9 @@ export function createWindow(initialCmdSN: number, depth: number): CmdSnWindow {
 /** Whether a command numbered `cmdSN` runs now, waits for a gap to fill, or is outside the window (ignored). */
 export function admit(w: CmdSnWindow, cmdSN: number, immediate: boolean): Admission {
   if (immediate) return "accept";
-  if (cmdSN === w.expCmdSN) return "accept";
-  if (snLessThan(w.expCmdSN, cmdSN) && !snLessThan(w.maxCmdSN, cmdSN)) return "queue";
-  return "drop";
+  const inWindow = !snLessThan(cmdSN, w.expCmdSN) && !snLessThan(w.maxCmdSN, cmdSN);
+  if (!inWindow) return "drop";
+  return cmdSN === w.expCmdSN ? "accept" : "queue";
 }
 
 /** Advance after accepting the in-order command `cmdSN`. */
