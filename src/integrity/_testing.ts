@@ -5,16 +5,18 @@
  *
  * @module
  */
+import { Hono } from "hono";
 import { createBackendRegistry } from "../backend_registry.ts";
 import { fakeClock } from "../clock.ts";
 import { createDb, type DbHandle } from "../db/client.ts";
 import { migrateDb } from "../db/migrate.ts";
 import { createEventBus, type OperationEvent } from "../events/mod.ts";
 import { silentLogger } from "../log.ts";
-import type { ServiceContext } from "../service.ts";
+import type { RunningService, ServiceContext } from "../service.ts";
 import { createMemoryStore } from "../storage/memory.ts";
 import type { ObjectStore } from "../storage/mod.ts";
 import type { Timers } from "./integrity.ts";
+import { createIntegrityService } from "./mod.ts";
 
 export interface ManualTimers extends Timers {
   /** Run every callback whose period is `ms`. */
@@ -127,4 +129,48 @@ export function putEvent(
 
 export function bytes(text: string): ReadableStream<Uint8Array> {
   return new Blob([text]).stream();
+}
+
+/** Serves a service's routes at `/api/v1/integrity` on 127.0.0.1:0, requiring `token` as the API does. */
+export function serveRoutes(routes: Hono, token: string): { url: string; close(): Promise<void> } {
+  const app = new Hono();
+  app.use("/api/v1/*", async (c, next) => {
+    if (c.req.header("authorization") !== `Bearer ${token}`) return c.json({ code: "Unauthorized" }, 401);
+    await next();
+  });
+  app.route("/api/v1/integrity", routes);
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, app.fetch);
+  return { url: `http://127.0.0.1:${server.addr.port}`, close: () => server.shutdown() };
+}
+
+/** A service with `n` gateway PUTs in bucket "data", served over HTTP for the CLI. */
+export async function servedJournal(n: number): Promise<{
+  t: TestContext;
+  service: RunningService;
+  api: { url: string; token: string };
+  publish(i: number): Promise<void>;
+  close(): Promise<void>;
+}> {
+  const t = await createTestContext();
+  const service = await createIntegrityService(t.ctx, { anchor: { backend: "anchor" }, timers: t.timers });
+  await t.data.createBucket("data");
+  const publish = async (i: number) => {
+    const info = await t.data.putObject("data", `k/${i}`, bytes(`object ${i}`));
+    t.ctx.events.publish(putEvent(t.clock, "data", `k/${i}`, info.etag, info.size));
+    t.clock.advance(1000);
+  };
+  for (let i = 0; i < n; i++) await publish(i);
+  const token = "test-token-" + crypto.randomUUID();
+  const server = serveRoutes(service.routes!, token);
+  return {
+    t,
+    service,
+    api: { url: server.url, token },
+    publish,
+    async close() {
+      await server.close();
+      await service.stop();
+      await t.cleanup();
+    },
+  };
 }
