@@ -124,13 +124,11 @@ async function preserve(deps: ExecutorDeps, item: ItemRow, prev: EntryRow): Prom
   if (job.keepLast === 0) return null;
   const versionKey = versionKeyOf(job.targetPrefix, item.key, prev.fromGen);
   if (item.state === "preserved") return (await objectExists(deps, versionKey)) ? versionKey : null;
+  const live = { store: deps.target, bucket: job.targetBucket, key: job.targetPrefix + item.key };
+  const version = { store: deps.target, bucket: job.targetBucket, key: versionKey };
+  const planned = { size: prev.size, etag: prev.mirrorEtag };
   try {
-    await transferObject(
-      { store: deps.target, bucket: job.targetBucket, key: job.targetPrefix + item.key },
-      { store: deps.target, bucket: job.targetBucket, key: versionKey },
-      { size: prev.size, etag: prev.mirrorEtag },
-      { serverSide: true, limits: deps.limits },
-    );
+    await transferObject(live, version, planned, { serverSide: true, limits: deps.limits });
   } catch (err) {
     if (!isAppError(err, "NoSuchKey")) throw err;
     deps.logger.warn("sync mirror object missing, generation history lost for it", { job: job.id, key: item.key });
@@ -148,7 +146,7 @@ async function objectExists(deps: ExecutorDeps, key: string): Promise<boolean> {
     await deps.target.headObject(deps.job.targetBucket, key);
     return true;
   } catch (err) {
-    if (isAppError(err, "NoSuchKey")) return false;
+    if (isAppError(err, "NoSuchKey", "NotFound")) return false;
     throw err;
   }
 }

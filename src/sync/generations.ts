@@ -6,7 +6,7 @@
  * @module
  */
 import type { Clock } from "../clock.ts";
-import { AppError } from "../errors.ts";
+import { AppError, isAppError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import type { ObjectStore } from "../storage/mod.ts";
 import type { EntryRow, JobRow, SyncRepo } from "./repo.ts";
@@ -98,24 +98,33 @@ export async function restoreGeneration(
   deps: RestoreDeps,
   job: JobRow,
   options: { generation: number; prefix?: string; to?: RestoreTarget },
-): Promise<{ restored: number; bytes: number; to: RestoreTarget }> {
+): Promise<{ restored: number; bytes: number; to: RestoreTarget; missing: string[] }> {
   const entries = await generationManifest(deps.repo, job, options);
   const to = options.to ?? { backend: job.sourceBackend, bucket: job.sourceBucket, prefix: job.sourcePrefix };
   const mirror = deps.resolveStore(job.targetBackend);
   const dest = deps.resolveStore(to.backend);
   const serverSide = to.backend === job.targetBackend && mirror.capabilities.serverSideCopy;
   let bytes = 0;
+  const missing: string[] = [];
   for (const entry of entries) {
-    const result = await transferObject(
-      { store: mirror, bucket: job.targetBucket, key: locationOf(job, entry) },
-      { store: dest, bucket: to.bucket, key: to.prefix + entry.key },
-      null,
-      { serverSide, limits: deps.limits ?? DEFAULT_LIMITS },
-    );
+    let result;
+    try {
+      result = await transferObject(
+        { store: mirror, bucket: job.targetBucket, key: locationOf(job, entry) },
+        { store: dest, bucket: to.bucket, key: to.prefix + entry.key },
+        null,
+        { serverSide, limits: deps.limits ?? DEFAULT_LIMITS },
+      );
+    } catch (err) {
+      // Removed from the mirror behind the sync's back: restore the rest and say what is missing.
+      if (!isAppError(err, "NoSuchKey")) throw err;
+      missing.push(entry.key);
+      continue;
+    }
     if (result.size !== entry.size) {
       throw new AppError("Integrity", `Restored "${entry.key}" has ${result.size} bytes, generation has ${entry.size}`);
     }
     bytes += entry.size;
   }
-  return { restored: entries.length, bytes, to };
+  return { restored: entries.length - missing.length, bytes, to, missing };
 }

@@ -6,7 +6,7 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import { AppError } from "../errors.ts";
+import { AppError, isAppError } from "../errors.ts";
 import type { CompletedPart, ObjectInfo, ObjectStore, PutOptions } from "../storage/mod.ts";
 
 export interface ObjectRef {
@@ -90,8 +90,24 @@ export async function transferObject(
   options: TransferOptions,
 ): Promise<TransferResult> {
   if (!options.serverSide) return await copyStreaming(from, to, planned, options);
-  if (planned && planned.size <= options.limits.copyPartThreshold) return await copyWhole(from, to, planned);
-  return await copyInParts(from, to, options.limits);
+  try {
+    if (planned && planned.size <= options.limits.copyPartThreshold) return await copyWhole(from, to, planned);
+    return await copyInParts(from, to, options.limits);
+  } catch (err) {
+    // Some servers mis-decode certain copy sources (s3rver 3.7: "+"): if the source is there, stream it instead.
+    if (!isAppError(err, "NoSuchKey") || !(await exists(from))) throw err;
+    return await copyStreaming(from, to, planned, options);
+  }
+}
+
+async function exists(ref: ObjectRef): Promise<boolean> {
+  try {
+    await ref.store.headObject(ref.bucket, ref.key);
+    return true;
+  } catch (err) {
+    if (isAppError(err, "NoSuchKey", "NotFound")) return false;
+    throw err;
+  }
 }
 
 /** One CopyObject, without a HEAD when the plan knows the source (the common case costs one request). */
