@@ -18,6 +18,7 @@ type CliModule = { runCli(args: string[], api: { url: string; token: string }): 
 const CLI_MODULES: Record<string, () => Promise<CliModule>> = {
   user: () => import("./api/user_cli.ts"),
   blockdev: () => import("./blockdev/cli.ts"),
+  sync: () => import("./sync/cli.ts"),
 };
 
 const USAGE = `Usage: s3plugin <command> [options]
