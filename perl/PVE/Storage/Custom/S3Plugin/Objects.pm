@@ -60,6 +60,14 @@ sub check_bucket {
     return 1;
 }
 
+sub create_bucket {
+    my ($self) = @_;
+    my $body = $self->{region} eq 'us-east-1' ? undef
+        : '<CreateBucketConfiguration><LocationConstraint>' . xml_escape($self->{region})
+        . '</LocationConstraint></CreateBucketConfiguration>';
+    $self->request(op => 'create_bucket', method => 'PUT', body => $body, ok => [200, 409]);
+}
+
 sub head_object {
     my ($self, $key) = @_;
     my $res = eval { $self->request(op => 'head', method => 'HEAD', key => $key) };

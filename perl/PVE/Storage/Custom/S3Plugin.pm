@@ -1,0 +1,427 @@
+package PVE::Storage::Custom::S3Plugin;
+
+# Storage type `s3`: backups, ISO images, container templates, snippets and import files kept as
+# objects in an S3 bucket (below an optional per-cluster prefix), with a local cache at `path`
+# that PVE's upload, download-url and vzdump write into and that restores read from.
+
+use strict;
+use warnings;
+
+use File::Path qw(make_path remove_tree);
+
+use PVE::Storage::Plugin;
+
+use PVE::Storage::Custom::S3Plugin::Cache;
+use PVE::Storage::Custom::S3Plugin::Config;
+use PVE::Storage::Custom::S3Plugin::Health;
+use PVE::Storage::Custom::S3Plugin::Prune;
+
+use base qw(PVE::Storage::Plugin);
+
+my $CFG = 'PVE::Storage::Custom::S3Plugin::Config';
+
+# Configuration
+
+sub api { return 15 }
+
+sub type { return 's3' }
+
+sub plugindata {
+    return {
+        content => [
+            { backup => 1, iso => 1, vztmpl => 1, snippets => 1, import => 1, none => 1 },
+            { backup => 1, iso => 1, vztmpl => 1 },
+        ],
+        format => [{ raw => 1 }, 'raw'],
+        'sensitive-properties' => { 'access-key' => 1, 'secret-key' => 1 },
+    };
+}
+
+sub properties {
+    return {
+        endpoint => {
+            description => "S3 endpoint host name or IP address (without scheme).",
+            type => 'string', format => 'address',
+        },
+        bucket => { description => "S3 bucket name.", type => 'string', pattern => '[a-z0-9][a-z0-9.\-]{1,62}' },
+        region => { description => "S3 region used for request signing.", type => 'string', default => 'us-east-1' },
+        prefix => {
+            description => "Key prefix inside the bucket, so several clusters can share one bucket.",
+            type => 'string', pattern => '[^\s]*',
+        },
+        'path-style' => { description => "Use path-style requests instead of virtual-host style.", type => 'boolean', default => 1 },
+        'use-ssl' => { description => "Use HTTPS.", type => 'boolean', default => 1 },
+        'verify-ssl' => { description => "Verify the endpoint's TLS certificate.", type => 'boolean', default => 1 },
+        'access-key' => { description => "S3 access key ID.", type => 'string' },
+        'secret-key' => { description => "S3 secret access key.", type => 'string' },
+        'cache-max-size' => { description => "Cache size limit in MiB (only uploaded files are evicted).", type => 'integer', minimum => 0 },
+        'cache-max-age' => { description => "Evict uploaded files not used for this many hours.", type => 'integer', minimum => 0 },
+        'multipart-part-size' => { description => "Multipart part size in MiB.", type => 'integer', minimum => 5, maximum => 5120, default => 64 },
+        'multipart-concurrency' => { description => "Parts transferred in parallel.", type => 'integer', minimum => 1, maximum => 32, default => 4 },
+        'transfer-bwlimit' => { description => "Transfer bandwidth limit per process in KiB/s.", type => 'integer', minimum => 1 },
+        'storage-class' => { description => "S3 storage class for new objects.", type => 'string', pattern => '[A-Z_]+' },
+        capacity => { description => "Capacity reported to PVE in GiB (S3 has no fixed size).", type => 'integer', minimum => 1 },
+    };
+}
+
+sub options {
+    return {
+        path => { optional => 1 },
+        endpoint => {},
+        port => { optional => 1 },
+        bucket => { fixed => 1 },
+        region => { optional => 1 },
+        prefix => { optional => 1, fixed => 1 },
+        'path-style' => { optional => 1 },
+        'use-ssl' => { optional => 1 },
+        'verify-ssl' => { optional => 1 },
+        fingerprint => { optional => 1 },
+        'access-key' => { optional => 1 },
+        'secret-key' => { optional => 1 },
+        'cache-max-size' => { optional => 1 },
+        'cache-max-age' => { optional => 1 },
+        'multipart-part-size' => { optional => 1 },
+        'multipart-concurrency' => { optional => 1 },
+        'transfer-bwlimit' => { optional => 1 },
+        'storage-class' => { optional => 1 },
+        capacity => { optional => 1 },
+        content => { optional => 1 },
+        nodes => { optional => 1 },
+        shared => { optional => 1 },
+        disable => { optional => 1 },
+        'prune-backups' => { optional => 1 },
+        'max-protected-backups' => { optional => 1 },
+    };
+}
+
+# Helpers
+
+sub check_config {
+    my ($class, $sectionId, $config, $create, $skipSchemaCheck) = @_;
+    $config->{path} = "/var/lib/pve-s3plugin/cache/$sectionId" if $create && !$config->{path};
+    return $class->SUPER::check_config($sectionId, $config, $create, $skipSchemaCheck);
+}
+
+sub _s3 {
+    my ($storeid, $scfg) = @_;
+    return $CFG->can('client')->($storeid, $scfg);
+}
+
+# Run an S3 call and keep the cached health in step with what it saw.
+sub _talk {
+    my ($storeid, $s3, $code) = @_;
+    my @res = eval { $code->() };
+    my $err = $@;
+    $s3->metrics->flush() if $s3->metrics;
+    if ($err) {
+        PVE::Storage::Custom::S3Plugin::Health::record($storeid, 0, $err)
+            if ref($err) && ($err->{status} // 0) == 599;
+        die $err;
+    }
+    return wantarray ? @res : $res[0];
+}
+
+sub _validate_connection {
+    my ($storeid, $scfg, $secrets) = @_;
+    my $s3 = $CFG->can('client')->($storeid, $scfg, secrets => $secrets,
+        client => { timeout => 10, retries => 1 });
+    eval { $s3->check_bucket };
+    die "storage '$storeid': $@" if $@;
+}
+
+sub on_add_hook {
+    my ($class, $storeid, $scfg, %sensitive) = @_;
+    my %secrets = map { ($_ => $sensitive{$_}) } grep { defined $sensitive{$_} } qw(access-key secret-key);
+    die "storage '$storeid': 'access-key' and 'secret-key' are required\n"
+        if !$secrets{'access-key'} || !$secrets{'secret-key'};
+    _validate_connection($storeid, $scfg, \%secrets);
+    $CFG->can('write_secrets')->($storeid, \%secrets);
+    return undef;
+}
+
+sub on_update_hook_full {
+    my ($class, $storeid, $scfg, $update, $delete, $sensitive) = @_;
+    return undef if !$sensitive || !%$sensitive;
+    my $secrets = $CFG->can('read_secrets')->($storeid);
+    for my $k (qw(access-key secret-key)) {
+        next if !exists($sensitive->{$k});
+        die "storage '$storeid': '$k' cannot be removed, only replaced\n"
+            if !defined($sensitive->{$k}) || $sensitive->{$k} eq '';
+        $secrets->{$k} = $sensitive->{$k};
+    }
+    _validate_connection($storeid, { %$scfg, %{ $update // {} } }, $secrets);
+    $CFG->can('write_secrets')->($storeid, $secrets);
+    return undef;
+}
+
+sub on_update_hook {
+    my ($class, $storeid, $scfg, %param) = @_;
+    return $class->on_update_hook_full($storeid, $scfg, {}, [], \%param);
+}
+
+sub on_delete_hook {
+    my ($class, $storeid, $scfg) = @_;
+    $CFG->can('delete_secrets')->($storeid);
+    remove_tree($CFG->can('state_dir')->($storeid));
+    return undef;
+}
+
+# Storage implementation
+
+sub check_connection {
+    my ($class, $storeid, $scfg) = @_;
+    return PVE::Storage::Custom::S3Plugin::Health::current($storeid, $scfg)->{online};
+}
+
+sub activate_storage {
+    my ($class, $storeid, $scfg, $cache) = @_;
+    my $path = $scfg->{path} // die "storage '$storeid': no cache 'path' configured\n";
+    for my $vtype (sort keys %PVE::Storage::Custom::S3Plugin::Config::SUBDIR) {
+        my $dir = $class->get_subdir($scfg, $vtype);
+        make_path($dir) if !-d $dir;
+    }
+    my $state = $CFG->can('state_dir')->($storeid, 1);
+    my %public = map { ($_ => $scfg->{$_}) } grep { $_ !~ /^(access-key|secret-key)$/ } keys %$scfg;
+    $CFG->can('write_json')->("$state/config.json", { storeid => $storeid, scfg => \%public });
+    my $h = PVE::Storage::Custom::S3Plugin::Health::current($storeid, $scfg);
+    die "storage '$storeid' is offline: " . ($h->{error} // "unknown error\n") if !$h->{online};
+    return 1;
+}
+
+sub deactivate_storage {
+    my ($class, $storeid, $scfg, $cache) = @_;
+    return 1;
+}
+
+sub status {
+    my ($class, $storeid, $scfg, $cache) = @_;
+    my $h = PVE::Storage::Custom::S3Plugin::Health::current($storeid, $scfg);
+    my $usage = $CFG->can('read_json')->($CFG->can('state_dir')->($storeid) . '/usage.json') // {};
+    my $used = $usage->{bytes} // 0;
+    my $total = $scfg->{capacity} ? $scfg->{capacity} * 1024**3 : $used + 1024**5;
+    my $avail = $total > $used ? $total - $used : 0;
+    return ($total, $avail, $used, $h->{online} ? 1 : 0);
+}
+
+sub parse_volname {
+    my ($class, $volname) = @_;
+    my ($vtype, $name, $vmid, $format) = $CFG->can('parse_volname')->($volname);
+    return ($vtype, $name, $vmid, undef, undef, undef, $format);
+}
+
+sub filesystem_path {
+    my ($class, $scfg, $volname, $snapname) = @_;
+    die "volume snapshots are not supported on s3 storage\n" if defined($snapname);
+    my ($vtype, $name, $vmid) = $class->parse_volname($volname);
+    my $path = $class->get_subdir($scfg, $vtype) . "/$name";
+    return wantarray ? ($path, $vmid, $vtype) : $path;
+}
+
+sub path {
+    my ($class, $scfg, $volname, $storeid, $snapname) = @_;
+    return $class->filesystem_path($scfg, $volname, $snapname);
+}
+
+sub activate_volume {
+    my ($class, $storeid, $scfg, $volname, $snapname, $cache, $hints) = @_;
+    my ($path, undef, $vtype) = $class->filesystem_path($scfg, $volname, $snapname);
+    my (undef, $name) = $class->parse_volname($volname);
+    my $s3 = _s3($storeid, $scfg);
+    _talk($storeid, $s3, sub {
+        PVE::Storage::Custom::S3Plugin::Cache::fetch($s3, $storeid, $vtype, $name, $path,
+            $CFG->can('object_key')->($scfg, $vtype, $name),
+            concurrency => $scfg->{'multipart-concurrency'} // 4,
+            chunk => ($scfg->{'multipart-part-size'} // 64) * 1024 * 1024);
+    });
+    return 1;
+}
+
+sub deactivate_volume {
+    my ($class, $storeid, $scfg, $volname, $snapname, $cache) = @_;
+    return 1;
+}
+
+sub _backup_entry {
+    my ($storeid, $name, $size, $mtime) = @_;
+    my ($format) = $name =~ $PVE::Storage::Custom::S3Plugin::Config::NAME_RE{backup};
+    my $info = $CFG->can('backup_info')->($name);
+    my $e = { volid => "$storeid:backup/$name", format => $format, size => $size,
+        ctime => $info->{ctime} // $mtime, subtype => $info->{type} // 'unknown' };
+    $e->{vmid} = $info->{vmid} if defined($info->{vmid});
+    return $e;
+}
+
+sub list_volumes {
+    my ($class, $storeid, $scfg, $vmid, $content_types) = @_;
+    my $s3 = _s3($storeid, $scfg);
+    my @res;
+    for my $vtype (@$content_types) {
+        my $subdir = $PVE::Storage::Custom::S3Plugin::Config::SUBDIR{$vtype} or next;
+        next if defined($vmid) && $vtype ne 'backup';
+        my $re = $PVE::Storage::Custom::S3Plugin::Config::NAME_RE{$vtype};
+        my $base = $CFG->can('object_key')->($scfg, $vtype, '');
+        my ($objects) = _talk($storeid, $s3, sub { $s3->list_objects($base, delimiter => '/') });
+        my %sidecar;
+        my %items;
+        for my $o (@$objects) {
+            my $name = substr($o->{key}, length($base));
+            if ($name =~ /^(.+)\.(notes|protected)$/) {
+                $sidecar{$1}->{$2} = $o->{key};
+                next;
+            }
+            next if $name !~ $re;
+            $items{$name} = [$o->{size}, $o->{mtime}];
+        }
+        # Files written locally (upload, vzdump) and not uploaded yet are volumes too.
+        my $dir = $class->get_subdir($scfg, $vtype);
+        if (opendir(my $dh, $dir)) {
+            for my $name (readdir($dh)) {
+                next if $name =~ /^\./ || $name !~ $re || $items{$name} || !-f "$dir/$name";
+                my @st = stat(_);
+                $items{$name} = [$st[7], $st[9]];
+            }
+        }
+        for my $name (sort keys %items) {
+            my ($size, $mtime) = @{ $items{$name} };
+            my $e;
+            if ($vtype eq 'backup') {
+                $e = _backup_entry($storeid, $name, $size, $mtime);
+                next if defined($vmid) && ($e->{vmid} // -1) != $vmid;
+                $e->{protected} = 1 if $sidecar{$name}->{protected};
+                if (my $nk = $sidecar{$name}->{notes}) {
+                    my $notes = _talk($storeid, $s3, sub { $s3->get_object($nk) });
+                    $e->{notes} = $CFG->can('decode_notes')->($notes);
+                }
+            } else {
+                my $format = $vtype eq 'iso' ? 'iso' : $vtype eq 'snippets' ? 'snippet' : 'raw';
+                if ($vtype eq 'vztmpl' || $vtype eq 'import') {
+                    ($format) = $name =~ $re;
+                    $format = "t$1" if $vtype eq 'vztmpl' && $format =~ /^tar\.(.+)$/;
+                }
+                $e = { volid => "$storeid:$vtype/$name", format => $format, size => $size,
+                    ctime => $mtime };
+            }
+            $e->{content} = $vtype;
+            push @res, $e;
+        }
+    }
+    return \@res;
+}
+
+sub _sidecar_key {
+    my ($scfg, $name, $what) = @_;
+    return $CFG->can('object_key')->($scfg, 'backup', "$name.$what");
+}
+
+sub get_volume_attribute {
+    my ($class, $scfg, $storeid, $volname, $attribute) = @_;
+    my ($vtype, $name) = $class->parse_volname($volname);
+    return undef if $vtype ne 'backup';
+    my $s3 = _s3($storeid, $scfg);
+    if ($attribute eq 'protected') {
+        my $h = _talk($storeid, $s3, sub { $s3->head_object(_sidecar_key($scfg, $name, 'protected')) });
+        return $h ? 1 : 0;
+    }
+    if ($attribute eq 'notes') {
+        my $h = _talk($storeid, $s3, sub { $s3->head_object(_sidecar_key($scfg, $name, 'notes')) });
+        return undef if !$h;
+        my $notes = _talk($storeid, $s3, sub { $s3->get_object(_sidecar_key($scfg, $name, 'notes')) });
+        return $CFG->can('decode_notes')->($notes);
+    }
+    return undef;
+}
+
+sub update_volume_attribute {
+    my ($class, $scfg, $storeid, $volname, $attribute, $value) = @_;
+    my ($vtype, $name) = $class->parse_volname($volname);
+    die "attribute '$attribute' is not supported for '$volname' on storage type 's3'\n"
+        if $vtype ne 'backup' || ($attribute ne 'notes' && $attribute ne 'protected');
+    my $s3 = _s3($storeid, $scfg);
+    my $key = $CFG->can('object_key')->($scfg, 'backup', $name);
+    my $exists = -e $class->filesystem_path($scfg, $volname)
+        || _talk($storeid, $s3, sub { $s3->head_object($key) });
+    die "volume '$storeid:$volname' does not exist\n" if !$exists;
+    my $side = _sidecar_key($scfg, $name, $attribute);
+    my $set = $attribute eq 'protected' ? $value : defined($value) && $value ne '';
+    _talk($storeid, $s3, sub {
+        if (!$set) {
+            $s3->delete_object($side);
+        } else {
+            $s3->put_object($side, content => $attribute eq 'protected' ? '1' : $value);
+        }
+    });
+    return undef;
+}
+
+sub volume_size_info {
+    my ($class, $scfg, $storeid, $volname, $timeout) = @_;
+    my ($path, undef, $vtype) = $class->filesystem_path($scfg, $volname);
+    my (undef, $name) = $class->parse_volname($volname);
+    my $s3 = _s3($storeid, $scfg);
+    my $h = _talk($storeid, $s3, sub { $s3->head_object($CFG->can('object_key')->($scfg, $vtype, $name)) });
+    my ($size, $ctime) = $h ? ($h->{size}, $h->{mtime}) : (stat($path))[7, 10];
+    die "volume '$storeid:$volname' does not exist\n" if !defined($size);
+    return wantarray ? ($size, 'raw', $size, undef, $ctime) : $size;
+}
+
+sub free_image {
+    my ($class, $storeid, $scfg, $volname, $isBase, $format) = @_;
+    die "cannot remove protected volume '$volname' on '$storeid'\n"
+        if $class->get_volume_attribute($scfg, $storeid, $volname, 'protected');
+    my ($path, undef, $vtype) = $class->filesystem_path($scfg, $volname);
+    my (undef, $name) = $class->parse_volname($volname);
+    my $s3 = _s3($storeid, $scfg);
+    my @keys = ($CFG->can('object_key')->($scfg, $vtype, $name));
+    push @keys, map { _sidecar_key($scfg, $name, $_) } qw(notes protected log) if $vtype eq 'backup';
+    my @failed = _talk($storeid, $s3, sub { $s3->delete_objects(@keys) });
+    die "removing '$volname' failed: " . join('; ', @failed) . "\n" if @failed;
+    for my $p ($path, ($vtype eq 'backup' ? ("$path.notes", "$path.protected") : ())) {
+        unlink($p) or $!{ENOENT} or die "cannot remove '$p': $!\n";
+    }
+    if ($vtype eq 'backup' && $name =~ /^(.+)\.(?:vma|tar|tgz)/) {
+        (my $log = "$path") =~ s/\.(?:vma|tar|tgz).*$/.log/;
+        unlink($log);
+    }
+    PVE::Storage::Custom::S3Plugin::Cache::unmark($storeid, $vtype, $name);
+    return undef;
+}
+
+sub prune_backups {
+    my ($class, $scfg, $storeid, $keep, $vmid, $type, $dryrun, $logfunc) = @_;
+    $logfunc //= sub { print "$_[1]\n" };
+    my $backups = $class->list_volumes($storeid, $scfg, $vmid, ['backup']);
+    my (%groups, @list);
+    for my $b (@$backups) {
+        my ($name) = $b->{volid} =~ m!^[^:]+:backup/(.+)$!;
+        my $info = $CFG->can('backup_info')->($name);
+        my $btype = $info->{type} // 'unknown';
+        next if defined($type) && $type ne $btype;
+        my $e = { volid => $b->{volid}, type => $btype, ctime => $b->{ctime} };
+        my $bvmid = $info->{vmid} // $b->{vmid};
+        $e->{vmid} = $bvmid if defined($bvmid);
+        if ($info->{is_std_name}) {
+            $e->{ctime} = $info->{ctime};
+            push @{ $groups{"$btype/$bvmid"} }, $e;
+        } else {
+            $e->{mark} = 'renamed';
+        }
+        $e->{mark} = 'protected' if $b->{protected};
+        push @list, $e;
+    }
+    PVE::Storage::Custom::S3Plugin::Prune::mark_group($_, $keep) for values %groups;
+    return \@list if $dryrun;
+    my $failed;
+    for my $e (grep { $_->{mark} eq 'remove' } @list) {
+        $logfunc->('info', "removing backup '$e->{volid}'");
+        my ($volname) = $e->{volid} =~ m!^[^:]+:(.+)$!;
+        eval { $class->free_image($storeid, $scfg, $volname) };
+        if (my $err = $@) {
+            $logfunc->('err', "error when removing backup '$e->{volid}' - $err");
+            $failed = 1;
+        }
+    }
+    die "error pruning backups - check log\n" if $failed;
+    return \@list;
+}
+
+1;

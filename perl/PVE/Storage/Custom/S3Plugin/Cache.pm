@@ -1,0 +1,204 @@
+package PVE::Storage::Custom::S3Plugin::Cache;
+
+# The local cache below the storage's `path`: sync markers (which local files are known to equal
+# an object, by size + mtime + ETag), download on demand with ETag validation (parallel ranged
+# GETs for large objects, md5 / md5-of-md5s check), and eviction by size and age of synced files.
+
+use strict;
+use warnings;
+
+use Digest::MD5;
+use File::Basename qw(dirname);
+use File::Path qw(make_path);
+
+use PVE::Storage::Custom::S3Plugin::Config;
+use PVE::Storage::Custom::S3Plugin::Multipart;
+use PVE::Storage::Custom::S3Plugin::SigV4 qw(uri_escape);
+use PVE::Storage::Custom::S3Plugin::Workers qw(spawn_worker collect_workers stop_workers);
+
+
+sub _marker {
+    my ($storeid, $vtype, $name) = @_;
+    return PVE::Storage::Custom::S3Plugin::Config::state_dir($storeid, 1) . "/synced/$vtype." . uri_escape($name) . '.json';
+}
+
+sub mark_synced {
+    my ($storeid, $vtype, $name, $path, $etag) = @_;
+    my @st = stat($path) or return;
+    PVE::Storage::Custom::S3Plugin::Config::write_json(_marker($storeid, $vtype, $name),
+        { size => $st[7], mtime => $st[9], etag => $etag });
+}
+
+sub unmark {
+    my ($storeid, $vtype, $name) = @_;
+    unlink(_marker($storeid, $vtype, $name));
+}
+
+# The marker if $path still is the file that was synced, else undef.
+sub synced {
+    my ($storeid, $vtype, $name, $path) = @_;
+    my $m = PVE::Storage::Custom::S3Plugin::Config::read_json(_marker($storeid, $vtype, $name)) or return undef;
+    my @st = stat($path) or return undef;
+    return ($st[7] == $m->{size} && $st[9] == $m->{mtime}) ? $m : undef;
+}
+
+sub _md5_of_parts {
+    my ($path, $part_size) = @_;
+    open(my $fh, '<:raw', $path) or die "cannot read '$path': $!\n";
+    my @md5;
+    while (1) {
+        my ($d, $left) = (Digest::MD5->new, $part_size);
+        my $got = 0;
+        while ($left > 0) {
+            my $n = sysread($fh, my $buf, $left < 1048576 ? $left : 1048576);
+            die "read error on '$path': $!\n" if !defined($n);
+            last if !$n;
+            $d->add($buf);
+            ($left, $got) = ($left - $n, $got + $n);
+        }
+        last if !$got;
+        push @md5, $d->hexdigest;
+    }
+    return PVE::Storage::Custom::S3Plugin::Multipart::expected_etag(@md5);
+}
+
+sub _download_parallel {
+    my ($s3, $key, $tmp, $head, $chunk, $concurrency) = @_;
+    open(my $fh, '>', $tmp) or die "cannot create '$tmp': $!\n";
+    truncate($fh, $head->{size}) or die "cannot size '$tmp': $!\n";
+    close($fh);
+    my @ranges;
+    for (my $off = 0; $off < $head->{size}; $off += $chunk) {
+        my $end = $off + $chunk - 1;
+        $end = $head->{size} - 1 if $end >= $head->{size};
+        push @ranges, [$off, $end];
+    }
+    my %running;
+    my $id = 0;
+    while (@ranges || %running) {
+        while (@ranges && keys(%running) < $concurrency) {
+            my $r = shift(@ranges);
+            $id++;
+            $running{$id} = spawn_worker($id, sub {
+                open(my $out, '+<', $tmp) or die "cannot open '$tmp': $!\n";
+                $s3->get_object($key, fh => $out, offset => $r->[0], range => $r,
+                    etag => $head->{etag});
+                close($out) or die "write error on '$tmp': $!\n";
+                return { ok => 1 };
+            }, sub { { metrics => ($s3->metrics ? $s3->metrics->take() : undef) } });
+        }
+        for my $msg (collect_workers(\%running, 5)) {
+            $s3->metrics->merge($msg->{metrics}) if $s3->metrics && $msg->{metrics};
+            if ($msg->{error}) {
+                stop_workers(\%running);
+                die $msg->{error};
+            }
+        }
+    }
+    return undef;
+}
+
+=head3 fetch
+
+    my $etag = fetch($s3, $storeid, $vtype, $name, $path, $key, concurrency => 4, chunk => $bytes);
+
+Makes C<$path> hold the current object: keeps a synced copy whose ETag still matches, keeps a
+local file that was never uploaded (it is newer than anything remote), otherwise downloads to a
+temporary file, verifies size and checksum, and renames it into place.
+
+=cut
+
+sub fetch {
+    my ($s3, $storeid, $vtype, $name, $path, $key, %o) = @_;
+    my $head = $s3->head_object($key);
+    if (-e $path) {
+        my $m = synced($storeid, $vtype, $name, $path);
+        return $m->{etag} if !$head && !$m; # local only, not uploaded yet
+        return $m->{etag} if $m && $head && $m->{etag} eq $head->{etag};
+        die "volume '$vtype/$name' has a local copy that differs from the object and is not "
+            . "uploaded yet\n" if !$m && $head && !$o{replace_unsynced};
+    }
+    die "volume '$storeid:$vtype/$name' does not exist\n" if !$head;
+    make_path(dirname($path));
+    my $tmp = "$path.s3part.$$";
+    my $chunk = $o{chunk} || $head->{meta}->{'s3plugin-part-size'} || 64 * 1024 * 1024;
+    my $ok = eval {
+        my $md5;
+        if (($o{concurrency} // 4) > 1 && $head->{size} > 2 * $chunk) {
+            _download_parallel($s3, $key, $tmp, $head, $chunk, $o{concurrency} // 4);
+        } else {
+            open(my $fh, '>', $tmp) or die "cannot create '$tmp': $!\n";
+            $md5 = $s3->get_object($key, fh => $fh, etag => $head->{etag})->{md5};
+            close($fh) or die "write error on '$tmp': $!\n";
+        }
+        my $size = -s $tmp;
+        die "download of '$key' is $size bytes, expected $head->{size}\n"
+            if $size != $head->{size};
+        my $etag = $head->{etag} // '';
+        if ($etag =~ /^[0-9a-f]{32}$/) {
+            $md5 //= do {
+                open(my $fh, '<:raw', $tmp) or die "cannot read '$tmp': $!\n";
+                Digest::MD5->new->addfile($fh)->hexdigest;
+            };
+            die "download of '$key' is corrupt: MD5 $md5, ETag $etag\n" if $md5 ne $etag;
+        } elsif ($etag =~ /-\d+$/ && (my $ps = $head->{meta}->{'s3plugin-part-size'})) {
+            my $got = _md5_of_parts($tmp, $ps);
+            die "download of '$key' is corrupt: parts hash to $got, ETag $etag\n"
+                if $got ne $etag;
+        }
+        rename($tmp, $path) or die "cannot rename '$tmp' to '$path': $!\n";
+        1;
+    };
+    if (!$ok) {
+        my $err = $@;
+        unlink($tmp);
+        die $err;
+    }
+    mark_synced($storeid, $vtype, $name, $path, $head->{etag});
+    return $head->{etag};
+}
+
+# Files in the cache dirs: [ { vtype, name, path, size, atime } ].
+sub cache_files {
+    my ($plugin, $scfg) = @_;
+    my @files;
+    for my $vtype (sort keys %PVE::Storage::Custom::S3Plugin::Config::SUBDIR) {
+        my $dir = eval { $plugin->get_subdir($scfg, $vtype) } or next;
+        opendir(my $dh, $dir) or next;
+        for my $name (readdir($dh)) {
+            my $path = "$dir/$name";
+            next if $name =~ /^\./ || !-f $path;
+            my @st = stat(_);
+            push @files, { vtype => $vtype, name => $name, path => $path, size => $st[7],
+                atime => ($st[8] > $st[9] ? $st[8] : $st[9]) };
+        }
+    }
+    return \@files;
+}
+
+# Delete synced files older than max-age, then the least recently used synced files until the
+# cache fits max-size. Files not yet uploaded are never touched.
+sub evict {
+    my ($plugin, $storeid, $scfg, $now) = @_;
+    $now //= time();
+    my $max_size = $scfg->{'cache-max-size'} ? $scfg->{'cache-max-size'} * 1024 * 1024 : undef;
+    my $max_age = $scfg->{'cache-max-age'} ? $scfg->{'cache-max-age'} * 3600 : undef;
+    my $files = cache_files($plugin, $scfg);
+    my $total = 0;
+    $total += $_->{size} for @$files;
+    my @removed;
+    for my $f (sort { $a->{atime} <=> $b->{atime} } @$files) {
+        my $old = $max_age && $now - $f->{atime} > $max_age;
+        my $over = $max_size && $total > $max_size;
+        next if !$old && !$over;
+        next if $f->{name} =~ /\.(dat|tmp|log)$|\.s3part\./;
+        next if !synced($storeid, $f->{vtype}, $f->{name}, $f->{path});
+        unlink($f->{path}) or next;
+        unmark($storeid, $f->{vtype}, $f->{name});
+        $total -= $f->{size};
+        push @removed, "$f->{vtype}/$f->{name}";
+    }
+    return @removed;
+}
+
+1;
