@@ -23,6 +23,22 @@ export function serveHttp(
   handler: Handler,
   logger: Logger,
 ): RunningHttpServer {
+  // Deno's own shutdown cuts request bodies that are still arriving, so requests are drained here first:
+  // new ones get 503, running handlers (which consume their bodies) finish, then the server shuts down.
+  let inFlight = 0;
+  let draining = false;
+  let onIdle: (() => void) | undefined;
+  const tracked: Handler = async (req, info) => {
+    if (draining) {
+      return new Response("Shutting down\n", { status: 503, headers: { connection: "close", "retry-after": "5" } });
+    }
+    inFlight++;
+    try {
+      return await handler(req, info);
+    } finally {
+      if (--inFlight === 0) onIdle?.();
+    }
+  };
   let server: Deno.HttpServer<Deno.NetAddr>;
   try {
     server = Deno.serve({
@@ -33,7 +49,7 @@ export function serveHttp(
         logger.error(`${name}: unhandled request error`, { error: String(err) });
         return new Response("Internal error", { status: 500 });
       },
-    }, (req, info) => handler(req, { remoteAddr: info.remoteAddr }));
+    }, (req, info) => tracked(req, { remoteAddr: info.remoteAddr }));
   } catch (err) {
     const reason = err instanceof Deno.errors.AddrInUse ? "address in use" : (err as Error).message;
     throw new AppError("Unavailable", `Cannot listen on ${formatListenAddress(address)} for ${name}: ${reason}`, {
@@ -49,7 +65,9 @@ export function serveHttp(
       const timeout = new Promise<false>((resolve) => {
         timer = setTimeout(() => resolve(false), graceMs);
       });
-      const drained = await Promise.race([server.shutdown().then(() => true as const), timeout]);
+      draining = true;
+      const idle = inFlight === 0 ? Promise.resolve() : new Promise<void>((resolve) => onIdle = resolve);
+      const drained = await Promise.race([idle.then(() => server.shutdown()).then(() => true as const), timeout]);
       clearTimeout(timer);
       if (!drained) logger.warn(`${name}: in-flight requests still running after ${graceMs} ms, stopping anyway`);
       return drained;

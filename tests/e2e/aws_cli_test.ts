@@ -1,0 +1,127 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { aws, sha256File, withAppliance, writeTestFile } from "./_appliance.ts";
+
+/** 1 GiB by default, as operators upload vzdump archives; smaller for quick local runs. */
+const BIG = Number(Deno.env.get("S3PLUGIN_E2E_BIG_BYTES") ?? 1024 ** 3);
+
+Deno.test("aws s3 cp: a 1 GiB file up and down arrives bit-identical", async () => {
+  await withAppliance(async (app, scratch) => {
+    const src = join(scratch, "big.bin");
+    const back = join(scratch, "back.bin");
+    await writeTestFile(src, BIG);
+    const bucket = app.creds.bucket;
+    await aws(app, scratch, ["s3", "cp", "--only-show-errors", src, `s3://${bucket}/dump/big.bin`]);
+    const head = JSON.parse(
+      (await aws(app, scratch, ["s3api", "head-object", "--bucket", bucket, "--key", "dump/big.bin"]))
+        .stdout,
+    );
+    assert.equal(head.ContentLength, BIG);
+    assert.match(head.ETag, /-\d+"$/, "aws s3 cp of a large file uses multipart");
+    await aws(app, scratch, ["s3", "cp", "--only-show-errors", `s3://${bucket}/dump/big.bin`, back]);
+    assert.equal(await sha256File(back), await sha256File(src));
+    const ls = (await aws(app, scratch, ["s3", "ls", `s3://${bucket}/dump/`])).stdout;
+    assert.match(ls, new RegExp(`\\s${BIG} big\\.bin`));
+  });
+});
+
+Deno.test("aws s3api multipart: create, upload-part, list-parts, complete; abort removes an upload", async () => {
+  await withAppliance(async (app, scratch) => {
+    const bucket = app.creds.bucket;
+    const api = (...args: string[]) =>
+      aws(app, scratch, ["s3api", ...args]).then((r) => r.stdout ? JSON.parse(r.stdout) : {});
+    const part1 = join(scratch, "p1");
+    const part2 = join(scratch, "p2");
+    await writeTestFile(part1, 5 * 1024 * 1024);
+    await writeTestFile(part2, 1234);
+    const { UploadId } = await api("create-multipart-upload", "--bucket", bucket, "--key", "mp/obj");
+    const e1 = await api(
+      "upload-part",
+      "--bucket",
+      bucket,
+      "--key",
+      "mp/obj",
+      "--upload-id",
+      UploadId,
+      "--part-number",
+      "1",
+      "--body",
+      part1,
+    );
+    const e2 = await api(
+      "upload-part",
+      "--bucket",
+      bucket,
+      "--key",
+      "mp/obj",
+      "--upload-id",
+      UploadId,
+      "--part-number",
+      "2",
+      "--body",
+      part2,
+    );
+    const parts = await api("list-parts", "--bucket", bucket, "--key", "mp/obj", "--upload-id", UploadId);
+    assert.deepEqual(
+      parts.Parts.map((p: { PartNumber: number; Size: number; ETag: string }) => [p.PartNumber, p.Size, p.ETag]),
+      [
+        [1, 5 * 1024 * 1024, e1.ETag],
+        [2, 1234, e2.ETag],
+      ],
+    );
+    const layout = join(scratch, "parts.json");
+    await Deno.writeTextFile(
+      layout,
+      JSON.stringify({ Parts: [{ PartNumber: 1, ETag: e1.ETag }, { PartNumber: 2, ETag: e2.ETag }] }),
+    );
+    const done = await api(
+      "complete-multipart-upload",
+      "--bucket",
+      bucket,
+      "--key",
+      "mp/obj",
+      "--upload-id",
+      UploadId,
+      "--multipart-upload",
+      `file://${layout}`,
+    );
+    assert.match(done.ETag, /-2"$/);
+    const out = join(scratch, "out");
+    await api("get-object", "--bucket", bucket, "--key", "mp/obj", out);
+    const joined = join(scratch, "joined");
+    await Deno.writeFile(joined, new Uint8Array([...await Deno.readFile(part1), ...await Deno.readFile(part2)]));
+    assert.equal(await sha256File(out), await sha256File(joined));
+
+    const second = await api("create-multipart-upload", "--bucket", bucket, "--key", "mp/aborted");
+    await api(
+      "upload-part",
+      "--bucket",
+      bucket,
+      "--key",
+      "mp/aborted",
+      "--upload-id",
+      second.UploadId,
+      "--part-number",
+      "1",
+      "--body",
+      part2,
+    );
+    const listed = await api("list-multipart-uploads", "--bucket", bucket);
+    assert.deepEqual(listed.Uploads.map((u: { Key: string }) => u.Key), ["mp/aborted"]);
+    await api("abort-multipart-upload", "--bucket", bucket, "--key", "mp/aborted", "--upload-id", second.UploadId);
+    const after = await api("list-multipart-uploads", "--bucket", bucket);
+    assert.equal(after.Uploads, undefined);
+    const missing = await aws(app, scratch, [
+      "s3api",
+      "list-parts",
+      "--bucket",
+      bucket,
+      "--key",
+      "mp/aborted",
+      "--upload-id",
+      second.UploadId,
+    ], { allowFailure: true });
+    assert.notEqual(missing.code, 0);
+    assert.match(missing.stderr, /NoSuchUpload/);
+  });
+});

@@ -1,0 +1,59 @@
+import assert from "node:assert/strict";
+import { awsEnv, run, withAppliance } from "./_appliance.ts";
+
+const SCRIPT = `
+import hashlib, io, json, os, sys
+import boto3
+from boto3.s3.transfer import TransferConfig
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+s3 = boto3.client("s3", endpoint_url=os.environ["ENDPOINT"], config=Config(s3={"addressing_style": "path"}, signature_version="s3v4"))
+out = {}
+s3.create_bucket(Bucket="boto-bucket")
+s3.put_object(Bucket="boto-bucket", Key="small.txt", Body=b"hello boto", Metadata={"owner": "ops"},
+              ContentType="text/plain")
+obj = s3.get_object(Bucket="boto-bucket", Key="small.txt")
+out["small"] = [obj["Body"].read().decode(), obj["Metadata"], obj["ContentType"]]
+out["range"] = s3.get_object(Bucket="boto-bucket", Key="small.txt", Range="bytes=6-9")["Body"].read().decode()
+
+data = os.urandom(12 * 1024 * 1024 + 7)
+cfg = TransferConfig(multipart_threshold=5 * 1024 * 1024, multipart_chunksize=5 * 1024 * 1024)
+s3.upload_fileobj(io.BytesIO(data), "boto-bucket", "big.bin", Config=cfg)
+buf = io.BytesIO()
+s3.download_fileobj("boto-bucket", "big.bin", buf, Config=cfg)
+out["big_equal"] = hashlib.sha256(buf.getvalue()).hexdigest() == hashlib.sha256(data).hexdigest()
+out["big_etag"] = s3.head_object(Bucket="boto-bucket", Key="big.bin")["ETag"]
+
+s3.copy_object(Bucket="boto-bucket", Key="copy.txt", CopySource={"Bucket": "boto-bucket", "Key": "small.txt"})
+url = s3.generate_presigned_url("get_object", Params={"Bucket": "boto-bucket", "Key": "copy.txt"}, ExpiresIn=60)
+import urllib.request
+out["presigned"] = urllib.request.urlopen(url).read().decode()
+res = s3.delete_objects(Bucket="boto-bucket", Delete={"Objects": [{"Key": k} for k in ["small.txt", "copy.txt", "big.bin"]]})
+out["deleted"] = sorted(d["Key"] for d in res["Deleted"])
+try:
+    s3.get_object(Bucket="boto-bucket", Key="small.txt")
+    out["missing"] = "found"
+except ClientError as e:
+    out["missing"] = e.response["Error"]["Code"]
+s3.delete_bucket(Bucket="boto-bucket")
+out["buckets"] = [b["Name"] for b in s3.list_buckets()["Buckets"]]
+print(json.dumps(out))
+`;
+
+Deno.test("boto3: put/get with metadata, ranges, managed multipart transfer, copy, presigned GET, batch delete", async () => {
+  await withAppliance(async (app, scratch) => {
+    const { stdout } = await run("/usr/bin/python3", ["-c", SCRIPT], {
+      env: { ...awsEnv(app, scratch), ENDPOINT: app.s3 },
+    });
+    const out = JSON.parse(stdout);
+    assert.deepEqual(out.small, ["hello boto", { owner: "ops" }, "text/plain"]);
+    assert.equal(out.range, "boto");
+    assert.equal(out.big_equal, true);
+    assert.match(out.big_etag, /-3"$/);
+    assert.equal(out.presigned, "hello boto");
+    assert.deepEqual(out.deleted, ["big.bin", "copy.txt", "small.txt"]);
+    assert.equal(out.missing, "NoSuchKey");
+    assert.deepEqual(out.buckets, [app.creds.bucket]);
+  });
+});
