@@ -200,10 +200,9 @@ export async function createIntegrity(ctx: ServiceContext, options: IntegrityOpt
     if (period > 0) intervals.push(timers.setInterval(() => track(what, fn()), period));
   };
   every(options.checkpointIntervalMs, 60_000, "checkpoint", async () => {
-    if (journal.size() > lastCheckpointSize || appender.pending() > 0) {
-      await appender.flush();
-      await checkpointNow();
-    } else await checkpoints.anchorPending();
+    await appender.flush();
+    if (journal.size() > lastCheckpointSize) await checkpointNow();
+    else await checkpoints.anchorPending();
   });
   every(options.verifyIntervalMs, 3_600_000, "verify", verify);
   every(options.reconcileIntervalMs, 6 * 3_600_000, "reconcile", reconcileAll);

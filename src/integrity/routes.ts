@@ -43,6 +43,7 @@ export function integrityRoutes(integrity: Integrity, deps: { logger: Logger; no
   app.get("/records", async (c) => {
     const from = intParam(c.req.query("from"), "from", 0);
     const limit = Math.min(intParam(c.req.query("limit"), "limit", 100), 1000);
+    await integrity.appender.flush();
     return c.json({ size: journal.size(), records: (await journal.records(from, limit)).map(view) });
   });
 
