@@ -112,7 +112,7 @@ export function createAwsChunkedDecoder(options: AwsChunkedOptions): TransformSt
             const n = Math.min(remaining, bytes.length - i);
             const piece = bytes.subarray(i, i + n);
             hash?.update(piece);
-            controller.enqueue(piece.slice());
+            controller.enqueue(piece);
             remaining -= n;
             i += n;
             if (remaining === 0) {
