@@ -48,6 +48,8 @@ export function createS3Client(options: S3StoreOptions): S3Client {
       ...(options.sessionToken ? { sessionToken: options.sessionToken } : {}),
     },
     maxAttempts: options.maxAttempts ?? 3,
+    // Failures reach callers as AppErrors; the SDK would otherwise print retry warnings to the console.
+    logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {} },
     // Default "WHEN_SUPPORTED" sends aws-chunked bodies with trailers, which many S3-compatible servers reject.
     requestChecksumCalculation: "WHEN_REQUIRED",
     responseChecksumValidation: "WHEN_REQUIRED",
@@ -111,12 +113,18 @@ export function toInfo(key: string, out: HeadObjectOutput, size: number): Object
   return {
     key,
     size,
-    etag: out.ETag ?? "",
+    etag: quoted(out.ETag),
     lastModified: out.LastModified ?? new Date(0),
     metadata: Object.fromEntries(Object.entries(out.Metadata ?? {}).map(([k, v]) => [k.toLowerCase(), v])),
     checksums,
     ...Object.fromEntries(Object.entries(optional).filter(([, v]) => v !== undefined)),
   };
+}
+
+/** ETags as S3 sends them, quoted (some servers, e.g. Ceph RGW in CopyPartResult, omit the quotes). */
+export function quoted(etag: string | undefined): string {
+  if (!etag) return "";
+  return etag.startsWith('"') ? etag : `"${etag}"`;
 }
 
 /** `x-amz-copy-source`: bucket and URL-encoded key (slashes kept, as AWS documents). */

@@ -15,13 +15,14 @@ import {
   UploadPartCopyCommand,
 } from "@aws-sdk/client-s3";
 import { type Clock, systemClock } from "../clock.ts";
+import { AppError, isAppError } from "../errors.ts";
 import type { ByteRange, ObjectInfo, ObjectStore, PartInfo, PutOptions } from "./mod.ts";
 import { validateKey } from "./_keys.ts";
 import { selectCompletedParts, validatePartNumber } from "./_multipart.ts";
 import { checkRange } from "./_objects.ts";
 import { resolveMaxKeys } from "./_sorted_keys.ts";
 import { md5Base64, sendStreaming, spool, verifiedBody } from "./_s3_body.ts";
-import { checksumParams, copySource, rangeHeader, writeParams } from "./_s3_client.ts";
+import { checksumParams, copySource, quoted, rangeHeader, writeParams } from "./_s3_client.ts";
 
 const COPY_PART_SIZE = 512 * 1024 * 1024;
 
@@ -47,11 +48,19 @@ type Methods = Pick<
 type Source = { bucket: string; key: string; range?: ByteRange };
 
 export function s3Multipart(deps: S3MultipartDeps) {
-  const { client, upstream, send, headObject } = deps;
+  const { client, upstream, headObject } = deps;
+  /** Requests naming an upload id: some servers (Ceph RGW 16) answer NoSuchKey for an unknown upload. */
+  const send = <T>(fn: () => Promise<T>, notFound?: "NoSuchBucket" | "NoSuchKey") =>
+    deps.send(fn, notFound).catch((err) => {
+      if (isAppError(err, "NoSuchKey") && notFound !== "NoSuchKey") {
+        throw new AppError("NoSuchUpload", "The multipart upload does not exist", { cause: err });
+      }
+      throw err;
+    });
   const clock = deps.clock ?? systemClock();
   const toPart = (p: Part): PartInfo => ({
     partNumber: p.PartNumber!,
-    etag: p.ETag ?? "",
+    etag: quoted(p.ETag),
     size: p.Size ?? 0,
     lastModified: p.LastModified ?? new Date(0),
     checksums: {},
@@ -82,6 +91,7 @@ export function s3Multipart(deps: S3MultipartDeps) {
     target: { bucket: string; key: string; uploadId: string; partNumber: number },
     size: number,
   ) {
+    // The source was just found by HEAD, so a NoSuchKey here names the upload.
     const out = await send(() =>
       client.send(
         new UploadPartCopyCommand({
@@ -92,10 +102,11 @@ export function s3Multipart(deps: S3MultipartDeps) {
           CopySource: copySource(upstream(source.bucket), source.key),
           ...(source.range ? { CopySourceRange: rangeHeader(source.range) } : {}),
         }),
-      ), "NoSuchKey");
+      )
+    );
     return {
       partNumber: target.partNumber,
-      etag: out.CopyPartResult?.ETag ?? "",
+      etag: quoted(out.CopyPartResult?.ETag),
       size,
       lastModified: clock.now(),
       checksums: {},
@@ -141,7 +152,7 @@ export function s3Multipart(deps: S3MultipartDeps) {
         );
         return {
           partNumber: upload.partNumber,
-          etag: out.ETag ?? "",
+          etag: quoted(out.ETag),
           size,
           lastModified: clock.now(),
           checksums: { ...opts.checksums },

@@ -27,14 +27,22 @@ import {
 } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import { systemClock } from "../clock.ts";
-import { AppError } from "../errors.ts";
+import { AppError, isAppError } from "../errors.ts";
 import type { ObjectInfo, ObjectStore } from "./mod.ts";
 import { compareKeys, validateBucketName, validateKey } from "./_keys.ts";
 import { checkRange, copyAttributes } from "./_objects.ts";
 import { resolveMaxKeys } from "./_sorted_keys.ts";
 import { md5Base64, sendStreaming, verifiedBody } from "./_s3_body.ts";
 import { mapS3Error } from "./_s3_errors.ts";
-import { checksumParams, copySource, createS3Client, type S3StoreOptions, toInfo, writeParams } from "./_s3_client.ts";
+import {
+  checksumParams,
+  copySource,
+  createS3Client,
+  quoted,
+  type S3StoreOptions,
+  toInfo,
+  writeParams,
+} from "./_s3_client.ts";
 import { s3Multipart } from "./_s3_multipart.ts";
 
 export type { S3StoreOptions } from "./_s3_client.ts";
@@ -80,7 +88,7 @@ export function createS3Store(options: S3StoreOptions): ObjectStore {
     return {
       key: o.Key!,
       size: o.Size ?? 0,
-      etag: o.ETag ?? "",
+      etag: quoted(o.ETag),
       lastModified: o.LastModified ?? new Date(0),
       metadata: {},
       checksums: {},
@@ -104,6 +112,14 @@ export function createS3Store(options: S3StoreOptions): ObjectStore {
 
     async createBucket(bucket, opts = {}) {
       const region = options.region;
+      // AWS us-east-1 and Ceph RGW answer 200 when the caller already owns the bucket; S3 elsewhere refuses.
+      const exists = await client.send(new HeadBucketCommand({ Bucket: upstream(bucket) })).then(
+        () => true,
+        () => false,
+      );
+      if (exists) {
+        throw new AppError("BucketAlreadyExists", `Bucket "${bucket}" already exists`, { details: { bucket } });
+      }
       await send(() =>
         client.send(
           new CreateBucketCommand({
@@ -118,6 +134,16 @@ export function createS3Store(options: S3StoreOptions): ObjectStore {
     },
 
     async deleteBucket(bucket) {
+      // Some servers (Ceph RGW) delete a bucket that still has in-progress uploads, losing them silently.
+      const pending = await multipart.methods.listMultipartUploads(bucket, { maxUploads: 1 }).catch((err) => {
+        if (isAppError(err, "NotImplemented", "InvalidArgument")) return { uploads: [] };
+        throw err;
+      });
+      if (pending.uploads.length > 0) {
+        throw new AppError("BucketNotEmpty", `Bucket "${bucket}" has multipart uploads in progress`, {
+          details: { bucket },
+        });
+      }
       await send(() => client.send(new DeleteBucketCommand({ Bucket: upstream(bucket) })));
     },
 

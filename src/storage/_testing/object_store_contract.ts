@@ -40,6 +40,8 @@ export interface ContractDeviations {
   rangeEndZeroIgnored?: string;
   /** A request body cut off before its Content-Length is stored truncated instead of being discarded. */
   storesInterruptedBodies?: string;
+  /** CompleteMultipartUpload fails unless it lists every uploaded part (S3 lets a completion leave parts out). */
+  completeRequiresAllParts?: string;
 }
 
 export interface ContractContext {
