@@ -17,11 +17,13 @@ import { createAccessKeyStore } from "./db/repos/access_keys.ts";
 import { createSecretBox } from "./secret_box.ts";
 import { createBlockdevService } from "./blockdev/mod.ts";
 import { createSyncService } from "./sync/mod.ts";
+import { createIntegrityService } from "./integrity/mod.ts";
 
 /** Every service the appliance runs, in start order (stopped in reverse). */
 export const SERVICE_FACTORIES: ServiceFactory[] = [
   { name: "blockdev", create: (ctx) => createBlockdevService(ctx) },
   { name: "sync", create: (ctx) => createSyncService(ctx) },
+  { name: "integrity", create: (ctx) => createIntegrityService(ctx) },
 ];
 
 /** How long SIGTERM waits for in-flight requests before stopping anyway. */

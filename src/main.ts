@@ -19,6 +19,7 @@ const CLI_MODULES: Record<string, () => Promise<CliModule>> = {
   user: () => import("./api/user_cli.ts"),
   blockdev: () => import("./blockdev/cli.ts"),
   sync: () => import("./sync/cli.ts"),
+  integrity: () => import("./integrity/cli.ts"),
 };
 
 const USAGE = `Usage: s3plugin <command> [options]
