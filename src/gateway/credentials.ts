@@ -35,10 +35,19 @@ function covers(grant: Grant, permission: Permission): boolean {
   return grant.permission === "write" || permission === "read";
 }
 
+/** One access to check: `key` is an object key, or the prefix of a listing. */
+export interface Access {
+  bucket: string;
+  key: string;
+  permission: Permission;
+}
+
 /** May `identity` use `key` (or list under `key` as a prefix) in `bucket` with `permission`? */
-export function mayAccess(identity: Identity, bucket: string, key: string, permission: Permission): boolean {
+export function mayAccess(identity: Identity, access: Access): boolean {
   if (identity.admin) return true;
-  return identity.grants.some((g) => g.bucket === bucket && key.startsWith(g.prefix) && covers(g, permission));
+  return identity.grants.some((g) =>
+    g.bucket === access.bucket && access.key.startsWith(g.prefix) && covers(g, access.permission)
+  );
 }
 
 /** May `identity` see `bucket` at all (ListBuckets, HeadBucket, ListMultipartUploads)? */

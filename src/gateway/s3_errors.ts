@@ -22,7 +22,6 @@ const S3_ERRORS = {
   InvalidArgument: [400, "Invalid Argument"],
   InvalidBucketName: [400, "The specified bucket is not valid"],
   InvalidDigest: [400, "The Content-MD5 you specified is not valid"],
-  InvalidLocationConstraint: [400, "The specified location-constraint is not valid"],
   InvalidPart: [400, "One or more of the specified parts could not be found"],
   InvalidPartOrder: [400, "The list of parts was not in ascending order"],
   InvalidRange: [416, "The requested range is not satisfiable"],

@@ -149,6 +149,8 @@ Deno.test("SDK: lib-storage Upload runs a multipart upload; ranged GET returns 2
     assert.match(result.ETag ?? "", /-3"$/);
     const head = await s3.send(new HeadObjectCommand({ Bucket: "sdk", Key: "big.bin" }));
     assert.equal(head.ContentLength, size);
+    const whole = await s3.send(new GetObjectCommand({ Bucket: "sdk", Key: "big.bin" }));
+    assert.deepEqual(await whole.Body!.transformToByteArray(), data);
     const part = await s3.send(new GetObjectCommand({ Bucket: "sdk", Key: "big.bin", Range: "bytes=5242880-5251071" }));
     assert.equal(part.$metadata.httpStatusCode, 206);
     assert.equal(part.ContentRange, `bytes 5242880-5251071/${size}`);
@@ -156,6 +158,13 @@ Deno.test("SDK: lib-storage Upload runs a multipart upload; ranged GET returns 2
     assert.deepEqual(
       h.events.filter((e) => e.op !== "GetObject" && e.op !== "HeadObject").map((e) => e.op).sort(),
       ["CompleteMultipartUpload", "CreateBucket", "CreateMultipartUpload", "UploadPart", "UploadPart", "UploadPart"],
+    );
+    await s3.send(
+      new CreateBucketCommand({ Bucket: "elsewhere", CreateBucketConfiguration: { LocationConstraint: "eu-west-1" } }),
+    );
+    assert.equal(
+      (await s3.send(new HeadObjectCommand({ Bucket: "sdk", Key: "big.bin" }))).$metadata.httpStatusCode,
+      200,
     );
   });
 });

@@ -6,7 +6,7 @@
  */
 import type { Clock } from "../../clock.ts";
 import type { ChecksumAlgorithm, ObjectStore } from "../../storage/mod.ts";
-import type { Identity, Permission } from "../credentials.ts";
+import type { Access, Identity } from "../credentials.ts";
 import { mayAccess } from "../credentials.ts";
 import type { Payload } from "../payload.ts";
 import { S3Error } from "../s3_errors.ts";
@@ -54,8 +54,8 @@ export function objectOf(ctx: RequestContext): { bucket: string; key: string } {
 }
 
 /** Throw AccessDenied unless the caller may use `key` (or list under it) in `bucket`. */
-export function requireAccess(ctx: RequestContext, bucket: string, key: string, permission: Permission): void {
-  if (!mayAccess(ctx.identity, bucket, key, permission)) throw new S3Error("AccessDenied");
+export function requireAccess(ctx: RequestContext, access: Access): void {
+  if (!mayAccess(ctx.identity, access)) throw new S3Error("AccessDenied");
 }
 
 /** Throw AccessDenied unless the caller is an admin key. */

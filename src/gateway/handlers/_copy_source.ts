@@ -44,7 +44,7 @@ export async function resolveCopySource(
   store: ObjectStore,
 ): Promise<{ source: CopySource; info: ObjectInfo }> {
   const source = parseCopySource(ctx.req.headers.get("x-amz-copy-source") ?? "");
-  requireAccess(ctx, source.bucket, source.key, "read");
+  requireAccess(ctx, { bucket: source.bucket, key: source.key, permission: "read" });
   const info = await store.headObject(source.bucket, source.key);
   const verdict = evaluateConditions(requestConditions(ctx.req.headers, "x-amz-copy-source-"), info, {
     notModifiedIsFailure: true,

@@ -27,7 +27,7 @@ export function listParams(ctx: RequestContext): ListParams {
   const q = ctx.url.searchParams;
   const bucket = bucketOf(ctx);
   const prefix = q.get("prefix") ?? "";
-  requireAccess(ctx, bucket, prefix, "read");
+  requireAccess(ctx, { bucket, key: prefix, permission: "read" });
   const encodingType = q.get("encoding-type") ?? undefined;
   if (encodingType !== undefined && encodingType !== "url") {
     throw new S3Error("InvalidArgument", "Invalid Encoding Method specified in Request");

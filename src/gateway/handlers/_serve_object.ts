@@ -15,7 +15,7 @@ const OVERRIDES = [
 
 export async function serveObject(ctx: RequestContext, options: { body: boolean }): Promise<Response> {
   const { bucket, key } = objectOf(ctx);
-  requireAccess(ctx, bucket, key, "read");
+  requireAccess(ctx, { bucket, key, permission: "read" });
   const q = ctx.url.searchParams;
   if (q.has("partNumber")) throw new S3Error("NotImplemented", "GET by partNumber is not supported");
   const head = await ctx.store.headObject(bucket, key);

@@ -1,6 +1,10 @@
-/** CreateBucket (admin keys only); an optional CreateBucketConfiguration must name this region. @module */
+/**
+ * CreateBucket (admin keys only). A CreateBucketConfiguration body must be well-formed; its LocationConstraint is
+ * accepted whatever it names, since the appliance is one region and clients configured for another still work.
+ *
+ * @module
+ */
 import { S3Error } from "../s3_errors.ts";
-import { childText } from "../wire/xml.ts";
 import { bucketOf, type RequestContext, requireAdmin } from "./_context.ts";
 import { emptyResponse } from "./_respond.ts";
 import { readXmlBody } from "./_xml_body.ts";
@@ -11,14 +15,7 @@ export async function createBucket(ctx: RequestContext): Promise<Response> {
   const length = ctx.req.headers.get("content-length");
   const hasBody = ctx.req.body !== null && length !== "0";
   if (hasBody) {
-    const config = await readXmlBody(ctx, "CreateBucketConfiguration");
-    const constraint = childText(config, "LocationConstraint");
-    if (constraint && constraint !== ctx.region) {
-      throw new S3Error(
-        "InvalidLocationConstraint",
-        `The specified location-constraint is not valid; this gateway is ${ctx.region}`,
-      );
-    }
+    await readXmlBody(ctx, "CreateBucketConfiguration");
   }
   const objectLock = ctx.req.headers.get("x-amz-bucket-object-lock-enabled")?.toLowerCase() === "true";
   if (objectLock && !ctx.store.capabilities.objectLock) {

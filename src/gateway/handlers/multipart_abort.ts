@@ -5,7 +5,7 @@ import { emptyResponse } from "./_respond.ts";
 
 export async function abortMultipartUpload(ctx: RequestContext): Promise<Response> {
   const { bucket, key } = objectOf(ctx);
-  requireAccess(ctx, bucket, key, "write");
+  requireAccess(ctx, { bucket, key, permission: "write" });
   await ctx.store.abortMultipartUpload(bucket, key, uploadIdOf(ctx));
   return emptyResponse(204);
 }

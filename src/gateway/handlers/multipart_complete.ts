@@ -16,7 +16,7 @@ const CHECKSUM_ELEMENTS = {
 
 export async function completeMultipartUpload(ctx: RequestContext): Promise<Response> {
   const { bucket, key } = objectOf(ctx);
-  requireAccess(ctx, bucket, key, "write");
+  requireAccess(ctx, { bucket, key, permission: "write" });
   const uploadId = uploadIdOf(ctx);
   const root = await readXmlBody(ctx, "CompleteMultipartUpload");
   const parts = childrenNamed(root, "Part").map((p) => {

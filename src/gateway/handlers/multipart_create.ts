@@ -7,7 +7,7 @@ import { xmlResponse } from "./_respond.ts";
 
 export async function createMultipartUpload(ctx: RequestContext): Promise<Response> {
   const { bucket, key } = objectOf(ctx);
-  requireAccess(ctx, bucket, key, "write");
+  requireAccess(ctx, { bucket, key, permission: "write" });
   const options = putOptionsFrom(ctx.req.headers);
   const algorithm = ctx.req.headers.get("x-amz-checksum-algorithm");
   if (algorithm !== null && !isChecksumAlgorithm(algorithm.toLowerCase())) {

@@ -6,7 +6,7 @@ import { isoDate, OWNER, xmlResponse } from "./_respond.ts";
 
 export async function listParts(ctx: RequestContext): Promise<Response> {
   const { bucket, key } = objectOf(ctx);
-  requireAccess(ctx, bucket, key, "read");
+  requireAccess(ctx, { bucket, key, permission: "read" });
   const q = ctx.url.searchParams;
   const uploadId = uploadIdOf(ctx);
   const maxParts = intParam(q, "max-parts", 1000, 1000);

@@ -5,7 +5,7 @@ import { emptyResponse } from "./_respond.ts";
 
 export async function uploadPart(ctx: RequestContext): Promise<Response> {
   const { bucket, key } = objectOf(ctx);
-  requireAccess(ctx, bucket, key, "write");
+  requireAccess(ctx, { bucket, key, permission: "write" });
   const upload = { uploadId: uploadIdOf(ctx), partNumber: partNumberOf(ctx) };
   const payload = ctx.payload();
   const part = await ctx.store.uploadPart(bucket, key, upload, payload.stream, {

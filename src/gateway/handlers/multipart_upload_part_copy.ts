@@ -6,7 +6,7 @@ import { isoDate, xmlResponse } from "./_respond.ts";
 
 export async function uploadPartCopy(ctx: RequestContext): Promise<Response> {
   const { bucket, key } = objectOf(ctx);
-  requireAccess(ctx, bucket, key, "write");
+  requireAccess(ctx, { bucket, key, permission: "write" });
   const target = { bucket, key, uploadId: uploadIdOf(ctx), partNumber: partNumberOf(ctx) };
   const { source, info } = await resolveCopySource(ctx, ctx.store);
   const range = parseCopyRange(ctx.req.headers.get("x-amz-copy-source-range"), info.size);

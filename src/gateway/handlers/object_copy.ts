@@ -7,7 +7,7 @@ import { isoDate, xmlResponse } from "./_respond.ts";
 
 export async function copyObject(ctx: RequestContext): Promise<Response> {
   const target = objectOf(ctx);
-  requireAccess(ctx, target.bucket, target.key, "write");
+  requireAccess(ctx, { bucket: target.bucket, key: target.key, permission: "write" });
   const directive = (ctx.req.headers.get("x-amz-metadata-directive") ?? "COPY").toUpperCase();
   if (directive !== "COPY" && directive !== "REPLACE") {
     throw new S3Error("InvalidArgument", "Unknown metadata directive");

@@ -4,7 +4,7 @@ import { emptyResponse } from "./_respond.ts";
 
 export async function deleteObject(ctx: RequestContext): Promise<Response> {
   const { bucket, key } = objectOf(ctx);
-  requireAccess(ctx, bucket, key, "write");
+  requireAccess(ctx, { bucket, key, permission: "write" });
   await ctx.store.deleteObject(bucket, key);
   return emptyResponse(204);
 }

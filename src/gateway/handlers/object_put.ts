@@ -27,7 +27,7 @@ async function checkWriteConditions(ctx: RequestContext, bucket: string, key: st
 
 export async function putObject(ctx: RequestContext): Promise<Response> {
   const { bucket, key } = objectOf(ctx);
-  requireAccess(ctx, bucket, key, "write");
+  requireAccess(ctx, { bucket, key, permission: "write" });
   const options = putOptionsFrom(ctx.req.headers);
   const payload = ctx.payload();
   await checkWriteConditions(ctx, bucket, key);

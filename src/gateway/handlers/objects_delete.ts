@@ -31,7 +31,7 @@ export async function deleteObjects(ctx: RequestContext): Promise<Response> {
       if (version !== undefined && version !== "null") {
         throw new S3Error("NotImplemented", "Object versions are not supported");
       }
-      if (!mayAccess(ctx.identity, bucket, key, "write")) throw new S3Error("AccessDenied");
+      if (!mayAccess(ctx.identity, { bucket, key, permission: "write" })) throw new S3Error("AccessDenied");
       await ctx.store.deleteObject(bucket, key);
       if (!quiet) deleted.push({ Key: key });
     } catch (err) {
