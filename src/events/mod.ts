@@ -43,6 +43,8 @@ export interface OperationEvent {
   checksums?: Record<string, string>;
   /** For copies: the source. */
   source?: { bucket: string; key: string };
+  /** For DeleteObjects: the keys actually deleted (one event covers the whole batch). */
+  deletedKeys?: string[];
   /** HTTP status sent to the client. */
   status: number;
   /** S3 error code when the operation failed. */

@@ -112,6 +112,7 @@ export async function handleRequest(req: Request, remoteAddr: string, deps: Pipe
         ? { checksums: draft.checksums as Record<string, string> }
         : {}),
       ...(draft.source ? { source: draft.source } : {}),
+      ...(draft.deletedKeys ? { deletedKeys: draft.deletedKeys } : {}),
       status: response.status,
       ...(errorCode ?? (streamError !== undefined ? "IncompleteBody" : undefined)
         ? { errorCode: errorCode ?? "IncompleteBody" }

@@ -17,6 +17,7 @@ export interface EventDraft {
   etag?: string;
   checksums?: Partial<Record<ChecksumAlgorithm, string>>;
   source?: { bucket: string; key: string };
+  deletedKeys?: string[];
 }
 
 export interface GatewayLimits {

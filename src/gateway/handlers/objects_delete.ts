@@ -22,6 +22,7 @@ export async function deleteObjects(ctx: RequestContext): Promise<Response> {
   }
   await ctx.store.headBucket(bucket);
   const deleted: XmlNode[] = [];
+  const deletedKeys: string[] = [];
   const errors: XmlNode[] = [];
   for (const o of objects) {
     const key = childText(o, "Key");
@@ -33,12 +34,13 @@ export async function deleteObjects(ctx: RequestContext): Promise<Response> {
       }
       if (!mayAccess(ctx.identity, { bucket, key, permission: "write" })) throw new S3Error("AccessDenied");
       await ctx.store.deleteObject(bucket, key);
+      deletedKeys.push(key);
       if (!quiet) deleted.push({ Key: key });
     } catch (err) {
       const s3 = toS3Error(err);
       errors.push({ Key: key, Code: s3.code, Message: s3.message });
     }
   }
-  ctx.event.size = objects.length;
+  ctx.event.deletedKeys = deletedKeys;
   return xmlResponse("DeleteResult", { Deleted: deleted, Error: errors });
 }

@@ -76,6 +76,8 @@ Deno.test("DeleteObjects: per-key results, Quiet mode, per-key AccessDenied, Con
   assert.equal(r.res.status, 200, r.body);
   assert.match(r.body, /<Deleted><Key>team\/a<\/Key><\/Deleted>/);
   assert.match(r.body, /<Error><Key>other\/c<\/Key><Code>AccessDenied<\/Code>/);
+  const ev = h.events[h.events.length - 1]!;
+  assert.deepEqual([ev.op, ev.deletedKeys], ["DeleteObjects", ["team/a"]]);
   r = await send(xml(true, ["team/b", "team/missing"]));
   assert.doesNotMatch(r.body, /<Deleted>/, "Quiet lists only errors");
   assert.equal((await h.request({ path: "/shared/team/b" })).status, 404);
