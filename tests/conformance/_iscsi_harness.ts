@@ -111,7 +111,8 @@ export async function startTgtd(dir: string, options: { sizeBytes: number }): Pr
   }).spawn();
   const stop = async () => {
     try {
-      child.kill("SIGTERM");
+      // tgtd in the foreground does not exit on SIGTERM while targets are configured.
+      child.kill("SIGKILL");
     } catch { /* exited */ }
     await child.status;
   };

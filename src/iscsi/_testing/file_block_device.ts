@@ -76,8 +76,9 @@ export async function openFileBlockDevice(
       });
     },
     flush: () => withHandle((f) => f.syncData()),
-    async close() {
+    close() {
       for (const f of all) f.close();
+      return Promise.resolve();
     },
   };
 }
