@@ -14,7 +14,9 @@ use Time::HiRes qw(time);
 
 use PVE::Storage;
 use PVE::Storage::Custom::S3Plugin::Config;
+use PVE::Storage::Custom::S3Plugin::Multipart;
 use PVE::Storage::Custom::S3Plugin::Sync;
+use POSIX ();
 
 my $PLUGIN = 'PVE::Storage::Custom::S3Plugin';
 
@@ -205,6 +207,78 @@ sub run {
 
     $PLUGIN->on_delete_hook($storeid, $scfg);
     ok(!-e $sf, "$srv->{name}: on_delete_hook removes the secrets");
+}
+
+# Extra cases for servers with full multipart support (ListParts, ListMultipartUploads, AWS-style
+# multipart ETags): resume after a killed upload, stale-upload cleanup, following a growing
+# vzdump archive through its .dat -> final rename.
+sub rgw_extras {
+    my ($cfg, $storeid, $scfg, $s3, $tmp) = @_;
+    my $name = $s3->{endpoint} . ':' . $s3->{port};
+    my $file = "$tmp/resume.bin";
+    write_file($file, join('', map { md5_hex("r$_") } 1 .. 700_000)); # 22.4 MB -> 5 parts
+    my $state = "$tmp/resume.state";
+    my $key = 'cluster-a/resume.bin';
+    my $pid = fork() // die;
+    if (!$pid) {
+        my $c = PVE::Storage::Custom::S3Plugin::Config::client($storeid, $scfg,
+            client => { bwlimit => 4096 }); # ~4 MiB/s so the kill lands mid-upload
+        eval { PVE::Storage::Custom::S3Plugin::Multipart::upload(s3 => $c, key => $key,
+            file => $file, state_file => $state, part_size => 5 * 1024 * 1024, concurrency => 1) };
+        POSIX::_exit(0);
+    }
+    my $parts = 0;
+    for (1 .. 300) {
+        my $st = PVE::Storage::Custom::S3Plugin::Config::read_json($state);
+        $parts = $st ? scalar(keys %{ $st->{parts} }) : 0;
+        last if $parts >= 2;
+        Time::HiRes::sleep(0.1);
+    }
+    kill('KILL', $pid);
+    waitpid($pid, 0);
+    cmp_ok($parts, '>=', 2, "$name: upload interrupted after $parts parts");
+    my $res = PVE::Storage::Custom::S3Plugin::Multipart::upload(s3 => $s3, key => $key,
+        file => $file, state_file => $state, part_size => 5 * 1024 * 1024, concurrency => 2);
+    cmp_ok($res->{resumed_parts}, '>=', 2, "$name: resumed upload reused $res->{resumed_parts} parts");
+    like($res->{etag}, qr/^[0-9a-f]{32}-5$/, "$name: final ETag is the verified md5-of-md5s");
+    is(md5_hex($s3->get_object($key)), md5_hex(slurp($file)), "$name: resumed object is intact");
+    ok(!-e $state, "$name: upload state removed after completion");
+
+    my $id = $s3->create_multipart('cluster-a/stale.bin');
+    my @aborted = PVE::Storage::Custom::S3Plugin::Multipart::cleanup_stale($s3, 'cluster-a/',
+        3600, time() + 7200);
+    ok((grep { $_ eq 'cluster-a/stale.bin' } @aborted), "$name: stale multipart upload aborted");
+    ok(!grep({ $_->{upload_id} eq $id } @{ $s3->list_multipart_uploads('cluster-a/') }),
+        "$name: no stale upload left");
+
+    # vzdump: <name>.vma.dat grows, then is renamed to <name>.vma.zst
+    my $base = 'vzdump-qemu-200-2024_02_01-03_00_00.vma';
+    my $dat = "$tmp/cache/dump/$base.dat";
+    my $writer = fork() // die;
+    if (!$writer) {
+        open(my $fh, '>:raw', $dat) or die;
+        $fh->autoflush(1);
+        print {$fh} "\x28\xB5\x2F\xFD";
+        for my $i (1 .. 8) {
+            print {$fh} join('', map { md5_hex("d$i-$_") } 1 .. 60_000); # ~1.9 MB a step
+            Time::HiRes::sleep(0.4);
+        }
+        close($fh);
+        rename($dat, "$tmp/cache/dump/$base.zst");
+        POSIX::_exit(0);
+    }
+    Time::HiRes::sleep(0.2) until -s $dat;
+    my @done = PVE::Storage::Custom::S3Plugin::Sync::sync_storage('PVE::Storage::Custom::S3Plugin',
+        $storeid, $scfg, settle => 3, poll => 0.2);
+    waitpid($writer, 0);
+    is_deeply(\@done, ["$base.dat"], "$name: helper followed the growing archive");
+    my $obj = $s3->head_object("cluster-a/dump/$base.zst");
+    is($obj && $obj->{size}, -s "$tmp/cache/dump/$base.zst", "$name: archive uploaded under its final name");
+    is(md5_hex($s3->get_object("cluster-a/dump/$base.zst")), md5_hex(slurp("$tmp/cache/dump/$base.zst")),
+        "$name: followed upload is byte-identical");
+    @done = PVE::Storage::Custom::S3Plugin::Sync::sync_storage('PVE::Storage::Custom::S3Plugin',
+        $storeid, $scfg, settle => 0);
+    is_deeply(\@done, [], "$name: finished archive is marked synced, not uploaded twice");
 }
 
 1;

@@ -58,28 +58,69 @@ sub start_s3rver {
     };
 }
 
-# A throw-away Ceph cluster with RGW on a free port. Buckets are created with the client.
+sub _port_in_use {
+    my ($port) = @_;
+    my $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port, Timeout => 1);
+    return $sock ? 1 : 0;
+}
+
+# A lab RGW that is already running on this machine: start.sh binds its monitor to the fixed
+# ports 3300/6789, so only one lab cluster can run at a time and a second start.sh would join
+# the first one's monitor. Returns the RGW port from the running radosgw's ceph.conf.
+sub _running_rgw_port {
+    opendir(my $dh, '/proc') or return undef;
+    for my $pid (grep { /^\d+$/ } readdir($dh)) {
+        open(my $fh, '<', "/proc/$pid/cmdline") or next;
+        my @argv = split(/\0/, do { local $/; <$fh> } // '');
+        next if !@argv || $argv[0] !~ /(^|\/)radosgw$/;
+        my ($conf) = map { $argv[$_ + 1] } grep { $argv[$_] eq '-c' } 0 .. $#argv - 1;
+        open(my $cf, '<', $conf // next) or next;
+        while (my $line = <$cf>) {
+            return $1 if $line =~ /beast endpoint=127\.0\.0\.1:(\d+)/;
+        }
+    }
+    return undef;
+}
+
+# Ceph RGW for a test: our own throw-away cluster on a free port when none runs, otherwise the
+# running lab gateway (used with its standard test user and a bucket of our own; left running).
 sub start_rgw {
-    my $lab = tempdir('s3plugin-rgw-XXXXXX', TMPDIR => 1, CLEANUP => 0);
-    rmdir($lab);
-    my $port = free_port();
-    my $script = abs_path("$ROOT/../shared/tools/radosgw/start.sh")
-        // die "radosgw start script not found next to the repository\n";
-    local $ENV{CEPH_LAB} = $lab;
-    local $ENV{RGW_PORT} = $port;
-    my $out = `$script 2>&1`;
-    die "RGW failed to start:\n$out" if $? != 0;
-    return {
-        name => 'rgw', endpoint => '127.0.0.1', port => $port,
+    my %keys = (
+        name => 'rgw', endpoint => '127.0.0.1', region => 'us-east-1', checks_signatures => 1,
         access_key => 'RGWTESTACCESSKEY0001',
         secret_key => 'rgw-test-secret-key-0001-xxxxxxxxxxxxxxxx',
-        region => 'us-east-1', lab => $lab,
-        stop => sub {
-            local $ENV{CEPH_LAB} = $lab;
-            my $stop = dirname($script) . '/stop.sh';
-            system("$stop >/dev/null 2>&1");
-        },
-    };
+    );
+    my $script = abs_path("$ROOT/../shared/tools/radosgw/start.sh");
+    die "radosgw start script not found at $ROOT/../shared/tools/radosgw/start.sh\n"
+        if !$script || !-x $script;
+    my $last_err = '';
+    for my $try (1 .. 90) {
+        if (_port_in_use(3300)) {
+            my $port = _running_rgw_port();
+            return { %keys, port => $port, stop => sub { } } if $port && _port_in_use($port);
+            sleep(2); # another lab cluster is starting or stopping
+            next;
+        }
+        my $lab = tempdir('s3plugin-rgw-XXXXXX', TMPDIR => 1, CLEANUP => 0);
+        rmdir($lab);
+        my $port = free_port();
+        local $ENV{CEPH_LAB} = $lab;
+        local $ENV{RGW_PORT} = $port;
+        my $out = `$script 2>&1`;
+        if ($? == 0) {
+            return {
+                %keys, port => $port, lab => $lab,
+                stop => sub {
+                    local $ENV{CEPH_LAB} = $lab;
+                    system(dirname($script) . "/stop.sh >/dev/null 2>&1");
+                },
+            };
+        }
+        $last_err = $out;
+        system(dirname($script) . "/stop.sh >/dev/null 2>&1"); # only what our lab recorded
+        sleep(2);
+    }
+    die "RGW could not be started or reused within 3 minutes:\n$last_err";
 }
 
 # The appliance gateway (src/main.ts serve), once it exists.

@@ -137,9 +137,11 @@ sub upload {
                 die "'$file' needs more than " . MAX_PARTS . " parts of $ps bytes\n"
                     if $n > MAX_PARTS;
                 my $len = $offset + $ps <= $size ? $ps : $size - $offset;
+                # Through our open descriptor: the file may be renamed meanwhile (vzdump's .dat).
+                my $src = '/proc/self/fd/' . fileno($fh);
                 $running{$n} = spawn_worker($n, sub {
                     my $res = $s3->upload_part($state->{key}, $state->{upload_id}, $n,
-                        { file => $file, offset => $offset, length => $len });
+                        { file => $src, offset => $offset, length => $len });
                     return { size => $len, etag => $res->{etag}, md5 => $res->{md5} };
                 }, sub { { metrics => ($s3->metrics ? $s3->metrics->take() : undef) } });
             }
@@ -180,12 +182,14 @@ sub upload {
     my $etag = $s3->complete_multipart($key, $state->{upload_id},
         [map { [$_, $state->{parts}->{$_}->{etag}] } @nums]);
     unlink($o{state_file}) if $o{state_file};
-    my $expect = expected_etag(map { $state->{parts}->{$_}->{md5} } @nums);
-    die "upload of '$key' completed with ETag $etag, expected $expect\n"
-        if defined($etag) && $etag =~ /-\d+$/ && $etag ne $expect;
     my $head = $s3->head_object($key) // die "completed '$key' but the server does not list it\n";
     die "uploaded '$key' has size $head->{size} on the server, expected $size\n"
         if $head->{size} != $size;
+    # Some servers (RGW 16) leave the ETag of CompleteMultipartUploadResult empty.
+    $etag = $head->{etag} if !defined($etag) || $etag eq '';
+    my $expect = expected_etag(map { $state->{parts}->{$_}->{md5} } @nums);
+    die "upload of '$key' completed with ETag $etag, expected $expect\n"
+        if defined($etag) && $etag =~ /-\d+$/ && $etag ne $expect;
     return { etag => $etag, size => $size, parts => scalar(@nums), resumed_parts => $resumed };
 }
 
