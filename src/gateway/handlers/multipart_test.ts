@@ -82,6 +82,16 @@ Deno.test("multipart errors: EntityTooSmall, InvalidPart, InvalidPartOrder, NoSu
     assert.equal(errorCode(r.body), code, body);
     assert.equal(r.res.status, 400);
   }
+  await h.request({ method: "PUT", path: "/mpu/src", body: "0123456789" });
+  for (const [range, code] of [["bytes=5-10", "InvalidRange"], ["bytes=3-", "InvalidArgument"]]) {
+    const c = await h.text({
+      method: "PUT",
+      path: "/mpu/k",
+      query: { uploadId: id, partNumber: "3" },
+      headers: { "x-amz-copy-source": "mpu/src", "x-amz-copy-source-range": range! },
+    });
+    assert.equal(errorCode(c.body), code, range);
+  }
   let r = await h.text({ method: "PUT", path: "/mpu/k", query: { uploadId: id, partNumber: "10001" }, body: "x" });
   assert.equal(errorCode(r.body), "InvalidArgument");
   r = await h.text({ method: "PUT", path: "/mpu/k", query: { uploadId: "nope", partNumber: "1" }, body: "x" });

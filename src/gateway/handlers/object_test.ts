@@ -169,6 +169,11 @@ Deno.test("GET/HEAD/DELETE errors: NoSuchKey, NoSuchBucket, KeyTooLongError; DEL
   r = await h.text({ method: "PUT", path: "/bkt/" + "k".repeat(1025), body: "x" });
   assert.equal(r.res.status, 400);
   assert.equal(errorCode(r.body), "KeyTooLongError");
+  r = await h.text({ path: "/bkt/obj", headers: { "x-amz-meta-pad": "p".repeat(70 * 1024) } });
+  assert.equal(r.res.status, 400);
+  assert.equal(errorCode(r.body), "RequestHeaderSectionTooLarge");
+  r = await h.text({ method: "PUT", path: "/bkt/c", headers: { "x-amz-copy-source": "bkt/obj?versionId=v1" } });
+  assert.equal(errorCode(r.body), "NotImplemented");
   assert.equal((await h.request({ method: "DELETE", path: "/bkt/missing" })).status, 204);
   assert.equal((await h.request({ method: "DELETE", path: "/bkt/obj" })).status, 204);
   assert.equal((await h.request({ method: "GET", path: "/bkt/obj" })).status, 404);
