@@ -219,6 +219,7 @@ export function createSyncEngine(deps: SyncEngineDeps) {
             ...(job.bandwidthLimit ? { throttle: createThrottle(job.bandwidthLimit) } : {}),
             progress,
             signal: abort.signal,
+            manifest: await repo.currentManifest(job.id),
           },
           todo,
           job.concurrency,

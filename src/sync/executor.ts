@@ -35,7 +35,11 @@ export interface ExecutorDeps {
   throttle?: (bytes: number) => Promise<void>;
   progress: Progress;
   signal: AbortSignal;
+  /** The job's current entries when execution starts (only this run changes them while it runs). */
+  manifest: ReadonlyMap<string, PreviousEntry>;
 }
+
+export type PreviousEntry = Pick<EntryRow, "fromGen" | "size" | "mirrorEtag">;
 
 /** Errors retrying cannot fix. */
 const PERMANENT = [
@@ -61,7 +65,7 @@ export async function executeItems(deps: ExecutorDeps, items: ItemRow[], concurr
         deps.progress.objectsFailed++;
         const error = err instanceof Error ? err.message : String(err);
         deps.logger.warn("sync item failed", { job: deps.job.id, key: item.key, op: item.op, error });
-        await deps.repo.setItem(deps.run.id, item.idx, { state: "failed", error });
+        await deps.repo.setItemState({ runId: deps.run.id, idx: item.idx }, "failed", error);
       }
     }
   };
@@ -82,7 +86,7 @@ async function withRetry(deps: ExecutorDeps, fn: () => Promise<void>): Promise<v
 async function applyItem(deps: ExecutorDeps, item: ItemRow): Promise<void> {
   const { job, run, repo } = deps;
   const liveKey = job.targetPrefix + item.key;
-  const prev = await repo.currentEntry(job.id, item.key);
+  const prev = deps.manifest.get(item.key);
   const versionKey = prev && prev.fromGen !== run.generation ? await preserve(deps, item, prev) : null;
   const previous = prev ? { fromGen: prev.fromGen, versionKey } : undefined;
   const change = { jobId: job.id, key: item.key, generation: run.generation, previous };
@@ -119,7 +123,7 @@ async function applyItem(deps: ExecutorDeps, item: ItemRow): Promise<void> {
  * Copy-on-write: saves the mirror's current object under the versions area before it is overwritten or deleted.
  * Returns the version key, or null when history is off or the live object is already gone.
  */
-async function preserve(deps: ExecutorDeps, item: ItemRow, prev: EntryRow): Promise<string | null> {
+async function preserve(deps: ExecutorDeps, item: ItemRow, prev: PreviousEntry): Promise<string | null> {
   const { job } = deps;
   if (job.keepLast === 0) return null;
   const versionKey = versionKeyOf(job.targetPrefix, item.key, prev.fromGen);
@@ -136,7 +140,7 @@ async function preserve(deps: ExecutorDeps, item: ItemRow, prev: EntryRow): Prom
     item.state = "preserved";
     return null;
   }
-  await deps.repo.setItem(deps.run.id, item.idx, { state: "preserved" });
+  await deps.repo.setItemState({ runId: deps.run.id, idx: item.idx }, "preserved");
   item.state = "preserved";
   return versionKey;
 }

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { and, asc, eq, gt, inArray, isNotNull, isNull, lte, max, sql } from "drizzle-orm";
+import { and, asc, eq, gt, inArray, isNotNull, isNull, lte, max, type SQL, sql } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
 import { syncChanges, syncEntries, syncJobs, syncRunItems, syncRuns } from "../db/schema.ts";
 import type { ManifestEntry, PlanItem } from "./planner.ts";
@@ -29,8 +29,44 @@ function createLock(): () => Promise<() => void> {
   };
 }
 
+/** Plain SQL for the per-object hot path: building drizzle queries costs more than running them. */
+type Statement = SQL;
+
+/**
+ * Group commit: statements queued while a batch is being written go together into the next one, each batch
+ * one transaction on one connection. Callers resume only once their statements are durable, so concurrent
+ * workers share one disk sync instead of paying one each.
+ */
+function createGroupCommit(db: Db): (statements: Statement[]) => Promise<void> {
+  let queue: { statements: Statement[]; done: () => void; fail: (err: unknown) => void }[] = [];
+  let writing = false;
+  async function drain(): Promise<void> {
+    while (queue.length > 0) {
+      const group = queue;
+      queue = [];
+      try {
+        const runs = group.flatMap((g) => g.statements).map((q) => db.run(q));
+        await db.batch(runs as [typeof runs[number], ...typeof runs]);
+        for (const g of group) g.done();
+      } catch (err) {
+        for (const g of group) g.fail(err);
+      }
+    }
+    writing = false;
+  }
+  return (statements) =>
+    new Promise<void>((done, fail) => {
+      queue.push({ statements, done, fail });
+      if (!writing) {
+        writing = true;
+        queueMicrotask(drain);
+      }
+    });
+}
+
 export function createSyncRepo(db: Db) {
   const lock = createLock();
+  const groupCommit = createGroupCommit(db);
   return {
     // ── jobs ──
     async insertJob(job: typeof syncJobs.$inferInsert): Promise<void> {
@@ -99,8 +135,15 @@ export function createSyncRepo(db: Db) {
         : eq(syncRunItems.runId, runId);
       return db.select().from(syncRunItems).where(where).orderBy(asc(syncRunItems.idx));
     },
-    async setItem(runId: number, idx: number, patch: Partial<ItemRow>): Promise<void> {
-      await db.update(syncRunItems).set(patch).where(and(eq(syncRunItems.runId, runId), eq(syncRunItems.idx, idx)));
+    async setItemState(
+      item: { runId: number; idx: number },
+      state: ItemRow["state"],
+      error: string | null = null,
+    ): Promise<void> {
+      await groupCommit([
+        sql`UPDATE sync_run_items SET state = ${state}, error = ${error}, attempts = attempts + 1
+            WHERE run_id = ${item.runId} AND idx = ${item.idx}`,
+      ]);
     },
 
     // ── generation entries ──
@@ -126,38 +169,28 @@ export function createSyncRepo(db: Db) {
         key: string;
         generation: number;
         previous?: { fromGen: number; versionKey: string | null };
-        next?: Omit<typeof syncEntries.$inferInsert, "jobId" | "key" | "fromGen" | "toGen" | "versionKey">;
+        next?: { size: number; etag: string; mirrorEtag: string; lastModified: Date };
       },
     ): Promise<void> {
       const prev = change.previous;
-      const ofPrev = prev &&
-        and(
-          eq(syncEntries.jobId, change.jobId),
-          eq(syncEntries.key, change.key),
-          eq(syncEntries.fromGen, prev.fromGen),
+      const { jobId, key, generation } = change;
+      const statements: Statement[] = [
+        sql`UPDATE sync_run_items SET state = ${item.state}, error = NULL WHERE run_id = ${item.runId} AND idx = ${item.idx}`,
+      ];
+      if (prev && prev.fromGen === generation) {
+        statements.push(
+          sql`DELETE FROM sync_entries WHERE job_id = ${jobId} AND key = ${key} AND from_gen = ${prev.fromGen}`,
         );
-      const endPrev = !prev
-        ? []
-        : prev.fromGen === change.generation
-        ? [db.delete(syncEntries).where(ofPrev)]
-        : [db.update(syncEntries).set({ toGen: change.generation, versionKey: prev.versionKey }).where(ofPrev)];
-      const addNext = change.next
-        ? [
-          db.insert(syncEntries).values({
-            ...change.next,
-            jobId: change.jobId,
-            key: change.key,
-            fromGen: change.generation,
-          }),
-        ]
-        : [];
-      // One batch = one transaction on one connection.
-      await db.batch([
-        db.update(syncRunItems).set({ state: item.state, error: null })
-          .where(and(eq(syncRunItems.runId, item.runId), eq(syncRunItems.idx, item.idx))),
-        ...endPrev,
-        ...addNext,
-      ]);
+      } else if (prev) {
+        statements.push(sql`UPDATE sync_entries SET to_gen = ${generation}, version_key = ${prev.versionKey}
+          WHERE job_id = ${jobId} AND key = ${key} AND from_gen = ${prev.fromGen}`);
+      }
+      const n = change.next;
+      if (n) {
+        statements.push(sql`INSERT INTO sync_entries (job_id, key, from_gen, size, etag, mirror_etag, last_modified)
+          VALUES (${jobId}, ${key}, ${generation}, ${n.size}, ${n.etag}, ${n.mirrorEtag}, ${n.lastModified.getTime()})`);
+      }
+      await groupCommit(statements);
     },
     /** Entries of generation `g`: valid for [fromGen, toGen) ∋ g. */
     generationEntries(jobId: string, g: number, prefix = ""): Promise<EntryRow[]> {
