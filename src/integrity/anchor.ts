@@ -24,8 +24,10 @@ export interface AnchorOptions {
 
 export interface Anchor {
   readonly location: string;
-  /** Writes the key once; returns the anchored key (which may differ from `verifierKey` if someone swapped keys). */
+  /** Writes the key unless one is anchored; returns the anchored key (which may differ from `verifierKey`). */
   publishKey(verifierKey: string): Promise<string>;
+  /** The anchored key as stored now (read each time), if any. */
+  readKey(): Promise<string | undefined>;
   putCheckpoint(size: number, note: string): Promise<void>;
   putLeaves(from: number, leaves: Uint8Array): Promise<void>;
   checkpoints(): Promise<{ size: number; note: string }[]>;
@@ -42,6 +44,7 @@ async function readAll(body: ReadableStream<Uint8Array>): Promise<Uint8Array> {
 
 export function createAnchor(o: AnchorOptions): Anchor {
   let ready: Promise<void> | undefined;
+  let published: string | undefined;
 
   function ensureBucket(): Promise<void> {
     ready ??= (async () => {
@@ -100,15 +103,24 @@ export function createAnchor(o: AnchorOptions): Anchor {
     }
   }
 
+  async function readKey(): Promise<string | undefined> {
+    const bytes = await get("key.txt");
+    return bytes ? new TextDecoder().decode(bytes).trim() : undefined;
+  }
+
   return {
     location: `${o.store.kind}:${o.bucket}/${o.prefix}`,
 
     async publishKey(verifierKey) {
-      const existing = await get("key.txt");
-      if (existing) return new TextDecoder().decode(existing).trim();
-      await put("key.txt", enc.encode(verifierKey + "\n"));
-      return verifierKey;
+      published ??= await readKey();
+      if (published === undefined) {
+        await put("key.txt", enc.encode(verifierKey + "\n"));
+        published = verifierKey;
+      }
+      return published;
     },
+
+    readKey,
 
     putCheckpoint: (size, note) => put(`checkpoints/${pad(size)}.note`, enc.encode(note)),
 

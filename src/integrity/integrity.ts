@@ -28,7 +28,7 @@ export interface IntegrityOptions {
   origin?: string;
   /** Journal successful reads (GET, HEAD, listings) too; failures and denials are always journaled. */
   journalReads?: boolean;
-  /** Make a checkpoint after this many new records (default 1000). */
+  /** Make a checkpoint after this many new records (default 10,000). */
   checkpointEvery?: number;
   /** …and at least this often while records arrive (default 60 s). */
   checkpointIntervalMs?: number;
@@ -110,7 +110,7 @@ export async function createIntegrity(ctx: ServiceContext, options: IntegrityOpt
     lockMode: a.lockMode ?? "GOVERNANCE",
     now: () => ctx.clock.now(),
   });
-  const checkpointEvery = options.checkpointEvery ?? 1000;
+  const checkpointEvery = options.checkpointEvery ?? 10_000;
   const timers = options.timers ?? globalTimers;
   const tasks = new Set<Promise<unknown>>();
   let lastVerify: VerifyReport | undefined;

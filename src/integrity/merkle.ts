@@ -9,7 +9,9 @@
  *
  * @module
  */
-import { createHash } from "node:crypto";
+import { sha256 } from "./sha256.ts";
+
+export { sha256 };
 
 export type Hash = Uint8Array;
 
@@ -28,12 +30,6 @@ export interface NodeId {
 const LEAF_PREFIX = new Uint8Array([0]);
 const NODE_PREFIX = new Uint8Array([1]);
 
-export function sha256(...parts: Uint8Array[]): Hash {
-  const h = createHash("sha256");
-  for (const p of parts) h.update(p);
-  return new Uint8Array(h.digest());
-}
-
 export function leafHash(data: Uint8Array): Hash {
   return sha256(LEAF_PREFIX, data);
 }
@@ -46,9 +42,11 @@ export function emptyRoot(): Hash {
   return sha256();
 }
 
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
+
 export function toHex(bytes: Uint8Array): string {
   let s = "";
-  for (const b of bytes) s += b.toString(16).padStart(2, "0");
+  for (let i = 0; i < bytes.length; i++) s += HEX[bytes[i]!];
   return s;
 }
 

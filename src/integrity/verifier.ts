@@ -83,7 +83,7 @@ export async function verifyJournal(deps: VerifyDeps): Promise<VerifyReport> {
   let anchored: CheckpointRef[] = [];
   let leaves: Uint8Array = new Uint8Array(0);
   try {
-    const anchoredKeyText = await deps.anchor.publishKey(deps.verifierKey);
+    const anchoredKeyText = await deps.anchor.readKey() ?? await deps.anchor.publishKey(deps.verifierKey);
     if (anchoredKeyText !== deps.verifierKey) {
       anchorProblems.push(`The signing key differs from the anchored key ${anchoredKeyText}`);
     }
