@@ -4,13 +4,23 @@
  *
  * @module
  */
-export function createThrottle(bytesPerSecond: number, now: () => number = performance.now.bind(performance)) {
-  let nextFree = now();
+export interface ThrottleTime {
+  /** Monotonic milliseconds. */
+  now(): number;
+  sleep(ms: number): Promise<void>;
+}
+
+const REAL_TIME: ThrottleTime = {
+  now: () => performance.now(),
+  sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+};
+
+export function createThrottle(bytesPerSecond: number, time: ThrottleTime = REAL_TIME) {
+  let nextFree = time.now();
   return async (bytes: number): Promise<void> => {
-    const t = now();
+    const t = time.now();
     const start = Math.max(t, nextFree);
     nextFree = start + (bytes / bytesPerSecond) * 1000;
-    const wait = start - t;
-    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    if (start - t > 1) await time.sleep(start - t);
   };
 }
