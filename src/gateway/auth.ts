@@ -109,8 +109,10 @@ async function byHeader(req: Request, url: URL, header: string, deps: AuthDeps):
   if (!date) throw new S3Error("AccessDenied", "AWS authentication requires a valid Date or x-amz-date header");
   if (Math.abs(deps.clock.now().getTime() - date.getTime()) > deps.maxClockSkewMs) {
     throw new S3Error("RequestTimeTooSkewed", undefined, {
-      RequestTime: amzDate ?? req.headers.get("date") ?? "",
-      ServerTime: deps.clock.now().toISOString(),
+      fields: {
+        RequestTime: amzDate ?? req.headers.get("date") ?? "",
+        ServerTime: deps.clock.now().toISOString(),
+      },
     });
   }
   const contentSha = req.headers.get("x-amz-content-sha256");
@@ -168,7 +170,7 @@ async function checkScope(cred: SigV4Credential, amzDate: string, deps: AuthDeps
     throw new S3Error("SignatureDoesNotMatch", "The credential date does not match the request date");
   }
   const secret = await deps.credentials.lookup(cred.accessKeyId);
-  if (!secret) throw new S3Error("InvalidAccessKeyId", undefined, { AWSAccessKeyId: cred.accessKeyId });
+  if (!secret) throw new S3Error("InvalidAccessKeyId", undefined, { fields: { AWSAccessKeyId: cred.accessKeyId } });
   return secret;
 }
 
@@ -194,7 +196,7 @@ function verify(
     });
     if (signaturesEqual(signHex(opts.key, stringToSign(opts.amzDate, scope, creq)), cred.signature)) return;
   }
-  throw new S3Error("SignatureDoesNotMatch", undefined, { AWSAccessKeyId: cred.accessKeyId });
+  throw new S3Error("SignatureDoesNotMatch", undefined, { fields: { AWSAccessKeyId: cred.accessKeyId } });
 }
 
 function dateHeader(value: string | null): Date | undefined {

@@ -15,7 +15,7 @@ import { HANDLERS } from "./handlers/mod.ts";
 import type { GatewayMetrics } from "./metrics.ts";
 import { createPayload, type Payload } from "./payload.ts";
 import { resolveRoute } from "./routes.ts";
-import { errorXml, S3Error, toS3Error } from "./s3_errors.ts";
+import { errorResponse, S3Error } from "./s3_errors.ts";
 import { toBase64 } from "./wire/checksums.ts";
 
 /** Largest total size of request header names and values. */
@@ -83,22 +83,18 @@ export async function handleRequest(req: Request, remoteAddr: string, deps: Pipe
     response = await HANDLERS[route.op as Exclude<S3Operation, "Unknown">](ctx);
   } catch (thrown) {
     const err = payload?.failure() ?? thrown;
-    const s3 = toS3Error(err);
-    if (!s3.known) deps.logger.error("S3 request failed unexpectedly", { requestId, op: route.op, error: String(err) });
-    errorCode = s3.code;
-    const extra = err instanceof S3Error ? err.extra : {};
-    const headers = new Headers({ "content-type": "application/xml" });
-    for (const [k, v] of Object.entries(extra)) if (k === "Content-Range") headers.set(k, v);
-    const body = req.method === "HEAD" || s3.status === 304 ? null : errorXml(s3, {
-      resource: url.pathname,
-      requestId,
-      extra: Object.fromEntries(Object.entries(extra).filter(([k]) => k !== "Content-Range")),
-    });
-    response = new Response(body, { status: s3.status, headers });
+    const mapped = errorResponse(err, { method: req.method, resource: url.pathname, requestId });
+    if (!mapped.known) {
+      deps.logger.error("S3 request failed unexpectedly", { requestId, op: route.op, error: String(err) });
+    }
+    errorCode = mapped.code;
+    response = mapped.response;
   }
   response.headers.set("x-amz-request-id", requestId);
   response.headers.set("x-amz-id-2", toBase64(crypto.getRandomValues(new Uint8Array(24))));
   const finish = (bytesOut: number, streamError?: unknown) => {
+    // A body that broke off mid-way (store failure, client gone) is recorded as an incomplete transfer.
+    if (streamError !== undefined) errorCode ??= "IncompleteBody";
     const end = deps.clock.now();
     const bytesIn = payload?.bytesIn() ?? 0;
     const event: OperationEvent = {
@@ -114,9 +110,7 @@ export async function handleRequest(req: Request, remoteAddr: string, deps: Pipe
       ...(draft.source ? { source: draft.source } : {}),
       ...(draft.deletedKeys ? { deletedKeys: draft.deletedKeys } : {}),
       status: response.status,
-      ...(errorCode ?? (streamError !== undefined ? "IncompleteBody" : undefined)
-        ? { errorCode: errorCode ?? "IncompleteBody" }
-        : {}),
+      ...(errorCode !== undefined ? { errorCode } : {}),
       requestId,
       clientAddress: remoteAddr,
       time,

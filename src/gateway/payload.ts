@@ -103,8 +103,10 @@ export function createPayload(req: Request, options: PayloadOptions): Payload {
   const declaredLength = chunked ? headerInt(headers, "x-amz-decoded-content-length") : contentLength;
   if (declaredLength !== undefined && declaredLength > options.maxBytes) {
     throw new S3Error("EntityTooLarge", undefined, {
-      ProposedSize: String(declaredLength),
-      MaxSizeAllowed: String(options.maxBytes),
+      fields: {
+        ProposedSize: String(declaredLength),
+        MaxSizeAllowed: String(options.maxBytes),
+      },
     });
   }
   const checksum = expectedChecksum(headers, mode);
@@ -168,7 +170,9 @@ export function createPayload(req: Request, options: PayloadOptions): Payload {
         }
         const results = new Map([...digests].map(([alg, d]) => [alg, d.digest()]));
         if (mode.kind === "sha256" && toHex(results.get("sha256")!) !== mode.hex) {
-          throw new S3Error("XAmzContentSHA256Mismatch", undefined, { ClientComputedContentSHA256: mode.hex });
+          throw new S3Error("XAmzContentSHA256Mismatch", undefined, {
+            fields: { ClientComputedContentSHA256: mode.hex },
+          });
         }
         if (md5 && toBase64(results.get("md5")!) !== md5) {
           throw new S3Error("BadDigest", "The Content-MD5 you specified did not match what we received");

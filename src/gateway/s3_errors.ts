@@ -56,12 +56,20 @@ export type S3ErrorCode = keyof typeof S3_ERRORS;
 /** An error raised by the gateway itself (authentication, request validation) with its S3 code. */
 export class S3Error extends Error {
   readonly s3Code: S3ErrorCode;
-  readonly extra: Record<string, string>;
-  constructor(code: S3ErrorCode, message?: string, extra: Record<string, string> = {}) {
+  /** Extra elements of the XML error document (e.g. `AWSAccessKeyId`). */
+  readonly fields: Record<string, string>;
+  /** Extra response headers (e.g. `Content-Range` on InvalidRange). */
+  readonly headers: Record<string, string>;
+  constructor(
+    code: S3ErrorCode,
+    message?: string,
+    options: { fields?: Record<string, string>; headers?: Record<string, string> } = {},
+  ) {
     super(message ?? S3_ERRORS[code][1]);
     this.name = "S3Error";
     this.s3Code = code;
-    this.extra = extra;
+    this.fields = options.fields ?? {};
+    this.headers = options.headers ?? {};
   }
 }
 
@@ -115,13 +123,26 @@ export function statusOf(code: S3ErrorCode): number {
 /** The `<Error>` document for a failed request. */
 export function errorXml(
   err: { code: string; message: string },
-  ctx: { resource: string; requestId: string; extra?: Record<string, string> },
+  ctx: { resource: string; requestId: string; fields?: Record<string, string> },
 ): string {
   return buildXml("Error", {
     Code: err.code,
     Message: err.message,
-    ...ctx.extra,
+    ...ctx.fields,
     Resource: ctx.resource,
     RequestId: ctx.requestId,
   }, { namespace: false });
+}
+
+/** The response for a failed request: no body for HEAD and 304, XML otherwise. */
+export function errorResponse(
+  err: unknown,
+  ctx: { method: string; resource: string; requestId: string },
+): { response: Response; code: S3ErrorCode; known: boolean } {
+  const s3 = toS3Error(err);
+  const headers = new Headers(err instanceof S3Error ? err.headers : {});
+  headers.set("content-type", "application/xml");
+  const fields = err instanceof S3Error ? err.fields : {};
+  const body = ctx.method === "HEAD" || s3.status === 304 ? null : errorXml(s3, { ...ctx, fields });
+  return { response: new Response(body, { status: s3.status, headers }), code: s3.code, known: s3.known };
 }

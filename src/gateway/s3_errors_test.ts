@@ -39,7 +39,7 @@ Deno.test("errorXml() renders the S3 error document with escaped values", () => 
     errorXml({ code: "NoSuchKey", message: "Key <a&b>" }, {
       resource: "/b/a&b",
       requestId: "R1",
-      extra: { Key: "a&b" },
+      fields: { Key: "a&b" },
     }),
     '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>NoSuchKey</Code><Message>Key &lt;a&amp;b&gt;</Message>' +
       "<Key>a&amp;b</Key><Resource>/b/a&amp;b</Resource><RequestId>R1</RequestId></Error>",

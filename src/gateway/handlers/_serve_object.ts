@@ -31,9 +31,8 @@ export async function serveObject(ctx: RequestContext, options: { body: boolean 
   const range = parseRange(ctx.req.headers.get("range"), head.size);
   if (range === "unsatisfiable") {
     throw new S3Error("InvalidRange", undefined, {
-      "Content-Range": `bytes */${head.size}`,
-      ActualObjectSize: String(head.size),
-      RangeRequested: ctx.req.headers.get("range") ?? "",
+      headers: { "content-range": `bytes */${head.size}` },
+      fields: { ActualObjectSize: String(head.size), RangeRequested: ctx.req.headers.get("range") ?? "" },
     });
   }
   const wantChecksums = ctx.req.headers.get("x-amz-checksum-mode")?.toUpperCase() === "ENABLED" && !range;
