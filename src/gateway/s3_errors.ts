@@ -115,11 +115,6 @@ export function toS3Error(err: unknown): { code: S3ErrorCode; status: number; me
   return { code: "InternalError", status: 500, message: S3_ERRORS.InternalError[1], known: false };
 }
 
-/** Status of an S3 error code (used for per-key DeleteObjects errors and tests). */
-export function statusOf(code: S3ErrorCode): number {
-  return S3_ERRORS[code][0];
-}
-
 /** The `<Error>` document for a failed request. */
 export function errorXml(
   err: { code: string; message: string },

@@ -27,7 +27,7 @@ export function sha256Hex(data: string | Uint8Array): string {
   return createHash("sha256").update(data).digest("hex");
 }
 
-export function hmac(key: Uint8Array | string, data: string): Uint8Array {
+function hmac(key: Uint8Array | string, data: string): Uint8Array {
   return new Uint8Array(createHmac("sha256", key).update(data).digest());
 }
 
