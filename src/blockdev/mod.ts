@@ -22,6 +22,8 @@ export interface BlockdevServiceOptions {
   sealer?: SecretSealer;
   /** Cache tuning for every volume (dirty bound, read cache size, write-through…). */
   volumeOptions?: Partial<VolumeOptions>;
+  /** How often chunks replaced by newer writes are garbage collected. Default 15 minutes. */
+  gcIntervalMs?: number;
 }
 
 export async function createBlockdevService(
@@ -55,12 +57,17 @@ export async function createBlockdevService(
     await manager.close();
     throw err;
   }
+  const gcTimer = setInterval(() => {
+    manager.gc().catch((err) => ctx.logger.warn("blockdev: garbage collection failed", { error: String(err) }));
+  }, options.gcIntervalMs ?? 15 * 60_000);
+  Deno.unrefTimer(gcTimer);
   return {
     name: "blockdev",
     routes: createRoutes({ manager, sessions: () => target.sessions(), logger: ctx.logger }),
     addresses: { iscsi: listening.address },
     metrics: () => formatMetrics(manager.openVolumes().map((v) => ({ name: v.name, stats: v.volume.stats() }))),
     async stop() {
+      clearInterval(gcTimer);
       await target.close();
       await manager.close();
     },

@@ -58,7 +58,7 @@ async function call(service: RunningService, method: string, path: string, body?
 Deno.test("blockdev service exports a volume over iSCSI that qemu writes, and keeps it across a restart", async () => {
   const dataDir = await Deno.makeTempDir({ prefix: "blockdev-service-" });
   let ctx = await context(dataDir);
-  let service = await createBlockdevService(ctx);
+  let service = await createBlockdevService(ctx, { gcIntervalMs: 100 });
   try {
     await call(service, "POST", "/volumes", { name: "disk0", sizeBytes: 32 * 2 ** 20, bucket: "vols" });
     await call(service, "PUT", "/volumes/disk0/mapping", { iqn: IQN, lun: 0 });
@@ -70,6 +70,16 @@ Deno.test("blockdev service exports a volume over iSCSI that qemu writes, and ke
     assert.equal(stats.dirtyChunks, 0, "SYNCHRONIZE CACHE at close flushed every dirty chunk");
     assert.match(service.metrics!(), /blockdev_chunk_uploads_total\{volume="disk0"\} [1-9]/);
     assert.equal((await call(service, "GET", "/sessions")).length, 0);
+
+    // Overwriting replaces chunk objects; the periodic collection deletes the old ones.
+    await run("qemu-io", ["-f", "raw", "-c", "write -P 0x5a 1M 3M", url]);
+    const volume = await call(service, "GET", "/volumes/disk0");
+    const chunkObjects = async () =>
+      (await ctx.backends.get("local").listObjects("vols", { prefix: `${volume.prefix}/chunks/` })).objects.length;
+    for (let i = 0; i < 50 && await chunkObjects() !== volume.stats.allocatedChunks; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(await chunkObjects(), volume.stats.allocatedChunks);
 
     await service.stop();
     await ctx.close();
