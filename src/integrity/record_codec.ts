@@ -57,8 +57,12 @@ export function canonicalJson(value: Json): string {
       return String(value);
     case "object": {
       if (value === null || Array.isArray(value)) throw new TypeError("Cannot encode null or arrays");
-      const keys = Object.keys(value).filter((k) => value[k] !== undefined).sort();
-      return "{" + keys.map((k) => JSON.stringify(k) + ":" + canonicalJson(value[k]!)).join(",") + "}";
+      let out = "";
+      for (const k of Object.keys(value).sort()) {
+        const v = value[k];
+        if (v !== undefined) out += (out === "" ? "" : ",") + JSON.stringify(k) + ":" + canonicalJson(v);
+      }
+      return "{" + out + "}";
     }
     default:
       throw new TypeError(`Cannot encode a ${typeof value}`);
