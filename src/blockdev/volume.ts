@@ -189,7 +189,15 @@ export async function openVolume(options: VolumeOptions): Promise<Volume> {
         d.applyTo(out.subarray(at, at + end - start), start, end);
         return;
       }
-      const base = await loadBase(index);
+      const key = chunkMap.get(index);
+      let base;
+      try {
+        base = await loadBase(index);
+      } catch (err) {
+        // Replaced (and possibly garbage collected) while we fetched it: read the new one.
+        if (chunkMap.get(index) !== key) continue;
+        throw err;
+      }
       // A flush may have committed a new chunk object (and dropped its dirty state) while we fetched.
       if (chunkMap.get(index) !== base.key) continue;
       const target = out.subarray(at, at + end - start);
