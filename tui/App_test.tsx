@@ -1,0 +1,117 @@
+import assert from "node:assert/strict";
+import { render } from "ink-testing-library";
+import { createTestApi } from "../src/api/_test_deps.ts";
+import { App } from "./App.tsx";
+
+const ESC = "\u001b";
+const DOWN = `${ESC}[B`;
+
+async function until(frame: () => string | undefined, pattern: RegExp): Promise<string> {
+  for (let i = 0; i < 100; i++) {
+    const f = frame() ?? "";
+    if (pattern.test(f)) return f;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`Frame never matched ${pattern}:\n${frame()}`);
+}
+
+async function type(stdin: { write(s: string): void }, text: string) {
+  // The prompt subscribes to input in an effect, one tick after its first frame is drawn.
+  await new Promise((r) => setTimeout(r, 50));
+  for (const ch of text) {
+    stdin.write(ch);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+async function setup() {
+  const api = await createTestApi();
+  api.status.push({ name: "sync", ready: true });
+  const ui = render(<App client={api.client} title="test" />);
+  return {
+    api,
+    ui,
+    close: async () => {
+      ui.unmount();
+      await api.close();
+    },
+  };
+}
+
+Deno.test("TUI shows health from the API and switches screens with digits and Tab", async () => {
+  const { ui, close } = await setup();
+  try {
+    await until(ui.lastFrame, /Status: ok/);
+    assert.match(ui.lastFrame()!, /✔ sync/);
+    ui.stdin.write("4");
+    await until(ui.lastFrame, /local\s+fs/);
+    ui.stdin.write("\t");
+    await until(ui.lastFrame, /Status: ok/);
+  } finally {
+    await close();
+  }
+});
+
+Deno.test("TUI buckets screen creates a bucket through the API and deletes it after confirmation", async () => {
+  const { api, ui, close } = await setup();
+  try {
+    ui.stdin.write("2");
+    await until(ui.lastFrame, /No buckets/);
+    ui.stdin.write("n");
+    await until(ui.lastFrame, /Bucket name:/);
+    await type(ui.stdin, "media-q1");
+    ui.stdin.write("\r");
+    await until(ui.lastFrame, /Created media-q1/);
+    assert.deepEqual((await api.client.buckets.list()).map((b) => b.name), ["media-q1"]);
+    await until(ui.lastFrame, /› media-q1\s+local/);
+
+    ui.stdin.write("d");
+    await until(ui.lastFrame, /Delete bucket media-q1\? \(y\/n\)/);
+    ui.stdin.write("n");
+    await until(ui.lastFrame, /Cancelled/);
+    ui.stdin.write("d");
+    await until(ui.lastFrame, /\(y\/n\)/);
+    ui.stdin.write("y");
+    await until(ui.lastFrame, /Deleted media-q1/);
+    assert.deepEqual(await api.client.buckets.list(), []);
+  } finally {
+    await close();
+  }
+});
+
+Deno.test("TUI shows API errors in the status line, e.g. an invalid bucket name", async () => {
+  const { ui, close } = await setup();
+  try {
+    ui.stdin.write("2");
+    await until(ui.lastFrame, /No buckets/);
+    ui.stdin.write("n");
+    await until(ui.lastFrame, /Bucket name:/);
+    await type(ui.stdin, "Bad_Name");
+    ui.stdin.write("\r");
+    await until(ui.lastFrame, /Error: Invalid bucket name "Bad_Name"/);
+  } finally {
+    await close();
+  }
+});
+
+Deno.test("TUI access keys screen creates a key, shows its secret once, and selects rows with arrows", async () => {
+  const { api, ui, close } = await setup();
+  try {
+    await api.client.accessKeys.create({ description: "first", admin: true });
+    ui.stdin.write("3");
+    await until(ui.lastFrame, /first\s+admin/);
+    ui.stdin.write("n");
+    await until(ui.lastFrame, /Description:/);
+    await type(ui.stdin, "second");
+    ui.stdin.write("\r");
+    const frame = await until(ui.lastFrame, /secret \(shown only now\): \S{40}/);
+    const keys = await api.client.accessKeys.list();
+    assert.equal(keys.length, 2);
+    assert.ok(frame.includes(keys[1]!.accessKeyId));
+    await until(ui.lastFrame, /second\s+no access/);
+    ui.stdin.write(DOWN);
+    await until(ui.lastFrame, /› AK\S+\s+second/);
+  } finally {
+    await close();
+  }
+});
