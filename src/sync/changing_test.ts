@@ -51,7 +51,7 @@ for (const sameStore of [false, true]) {
       );
       assert.equal((await h.engine.run("c")).copied, 0);
     } finally {
-      h.close();
+      await h.close();
     }
   });
 }
@@ -87,6 +87,6 @@ Deno.test("an object rewritten after it was read is marked for the next run", as
     await h.engine.run("c");
     assert.equal(await readText(mirror, "mirror", "hot"), "newer");
   } finally {
-    h.close();
+    await h.close();
   }
 });

@@ -84,7 +84,7 @@ Deno.test("sync run copies everything, then only changes, keeping generations re
     assert.equal(partial.restored, 1);
     assert.equal(await readText(mirror, "restored", "g3/ünïcödé/文件.txt"), "v2 changed");
   } finally {
-    h.close();
+    await h.close();
   }
 });
 
@@ -107,13 +107,13 @@ Deno.test("sync run in additive mode never deletes on the mirror", async () => {
     assert.equal(second.deleted, 0);
     assert.deepEqual(await keysOf(mirror, "mirror"), ["dst/x"]);
   } finally {
-    h.close();
+    await h.close();
   }
 });
 
 Deno.test("sync run uses server-side copies within one store, multipart above the copy limit", async () => {
   const { primary, h } = await setup({ sameStore: true });
-  h.close();
+  await h.close();
   const big = new Uint8Array(11 * 1024 * 1024).map((_, i) => (i * 7) % 251);
   await put(primary, "primary", "big.img", big);
   await put(primary, "primary", "small", "s");
@@ -134,13 +134,13 @@ Deno.test("sync run uses server-side copies within one store, multipart above th
     assert.equal(primary.counts.copyObject, 1);
     assert.deepEqual(await read(primary, "mirror", "big.img"), big);
   } finally {
-    h2.close();
+    await h2.close();
   }
 });
 
 Deno.test("sync run streams across stores with verified multipart parts", async () => {
   const { primary, mirror, h } = await setup();
-  h.close();
+  await h.close();
   const big = new Uint8Array(12 * 1024 * 1024 + 5).map((_, i) => (i * 13) % 253);
   await put(primary, "primary", "big.img", big, "application/octet-stream");
   const h2 = await createHarness({ p: primary, m: mirror }, {
@@ -160,7 +160,7 @@ Deno.test("sync run streams across stores with verified multipart parts", async 
     assert.equal(info.contentType, "application/octet-stream");
     assert.deepEqual(await read(mirror, "mirror", "big.img"), big);
   } finally {
-    h2.close();
+    await h2.close();
   }
 });
 
@@ -189,7 +189,7 @@ Deno.test("sync run --verify repairs a mirror changed behind its back", async ()
     assert.deepEqual(await keysOf(mirror, "mirror", ""), [".cowsync/versions/a/1", "a", "b", "c"]);
     assert.equal(await readText(mirror, "mirror", "a"), "a");
   } finally {
-    h.close();
+    await h.close();
   }
 });
 
@@ -201,6 +201,6 @@ Deno.test("sync run rejects a missing bucket and an unknown job clearly", async 
     await assert.rejects(h.engine.run("missing"), { code: "NotFound" });
     assert.equal((await h.repo.listRuns("nb")).length, 0);
   } finally {
-    h.close();
+    await h.close();
   }
 });

@@ -64,7 +64,7 @@ Deno.test("retention deletes version copies no kept generation references and ex
     assert.deepEqual(await keysOf(store, "mirror", ".cowsync/"), []);
     assert.deepEqual((await h.repo.generationEntries("r", 4)).map((e) => e.key), ["hot", "stable"]);
   } finally {
-    h.close();
+    await h.close();
   }
 });
 
@@ -87,6 +87,6 @@ Deno.test("keepLast 0 keeps no history: nothing is preserved on overwrite", asyn
     assert.deepEqual(await keysOf(store, "mirror"), ["k"]);
     assert.equal(await readText(store, "mirror", "k"), "2");
   } finally {
-    h.close();
+    await h.close();
   }
 });

@@ -69,7 +69,7 @@ Deno.test("sync run killed with SIGKILL mid-run resumes without re-copying finis
       child.kill("SIGKILL");
       await child.status;
     }
-    h.close();
+    await h.close();
     await primary.close();
     await mirror.close();
     await Deno.remove(dir, { recursive: true });

@@ -36,7 +36,7 @@ Deno.test("startScheduler() runs interval jobs when due and never on-demand ones
     assert.equal(await runs("manual"), 0);
   } finally {
     await scheduler.stop();
-    h.close();
+    await h.close();
   }
 });
 
@@ -85,6 +85,6 @@ Deno.test("engine progress reports objects, bytes, rate and ETA during a run", a
     assert.equal((await running).copied, 8);
     assert.equal(h.engine.progress("slow"), null);
   } finally {
-    h.close();
+    await h.close();
   }
 });

@@ -9,13 +9,19 @@ import { createDb } from "../../db/client.ts";
 import { migrateDb } from "../../db/migrate.ts";
 import { silentLogger } from "../../log.ts";
 import type { ObjectStore } from "../../storage/mod.ts";
+import type { EventBus, OperationEvent } from "../../events/mod.ts";
+import { createChangeFeed } from "../change_feed.ts";
 import { createSyncEngine, type SyncEngineDeps } from "../engine.ts";
 import { type JobInput, jobRowOf } from "../jobs.ts";
 import { createSyncRepo } from "../repo.ts";
 
 export async function createHarness(
   stores: Record<string, ObjectStore>,
-  options: Partial<Pick<SyncEngineDeps, "limits" | "retry" | "feed">> & { dbUrl?: string } = {},
+  options: Partial<Pick<SyncEngineDeps, "limits" | "retry">> & {
+    dbUrl?: string;
+    /** With a bus, a change feed records its events for the watched buckets. */
+    feed?: { events: EventBus<OperationEvent>; watch: string[] };
+  } = {},
 ) {
   // A file, not ":memory:": libsql runs each transaction on a new connection, which would see an empty database.
   const dir = options.dbUrl ? null : await Deno.makeTempDir({ prefix: "sync-test-" });
@@ -28,13 +34,16 @@ export async function createHarness(
     if (!s) throw new Error(`no store ${id}`);
     return s;
   };
+  const feed = options.feed && createChangeFeed({ events: options.feed.events, repo, clock, logger: silentLogger() });
+  feed?.watch(options.feed!.watch);
   const engine = createSyncEngine({
     repo,
     clock,
     logger: silentLogger(),
     resolveStore,
     retry: options.retry ?? { attempts: 3, baseDelayMs: 1 },
-    ...options,
+    ...(options.limits ? { limits: options.limits } : {}),
+    ...(feed ? { feed } : {}),
   });
   return {
     handle,
@@ -45,7 +54,9 @@ export async function createHarness(
     async addJob(input: JobInput) {
       await repo.insertJob({ ...jobRowOf(input, clock.now()), journalSeq: await repo.headSeq() });
     },
-    close() {
+    feed,
+    async close() {
+      await feed?.stop();
       handle.close();
       if (dir) Deno.removeSync(dir, { recursive: true });
     },
