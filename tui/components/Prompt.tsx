@@ -29,7 +29,7 @@ export function Prompt({ label, onSubmit, onCancel }: PromptProps) {
   return (
     <Text>
       {label}: <Text color="cyan">{value}</Text>
-      <Text inverse></Text>
+      <Text color="cyan">▌</Text>
     </Text>
   );
 }
