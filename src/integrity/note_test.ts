@@ -35,7 +35,7 @@ Deno.test("our checkpoint notes verify with an independent Ed25519 implementatio
 import sys, json, base64, hashlib
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 note, vkey = json.load(sys.stdin)
-name, keyhash, key = vkey.split("+")
+name, keyhash, key = vkey.split("+", 2)
 raw = base64.b64decode(key)[1:]
 assert hashlib.sha256(name.encode() + b"\\n" + b"\\x01" + raw).digest()[:4].hex() == keyhash
 body, sigs = note.split("\\n\\n", 1)
