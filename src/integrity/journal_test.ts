@@ -1,0 +1,101 @@
+import assert from "node:assert/strict";
+import { createDb, type DbHandle } from "../db/client.ts";
+import { migrateDb } from "../db/migrate.ts";
+import { openJournalStore } from "./journal.ts";
+import { leafHash, toHex, verifyConsistency, verifyInclusion } from "./merkle.ts";
+import type { RecordBody } from "./record_codec.ts";
+
+const enc = new TextEncoder();
+
+async function withDb(fn: (h: DbHandle, url: string) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "integrity-journal-" });
+  const url = `file:${dir}/j.db`;
+  const h = createDb(url);
+  try {
+    await migrateDb(h);
+    await fn(h, url);
+  } finally {
+    h.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+const body = (i: number): RecordBody => ({
+  time: new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString(),
+  actor: "AKIA",
+  op: "PutObject",
+  bucket: "b",
+  key: `k${i}`,
+  status: 200,
+});
+
+Deno.test("appends in uneven batches, reopens, and serves proofs that verify for every record", async () => {
+  await withDb(async (h, url) => {
+    let store = await openJournalStore(h.db);
+    const roots: Uint8Array[] = [];
+    let n = 0;
+    for (const batch of [1, 2, 5, 13, 1, 40, 7]) {
+      await store.append(Array.from({ length: batch }, (_, i) => body(n + i)));
+      n += batch;
+      roots[n] = store.root();
+      if (batch === 13) {
+        const other = createDb(url);
+        store = await openJournalStore(other.db);
+        assert.equal(toHex(store.root()), toHex(roots[n]!), "reopened root");
+        other.close();
+        store = await openJournalStore(h.db);
+      }
+    }
+    assert.equal(store.size(), 69);
+    const all = await store.records(0, 100);
+    assert.deepEqual(all.map((r) => r.seq), Array.from({ length: 69 }, (_, i) => i));
+    for (const size of [1, 3, 8, 21, 69]) {
+      const root = await store.rootAt(size);
+      if (roots[size]) assert.equal(toHex(root), toHex(roots[size]!));
+      for (const r of all.slice(0, size)) {
+        const proof = await store.inclusionProof(r.seq, size);
+        assert.ok(verifyInclusion(r.seq, size, leafHash(enc.encode(r.data)), proof, root), `${r.seq} in ${size}`);
+      }
+      for (const first of [1, 2, size]) {
+        if (first > size) continue;
+        const proof = await store.consistencyProof(first, size);
+        assert.ok(verifyConsistency(first, size, await store.rootAt(first), root, proof), `${first}→${size}`);
+      }
+    }
+    const leaves = await store.leafHashes(3, 6);
+    assert.equal(toHex(leaves), all.slice(3, 6).map((r) => r.hash).join(""));
+    await assert.rejects(store.inclusionProof(69, 69), /not in a tree/);
+    await assert.rejects(store.rootAt(70), /outside the journal/);
+  });
+});
+
+Deno.test("a failed append keeps nothing and the next one continues the chain", async () => {
+  await withDb(async (h) => {
+    const store = await openJournalStore(h.db);
+    await store.append([body(0), body(1)]);
+    const root = toHex(store.root());
+    await h.client.execute("INSERT INTO integrity_records (seq, data, hash) VALUES (3, 'squatter', 'x')");
+    await assert.rejects(store.append([body(2), body(3)]), /Cannot write journal records/);
+    assert.equal(store.size(), 2);
+    assert.equal(toHex(store.root()), root);
+    assert.equal((await store.records(0, 10)).length, 3, "the batch's seq 2 was rolled back with it");
+    await h.client.execute("DELETE FROM integrity_records WHERE seq = 3");
+    const written = await store.append([body(2)]);
+    assert.equal(written[0]!.seq, 2);
+    assert.equal(JSON.parse(written[0]!.data).prev, (await store.records(1, 1))[0]!.hash);
+  });
+});
+
+Deno.test("scan returns rows as stored, also when a tampered record holds a raw newline", async () => {
+  await withDb(async (h) => {
+    const store = await openJournalStore(h.db);
+    await store.append([body(0), body(1), body(2)]);
+    await h.client.execute("UPDATE integrity_records SET data = 'line one\nline two' WHERE seq = 1");
+    await h.client.execute("DELETE FROM integrity_records WHERE seq = 0");
+    const page = await store.scan(-1, 10);
+    assert.deepEqual(page.seqs, [1, 2]);
+    assert.equal(page.data[0], "line one\nline two");
+    assert.equal(page.lastSeq, 2);
+    assert.deepEqual((await store.scan(2, 10)).data, []);
+  });
+});
