@@ -57,6 +57,7 @@ export interface RunSummary {
 export function createSyncEngine(deps: SyncEngineDeps) {
   const { repo, clock } = deps;
   const active = new Map<string, { progress: Progress; abort: AbortController }>();
+  const inFlight = new Set<Promise<unknown>>();
 
   async function requireJob(id: string): Promise<JobRow> {
     const job = await repo.getJob(id);
@@ -157,6 +158,89 @@ export function createSyncEngine(deps: SyncEngineDeps) {
     if (watchers.length > 0) await repo.pruneChanges(bucket, Math.min(...watchers.map((j) => j.journalSeq)));
   }
 
+  async function runJob(jobId: string, options: { verify?: boolean }): Promise<RunSummary> {
+    const job = await requireJob(jobId);
+    if (active.has(job.id)) throw new AppError("Conflict", `Sync job "${job.id}" is already running`);
+    const abort = new AbortController();
+    const progress: Progress = {
+      generation: 0,
+      objectsTotal: 0,
+      objectsDone: 0,
+      objectsFailed: 0,
+      bytesTotal: 0,
+      bytesDone: 0,
+      startedAt: clock.now(),
+    };
+    active.set(job.id, { progress, abort });
+    try {
+      const stores = storesOf(job);
+      await checkBuckets({ job, ...stores });
+      let run = await repo.unfinishedRun(job.id);
+      const resumed = run !== undefined;
+      if (!run) {
+        const planned = await detect(job, stores, options.verify ?? false);
+        run = await repo.createRun({
+          jobId: job.id,
+          generation: await repo.nextGeneration(job.id),
+          status: "running",
+          detection: planned.detection,
+          journalSeq: planned.journalSeq,
+          objectsTotal: planned.items.length,
+          bytesTotal: planned.items.reduce((a, i) => a + i.size, 0),
+          startedAt: progress.startedAt,
+        }, planned.items);
+      }
+      const todo = await repo.items(run.id, ["pending", "preserved"]);
+      Object.assign(progress, {
+        generation: run.generation,
+        objectsTotal: run.objectsTotal,
+        bytesTotal: run.bytesTotal,
+        objectsDone: run.objectsTotal - todo.length,
+        bytesDone: run.bytesTotal - todo.reduce((a, i) => a + i.size, 0),
+      });
+      await executeItems(
+        {
+          repo,
+          logger: deps.logger,
+          job,
+          run,
+          source: stores.source,
+          target: stores.target,
+          serverSide: stores.serverSide,
+          limits: deps.limits ?? DEFAULT_LIMITS,
+          retry: deps.retry ?? { attempts: 5, baseDelayMs: 200 },
+          ...(job.bandwidthLimit ? { throttle: createThrottle(job.bandwidthLimit) } : {}),
+          progress,
+          signal: abort.signal,
+          manifest: await repo.currentManifest(job.id),
+        },
+        todo,
+        job.concurrency,
+      );
+      const requests = stores.source.total() + (stores.sameStore ? 0 : stores.target.total());
+      if (abort.signal.aborted) {
+        await repo.updateRun(run.id, { requests: run.requests + requests });
+        throw new AppError("Unavailable", `Sync job "${job.id}" was stopped; the next run resumes it`);
+      }
+      const items = await repo.items(run.id);
+      const count = (op: string, state: string) => items.filter((i) => i.op === op && i.state === state).length;
+      return await finish(job, run, {
+        job: job.id,
+        generation: run.generation,
+        detection: run.detection,
+        resumed,
+        copied: count("copy", "done"),
+        deleted: count("delete", "done"),
+        skipped: items.filter((i) => i.state === "skipped").length,
+        failed: items.filter((i) => i.state === "failed").length,
+        bytes: progress.bytesDone,
+        requests,
+      });
+    } finally {
+      active.delete(job.id);
+    }
+  }
+
   return {
     /** The exact plan a run would apply now; nothing is copied. */
     async plan(jobId: string, options: { verify?: boolean } = {}): Promise<PlanResult> {
@@ -165,87 +249,12 @@ export function createSyncEngine(deps: SyncEngineDeps) {
     },
 
     /** Plans and applies, or resumes the job's interrupted run. */
-    async run(jobId: string, options: { verify?: boolean } = {}): Promise<RunSummary> {
-      const job = await requireJob(jobId);
-      if (active.has(job.id)) throw new AppError("Conflict", `Sync job "${job.id}" is already running`);
-      const abort = new AbortController();
-      const progress: Progress = {
-        generation: 0,
-        objectsTotal: 0,
-        objectsDone: 0,
-        objectsFailed: 0,
-        bytesTotal: 0,
-        bytesDone: 0,
-        startedAt: clock.now(),
-      };
-      active.set(job.id, { progress, abort });
-      try {
-        const stores = storesOf(job);
-        await checkBuckets({ job, ...stores });
-        let run = await repo.unfinishedRun(job.id);
-        const resumed = run !== undefined;
-        if (!run) {
-          const planned = await detect(job, stores, options.verify ?? false);
-          run = await repo.createRun({
-            jobId: job.id,
-            generation: await repo.nextGeneration(job.id),
-            status: "running",
-            detection: planned.detection,
-            journalSeq: planned.journalSeq,
-            objectsTotal: planned.items.length,
-            bytesTotal: planned.items.reduce((a, i) => a + i.size, 0),
-            startedAt: progress.startedAt,
-          }, planned.items);
-        }
-        const todo = await repo.items(run.id, ["pending", "preserved"]);
-        Object.assign(progress, {
-          generation: run.generation,
-          objectsTotal: run.objectsTotal,
-          bytesTotal: run.bytesTotal,
-          objectsDone: run.objectsTotal - todo.length,
-          bytesDone: run.bytesTotal - todo.reduce((a, i) => a + i.size, 0),
-        });
-        await executeItems(
-          {
-            repo,
-            logger: deps.logger,
-            job,
-            run,
-            source: stores.source,
-            target: stores.target,
-            serverSide: stores.serverSide,
-            limits: deps.limits ?? DEFAULT_LIMITS,
-            retry: deps.retry ?? { attempts: 5, baseDelayMs: 200 },
-            ...(job.bandwidthLimit ? { throttle: createThrottle(job.bandwidthLimit) } : {}),
-            progress,
-            signal: abort.signal,
-            manifest: await repo.currentManifest(job.id),
-          },
-          todo,
-          job.concurrency,
-        );
-        const requests = stores.source.total() + (stores.sameStore ? 0 : stores.target.total());
-        if (abort.signal.aborted) {
-          await repo.updateRun(run.id, { requests: run.requests + requests });
-          throw new AppError("Unavailable", `Sync job "${job.id}" was stopped; the next run resumes it`);
-        }
-        const items = await repo.items(run.id);
-        const count = (op: string, state: string) => items.filter((i) => i.op === op && i.state === state).length;
-        return await finish(job, run, {
-          job: job.id,
-          generation: run.generation,
-          detection: run.detection,
-          resumed,
-          copied: count("copy", "done"),
-          deleted: count("delete", "done"),
-          skipped: items.filter((i) => i.state === "skipped").length,
-          failed: items.filter((i) => i.state === "failed").length,
-          bytes: progress.bytesDone,
-          requests,
-        });
-      } finally {
-        active.delete(job.id);
-      }
+    run(jobId: string, options: { verify?: boolean } = {}): Promise<RunSummary> {
+      const p = runJob(jobId, options);
+      inFlight.add(p);
+      const untrack = () => inFlight.delete(p);
+      p.then(untrack, untrack);
+      return p;
     },
 
     /** Progress of the job's current run, with rate and ETA; null when idle. */
@@ -266,9 +275,10 @@ export function createSyncEngine(deps: SyncEngineDeps) {
 
     isRunning: (jobId: string) => active.has(jobId),
 
-    /** Stops every run between items; interrupted runs resume on their next start. */
-    stopAll(): void {
+    /** Stops every run between items and waits for them; interrupted runs resume on their next start. */
+    async stopAll(): Promise<void> {
       for (const a of active.values()) a.abort.abort();
+      await Promise.allSettled([...inFlight]);
     },
   };
 }

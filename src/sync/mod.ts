@@ -53,7 +53,9 @@ export async function createSyncService(
     name: "sync",
     routes,
     async stop() {
-      await scheduler.stop();
+      const schedulerStopped = scheduler.stop();
+      await engine.stopAll();
+      await schedulerStopped;
       await feed.stop();
     },
   };

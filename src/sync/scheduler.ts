@@ -18,6 +18,7 @@ export function startScheduler(
 
   async function tick(): Promise<void> {
     for (const job of await deps.repo.listJobs()) {
+      if (stopped) return;
       if (!job.intervalSeconds || deps.engine.isRunning(job.id)) continue;
       const last = (await deps.repo.listRuns(job.id)).at(-1);
       const due = !last || deps.clock.now().getTime() - last.startedAt.getTime() >= job.intervalSeconds * 1000;
@@ -39,10 +40,10 @@ export function startScheduler(
   loop();
 
   return {
+    /** Stops starting runs and waits for the ones it started (the caller aborts them via the engine). */
     async stop() {
       stopped = true;
       clearTimeout(timer);
-      deps.engine.stopAll();
       await Promise.allSettled([...running]);
     },
   };

@@ -88,3 +88,34 @@ Deno.test("engine progress reports objects, bytes, rate and ETA during a run", a
     await h.close();
   }
 });
+
+Deno.test("engine stopAll() interrupts a run between objects; the next run resumes it", async () => {
+  const store = createMemoryStore();
+  const mirror = createMemoryStore();
+  await store.createBucket("primary");
+  await mirror.createBucket("mirror");
+  for (let i = 0; i < 8; i++) await put(store, "primary", `k${i}`, new Uint8Array(32 * 1024));
+  const h = await createHarness({ p: store, m: mirror });
+  try {
+    await h.addJob({
+      id: "stop",
+      concurrency: 1,
+      bandwidthLimit: 256 * 1024,
+      source: { backend: "p", bucket: "primary" },
+      target: { backend: "m", bucket: "mirror" },
+    });
+    const running = h.engine.run("stop");
+    await until(async () => (h.engine.progress("stop")?.objectsDone ?? 0) >= 2);
+    await h.engine.stopAll();
+    await assert.rejects(running, { code: "Unavailable" });
+    const [run] = await h.repo.listRuns("stop");
+    assert.equal(run!.status, "running");
+    const left = (await h.repo.items(run!.id, ["pending"])).length;
+    assert.ok(left > 0 && left < 8);
+    await h.repo.updateJob("stop", { bandwidthLimit: null });
+    const resumed = await h.engine.run("stop");
+    assert.deepEqual([resumed.resumed, resumed.generation, resumed.status], [true, 1, "succeeded"]);
+  } finally {
+    await h.close();
+  }
+});
