@@ -1,0 +1,84 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { run, type RunningAppliance, withAppliance } from "./_appliance.ts";
+
+const MAIN = new URL("../../src/main.ts", import.meta.url).pathname;
+
+function cli(app: RunningAppliance, args: string[], allowFailure = false) {
+  return run(Deno.execPath(), ["run", "-A", MAIN, ...args, "--data-dir", app.dataDir], {
+    env: { HOME: Deno.env.get("HOME") ?? "/root", NO_COLOR: "1" },
+    allowFailure,
+  });
+}
+
+function awsAs(app: RunningAppliance, scratch: string, key: { accessKeyId: string; secretAccessKey: string }) {
+  return (args: string[]) =>
+    run("/usr/bin/aws", ["--endpoint-url", app.s3, ...args], {
+      env: {
+        HOME: scratch,
+        AWS_ACCESS_KEY_ID: key.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: key.secretAccessKey,
+        AWS_DEFAULT_REGION: "us-east-1",
+      },
+      allowFailure: true,
+    });
+}
+
+Deno.test("user CLI creates a key whose grants the gateway enforces; deleting it locks it out", async () => {
+  await withAppliance(async (app, scratch) => {
+    const bucket = app.creds.bucket;
+    const created = JSON.parse(
+      (await cli(app, ["user", "create", "--description", "pve1", "--grant", `${bucket}/pve1/=write`, "--json"]))
+        .stdout,
+    );
+    assert.match(created.accessKeyId, /^AK[A-Z2-7]{18}$/);
+    assert.equal(created.secretAccessKey.length, 40);
+    const file = join(scratch, "f.txt");
+    await Deno.writeTextFile(file, "data");
+    const as = awsAs(app, scratch, created);
+    // Within the grant: allowed.
+    assert.equal((await as(["s3", "cp", file, `s3://${bucket}/pve1/f.txt`])).code, 0);
+    // Outside the prefix: denied.
+    const denied = await as(["s3", "cp", file, `s3://${bucket}/other/f.txt`]);
+    assert.notEqual(denied.code, 0);
+    assert.match(denied.stderr, /AccessDenied/);
+
+    const listed = (await cli(app, ["user", "list"])).stdout;
+    assert.match(listed, new RegExp(`${created.accessKeyId}\\s+pve1\\s+${bucket}/pve1/=write`));
+
+    await cli(app, ["user", "grants", created.accessKeyId, "--grant", `${bucket}/pve1/=read`]);
+    // Credentials are cached up to 5 s in the gateway; grants changed through this appliance apply at once.
+    const readOnly = await as(["s3", "cp", file, `s3://${bucket}/pve1/g.txt`]);
+    assert.match(readOnly.stderr, /AccessDenied/);
+
+    await cli(app, ["user", "delete", created.accessKeyId]);
+    const gone = await as(["s3", "ls", `s3://${bucket}/pve1/`]);
+    assert.match(gone.stderr, /InvalidAccessKeyId/);
+  });
+});
+
+Deno.test("CLI errors are clear: unknown command, bad grant, unreachable appliance", async () => {
+  await withAppliance(async (app) => {
+    const unknown = await cli(app, ["frobnicate"], true);
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /unknown command "frobnicate"/);
+    const bad = await cli(app, ["user", "create", "--grant", "nobucket"], true);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /Invalid --grant "nobucket": expected BUCKET\[\/PREFIX\]=read\|write/);
+    const down = await run(Deno.execPath(), [
+      "run",
+      "-A",
+      MAIN,
+      "user",
+      "list",
+      "--api",
+      "http://127.0.0.1:9",
+      "--token",
+      "x",
+    ], {
+      allowFailure: true,
+    });
+    assert.equal(down.code, 1);
+    assert.match(down.stderr, /Cannot reach the appliance API at http:\/\/127\.0\.0\.1:9/);
+  });
+});
