@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { fakeClock } from "../clock.ts";
 import { ADMIN, createHarness, errorCode, sdkSigner } from "./_testing/harness.ts";
 import { digestBase64 } from "./wire/checksums.ts";
 import { chunkSignature, credentialScope, sha256Hex, signingKey, trailerSignature } from "./wire/sigv4.ts";
@@ -53,6 +54,17 @@ Deno.test("authentication errors: malformed header, SigV2, missing x-amz-content
   assert.equal(errorCode(r.body), "RequestTimeTooSkewed");
   r = await h.text({ path: "/auth", signingDate: new Date(Date.now() - 10 * 60_000) });
   assert.equal(r.res.status, 200, "within the 15-minute window");
+});
+
+Deno.test("clock skew is judged by the injected clock, not the host's", async () => {
+  const clock = fakeClock(new Date(Date.now() + 3_600_000));
+  const h = createHarness({ clock });
+  let r = await h.text({ path: "/" });
+  assert.equal(errorCode(r.body), "RequestTimeTooSkewed");
+  assert.match(r.body, /<ServerTime>/);
+  clock.set(new Date());
+  r = await h.text({ path: "/" });
+  assert.equal(r.res.status, 200);
 });
 
 Deno.test("presigned URLs: valid, expired, expiry over 7 days, tampered signature", async () => {
