@@ -100,8 +100,6 @@ export async function createTestContext(): Promise<TestContext> {
   return t;
 }
 
-let request = 0;
-
 /** A gateway event as the gateway publishes it. */
 export function putEvent(
   clock: { now(): Date },
@@ -118,7 +116,7 @@ export function putEvent(
     size,
     etag,
     status: 200,
-    requestId: `req-${++request}`,
+    requestId: crypto.randomUUID(),
     clientAddress: "127.0.0.1",
     time: clock.now(),
     durationMs: 1,
@@ -173,4 +171,21 @@ export async function servedJournal(n: number): Promise<{
       await t.cleanup();
     },
   };
+}
+
+/** Calls one of the service's routes; returns status and parsed JSON body. */
+export async function request<T>(
+  service: RunningService,
+  method: string,
+  path: string,
+): Promise<{ status: number; body: T }> {
+  const res = await service.routes!.request(path, { method });
+  return { status: res.status, body: await res.json() as T };
+}
+
+/** Like `request`, but the call must succeed; returns the body. */
+export async function call<T>(service: RunningService, method: string, path: string): Promise<T> {
+  const { status, body } = await request<T>(service, method, path);
+  if (status >= 300) throw new Error(`${method} ${path}: ${status} ${JSON.stringify(body)}`);
+  return body;
 }

@@ -1,14 +1,9 @@
 import assert from "node:assert/strict";
 import type { RunningService } from "../service.ts";
-import { bytes, createTestContext, putEvent, type TestContext } from "./_testing.ts";
+import { bytes, createTestContext, putEvent, request, type TestContext } from "./_testing.ts";
 import { createIntegrityService } from "./mod.ts";
 import type { ReconcileReport } from "./reconcile.ts";
 import type { VerifyReport } from "./verifier.ts";
-
-async function call<T>(service: RunningService, method: string, path: string): Promise<{ status: number; body: T }> {
-  const res = await service.routes!.request(path, { method });
-  return { status: res.status, body: await res.json() as T };
-}
 
 async function gatewayPut(t: TestContext, key: string, content: string): Promise<void> {
   const info = await t.data.putObject("data", key, bytes(content));
@@ -34,7 +29,7 @@ Deno.test("reconcile reports objects added, changed and deleted outside the gate
     await t.data.deleteObject("data", "d");
     t.clock.advance(60_000);
 
-    const clean = await call<ReconcileReport>(service, "POST", "/reconcile/data");
+    const clean = await request<ReconcileReport>(service, "POST", "/reconcile/data");
     assert.equal(clean.status, 200);
     assert.deepEqual(clean.body.anomalies, []);
     assert.equal(clean.body.expectedObjects, 3);
@@ -47,7 +42,7 @@ Deno.test("reconcile reports objects added, changed and deleted outside the gate
     await t.data.putObject("data", "d", bytes("resurrected"));
     t.clock.advance(60_000);
 
-    const { body } = await call<ReconcileReport>(service, "POST", "/reconcile/data");
+    const { body } = await request<ReconcileReport>(service, "POST", "/reconcile/data");
     const byKey = Object.fromEntries(body.anomalies.map((a) => [a.key, a]));
     assert.deepEqual(Object.keys(byKey), ["b", "c", "d", "e"]);
     assert.equal(byKey.b!.op, "ObservedModify");
@@ -62,7 +57,7 @@ Deno.test("reconcile reports objects added, changed and deleted outside the gate
     assert.equal(byKey.e!.lastRecord, undefined);
 
     // Each anomaly is itself a chained record, so it is reported once and the chain still verifies.
-    const records = await call<
+    const records = await request<
       { records: { record: { op: string; key: string; detail?: Record<string, unknown> } }[] }
     >(
       service,
@@ -76,9 +71,9 @@ Deno.test("reconcile reports objects added, changed and deleted outside the gate
       "ObservedCreate e",
     ]);
     assert.equal(records.body.records[0]!.record.detail!.lastModified, "2026-03-01T11:01:00.000Z");
-    const again = await call<ReconcileReport>(service, "POST", "/reconcile/data");
+    const again = await request<ReconcileReport>(service, "POST", "/reconcile/data");
     assert.deepEqual(again.body.anomalies, []);
-    const verify = await call<VerifyReport>(service, "POST", "/verify");
+    const verify = await request<VerifyReport>(service, "POST", "/verify");
     assert.equal(verify.body.ok, true);
     assert.match(service.metrics!(), /^integrity_anomalies_total 4$/m);
   });
@@ -93,11 +88,11 @@ Deno.test("reconcile skips keys the gateway touched while the bucket was listed"
       await gatewayPut(t, "late", "arrived during the listing");
       return await original(bucket, options);
     };
-    const { body } = await call<ReconcileReport>(service, "POST", "/reconcile/data");
+    const { body } = await request<ReconcileReport>(service, "POST", "/reconcile/data");
     t.data.listObjects = original;
     assert.equal(body.actualObjects, 2);
     assert.deepEqual(body.anomalies, []);
-    const next = await call<ReconcileReport>(service, "POST", "/reconcile/data");
+    const next = await request<ReconcileReport>(service, "POST", "/reconcile/data");
     assert.equal(next.body.expectedObjects, 2);
     assert.deepEqual(next.body.anomalies, []);
   });
@@ -105,10 +100,10 @@ Deno.test("reconcile skips keys the gateway touched while the bucket was listed"
 
 Deno.test("reconcile of a missing bucket is a 404 problem and records nothing", async () => {
   await withService(async (_t, service) => {
-    const res = await call<{ code: string }>(service, "POST", "/reconcile/nope");
+    const res = await request<{ code: string }>(service, "POST", "/reconcile/nope");
     assert.equal(res.status, 404);
     assert.equal(res.body.code, "NoSuchBucket");
-    const status = await call<{ size: number }>(service, "GET", "/status");
+    const status = await request<{ size: number }>(service, "GET", "/status");
     assert.equal(status.body.size, 0);
   });
 });

@@ -1,13 +1,7 @@
 import assert from "node:assert/strict";
 import type { RunningService } from "../service.ts";
-import { bytes, createTestContext, putEvent, type TestContext } from "./_testing.ts";
+import { bytes, call, createTestContext, putEvent, type TestContext } from "./_testing.ts";
 import { createIntegrityService, type IntegrityOptions, type IntegrityStatus } from "./mod.ts";
-
-async function get<T>(service: RunningService, path: string, method = "GET"): Promise<T> {
-  const res = await service.routes!.request(path, { method });
-  assert.ok(res.ok, `${path}: ${res.status}`);
-  return await res.json() as T;
-}
 
 async function withService(
   options: IntegrityOptions,
@@ -35,7 +29,11 @@ Deno.test("every event kind becomes a record with all its fields; successful rea
       t.ctx.events.publish({ ...base, op: "GetObject" });
       t.ctx.events.publish({ ...base, op: "GetObject", status: 403, errorCode: "AccessDenied", actor: "anonymous" });
       t.ctx.events.publish({ ...base, op: "DeleteObject", status: 204, size: undefined, etag: undefined });
-      const { records } = await get<{ records: { record: Record<string, unknown> }[] }>(service, "/records?from=0");
+      const { records } = await call<{ records: { record: Record<string, unknown> }[] }>(
+        service,
+        "GET",
+        "/records?from=0",
+      );
       assert.deepEqual(
         records.map((r) => r.record.op),
         journalReads
@@ -78,10 +76,10 @@ Deno.test("checkpoints every N records and every T on the timer, anchored with l
     assert.ok(Number(notes[0]!.slice(12, 32)) >= 5);
     t.ctx.events.publish(putEvent(t.clock, "data", "late", '"e"', 1));
     t.timers.fire(30_000);
-    let status = await get<IntegrityStatus>(service, "/status");
+    let status = await call<IntegrityStatus>(service, "GET", "/status");
     for (let i = 0; i < 100 && status.latestCheckpoint?.size !== 13; i++) {
       await new Promise((r) => setTimeout(r, 10));
-      status = await get<IntegrityStatus>(service, "/status");
+      status = await call<IntegrityStatus>(service, "GET", "/status");
     }
     assert.equal(status.latestCheckpoint?.size, 13);
     assert.ok(status.latestCheckpoint?.anchoredAt);
@@ -99,10 +97,10 @@ Deno.test("scheduled verification and reconciliation report to status and metric
       await t.data.putObject("data", "outside", bytes("x"));
       t.timers.fire(1000);
       t.timers.fire(2000);
-      let status = await get<IntegrityStatus>(service, "/status");
+      let status = await call<IntegrityStatus>(service, "GET", "/status");
       for (let i = 0; i < 100 && (!status.lastVerify || !status.lastReconcile.data); i++) {
         await new Promise((r) => setTimeout(r, 10));
-        status = await get<IntegrityStatus>(service, "/status");
+        status = await call<IntegrityStatus>(service, "GET", "/status");
       }
       assert.equal(status.lastVerify?.ok, true);
       assert.equal(status.lastReconcile.data?.anomalies, 1);
@@ -124,14 +122,14 @@ Deno.test("a restart continues the same chain and tree; stop writes a final chec
     await service.stop();
     assert.equal(t.timers.active(), 0, "stop clears its timers");
     service = await createIntegrityService(t.ctx, options);
-    const first = await get<IntegrityStatus>(service, "/status");
+    const first = await call<IntegrityStatus>(service, "GET", "/status");
     assert.equal(first.size, 7);
     assert.equal(first.latestCheckpoint?.size, 7, "stop made a checkpoint of the tail");
     for (let i = 0; i < 6; i++) t.ctx.events.publish(putEvent(t.clock, "data", `b${i}`, '"e"', 1));
-    await get(service, "/checkpoints", "POST");
-    const report = await get<{ ok: boolean; size: number }>(service, "/verify", "POST");
+    await call(service, "POST", "/checkpoints");
+    const report = await call<{ ok: boolean; size: number }>(service, "POST", "/verify");
     assert.deepEqual([report.ok, report.size], [true, 13]);
-    const proof = await get<{ proof: string[] }>(service, "/consistency?from=7&to=13");
+    const proof = await call<{ proof: string[] }>(service, "GET", "/consistency?from=7&to=13");
     assert.ok(proof.proof.length > 0);
     await service.stop();
   } finally {
@@ -142,17 +140,17 @@ Deno.test("a restart continues the same chain and tree; stop writes a final chec
 Deno.test("a failing database keeps records queued and writes them, in order, once it works again", async () => {
   await withService({}, async (t, service) => {
     t.ctx.events.publish(putEvent(t.clock, "data", "before", '"e"', 1));
-    await get(service, "/checkpoints", "POST");
+    await call(service, "POST", "/checkpoints");
     await t.handle.client.execute("ALTER TABLE integrity_records RENAME TO integrity_records_away");
     for (let i = 0; i < 3; i++) t.ctx.events.publish(putEvent(t.clock, "data", `during${i}`, '"e"', 1));
     await new Promise((r) => setTimeout(r, 20));
-    assert.equal((await get<IntegrityStatus>(service, "/status")).pending, 3);
+    assert.equal((await call<IntegrityStatus>(service, "GET", "/status")).pending, 3);
     assert.match(service.metrics!(), /^integrity_write_failures_total [1-9]\d*$/m);
     await t.handle.client.execute("ALTER TABLE integrity_records_away RENAME TO integrity_records");
     t.ctx.events.publish(putEvent(t.clock, "data", "after", '"e"', 1));
-    const { records } = await get<{ records: { record: { key: string } }[] }>(service, "/records?from=0");
+    const { records } = await call<{ records: { record: { key: string } }[] }>(service, "GET", "/records?from=0");
     assert.deepEqual(records.map((r) => r.record.key), ["before", "during0", "during1", "during2", "after"]);
-    assert.equal((await get<{ ok: boolean }>(service, "/verify", "POST")).ok, true);
+    assert.equal((await call<{ ok: boolean }>(service, "POST", "/verify")).ok, true);
   });
 });
 

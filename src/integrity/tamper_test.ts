@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { bytes, createTestContext, putEvent, type TestContext } from "./_testing.ts";
+import { bytes, call, createTestContext, putEvent, type TestContext } from "./_testing.ts";
 import { openJournalStore } from "./journal.ts";
 import { leafHash, toHex } from "./merkle.ts";
 import { createIntegrityService } from "./mod.ts";
@@ -11,13 +11,6 @@ import type { RunningService } from "../service.ts";
 
 const N = 20;
 const enc = new TextEncoder();
-
-async function call<T>(service: RunningService, method: string, path: string): Promise<T> {
-  const res = await service.routes!.request(path, { method });
-  const body = await res.json();
-  assert.ok(res.ok, `${method} ${path}: ${res.status} ${JSON.stringify(body)}`);
-  return body as T;
-}
 
 /** A service with N PutObject records and anchored checkpoints at 8, 16 and N. */
 async function journal(): Promise<{ t: TestContext; service: RunningService }> {
