@@ -88,6 +88,8 @@ interface ChunkedOptions {
   trailer?: [string, string];
   signed: boolean;
   tamper?: "data" | "trailer-signature";
+  /** Leave out x-amz-decoded-content-length, as clients streaming bodies of unknown length do. */
+  noDecodedLength?: boolean;
 }
 
 /** Build and send an aws-chunked PUT: seed signature by the SDK signer, chunk signatures by the documented chain. */
@@ -100,7 +102,7 @@ async function chunkedPut(h: ReturnType<typeof createHarness>, key: string, data
     host: "localhost",
     "content-encoding": "aws-chunked",
     "x-amz-content-sha256": mode,
-    "x-amz-decoded-content-length": String(data.length),
+    ...(o.noDecodedLength ? {} : { "x-amz-decoded-content-length": String(data.length) }),
     ...(o.trailer ? { "x-amz-trailer": o.trailer[0] } : {}),
   };
   const signed = await sdkSigner(ADMIN).sign(
@@ -192,6 +194,16 @@ Deno.test("STREAMING-UNSIGNED-PAYLOAD-TRAILER: CRC64NVME trailer verified; a wro
     trailer: ["x-amz-checksum-crc64nvme", digestBase64("crc64nvme", DATA)],
   });
   assert.equal(r.status, 200, r.body);
+  r = await chunkedPut(h, "u-nolen", DATA, {
+    signed: false,
+    trailer: ["x-amz-checksum-crc32", digestBase64("crc32", DATA)],
+    noDecodedLength: true,
+  });
+  assert.equal(r.status, 200, r.body);
+  assert.equal(
+    (await h.request({ method: "HEAD", path: "/auth/u-nolen" })).headers.get("content-length"),
+    String(DATA.length),
+  );
   r = await chunkedPut(h, "u-bad", DATA, {
     signed: false,
     trailer: ["x-amz-checksum-crc64nvme", digestBase64("crc64nvme", new Uint8Array(3))],
