@@ -82,3 +82,18 @@ Deno.test("CLI errors are clear: unknown command, bad grant, unreachable applian
     assert.match(down.stderr, /Cannot reach the appliance API at http:\/\/127\.0\.0\.1:9/);
   });
 });
+
+Deno.test("serve stops with a clear message on a bad flag or a port already in use", async () => {
+  await withAppliance(async (app, scratch) => {
+    const serve = (args: string[]) =>
+      run(Deno.execPath(), ["run", "-A", MAIN, "serve", "--data-dir", join(scratch, "second"), ...args], {
+        allowFailure: true,
+      });
+    const bad = await serve(["--api-listen", "localhost"]);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /Invalid --api-listen\/S3PLUGIN_API_LISTEN "localhost": expected HOST:PORT/);
+    const taken = await serve(["--api-listen", "127.0.0.1:0", "--s3-listen", new URL(app.s3).host]);
+    assert.equal(taken.code, 1);
+    assert.match(taken.stderr, new RegExp(`Cannot listen on ${new URL(app.s3).host} for s3: address in use`));
+  });
+});
