@@ -132,3 +132,43 @@ Deno.test("uriEncode() and canonicalQuery() follow the S3 encoding rules", () =>
   assert.deepEqual(canonicalUris("/bucket/a%20b"), ["/bucket/a%20b"]);
   assert.deepEqual(canonicalUris("/bucket/a!b"), ["/bucket/a%21b", "/bucket/a!b"]);
 });
+
+// AWS SigV4 test suite (aws-sig-v4-test-suite, credentials AKIDEXAMPLE, 20150830T123600Z, service "service"):
+// the cases whose rules S3 shares (query sorting by name then value, header value trimming and folding).
+Deno.test("SigV4 test suite: get-vanilla, query ordering and header trimming", () => {
+  const cred = { date: "20150830", region: "us-east-1", service: "service" };
+  const key = signingKey("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", cred);
+  const base = { host: "example.amazonaws.com", "x-amz-date": "20150830T123600Z" };
+  const cases: [string, string, Record<string, string>, string][] = [
+    ["get-vanilla", "", base, "5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31"],
+    [
+      "get-vanilla-query-order-key-case",
+      "Param2=value2&Param1=value1",
+      base,
+      "b97d918cfa904a5beff61c982a1b6f458b799221646efd99d3219ec94cdf2500",
+    ],
+    [
+      "get-vanilla-query-order-key",
+      "Param1=value2&Param1=Value1",
+      base,
+      "eedbc4e291e521cf13422ffca22be7d2eb8146eecf653089df300a15b2382bd1",
+    ],
+    [
+      "get-header-value-trim",
+      "",
+      { ...base, "my-header1": " value1", "my-header2": ' "a   b   c"' },
+      "acc3ed3afb60bb290fc8d2dd0098b9911fcaa05412b367055dee359757a9c736",
+    ],
+  ];
+  for (const [name, query, headers, expected] of cases) {
+    const creq = canonicalRequest({
+      method: "GET",
+      canonicalUri: "/",
+      canonicalQuery: canonicalQuery(query),
+      header: (n) => headers[n] ?? null,
+      signedHeaders: Object.keys(headers).sort(),
+      payloadHash: EMPTY_SHA256,
+    });
+    assert.equal(signHex(key, stringToSign("20150830T123600Z", credentialScope(cred), creq)), expected, name);
+  }
+});
