@@ -2,6 +2,7 @@
 // Chunks" from the Amazon S3 API reference: 65536 + 1024 bytes of "a", with its published signatures.
 import assert from "node:assert/strict";
 import { createAwsChunkedDecoder } from "./aws_chunked_stream.ts";
+import { digestBase64 } from "./checksums.ts";
 import {
   canonicalRequest,
   chunkSignature,
@@ -144,4 +145,39 @@ Deno.test("createAwsChunkedDecoder() rejects malformed framing", async () => {
     const signed = name.includes("signed mode");
     await assert.rejects(decode(concat(body), { signed, onChunk: () => {} }), SyntaxError, name);
   }
+});
+
+// "Signature Calculations for Trailing Headers (Chunked Upload)": the same 66560 bytes of "a" with a CRC32C trailer.
+Deno.test("AWS trailer example: chunk signatures and the trailer signature verify; the CRC32C trailer matches", async () => {
+  const seed = "106e2a8a18243abcf37539882f36619c00e2dfc72633413f02d3b74544bfeb8e";
+  const sigs = [
+    "b474d8862b1487a5145d686f57f013e54db672cee1c953b3010fb58501ef5aa2",
+    "1c1344b170168f8e65b41376b44b20fe354e373826ccbbe2c1d40a8cae51e5c7",
+    "2ca2aba2005185cf7159c6277faf83795951dd77a3a99e6e65d5c9f85863f992",
+  ];
+  const documentedTrailerSignature = "d81f82fc3505edab99d459891051a732e8730629a2e4a59689829ca17fe2e435";
+  const body = concat(
+    `10000;chunk-signature=${sigs[0]}\r\n`,
+    new Uint8Array(65536).fill(97),
+    `\r\n400;chunk-signature=${sigs[1]}\r\n`,
+    new Uint8Array(1024).fill(97),
+    `\r\n0;chunk-signature=${sigs[2]}\r\n`,
+    `x-amz-checksum-crc32c:sOO8/Q==\r\nx-amz-trailer-signature:${documentedTrailerSignature}\r\n\r\n`,
+  );
+  const verifier = chainVerifier(seed);
+  const key = signingKey(SECRET, CRED);
+  let trailerOk = false;
+  const out = await decode(body, {
+    signed: true,
+    onChunk: (s, h) => verifier.onChunk(s, h),
+    onTrailers(trailers, signature) {
+      const ctx = { amzDate: AMZ_DATE, scope: credentialScope(CRED), previousSignature: sigs[2]! };
+      assert.deepEqual(trailers, [["x-amz-checksum-crc32c", "sOO8/Q=="]]);
+      assert.equal(trailerSignature(key, ctx, trailers), signature);
+      trailerOk = true;
+    },
+  }, 4096);
+  assert.deepEqual(verifier.seen, sigs);
+  assert.ok(trailerOk);
+  assert.equal(digestBase64("crc32c", out), "sOO8/Q==");
 });
