@@ -11,6 +11,7 @@
  * @module
  */
 import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import process from "node:process";
 import { createBackendRegistry } from "../src/backend_registry.ts";
 import { systemClock } from "../src/clock.ts";
 import { createDb } from "../src/db/client.ts";
@@ -93,6 +94,14 @@ async function putRound(client: S3Client, bucket: string, round: number): Promis
   return PUTS / ((performance.now() - t0) / 1000);
 }
 
+const cpuSeconds = (since: ReturnType<typeof process.cpuUsage>) => {
+  const u = process.cpuUsage(since);
+  return (u.user + u.system) / 1e6;
+};
+function peakRssMiB(): number {
+  const status = Deno.readTextFileSync("/proc/self/status");
+  return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? NaN) / 1024;
+}
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const pct = (xs: number[], p: number) =>
   [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))]!;
@@ -125,6 +134,7 @@ try {
   const bus = createEventBus<OperationEvent>();
   const big = await openService("journal", bus);
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   const chunk = 50_000;
   for (let done = 0; done < RECORDS; done += chunk) {
     for (let i = done; i < Math.min(RECORDS, done + chunk); i++) {
@@ -147,12 +157,15 @@ try {
     await big.integrity.appender.flush();
   }
   const appendMs = performance.now() - t0;
+  const appendCpu = cpuSeconds(cpu0);
   await big.integrity.checkpoints.checkpoint();
 
   // 3. Full verification.
   const v0 = performance.now();
+  const cpu1 = process.cpuUsage();
   const report = await big.integrity.verify();
   const verifyMs = performance.now() - v0;
+  const verifyCpu = cpuSeconds(cpu1);
   if (!report.ok) throw new Error(`verification failed: ${JSON.stringify(report.problems.slice(0, 3))}`);
 
   // 4. Proofs at the full size.
@@ -194,7 +207,9 @@ try {
 | consistency proof to size ${f(RECORDS)} (200 random) | – | median ${f(median(consistency), 2)} ms, p99 ${
     f(pct(consistency, 0.99), 2)
   } ms | < 5 ms |
-| database size for ${f(RECORDS)} records (records + subtree hashes) | – | ${f(dbMiB, 0)} MiB | – |`);
+| database size for ${f(RECORDS)} records (records + subtree hashes) | – | ${f(dbMiB, 0)} MiB | – |
+| peak RSS of the benchmark process | – | ${f(peakRssMiB())} MiB | – |
+| load average during the run (2 cores) | – | ${Deno.loadavg().map((x) => x.toFixed(1)).join(" ")} | – |`);
 } finally {
   await backends.close();
   await Deno.remove(dir, { recursive: true });

@@ -1,0 +1,62 @@
+import assert from "node:assert/strict";
+import type { OperationEvent } from "../events/mod.ts";
+import { bodyFromEvent, shouldJournal } from "./record.ts";
+import { canonicalJson, decodeRecord, encodeRecord, GENESIS_PREV } from "./record_codec.ts";
+
+const event: OperationEvent = {
+  actor: "AKIA",
+  op: "PutObject",
+  bucket: "b",
+  key: 'dir/ä\n"quoted"\u0001',
+  size: 3,
+  etag: '"abc"',
+  checksums: {},
+  status: 200,
+  requestId: "r1",
+  clientAddress: "10.0.0.1",
+  time: new Date("2026-01-01T00:00:00Z"),
+  durationMs: 1.5,
+  bytesIn: 3,
+  bytesOut: 0,
+};
+
+Deno.test("canonical encoding: sorted keys, no whitespace, JSON escapes, absent fields omitted", () => {
+  const text = encodeRecord({ ...bodyFromEvent(event), v: 1, seq: 0, prev: GENESIS_PREV });
+  assert.equal(
+    text,
+    '{"actor":"AKIA","bucket":"b","clientAddress":"10.0.0.1","etag":"\\"abc\\"","key":"dir/ä\\n\\"quoted\\"\\u0001",' +
+      `"op":"PutObject","prev":"${GENESIS_PREV}","requestId":"r1","seq":0,"size":3,"status":200,` +
+      '"time":"2026-01-01T00:00:00.000Z","v":1}',
+  );
+  assert.ok(!text.includes("\n"), "one record is one line");
+  assert.equal(decodeRecord(text).key, event.key);
+  assert.equal(canonicalJson({ z: { b: "1", a: 2 }, a: true }), '{"a":true,"z":{"a":2,"b":"1"}}');
+});
+
+Deno.test("canonical encoding rejects values outside the subset; decoding rejects malformed records", () => {
+  assert.throws(() => canonicalJson(1.5), TypeError);
+  assert.throws(() => canonicalJson(2 ** 60), TypeError);
+  assert.throws(() => canonicalJson({ a: null as unknown as string }), TypeError);
+  assert.throws(() => canonicalJson({ a: [] as unknown as string }), TypeError);
+  assert.throws(() => decodeRecord("{"), SyntaxError);
+  assert.throws(() => decodeRecord('{"v":1,"seq":"0","prev":"x"}'), TypeError);
+  assert.throws(() => decodeRecord("null"), TypeError);
+});
+
+Deno.test("events to records: copies keep their source, empty checksums vanish, reads only when asked", () => {
+  const copy = bodyFromEvent({
+    ...event,
+    op: "CopyObject",
+    source: { bucket: "s", key: "k" },
+    checksums: { crc32: "AAAA" },
+  });
+  assert.deepEqual(copy.source, { bucket: "s", key: "k" });
+  assert.deepEqual(copy.checksums, { crc32: "AAAA" });
+  assert.equal(bodyFromEvent(event).checksums, undefined);
+  assert.equal(shouldJournal({ ...event, op: "GetObject" }, false), false);
+  assert.equal(shouldJournal({ ...event, op: "GetObject" }, true), true);
+  assert.equal(shouldJournal({ ...event, op: "HeadObject", status: 404, errorCode: "NoSuchKey" }, false), true);
+  assert.equal(shouldJournal({ ...event, op: "ListObjectsV2", status: 403, errorCode: "AccessDenied" }, false), true);
+  assert.equal(shouldJournal({ ...event, op: "DeleteObject", status: 204 }, false), true);
+  assert.equal(shouldJournal({ ...event, op: "UploadPart" }, false), true);
+});
