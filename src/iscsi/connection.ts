@@ -13,13 +13,15 @@ import {
   encodeNopIn,
   encodeReject,
   encodeTextResponse,
+  RejectReason,
   type Sequence,
 } from "./pdu/target.ts";
 import { decodeTextKeys, encodeTextKeys } from "./pdu/text_keys.ts";
 import { forgetNexus } from "./scsi/logical_unit.ts";
-import { accepted, admit, type CmdSnWindow, completed, createWindow } from "./session/cmdsn_window.ts";
+import { CommandSequencer } from "./command_sequencer.ts";
 import { initialLoginState, type LoginAction, type LoginState, step } from "./session/login_fsm.ts";
 import { TARGET_LIMITS } from "./session/negotiate.ts";
+import { answerTextKeys } from "./session/send_targets.ts";
 import { acceptDataOut, startScsiCommand } from "./scsi_task.ts";
 import { abortTasks, handleTaskManagement } from "./task_management.ts";
 import type { SessionHandle, TargetDirectory } from "./target_directory.ts";
@@ -27,13 +29,6 @@ import type { SessionInfo } from "./types.ts";
 
 /** Commands the initiator may have outstanding (MaxCmdSN - ExpCmdSN + 1). */
 export const QUEUE_DEPTH = 64;
-
-export const RejectReason = {
-  DataDigestError: 0x02,
-  ProtocolError: 0x04,
-  CommandNotSupported: 0x05,
-  InvalidPduField: 0x09,
-} as const;
 
 export interface ConnectionIo {
   /** Queue bytes; resolves once the socket took them (backpressure). */
@@ -71,7 +66,7 @@ export function createConnection(io: ConnectionIo, deps: ConnectionDeps): Connec
   let loginText: Uint8Array[] = [];
   let isid: Uint8Array = new Uint8Array(6);
   let statSN = 0;
-  let window: CmdSnWindow = createWindow(0, QUEUE_DEPTH);
+  const sequencer = new CommandSequencer(QUEUE_DEPTH);
   let digests: Digests = { header: false, data: false };
   let session: ActiveSession | undefined;
   let handle: SessionHandle | undefined;
@@ -81,11 +76,10 @@ export function createConnection(io: ConnectionIo, deps: ConnectionDeps): Connec
   let pingTtt: number | undefined;
   let pingTimer: ReturnType<typeof setInterval> | undefined;
   const tasks = new Map<number, Task>();
-  const queued = new Map<number, () => Promise<void>>();
   let textReply: { itt: number; ttt: number; rest: Uint8Array } | undefined;
 
   function sequence(advance: boolean): Sequence {
-    const seq = { statSN, expCmdSN: window.expCmdSN, maxCmdSN: window.maxCmdSN };
+    const seq = { statSN, expCmdSN: sequencer.expCmdSN, maxCmdSN: sequencer.maxCmdSN };
     if (advance) statSN = (statSN + 1) >>> 0;
     return seq;
   }
@@ -123,7 +117,7 @@ export function createConnection(io: ConnectionIo, deps: ConnectionDeps): Connec
     retire(task) {
       if (tasks.get(task.itt) !== task) return;
       tasks.delete(task.itt);
-      if (!task.immediate) window = completed(window);
+      sequencer.release(task.immediate);
     },
     drop,
   };
@@ -137,7 +131,7 @@ export function createConnection(io: ConnectionIo, deps: ConnectionDeps): Connec
   async function onLogin(req: LoginRequestPdu): Promise<void> {
     if (login.phase === "initial" && loginText.length === 0) {
       statSN = req.expStatSN;
-      window = createWindow(req.cmdSN, QUEUE_DEPTH);
+      sequencer.reset(req.cmdSN);
       isid = req.isid;
     }
     loginText.push(req.data);
@@ -270,31 +264,10 @@ export function createConnection(io: ConnectionIo, deps: ConnectionDeps): Connec
     }, deps.nopIntervalMs);
   }
 
-  /** Run `fn` in CmdSN order: now, after the gap before it fills, or never (outside the window). */
   async function ordered(cmdSN: number, immediate: boolean, fn: () => Promise<void>): Promise<void> {
-    const verdict = admit(window, cmdSN, immediate);
-    if (verdict === "drop") {
-      log.debug("iscsi: command outside the CmdSN window ignored", { cmdSN, exp: window.expCmdSN });
-      return;
+    if (!(await sequencer.run(cmdSN, immediate, fn))) {
+      log.debug("iscsi: command outside the CmdSN window ignored", { cmdSN, exp: sequencer.expCmdSN });
     }
-    if (verdict === "queue") {
-      queued.set(cmdSN, fn);
-      return;
-    }
-    if (!immediate) window = accepted(window);
-    await fn();
-    let next = queued.get(window.expCmdSN);
-    while (next) {
-      queued.delete(window.expCmdSN);
-      window = accepted(window);
-      await next();
-      next = queued.get(window.expCmdSN);
-    }
-  }
-
-  /** Non-task commands (NOP, Text, Logout, TMF) hold their slot only while handled. */
-  function slotFreed(immediate: boolean): void {
-    if (!immediate) window = completed(window);
   }
 
   async function onFullFeature(pdu: InitiatorPdu, bhs: Uint8Array): Promise<void> {
@@ -313,24 +286,24 @@ export function createConnection(io: ConnectionIo, deps: ConnectionDeps): Connec
         }
         return await ordered(pdu.cmdSN, pdu.immediate, async () => {
           const echo = pdu.data.subarray(0, s.params.initiatorMaxRecvDataSegmentLength);
-          slotFreed(pdu.immediate);
+          sequencer.release(pdu.immediate);
           await send(encodeNopIn({ itt: pdu.itt, ttt: RESERVED_TAG, lun: pdu.lun, ...sequence(true) }), echo);
         });
       case "tmf":
         return await ordered(pdu.cmdSN, pdu.immediate, () => {
-          slotFreed(pdu.immediate);
+          sequencer.release(pdu.immediate);
           // Runs concurrently: the reader must keep accepting PDUs while aborted tasks wind down.
           void handleTaskManagement(core, pdu).catch((err) => log.warn("iscsi: TMF failed", { error: String(err) }));
           return Promise.resolve();
         });
       case "text":
         return await ordered(pdu.cmdSN, pdu.immediate, async () => {
-          slotFreed(pdu.immediate);
+          sequencer.release(pdu.immediate);
           await onText(pdu.itt, pdu.ttt, pdu.data, bhs);
         });
       case "logout":
         return await ordered(pdu.cmdSN, pdu.immediate, async () => {
-          slotFreed(pdu.immediate);
+          sequencer.release(pdu.immediate);
           await onLogout(pdu.itt, pdu.reason);
         });
       case "snack":
@@ -354,28 +327,15 @@ export function createConnection(io: ConnectionIo, deps: ConnectionDeps): Connec
       } catch {
         return await reject(bhs, RejectReason.InvalidPduField);
       }
-      payload = encodeTextKeys(answerText(keys));
+      const s = session!;
+      const ctx = { sessionType: s.type, targetName: s.targetName, portal: io.localAddress };
+      payload = encodeTextKeys(answerTextKeys(keys, { ...ctx, allTargets: deps.directory.list() }));
     }
     const max = session!.params.initiatorMaxRecvDataSegmentLength;
     const final = payload.length <= max;
     const nextTag = final ? RESERVED_TAG : nextTtt();
     textReply = final ? undefined : { itt, ttt: nextTag, rest: payload.subarray(max) };
     await send(encodeTextResponse({ itt, final, ttt: nextTag, ...sequence(true) }), payload.subarray(0, max));
-  }
-
-  function answerText(keys: [string, string][]): [string, string][] {
-    const s = session!;
-    const out: [string, string][] = [];
-    for (const [k, v] of keys) {
-      if (k !== "SendTargets") {
-        out.push([k, "NotUnderstood"]);
-        continue;
-      }
-      const all = s.type === "Discovery" ? deps.directory.list() : [s.targetName];
-      const names = v === "All" ? all : v === "" ? [s.targetName] : all.filter((n) => n === v);
-      for (const name of names) out.push(["TargetName", name], ["TargetAddress", `${io.localAddress},1`]);
-    }
-    return out;
   }
 
   async function onLogout(itt: number, reason: number): Promise<void> {

@@ -103,18 +103,21 @@ export async function startTgtd(dir: string, options: { sizeBytes: number }): Pr
   await f.truncate(options.sizeBytes);
   f.close();
   const port = freePort();
-  const control = String(20000 + Math.floor(Math.random() * 30000));
+  // tgtd accepts control ports below 32768.
+  const control = String(2000 + Math.floor(Math.random() * 30000));
   const child = new Deno.Command(tgtd, {
     args: ["-f", "-C", control, "--iscsi", `portal=127.0.0.1:${port}`],
+    stdin: "null",
     stdout: "null",
-    stderr: "null",
+    stderr: "piped",
   }).spawn();
+  const output = child.output();
   const stop = async () => {
     try {
       // tgtd in the foreground does not exit on SIGTERM while targets are configured.
       child.kill("SIGKILL");
     } catch { /* exited */ }
-    await child.status;
+    await output;
   };
   try {
     const adm = (args: string[]) => run(tgtadm, ["-C", control, "--lld", "iscsi", ...args]);
@@ -123,7 +126,11 @@ export async function startTgtd(dir: string, options: { sizeBytes: number }): Pr
       await new Promise((r) => setTimeout(r, 100));
       ready = (await adm(["--op", "new", "--mode", "target", "--tid", "1", "-T", TGT_IQN])).code === 0;
     }
-    if (!ready) throw new Error("tgtd did not start");
+    if (!ready) {
+      await stop();
+      const log = new TextDecoder().decode((await output).stderr);
+      throw new Error(`tgtd did not start: ${log}`);
+    }
     for (
       const args of [
         ["--op", "new", "--mode", "logicalunit", "--tid", "1", "--lun", "1", "-b", image],

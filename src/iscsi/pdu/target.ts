@@ -140,6 +140,14 @@ export function encodeLogoutResponse(r: { itt: number; response: number } & Sequ
   return b;
 }
 
+/** Reject reason codes (RFC 7143 §11.17.1). */
+export const RejectReason = {
+  DataDigestError: 0x02,
+  ProtocolError: 0x04,
+  CommandNotSupported: 0x05,
+  InvalidPduField: 0x09,
+} as const;
+
 /** Reject; the data segment carries the rejected PDU's BHS. */
 export function encodeReject(r: { reason: number } & Sequence): Uint8Array {
   const { b, v } = bhs(Opcode.Reject, 0x80);
