@@ -62,3 +62,44 @@ Deno.test("client disconnecting mid-upload leaves no object and no temp file (fs
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("client disconnecting mid-download cancels the store's stream and records a partial transfer", async () => {
+  const root = await Deno.makeTempDir({ prefix: "gateway-disconnect-" });
+  const store = await createFsStore({ root });
+  const h = createHarness({ store });
+  const server = serveHarness(h);
+  try {
+    await h.request({ method: "PUT", path: "/drop" });
+    const size = 8 * 1024 * 1024;
+    const put = await h.request({ method: "PUT", path: "/drop/big.bin", body: new Uint8Array(size).fill(3) });
+    assert.equal(put.status, 200);
+    const host = `127.0.0.1:${server.port}`;
+    const signed = await sdkSigner(ADMIN).sign({
+      method: "GET",
+      protocol: "http:",
+      hostname: "127.0.0.1",
+      port: server.port,
+      path: "/drop/big.bin",
+      query: {},
+      headers: { host, "x-amz-content-sha256": "UNSIGNED-PAYLOAD" },
+    });
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+    const head = [`GET /drop/big.bin HTTP/1.1`, ...Object.entries(signed.headers).map(([k, v]) => `${k}: ${v}`), "", ""]
+      .join("\r\n");
+    await conn.write(new TextEncoder().encode(head));
+    const buf = new Uint8Array(64 * 1024);
+    let received = 0;
+    while (received < 256 * 1024) received += (await conn.read(buf)) ?? 0;
+    conn.close();
+    await waitFor(() => h.events.some((e) => e.op === "GetObject"));
+    const ev = h.events.find((e) => e.op === "GetObject")!;
+    assert.equal(ev.status, 200);
+    assert.equal(ev.errorCode, "IncompleteBody");
+    assert.ok(ev.bytesOut < size, `bytesOut ${ev.bytesOut}`);
+    assert.match(h.gateway.metrics(), /s3_requests_in_flight 0/);
+  } finally {
+    await server.close();
+    await store.close();
+    await Deno.remove(root, { recursive: true });
+  }
+});
