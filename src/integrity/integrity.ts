@@ -13,7 +13,7 @@ import { type Appender, createAppender } from "./appender.ts";
 import { type Checkpointer, type CheckpointInfo, createCheckpointer } from "./checkpoints.ts";
 import { type JournalStore, openJournalStore } from "./journal.ts";
 import { toHex } from "./merkle.ts";
-import { bodyFromEvent, shouldJournal } from "./record.ts";
+import { bodiesFromEvent, shouldJournal } from "./record.ts";
 import { reconcileBucket, type ReconcileReport } from "./reconcile.ts";
 import { loadOrCreateSigner, type Signer } from "./signer.ts";
 import { verifyJournal, type VerifyReport } from "./verifier.ts";
@@ -153,7 +153,8 @@ export async function createIntegrity(ctx: ServiceContext, options: IntegrityOpt
   });
 
   const unsubscribe = ctx.events.subscribe((e) => {
-    if (shouldJournal(e, options.journalReads ?? false)) appender.enqueue(bodyFromEvent(e));
+    if (!shouldJournal(e, options.journalReads ?? false)) return;
+    for (const body of bodiesFromEvent(e)) appender.enqueue(body);
   });
 
   async function verify(): Promise<VerifyReport> {

@@ -6,8 +6,17 @@
 import type { OperationEvent, S3Operation } from "../events/mod.ts";
 import type { RecordBody } from "./record_codec.ts";
 
-/** The record body for a gateway event. */
-export function bodyFromEvent(e: OperationEvent): RecordBody {
+/**
+ * The record bodies for a gateway event: one, except for DeleteObjects, which gets one record per deleted key
+ * (sharing the request id) so each deletion is chained and provable on its own.
+ */
+export function bodiesFromEvent(e: OperationEvent): RecordBody[] {
+  const body = bodyFromEvent(e);
+  if (e.op !== "DeleteObjects" || !e.deletedKeys?.length) return [body];
+  return e.deletedKeys.map((key) => ({ ...body, key }));
+}
+
+function bodyFromEvent(e: OperationEvent): RecordBody {
   const checksums = e.checksums && Object.keys(e.checksums).length > 0 ? e.checksums : undefined;
   return {
     time: e.time.toISOString(),

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { OperationEvent } from "../events/mod.ts";
-import { bodyFromEvent, shouldJournal } from "./record.ts";
+import { bodiesFromEvent, shouldJournal } from "./record.ts";
 import { canonicalJson, decodeRecord, encodeRecord, GENESIS_PREV } from "./record_codec.ts";
 
 const event: OperationEvent = {
@@ -21,7 +21,7 @@ const event: OperationEvent = {
 };
 
 Deno.test("canonical encoding: sorted keys, no whitespace, JSON escapes, absent fields omitted", () => {
-  const text = encodeRecord({ ...bodyFromEvent(event), v: 1, seq: 0, prev: GENESIS_PREV });
+  const text = encodeRecord({ ...bodiesFromEvent(event)[0]!, v: 1, seq: 0, prev: GENESIS_PREV });
   assert.equal(
     text,
     '{"actor":"AKIA","bucket":"b","clientAddress":"10.0.0.1","etag":"\\"abc\\"","key":"dir/ä\\n\\"quoted\\"\\u0001",' +
@@ -43,16 +43,23 @@ Deno.test("canonical encoding rejects values outside the subset; decoding reject
   assert.throws(() => decodeRecord("null"), TypeError);
 });
 
-Deno.test("events to records: copies keep their source, empty checksums vanish, reads only when asked", () => {
-  const copy = bodyFromEvent({
+Deno.test("events to records: copies keep their source, DeleteObjects gives one record per key, empty checksums vanish, reads only when asked", () => {
+  const [copy] = bodiesFromEvent({
     ...event,
     op: "CopyObject",
     source: { bucket: "s", key: "k" },
     checksums: { crc32: "AAAA" },
   });
-  assert.deepEqual(copy.source, { bucket: "s", key: "k" });
-  assert.deepEqual(copy.checksums, { crc32: "AAAA" });
-  assert.equal(bodyFromEvent(event).checksums, undefined);
+  assert.deepEqual(copy!.source, { bucket: "s", key: "k" });
+  assert.deepEqual(copy!.checksums, { crc32: "AAAA" });
+  assert.equal(bodiesFromEvent(event)[0]!.checksums, undefined);
+  const multi = bodiesFromEvent({ ...event, op: "DeleteObjects", key: undefined, deletedKeys: ["x", "y"] });
+  assert.deepEqual(multi.map((b) => [b.op, b.key, b.requestId]), [["DeleteObjects", "x", "r1"], [
+    "DeleteObjects",
+    "y",
+    "r1",
+  ]]);
+  assert.equal(bodiesFromEvent({ ...event, op: "DeleteObjects", key: undefined, deletedKeys: [] }).length, 1);
   assert.equal(shouldJournal({ ...event, op: "GetObject" }, false), false);
   assert.equal(shouldJournal({ ...event, op: "GetObject" }, true), true);
   assert.equal(shouldJournal({ ...event, op: "HeadObject", status: 404, errorCode: "NoSuchKey" }, false), true);

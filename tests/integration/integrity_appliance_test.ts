@@ -9,6 +9,7 @@ import { join } from "node:path";
 import {
   CopyObjectCommand,
   DeleteObjectCommand,
+  DeleteObjectsCommand,
   GetObjectCommand,
   PutObjectCommand,
   S3Client,
@@ -46,6 +47,10 @@ Deno.test("integrity journals real S3 traffic through the appliance and catches 
     }
     await s3.send(new CopyObjectCommand({ Bucket: bucket, Key: "copy.txt", CopySource: `${bucket}/a.txt` }));
     await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: "c.txt" }));
+    await s3.send(new CopyObjectCommand({ Bucket: bucket, Key: "copy2.txt", CopySource: `${bucket}/b.txt` }));
+    await s3.send(
+      new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: [{ Key: "copy.txt" }, { Key: "copy2.txt" }] } }),
+    );
     const big = new Uint8Array(11 * 1024 * 1024).map((_, i) => i & 0xff);
     await new Upload({ client: s3, params: { Bucket: bucket, Key: "big.bin", Body: big }, partSize: 5 * 1024 * 1024 })
       .done();
@@ -63,7 +68,15 @@ Deno.test("integrity journals real S3 traffic through the appliance and catches 
 
     const journal = await records(app);
     const ops = journal.map((r) => `${r.op} ${r.key ?? ""} ${r.status}`.trim());
-    for (const expected of ["PutObject a.txt 200", "CopyObject copy.txt 200", "DeleteObject c.txt 204"]) {
+    for (
+      const expected of [
+        "PutObject a.txt 200",
+        "CopyObject copy.txt 200",
+        "DeleteObject c.txt 204",
+        "DeleteObjects copy.txt 200",
+        "DeleteObjects copy2.txt 200",
+      ]
+    ) {
       assert.ok(ops.includes(expected), `${expected} in ${ops.join(", ")}`);
     }
     assert.ok(ops.some((o) => /^CompleteMultipartUpload big\.bin 200$/.test(o)), ops.join(", "));
@@ -77,7 +90,9 @@ Deno.test("integrity journals real S3 traffic through the appliance and catches 
     assert.match(proof.out, /VERIFIED against the signed checkpoint/);
     const verified = await cli(app, "verify");
     assert.equal(verified.code, 0, verified.out);
-    assert.equal((await cli(app, "reconcile", bucket)).code, 0);
+    const clean = await cli(app, "reconcile", bucket, "--json");
+    assert.equal(clean.code, 0, clean.out);
+    assert.equal(JSON.parse(clean.out).expectedObjects, 3, "a.txt, b.txt, big.bin");
 
     // Out-of-band: with the appliance down, change the fs backend directly.
     assert.equal(await app.stop(), 0);
