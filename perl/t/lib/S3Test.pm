@@ -10,6 +10,7 @@ use warnings;
 use Cwd qw(abs_path);
 use File::Basename qw(dirname);
 use File::Temp qw(tempdir);
+use JSON;
 use IO::Socket::INET;
 use POSIX qw(WNOHANG);
 use Time::HiRes qw(sleep);
@@ -27,6 +28,18 @@ sub free_port {
 }
 
 sub deno_bin { $ENV{DENO_BIN} || 'deno' }
+
+# SIGTERM, then SIGKILL if the process has not exited after $grace seconds.
+sub stop_pid {
+    my ($pid, $grace) = @_;
+    kill('TERM', $pid);
+    for (1 .. ($grace // 15) * 10) {
+        return if waitpid($pid, WNOHANG) == $pid;
+        sleep(0.1);
+    }
+    kill('KILL', $pid);
+    waitpid($pid, 0);
+}
 
 # Returns { endpoint, port, access_key, secret_key, bucket, stop => sub }.
 sub start_s3rver {
@@ -49,12 +62,15 @@ sub start_s3rver {
         }
         sleep(0.1);
     }
-    die "s3rver did not start within 60 s\n" if !-s $port_file;
+    if (!-s $port_file) {
+        stop_pid($pid);
+        die "s3rver did not start within 60 s\n";
+    }
     my $port = `cat $port_file` + 0;
     return {
         name => 's3rver', endpoint => '127.0.0.1', port => $port, access_key => 'S3RVER',
         secret_key => 'S3RVER', bucket => $buckets[0], region => 'us-east-1', pid => $pid,
-        stop => sub { kill('TERM', $pid); waitpid($pid, 0); },
+        stop => sub { stop_pid($pid) },
     };
 }
 
@@ -138,8 +154,8 @@ sub start_gateway {
     my ($listen, $creds);
     for (1 .. 900) {
         if (-s "$dir/data/listen.json" && -s "$dir/data/admin-credentials.json") {
-            $listen = eval { JSON::decode_json(`cat $dir/data/listen.json`) };
-            $creds = eval { JSON::decode_json(`cat $dir/data/admin-credentials.json`) };
+            $listen = eval { decode_json(scalar(`cat $dir/data/listen.json`)) };
+            $creds = eval { decode_json(scalar(`cat $dir/data/admin-credentials.json`)) };
             last if $listen && $creds;
         }
         if (waitpid($pid, WNOHANG) == $pid) {
@@ -147,7 +163,10 @@ sub start_gateway {
         }
         sleep(0.1);
     }
-    die "gateway did not start within 90 s\n" if !$listen;
+    if (!$listen) {
+        stop_pid($pid);
+        die "gateway did not start within 90 s\n";
+    }
     my $s3 = $listen->{s3} // $listen->{s3Listen} // die "listen.json has no s3 address\n";
     $s3 = "$s3->{hostname}:$s3->{port}" if ref($s3);
     my ($host, $port) = $s3 =~ m/^(?:https?:\/\/)?([^:\/]+):(\d+)/;
@@ -155,7 +174,7 @@ sub start_gateway {
         name => 'gateway', endpoint => $host, port => $port,
         access_key => $creds->{accessKeyId}, secret_key => $creds->{secretAccessKey},
         bucket => $creds->{bucket}, region => 'us-east-1', pid => $pid,
-        stop => sub { kill('TERM', $pid); waitpid($pid, 0); },
+        stop => sub { stop_pid($pid) },
     };
 }
 
