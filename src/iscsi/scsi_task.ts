@@ -44,8 +44,9 @@ export function startScsiCommand(core: ConnectionCore, cmd: ScsiCommandPdu): voi
     void answer(core, task, { status: Status.CheckCondition, sense: encodeSense(invalidField(0).sense) }, 0);
     return;
   }
-  const buffer = new Uint8Array(cmd.edtl);
-  buffer.set(cmd.data);
+  // The frame was copied out of the socket buffer, so immediate data covering the whole write is used in place.
+  const buffer = cmd.data.length === cmd.edtl ? cmd.data : new Uint8Array(cmd.edtl);
+  if (buffer !== cmd.data) buffer.set(cmd.data);
   const step = startWrite(cmd.edtl, cmd.data.length, core.session.params, core.nextTtt);
   if (!step.ok) return;
   task.write = { state: step.task, buffer };

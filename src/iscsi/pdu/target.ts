@@ -156,14 +156,3 @@ export function encodeReject(r: { reason: number } & Sequence): Uint8Array {
   putSeq(v, r);
   return b;
 }
-
-/** Async Message (event 1: target requests logout within `time2Wait` seconds). */
-export function encodeAsyncLogoutRequest(r: { lun: number; seconds: number } & Sequence): Uint8Array {
-  const { b, v } = bhs(Opcode.AsyncMessage, 0x80);
-  encodeLun(b, r.lun);
-  v.setUint32(16, RESERVED_TAG);
-  putSeq(v, r);
-  b[36] = 1;
-  v.setUint16(42, r.seconds);
-  return b;
-}

@@ -7,21 +7,15 @@ import { isAppError } from "../../errors.ts";
 export const Status = {
   Good: 0x00,
   CheckCondition: 0x02,
-  Busy: 0x08,
   ReservationConflict: 0x18,
-  TaskSetFull: 0x28,
-  TaskAborted: 0x40,
 } as const;
 
 export const SenseKey = {
   NoSense: 0x0,
-  NotReady: 0x2,
   MediumError: 0x3,
-  HardwareError: 0x4,
   IllegalRequest: 0x5,
   UnitAttention: 0x6,
   DataProtect: 0x7,
-  AbortedCommand: 0xb,
   Miscompare: 0xe,
 } as const;
 
@@ -40,16 +34,12 @@ export const Asc = {
   MiscompareDuringVerify: [0x1d, 0x00],
   UnrecoveredReadError: [0x11, 0x00],
   WriteError: [0x0c, 0x00],
-  PowerOnReset: [0x29, 0x00],
   BusDeviceReset: [0x29, 0x03],
   TargetReset: [0x29, 0x02],
-  ModeParametersChanged: [0x2a, 0x01],
   ReservationsPreempted: [0x2a, 0x03],
   ReservationsReleased: [0x2a, 0x04],
   RegistrationsPreempted: [0x2a, 0x05],
   CapacityDataChanged: [0x2a, 0x09],
-  InsufficientRegistrationResources: [0x55, 0x04],
-  InternalTargetFailure: [0x44, 0x00],
   NoAdditionalSense: [0x00, 0x00],
 } as const;
 

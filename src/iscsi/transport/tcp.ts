@@ -91,31 +91,29 @@ async function serveConnection(
   const reader = createReader(conn);
   try {
     for (;;) {
-      const head = await reader.take(BHS_LENGTH);
+      const head = await reader.peek(BHS_LENGTH);
       if (!head) break;
       const { digests, maxData } = connection.framing();
       let total: number;
       try {
         total = frameLength(head, digests, maxData);
       } catch (err) {
-        await connection.rejectMalformed(head, (err as Error).message);
+        const bhs = head.slice();
+        await connection.rejectMalformed(bhs, (err as Error).message);
         // The announced segment is too large to accept; skip it to stay in sync.
-        const skip = frameLength(head, digests, 0xffffff) - BHS_LENGTH;
-        if (!(await reader.skip(skip))) break;
+        if (!(await reader.skip(frameLength(bhs, digests, 0xffffff)))) break;
         continue;
       }
-      const rest = await reader.take(total - BHS_LENGTH);
-      if (!rest) break;
-      const bytes = new Uint8Array(total);
-      bytes.set(head);
-      bytes.set(rest, BHS_LENGTH);
+      const bytes = await reader.take(total);
+      if (!bytes) break;
+      const header = bytes.subarray(0, BHS_LENGTH);
       try {
         await connection.receive(decodeFrame(bytes, digests, maxData));
       } catch (err) {
-        if (err instanceof DigestError && err.segment === "data") await connection.rejectDigest(head);
+        if (err instanceof DigestError && err.segment === "data") await connection.rejectDigest(header);
         else if (err instanceof DigestError) break;
         else if (err instanceof SyntaxError || err instanceof RangeError) {
-          await connection.rejectMalformed(head, err.message);
+          await connection.rejectMalformed(header, err.message);
         } else throw err;
       }
     }
@@ -152,6 +150,11 @@ function createReader(conn: Deno.TcpConn) {
     return true;
   }
   return {
+    /** A view of the next `n` bytes without consuming them (valid until the next call). */
+    async peek(n: number): Promise<Uint8Array | undefined> {
+      if (!(await fill(n))) return undefined;
+      return buf.subarray(start, start + n);
+    },
     async take(n: number): Promise<Uint8Array | undefined> {
       if (!(await fill(n))) return undefined;
       const out = buf.slice(start, start + n);
