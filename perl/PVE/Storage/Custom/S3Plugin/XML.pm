@@ -52,6 +52,7 @@ sub parse_xml {
             $stack[-1]->{text} .= $1;
         } elsif ($doc =~ m{\G</([A-Za-z_][\w.:-]*)\s*>}gc) {
             my $name = $1;
+            $name =~ s/^[\w.-]+://;
             my $node = pop(@stack) // die "XML: unexpected closing tag </$name>\n";
             die "XML: </$name> closes <$node->{name}>\n" if $node->{name} ne $name;
         } elsif ($doc =~ m{\G<([A-Za-z_][\w.:-]*)((?:\s+[\w.:-]+\s*=\s*(?:"[^"]*"|'[^']*'))*)\s*(/?)>}gc) {
