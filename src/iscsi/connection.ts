@@ -340,7 +340,11 @@ export function createConnection(io: ConnectionIo, deps: ConnectionDeps): Connec
 
   async function onLogout(itt: number, reason: number): Promise<void> {
     const response = reason === 2 ? 2 : 0;
-    if (response === 0) await Promise.all([...tasks.values()].map((t) => t.done));
+    if (response === 0) {
+      // Commands still waiting for Data-Out will never get it; the rest finish before the session ends.
+      await abortTasks(core, (t) => t.write !== undefined && t.write.state.received < t.edtl);
+      await Promise.all([...tasks.values()].map((t) => t.done));
+    }
     await send(encodeLogoutResponse({ itt, response, ...sequence(true) }));
     if (response === 0) drop("logout");
   }
@@ -373,8 +377,7 @@ export function createConnection(io: ConnectionIo, deps: ConnectionDeps): Connec
     async closed() {
       ending = true;
       if (pingTimer !== undefined) clearInterval(pingTimer);
-      for (const t of tasks.values()) t.aborted = true;
-      await Promise.all([...tasks.values()].map((t) => t.done));
+      await abortTasks(core, () => true);
       if (!session || !handle) return;
       if (deps.directory.get(session.tsih) === handle) deps.directory.remove(session.tsih);
       if (!deps.directory.findByKey(handle.key)) {

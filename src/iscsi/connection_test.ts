@@ -202,3 +202,16 @@ Deno.test("a new login with the same ISID reinstates the session and drops the o
     second.ini.close();
   });
 });
+
+Deno.test("a connection lost while a write waits for Data-Out leaves no session behind", async () => {
+  await withTarget(async (address, target) => {
+    const { ini } = await login(address, { extra: [["ImmediateData", "No"], ["InitialR2T", "Yes"]] });
+    const cmd = bhs(0x01, 0x80 | 0x20 | 0x01, { 16: 13, 20: 4096, 24: ini.cmdSN });
+    cmd.set([0x2a, 0, 0, 0, 0, 0, 0, 0, 8, 0], 32);
+    await ini.send(cmd);
+    assert.equal((await ini.read())?.opcode, 0x31);
+    ini.close();
+    for (let i = 0; i < 50 && target.sessions().length > 0; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(target.sessions().length, 0);
+  });
+});
