@@ -43,7 +43,7 @@ for (const sameStore of [false, true]) {
       const run = await h.engine.run("c");
       assert.equal(run.status, "succeeded");
       assert.equal(await readText(mirror, "mirror", "hot"), "during the run");
-      const entry = await h.repo.currentEntry("c", "hot");
+      const entry = (await h.repo.currentManifest("c")).get("hot");
       assert.equal(
         entry!.etag,
         (await primary.headObject("primary", "hot")).etag,

@@ -153,11 +153,6 @@ export function createSyncRepo(db: Db) {
       );
       return new Map(rows.map((r) => [r.key, r]));
     },
-    async currentEntry(jobId: string, key: string): Promise<EntryRow | undefined> {
-      return (await db.select().from(syncEntries).where(
-        and(eq(syncEntries.jobId, jobId), eq(syncEntries.key, key), isNull(syncEntries.toGen)),
-      ))[0];
-    },
     /**
      * Records a finished item in one transaction: the previous entry (if any) ends at `generation` and now lives
      * at `versionKey`, the new one (copies only) starts at `generation`, and the plan item is done.

@@ -15,6 +15,7 @@ import {
   applyRetention,
   generationManifest,
   keptGenerations,
+  locationOf,
   restoreGeneration,
   type RestoreTarget,
 } from "./generations.ts";
@@ -134,7 +135,7 @@ export function createSyncRoutes(deps: SyncRoutesDeps): Hono {
         size: e.size,
         etag: e.etag,
         lastModified: e.lastModified.toISOString(),
-        location: e.versionKey ?? row.targetPrefix + e.key,
+        location: locationOf(row, e),
       })),
     });
   });

@@ -5,7 +5,7 @@ import { createHarness, put } from "./_testing/harness.ts";
 import { startScheduler } from "./scheduler.ts";
 import { createThrottle } from "./throttle.ts";
 
-async function until(cond: () => Promise<boolean>, ms = 5000): Promise<void> {
+async function until(cond: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
   const end = performance.now() + ms;
   while (!(await cond())) {
     if (performance.now() > end) throw new Error("Timed out waiting for the condition");
@@ -75,7 +75,7 @@ Deno.test("engine progress reports objects, bytes, rate and ETA during a run", a
     });
     assert.equal(h.engine.progress("slow"), null);
     const running = h.engine.run("slow");
-    await until(async () => (h.engine.progress("slow")?.objectsDone ?? 0) >= 2);
+    await until(() => (h.engine.progress("slow")?.objectsDone ?? 0) >= 2);
     h.clock.advance(1000);
     const p = h.engine.progress("slow")!;
     assert.equal(p.objectsTotal, 8);
@@ -105,7 +105,7 @@ Deno.test("engine stopAll() interrupts a run between objects; the next run resum
       target: { backend: "m", bucket: "mirror" },
     });
     const running = h.engine.run("stop");
-    await until(async () => (h.engine.progress("stop")?.objectsDone ?? 0) >= 2);
+    await until(() => (h.engine.progress("stop")?.objectsDone ?? 0) >= 2);
     await h.engine.stopAll();
     await assert.rejects(running, { code: "Unavailable" });
     const [run] = await h.repo.listRuns("stop");
