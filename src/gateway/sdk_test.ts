@@ -19,8 +19,8 @@ import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import { ADMIN, createHarness, sdkSigner } from "./_testing/harness.ts";
 import { serveHarness } from "./_testing/server.ts";
 
-function client(endpoint: string, key = ADMIN) {
-  return new S3Client({ endpoint, region: "us-east-1", forcePathStyle: true, credentials: key });
+function client(endpoint: string, key = ADMIN, region = "us-east-1") {
+  return new S3Client({ endpoint, region, forcePathStyle: true, credentials: key });
 }
 
 async function withServer(
@@ -236,6 +236,41 @@ Deno.test("SDK: errors surface with S3 codes (NoSuchKey, NoSuchBucket, Signature
     } finally {
       wrongSecret.destroy();
       unknownKey.destroy();
+    }
+  });
+});
+
+Deno.test("SDK: 40 concurrent uploads and downloads stay intact, one event each", async () => {
+  await withServer(async (s3, { h }) => {
+    const bodies = Array.from(
+      { length: 40 },
+      (_, i) => Uint8Array.from({ length: 1000 + i * 3001 }, (_, j) => (i * 7 + j) & 0xff),
+    );
+    await Promise.all(bodies.map((b, i) => s3.send(new PutObjectCommand({ Bucket: "sdk", Key: `c/${i}`, Body: b }))));
+    const got = await Promise.all(
+      bodies.map(async (_, i) =>
+        await (await s3.send(new GetObjectCommand({ Bucket: "sdk", Key: `c/${i}` }))).Body!.transformToByteArray()
+      ),
+    );
+    got.forEach((g, i) => assert.deepEqual(g, bodies[i]));
+    assert.equal(h.events.filter((e) => e.op === "PutObject" && e.status === 200).length, 40);
+    assert.equal(h.events.filter((e) => e.op === "GetObject" && e.status === 200).length, 40);
+    assert.equal(new Set(h.events.map((e) => e.requestId)).size, h.events.length, "request ids are unique");
+    assert.match(h.gateway.metrics(), /s3_requests_in_flight 0/);
+  });
+});
+
+Deno.test("SDK: a client configured for another region signs with it and is accepted", async () => {
+  await withServer(async (_s3, { endpoint }) => {
+    const eu = client(endpoint, ADMIN, "eu-central-1");
+    try {
+      await eu.send(new PutObjectCommand({ Bucket: "sdk", Key: "eu", Body: "region" }));
+      const got = await eu.send(new GetObjectCommand({ Bucket: "sdk", Key: "eu" }));
+      assert.equal(await got.Body!.transformToString(), "region");
+      const url = await getSignedUrl(eu, new GetObjectCommand({ Bucket: "sdk", Key: "eu" }), { expiresIn: 30 });
+      assert.equal(await (await fetch(url)).text(), "region");
+    } finally {
+      eu.destroy();
     }
   });
 });
