@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { aws, sha256File, withAppliance, writeTestFile } from "./_appliance.ts";
+import { aws, peakRssKiB, sha256File, withAppliance, writeTestFile } from "./_appliance.ts";
 
 /** 1 GiB by default, as operators upload vzdump archives; smaller for quick local runs. */
 const BIG = Number(Deno.env.get("S3PLUGIN_E2E_BIG_BYTES") ?? 1024 ** 3);
 
-Deno.test("aws s3 cp: a 1 GiB file up and down arrives bit-identical", async () => {
+Deno.test("aws s3 cp: a 1 GiB file up and down arrives bit-identical, in bounded server memory", async () => {
   await withAppliance(async (app, scratch) => {
     const src = join(scratch, "big.bin");
     const back = join(scratch, "back.bin");
@@ -20,6 +20,9 @@ Deno.test("aws s3 cp: a 1 GiB file up and down arrives bit-identical", async () 
     assert.match(head.ETag, /-\d+"$/, "aws s3 cp of a large file uses multipart");
     await aws(app, scratch, ["s3", "cp", "--only-show-errors", `s3://${bucket}/dump/big.bin`, back]);
     assert.equal(await sha256File(back), await sha256File(src));
+    // Bodies stream: moving the object both ways must not grow the server beyond its bound.
+    const peakMiB = await peakRssKiB(app.pid) / 1024;
+    assert.ok(peakMiB < 200, `appliance peak RSS ${peakMiB.toFixed(0)} MiB, bound is 200 MiB`);
     const ls = (await aws(app, scratch, ["s3", "ls", `s3://${bucket}/dump/`])).stdout;
     assert.match(ls, new RegExp(`\\s${BIG} big\\.bin`));
   });
