@@ -90,6 +90,9 @@ export function writeParams(opts: PutOptions) {
     ...(opts.cacheControl !== undefined ? { CacheControl: opts.cacheControl } : {}),
     ...(opts.expires !== undefined ? { Expires: new Date(opts.expires) } : {}),
     ...(opts.storageClass !== undefined ? { StorageClass: opts.storageClass as never } : {}),
+    ...(opts.objectLock
+      ? { ObjectLockMode: opts.objectLock.mode, ObjectLockRetainUntilDate: opts.objectLock.retainUntil }
+      : {}),
     Metadata: opts.metadata ?? {},
   };
 }
