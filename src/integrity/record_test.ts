@@ -67,3 +67,15 @@ Deno.test("events to records: copies keep their source, DeleteObjects gives one 
   assert.equal(shouldJournal({ ...event, op: "DeleteObject", status: 204 }, false), true);
   assert.equal(shouldJournal({ ...event, op: "UploadPart" }, false), true);
 });
+
+Deno.test("the record fast path equals the generic canonical encoding, also with nested and unknown fields", () => {
+  const base = { ...bodiesFromEvent(event)[0]!, v: 1 as const, seq: 7, prev: GENESIS_PREV };
+  const variants = [
+    base,
+    { ...base, checksums: { sha256: "x", crc32: "y" }, source: { key: "k", bucket: "b" }, detail: { b: 1, a: "2" } },
+    { ...base, futureField: "kept in order" } as typeof base,
+  ];
+  for (const r of variants) {
+    assert.equal(encodeRecord(r), canonicalJson(r as unknown as Parameters<typeof canonicalJson>[0]));
+  }
+});

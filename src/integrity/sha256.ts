@@ -111,17 +111,31 @@ function compress(m: Uint8Array, at: number): void {
   H[7] = (H[7]! + h) | 0;
 }
 
+const IV = new Int32Array([
+  0x6a09e667,
+  0xbb67ae85,
+  0x3c6ef372,
+  0xa54ff53a,
+  0x510e527f,
+  0x9b05688c,
+  0x1f83d9ab,
+  0x5be0cd19,
+]);
+/** Reused padding buffer for the common small inputs (records, node pairs). */
+const SCRATCH = new Uint8Array(4096);
+
 /** SHA-256 of the concatenation of `parts`. */
 export function sha256(...parts: Uint8Array[]): Uint8Array {
   let len = 0;
   for (const p of parts) len += p.length;
   const total = Math.ceil((len + 9) / 64) * 64;
-  const m = new Uint8Array(total);
+  const m = total <= SCRATCH.length ? SCRATCH : new Uint8Array(total);
   let off = 0;
   for (const p of parts) {
     m.set(p, off);
     off += p.length;
   }
+  m.fill(0, len, total);
   m[len] = 0x80;
   const bits = len * 8;
   const hi = Math.floor(bits / 0x100000000), lo = bits >>> 0;
@@ -133,7 +147,7 @@ export function sha256(...parts: Uint8Array[]): Uint8Array {
   m[total - 3] = lo >>> 16;
   m[total - 2] = lo >>> 8;
   m[total - 1] = lo;
-  H.set([0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19]);
+  H.set(IV);
   for (let at = 0; at < total; at += 64) compress(m, at);
   const out = new Uint8Array(32);
   for (let i = 0; i < 8; i++) {
