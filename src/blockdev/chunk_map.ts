@@ -27,7 +27,7 @@ export interface ManifestDoc {
 }
 
 /** One flush's changes: `null` deletes the entry (the chunk reads as zeros again). */
-export interface DeltaDoc {
+interface DeltaDoc {
   changes: [number, string | null][];
 }
 

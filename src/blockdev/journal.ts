@@ -50,7 +50,7 @@ function encode(record: JournalRecord): Uint8Array {
 }
 
 /** Decodes records from one segment; `validBytes` is where the first bad or torn record starts. */
-export function decodeSegment(bytes: Uint8Array): { records: JournalRecord[]; validBytes: number } {
+function decodeSegment(bytes: Uint8Array): { records: JournalRecord[]; validBytes: number } {
   const records: JournalRecord[] = [];
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let at = 0;

@@ -63,9 +63,9 @@ export interface CreateVolumeInput {
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 const IQN = /^(iqn\.\d{4}-\d{2}\.[a-z0-9][a-z0-9.-]*(:[^\s]+)?|eui\.[0-9A-Fa-f]{16}|naa\.[0-9A-Fa-f]{16,32})$/;
-export const DEFAULT_CHUNK_SIZE = 4 * 1024 * 1024;
+const DEFAULT_CHUNK_SIZE = 4 * 1024 * 1024;
 
-export function validateIqn(iqn: string): void {
+function validateIqn(iqn: string): void {
   if (!IQN.test(iqn) || iqn.length > 223) {
     throw new AppError("InvalidArgument", `Invalid target name "${iqn}": expected iqn.YYYY-MM.reverse.domain[:name]`);
   }

@@ -164,3 +164,32 @@ Deno.test("blockdev volume delete keeps chunks a clone still uses and removes th
   const missing = await t.cli("volume", "delete", "parent").catch((e) => e);
   assert.ok(isAppError(missing, "NotFound"));
 });
+
+Deno.test("blockdev routes answer bad input with problem JSON and change nothing", async () => {
+  await using t = await setup();
+  const routes = createRoutes({ manager: t.manager, sessions: () => [], logger: silentLogger() });
+  const send = async (method: string, path: string, body?: string) => {
+    const res = await routes.request(path, { method, ...(body === undefined ? {} : { body }) });
+    return { status: res.status, problem: await res.json() };
+  };
+  let r = await send("POST", "/volumes", JSON.stringify({ name: "d", sizeBytes: "10G" }));
+  assert.equal(r.status, 400);
+  assert.equal(r.problem.code, "InvalidArgument");
+  assert.match(r.problem.detail, /"sizeBytes" must be a non-negative integer/);
+  r = await send("POST", "/volumes", "{not json");
+  assert.equal(r.status, 400);
+  r = await send("POST", "/volumes", JSON.stringify({ name: "d", sizeBytes: 1000 }));
+  assert.equal(r.status, 400);
+  assert.match(r.problem.detail, /multiple of 512/);
+  r = await send("POST", "/volumes", JSON.stringify({ name: "bad/name", sizeBytes: 2 ** 20 }));
+  assert.match(r.problem.detail, /Invalid volume name/);
+  r = await send("POST", "/volumes", JSON.stringify({ name: "d", sizeBytes: 2 ** 20, backend: "nope" }));
+  assert.equal(r.status, 404);
+  r = await send("GET", "/volumes/missing");
+  assert.equal(r.status, 404);
+  r = await send("POST", "/volumes/missing/snapshots", JSON.stringify({ name: "s" }));
+  assert.equal(r.status, 404);
+  assert.deepEqual(await t.manager.listVolumes(), []);
+  const { code } = await t.cli("volume", "frobnicate");
+  assert.equal(code, 2);
+});

@@ -15,8 +15,8 @@ import {
 import { AppError } from "../errors.ts";
 
 export type VolumeRow = typeof blockdevVolumes.$inferSelect;
-export type TargetRow = typeof blockdevTargets.$inferSelect;
-export type LunRow = typeof blockdevLuns.$inferSelect;
+type TargetRow = typeof blockdevTargets.$inferSelect;
+type LunRow = typeof blockdevLuns.$inferSelect;
 
 export function createRepo(db: Db) {
   return {
@@ -72,5 +72,3 @@ export function createRepo(db: Db) {
     deleteLun: (volumeId: string) => db.delete(blockdevLuns).where(eq(blockdevLuns.volumeId, volumeId)),
   };
 }
-
-export type Repo = ReturnType<typeof createRepo>;

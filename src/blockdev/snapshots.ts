@@ -33,7 +33,7 @@ interface SnapshotDoc extends ManifestDoc {
 const MIN_CHUNK = 64 * 1024;
 const MAX_CHUNK = 64 * 1024 * 1024;
 
-export function validateMeta(meta: VolumeMeta): void {
+function validateMeta(meta: VolumeMeta): void {
   const { sizeBytes, chunkSize, blockSize } = meta;
   if (blockSize !== 512 && blockSize !== 4096) {
     throw new AppError("InvalidArgument", `Block size must be 512 or 4096, got ${blockSize}`);
