@@ -121,7 +121,7 @@ async function chunkedPut(h: ReturnType<typeof createHarness>, key: string, data
   for (let off = 0; off <= data.length; off += chunkSize) {
     const piece = data.subarray(off, Math.min(off + chunkSize, data.length));
     if (piece.length === 0 && off < data.length) continue;
-    const sig = chunkSignature(k, { ...ctx, previousSignature: previous }, sha256Hex(piece));
+    const sig = chunkSignature({ ...ctx, key: k, previousSignature: previous }, sha256Hex(piece));
     previous = sig;
     const sent = o.tamper === "data" && off === 0 ? piece.map((b) => b ^ 1) : piece;
     parts.push(
@@ -131,14 +131,14 @@ async function chunkedPut(h: ReturnType<typeof createHarness>, key: string, data
     );
     if (piece.length === 0) parts.pop();
     if (off + chunkSize > data.length && piece.length > 0) {
-      const fin = chunkSignature(k, { ...ctx, previousSignature: previous }, sha256Hex(new Uint8Array()));
+      const fin = chunkSignature({ ...ctx, key: k, previousSignature: previous }, sha256Hex(new Uint8Array()));
       previous = fin;
       parts.push(enc.encode(`0${o.signed ? `;chunk-signature=${fin}` : ""}\r\n`));
       break;
     }
   }
   if (o.trailer) {
-    let tsig = trailerSignature(k, { ...ctx, previousSignature: previous }, [o.trailer]);
+    let tsig = trailerSignature({ ...ctx, key: k, previousSignature: previous }, [o.trailer]);
     if (o.tamper === "trailer-signature") tsig = "0".repeat(64);
     parts.push(
       enc.encode(`${o.trailer[0]}:${o.trailer[1]}\r\n${o.signed ? `x-amz-trailer-signature:${tsig}\r\n` : ""}`),

@@ -45,8 +45,12 @@ function headerBytes(headers: Headers): number {
   return n;
 }
 
-/** Serve one S3 request. */
-export async function handleRequest(req: Request, remoteAddr: string, deps: PipelineDeps): Promise<Response> {
+/** The request handler over `deps`. */
+export function createRequestHandler(deps: PipelineDeps): (req: Request, remoteAddr: string) => Promise<Response> {
+  return (req, remoteAddr) => handleRequest(req, remoteAddr, deps);
+}
+
+async function handleRequest(req: Request, remoteAddr: string, deps: PipelineDeps): Promise<Response> {
   const time = deps.clock.now();
   const requestId = randomHex(8);
   const url = new URL(req.url);

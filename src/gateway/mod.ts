@@ -16,7 +16,7 @@ import type { EventBus, OperationEvent } from "../events/mod.ts";
 import type { Logger } from "../log.ts";
 import type { ObjectStore } from "../storage/mod.ts";
 import type { CredentialStore } from "./credentials.ts";
-import { handleRequest } from "./gateway.ts";
+import { createRequestHandler } from "./gateway.ts";
 import { createGatewayMetrics } from "./metrics.ts";
 
 export type { Credential, CredentialStore, Grant, Identity, Permission } from "./credentials.ts";
@@ -48,16 +48,16 @@ const MAX_XML_BYTES = 2 * 1024 * 1024;
 
 export function createGateway(deps: GatewayDeps): Gateway {
   const metrics = createGatewayMetrics();
-  const pipeline = {
+  const handle = createRequestHandler({
     ...deps,
     region: deps.region ?? "us-east-1",
     virtualHostDomain: deps.virtualHostDomain,
     maxClockSkewMs: deps.maxClockSkewMs ?? 15 * 60 * 1000,
     limits: { maxObjectBytes: MAX_OBJECT_BYTES, maxXmlBytes: MAX_XML_BYTES },
     metrics,
-  };
+  });
   const app = new Hono<{ Bindings: { remoteAddr: string } }>();
-  app.all("*", (c) => handleRequest(c.req.raw, c.env.remoteAddr, pipeline));
+  app.all("*", (c) => handle(c.req.raw, c.env.remoteAddr));
   return {
     fetch: async (req, info) => await app.fetch(req, info),
     metrics: () => metrics.render(),

@@ -131,7 +131,7 @@ export function createPayload(req: Request, options: PayloadOptions): Payload {
       signed: mode.signed,
       onChunk(signature, sha256Hex) {
         if (!signing) return;
-        const expected = chunkSignature(signing.key, { ...signing, previousSignature: previous }, sha256Hex);
+        const expected = chunkSignature({ ...signing, previousSignature: previous }, sha256Hex);
         if (!signature || !signaturesEqual(expected, signature)) {
           throw new S3Error("SignatureDoesNotMatch", "The chunk signature does not match");
         }
@@ -140,7 +140,7 @@ export function createPayload(req: Request, options: PayloadOptions): Payload {
       onTrailers(list, signature) {
         for (const [n, v] of list) trailers.set(n, v);
         if (!signing || !mode.trailer) return;
-        const expected = trailerSignature(signing.key, { ...signing, previousSignature: previous }, list);
+        const expected = trailerSignature({ ...signing, previousSignature: previous }, list);
         if (!signature || !signaturesEqual(expected, signature)) {
           throw new S3Error("SignatureDoesNotMatch", "The trailer signature does not match");
         }

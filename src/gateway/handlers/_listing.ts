@@ -47,8 +47,9 @@ export function listParams(ctx: RequestContext): ListParams {
 export async function listPage(
   ctx: RequestContext,
   p: ListParams,
-  startAfter: string | undefined,
+  options: { startAfter: string | undefined },
 ): Promise<ListResult> {
+  const { startAfter } = options;
   if (p.maxKeys === 0) return { objects: [], commonPrefixes: [], isTruncated: false };
   return await ctx.store.listObjects(p.bucket, {
     prefix: p.prefix,
@@ -58,7 +59,7 @@ export async function listPage(
   });
 }
 
-export function contentsEntry(o: ObjectInfo, p: ListParams, withOwner: boolean): XmlNode {
+export function contentsEntry(o: ObjectInfo, p: ListParams, options: { owner: boolean }): XmlNode {
   return {
     Key: p.encode(o.key),
     LastModified: isoDate(o.lastModified),
@@ -67,7 +68,7 @@ export function contentsEntry(o: ObjectInfo, p: ListParams, withOwner: boolean):
       ? { ChecksumAlgorithm: Object.keys(o.checksums).map((a) => a.toUpperCase()) }
       : {}),
     Size: o.size,
-    ...(withOwner ? { Owner: OWNER } : {}),
+    ...(options.owner ? { Owner: OWNER } : {}),
     StorageClass: o.storageClass ?? "STANDARD",
   };
 }

@@ -6,7 +6,7 @@ import { xmlResponse } from "./_respond.ts";
 export async function listObjectsV1(ctx: RequestContext): Promise<Response> {
   const p = listParams(ctx);
   const marker = ctx.url.searchParams.get("marker") ?? "";
-  const result = await listPage(ctx, p, marker);
+  const result = await listPage(ctx, p, { startAfter: marker });
   return xmlResponse("ListBucketResult", {
     Name: p.bucket,
     Prefix: p.encode(p.prefix),
@@ -18,7 +18,7 @@ export async function listObjectsV1(ctx: RequestContext): Promise<Response> {
     Delimiter: p.delimiter === undefined ? undefined : p.encode(p.delimiter),
     EncodingType: p.encodingType,
     IsTruncated: result.isTruncated,
-    Contents: result.objects.map((o) => contentsEntry(o, p, true)),
+    Contents: result.objects.map((o) => contentsEntry(o, p, { owner: true })),
     CommonPrefixes: commonPrefixEntries(result, p),
   });
 }

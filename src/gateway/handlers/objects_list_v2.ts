@@ -24,7 +24,7 @@ export async function listObjectsV2(ctx: RequestContext): Promise<Response> {
   const token = q.get("continuation-token");
   const startAfter = q.get("start-after") ?? undefined;
   const from = token !== null ? decodeContinuationToken(token) : startAfter;
-  const result = await listPage(ctx, p, from);
+  const result = await listPage(ctx, p, { startAfter: from });
   const fetchOwner = q.get("fetch-owner") === "true";
   return xmlResponse("ListBucketResult", {
     Name: p.bucket,
@@ -39,7 +39,7 @@ export async function listObjectsV2(ctx: RequestContext): Promise<Response> {
     Delimiter: p.delimiter === undefined ? undefined : p.encode(p.delimiter),
     EncodingType: p.encodingType,
     IsTruncated: result.isTruncated,
-    Contents: result.objects.map((o) => contentsEntry(o, p, fetchOwner)),
+    Contents: result.objects.map((o) => contentsEntry(o, p, { owner: fetchOwner })),
     CommonPrefixes: commonPrefixEntries(result, p),
   });
 }

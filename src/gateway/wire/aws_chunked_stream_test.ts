@@ -61,7 +61,8 @@ function chainVerifier(seed: string) {
   return {
     seen: [] as string[],
     onChunk(signature: string | undefined, sha: string) {
-      const expected = chunkSignature(key, {
+      const expected = chunkSignature({
+        key,
         amzDate: AMZ_DATE,
         scope: credentialScope(CRED),
         previousSignature: previous,
@@ -120,8 +121,8 @@ Deno.test("createAwsChunkedDecoder() decodes unsigned chunks with a checksum tra
 
 Deno.test("createAwsChunkedDecoder() passes the trailer signature for signed trailers", async () => {
   const key = signingKey(SECRET, CRED);
-  const ctx = { amzDate: AMZ_DATE, scope: credentialScope(CRED), previousSignature: SIG3 };
-  const tsig = trailerSignature(key, ctx, [["x-amz-checksum-crc32c", "sOO8/Q=="]]);
+  const ctx = { key, amzDate: AMZ_DATE, scope: credentialScope(CRED), previousSignature: SIG3 };
+  const tsig = trailerSignature(ctx, [["x-amz-checksum-crc32c", "sOO8/Q=="]]);
   let seen: { trailers: [string, string][]; sig: string | undefined } | undefined;
   const body = concat(
     `0;chunk-signature=${SIG3}\r\nx-amz-checksum-crc32c:sOO8/Q==\r\nx-amz-trailer-signature:${tsig}\r\n\r\n`,
@@ -171,9 +172,9 @@ Deno.test("AWS trailer example: chunk signatures and the trailer signature verif
     signed: true,
     onChunk: (s, h) => verifier.onChunk(s, h),
     onTrailers(trailers, signature) {
-      const ctx = { amzDate: AMZ_DATE, scope: credentialScope(CRED), previousSignature: sigs[2]! };
+      const ctx = { key, amzDate: AMZ_DATE, scope: credentialScope(CRED), previousSignature: sigs[2]! };
       assert.deepEqual(trailers, [["x-amz-checksum-crc32c", "sOO8/Q=="]]);
-      assert.equal(trailerSignature(key, ctx, trailers), signature);
+      assert.equal(trailerSignature(ctx, trailers), signature);
       trailerOk = true;
     },
   }, 4096);

@@ -218,27 +218,27 @@ export function signHex(key: Uint8Array, toSign: string): string {
   return hmacHex(key, toSign);
 }
 
+/** Where a chunk or trailer signature sits in the chain: the signing key and the signature before it. */
+export interface ChunkChain {
+  key: Uint8Array;
+  amzDate: string;
+  scope: string;
+  previousSignature: string;
+}
+
 /** Signature of one aws-chunked data chunk (the final, empty chunk included). */
-export function chunkSignature(
-  key: Uint8Array,
-  ctx: { amzDate: string; scope: string; previousSignature: string },
-  chunkSha256Hex: string,
-): string {
+export function chunkSignature(ctx: ChunkChain, chunkSha256Hex: string): string {
   return hmacHex(
-    key,
+    ctx.key,
     `AWS4-HMAC-SHA256-PAYLOAD\n${ctx.amzDate}\n${ctx.scope}\n${ctx.previousSignature}\n${EMPTY_SHA256}\n${chunkSha256Hex}`,
   );
 }
 
 /** Signature of the trailer chunk: covers `name:value\n` for each trailing header, in the order sent. */
-export function trailerSignature(
-  key: Uint8Array,
-  ctx: { amzDate: string; scope: string; previousSignature: string },
-  trailers: [string, string][],
-): string {
+export function trailerSignature(ctx: ChunkChain, trailers: [string, string][]): string {
   const canonical = trailers.map(([n, v]) => `${n}:${v}\n`).join("");
   return hmacHex(
-    key,
+    ctx.key,
     `AWS4-HMAC-SHA256-TRAILER\n${ctx.amzDate}\n${ctx.scope}\n${ctx.previousSignature}\n${sha256Hex(canonical)}`,
   );
 }
