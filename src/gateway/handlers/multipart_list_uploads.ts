@@ -19,6 +19,14 @@ export async function listMultipartUploads(ctx: RequestContext): Promise<Respons
     ...(uploadIdMarker ? { uploadIdMarker } : {}),
     maxUploads,
   });
+  const delimiter = q.get("delimiter") || undefined;
+  const prefixes = new Set<string>();
+  const uploads = result.uploads.filter((u) => {
+    const cut = delimiter === undefined ? -1 : u.key.indexOf(delimiter, prefix.length);
+    if (cut === -1) return true;
+    prefixes.add(u.key.slice(0, cut + delimiter!.length));
+    return false;
+  });
   const last = result.uploads[result.uploads.length - 1];
   return xmlResponse("ListMultipartUploadsResult", {
     Bucket: bucket,
@@ -27,9 +35,10 @@ export async function listMultipartUploads(ctx: RequestContext): Promise<Respons
     NextKeyMarker: result.isTruncated && last ? last.key : undefined,
     NextUploadIdMarker: result.isTruncated && last ? last.uploadId : undefined,
     Prefix: prefix,
+    Delimiter: delimiter,
     MaxUploads: maxUploads,
     IsTruncated: result.isTruncated,
-    Upload: result.uploads.map((u) => ({
+    Upload: uploads.map((u) => ({
       Key: u.key,
       UploadId: u.uploadId,
       Initiator: OWNER,
@@ -37,5 +46,6 @@ export async function listMultipartUploads(ctx: RequestContext): Promise<Respons
       StorageClass: "STANDARD",
       Initiated: isoDate(u.initiated),
     })),
+    CommonPrefixes: [...prefixes].map((p) => ({ Prefix: p })),
   });
 }

@@ -48,8 +48,13 @@ Deno.test("multipart: create, upload, list parts and uploads, UploadPartCopy wit
   let r = await h.text({ path: "/mpu/obj", query: { uploadId: id } });
   assert.match(r.body, /<PartNumber>1<\/PartNumber>.*<Size>5242880<\/Size>/s);
   assert.match(r.body, /<PartNumber>2<\/PartNumber>.*<Size>4<\/Size>/s);
+  await start(h, "dir/nested");
   r = await h.text({ path: "/mpu", query: { uploads: "" } });
   assert.match(r.body, new RegExp(`<Key>obj</Key><UploadId>${id}</UploadId>`));
+  assert.match(r.body, /<Key>dir\/nested<\/Key>/);
+  r = await h.text({ path: "/mpu", query: { uploads: "", delimiter: "/" } });
+  assert.doesNotMatch(r.body, /<Key>dir\/nested<\/Key>/);
+  assert.match(r.body, /<CommonPrefixes><Prefix>dir\/<\/Prefix><\/CommonPrefixes>/);
   r = await h.text({
     method: "POST",
     path: "/mpu/obj",
