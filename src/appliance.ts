@@ -114,6 +114,7 @@ export async function createAppliance(config: ServeConfig, parts: ApplianceParts
     };
     const ctx: ServiceContext = { db, dataDir, clock, logger, events, backends, buckets, listen };
     const running: RunningService[] = [];
+    const addresses: Record<string, string> = {};
     const enabled = parts.services.map((f) => f.name);
     const gateway = parts.gateway({
       ...ctx,
@@ -151,10 +152,8 @@ export async function createAppliance(config: ServeConfig, parts: ApplianceParts
       logger,
     );
     servers.push(s3Server);
-    const addresses: Record<string, string> = {
-      api: formatListenAddress(apiServer.address),
-      s3: formatListenAddress(s3Server.address),
-    };
+    addresses.api = formatListenAddress(apiServer.address);
+    addresses.s3 = formatListenAddress(s3Server.address);
     await writeListenFile(dataDir, addresses);
 
     for (const factory of parts.services) {

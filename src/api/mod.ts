@@ -79,7 +79,11 @@ export function createApi(deps: ApiDeps): Hono<ApiEnv> {
     if (!service?.routes) throw new AppError("NotFound", `No route for ${c.req.method} ${c.req.path}`);
     const url = new URL(c.req.url);
     url.pathname = url.pathname.slice(`${API_PREFIX}/${name}`.length) || "/";
-    return service.routes.fetch(new Request(url, c.req.raw));
+    const raw = c.req.raw;
+    // Not `new Request(url, raw)`: that would tie the forwarded request to the original's abort signal.
+    const init: RequestInit = { method: raw.method, headers: raw.headers };
+    if (raw.body) Object.assign(init, { body: raw.body, duplex: "half" });
+    return service.routes.fetch(new Request(url, init));
   });
 
   app.get("/metrics", (c) => c.text(deps.metrics(), 200, { "content-type": "text/plain; version=0.0.4" }));

@@ -1,0 +1,97 @@
+import assert from "node:assert/strict";
+import { Hono } from "hono";
+import { createAppliance } from "./appliance.ts";
+import { realApplianceParts } from "./appliance_parts.ts";
+import { parseServeConfig } from "./config.ts";
+import { silentLogger } from "./log.ts";
+import type { ServiceFactory } from "./appliance.ts";
+
+function config(dataDir: string) {
+  const args = ["--data-dir", dataDir, "--api-listen", "127.0.0.1:0", "--s3-listen", "127.0.0.1:0"];
+  return parseServeConfig([...args, "--iscsi-listen", "127.0.0.1:0"], {});
+}
+
+function parts(services: ServiceFactory[], printed: string[] = []) {
+  return { ...realApplianceParts({ logger: silentLogger() }), services, print: (t: string) => printed.push(t) };
+}
+
+async function health(api: string) {
+  const res = await fetch(`http://${api}/api/v1/health`);
+  return { status: res.status, body: await res.json() };
+}
+
+Deno.test("createAppliance() runs two appliances in one process, each with its own state", async () => {
+  const dirs = [await Deno.makeTempDir(), await Deno.makeTempDir()];
+  const printed: string[][] = [[], []];
+  const apps = await Promise.all(dirs.map((d, i) => createAppliance(config(d), parts([], printed[i]))));
+  try {
+    assert.notEqual(apps[0]!.addresses.s3, apps[1]!.addresses.s3);
+    const creds = await Promise.all(
+      dirs.map(async (d) => JSON.parse(await Deno.readTextFile(`${d}/admin-credentials.json`))),
+    );
+    assert.notEqual(creds[0].accessKeyId, creds[1].accessKeyId);
+    for (const [i, app] of apps.entries()) {
+      assert.equal((await health(app.addresses.api!)).status, 200);
+      assert.ok(printed[i]!.join("").includes(creds[i].secretAccessKey));
+      const other = await fetch(`http://${app.addresses.api}/api/v1/buckets`, {
+        headers: { authorization: `Bearer ${creds[1 - i].apiToken}` },
+      });
+      await other.body?.cancel();
+      assert.equal(other.status, 401, "a token of one appliance is not valid on the other");
+    }
+  } finally {
+    await Promise.all(apps.map((a) => a.stop()));
+    await Promise.all(dirs.map((d) => Deno.remove(d, { recursive: true })));
+  }
+});
+
+Deno.test("health is 503 while a service starts, its routes and addresses appear once it runs", async () => {
+  const dir = await Deno.makeTempDir();
+  let release!: () => void;
+  const gate = new Promise<void>((r) => release = r);
+  let started!: (api: string) => void;
+  const apiKnown = new Promise<string>((r) => started = r);
+  const routes = new Hono().get("/ping", (c) => c.json({ pong: true }));
+  const slow: ServiceFactory = {
+    name: "slow",
+    create: async (ctx) => {
+      started(JSON.parse(await Deno.readTextFile(`${ctx.dataDir}/listen.json`)).api);
+      await gate;
+      return { name: "slow", routes, addresses: { slow: "127.0.0.1:1" }, stop: () => Promise.resolve() };
+    },
+  };
+  const starting = createAppliance(config(dir), parts([slow]));
+  try {
+    const api = await apiKnown;
+    const before = await health(api);
+    assert.equal(before.status, 503);
+    assert.deepEqual(before.body.services, [{ name: "slow", ready: false }]);
+    release();
+    const app = await starting;
+    assert.equal((await health(api)).status, 200);
+    const token = JSON.parse(await Deno.readTextFile(`${dir}/admin-credentials.json`)).apiToken;
+    const ping = await fetch(`http://${api}/api/v1/slow/ping`, { headers: { authorization: `Bearer ${token}` } });
+    assert.deepEqual(await ping.json(), { pong: true });
+    assert.equal(JSON.parse(await Deno.readTextFile(`${dir}/listen.json`)).slow, "127.0.0.1:1");
+    await app.stop();
+  } finally {
+    release();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a restart keeps the credentials and does not print them again", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const first = await createAppliance(config(dir), parts([]));
+    await first.stop();
+    const before = await Deno.readTextFile(`${dir}/admin-credentials.json`);
+    const printed: string[] = [];
+    const second = await createAppliance(config(dir), parts([], printed));
+    await second.stop();
+    assert.deepEqual(printed, []);
+    assert.equal(await Deno.readTextFile(`${dir}/admin-credentials.json`), before);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
