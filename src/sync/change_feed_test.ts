@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { fakeClock } from "../clock.ts";
 import { createEventBus, type OperationEvent, type S3Operation } from "../events/mod.ts";
 import { createMemoryStore } from "../storage/memory.ts";
-import { createHarness, put } from "./_testing/harness.ts";
+import { createHarness, put, readText } from "./_testing/harness.ts";
+import { restoreGeneration } from "./generations.ts";
 import { changeOf } from "./change_feed.ts";
 
 const clock = fakeClock();
@@ -80,6 +81,13 @@ Deno.test("journal jobs read the feed, and reconcile with a listing after a rese
     assert.equal((await h.engine.run("j")).detection, "journal");
     h.clock.advance(3600 * 1000);
     assert.equal((await h.engine.run("j")).detection, "manifest", "periodic reconcile");
+
+    // A restore into the watched bucket bypasses the gateway: the next run lists instead of trusting the feed.
+    const job = (await h.repo.getJob("j"))!;
+    await restoreGeneration({ repo: h.repo, resolveStore: h.resolveStore }, job, { generation: 1 });
+    assert.equal(await readText(gateway, "primary", "a"), "1");
+    const after = await h.engine.run("j");
+    assert.deepEqual([after.detection, after.copied], ["manifest", 1]);
   } finally {
     await h.close();
   }

@@ -126,5 +126,13 @@ export async function restoreGeneration(
     }
     bytes += entry.size;
   }
+  if (to.backend === "gateway") {
+    // The restore wrote behind the gateway's back: journal jobs of that bucket must list it on their next run.
+    for (const j of await deps.repo.listJobs()) {
+      if (j.detection === "journal" && j.sourceBucket === to.bucket) {
+        await deps.repo.updateJob(j.id, { lastReconcileAt: null });
+      }
+    }
+  }
   return { restored: entries.length - missing.length, bytes, to, missing };
 }
