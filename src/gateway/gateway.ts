@@ -77,11 +77,12 @@ async function handleRequest(req: Request, remoteAddr: string, deps: PipelineDep
       region: deps.region,
       limits: deps.limits,
       event: draft,
-      payload: () =>
+      payload: (options) =>
         payload ??= createPayload(req, {
           mode: authed.payload,
           maxBytes: deps.limits.maxObjectBytes,
           ...(authed.chunkSigning ? { chunkSigning: authed.chunkSigning } : {}),
+          ...options,
         }),
     };
     response = await HANDLERS[route.op as Exclude<S3Operation, "Unknown">](ctx);

@@ -37,6 +37,11 @@ export interface PayloadOptions {
   chunkSigning?: ChunkSigning;
   /** Largest decoded body accepted (EntityTooLarge beyond). */
   maxBytes: number;
+  /**
+   * Whether `x-amz-checksum-*` headers describe this body (default). On CompleteMultipartUpload they describe the
+   * assembled object instead, so they must not be checked against the XML body.
+   */
+  checksumHeadersDescribeBody?: boolean;
 }
 
 function headerInt(headers: Headers, name: string): number | undefined {
@@ -109,7 +114,9 @@ export function createPayload(req: Request, options: PayloadOptions): Payload {
       },
     });
   }
-  const checksum = expectedChecksum(headers, mode);
+  const checksum = options.checksumHeadersDescribeBody === false
+    ? { inTrailer: false }
+    : expectedChecksum(headers, mode);
   const md5 = contentMd5(headers);
   const checksums: Partial<Record<ChecksumAlgorithm, string>> = {};
   let failure: unknown;

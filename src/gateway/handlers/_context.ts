@@ -39,7 +39,7 @@ export interface RequestContext {
   limits: GatewayLimits;
   event: EventDraft;
   /** The verified body; validates payload headers on first call (throws S3Error). */
-  payload(): Payload;
+  payload(options?: { checksumHeadersDescribeBody?: boolean }): Payload;
 }
 
 /** The bucket of a bucket/object operation (routes guarantee it is present). */

@@ -4,8 +4,12 @@ import { parseXml, type XmlElement } from "../wire/xml.ts";
 import type { RequestContext } from "./_context.ts";
 
 /** Read and parse the request body as XML with root `rootName`; MalformedXML on anything else. */
-export async function readXmlBody(ctx: RequestContext, rootName: string): Promise<XmlElement> {
-  const reader = ctx.payload().stream.getReader();
+export async function readXmlBody(
+  ctx: RequestContext,
+  rootName: string,
+  options: { checksumHeadersDescribeBody?: boolean } = {},
+): Promise<XmlElement> {
+  const reader = ctx.payload(options).stream.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
   while (true) {

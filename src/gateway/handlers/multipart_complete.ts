@@ -18,7 +18,8 @@ export async function completeMultipartUpload(ctx: RequestContext): Promise<Resp
   const { bucket, key } = objectOf(ctx);
   requireAccess(ctx, { bucket, key, permission: "write" });
   const uploadId = uploadIdOf(ctx);
-  const root = await readXmlBody(ctx, "CompleteMultipartUpload");
+  // x-amz-checksum-* headers here carry the whole object's checksum, not the XML body's.
+  const root = await readXmlBody(ctx, "CompleteMultipartUpload", { checksumHeadersDescribeBody: false });
   const parts = childrenNamed(root, "Part").map((p) => {
     const n = Number(childText(p, "PartNumber")?.trim());
     const etag = childText(p, "ETag")?.trim();
