@@ -73,7 +73,7 @@ sub _download_parallel {
         $end = $head->{size} - 1 if $end >= $head->{size};
         push @ranges, [$off, $end];
     }
-    my %running;
+    my (%running, @md5);
     my $id = 0;
     while (@ranges || %running) {
         while (@ranges && keys(%running) < $concurrency) {
@@ -81,10 +81,10 @@ sub _download_parallel {
             $id++;
             $running{$id} = spawn_worker($id, sub {
                 open(my $out, '+<', $tmp) or die "cannot open '$tmp': $!\n";
-                $s3->get_object($key, fh => $out, offset => $r->[0], range => $r,
+                my $got = $s3->get_object($key, fh => $out, offset => $r->[0], range => $r,
                     etag => $head->{etag});
                 close($out) or die "write error on '$tmp': $!\n";
-                return { ok => 1 };
+                return { md5 => $got->{md5} };
             }, sub { { metrics => ($s3->metrics ? $s3->metrics->take() : undef) } });
         }
         for my $msg (collect_workers(\%running, 5)) {
@@ -93,9 +93,10 @@ sub _download_parallel {
                 stop_workers(\%running);
                 die $msg->{error};
             }
+            $md5[ $msg->{id} - 1 ] = $msg->{md5};
         }
     }
-    return undef;
+    return \@md5;
 }
 
 =head3 fetch
@@ -123,9 +124,9 @@ sub fetch {
     my $tmp = "$path.s3part.$$";
     my $chunk = $o{chunk} || $head->{meta}->{'s3plugin-part-size'} || 64 * 1024 * 1024;
     my $ok = eval {
-        my $md5;
+        my ($md5, $range_md5);
         if (($o{concurrency} // 4) > 1 && $head->{size} > 2 * $chunk) {
-            _download_parallel($s3, $key, $tmp, $head, $chunk, $o{concurrency} // 4);
+            $range_md5 = _download_parallel($s3, $key, $tmp, $head, $chunk, $o{concurrency} // 4);
         } else {
             open(my $fh, '>', $tmp) or die "cannot create '$tmp': $!\n";
             $md5 = $s3->get_object($key, fh => $fh, etag => $head->{etag})->{md5};
@@ -135,14 +136,18 @@ sub fetch {
         die "download of '$key' is $size bytes, expected $head->{size}\n"
             if $size != $head->{size};
         my $etag = $head->{etag} // '';
+        my $ps = $head->{meta}->{'s3plugin-part-size'};
         if ($etag =~ /^[0-9a-f]{32}$/) {
             $md5 //= do {
                 open(my $fh, '<:raw', $tmp) or die "cannot read '$tmp': $!\n";
                 Digest::MD5->new->addfile($fh)->hexdigest;
             };
             die "download of '$key' is corrupt: MD5 $md5, ETag $etag\n" if $md5 ne $etag;
-        } elsif ($etag =~ /-\d+$/ && (my $ps = $head->{meta}->{'s3plugin-part-size'})) {
-            my $got = _md5_of_parts($tmp, $ps);
+        } elsif ($etag =~ /-\d+$/ && $ps) {
+            # Ranges aligned with the upload's parts hash to the part MD5s: no second read.
+            my $got = $range_md5 && $ps == $chunk
+                ? PVE::Storage::Custom::S3Plugin::Multipart::expected_etag(@$range_md5)
+                : _md5_of_parts($tmp, $ps);
             die "download of '$key' is corrupt: parts hash to $got, ETag $etag\n"
                 if $got ne $etag;
         }

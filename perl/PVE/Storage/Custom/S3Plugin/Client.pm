@@ -41,6 +41,7 @@ sub new {
         bwlimit => $o{bwlimit}, # KiB/s, whole process
         storage_class => $o{storage_class},
         metrics => $o{metrics},
+        sign_payload => $o{sign_payload},
     }, $class;
     $self->{port} = $o{port} || ($self->{use_ssl} ? 443 : 80);
     return $self;
@@ -160,7 +161,9 @@ sub request {
     my $body = $r{body};
     if (ref($body) eq 'HASH') {
         $body_len = $body->{length};
-        if ($self->{use_ssl}) {
+        # File bodies go out in one pass: unsigned payload, MD5 computed while sending and
+        # compared with the ETag afterwards. sign_payload adds a hashing pass before sending.
+        if (!$self->{sign_payload}) {
             $payload_hash = UNSIGNED_PAYLOAD;
         } else {
             my ($sha, $md5) = hash_range($body);
