@@ -38,6 +38,11 @@ export interface AccessKeyView {
   createdAt: string;
   grants: Grant[];
 }
+export interface ApiTokenView {
+  id: string;
+  description: string;
+  createdAt: string;
+}
 export interface BackendTestResult {
   ok: boolean;
   latencyMs: number;
@@ -108,6 +113,12 @@ export function createApiClient(options: ApiClientOptions) {
       get: (name: string) => request<BucketView>("GET", `/buckets/${enc(name)}`),
       create: (input: { name: string; backend?: string }) => request<BucketView>("POST", "/buckets", input),
       delete: (name: string) => request<void>("DELETE", `/buckets/${enc(name)}`),
+    },
+    apiTokens: {
+      list: () => request<ApiTokenView[]>("GET", "/api-tokens"),
+      create: (input: { description?: string } = {}) =>
+        request<ApiTokenView & { token: string }>("POST", "/api-tokens", input),
+      delete: (id: string) => request<void>("DELETE", `/api-tokens/${enc(id)}`),
     },
     accessKeys: {
       list: () => request<AccessKeyView[]>("GET", "/access-keys"),

@@ -19,6 +19,7 @@ import { API_PREFIX, buildOpenApi } from "./openapi.ts";
 import { defineRoute } from "./route.ts";
 import type { ApiRoute } from "./route.ts";
 import { accessKeyRoutes } from "./routes/access_keys.ts";
+import { apiTokenRoutes } from "./routes/api_tokens.ts";
 import { backendRoutes } from "./routes/backends.ts";
 import { bucketRoutes } from "./routes/buckets.ts";
 import { systemRoutes } from "./routes/system.ts";
@@ -53,6 +54,7 @@ export function createApi(deps: ApiDeps): Hono<ApiEnv> {
     ...backendRoutes(deps),
     ...bucketRoutes(deps),
     ...accessKeyRoutes(deps),
+    ...apiTokenRoutes(deps),
   ];
   routes.push(defineRoute({
     method: "GET",

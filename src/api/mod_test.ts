@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { Hono } from "hono";
 import { AppError } from "../errors.ts";
 import type { RunningService } from "../service.ts";
+import { createApiClient } from "./client.ts";
 import { createTestApi } from "./_test_deps.ts";
 
 async function setup(services: RunningService[] = []) {
@@ -227,6 +228,23 @@ Deno.test("/metrics is public Prometheus text; /config needs auth", async () => 
     assert.match(await metrics.text(), /^test_metric 1$/m);
     assert.equal((await t.app.request("/api/v1/config")).status, 401);
     assert.deepEqual(await t.client.config(), { dataDir: "/nonexistent" });
+  } finally {
+    await t.close();
+  }
+});
+
+Deno.test("API tokens: a new token works at once, is listed without its value, revoked tokens stop working", async () => {
+  const t = await setup();
+  try {
+    const created = await t.client.apiTokens.create({ description: "tui on host2" });
+    const second = createApiClient({ url: "http://api.test", token: created.token, fetch: (req) => t.app.fetch(req) });
+    assert.equal((await second.apiTokens.list()).length, 2);
+    assert.ok(!JSON.stringify(await t.client.apiTokens.list()).includes(created.token));
+    await t.client.apiTokens.delete(created.id);
+    await rejectsCode(second.buckets.list(), "Unauthorized", 401);
+    const [last] = await t.client.apiTokens.list();
+    await rejectsCode(t.client.apiTokens.delete(last!.id), "Conflict", 409);
+    await rejectsCode(t.client.apiTokens.delete("tok_missing"), "NotFound", 404);
   } finally {
     await t.close();
   }
