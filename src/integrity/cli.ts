@@ -77,7 +77,13 @@ export async function runCli(
         need(0);
         const r = await post<VerifyReport>("/verify");
         const lines = r.ok
-          ? [`ok: ${r.size} records, ${r.checkpoints.anchored} anchored checkpoints, root ${r.rootHash}`]
+          ? [
+            `ok: ${r.size} records, ${r.checkpoints.anchored} anchored checkpoints, root ${r.rootHash}`,
+            r.provenSize === 0
+              ? "  no record is covered by a signed checkpoint yet"
+              : `  records 0..${r.provenSize - 1} are covered by signed checkpoints` +
+                (r.provenSize < r.size ? `; ${r.size - r.provenSize} newer ones are chained, not yet signed` : ""),
+          ]
           : [
             `FAILED: first bad record ${r.firstBadSeq ?? "unknown"}; ${r.problemCount} problem(s)`,
             ...r.anchorProblems.map((p) => `  anchor: ${p}`),

@@ -38,6 +38,7 @@ Deno.test("CLI: checkpoint, status, proof, consistency, verify and reconcile aga
     const verify = await cli(j.api, "verify");
     assert.equal(verify.code, 0, verify.out);
     assert.match(verify.out, /^ok: 15 records, 2 anchored checkpoints/);
+    assert.match(verify.out, /records 0\.\.14 are covered by signed checkpoints$/m);
     const rec = await cli(j.api, "reconcile", "data");
     assert.equal(rec.code, 0, rec.out);
     assert.match(rec.out, /data: 15 objects, 15 expected, 0 anomalies/);
