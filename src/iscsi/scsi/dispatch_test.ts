@@ -58,6 +58,7 @@ Deno.test("READ CAPACITY(16) reports size, block size, LBPME and LBPRZ", async (
   const r = await exec(unit(), [0x9e, 0x10, 0, 0, 0, 0, 0, 0, 0, 0, ...be32(32), 0, 0]);
   assert.equal(new DataView(r.data!.buffer).getUint32(4), 1023);
   assert.equal(new DataView(r.data!.buffer).getUint32(8), 512);
+  assert.equal(r.data![13], 3); // 8 logical blocks per 4 KiB physical block
   assert.equal(r.data![14], 0xc0);
 });
 

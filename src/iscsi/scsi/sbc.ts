@@ -80,6 +80,8 @@ export function readCapacity16(ctx: CommandContext): Promise<CommandOutcome> {
   const out = new Uint8Array(32);
   put64(out, 0, totalBlocks(dev) - 1);
   put32(out, 8, dev.blockSize);
+  // Logical blocks per 4 KiB physical block (exponent), the granularity the volumes store and unmap best.
+  out[13] = dev.blockSize < 4096 ? Math.log2(4096 / dev.blockSize) : 0;
   out[14] = 0xc0; // LBPME: thin provisioned with UNMAP; LBPRZ: unmapped blocks read as zeros.
   return Promise.resolve({ data: truncate(out, be32(ctx.cdb, 10)) });
 }
@@ -162,8 +164,9 @@ export async function writeSame(ctx: CommandContext): Promise<CommandOutcome> {
   const blocks = e.blocks === 0 ? totalBlocks(dev) - e.lba : e.blocks;
   checkRange(dev, { lba: e.lba, blocks });
   if (blocks > maxWriteSameBlocks(dev)) throw invalidField(lengthByte(cdb));
-  const pattern = ndob ? new Uint8Array(dev.blockSize) : ctx.dataOut.subarray(0, dev.blockSize);
-  if (pattern.length < dev.blockSize) throw invalidField(lengthByte(cdb));
+  // Exactly one block of Data-Out (none with NDOB): a short or long buffer means a confused initiator.
+  if (ctx.dataOut.length !== (ndob ? 0 : dev.blockSize)) throw invalidField(lengthByte(cdb));
+  const pattern = ndob ? new Uint8Array(dev.blockSize) : ctx.dataOut;
   if (blocks === 0) return NONE;
   const start = e.lba * dev.blockSize;
   const total = blocks * dev.blockSize;
