@@ -46,6 +46,8 @@ export interface ConnectionDeps {
   random(length: number): Uint8Array;
   /** Idle interval between target NOP-In pings; a ping unanswered by the next one drops the connection. */
   nopIntervalMs: number;
+  /** A connection that has not completed login by then is dropped. */
+  loginTimeoutMs: number;
 }
 
 export interface Connection {
@@ -76,6 +78,7 @@ export function createConnection(io: ConnectionIo, deps: ConnectionDeps): Connec
   let pingTtt: number | undefined;
   let pingTimer: ReturnType<typeof setInterval> | undefined;
   const tasks = new Map<number, Task>();
+  const loginTimer = setTimeout(() => drop("login timed out"), deps.loginTimeoutMs);
   let textReply: { itt: number; ttt: number; rest: Uint8Array } | undefined;
 
   function sequence(advance: boolean): Sequence {
@@ -85,11 +88,7 @@ export function createConnection(io: ConnectionIo, deps: ConnectionDeps): Connec
   }
 
   function send(bhs: Uint8Array, data: Uint8Array = new Uint8Array(0)): Promise<void> {
-    return io.write(frame(bhs, data));
-  }
-
-  function frame(bhs: Uint8Array, data: Uint8Array): Uint8Array {
-    return encodeFrame(bhs, data, digests);
+    return io.write(encodeFrame(bhs, data, digests));
   }
 
   function drop(reason: string): void {
@@ -166,6 +165,7 @@ export function createConnection(io: ConnectionIo, deps: ConnectionDeps): Connec
         const s = establish();
         await sendLogin(req, { transit: true, nsg: 3, keys: action.keys, tsih: s.tsih });
         digests = { header: s.params.headerDigest, data: s.params.dataDigest };
+        clearTimeout(loginTimer);
         startPings();
         log.info("iscsi: login complete", {
           initiator: login.initiatorName,
@@ -376,6 +376,7 @@ export function createConnection(io: ConnectionIo, deps: ConnectionDeps): Connec
     },
     async closed() {
       ending = true;
+      clearTimeout(loginTimer);
       if (pingTimer !== undefined) clearInterval(pingTimer);
       await abortTasks(core, () => true);
       if (!session || !handle) return;

@@ -9,7 +9,10 @@ import { encodeFrame } from "./pdu/bhs.ts";
 const IQN = "iqn.2026-01.test:conn";
 const RESERVED = 0xffffffff;
 
-async function withTarget(fn: (address: string, target: ReturnType<typeof createIscsiTarget>) => Promise<void>) {
+async function withTarget(
+  fn: (address: string, target: ReturnType<typeof createIscsiTarget>) => Promise<void>,
+  loginTimeoutMs = 5_000,
+) {
   const device = createMemoryBlockDevice({ id: "c0ffee00-0000-4000-8000-000000000001", sizeBytes: 1024 * 1024 });
   const target = createIscsiTarget({
     logger: silentLogger(),
@@ -17,6 +20,7 @@ async function withTarget(fn: (address: string, target: ReturnType<typeof create
     resolveTarget: (iqn) => (iqn === IQN ? { luns: new Map([[0, device]]) } : undefined),
     listTargets: () => [IQN],
     nopIntervalMs: 0,
+    loginTimeoutMs,
   });
   const { address } = await target.serve("127.0.0.1:0");
   try {
@@ -214,4 +218,12 @@ Deno.test("a connection lost while a write waits for Data-Out leaves no session 
     for (let i = 0; i < 50 && target.sessions().length > 0; i++) await new Promise((r) => setTimeout(r, 20));
     assert.equal(target.sessions().length, 0);
   });
+});
+
+Deno.test("a connection that never logs in is dropped after the login timeout", async () => {
+  await withTarget(async (address) => {
+    const ini = await RawInitiator.connect(address);
+    assert.equal(await ini.read(), undefined);
+    ini.close();
+  }, 100);
 });

@@ -33,6 +33,8 @@ export interface IscsiTargetDeps {
   listTargets(): string[];
   /** Interval of target NOP-In pings on idle connections (default 30 s, 0 disables). */
   nopIntervalMs?: number;
+  /** Time a new connection gets to complete login (default 30 s). */
+  loginTimeoutMs?: number;
 }
 
 export interface IscsiTarget {
@@ -54,6 +56,7 @@ export function createIscsiTarget(deps: IscsiTargetDeps): IscsiTarget {
           clock: deps.clock,
           random: (n) => crypto.getRandomValues(new Uint8Array(n)),
           nopIntervalMs: deps.nopIntervalMs ?? 30_000,
+          loginTimeoutMs: deps.loginTimeoutMs ?? 30_000,
         }), signal ? { logger, signal } : { logger });
       listeners.push(listener);
       logger.info("iscsi: listening", { address: listener.address });
