@@ -1,8 +1,9 @@
 /**
- * COW Sync vs `rclone sync`, side by side against the same S3 gateway (fs store) in one run:
- * N objects, an initial full sync, then 1% of the objects rewritten and an incremental sync.
- * Requests are counted at the gateway's HTTP handler (every S3 request of either tool), and by the sync
- * engine itself for journal mode (whose source reads are in-process).
+ * COW Sync vs `rclone sync`, side by side against the same S3 gateway (fs store, in its own process) in one run:
+ * N objects, an initial full sync, then 1% of the objects rewritten and an incremental sync. Manifest mode runs
+ * here as a client, like rclone; journal mode runs inside the appliance process (it needs the gateway's events).
+ * Requests are counted at the gateway's HTTP handler (every S3 request of any tool), and by the sync engine
+ * itself for journal mode (whose source reads are in-process).
  *
  *   deno task bench sync [--objects 2000] [--size 4096] [--changed 0.01] [--full]   (--full = 100,000 objects)
  *
@@ -12,13 +13,9 @@ import { parseArgs } from "node:util";
 import { systemClock } from "../src/clock.ts";
 import { createDb } from "../src/db/client.ts";
 import { migrateDb } from "../src/db/migrate.ts";
-import { createEventBus, type OperationEvent } from "../src/events/mod.ts";
-import { createGateway, createStaticCredentialStore } from "../src/gateway/mod.ts";
 import { silentLogger } from "../src/log.ts";
-import { createFsStore } from "../src/storage/fs.ts";
 import { createS3Store } from "../src/storage/s3.ts";
-import { createChangeFeed } from "../src/sync/change_feed.ts";
-import { createSyncEngine } from "../src/sync/engine.ts";
+import { createSyncEngine, type RunSummary } from "../src/sync/engine.ts";
 import { jobRowOf } from "../src/sync/jobs.ts";
 import { createSyncRepo } from "../src/sync/repo.ts";
 import { KEY, rclone, rcloneEnv } from "../src/sync/_testing/appliance.ts";
@@ -37,46 +34,40 @@ const SIZE = Number(values.size);
 const CHANGED = Math.max(1, Math.round(N * Number(values.changed)));
 
 const dir = await Deno.makeTempDir({ prefix: "bench-sync-" });
-const fs = await createFsStore({ root: `${dir}/fs` });
-const events = createEventBus<OperationEvent>();
 const clock = systemClock();
 const logger = silentLogger();
-const gateway = createGateway({
-  buckets: fs,
-  credentials: createStaticCredentialStore({
-    [KEY.accessKeyId]: { secretAccessKey: KEY.secretAccessKey, admin: true, grants: [] },
-  }),
-  events,
-  clock,
-  logger,
-});
-const counter = { requests: 0, byMethod: {} as Record<string, number> };
-const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (req, info) => {
-  counter.requests++;
-  counter.byMethod[req.method] = (counter.byMethod[req.method] ?? 0) + 1;
-  return gateway.fetch(req, { remoteAddr: info.remoteAddr.hostname });
-});
-const endpoint = `http://127.0.0.1:${server.addr.port}`;
+// The appliance (gateway + journal-mode sync) runs in its own process; this process is the client side, like rclone.
+const appliance = new Deno.Command(Deno.execPath(), {
+  args: ["run", "-A", new URL("./_sync_appliance.ts", import.meta.url).pathname, dir],
+  stdout: "piped",
+  stderr: "inherit",
+}).spawn();
+const lines = appliance.stdout.pipeThrough(new TextDecoderStream()).getReader();
+const { endpoint } = JSON.parse((await lines.read()).value!.split("\n")[0]!) as { endpoint: string };
 const s3 = createS3Store({ endpoint, region: "us-east-1", forcePathStyle: true, ...KEY });
 const env = rcloneEnv({ gw: endpoint });
 
-const handle = createDb(`file:${dir}/sync.db`);
+async function gatewayRequests(): Promise<number> {
+  return (await (await fetch(`${endpoint}/__bench/requests`)).json()).requests;
+}
+
+const handle = createDb(`file:${dir}/client-sync.db`);
 await migrateDb(handle);
 const repo = createSyncRepo(handle.db);
-const feed = createChangeFeed({ events, repo, clock, logger });
-feed.watch(["primary"]);
-const stores: Record<string, typeof fs> = { gw: s3, gateway: fs };
-const engine = createSyncEngine({ repo, clock, logger, feed, resolveStore: (id) => stores[id]! });
+const engine = createSyncEngine({ repo, clock, logger, resolveStore: () => s3 });
 
-async function addJob(id: string, source: string, target: string, bucket: string, detection: "manifest" | "journal") {
+async function addManifestJob(): Promise<void> {
   const row = jobRowOf({
-    id,
-    detection,
+    id: "manifest",
     concurrency: 16,
-    source: { backend: source, bucket: "primary" },
-    target: { backend: target, bucket },
+    source: { backend: "gw", bucket: "primary" },
+    target: { backend: "gw", bucket: "mirror-manifest" },
   }, clock.now());
-  await repo.insertJob({ ...row, journalSeq: await repo.headSeq() });
+  await repo.insertJob({ ...row, journalSeq: 0 });
+}
+
+async function runJournal(): Promise<RunSummary> {
+  return await (await fetch(`${endpoint}/__bench/journal`, { method: "POST" })).json();
 }
 
 function body(i: number, version: number): ReadableStream<Uint8Array> {
@@ -87,10 +78,11 @@ function body(i: number, version: number): ReadableStream<Uint8Array> {
 }
 
 async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; requests: number; result: T }> {
-  const before = counter.requests;
+  const before = await gatewayRequests();
   const t0 = performance.now();
   const result = await fn();
-  return { ms: performance.now() - t0, requests: counter.requests - before, result };
+  const ms = performance.now() - t0;
+  return { ms, requests: (await gatewayRequests()) - before - 1, result };
 }
 
 async function rcloneSync(args: string[]) {
@@ -105,24 +97,22 @@ async function rcloneCheck(a: string, b: string) {
 
 try {
   for (const b of ["primary", "mirror-manifest", "mirror-journal", "mirror-rclone", "mirror-rclone-sum"]) {
-    await fs.createBucket(b);
+    await s3.createBucket(b);
   }
   console.error(`writing ${N} objects of ${SIZE} bytes…`);
-  for (let i = 0; i < N; i += 64) {
+  for (let i = 0; i < N; i += 32) {
     await Promise.all(
-      Array.from(
-        { length: Math.min(64, N - i) },
-        (_, j) =>
-          fs.putObject("primary", `data/${String(i + j).padStart(7, "0")}`, body(i + j, 1), { contentLength: SIZE }),
-      ),
+      Array.from({ length: Math.min(32, N - i) }, (_, j) => {
+        const key = `data/${String(i + j).padStart(7, "0")}`;
+        return s3.putObject("primary", key, body(i + j, 1), { contentLength: SIZE });
+      }),
     );
   }
-  await addJob("manifest", "gw", "gw", "mirror-manifest", "manifest");
-  await addJob("journal", "gateway", "gw", "mirror-journal", "journal");
+  await addManifestJob();
 
   console.error("initial full syncs…");
   const fullOurs = await timed(() => engine.run("manifest"));
-  const fullJournal = await timed(() => engine.run("journal"));
+  const fullJournal = await timed(runJournal);
   const fullRclone = await timed(() => rcloneSync(["gw:primary", "gw:mirror-rclone"]));
   const fullRcloneSum = await timed(() =>
     rcloneSync(["--checksum", "--fast-list", "gw:primary", "gw:mirror-rclone-sum"])
@@ -136,7 +126,7 @@ try {
 
   console.error("incremental syncs…");
   const incOurs = await timed(() => engine.run("manifest"));
-  const incJournal = await timed(() => engine.run("journal"));
+  const incJournal = await timed(runJournal);
   const incRclone = await timed(() => rcloneSync(["gw:primary", "gw:mirror-rclone"]));
   const incRcloneSum = await timed(() =>
     rcloneSync(["--checksum", "--fast-list", "gw:primary", "gw:mirror-rclone-sum"])
@@ -174,10 +164,11 @@ try {
       }× faster`,
   );
 } finally {
-  await feed.stop();
   handle.close();
   await s3.close();
-  await server.shutdown();
-  await fs.close();
+  lines.releaseLock();
+  appliance.kill("SIGTERM");
+  await appliance.status;
+  await appliance.stdout.cancel().catch(() => {});
   await Deno.remove(dir, { recursive: true });
 }
