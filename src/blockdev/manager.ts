@@ -76,6 +76,8 @@ export function createVolumeManager(deps: ManagerDeps) {
   const open = new Map<string, Volume>();
   const openNames = new Map<string, string>();
   let targets = new Map<string, TargetConfig>();
+  /** Mapped volumes that could not be opened at the last refresh (backend unreachable). */
+  let unopened = 0;
   let tail: Promise<unknown> = Promise.resolve();
 
   function locked<T>(work: () => Promise<T>): Promise<T> {
@@ -118,6 +120,7 @@ export function createVolumeManager(deps: ManagerDeps) {
   async function refresh(): Promise<void> {
     const rows = new Map((await repo.listVolumes()).map((v) => [v.id, v]));
     const next = new Map<string, TargetConfig>();
+    let failed = 0;
     for (const t of await repo.listTargets()) {
       const config: TargetConfig = { luns: new Map() };
       if (t.chapUser && t.chapSecret) {
@@ -131,13 +134,15 @@ export function createVolumeManager(deps: ManagerDeps) {
       try {
         next.get(lun.targetIqn)?.luns.set(lun.lun, await ensureOpen(row));
       } catch (err) {
-        deps.logger.error("cannot open mapped volume; its LUN is not exported", {
+        failed++;
+        deps.logger.error("cannot open mapped volume; its LUN is not exported yet", {
           volume: row.name,
           error: String(err),
         });
       }
     }
     targets = next;
+    unopened = failed;
   }
 
   async function view(row: VolumeRow): Promise<VolumeView> {
@@ -233,6 +238,8 @@ export function createVolumeManager(deps: ManagerDeps) {
 
   return {
     start: () => locked(refresh),
+    /** Retry opening mapped volumes whose backend was unreachable. */
+    retryUnopened: () => unopened > 0 ? locked(refresh) : Promise.resolve(),
     resolveTarget: (iqn: string): TargetConfig | undefined => targets.get(iqn),
     targetNames: () => [...targets.keys()],
     openVolumes: () => [...open.entries()].map(([id, volume]) => ({ name: openNames.get(id) ?? id, volume })),

@@ -24,6 +24,8 @@ export interface BlockdevServiceOptions {
   volumeOptions?: Partial<VolumeOptions>;
   /** How often chunks replaced by newer writes are garbage collected. Default 15 minutes. */
   gcIntervalMs?: number;
+  /** How often mapped volumes that could not be opened (backend unreachable) are retried. Default 10 s. */
+  retryIntervalMs?: number;
 }
 
 export async function createBlockdevService(
@@ -61,6 +63,12 @@ export async function createBlockdevService(
     manager.gc().catch((err) => ctx.logger.warn("blockdev: garbage collection failed", { error: String(err) }));
   }, options.gcIntervalMs ?? 15 * 60_000);
   Deno.unrefTimer(gcTimer);
+  const retryTimer = setInterval(() => {
+    manager.retryUnopened().catch((err) =>
+      ctx.logger.warn("blockdev: reopening volumes failed", { error: String(err) })
+    );
+  }, options.retryIntervalMs ?? 10_000);
+  Deno.unrefTimer(retryTimer);
   return {
     name: "blockdev",
     routes: createRoutes({ manager, sessions: () => target.sessions(), logger: ctx.logger }),
@@ -68,6 +76,7 @@ export async function createBlockdevService(
     metrics: () => formatMetrics(manager.openVolumes().map((v) => ({ name: v.name, stats: v.volume.stats() }))),
     async stop() {
       clearInterval(gcTimer);
+      clearInterval(retryTimer);
       await target.close();
       await manager.close();
     },

@@ -7,6 +7,8 @@ import { createS3Store } from "../storage/s3.ts";
 import { CHUNK, pattern } from "./_testing/fixtures.ts";
 import { initVolume } from "./snapshots.ts";
 import { openVolume } from "./volume.ts";
+import { callRoute, run, serviceContext } from "./_testing/service_context.ts";
+import { createBlockdevService } from "./mod.ts";
 
 // A volume on the s3 backend, talking HTTP to a real S3 server that is stopped and started again.
 Deno.test("volume on the s3 backend: data round-trips, and a stopped S3 server gives Unavailable until it is back", async () => {
@@ -67,5 +69,60 @@ Deno.test("volume on the s3 backend: data round-trips, and a stopped S3 server g
     await store.close();
     await Deno.remove(directory, { recursive: true });
     await Deno.remove(cacheDir, { recursive: true }).catch(() => {});
+  }
+});
+
+Deno.test("blockdev service started while the S3 server is down exports the LUN once the server is back", async () => {
+  const directory = await Deno.makeTempDir({ prefix: "blockdev-s3rver-" });
+  const dataDir = await Deno.makeTempDir({ prefix: "blockdev-s3-service-" });
+  let server = new S3rver({ port: 0, address: "127.0.0.1", silent: true, directory });
+  const { port } = await server.run();
+  const s3 = () =>
+    createS3Store({
+      endpoint: `http://127.0.0.1:${port}`,
+      region: "us-east-1",
+      forcePathStyle: true,
+      accessKeyId: "S3RVER",
+      secretAccessKey: "S3RVER",
+      maxAttempts: 1,
+      connectTimeoutMs: 1000,
+    });
+  const iqn = "iqn.2026-01.lan.appliance:s3";
+  const start = async () => {
+    const ctx = await serviceContext(dataDir, { s3: s3() }, `file:${dataDir}/s3plugin.db`);
+    const service = await createBlockdevService(ctx, { retryIntervalMs: 100 });
+    return { ctx, service, url: `iscsi://${service.addresses!.iscsi}/${iqn}/0` };
+  };
+  let app = await start();
+  try {
+    await callRoute(app.service, "POST", "/volumes", {
+      name: "d",
+      sizeBytes: 8 * 2 ** 20,
+      backend: "s3",
+      bucket: "vols",
+    });
+    await callRoute(app.service, "PUT", "/volumes/d/mapping", { iqn, lun: 0 });
+    await run("qemu-io", ["-f", "raw", "-c", "write -P 0x77 0 1M", app.url]);
+    await app.service.stop();
+    await app.ctx.close();
+
+    await server.close();
+    app = await start();
+    await assert.rejects(run("qemu-io", ["-f", "raw", "-c", "read 0 4k", app.url]));
+    server = new S3rver({ port, address: "127.0.0.1", silent: true, directory });
+    await server.run();
+    let read = "";
+    for (let i = 0; i < 50 && !read; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      read = await run("qemu-io", ["-f", "raw", "-c", "read -P 0x77 0 1M", app.url]).catch(() => "");
+    }
+    assert.match(read, /read 1048576\/1048576 bytes/);
+    assert.doesNotMatch(read, /Pattern verification failed/);
+  } finally {
+    await app.service.stop();
+    await app.ctx.close();
+    await server.close().catch(() => {});
+    await Deno.remove(directory, { recursive: true });
+    await Deno.remove(dataDir, { recursive: true });
   }
 });

@@ -1,58 +1,16 @@
 import assert from "node:assert/strict";
-import { createBackendRegistry } from "../backend_registry.ts";
-import { ensureDefaultBackend } from "../bootstrap.ts";
-import { createBucketRouter } from "../bucket_router.ts";
-import { systemClock } from "../clock.ts";
-import { createDb } from "../db/client.ts";
-import { migrateDb } from "../db/migrate.ts";
-import { createEventBus, type OperationEvent } from "../events/mod.ts";
-import { silentLogger } from "../log.ts";
-import type { RunningService, ServiceContext } from "../service.ts";
 import { createFsStore } from "../storage/fs.ts";
+import { callRoute as call, run, serviceContext } from "./_testing/service_context.ts";
 import { createBlockdevService } from "./mod.ts";
 
-const plainSealer = { seal: (s: string) => Promise.resolve(s), open: (s: string) => Promise.resolve(s) };
 const IQN = "iqn.2026-01.lan.appliance:test";
 
-async function run(cmd: string, args: string[]): Promise<string> {
-  const out = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).output();
-  const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
-  if (!out.success) throw new Error(`${cmd} ${args.join(" ")} failed (${out.code}):\n${text}`);
-  return text;
-}
-
-async function context(dataDir: string): Promise<ServiceContext & { close(): Promise<void> }> {
-  const handle = createDb(`file:${dataDir}/s3plugin.db`);
-  await migrateDb(handle);
-  const clock = systemClock();
-  await ensureDefaultBackend({ db: handle.db, sealer: plainSealer, clock, dataDir });
-  const backends = createBackendRegistry();
-  const store = await createFsStore({ root: `${dataDir}/objects` });
-  await backends.set("local", store);
-  return {
-    db: handle.db,
+async function context(dataDir: string) {
+  return await serviceContext(
     dataDir,
-    clock,
-    logger: silentLogger(),
-    events: createEventBus<OperationEvent>({ onSubscriberError: () => {} }),
-    backends,
-    buckets: createBucketRouter({ db: handle.db, backends, clock }),
-    listen: { api: "127.0.0.1:0", s3: "127.0.0.1:0", iscsi: "127.0.0.1:0" },
-    async close() {
-      await backends.close();
-      handle.close();
-    },
-  };
-}
-
-async function call(service: RunningService, method: string, path: string, body?: unknown) {
-  const res = await service.routes!.request(path, {
-    method,
-    ...(body ? { body: JSON.stringify(body), headers: { "content-type": "application/json" } } : {}),
-  });
-  const text = await res.text();
-  assert.ok(res.ok, `${method} ${path}: ${res.status} ${text}`);
-  return text ? JSON.parse(text) : undefined;
+    { local: await createFsStore({ root: `${dataDir}/objects` }) },
+    `file:${dataDir}/s3plugin.db`,
+  );
 }
 
 Deno.test("blockdev service exports a volume over iSCSI that qemu writes, and keeps it across a restart", async () => {
