@@ -14,6 +14,8 @@ import { onDataOut, type R2tRequest, startWrite, type WriteStep } from "./sessio
 
 /** Writes above this are refused before any buffer is allocated (a little over the advertised transfer limit). */
 const MAX_WRITE_BUFFER = MAX_TRANSFER_BYTES + 65536;
+/** Data-In PDUs of one command queued on the socket at once. */
+const DATA_IN_WINDOW = 8;
 
 export function startScsiCommand(core: ConnectionCore, cmd: ScsiCommandPdu): void {
   let finish!: () => void;
@@ -115,6 +117,7 @@ async function sendResult(core: ConnectionCore, task: Task, result: ScsiResult, 
   const residual = task.hasDataOut ? task.residual : task.edtl - data.length;
   const collapse = result.status === Status.Good && !result.sense && length > 0;
   let dataSN = 0;
+  const inFlight: Promise<void>[] = [];
   for (let offset = 0; offset < length;) {
     const burstEnd = (Math.floor(offset / params.maxBurstLength) + 1) * params.maxBurstLength;
     const n = Math.min(params.initiatorMaxRecvDataSegmentLength, length - offset, burstEnd - offset);
@@ -128,9 +131,12 @@ async function sendResult(core: ConnectionCore, task: Task, result: ScsiResult, 
       ...(last && collapse ? { status: result.status, residual } : {}),
       ...core.sequence(last && collapse),
     });
-    await core.send(bhs, data.subarray(offset, offset + n));
+    inFlight.push(core.send(bhs, data.subarray(offset, offset + n)));
+    // Keep a bounded number of Data-In PDUs queued on the socket: enough to pipeline, little enough to stay bounded.
+    if (inFlight.length >= DATA_IN_WINDOW) await inFlight.shift();
     offset += n;
   }
+  await Promise.all(inFlight);
   if (collapse) return;
   let senseData = new Uint8Array(0);
   if (result.sense) {
