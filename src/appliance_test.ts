@@ -95,3 +95,18 @@ Deno.test("a restart keeps the credentials and does not print them again", async
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("--db-url puts the database where it points, not in the data dir", async () => {
+  const dir = await Deno.makeTempDir();
+  const dbDir = await Deno.makeTempDir();
+  try {
+    const app = await createAppliance({ ...config(dir), dbUrl: `file:${dbDir}/shared.db` }, parts([]));
+    assert.equal((await health(app.addresses.api!)).status, 200);
+    await app.stop();
+    assert.ok((await Deno.stat(`${dbDir}/shared.db`)).isFile);
+    await assert.rejects(Deno.stat(`${dir}/s3plugin.db`), Deno.errors.NotFound);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+    await Deno.remove(dbDir, { recursive: true });
+  }
+});
