@@ -13,7 +13,7 @@ import type { TargetConfig } from "../iscsi/types.ts";
 import type { Logger } from "../log.ts";
 import type { BackendRegistry } from "../service.ts";
 import { collectGarbage, type GcResult } from "./gc.ts";
-import type { VolumeLocation } from "./layout.ts";
+import { deleteKeys, type VolumeLocation } from "./layout.ts";
 import { createRepo, type VolumeRow } from "./repo.ts";
 import * as snaps from "./snapshots.ts";
 import { openVolume, type Volume, type VolumeOptions, type VolumeStats } from "./volume.ts";
@@ -76,6 +76,8 @@ export function createVolumeManager(deps: ManagerDeps) {
   const open = new Map<string, Volume>();
   const openNames = new Map<string, string>();
   let targets = new Map<string, TargetConfig>();
+  /** Volumes with snapshots or clones: chunks they stop using may still be referenced, so only GC frees them. */
+  const shared = new Set<string>();
   /** Mapped volumes that could not be opened at the last refresh (backend unreachable). */
   let unopened = 0;
   let tail: Promise<unknown> = Promise.resolve();
@@ -93,15 +95,32 @@ export function createVolumeManager(deps: ManagerDeps) {
   });
   const cacheDir = (id: string) => join(deps.dataDir, "blockdev", id);
 
+  async function updateShared(id: string): Promise<void> {
+    const clones = (await repo.listVolumes()).some((v) => v.parentId === id);
+    if (clones || (await repo.listSnapshots(id)).length > 0) shared.add(id);
+    else shared.delete(id);
+  }
+
+  /** Deletes chunk objects of an unshared volume as soon as a flush replaces or trims them. */
+  function freeReplaced(row: VolumeRow, keys: string[]): void {
+    if (shared.has(row.id)) return;
+    const own = keys.filter((k) => k.startsWith(`${row.prefix}/chunks/`));
+    deleteKeys(loc(row), own).catch((err) =>
+      deps.logger.warn("replaced chunks not deleted; garbage collection will", { volume: row.name, error: String(err) })
+    );
+  }
+
   async function ensureOpen(row: VolumeRow): Promise<Volume> {
     let volume = open.get(row.id);
     if (!volume) {
+      await updateShared(row.id);
       volume = await openVolume({
         ...deps.volumeOptions,
         loc: loc(row),
         cacheDir: cacheDir(row.id),
         clock: deps.clock,
         logger: deps.logger,
+        onReplaced: (keys) => freeReplaced(row, keys),
       });
       open.set(row.id, volume);
       openNames.set(row.id, row.name);
@@ -267,7 +286,12 @@ export function createVolumeManager(deps: ManagerDeps) {
     createSnapshot: (volume: string, name: string) =>
       locked(async () => {
         const row = await repo.volumeByName(volume);
-        const info = await snaps.createSnapshot(await ensureOpen(row), loc(row), name, deps.clock.now());
+        const opened = await ensureOpen(row);
+        shared.add(row.id); // before the chunk map is frozen: from now on replaced chunks may be the snapshot's
+        const info = await snaps.createSnapshot(opened, loc(row), name, deps.clock.now()).catch(async (err) => {
+          await updateShared(row.id);
+          throw err;
+        });
         await repo.insertSnapshot({ volumeId: row.id, name, chunks: info.chunks, createdAt: new Date(info.createdAt) });
         return info;
       }),
@@ -277,6 +301,7 @@ export function createVolumeManager(deps: ManagerDeps) {
         const row = await repo.volumeByName(volume);
         await snaps.deleteSnapshot(loc(row), name);
         await repo.deleteSnapshot(row.id, name);
+        await updateShared(row.id);
         return await gcBucket(row.backendId, row.bucket);
       }),
     rollback: (volume: string, name: string) =>

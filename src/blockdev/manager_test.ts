@@ -50,10 +50,15 @@ async function setup() {
     const code = await runCli(args, { url: "http://appliance", token: "t", fetch }, (l) => lines.push(l));
     return { code, text: lines.join("\n"), json: () => JSON.parse(lines.join("\n")) };
   };
+  const chunkObjects = async (volume: string) => {
+    const { prefix } = await manager.getVolume(volume);
+    return (await backends.get("local").listObjects("vols", { prefix: `${prefix}/chunks/` })).objects.length;
+  };
   return {
     manager,
     handle,
     cli,
+    chunkObjects,
     async [Symbol.asyncDispose]() {
       await manager.close();
       handle.close();
@@ -192,4 +197,31 @@ Deno.test("blockdev routes answer bad input with problem JSON and change nothing
   assert.deepEqual(await t.manager.listVolumes(), []);
   const { code } = await t.cli("volume", "frobnicate");
   assert.equal(code, 2);
+});
+
+Deno.test("blockdev frees replaced and trimmed chunks at once until the volume has a snapshot", async () => {
+  await using t = await setup();
+  await t.manager.createVolume({ name: "v", sizeBytes: 2 ** 20, chunkSize: 65536 });
+  await t.manager.map("v", { iqn: "iqn.2026-01.lan.appliance:v", lun: 0 });
+  const device = t.manager.resolveTarget("iqn.2026-01.lan.appliance:v")!.luns.get(0)!;
+  const settle = () => new Promise((r) => setTimeout(r, 100));
+  await device.write(0, new Uint8Array(2 * 65536).fill(1), { fua: true });
+  await device.write(0, new Uint8Array(65536).fill(2), { fua: true });
+  await settle();
+  assert.equal(await t.chunkObjects("v"), 2, "the first version of chunk 0 is gone");
+  await device.unmap(65536, 65536);
+  await device.flush();
+  await settle();
+  assert.equal(await t.chunkObjects("v"), 1, "trimmed chunk 1 deleted");
+
+  await t.manager.createSnapshot("v", "s");
+  await device.write(0, new Uint8Array(65536).fill(3), { fua: true });
+  await settle();
+  assert.equal(await t.chunkObjects("v"), 2, "the snapshot keeps its version of chunk 0");
+  await t.manager.deleteSnapshot("v", "s");
+  assert.equal(await t.chunkObjects("v"), 1, "collected with the snapshot");
+  await device.write(0, new Uint8Array(65536).fill(4), { fua: true });
+  await settle();
+  assert.equal(await t.chunkObjects("v"), 1, "unshared again");
+  assert.deepEqual(await device.read(0, 65536), new Uint8Array(65536).fill(4));
 });

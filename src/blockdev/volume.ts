@@ -48,6 +48,8 @@ export interface VolumeOptions {
   /** Every write goes to the bucket before it is acknowledged (as if FUA). */
   writeThrough?: boolean;
   compactEvery?: number;
+  /** Called with the chunk objects each flush stopped referencing. */
+  onReplaced?(keys: string[]): void;
 }
 
 export interface VolumeStats extends WritebackStats {
@@ -162,6 +164,7 @@ export async function openVolume(options: VolumeOptions): Promise<Volume> {
     loadBase: async (index) => (await loadBase(index)).data,
     chunkKey: (index) => layout.chunk(loc.prefix, index),
     upload: (key, data) => writeBytes(loc, key, data),
+    ...(options.onReplaced ? { onReplaced: options.onReplaced } : {}),
     maxDirtyBytes: Math.max(options.maxDirtyBytes ?? 256 * MiB, 2 * chunkSize),
     flushDelayMs: options.flushDelayMs ?? 500,
     concurrency: options.flushConcurrency ?? 4,

@@ -44,6 +44,8 @@ export interface WritebackDeps {
   /** A fresh, never used object key for chunk `index`. */
   chunkKey(index: number): string;
   upload(key: string, data: Uint8Array): Promise<void>;
+  /** Chunk objects a commit stopped referencing (the owner may delete them when no snapshot or clone can). */
+  onReplaced?(keys: string[]): void;
   maxDirtyBytes: number;
   flushDelayMs: number;
   concurrency: number;
@@ -157,13 +159,16 @@ export function createWriteback(deps: WritebackDeps) {
           }
         }
       }));
+      const uploaded = done.flatMap((r) => r.key ? [r.key] : []);
+      const previous = done.flatMap((r) => deps.chunkMap.get(r.index) ?? []);
       try {
         if (done.length > 0) await deps.chunkMap.commit(new Map(done.map((r) => [r.index, r.key])));
+        if (previous.length > 0) deps.onReplaced?.(previous);
       } catch (err) {
         errors.push(err);
         done.length = 0;
       } finally {
-        for (const r of done) if (r.key) inFlightKeys.delete(r.key);
+        for (const key of uploaded) inFlightKeys.delete(key);
       }
       for (const r of done) {
         if (dirty.get(r.index) !== r.d) continue;
