@@ -220,6 +220,7 @@ export function createConnection(io: ConnectionIo, deps: ConnectionDeps): Connec
     handle = deps.directory.add((tsih) => ({
       tsih,
       key: `${nexusId}\0${login.targetName}`,
+      nexusId,
       targetName: login.targetName,
       info,
       abortTasks: (lun) => abortTasks(core, (t) => lun === undefined || t.lun === lun),

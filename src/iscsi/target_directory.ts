@@ -11,6 +11,8 @@ export interface SessionHandle {
   tsih: number;
   /** initiator name + ISID + target name: a new login with the same key reinstates (replaces) the session. */
   key: string;
+  /** The I_T nexus (initiator name + ISID) this session carries. */
+  nexusId: string;
   targetName: string;
   info(): SessionInfo;
   /** Abort this session's tasks on `lun` (all LUNs when undefined) without answering them. */
@@ -55,7 +57,11 @@ export function createTargetDirectory(deps: {
         const key = `${iqn}\0${lun}`;
         let entry = units.get(key);
         if (!entry || entry.device !== device) {
-          entry = { device, lu: createLogicalUnit({ lun, device, targetName: iqn }) };
+          const abortTasksOf = async (ids: string[]) => {
+            const victims = [...live.values()].filter((s) => s.targetName === iqn && ids.includes(s.nexusId));
+            await Promise.all(victims.map((s) => s.abortTasks(lun)));
+          };
+          entry = { device, lu: createLogicalUnit({ lun, device, targetName: iqn, abortTasksOf }) };
           units.set(key, entry);
         }
         out.set(lun, entry.lu);

@@ -157,3 +157,31 @@ Deno.test("persistent reservations: register, reserve exclusive access, conflict
   const res = await exec(lu, [0x5e, 1, 0, 0, 0, 0, 0, 0, 64, 0], undefined, A);
   assert.equal(res.data![21], 1);
 });
+
+Deno.test("PREEMPT AND ABORT aborts the preempted nexus' tasks", async () => {
+  const aborted: string[][] = [];
+  const lu = createLogicalUnit({
+    lun: 0,
+    device: createMemoryBlockDevice({ id: "p", sizeBytes: 4096 }),
+    targetName: "iqn.t",
+    abortTasksOf: (ids) => {
+      aborted.push(ids);
+      return Promise.resolve();
+    },
+  });
+  const prout = (sa: number, type: number, key: number, saKey: number, nexus: Nexus) => {
+    const p = new Uint8Array(24);
+    new DataView(p.buffer).setBigUint64(0, BigInt(key));
+    new DataView(p.buffer).setBigUint64(8, BigInt(saKey));
+    return exec(lu, [0x5f, sa, type, 0, 0, 0, 0, 0, 24, 0], p, nexus);
+  };
+  await prout(0, 0, 0, 1, A);
+  await prout(0, 0, 0, 2, B);
+  await prout(1, 1, 1, 0, A);
+  await prout(4, 1, 2, 1, B); // plain PREEMPT: no abort
+  assert.deepEqual(aborted, []);
+  assert.equal((await exec(lu, [0x00], undefined, A)).status, Status.CheckCondition); // REGISTRATIONS PREEMPTED
+  await prout(0, 0, 0, 3, A); // A registers again
+  assert.equal((await prout(5, 1, 2, 3, B)).status, Status.Good);
+  assert.deepEqual(aborted, [[A.id]]);
+});

@@ -38,9 +38,16 @@ export interface LogicalUnit {
   /** Capacity last reported, to raise CAPACITY DATA HAS CHANGED. */
   knownSize: number;
   readonly lock: RangeLock;
+  /** Abort the tasks of these nexuses on this LU (PREEMPT AND ABORT); wired by the target to its sessions. */
+  abortTasksOf(nexusIds: string[]): Promise<void>;
 }
 
-export function createLogicalUnit(options: { lun: number; device: BlockDevice; targetName: string }): LogicalUnit {
+export function createLogicalUnit(options: {
+  lun: number;
+  device: BlockDevice;
+  targetName: string;
+  abortTasksOf?: (nexusIds: string[]) => Promise<void>;
+}): LogicalUnit {
   return {
     lun: options.lun,
     device: options.device,
@@ -52,6 +59,7 @@ export function createLogicalUnit(options: { lun: number; device: BlockDevice; t
     reservedBy: undefined,
     knownSize: options.device.sizeBytes,
     lock: new RangeLock(),
+    abortTasksOf: options.abortTasksOf ?? (() => Promise.resolve()),
   };
 }
 

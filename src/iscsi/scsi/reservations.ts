@@ -174,7 +174,7 @@ export function persistentReserveOut(ctx: CommandContext): Promise<CommandOutcom
       return Promise.resolve(GOOD);
     }
     default: // 4 PREEMPT, 5 PREEMPT AND ABORT
-      return Promise.resolve(preempt(lu, nexus, type, saKey));
+      return preempt(lu, nexus, type, saKey, action === 5);
   }
 }
 
@@ -205,7 +205,13 @@ function register(
   return GOOD;
 }
 
-function preempt(lu: LogicalUnit, nexus: Nexus, type: number, saKey: bigint): CommandOutcome {
+async function preempt(
+  lu: LogicalUnit,
+  nexus: Nexus,
+  type: number,
+  saKey: bigint,
+  abort: boolean,
+): Promise<CommandOutcome> {
   const { pr } = lu;
   const r = pr.reservation;
   if (!VALID_TYPES.has(type)) throw invalidField(2, 3);
@@ -220,6 +226,7 @@ function preempt(lu: LogicalUnit, nexus: Nexus, type: number, saKey: bigint): Co
   if (takesReservation) pr.reservation = { holder: nexus.id, type };
   pr.generation++;
   raiseUnitAttention(lu, Asc.RegistrationsPreempted, { only: victims });
+  if (abort) await lu.abortTasksOf(victims);
   return GOOD;
 }
 
