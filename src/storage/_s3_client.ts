@@ -55,7 +55,13 @@ export function createS3Client(options: S3StoreOptions): S3Client {
     responseChecksumValidation: "WHEN_REQUIRED",
     requestHandler: new NodeHttpHandler({
       httpAgent: new HttpAgent(agentOptions),
-      httpsAgent: new HttpsAgent({ ...agentOptions, ...(options.caCert ? { ca: options.caCert } : {}) }),
+      // No keep-alive over TLS: under Deno's node:https, a streamed request body on a reused TLS socket stalls
+      // (reproduced in factory_test.ts). A handshake per request is the price.
+      httpsAgent: new HttpsAgent({
+        ...agentOptions,
+        keepAlive: false,
+        ...(options.caCert ? { ca: options.caCert } : {}),
+      }),
       connectionTimeout: options.connectTimeoutMs ?? 10_000,
       requestTimeout: options.requestTimeoutMs ?? 120_000,
     }),

@@ -71,6 +71,16 @@ export function mapS3Error(err: unknown, notFound: AppErrorCode = "NotFound"): u
   if (isAppError(err)) return err;
   const e = (err ?? {}) as SdkError;
   if (e.name === "AbortError") return err;
+  if (/CERT|SIGNATURE_FAILURE|TLS|SELF_SIGNED/.test(e.code ?? "") || /certificate/i.test(e.message ?? "")) {
+    return new AppError(
+      "Unavailable",
+      `TLS connection to the upstream failed: ${e.message} (set caCert to trust a private CA)`,
+      {
+        cause: err,
+        details: { upstreamCode: e.code },
+      },
+    );
+  }
   const name = e.Code ?? e.name ?? "";
   const status = e.$metadata?.httpStatusCode;
   const mapped = BY_CODE[name] ??

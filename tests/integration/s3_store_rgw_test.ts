@@ -3,7 +3,9 @@
  * started by ../shared/tools/radosgw/start.sh, stopped by stop.sh). Needs root and the ceph packages
  * (installed by start.sh / .ci/run). Ceph's monitor uses fixed ports 3300/6789, so only one lab runs at a time.
  */
-import { createS3Store } from "../../src/storage/s3.ts";
+import assert from "node:assert/strict";
+import { createS3Store, type S3StoreOptions } from "../../src/storage/s3.ts";
+import { testConnection } from "../../src/storage/factory.ts";
 import { objectStoreContract } from "../../src/storage/_testing/object_store_contract.ts";
 
 const tools = new URL("../../../shared/tools/radosgw/", import.meta.url).pathname;
@@ -23,6 +25,8 @@ async function script(name: string, env: Record<string, string>): Promise<string
   return text;
 }
 
+let rgw: S3StoreOptions | undefined;
+
 objectStoreContract("s3 → Ceph RGW", async () => {
   const lab = await Deno.makeTempDir({ prefix: "rgw-contract-" });
   const env = { CEPH_LAB: `${lab}/lab`, RGW_PORT: String(freePort()), MEMSTORE_GB: "2" };
@@ -33,14 +37,15 @@ objectStoreContract("s3 → Ceph RGW", async () => {
     await Deno.remove(lab, { recursive: true });
     throw err;
   }
-  const store = createS3Store({
+  rgw = {
     endpoint: `http://127.0.0.1:${env.RGW_PORT}`,
     region: "us-east-1",
     forcePathStyle: true,
     accessKeyId: "RGWTESTACCESSKEY0001",
     secretAccessKey: "rgw-test-secret-key-0001-xxxxxxxxxxxxxxxx",
     bucketPrefix: "s3p-",
-  });
+  };
+  const store = createS3Store(rgw);
   return {
     store,
     cleanup: async () => {
@@ -49,6 +54,19 @@ objectStoreContract("s3 → Ceph RGW", async () => {
     },
   };
 }, {
+  extraCases: [{
+    name: "wrong credentials are Unauthorized; bucketPrefix maps bucket names",
+    async fn({ store, bucket }) {
+      const wrong = createS3Store({ ...rgw!, secretAccessKey: "not-the-secret" });
+      const result = await testConnection(wrong);
+      assert.equal(!result.ok && result.error.code, "Unauthorized", JSON.stringify(result));
+      await wrong.close();
+      const raw = createS3Store({ ...rgw!, bucketPrefix: "" });
+      assert.ok((await raw.listBuckets()).some((b) => b.name === `s3p-${bucket}`));
+      await raw.close();
+      assert.ok((await store.listBuckets()).some((b) => b.name === bucket));
+    },
+  }],
   deviations: {
     checksumsNotStored: "Ceph RGW 16 (Pacific) ignores x-amz-checksum-* headers",
     completeRequiresAllParts:

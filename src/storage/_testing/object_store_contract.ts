@@ -64,6 +64,8 @@ export interface ContractOptions {
   deviations?: ContractDeviations;
   /** Prefix for bucket names (lower case), so runs against shared servers are recognizable. */
   bucketPrefix?: string;
+  /** Backend-specific cases run in the same test (and against the same store) after the contract's own. */
+  extraCases?: ContractCase[];
 }
 
 export function objectStoreContract(
@@ -79,7 +81,7 @@ export function objectStoreContract(
     const run = crypto.randomUUID().slice(0, 8);
     let counter = 0;
     try {
-      for (const c of [...basicCases, ...listingCases, ...multipartCases]) {
+      for (const c of [...basicCases, ...listingCases, ...multipartCases, ...(options.extraCases ?? [])]) {
         const ignore = c.unsupportedWhen !== undefined && Boolean(deviations[c.unsupportedWhen]);
         await t.step({
           name: c.name,
