@@ -29,10 +29,17 @@ export interface RunningAppliance {
   stop(signal?: Deno.Signal): Promise<number>;
 }
 
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
+async function waitFor<T>(
+  what: string,
+  fn: () => Promise<T | undefined>,
+  gone: () => number | undefined,
+  timeoutMs = 60_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {
+    const code = gone();
+    if (code !== undefined) throw new Error(`The appliance exited with code ${code} while waiting for ${what}`);
     try {
       const v = await fn();
       if (v !== undefined) return v;
@@ -83,17 +90,15 @@ export async function startAppliance(
   });
   try {
     const listen = await waitFor("listen.json", async () => {
-      if (exited !== undefined) throw new Error(`appliance exited with code ${exited}`);
       const l = JSON.parse(await Deno.readTextFile(join(dataDir, "listen.json")));
       return l.api && l.s3 ? l as { api: string; s3: string } : undefined;
-    });
+    }, () => exited);
     const api = `http://${listen.api}`;
     await waitFor("health 200", async () => {
-      if (exited !== undefined) throw new Error(`appliance exited with code ${exited}`);
       const res = await fetch(`${api}/api/v1/health`);
       await res.body?.cancel();
       return res.status === 200 ? true : undefined;
-    });
+    }, () => exited);
     const creds = JSON.parse(await Deno.readTextFile(join(dataDir, "admin-credentials.json")));
     return {
       dataDir,
