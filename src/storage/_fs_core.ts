@@ -12,7 +12,7 @@ import type { ByteRange, ObjectInfo, PartInfo, PutOptions } from "./mod.ts";
 import { validateBucketName } from "./_keys.ts";
 import { checkRange, noSuchBucket, noSuchKey } from "./_objects.ts";
 import { SortedKeys } from "./_sorted_keys.ts";
-import { copyRegion, type OpenedFile, openStored, readStoredMeta, syncDir, writeMeta, writeTemp } from "./_fs_files.ts";
+import { copyRegion, createDirSyncer, type OpenedFile, openStored, readStoredMeta, writeTemp } from "./_fs_files.ts";
 
 export type Stored<T extends { lastModified: Date }> = Omit<T, "lastModified"> & { lastModified: string };
 export type ObjectMeta = Stored<ObjectInfo>;
@@ -60,6 +60,22 @@ export async function createFsCore(rootDir: string, clock: Clock) {
   const partPath = (bucket: string, id: string, n: number) =>
     `${uploadDir(bucket, id)}/part-${String(n).padStart(5, "0")}`;
   const indexes = new Map<string, Promise<SortedKeys>>();
+  const syncDir = createDirSyncer();
+  const pathQueues = new Map<string, Promise<unknown>>();
+
+  /**
+   * Runs the changes to one path (rename into place or unlink, each with its index update) one after another,
+   * so an index update always follows the disk change it describes even though the rename is asynchronous.
+   */
+  function serialized<T>(path: string, change: () => Promise<T>): Promise<T> {
+    const run = (pathQueues.get(path) ?? Promise.resolve()).then(change);
+    const tail = run.catch(() => {});
+    pathQueues.set(path, tail);
+    tail.then(() => {
+      if (pathQueues.get(path) === tail) pathQueues.delete(path);
+    });
+    return run;
+  }
 
   async function bucketCreatedAt(bucket: string): Promise<Date> {
     validateBucketName(bucket);
@@ -96,15 +112,20 @@ export async function createFsCore(rootDir: string, clock: Clock) {
     return index;
   }
 
-  /** Renames a finished temp file into place; `commit` runs in the same tick, so index and disk agree. */
+  /**
+   * Renames a finished temp file into place and runs `commit` right after it (serialized per target path, so
+   * index and disk agree), then waits for the directory fsync that makes the rename durable.
+   */
   async function rename(tmpPath: string, target: string, onMissing: () => AppError, commit?: () => void) {
-    try {
-      Deno.renameSync(tmpPath, target);
-      commit?.();
-    } catch (err) {
-      await Deno.remove(tmpPath).catch(() => {});
-      throw isNotFound(err) ? onMissing() : err;
-    }
+    await serialized(target, async () => {
+      try {
+        await Deno.rename(tmpPath, target);
+        commit?.();
+      } catch (err) {
+        await Deno.remove(tmpPath).catch(() => {});
+        throw isNotFound(err) ? onMissing() : err;
+      }
+    });
     await syncDir(target.slice(0, target.lastIndexOf("/")));
   }
 
@@ -117,7 +138,7 @@ export async function createFsCore(rootDir: string, clock: Clock) {
   async function discardDir(dir: string, onMissing: () => AppError) {
     const trash = `${tmp}/${crypto.randomUUID()}`;
     try {
-      Deno.renameSync(dir, trash);
+      await Deno.rename(dir, trash);
     } catch (err) {
       throw isNotFound(err) ? onMissing() : err;
     }
@@ -143,9 +164,9 @@ export async function createFsCore(rootDir: string, clock: Clock) {
       const start = range?.start ?? 0;
       const size = range ? range.end - range.start + 1 : src.dataSize;
       const hash = range ? createHash("md5") : undefined;
-      return await writeTemp(tmp, async (file) => {
-        await copyRegion(src.file, start, size, file, hash && ((c) => hash.update(c)));
-        await writeMeta(file, finish(src.info, size, hash?.digest("hex")));
+      return await writeTemp(tmp, async (out) => {
+        await copyRegion(src.file, start, size, out, hash && ((c) => hash.update(c)));
+        await out.writeMeta(finish(src.info, size, hash?.digest("hex")));
       });
     } finally {
       src.file.close();
@@ -160,6 +181,7 @@ export async function createFsCore(rootDir: string, clock: Clock) {
     paths: { bucketDir, objectsDir, objectPath, uploadDir, partPath },
     bucketCreatedAt,
     indexOf,
+    serialized,
     rename,
     publishObject,
     discardDir,

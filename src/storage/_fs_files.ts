@@ -5,7 +5,9 @@
  *
  * so a single atomic rename publishes data and metadata together, readers that opened the file keep a
  * consistent snapshot while it is overwritten, and the data region starts at offset 0 (range reads seek
- * directly). Files are written to a temp path, fsynced, then renamed into place.
+ * directly). Files are written to a temp path, fsynced, then renamed into place. Writes are gathered into
+ * blocks of up to 1 MiB (a request body arrives in 16–64 KiB chunks), and one block is written while the next
+ * fills, so receiving and writing overlap.
  *
  * @module
  */
@@ -14,7 +16,9 @@ import type { ByteRange } from "./mod.ts";
 
 const MAGIC = new TextEncoder().encode("s3pobj01");
 const TRAILER = 4 + MAGIC.length;
-const CHUNK = 256 * 1024;
+const BLOCK = 1024 * 1024;
+/** Files up to this size are read whole by `openStored` (one read, data served from memory). */
+const SMALL_FILE = 64 * 1024;
 
 /** Maps OS errors to AppErrors where the edge needs to tell them apart (a full disk is a 507, not a 500). */
 export function mapFsError(err: unknown): unknown {
@@ -25,24 +29,86 @@ export function mapFsError(err: unknown): unknown {
   return err;
 }
 
-export async function writeAll(file: Deno.FsFile, data: Uint8Array): Promise<void> {
+async function writeAll(file: Deno.FsFile, data: Uint8Array): Promise<void> {
   let offset = 0;
   while (offset < data.byteLength) offset += await file.write(data.subarray(offset));
 }
 
-/** Appends the metadata block and trailer after the data already written. */
-export async function writeMeta(file: Deno.FsFile, meta: unknown): Promise<void> {
+function metaBlock(meta: unknown): Uint8Array {
   const json = new TextEncoder().encode(JSON.stringify(meta));
   const tail = new Uint8Array(json.byteLength + TRAILER);
   tail.set(json, 0);
   new DataView(tail.buffer).setUint32(json.byteLength, json.byteLength);
   tail.set(MAGIC, json.byteLength + 4);
-  await writeAll(file, tail);
+  return tail;
+}
+
+/** Sequential writer of a new file: data chunks, then the metadata block. */
+export interface FileWriter {
+  /** Queues `chunk` (copied, so the caller may reuse it once the promise resolves). */
+  write(chunk: Uint8Array): Promise<void>;
+  /** Appends the metadata block and trailer after the data. */
+  writeMeta(meta: unknown): Promise<void>;
+}
+
+/** Gathers writes into blocks of up to BLOCK bytes; at most one block is being written while the next fills. */
+function createBlockWriter(file: Deno.FsFile) {
+  let buf: Uint8Array | undefined;
+  let other: Uint8Array | undefined;
+  let used = 0;
+  let inFlight: Promise<void> = Promise.resolve();
+  let failed: { err: unknown } | undefined;
+  const check = () => {
+    if (failed) throw failed.err;
+  };
+  async function flush() {
+    await inFlight;
+    check();
+    if (used === 0) return;
+    const block = buf!.subarray(0, used);
+    inFlight = writeAll(file, block).catch((err) => void (failed ??= { err }));
+    [buf, other] = [other, buf];
+    used = 0;
+  }
+  function reserve(n: number): Uint8Array {
+    if (!buf || buf.byteLength < used + n) {
+      // Small objects never allocate a whole block.
+      const grown = new Uint8Array(Math.min(BLOCK, Math.max(used + n, 2 * (buf?.byteLength ?? 0), 64 * 1024)));
+      if (buf && used > 0) grown.set(buf.subarray(0, used));
+      buf = grown;
+    }
+    return buf;
+  }
+  async function write(chunk: Uint8Array): Promise<void> {
+    check();
+    if (used === 0 && chunk.byteLength >= BLOCK) {
+      await flush();
+      return await writeAll(file, chunk);
+    }
+    let rest = chunk;
+    while (rest.byteLength > 0) {
+      const n = Math.min(BLOCK - used, rest.byteLength);
+      reserve(n).set(rest.subarray(0, n), used);
+      used += n;
+      rest = rest.subarray(n);
+      if (used === BLOCK) await flush();
+    }
+  }
+  return {
+    write,
+    writeMeta: (meta: unknown) => write(metaBlock(meta)),
+    async close() {
+      await flush();
+      await inFlight;
+      check();
+    },
+  };
 }
 
 async function readExactly(file: Deno.FsFile, position: number, length: number): Promise<Uint8Array> {
   const buf = new Uint8Array(length);
-  await file.seek(position, Deno.SeekMode.Start);
+  // A freshly opened file is already at 0.
+  if (position !== 0) await file.seek(position, Deno.SeekMode.Start);
   let offset = 0;
   while (offset < length) {
     const n = await file.read(buf.subarray(offset));
@@ -87,6 +153,8 @@ export interface OpenedFile<M> {
   file: Deno.FsFile;
   meta: M;
   dataSize: number;
+  /** The whole data region, when the file was small enough to be read at once. */
+  data?: Uint8Array;
 }
 
 /** Opens an object/part file and parses its metadata; undefined when the file does not exist. */
@@ -101,10 +169,15 @@ export async function openStored<M>(path: string): Promise<OpenedFile<M> | undef
   try {
     const { size } = await file.stat();
     if (size < TRAILER) throw new AppError("Internal", `Object file ${path} has no metadata trailer`);
-    const tailLength = Math.min(size, 4096);
+    const tailLength = size <= SMALL_FILE ? size : 4096;
     const tail = await readExactly(file, size - tailLength, tailLength);
     const { meta, dataSize } = parseTail<M>(path, tail, size, undefined);
-    return { file, meta: meta ?? await readJson<M>(file, size, tail), dataSize };
+    return {
+      file,
+      meta: meta ?? await readJson<M>(file, size, tail),
+      dataSize,
+      ...(tailLength === size ? { data: tail.subarray(0, dataSize) } : {}),
+    };
   } catch (err) {
     file.close();
     throw err;
@@ -151,8 +224,19 @@ export function readStoredMetaSync<M>(path: string): M | undefined {
   }
 }
 
-/** Streams `range` of the data region from an open file (which the stream then owns and closes). */
-export function streamRange(file: Deno.FsFile, range: ByteRange): ReadableStream<Uint8Array> {
+/** Streams `range` of the data region of an opened file (which the stream then owns and closes). */
+export function streamRange(opened: OpenedFile<unknown>, range: ByteRange): ReadableStream<Uint8Array> {
+  const { file, data } = opened;
+  if (data) {
+    file.close();
+    const bytes = data.subarray(range.start, range.end + 1);
+    return new ReadableStream<Uint8Array>({
+      start(controller) {
+        if (bytes.byteLength > 0) controller.enqueue(bytes);
+        controller.close();
+      },
+    });
+  }
   let position = range.start;
   let closed = false;
   const close = () => {
@@ -171,7 +255,7 @@ export function streamRange(file: Deno.FsFile, range: ByteRange): ReadableStream
         close();
         return controller.close();
       }
-      const buf = new Uint8Array(Math.min(CHUNK, remaining));
+      const buf = new Uint8Array(Math.min(BLOCK, remaining));
       try {
         const n = await file.read(buf);
         if (n === null) throw new AppError("Internal", "Object file ended before its declared size");
@@ -188,23 +272,23 @@ export function streamRange(file: Deno.FsFile, range: ByteRange): ReadableStream
   }, { highWaterMark: 0 });
 }
 
-/** Copies `length` bytes from `from` (at `start`) to the current position of `to`, calling `onChunk` per chunk. */
+/** Copies `length` bytes from `from` (at `start`) to `to`, calling `onChunk` per chunk. */
 export async function copyRegion(
   from: Deno.FsFile,
   start: number,
   length: number,
-  to: Deno.FsFile,
+  to: FileWriter,
   onChunk?: (chunk: Uint8Array) => void,
 ): Promise<void> {
   await from.seek(start, Deno.SeekMode.Start);
-  const buf = new Uint8Array(Math.min(4 * CHUNK, Math.max(length, 1)));
+  const buf = new Uint8Array(Math.min(BLOCK, Math.max(length, 1)));
   let left = length;
   while (left > 0) {
     const n = await from.read(buf.subarray(0, Math.min(buf.byteLength, left)));
     if (n === null) throw new AppError("Internal", "Source file ended before its declared size");
     const chunk = buf.subarray(0, n);
     onChunk?.(chunk);
-    await writeAll(to, chunk);
+    await to.write(chunk);
     left -= n;
   }
 }
@@ -213,11 +297,13 @@ export async function copyRegion(
  * Writes a new file through `fill` into `tmpDir`, fsyncs it and returns its path; on any failure the temp file
  * is removed and the error (ENOSPC mapped to NoSpace) rethrown. The caller renames the path into place.
  */
-export async function writeTemp(tmpDir: string, fill: (file: Deno.FsFile) => Promise<void>): Promise<string> {
+export async function writeTemp(tmpDir: string, fill: (out: FileWriter) => Promise<void>): Promise<string> {
   const path = `${tmpDir}/${crypto.randomUUID()}`;
   const file = await Deno.open(path, { write: true, createNew: true, mode: 0o600 });
+  const writer = createBlockWriter(file);
   try {
-    await fill(file);
+    await fill(writer);
+    await writer.close();
     await file.syncData();
     file.close();
     return path;
@@ -228,6 +314,37 @@ export async function writeTemp(tmpDir: string, fill: (file: Deno.FsFile) => Pro
     await Deno.remove(path).catch(() => {});
     throw mapFsError(err);
   }
+}
+
+/**
+ * Group commit for directory fsyncs: a call returns once an fsync of `dir` that STARTED after the call has
+ * finished (so it covers the caller's rename). Callers arriving while one runs share the next one, so N
+ * concurrent writes into a directory cost about two fsyncs instead of N.
+ */
+export function createDirSyncer(): (dir: string) => Promise<void> {
+  const dirs = new Map<string, { running?: Promise<void>; next?: Promise<void> }>();
+  function start(dir: string, state: { running?: Promise<void>; next?: Promise<void> }): Promise<void> {
+    const run = syncDir(dir).finally(() => {
+      if (state.running !== run) return;
+      state.running = undefined;
+      if (!state.next) dirs.delete(dir);
+    });
+    state.running = run;
+    return run;
+  }
+  return (dir) => {
+    let state = dirs.get(dir);
+    if (!state) dirs.set(dir, state = {});
+    const s = state;
+    if (s.next) return s.next;
+    if (!s.running) return start(dir, s);
+    const next = s.running.catch(() => {}).then(() => {
+      s.next = undefined;
+      return start(dir, s);
+    });
+    s.next = next;
+    return next;
+  };
 }
 
 /** fsyncs a directory so a rename into it survives power loss. */

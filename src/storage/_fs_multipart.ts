@@ -17,7 +17,7 @@ import {
 } from "./_multipart.ts";
 import { noSuchBucket, noSuchUpload, pageUploads, storedAttributes } from "./_objects.ts";
 import { resolveMaxKeys } from "./_sorted_keys.ts";
-import { copyRegion, mapFsError, openStored, readStoredMeta, writeAll, writeMeta, writeTemp } from "./_fs_files.ts";
+import { copyRegion, mapFsError, openStored, readStoredMeta, writeTemp } from "./_fs_files.ts";
 import { type FsCore, isNotFound, type PartMeta, toInfo, type UploadMeta } from "./_fs_core.ts";
 
 const UPLOAD_ID = /^[0-9a-f]{32}$/;
@@ -89,8 +89,8 @@ export function fsMultipart(core: FsCore): MultipartMethods {
       validatePartNumber(upload.partNumber);
       await readUpload(bucket, key, upload.uploadId);
       let info: PartInfo | undefined;
-      const tmpPath = await writeTemp(tmp, async (file) => {
-        const { size, md5Hex } = await drainBody(body, opts, (chunk) => writeAll(file, chunk));
+      const tmpPath = await writeTemp(tmp, async (out) => {
+        const { size, md5Hex } = await drainBody(body, opts, out.write);
         info = {
           partNumber: upload.partNumber,
           etag: quoteEtag(md5Hex),
@@ -98,7 +98,7 @@ export function fsMultipart(core: FsCore): MultipartMethods {
           lastModified: clock.now(),
           checksums: { ...opts.checksums },
         };
-        await writeMeta(file, info);
+        await out.writeMeta(info);
       });
       await publishPart(bucket, upload.uploadId, upload.partNumber, tmpPath);
       return info!;
@@ -142,7 +142,7 @@ export function fsMultipart(core: FsCore): MultipartMethods {
         checksums: { ...upload.options.checksums, ...compositeChecksums(selected) },
         ...storedAttributes(upload.options),
       };
-      const tmpPath = await writeTemp(tmp, async (file) => {
+      const tmpPath = await writeTemp(tmp, async (out) => {
         for (const part of selected) {
           const opened = await openStored<PartMeta>(partPath(bucket, uploadId, part.partNumber));
           if (!opened) {
@@ -151,12 +151,12 @@ export function fsMultipart(core: FsCore): MultipartMethods {
             });
           }
           try {
-            await copyRegion(opened.file, 0, opened.dataSize, file);
+            await copyRegion(opened.file, 0, opened.dataSize, out);
           } finally {
             opened.file.close();
           }
         }
-        await writeMeta(file, info);
+        await out.writeMeta(info);
       });
       await publishObject(bucket, key, tmpPath);
       await discardDir(uploadDir(bucket, uploadId), () => noSuchUpload(uploadId)).catch(() => {});

@@ -26,7 +26,7 @@ import { drainBody } from "./_body.ts";
 import { validateBucketName, validateKey } from "./_keys.ts";
 import { quoteEtag } from "./_multipart.ts";
 import { checkRange, copyAttributes, noSuchBucket, storedAttributes } from "./_objects.ts";
-import { mapFsError, readStoredMetaSync, streamRange, syncDir, writeAll, writeMeta, writeTemp } from "./_fs_files.ts";
+import { mapFsError, readStoredMetaSync, streamRange, syncDir, writeTemp } from "./_fs_files.ts";
 import { createFsCore, isNotFound, type ObjectMeta, toInfo } from "./_fs_core.ts";
 import { fsMultipart } from "./_fs_multipart.ts";
 
@@ -38,7 +38,18 @@ export interface FsStoreOptions {
 export async function createFsStore(options: FsStoreOptions): Promise<ObjectStore> {
   const clock = options.clock ?? systemClock();
   const core = await createFsCore(options.root, clock);
-  const { root, tmp, indexes, bucketCreatedAt, indexOf, publishObject, discardDir, openObject, copyToTemp } = core;
+  const {
+    root,
+    tmp,
+    indexes,
+    bucketCreatedAt,
+    indexOf,
+    serialized,
+    publishObject,
+    discardDir,
+    openObject,
+    copyToTemp,
+  } = core;
   const { bucketDir, objectPath } = core.paths;
 
   return {
@@ -92,8 +103,8 @@ export async function createFsStore(options: FsStoreOptions): Promise<ObjectStor
       validateKey(key);
       await indexOf(bucket);
       let info: ObjectInfo | undefined;
-      const tmpPath = await writeTemp(tmp, async (file) => {
-        const { size, md5Hex } = await drainBody(body, opts, (chunk) => writeAll(file, chunk));
+      const tmpPath = await writeTemp(tmp, async (out) => {
+        const { size, md5Hex } = await drainBody(body, opts, out.write);
         info = {
           key,
           size,
@@ -102,20 +113,20 @@ export async function createFsStore(options: FsStoreOptions): Promise<ObjectStor
           checksums: { ...opts.checksums },
           ...storedAttributes(opts),
         };
-        await writeMeta(file, info);
+        await out.writeMeta(info);
       });
       await publishObject(bucket, key, tmpPath);
       return info!;
     },
 
     async getObject(bucket, key, opts = {}) {
-      const { file, info, dataSize } = await openObject(bucket, key);
+      const opened = await openObject(bucket, key);
       try {
-        const range = opts.range ? checkRange(opts.range, dataSize) : undefined;
-        const body = streamRange(file, range ?? { start: 0, end: dataSize - 1 });
-        return { info, body, ...(range ? { range } : {}) };
+        const range = opts.range ? checkRange(opts.range, opened.dataSize) : undefined;
+        const body = streamRange(opened, range ?? { start: 0, end: opened.dataSize - 1 });
+        return { info: opened.info, body, ...(range ? { range } : {}) };
       } catch (err) {
-        file.close();
+        opened.file.close();
         throw err;
       }
     },
@@ -128,12 +139,13 @@ export async function createFsStore(options: FsStoreOptions): Promise<ObjectStor
 
     async deleteObject(bucket, key) {
       const index = await indexOf(bucket);
-      try {
-        Deno.removeSync(objectPath(bucket, key));
-      } catch (err) {
-        if (!isNotFound(err)) throw err;
-      }
-      index.delete(key);
+      const path = objectPath(bucket, key);
+      await serialized(path, async () => {
+        await Deno.remove(path).catch((err) => {
+          if (!isNotFound(err)) throw err;
+        });
+        index.delete(key);
+      });
     },
 
     async copyObject(source, target, opts = {}) {

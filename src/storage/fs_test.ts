@@ -151,6 +151,28 @@ Deno.test("createFsStore() concurrent overwrites of one key: readers and the fin
   });
 });
 
+Deno.test("createFsStore() concurrent puts and deletes: the key index agrees with the disk, group-committed puts all land", async () => {
+  await withRoot(async (root) => {
+    const store = await createFsStore({ root });
+    await store.createBucket("mix");
+    const ops = Array.from(
+      { length: 40 },
+      (_, i) => i % 3 === 2 ? store.deleteObject("mix", "k") : put(store, "mix", "k", bytes(100 + i, i)),
+    );
+    const many = Array.from({ length: 64 }, (_, i) => put(store, "mix", `small/${i}`, bytes(4096, i)));
+    await Promise.all([...ops, ...many]);
+    const listed = (await store.listObjects("mix", { prefix: "k" })).objects.map((o) => o.key);
+    const exists = await store.headObject("mix", "k").then(() => true, () => false);
+    assert.deepEqual(listed, exists ? ["k"] : []);
+    await store.close();
+    const reopened = await createFsStore({ root });
+    const page = await reopened.listObjects("mix", { prefix: "small/" });
+    assert.equal(page.objects.length, 64);
+    for (const i of [0, 31, 63]) assert.deepEqual(await getBytes(reopened, "mix", `small/${i}`), bytes(4096, i));
+    await reopened.close();
+  });
+});
+
 Deno.test("createFsStore() on a full disk fails with NoSpace and leaves nothing partial", async () => {
   await withRoot(async (root) => {
     const mount = new Deno.Command("mount", { args: ["-t", "tmpfs", "-o", "size=4m", "tmpfs", root] });

@@ -17,12 +17,14 @@ await store.createBucket(bucket);
 const uploadId = await store.createMultipartUpload(bucket, "big", { contentType: "application/x-crash" });
 await store.uploadPart(bucket, "big", { uploadId, partNumber: 1 }, streamOf(bytes(MIN_PART_SIZE, 1)));
 
+// The id is printed once BOTH bodies are 1 MiB in, so both temp files exist by then.
+let streamsIn = 0;
 function endless(): ReadableStream<Uint8Array> {
   let sent = 0;
   return new ReadableStream({
     async pull(controller) {
       controller.enqueue(bytes(64 * 1024, ++sent));
-      if (sent === 16) console.log(JSON.stringify({ uploadId }));
+      if (sent === 16 && ++streamsIn === 2) console.log(JSON.stringify({ uploadId }));
       if (sent > 16) await new Promise((r) => setTimeout(r, 50));
     },
   });
