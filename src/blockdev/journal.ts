@@ -138,11 +138,13 @@ export async function openJournal(
 
   async function startSegment(firstSeq: number): Promise<void> {
     current?.file.close();
-    const segment = { firstSeq, path: segmentPath(dir, firstSeq) };
-    const file = await Deno.open(segment.path, { write: true, create: true, truncate: true });
+    const path = segmentPath(dir, firstSeq);
+    // An empty segment left by replay may have this very name: reuse its entry.
+    const reused = segments.at(-1)?.path === path ? segments.at(-1) : undefined;
+    const segment = reused ?? { firstSeq, path };
+    if (!reused) segments.push(segment);
+    current = { segment, file: await Deno.open(path, { write: true, create: true, truncate: true }), size: 0 };
     await syncDir(dir);
-    if (segments.at(-1)?.path !== segment.path) segments.push(segment);
-    current = { segment, file, size: 0 };
   }
 
   async function drain(): Promise<void> {
