@@ -1,4 +1,5 @@
 /** GET and HEAD of an object: conditions, ranges, response-* overrides and checksum headers. @module */
+import type { GetResult } from "../../storage/mod.ts";
 import { S3Error } from "../s3_errors.ts";
 import { contentRange, parseRange } from "../wire/range.ts";
 import { objectOf, type RequestContext, requireAccess } from "./_context.ts";
@@ -16,12 +17,32 @@ const OVERRIDES = [
 export async function serveObject(ctx: RequestContext, options: { body: boolean }): Promise<Response> {
   const { bucket, key } = objectOf(ctx);
   requireAccess(ctx, { bucket, key, permission: "read" });
+  if (ctx.url.searchParams.has("partNumber")) throw new S3Error("NotImplemented", "GET by partNumber is not supported");
+  // Without a Range header one open serves both the checks and the body.
+  const whole = options.body && ctx.req.headers.get("range") === null
+    ? await ctx.store.getObject(bucket, key)
+    : undefined;
+  try {
+    return await respond(ctx, bucket, key, options, whole);
+  } catch (err) {
+    await whole?.body.cancel().catch(() => {});
+    throw err;
+  }
+}
+
+async function respond(
+  ctx: RequestContext,
+  bucket: string,
+  key: string,
+  options: { body: boolean },
+  whole: GetResult | undefined,
+): Promise<Response> {
   const q = ctx.url.searchParams;
-  if (q.has("partNumber")) throw new S3Error("NotImplemented", "GET by partNumber is not supported");
-  const head = await ctx.store.headObject(bucket, key);
+  const head = whole?.info ?? await ctx.store.headObject(bucket, key);
   const verdict = evaluateConditions(requestConditions(ctx.req.headers), head, { notModifiedIsFailure: false });
   if (verdict === "precondition-failed") throw new S3Error("PreconditionFailed");
   if (verdict === "not-modified") {
+    await whole?.body.cancel();
     const h = objectHeaders(head, { checksums: false });
     return new Response(null, {
       status: 304,
@@ -37,8 +58,8 @@ export async function serveObject(ctx: RequestContext, options: { body: boolean 
   }
   const wantChecksums = ctx.req.headers.get("x-amz-checksum-mode")?.toUpperCase() === "ENABLED" && !range;
   let info = head;
-  let body: ReadableStream<Uint8Array> | null = null;
-  if (options.body) {
+  let body: ReadableStream<Uint8Array> | null = whole?.body ?? null;
+  if (options.body && !whole) {
     const result = await ctx.store.getObject(bucket, key, { ...(range ? { range } : {}) });
     info = result.info;
     body = result.body;
