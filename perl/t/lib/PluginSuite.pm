@@ -7,6 +7,7 @@ use strict;
 use warnings;
 
 use Digest::MD5 qw(md5_hex);
+use List::Util ();
 use File::Path qw(make_path);
 use File::Temp qw(tempdir);
 use Test::More;
@@ -142,7 +143,10 @@ sub run {
         write_file("$tmp/cache/dump/$n", "\x28\xB5\x2F\xFD" . "backup $n" x 100);
     }
     write_file("$tmp/cache/dump/vzdump-lxc-101-2024_01_05-10_00_00.tar.gz", "\x1F\x8B lxc");
+    (my $log1 = $names[1]) =~ s/\.vma\.zst$/.log/;
+    write_file("$tmp/cache/dump/$log1", "INFO: starting new backup job\n");
     PVE::Storage::Custom::S3Plugin::Sync::sync_storage($PLUGIN, $storeid, $scfg, settle => 0);
+    ok($s3->head_object("cluster-a/dump/$log1"), "$srv->{name}: vzdump task log uploaded next to the archive");
     my $notes = "nightly \x{2603} run\nsecond line";
     PVE::Storage::update_volume_attribute($cfg, "$storeid:backup/$names[0]", 'notes', $notes);
     PVE::Storage::update_volume_attribute($cfg, "$storeid:backup/$names[0]", 'protected', 1);
@@ -173,6 +177,8 @@ sub run {
         [sort($names[0], $names[3], 'vzdump-lxc-101-2024_01_05-10_00_00.tar.gz')],
         "$srv->{name}: prune removed exactly the marked backups (S3 and cache)");
     is(scalar(@$logs), 2, "$srv->{name}: prune logged each removal");
+    ok(!$s3->head_object("cluster-a/dump/$log1") && !-e "$tmp/cache/dump/$log1",
+        "$srv->{name}: the task log went with its backup");
 
     PVE::Storage::update_volume_attribute($cfg, "$storeid:backup/$names[0]", 'protected', 0);
     PVE::Storage::vdisk_free($cfg, "$storeid:backup/$names[0]");
@@ -184,7 +190,12 @@ sub run {
 
     # metrics were written
     my $metrics = PVE::Storage::Custom::S3Plugin::Config::read_json("$tmp/state/$storeid/metrics.json");
-    cmp_ok($metrics->{operations}->{mpu_part}->{parts} // 0, '>=', 3, "$srv->{name}: metrics count parts");
+    is($metrics->{operations}->{mpu_part}->{parts}, 3, "$srv->{name}: metrics count the 3 parts");
+    is($metrics->{operations}->{mpu_part}->{requests}, 3,
+        "$srv->{name}: part requests counted once (workers report only their own)");
+    my $h = $metrics->{operations}->{get}->{buckets};
+    is(List::Util::sum(@$h), $metrics->{operations}->{get}->{requests},
+        "$srv->{name}: latency histogram holds every request");
     ok(-s "$tmp/state/$storeid/metrics.prom", "$srv->{name}: prometheus textfile written");
     my $usage = PVE::Storage::Custom::S3Plugin::Config::read_json("$tmp/state/$storeid/usage.json");
     cmp_ok($usage->{bytes}, '>', 0, "$srv->{name}: used bytes tracked");

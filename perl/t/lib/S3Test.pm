@@ -41,32 +41,38 @@ sub stop_pid {
     waitpid($pid, 0);
 }
 
-# Returns { endpoint, port, access_key, secret_key, bucket, stop => sub }.
-sub start_s3rver {
-    my (@buckets) = @_;
-    my $dir = tempdir('s3plugin-s3rver-XXXXXX', TMPDIR => 1, CLEANUP => 1);
+# Runs perl/t/tools/<tool>.ts and waits for its port file: (pid, port).
+sub _start_tool {
+    my ($tool, @args) = @_;
+    my $dir = tempdir("s3plugin-$tool-XXXXXX", TMPDIR => 1, CLEANUP => 1);
     my $port_file = "$dir/port";
     my $pid = fork() // die "fork: $!";
     if (!$pid) {
         chdir($ROOT);
         open(STDOUT, '>', "$dir/stdout.log");
         open(STDERR, '>', "$dir/stderr.log");
-        exec(deno_bin(), 'run', '-A', "$ROOT/perl/t/tools/s3rver.ts", "$dir/data", $port_file,
-            @buckets) or die "cannot exec deno: $!";
+        exec(deno_bin(), 'run', '-A', "$ROOT/perl/t/tools/$tool.ts", map({ s/^DIR/$dir/r } @args),
+            $port_file) or die "cannot exec deno: $!";
     }
     for (1 .. 600) {
         last if -s $port_file;
         if (waitpid($pid, WNOHANG) == $pid) {
             my $log = `cat $dir/stderr.log`;
-            die "s3rver exited before listening: $log";
+            die "$tool exited before listening: $log";
         }
         sleep(0.1);
     }
     if (!-s $port_file) {
         stop_pid($pid);
-        die "s3rver did not start within 60 s\n";
+        die "$tool did not start within 60 s\n";
     }
-    my $port = `cat $port_file` + 0;
+    return ($pid, scalar(`cat $port_file`) + 0);
+}
+
+# Returns { endpoint, port, access_key, secret_key, bucket, stop => sub }.
+sub start_s3rver {
+    my (@buckets) = @_;
+    my ($pid, $port) = _start_tool('s3rver', 'DIR/data', map { "--bucket=$_" } @buckets);
     return {
         name => 's3rver', endpoint => '127.0.0.1', port => $port, access_key => 'S3RVER',
         secret_key => 'S3RVER', bucket => $buckets[0], region => 'us-east-1', pid => $pid,
@@ -74,28 +80,14 @@ sub start_s3rver {
     };
 }
 
-sub _port_in_use {
-    my ($port) = @_;
-    my $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port, Timeout => 1);
-    return $sock ? 1 : 0;
-}
-
-# A lab RGW that is already running on this machine: start.sh binds its monitor to the fixed
-# ports 3300/6789, so only one lab cluster can run at a time and a second start.sh would join
-# the first one's monitor. Returns the RGW port from the running radosgw's ceph.conf.
-sub _running_rgw_port {
-    opendir(my $dh, '/proc') or return undef;
-    for my $pid (grep { /^\d+$/ } readdir($dh)) {
-        open(my $fh, '<', "/proc/$pid/cmdline") or next;
-        my @argv = split(/\0/, do { local $/; <$fh> } // '');
-        next if !@argv || $argv[0] !~ /(^|\/)radosgw$/;
-        my ($conf) = map { $argv[$_ + 1] } grep { $argv[$_] eq '-c' } 0 .. $#argv - 1;
-        open(my $cf, '<', $conf // next) or next;
-        while (my $line = <$cf>) {
-            return $1 if $line =~ /beast endpoint=127\.0\.0\.1:(\d+)/;
-        }
-    }
-    return undef;
+# A multipart sink that hashes and discards the bytes (perl/t/tools/discard_s3.ts).
+sub start_discard {
+    my ($pid, $port) = _start_tool('discard_s3');
+    return {
+        name => 'discard', endpoint => '127.0.0.1', port => $port, access_key => 'ANY',
+        secret_key => 'ANY', bucket => 'sink', region => 'us-east-1', pid => $pid,
+        stop => sub { stop_pid($pid) },
+    };
 }
 
 # Ceph RGW for a test: our own throw-away cluster on a free port when none runs, otherwise the

@@ -371,16 +371,17 @@ sub free_image {
     my ($path, undef, $vtype) = $class->filesystem_path($scfg, $volname);
     my (undef, $name) = $class->parse_volname($volname);
     my $s3 = _s3($storeid, $scfg);
+    # vzdump's task log is <archive name without its extension>.log
+    (my $log = $name) =~ s/\.(?:vma|tar|tgz)(?:\.[^.]+)?$/.log/;
     my @keys = ($CFG->can('object_key')->($scfg, $vtype, $name));
-    push @keys, map { _sidecar_key($scfg, $name, $_) } qw(notes protected log) if $vtype eq 'backup';
+    push @keys, map { _sidecar_key($scfg, $name, $_) } qw(notes protected) if $vtype eq 'backup';
+    push @keys, $CFG->can('object_key')->($scfg, 'backup', $log) if $vtype eq 'backup' && $log ne $name;
     my @failed = _talk($storeid, $s3, sub { $s3->delete_objects(@keys) });
     die "removing '$volname' failed: " . join('; ', @failed) . "\n" if @failed;
-    for my $p ($path, ($vtype eq 'backup' ? ("$path.notes", "$path.protected") : ())) {
+    my @local = ($path);
+    push @local, "$path.notes", "$path.protected", $path =~ s/[^\/]+$/$log/r if $vtype eq 'backup';
+    for my $p (@local) {
         unlink($p) or $!{ENOENT} or die "cannot remove '$p': $!\n";
-    }
-    if ($vtype eq 'backup' && $name =~ /^(.+)\.(?:vma|tar|tgz)/) {
-        (my $log = "$path") =~ s/\.(?:vma|tar|tgz).*$/.log/;
-        unlink($log);
     }
     PVE::Storage::Custom::S3Plugin::Cache::unmark($storeid, $vtype, $name);
     return undef;

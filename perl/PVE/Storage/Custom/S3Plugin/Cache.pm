@@ -85,7 +85,7 @@ sub _download_parallel {
                     etag => $head->{etag});
                 close($out) or die "write error on '$tmp': $!\n";
                 return { md5 => $got->{md5} };
-            }, sub { { metrics => ($s3->metrics ? $s3->metrics->take() : undef) } });
+            }, sub { { metrics => ($s3->metrics ? $s3->metrics->take() : undef) } }, $s3->metrics);
         }
         for my $msg (collect_workers(\%running, 5)) {
             $s3->metrics->merge($msg->{metrics}) if $s3->metrics && $msg->{metrics};

@@ -40,6 +40,15 @@ sub _save_state {
     rename($tmp, $file) or die "cannot rename '$tmp': $!\n";
 }
 
+# Peak resident set size of this process (VmHWM), in KiB.
+sub peak_rss_kb {
+    open(my $fh, '<', '/proc/self/status') or return 0;
+    while (my $line = <$fh>) {
+        return $1 if $line =~ /^VmHWM:\s+(\d+)/;
+    }
+    return 0;
+}
+
 sub expected_etag {
     my (@md5_hex) = @_;
     return md5_hex(join('', map { pack('H*', $_) } @md5_hex)) . '-' . scalar(@md5_hex);
@@ -118,6 +127,7 @@ sub upload {
     }
     my $ps = $state->{part_size};
     my (%running, %attempts);
+    my $worker_rss = 0;
     my $next = 1;
     my @retry;
     my $ok = eval {
@@ -143,12 +153,15 @@ sub upload {
                     my $res = $s3->upload_part($state->{key}, $state->{upload_id}, $n,
                         { file => $src, offset => $offset, length => $len });
                     return { size => $len, etag => $res->{etag}, md5 => $res->{md5} };
-                }, sub { { metrics => ($s3->metrics ? $s3->metrics->take() : undef) } });
+                }, sub {
+                    { metrics => ($s3->metrics ? $s3->metrics->take() : undef), rss_kb => peak_rss_kb() }
+                }, $s3->metrics);
             }
             my $all_sent = $done_writing && ($next - 1) * $ps >= $size;
             last if !%running && !@retry && $all_sent;
             for my $msg (collect_workers(\%running, %running ? 1 : $o{poll} // 0.5)) {
                 $s3->metrics->merge($msg->{metrics}) if $s3->metrics && $msg->{metrics};
+                $worker_rss = $msg->{rss_kb} if ($msg->{rss_kb} // 0) > $worker_rss;
                 if ($msg->{error}) {
                     die "part $msg->{id} of '$key' failed: $msg->{error}"
                         if ++$attempts{ $msg->{id} } >= PART_ATTEMPTS;
@@ -190,7 +203,8 @@ sub upload {
     my $expect = expected_etag(map { $state->{parts}->{$_}->{md5} } @nums);
     die "upload of '$key' completed with ETag $etag, expected $expect\n"
         if defined($etag) && $etag =~ /-\d+$/ && $etag ne $expect;
-    return { etag => $etag, size => $size, parts => scalar(@nums), resumed_parts => $resumed };
+    return { etag => $etag, size => $size, parts => scalar(@nums), resumed_parts => $resumed,
+        worker_peak_rss_kb => $worker_rss };
 }
 
 # Abort multipart uploads under $prefix started more than $max_age seconds ago.

@@ -15,12 +15,15 @@ use Exporter qw(import);
 our @EXPORT_OK = qw(spawn_worker collect_workers stop_workers);
 
 # $job returns a hashref; $extra (optional) adds fields on success and failure alike (metrics).
+# $metrics (optional): the parent's metrics object, emptied in the child so that the worker
+# reports only its own requests.
 sub spawn_worker {
-    my ($id, $job, $extra) = @_;
+    my ($id, $job, $extra, $metrics) = @_;
     pipe(my $r, my $w) or die "pipe: $!\n";
     my $pid = fork() // die "fork: $!\n";
     if (!$pid) {
         close($r);
+        $metrics->take() if $metrics;
         my $msg = eval { $job->() };
         $msg = { error => "$@" } if !$msg;
         $msg->{id} = $id;

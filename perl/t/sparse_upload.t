@@ -1,0 +1,43 @@
+#!/usr/bin/perl
+# A large sparse file streamed through the multipart uploader in bounded memory, to a sink that
+# hashes and discards the bytes (the final ETag proves every byte went out). Size from
+# S3PLUGIN_SPARSE_GIB (default 2; `S3PLUGIN_SPARSE_GIB=50 prove …` for the full size).
+use strict;
+use warnings;
+
+use FindBin;
+use lib "$FindBin::Bin/lib";
+
+use File::Temp qw(tempdir);
+use Digest::MD5;
+use Test::More;
+
+use PVE::Storage::Custom::S3Plugin::Multipart;
+use PVE::Storage::Custom::S3Plugin::Objects;
+use S3Test;
+
+my $gib = $ENV{S3PLUGIN_SPARSE_GIB} || 2;
+my $tmp = tempdir('s3plugin-sparse-XXXXXX', TMPDIR => 1, CLEANUP => 1);
+my $file = "$tmp/sparse.img";
+open(my $fh, '>', $file) or die;
+truncate($fh, $gib * 1024**3) or die "cannot create a sparse file: $!";
+close($fh);
+
+my $srv = S3Test::start_discard();
+my $s3 = PVE::Storage::Custom::S3Plugin::Objects->new(endpoint => '127.0.0.1', port => $srv->{port},
+    use_ssl => 0, bucket => 'sink', access_key => 'A', secret_key => 'S');
+my $res = PVE::Storage::Custom::S3Plugin::Multipart::upload(s3 => $s3, key => 'sparse.img',
+    file => $file, part_size => 64 * 1024 * 1024, concurrency => 4);
+is($res->{size}, $gib * 1024**3, "$gib GiB sparse file uploaded in full");
+is($res->{parts}, $gib * 16, 'one part per 64 MiB');
+my $parent = PVE::Storage::Custom::S3Plugin::Multipart::peak_rss_kb();
+cmp_ok($parent, '<', 100 * 1024, "uploader peak RSS ${parent} KiB < 100 MiB");
+cmp_ok($res->{worker_peak_rss_kb}, '<', 100 * 1024,
+    "part worker peak RSS $res->{worker_peak_rss_kb} KiB < 100 MiB");
+my $zero = Digest::MD5->new;
+$zero->add("\0" x (1024 * 1024)) for 1 .. 64;
+my $zero_part = $zero->hexdigest;
+is($res->{etag}, PVE::Storage::Custom::S3Plugin::Multipart::expected_etag(($zero_part) x ($gib * 16)),
+    'sink ETag matches the md5-of-md5s of the zero parts');
+$srv->{stop}->();
+done_testing();
