@@ -15,7 +15,11 @@ import type { PutOptions } from "./mod.ts";
 
 export type BodyExpectations = Pick<PutOptions, "expectedMd5Hex" | "contentLength" | "signal">;
 
-export function verifiedBody(body: ReadableStream<Uint8Array>, expect: BodyExpectations): ReadableStream<Uint8Array> {
+export function verifiedBody(
+  body: ReadableStream<Uint8Array>,
+  expect: BodyExpectations,
+  onEnd?: (size: number, md5Hex: string) => void,
+): ReadableStream<Uint8Array> {
   const hash = createHash("md5");
   const reader = body.getReader();
   let held: Uint8Array | undefined;
@@ -36,6 +40,7 @@ export function verifiedBody(body: ReadableStream<Uint8Array>, expect: BodyExpec
           if (expect.expectedMd5Hex !== undefined && expect.expectedMd5Hex.toLowerCase() !== md5Hex) {
             return fail(new AppError("BadDigest", "The body's MD5 does not match the expected digest"));
           }
+          onEnd?.(size, md5Hex);
           if (held) controller.enqueue(held);
           return controller.close();
         }

@@ -28,9 +28,9 @@ import {
 import { Upload } from "@aws-sdk/lib-storage";
 import { systemClock } from "../clock.ts";
 import { AppError, isAppError } from "../errors.ts";
-import type { ObjectInfo, ObjectStore } from "./mod.ts";
+import type { CopyOptions, ObjectInfo, ObjectStore } from "./mod.ts";
 import { compareKeys, validateBucketName, validateKey } from "./_keys.ts";
-import { checkRange, copyAttributes } from "./_objects.ts";
+import { checkRange, copyAttributes, storedAttributes } from "./_objects.ts";
 import { resolveMaxKeys } from "./_sorted_keys.ts";
 import { md5Base64, sendStreaming, verifiedBody } from "./_s3_body.ts";
 import { mapS3Error } from "./_s3_errors.ts";
@@ -98,6 +98,45 @@ export function createS3Store(options: S3StoreOptions): ObjectStore {
 
   const multipart = s3Multipart({ client, upstream, send, headObject, clock });
 
+  async function copyObject(
+    source: Parameters<ObjectStore["copyObject"]>[0],
+    target: Parameters<ObjectStore["copyObject"]>[1],
+    opts: CopyOptions,
+    retried: boolean,
+  ): Promise<ObjectInfo> {
+    validateKey(target.key);
+    const src = await headObject(source.bucket, source.key);
+    if (source.range || src.size > MAX_SINGLE_PUT) {
+      // CopyObject takes no range and stops at 5 GiB: copy through a multipart upload of part copies.
+      return await multipart.copyByParts(source, target, src, copyAttributes(src, opts));
+    }
+    const replace = (opts.metadataDirective ?? "COPY") === "REPLACE";
+    // If-Match pins the copy to the version just read, so the result can be described without another HEAD.
+    const out = await send(() =>
+      client.send(
+        new CopyObjectCommand({
+          Bucket: upstream(target.bucket),
+          Key: target.key,
+          CopySource: copySource(upstream(source.bucket), source.key),
+          CopySourceIfMatch: src.etag,
+          MetadataDirective: replace ? "REPLACE" : "COPY",
+          ...(replace ? writeParams(opts) : opts.storageClass ? { StorageClass: opts.storageClass as never } : {}),
+        }),
+      ), "NoSuchKey").catch((err) => {
+        if (isAppError(err, "PreconditionFailed") && !retried) return undefined; // the source changed meanwhile
+        throw err;
+      });
+    if (!out) return await copyObject(source, target, opts, true);
+    return {
+      key: target.key,
+      size: src.size,
+      etag: quoted(out.CopyObjectResult?.ETag ?? src.etag),
+      lastModified: out.CopyObjectResult?.LastModified ?? clock.now(),
+      checksums: { ...src.checksums },
+      ...storedAttributes(copyAttributes(src, opts)),
+    };
+  }
+
   const store: ObjectStore = {
     kind: "s3",
     capabilities: { serverSideCopy: true, objectLock: true },
@@ -156,10 +195,12 @@ export function createS3Store(options: S3StoreOptions): ObjectStore {
     async putObject(bucket, key, body, opts = {}) {
       validateKey(key);
       const Bucket = upstream(bucket);
-      const verified = verifiedBody(body, opts);
+      let size = 0;
+      const verified = verifiedBody(body, opts, (n) => size = n);
+      let etag: string | undefined;
       try {
         if (opts.contentLength !== undefined && opts.contentLength <= MAX_SINGLE_PUT) {
-          await sendStreaming(verified, opts.signal, (nodeBody, abortSignal) =>
+          ({ ETag: etag } = await sendStreaming(verified, opts.signal, (nodeBody, abortSignal) =>
             client.send(
               new PutObjectCommand({
                 Bucket,
@@ -171,7 +212,7 @@ export function createS3Store(options: S3StoreOptions): ObjectStore {
                 ...checksumParams(opts.checksums),
               }),
               { abortSignal },
-            ));
+            )));
         } else {
           // Unknown length: lib-storage sends one PutObject when the body fits a part, else a multipart upload.
           const upload = new Upload({
@@ -183,13 +224,21 @@ export function createS3Store(options: S3StoreOptions): ObjectStore {
           });
           const onAbort = () => upload.abort();
           opts.signal?.addEventListener("abort", onAbort, { once: true });
-          await upload.done().finally(() => opts.signal?.removeEventListener("abort", onAbort));
+          ({ ETag: etag } = await upload.done().finally(() => opts.signal?.removeEventListener("abort", onAbort)));
         }
       } catch (err) {
         if (opts.signal?.aborted) throw opts.signal.reason;
         throw mapS3Error(err, "NoSuchBucket");
       }
-      return await headObject(bucket, key);
+      // Built from what was sent, saving a HEAD per upload; the upstream's Last-Modified may differ by its clock skew.
+      return {
+        key,
+        size,
+        etag: quoted(etag),
+        lastModified: clock.now(),
+        checksums: { ...opts.checksums },
+        ...storedAttributes(opts),
+      };
     },
 
     async getObject(bucket, key, opts = {}) {
@@ -224,26 +273,7 @@ export function createS3Store(options: S3StoreOptions): ObjectStore {
       await send(() => client.send(new DeleteObjectCommand({ Bucket: upstream(bucket), Key: key })));
     },
 
-    async copyObject(source, target, opts = {}) {
-      validateKey(target.key);
-      const src = await headObject(source.bucket, source.key);
-      if (source.range || src.size > MAX_SINGLE_PUT) {
-        // CopyObject takes no range and stops at 5 GiB: copy through a multipart upload of part copies.
-        return await multipart.copyByParts(source, target, src, copyAttributes(src, opts));
-      }
-      const replace = (opts.metadataDirective ?? "COPY") === "REPLACE";
-      await send(() =>
-        client.send(
-          new CopyObjectCommand({
-            Bucket: upstream(target.bucket),
-            Key: target.key,
-            CopySource: copySource(upstream(source.bucket), source.key),
-            MetadataDirective: replace ? "REPLACE" : "COPY",
-            ...(replace ? writeParams(opts) : opts.storageClass ? { StorageClass: opts.storageClass as never } : {}),
-          }),
-        ), "NoSuchKey");
-      return await headObject(target.bucket, target.key);
-    },
+    copyObject: (source, target, opts = {}) => copyObject(source, target, opts, false),
 
     async listObjects(bucket, opts = {}) {
       const maxKeys = resolveMaxKeys(opts.maxKeys);
