@@ -6,7 +6,7 @@ import type { Clock } from "../clock.ts";
 import type { Logger } from "../log.ts";
 import type { ActiveSession, ConnectionCore, Task } from "./connection_core.ts";
 import { type Digests, encodeFrame, type Pdu, RESERVED_TAG } from "./pdu/bhs.ts";
-import { decodeInitiatorPdu, type InitiatorPdu, type LoginRequestPdu } from "./pdu/initiator.ts";
+import { decodeInitiatorPdu, type InitiatorPdu, type LoginRequestPdu, type ScsiCommandPdu } from "./pdu/initiator.ts";
 import {
   encodeLoginResponse,
   encodeLogoutResponse,
@@ -177,38 +177,22 @@ export function createConnection(io: ConnectionIo, deps: ConnectionDeps): Connec
     }
   }
 
+  /** A login response; a failure status (class > 0) consumes no StatSN and carries no keys. */
   function sendLogin(
     req: LoginRequestPdu,
-    r: { transit: boolean; nsg: number; keys: [string, string][]; tsih: number },
+    r: { transit: boolean; nsg: number; keys: [string, string][]; tsih: number; status?: [number, number] },
   ): Promise<void> {
+    const [statusClass, statusDetail] = r.status ?? [0, 0];
     const bhs = encodeLoginResponse({
-      transit: r.transit,
-      csg: req.csg,
-      nsg: r.nsg,
-      isid,
-      tsih: r.tsih,
-      itt: req.itt,
-      statusClass: 0,
-      statusDetail: 0,
-      ...sequence(true),
+      ...{ transit: r.transit, csg: req.csg, nsg: r.nsg, isid, tsih: r.tsih, itt: req.itt, statusClass, statusDetail },
+      ...sequence(statusClass === 0),
     });
     return send(bhs, encodeTextKeys(r.keys));
   }
 
   async function loginFailure(req: LoginRequestPdu, cls: number, detail: number, reason: string): Promise<void> {
     log.info("iscsi: login rejected", { initiator: login.initiatorName, reason, remote: io.remoteAddress });
-    const bhs = encodeLoginResponse({
-      transit: false,
-      csg: req.csg,
-      nsg: 0,
-      isid,
-      tsih: 0,
-      itt: req.itt,
-      statusClass: cls,
-      statusDetail: detail,
-      ...sequence(false),
-    });
-    await send(bhs);
+    await sendLogin(req, { transit: false, nsg: 0, keys: [], tsih: 0, status: [cls, detail] });
     drop("login failed");
   }
 
@@ -271,13 +255,22 @@ export function createConnection(io: ConnectionIo, deps: ConnectionDeps): Connec
     }
   }
 
+  /** Data collection starts at once (R2Ts may go out for a command ahead of a CmdSN gap); execution waits its turn. */
+  async function onScsiCommand(pdu: ScsiCommandPdu): Promise<void> {
+    let myTurn!: () => void;
+    const turn = new Promise<void>((r) => (myTurn = r));
+    const admitted = await sequencer.run(pdu.cmdSN, pdu.immediate, () => Promise.resolve(myTurn()));
+    if (admitted) startScsiCommand(core, pdu, turn);
+    else log.debug("iscsi: command outside the CmdSN window ignored", { cmdSN: pdu.cmdSN });
+  }
+
   async function onFullFeature(pdu: InitiatorPdu, bhs: Uint8Array): Promise<void> {
     const s = session!;
     switch (pdu.kind) {
       case "scsi":
         if (s.type === "Discovery") return await reject(bhs, RejectReason.ProtocolError);
         if (tasks.has(pdu.itt)) return await reject(bhs, RejectReason.InvalidPduField);
-        return await ordered(pdu.cmdSN, pdu.immediate, () => Promise.resolve(startScsiCommand(core, pdu)));
+        return await onScsiCommand(pdu);
       case "data-out":
         return acceptDataOut(core, pdu);
       case "nop-out":

@@ -22,8 +22,12 @@ export interface Task {
   cmdSN: number;
   immediate: boolean;
   aborted: boolean;
+  /** Its status is being sent: too late to abort. */
+  answering: boolean;
   edtl: number;
   cdb: Uint8Array;
+  /** Resolves when the command's CmdSN turn has come. */
+  turn: Promise<void>;
   /** Write residual: EDTL minus the Data-Out length the CDB asks for (negative = overflow). */
   residual: number;
   /** The CDB has a data-out phase: residuals are counted against it rather than against Data-In. */

@@ -227,3 +227,25 @@ Deno.test("a connection that never logs in is dropped after the login timeout", 
     ini.close();
   }, 100);
 });
+
+Deno.test("a write ahead of a CmdSN gap collects its data at once and runs only after the gap fills", async () => {
+  await withTarget(async (address) => {
+    const { ini } = await login(address, { extra: [["ImmediateData", "No"], ["InitialR2T", "Yes"]] });
+    const write = bhs(0x01, 0x80 | 0x20 | 0x01, { 16: 31, 20: 512, 24: ini.cmdSN + 1 });
+    write.set([0x2a, 0, 0, 0, 0, 9, 0, 0, 1, 0], 32);
+    await ini.send(write);
+    const r2t = await ini.read();
+    assert.equal(r2t?.opcode, 0x31);
+    await ini.send(bhs(0x05, 0x80, { 16: 31, 20: r2t!.u32(20), 36: 0, 40: 0 }), new Uint8Array(512).fill(0x77));
+    const pending = ini.read();
+    const early = await Promise.race([pending, new Promise((r) => setTimeout(() => r("nothing"), 150))]);
+    assert.equal(early, "nothing", "the write must wait for CmdSN " + ini.cmdSN);
+    const tur = bhs(0x01, 0x80 | 0x01, { 16: 32, 20: 0, 24: ini.cmdSN });
+    await ini.send(tur);
+    const replies = [await pending, await ini.read()];
+    assert.deepEqual(replies.map((r) => r!.u32(16)).sort(), [31, 32]);
+    assert.ok(replies.every((r) => r!.opcode === 0x21 && r!.bhs[3] === 0));
+    assert.equal(Math.max(...replies.map((r) => r!.u32(28))), ini.cmdSN + 2); // ExpCmdSN moved past both
+    ini.close();
+  });
+});

@@ -17,7 +17,8 @@ const MAX_WRITE_BUFFER = MAX_TRANSFER_BYTES + 65536;
 /** Data-In PDUs of one command queued on the socket at once. */
 const DATA_IN_WINDOW = 8;
 
-export function startScsiCommand(core: ConnectionCore, cmd: ScsiCommandPdu): void {
+/** Start a command: its Data-Out is collected now, it executes once `turn` (its CmdSN order) has come. */
+export function startScsiCommand(core: ConnectionCore, cmd: ScsiCommandPdu, turn: Promise<void>): void {
   let finish!: () => void;
   const task: Task = {
     itt: cmd.itt,
@@ -27,6 +28,8 @@ export function startScsiCommand(core: ConnectionCore, cmd: ScsiCommandPdu): voi
     aborted: false,
     edtl: cmd.edtl,
     cdb: cmd.cdb,
+    turn,
+    answering: false,
     residual: 0,
     hasDataOut: false,
     write: undefined,
@@ -87,6 +90,7 @@ function sendR2t(core: ConnectionCore, task: Task, r: R2tRequest): Promise<void>
 }
 
 async function run(core: ConnectionCore, task: Task, dataOut: Uint8Array): Promise<void> {
+  await task.turn;
   const s = core.session;
   const lu = s.lus.get(task.lun);
   let result: ScsiResult;
@@ -100,8 +104,10 @@ async function run(core: ConnectionCore, task: Task, dataOut: Uint8Array): Promi
 }
 
 async function answer(core: ConnectionCore, task: Task, result: ScsiResult, r2ts: number): Promise<void> {
+  // From the first byte of the answer on, ABORT TASK reports the task gone, as the initiator will see it complete.
+  task.answering = !task.aborted;
   try {
-    if (!task.aborted) await sendResult(core, task, result, r2ts);
+    if (task.answering) await sendResult(core, task, result, r2ts);
   } catch (err) {
     core.logger.debug("iscsi: could not send response", { error: String(err) });
   } finally {

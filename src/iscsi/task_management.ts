@@ -53,7 +53,7 @@ async function perform(core: ConnectionCore, req: TaskMgmtPdu): Promise<number> 
   switch (req.fn) {
     case TmfFunction.AbortTask: {
       const task = core.tasks.get(req.rtt);
-      if (!task || task.lun !== req.lun) return TmfResponse.TaskDoesNotExist;
+      if (!task || task.lun !== req.lun || task.answering) return TmfResponse.TaskDoesNotExist;
       await abortTasks(core, (t) => t === task);
       return TmfResponse.Complete;
     }
