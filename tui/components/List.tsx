@@ -4,6 +4,7 @@
  * @module
  */
 import { Box, Text, useInput } from "ink";
+import { useRef } from "react";
 
 export interface ListProps {
   rows: string[];
@@ -15,9 +16,13 @@ export interface ListProps {
 }
 
 export function List({ rows, selected, onSelect, active, empty }: ListProps) {
+  // The handler can run before Ink re-subscribes it after a render, so it reads the latest props from a ref.
+  const latest = useRef({ count: rows.length, selected });
+  latest.current = { count: rows.length, selected };
   useInput((_input, key) => {
-    if (key.upArrow) onSelect(Math.max(0, selected - 1));
-    if (key.downArrow) onSelect(Math.min(rows.length - 1, selected + 1));
+    const { count, selected: at } = latest.current;
+    if (key.upArrow) onSelect(Math.max(0, at - 1));
+    if (key.downArrow) onSelect(Math.max(0, Math.min(count - 1, at + 1)));
   }, { isActive: active });
   if (rows.length === 0) return <Text dimColor>{empty}</Text>;
   return (

@@ -49,11 +49,14 @@ export function ResourceScreen<T>({ title, load, row, empty, actions, onCapture 
   const [message, setMessage] = useState("");
   const items = data.value ?? [];
   const item = items[Math.min(selected, items.length - 1)];
+  // Ink re-subscribes input handlers one tick after a frame is drawn; handlers read the latest item from here.
+  const itemRef = useRef(item);
+  itemRef.current = item;
 
   function execute(action: Action<T>, input: string) {
     setMode({ kind: "list" });
     setMessage(`${action.label}…`);
-    action.run(item, input).then(
+    action.run(itemRef.current, input).then(
       (text) => {
         setMessage(text);
         data.reload();
@@ -76,9 +79,9 @@ export function ResourceScreen<T>({ title, load, row, empty, actions, onCapture 
     if (input === "r") return data.reload();
     const action = actions.find((a) => a.key === input);
     if (!action) return;
-    if (action.needsItem && !item) return setMessage("Nothing selected");
+    if (action.needsItem && !itemRef.current) return setMessage("Nothing selected");
     if (action.prompt) setMode({ kind: "prompt", action });
-    else if (action.confirm && item) setMode({ kind: "confirm", action });
+    else if (action.confirm && itemRef.current) setMode({ kind: "confirm", action });
     else execute(action, "");
   }, { isActive: mode.kind !== "prompt" });
 
