@@ -11,6 +11,7 @@ import { createMemoryStore } from "../storage/memory.ts";
 import { parseSize, runCli } from "./cli.ts";
 import { createVolumeManager } from "./manager.ts";
 import { formatMetrics } from "./metrics.ts";
+import { eventually } from "./_testing/fixtures.ts";
 import { createRoutes } from "./routes.ts";
 
 const sealer = {
@@ -204,24 +205,20 @@ Deno.test("blockdev frees replaced and trimmed chunks at once until the volume h
   await t.manager.createVolume({ name: "v", sizeBytes: 2 ** 20, chunkSize: 65536 });
   await t.manager.map("v", { iqn: "iqn.2026-01.lan.appliance:v", lun: 0 });
   const device = t.manager.resolveTarget("iqn.2026-01.lan.appliance:v")!.luns.get(0)!;
-  const settle = () => new Promise((r) => setTimeout(r, 100));
   await device.write(0, new Uint8Array(2 * 65536).fill(1), { fua: true });
   await device.write(0, new Uint8Array(65536).fill(2), { fua: true });
-  await settle();
-  assert.equal(await t.chunkObjects("v"), 2, "the first version of chunk 0 is gone");
+  assert.equal(await eventually(() => t.chunkObjects("v"), 2), 2, "the first version of chunk 0 is gone");
   await device.unmap(65536, 65536);
   await device.flush();
-  await settle();
-  assert.equal(await t.chunkObjects("v"), 1, "trimmed chunk 1 deleted");
+  assert.equal(await eventually(() => t.chunkObjects("v"), 1), 1, "trimmed chunk 1 deleted");
 
   await t.manager.createSnapshot("v", "s");
   await device.write(0, new Uint8Array(65536).fill(3), { fua: true });
-  await settle();
+  await new Promise((r) => setTimeout(r, 200)); // time for a (wrong) eager deletion to show
   assert.equal(await t.chunkObjects("v"), 2, "the snapshot keeps its version of chunk 0");
   await t.manager.deleteSnapshot("v", "s");
   assert.equal(await t.chunkObjects("v"), 1, "collected with the snapshot");
   await device.write(0, new Uint8Array(65536).fill(4), { fua: true });
-  await settle();
-  assert.equal(await t.chunkObjects("v"), 1, "unshared again");
+  assert.equal(await eventually(() => t.chunkObjects("v"), 1), 1, "unshared again");
   assert.deepEqual(await device.read(0, 65536), new Uint8Array(65536).fill(4));
 });

@@ -244,9 +244,9 @@ export async function openVolume(options: VolumeOptions): Promise<Volume> {
       refuseReadOnly("write");
       const indexes = pieces(offset, data.length).map((p) => p.index);
       const reserved = await writeback.reserve(indexes);
-      const copy = data.slice();
-      const { seq, durable } = journal.append({ kind: "write", offset, data: copy });
-      apply({ kind: "write", offset, data: copy }, seq);
+      // Both the journal record and the dirty chunk copy the bytes: the caller may reuse its buffer.
+      const { seq, durable } = journal.append({ kind: "write", offset, data });
+      apply({ kind: "write", offset, data }, seq);
       reserved();
       writeback.changed();
       await durable;
@@ -281,6 +281,8 @@ export async function openVolume(options: VolumeOptions): Promise<Volume> {
         });
       }
       await journal.close();
+      // A round that finished while a journal write was in flight could not drop the last segment: do it now.
+      if (dirty.size === 0) await journal.release(Infinity);
     },
     stats: () => ({
       ...writeback.stats(),

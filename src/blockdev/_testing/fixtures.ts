@@ -95,3 +95,13 @@ export function pattern(length: number, seed: number): Uint8Array {
   }
   return out;
 }
+
+/** Polls `check` until it returns `expected` (or 5 s pass) and returns its last value. */
+export async function eventually<T>(check: () => T | Promise<T>, expected: T): Promise<T> {
+  let value = await check();
+  for (let i = 0; i < 100 && value !== expected; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+    value = await check();
+  }
+  return value;
+}
