@@ -25,7 +25,9 @@ export interface RunningAppliance {
   creds: AdminCredentials;
   /** Everything the process wrote to stdout so far. */
   stdout(): string;
-  /** Sends a signal and waits for the process to exit; returns its exit code. */
+  /** Resolves with the exit code once the process has exited (sends nothing). */
+  exited: Promise<number>;
+  /** Sends a signal (unless the process has exited) and waits for the exit; returns its exit code. */
   stop(signal?: Deno.Signal): Promise<number>;
 }
 
@@ -107,6 +109,7 @@ export async function startAppliance(
       s3: `http://${listen.s3}`,
       creds,
       stdout: () => out,
+      exited: status,
       async stop(signal: Deno.Signal = "SIGTERM") {
         if (exited === undefined) {
           try {

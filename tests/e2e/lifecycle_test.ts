@@ -73,7 +73,7 @@ Deno.test("SIGTERM drains: an upload in flight completes, then the process exits
     });
     assert.ok(signalled, "SIGTERM was sent while the body was still streaming");
     assert.equal(status, 200);
-    assert.equal(await app.stop(), 0);
+    assert.equal(await app.exited, 0, "the appliance exits cleanly once drained");
     const refused = await fetch(`${app.api}/api/v1/health`).then(() => "answered", () => "refused");
     assert.equal(refused, "refused", "the stopped appliance no longer listens");
     s3.destroy();
