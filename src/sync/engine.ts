@@ -58,6 +58,8 @@ export function createSyncEngine(deps: SyncEngineDeps) {
   const { repo, clock } = deps;
   const active = new Map<string, { progress: Progress; abort: AbortController }>();
   const inFlight = new Set<Promise<unknown>>();
+  /** Per job since start: finished runs by status, objects and bytes applied (Prometheus counters). */
+  const totals = new Map<string, { succeeded: number; failed: number; objects: number; bytes: number }>();
 
   async function requireJob(id: string): Promise<JobRow> {
     const job = await repo.getJob(id);
@@ -150,6 +152,13 @@ export function createSyncEngine(deps: SyncEngineDeps) {
       await applyRetention({ repo, clock, logger: deps.logger, store: deps.resolveStore(job.targetBackend) }, job);
       await pruneFeed(job.sourceBucket);
     }
+    const t = totals.get(job.id) ?? { succeeded: 0, failed: 0, objects: 0, bytes: 0 };
+    totals.set(job.id, {
+      ...t,
+      [status]: t[status] + 1,
+      objects: t.objects + summary.copied + summary.deleted,
+      bytes: t.bytes + summary.bytes,
+    });
     return { ...summary, status, durationMs: finishedAt.getTime() - run.startedAt.getTime() };
   }
 
@@ -274,6 +283,30 @@ export function createSyncEngine(deps: SyncEngineDeps) {
     },
 
     isRunning: (jobId: string) => active.has(jobId),
+
+    /** Prometheus text: runs by status, objects and bytes applied, and running jobs. */
+    metrics(): string {
+      // Job ids are [a-z0-9_-] (validated at creation): no label escaping needed.
+      const label = (job: string) => `job="${job}"`;
+      const lines = [
+        "# HELP s3plugin_sync_runs_total Finished sync runs by status.",
+        "# TYPE s3plugin_sync_runs_total counter",
+        "# HELP s3plugin_sync_objects_total Objects copied or deleted on mirrors.",
+        "# TYPE s3plugin_sync_objects_total counter",
+        "# HELP s3plugin_sync_bytes_total Bytes of objects applied to mirrors.",
+        "# TYPE s3plugin_sync_bytes_total counter",
+        "# HELP s3plugin_sync_running Whether a run of the job is in progress.",
+        "# TYPE s3plugin_sync_running gauge",
+      ];
+      for (const [job, t] of totals) {
+        lines.push(`s3plugin_sync_runs_total{${label(job)},status="succeeded"} ${t.succeeded}`);
+        lines.push(`s3plugin_sync_runs_total{${label(job)},status="failed"} ${t.failed}`);
+        lines.push(`s3plugin_sync_objects_total{${label(job)}} ${t.objects}`);
+        lines.push(`s3plugin_sync_bytes_total{${label(job)}} ${t.bytes}`);
+      }
+      for (const job of active.keys()) lines.push(`s3plugin_sync_running{${label(job)}} 1`);
+      return lines.join("\n") + "\n";
+    },
 
     /** Stops every run between items and waits for them; interrupted runs resume on their next start. */
     async stopAll(): Promise<void> {

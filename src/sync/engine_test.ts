@@ -46,6 +46,9 @@ Deno.test("sync run copies everything, then only changes, keeping generations re
     mirror.reset();
     const idle = await h.engine.run("j");
     assert.equal(idle.copied + idle.deleted, 0);
+    const metrics = h.engine.metrics();
+    assert.match(metrics, /^s3plugin_sync_runs_total\{job="j",status="succeeded"\} 2$/m);
+    assert.match(metrics, new RegExp(`^s3plugin_sync_objects_total\\{job="j"\\} ${ODD_KEYS.length + 1}$`, "m"));
     // Manifest mode: one listing page of the source, nothing on the mirror but the bucket check.
     assert.deepEqual(primary.counts, { headBucket: 1, listObjects: 1 });
     assert.deepEqual(mirror.counts, { headBucket: 1 });

@@ -52,6 +52,7 @@ export async function createSyncService(
   return {
     name: "sync",
     routes,
+    metrics: () => engine.metrics(),
     async stop() {
       const schedulerStopped = scheduler.stop();
       await engine.stopAll();
