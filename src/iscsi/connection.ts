@@ -335,8 +335,8 @@ export function createConnection(io: ConnectionIo, deps: ConnectionDeps): Connec
   async function onLogout(itt: number, reason: number): Promise<void> {
     const response = reason === 2 ? 2 : 0;
     if (response === 0) {
-      // Commands still waiting for Data-Out will never get it; the rest finish before the session ends.
-      await abortTasks(core, (t) => t.write !== undefined && t.write.state.received < t.edtl);
+      // Commands still waiting for Data-Out or behind a CmdSN gap never run; the rest finish first.
+      await abortTasks(core, (t) => !t.started);
       await Promise.all([...tasks.values()].map((t) => t.done));
     }
     await send(encodeLogoutResponse({ itt, response, ...sequence(true) }));

@@ -22,6 +22,8 @@ export interface Task {
   cmdSN: number;
   immediate: boolean;
   aborted: boolean;
+  /** Execution began (its data is complete and its CmdSN turn came). */
+  started: boolean;
   /** Its status is being sent: too late to abort. */
   answering: boolean;
   edtl: number;

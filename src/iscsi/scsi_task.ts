@@ -29,6 +29,7 @@ export function startScsiCommand(core: ConnectionCore, cmd: ScsiCommandPdu, turn
     edtl: cmd.edtl,
     cdb: cmd.cdb,
     turn,
+    started: false,
     answering: false,
     residual: 0,
     hasDataOut: false,
@@ -91,6 +92,8 @@ function sendR2t(core: ConnectionCore, task: Task, r: R2tRequest): Promise<void>
 
 async function run(core: ConnectionCore, task: Task, dataOut: Uint8Array): Promise<void> {
   await task.turn;
+  if (task.aborted) return;
+  task.started = true;
   const s = core.session;
   const lu = s.lus.get(task.lun);
   let result: ScsiResult;

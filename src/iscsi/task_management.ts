@@ -30,8 +30,8 @@ export async function abortTasks(core: ConnectionCore, match: (t: Task) => boole
   const victims = [...core.tasks.values()].filter(match);
   for (const t of victims) {
     t.aborted = true;
-    if (t.write && t.write.state.received < t.edtl) {
-      // Still collecting data: nothing runs yet, so the task ends here.
+    if (!t.started) {
+      // Still collecting data or waiting for its CmdSN turn: nothing runs yet, so the task ends here.
       core.retire(t);
       t.finish();
     }
