@@ -20,7 +20,7 @@ Deno.test("an s3 backend added through the API stores a bucket's objects upstrea
       const backend = await api.backends.create({ id: "upstream", kind: "s3", config });
       assert.equal(backend.config.secretAccessKey, "***");
       const probe = await api.backends.test("upstream");
-      assert.equal(probe.ok, true, probe.error);
+      assert.equal(probe.ok, true, probe.error ?? "");
       assert.equal(probe.buckets, 0, "with bucketPrefix the backend sees only its own upstream buckets");
       await api.buckets.create({ name: "offsite", backend: "upstream" });
 

@@ -95,7 +95,7 @@ Deno.test("multipart errors: EntityTooSmall, InvalidPart, InvalidPartOrder, NoSu
       query: { uploadId: id, partNumber: "3" },
       headers: { "x-amz-copy-source": "mpu/src", "x-amz-copy-source-range": range! },
     });
-    assert.equal(errorCode(c.body), code, range);
+    assert.equal(errorCode(c.body), code, range!);
   }
   let r = await h.text({ method: "PUT", path: "/mpu/k", query: { uploadId: id, partNumber: "10001" }, body: "x" });
   assert.equal(errorCode(r.body), "InvalidArgument");

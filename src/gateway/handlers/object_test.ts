@@ -21,7 +21,7 @@ Deno.test("Range GET: a-b, a-, suffix -n give 206 with Content-Range; past the e
     ]
   ) {
     const r = await h.text({ path: "/bkt/obj", headers: { range: range! } });
-    assert.equal(r.res.status, 206, range);
+    assert.equal(r.res.status, 206, range!);
     assert.equal(r.body, body);
     assert.equal(r.res.headers.get("content-range"), cr);
     assert.equal(r.res.headers.get("content-length"), String(body!.length));
