@@ -9,7 +9,9 @@ export function systemClock(): Clock {
 }
 
 /** A clock tests can move by hand. */
-export function fakeClock(start: Date = new Date("2026-01-01T00:00:00Z")): Clock & { advance(ms: number): void; set(d: Date): void } {
+export function fakeClock(
+  start: Date = new Date("2026-01-01T00:00:00Z"),
+): Clock & { advance(ms: number): void; set(d: Date): void } {
   let t = start.getTime();
   return {
     now: () => new Date(t),

@@ -40,7 +40,11 @@ export class AppError extends Error {
   /** Extra structured data for the edge mappers (e.g. the part number that failed). */
   readonly details: Record<string, unknown>;
 
-  constructor(code: AppErrorCode, message: string, options: { cause?: unknown; details?: Record<string, unknown> } = {}) {
+  constructor(
+    code: AppErrorCode,
+    message: string,
+    options: { cause?: unknown; details?: Record<string, unknown> } = {},
+  ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = "AppError";
     this.code = code;
