@@ -230,6 +230,8 @@ export function createS3Store(options: S3StoreOptions): ObjectStore {
         if (opts.signal?.aborted) throw opts.signal.reason;
         throw mapS3Error(err, "NoSuchBucket");
       }
+      // Ceph RGW's CompleteMultipartUpload answer carries no ETag that the SDK can read: ask for it.
+      if (!etag) return await headObject(bucket, key);
       // Built from what was sent, saving a HEAD per upload; the upstream's Last-Modified may differ by its clock skew.
       return {
         key,

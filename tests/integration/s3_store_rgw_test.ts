@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { createS3Store, type S3StoreOptions } from "../../src/storage/s3.ts";
 import { testConnection } from "../../src/storage/factory.ts";
 import { objectStoreContract } from "../../src/storage/_testing/object_store_contract.ts";
+import { bytes, getBytes, rejectsWithCode, streamOf } from "../../src/storage/_testing/contract_helpers.ts";
 
 const tools = new URL("../../../shared/tools/radosgw/", import.meta.url).pathname;
 
@@ -55,6 +56,24 @@ objectStoreContract("s3 → Ceph RGW", async () => {
   };
 }, {
   extraCases: [{
+    name: "unknown-length uploads over one part go multipart with bounded memory; a failure mid-way leaves nothing",
+    async fn({ store, bucket }) {
+      const data = bytes(40 * 1024 * 1024, 77);
+      const info = await store.putObject(bucket, "big-unknown", streamOf(data, 256 * 1024));
+      assert.match(info.etag, /^"[0-9a-f]{32}-3"$/, "16 MiB parts");
+      assert.equal(info.size, data.byteLength);
+      assert.deepEqual(await getBytes(store, bucket, "big-unknown"), data);
+      const cut = new ReadableStream<Uint8Array>({
+        start(controller) {
+          controller.enqueue(data.subarray(0, 20 * 1024 * 1024));
+          controller.error(new Error("client went away"));
+        },
+      });
+      await assert.rejects(store.putObject(bucket, "cut-unknown", cut));
+      await rejectsWithCode(store.headObject(bucket, "cut-unknown"), "NoSuchKey");
+      assert.deepEqual((await store.listMultipartUploads(bucket)).uploads, [], "the partial upload was aborted");
+    },
+  }, {
     name: "wrong credentials are Unauthorized; bucketPrefix maps bucket names",
     async fn({ store, bucket }) {
       const wrong = createS3Store({ ...rgw!, secretAccessKey: "not-the-secret" });

@@ -164,7 +164,7 @@ export const basicCases: ContractCase[] = [
     },
   },
   {
-    name: "copy: metadata directive COPY and REPLACE, ranged source, across buckets",
+    name: "copy: metadata directive COPY and REPLACE, across buckets, onto itself",
     async fn({ store, bucket, newBucket }) {
       const data = bytes(50_000, 9);
       const src = await store.putObject(bucket, "src", streamOf(data), {
