@@ -249,3 +249,27 @@ Deno.test("a write ahead of a CmdSN gap collects its data at once and runs only 
     ini.close();
   });
 });
+
+Deno.test("Data-In sequences end at MaxBurstLength; a short EDTL reports an overflow residual", async () => {
+  await withTarget(async (address) => {
+    const { ini } = await login(address, {
+      extra: [["MaxRecvDataSegmentLength", "4096"], ["MaxBurstLength", "8192"]],
+    });
+    const cmd = bhs(0x01, 0x80 | 0x40 | 0x01, { 16: 41, 20: 12288, 24: ini.cmdSN });
+    cmd.set([0x28, 0, 0, 0, 0, 0, 0, 0, 32, 0], 32); // 16 KiB wanted, EDTL 12 KiB
+    await ini.send(cmd);
+    const flags: number[] = [];
+    for (;;) {
+      const r = await ini.read();
+      assert.equal(r?.opcode, 0x25);
+      flags.push(r!.bhs[1]!);
+      if (r!.bhs[1]! & 0x01) {
+        assert.equal(r!.u32(44), 4096); // residual count
+        break;
+      }
+    }
+    // F at the 8 KiB burst boundary and at the end; the last carries S and O (overflow).
+    assert.deepEqual(flags, [0x00, 0x80, 0x80 | 0x04 | 0x01]);
+    ini.close();
+  });
+});
