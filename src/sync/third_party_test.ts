@@ -8,6 +8,7 @@ import { createFsStore } from "../storage/fs.ts";
 import { createS3Store } from "../storage/s3.ts";
 import { rclone, rcloneEnv, startTestAppliance } from "./_testing/appliance.ts";
 import { put, readText } from "./_testing/harness.ts";
+import { RGW_KEYS, withRgw } from "../../tests/_rgw.ts";
 
 interface Peer {
   endpoint: string;
@@ -150,17 +151,5 @@ Deno.test("sync gateway → s3rver: rclone check after each run, restore back by
   }
 });
 
-// Ceph RGW needs a one-node cluster on fixed monitor ports, so it is started outside the test run:
-// `CEPH_LAB=… RGW_PORT=8917 ../shared/tools/radosgw/start.sh`, then SYNC_RGW_ENDPOINT=http://127.0.0.1:8917.
-const rgw = Deno.env.get("SYNC_RGW_ENDPOINT");
-Deno.test({
-  name: "sync gateway → Ceph RGW: rclone check after each run, restore back byte-identical",
-  ignore: rgw === undefined,
-  fn: () =>
-    syncToPeer({
-      endpoint: rgw!,
-      accessKeyId: "RGWTESTACCESSKEY0001",
-      secretAccessKey: "rgw-test-secret-key-0001-xxxxxxxxxxxxxxxx",
-      bucket: `sync-mirror-${Date.now()}`,
-    }),
-});
+Deno.test("sync gateway → Ceph RGW: rclone check after each run, restore back byte-identical", () =>
+  withRgw(({ endpoint }) => syncToPeer({ endpoint, ...RGW_KEYS, bucket: "sync-mirror" })));
