@@ -118,6 +118,8 @@ export async function startTgtd(dir: string, options: { sizeBytes: number }): Pr
       child.kill("SIGKILL");
     } catch { /* exited */ }
     await output;
+    // A killed tgtd leaves its control socket behind.
+    for (const suffix of ["", ".lock"]) await Deno.remove(`/run/tgtd/socket.${control}${suffix}`).catch(() => {});
   };
   try {
     const adm = (args: string[]) => run(tgtadm, ["-C", control, "--lld", "iscsi", ...args]);
