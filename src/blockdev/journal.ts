@@ -168,9 +168,16 @@ export async function openJournal(
       }
     }
     draining = undefined;
+    // Everything was released while this batch was being written: drop the segment now (nothing was appended since).
+    if (deferredRelease !== undefined && deferredRelease >= nextSeq) {
+      deferredCleanup = journal.release(deferredRelease).catch(() => {});
+    }
+    deferredRelease = undefined;
   }
 
-  return {
+  let deferredRelease: number | undefined;
+  let deferredCleanup: Promise<void> | undefined;
+  const journal: Journal = {
     get nextSeq() {
       return nextSeq;
     },
@@ -189,6 +196,7 @@ export async function openJournal(
       return { seq, durable };
     },
     async release(seq) {
+      if (seq >= nextSeq && draining) deferredRelease = seq;
       if (seq >= nextSeq && !draining && current) {
         // Everything is in the bucket: the next append starts a fresh segment and this one can go.
         current.file.close();
@@ -196,7 +204,8 @@ export async function openJournal(
       }
       // A segment is done when the next one starts at or below `seq` (all its records are older).
       while (
-        segments.length > 0 && segments[0] !== current?.segment && (segments[1]?.firstSeq ?? nextSeq) <= seq
+        segments.length > 0 && segments[0] !== current?.segment &&
+        (segments[1]?.firstSeq ?? (draining ? Infinity : nextSeq)) <= seq
       ) {
         const done = segments.shift()!;
         totalBytes -= (await Deno.stat(done.path)).size;
@@ -206,10 +215,12 @@ export async function openJournal(
     async close() {
       closed = true;
       await draining;
+      await deferredCleanup;
       current?.file.close();
       current = undefined;
     },
   };
+  return journal;
 }
 
 function concat(parts: Uint8Array[]): Uint8Array {

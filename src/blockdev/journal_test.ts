@@ -99,3 +99,17 @@ Deno.test("journal release deletes only segments whose records all reached the b
     ]);
   });
 });
+
+Deno.test("journal release requested while a write is in flight takes effect once it is written", async () => {
+  await withDir(async (dir) => {
+    const { journal } = await replay(dir);
+    await journal.append({ kind: "write", offset: 0, data: new Uint8Array(4096) }).durable;
+    const { durable } = journal.append({ kind: "write", offset: 0, data: new Uint8Array(4096) });
+    await journal.release(journal.nextSeq); // e.g. the chunk was uploaded before its record hit the disk
+    assert.equal([...Deno.readDirSync(dir)].length, 1, "the segment being written stays");
+    await durable;
+    for (let i = 0; i < 100 && [...Deno.readDirSync(dir)].length > 0; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal([...Deno.readDirSync(dir)].length, 0);
+    await journal.close();
+  });
+});
