@@ -8,11 +8,9 @@ import { join } from "node:path";
 import type { ApplianceParts, ServiceFactory } from "./appliance.ts";
 import { systemClock } from "./clock.ts";
 import type { BackendRecord } from "./db/repos/backends.ts";
-import { AppError } from "./errors.ts";
 import { createGateway } from "./gateway/mod.ts";
 import type { Logger } from "./log.ts";
-import { createFsStore } from "./storage/fs.ts";
-import { createS3Store, type S3StoreOptions } from "./storage/s3.ts";
+import { createStore } from "./storage/factory.ts";
 import type { ObjectStore } from "./storage/mod.ts";
 import { createAccessKeyStore } from "./db/repos/access_keys.ts";
 import { createSecretBox } from "./secret_box.ts";
@@ -37,23 +35,7 @@ export function realApplianceParts(options: { logger: Logger }): ApplianceParts 
     logger: options.logger,
     print: (text) => console.log(text),
     sealer: (dataDir) => createSecretBox({ keyFile: join(dataDir, "secret.key") }),
-    openBackend: (record: BackendRecord): Promise<ObjectStore> => {
-      const config = record.config;
-      const missing = (fields: string[]) => fields.filter((f) => typeof config[f] !== "string" || config[f] === "");
-      if (record.kind === "fs") {
-        if (missing(["path"]).length > 0) {
-          return Promise.reject(new AppError("InvalidArgument", "An fs backend needs config.path (a directory)"));
-        }
-        return createFsStore({ root: config.path as string, clock });
-      }
-      const absent = missing(["region", "accessKeyId", "secretAccessKey"]);
-      if (absent.length > 0) {
-        return Promise.reject(
-          new AppError("InvalidArgument", `An s3 backend needs config.${absent.join(", config.")}`),
-        );
-      }
-      return Promise.resolve(createS3Store({ ...(config as unknown as S3StoreOptions), clock }));
-    },
+    openBackend: (record: BackendRecord): Promise<ObjectStore> => createStore(record.kind, record.config, { clock }),
     accessKeys: (db, sealer) => createAccessKeyStore({ db, sealer, clock }),
     gateway: (ctx) =>
       createGateway({

@@ -45,7 +45,7 @@ export async function ensureDefaultBackend(
     await insertBackend(db, sealer, {
       id: DEFAULT_BACKEND_ID,
       kind: "fs",
-      config: { path: resolve(join(deps.dataDir, "objects")) },
+      config: { root: resolve(join(deps.dataDir, "objects")) },
       createdAt: deps.clock.now(),
     });
   }

@@ -13,9 +13,9 @@ import { createApiToken } from "../db/repos/api_tokens.ts";
 import { createAccessKeyStore } from "../db/repos/access_keys.ts";
 import type { BackendRecord } from "../db/repos/backends.ts";
 import { createSecretBox } from "../secret_box.ts";
-import { AppError } from "../errors.ts";
 import { silentLogger } from "../log.ts";
 import type { RunningService } from "../service.ts";
+import { validateStoreConfig } from "../storage/factory.ts";
 import { createMemoryStore } from "../storage/memory.ts";
 import { createApiClient } from "./client.ts";
 import type { ServiceStatus } from "./deps.ts";
@@ -42,10 +42,9 @@ export async function createTestApi(options: { services?: RunningService[] } = {
     backends,
     buckets,
     sealer: sealer,
+    // The real config validation of each kind, over memory stores.
     openBackend: (record) => {
-      if (record.kind !== "fs" || typeof record.config.path !== "string") {
-        return Promise.reject(new AppError("InvalidArgument", "test backends must be fs with a path"));
-      }
+      validateStoreConfig(record.kind, record.config);
       opened.push(record);
       return Promise.resolve(createMemoryStore({ clock }));
     },

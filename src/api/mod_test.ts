@@ -58,7 +58,7 @@ Deno.test("GET /health answers 503 until every enabled service runs, then 200", 
 Deno.test("buckets: create on a chosen backend, list, conflict, delete only when empty", async () => {
   const t = await setup();
   try {
-    await t.client.backends.create({ id: "second", kind: "fs", config: { path: "/srv/second" } });
+    await t.client.backends.create({ id: "second", kind: "fs", config: { root: "/srv/second" } });
     const created = await t.client.buckets.create({ name: "photos", backend: "second" });
     assert.equal(created.backend, "second");
     await t.client.buckets.create({ name: "logs" });
@@ -88,8 +88,8 @@ Deno.test("backends: secrets are sealed at rest and never returned; '***' keeps 
   try {
     const created = await t.client.backends.create({
       id: "remote",
-      kind: "fs",
-      config: { path: "/srv/remote", secretAccessKey: "very-secret-value" },
+      kind: "s3",
+      config: { region: "us-east-1", accessKeyId: "AK1", secretAccessKey: "very-secret-value" },
     });
     assert.equal(created.config.secretAccessKey, "***");
     const raw = await t.db.query.backends.findFirst({ where: (b, { eq }) => eq(b.id, "remote") });
@@ -97,9 +97,15 @@ Deno.test("backends: secrets are sealed at rest and never returned; '***' keeps 
     const listed = JSON.stringify(await t.client.backends.list());
     assert.ok(!listed.includes("very-secret-value"));
 
-    await t.client.backends.update("remote", { config: { path: "/srv/moved", secretAccessKey: "***" } });
+    await t.client.backends.update("remote", {
+      config: { region: "eu-west-1", accessKeyId: "AK1", secretAccessKey: "***" },
+    });
     const reopened = t.opened.at(-1)!;
-    assert.deepEqual(reopened.config, { path: "/srv/moved", secretAccessKey: "very-secret-value" });
+    assert.deepEqual(reopened.config, {
+      region: "eu-west-1",
+      accessKeyId: "AK1",
+      secretAccessKey: "very-secret-value",
+    });
   } finally {
     await t.close();
   }
@@ -123,10 +129,10 @@ Deno.test("backends: invalid bodies name the field; bad configs are refused; in-
     assert.equal(malformed.status, 400);
     await rejectsCode(t.client.backends.create({ id: "s3x", kind: "s3", config: {} }), "InvalidArgument", 400);
     assert.equal(t.backends.has("s3x"), false);
-    await rejectsCode(t.client.backends.create({ id: "local", kind: "fs", config: { path: "/x" } }), "Conflict", 409);
+    await rejectsCode(t.client.backends.create({ id: "local", kind: "fs", config: { root: "/x" } }), "Conflict", 409);
     await rejectsCode(t.client.backends.delete("local"), "Conflict", 409);
 
-    await t.client.backends.create({ id: "spare", kind: "fs", config: { path: "/srv/spare" } });
+    await t.client.backends.create({ id: "spare", kind: "fs", config: { root: "/srv/spare" } });
     await t.client.buckets.create({ name: "on-spare", backend: "spare" });
     await rejectsCode(t.client.backends.delete("spare"), "Conflict", 409);
     await t.client.buckets.delete("on-spare");
@@ -143,7 +149,7 @@ Deno.test("backends: test connection reports ok, and the default moves with defa
     const result = await t.client.backends.test("local");
     assert.equal(result.ok, true);
     assert.equal(result.buckets, 0);
-    await t.client.backends.create({ id: "next", kind: "fs", config: { path: "/srv/next" }, default: true });
+    await t.client.backends.create({ id: "next", kind: "fs", config: { root: "/srv/next" }, default: true });
     assert.deepEqual((await t.client.backends.list()).map((b) => [b.id, b.default]), [["local", false], [
       "next",
       true,

@@ -8,7 +8,7 @@ import { ResourceScreen } from "../components/ResourceScreen.tsx";
 import type { ScreenProps } from "./screen_props.ts";
 
 function where(b: BackendView): string {
-  return String(b.config.endpoint ?? b.config.path ?? "");
+  return String(b.config.endpoint ?? b.config.root ?? "");
 }
 
 export function BackendsScreen({ client, onCapture }: ScreenProps) {

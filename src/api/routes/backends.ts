@@ -17,6 +17,7 @@ import {
 } from "../../db/repos/backends.ts";
 import { getSetting, setSetting, SETTING } from "../../db/repos/settings.ts";
 import { AppError } from "../../errors.ts";
+import { testConnection } from "../../storage/factory.ts";
 import type { ApiDeps } from "../deps.ts";
 import type { ApiEnv } from "../middleware/auth.ts";
 import { type ApiRoute, defineRoute, errors } from "../route.ts";
@@ -25,7 +26,7 @@ import type { JsonSchema } from "../schema.ts";
 const ID_PATTERN = "^[a-z0-9][a-z0-9_-]{0,62}$";
 const CONFIG_SCHEMA: JsonSchema = {
   type: "object",
-  description: 'fs: {"path"}; s3: {"endpoint","region","accessKeyId","secretAccessKey",…}. Secrets are never returned.',
+  description: 'fs: {"root"}; s3: {"endpoint","region","accessKeyId","secretAccessKey",…}. Secrets are never returned.',
   properties: {},
   additionalProperties: true,
 };
@@ -184,15 +185,11 @@ export function backendRoutes(deps: ApiDeps): ApiRoute[] {
       },
       handle: async (c) => {
         const record = await load(c);
-        const started = deps.clock.now().getTime();
-        try {
-          const store = deps.backends.get(record.id);
-          const list = await store.listBuckets();
-          return c.json({ ok: true, latencyMs: deps.clock.now().getTime() - started, buckets: list.length });
-        } catch (err) {
-          const error = err instanceof Error ? err.message : String(err);
-          return c.json({ ok: false, latencyMs: deps.clock.now().getTime() - started, error });
+        if (!deps.backends.has(record.id)) {
+          return c.json({ ok: false, latencyMs: 0, error: "The backend could not be opened at start (see the log)" });
         }
+        const result = await testConnection(deps.backends.get(record.id));
+        return c.json(result.ok ? result : { ok: false, latencyMs: result.latencyMs, error: result.error.message });
       },
     }),
   ];
