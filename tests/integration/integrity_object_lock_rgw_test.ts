@@ -10,37 +10,17 @@ import { createIntegrityService } from "../../src/integrity/mod.ts";
 import { call, createTestContext, putEvent } from "../../src/integrity/_testing.ts";
 import type { VerifyReport } from "../../src/integrity/verifier.ts";
 import { createS3Store } from "../../src/storage/s3.ts";
-
-const tools = new URL("../../../shared/tools/radosgw/", import.meta.url).pathname;
-const KEYS = { accessKeyId: "RGWTESTACCESSKEY0001", secretAccessKey: "rgw-test-secret-key-0001-xxxxxxxxxxxxxxxx" };
-
-async function script(name: string, env: Record<string, string>): Promise<void> {
-  const out = await new Deno.Command("bash", { args: [`${tools}${name}`], env, stdout: "piped", stderr: "piped" })
-    .output();
-  if (!out.success) {
-    throw new Error(
-      `${name} failed (exit ${out.code}): ${new TextDecoder().decode(out.stdout)}${
-        new TextDecoder().decode(out.stderr)
-      }`,
-    );
-  }
-}
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
-}
+import { RGW_KEYS as KEYS, startRgw } from "../_rgw.ts";
 
 Deno.test("integrity anchors are Object-Locked on Ceph RGW and verification reads them back", async () => {
-  const lab = await Deno.makeTempDir({ prefix: "rgw-integrity-" });
-  const env = { CEPH_LAB: `${lab}/lab`, RGW_PORT: String(freePort()), MEMSTORE_GB: "1" };
   const t = await createTestContext();
   t.clock.set(new Date()); // retention dates must lie in the server's future
+  const rgw = await startRgw().catch(async (err) => {
+    await t.cleanup();
+    throw err;
+  });
   try {
-    await script("start.sh", env);
-    const endpoint = `http://127.0.0.1:${env.RGW_PORT}`;
+    const { endpoint } = rgw;
     const store = createS3Store({ endpoint, region: "us-east-1", forcePathStyle: true, ...KEYS });
     assert.equal(store.capabilities.objectLock, true);
     const service = await createIntegrityService(t.ctx, {
@@ -77,8 +57,7 @@ Deno.test("integrity anchors are Object-Locked on Ceph RGW and verification read
       await store.close();
     }
   } finally {
-    await script("stop.sh", env).catch(() => {});
-    await Deno.remove(lab, { recursive: true });
+    await rgw.stop();
     await t.cleanup();
   }
 });
