@@ -7,52 +7,24 @@ import assert from "node:assert/strict";
 import { createS3Store, type S3StoreOptions } from "../../src/storage/s3.ts";
 import { testConnection } from "../../src/storage/factory.ts";
 import { objectStoreContract } from "../../src/storage/_testing/object_store_contract.ts";
+import { RGW_KEYS, startRgw } from "../_rgw.ts";
 import { bytes, getBytes, rejectsWithCode, streamOf } from "../../src/storage/_testing/contract_helpers.ts";
-
-const tools = new URL("../../../shared/tools/radosgw/", import.meta.url).pathname;
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
-}
-
-async function script(name: string, env: Record<string, string>): Promise<string> {
-  const out = await new Deno.Command("bash", { args: [`${tools}${name}`], env, stdout: "piped", stderr: "piped" })
-    .output();
-  const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
-  if (!out.success) throw new Error(`${name} failed (exit ${out.code}):\n${text}`);
-  return text;
-}
 
 let rgw: S3StoreOptions | undefined;
 
 objectStoreContract("s3 → Ceph RGW", async () => {
-  const lab = await Deno.makeTempDir({ prefix: "rgw-contract-" });
-  const env = { CEPH_LAB: `${lab}/lab`, RGW_PORT: String(freePort()), MEMSTORE_GB: "2" };
-  try {
-    await script("start.sh", env);
-  } catch (err) {
-    await script("stop.sh", env).catch(() => {});
-    await Deno.remove(lab, { recursive: true });
-    throw err;
-  }
+  const lab = await startRgw({ memstoreGb: 2 });
   rgw = {
-    endpoint: `http://127.0.0.1:${env.RGW_PORT}`,
+    endpoint: lab.endpoint,
     region: "us-east-1",
     forcePathStyle: true,
-    accessKeyId: "RGWTESTACCESSKEY0001",
-    secretAccessKey: "rgw-test-secret-key-0001-xxxxxxxxxxxxxxxx",
+    ...RGW_KEYS,
     bucketPrefix: "s3p-",
   };
   const store = createS3Store(rgw);
   return {
     store,
-    cleanup: async () => {
-      await script("stop.sh", env);
-      await Deno.remove(lab, { recursive: true });
-    },
+    cleanup: () => lab.stop(),
   };
 }, {
   extraCases: [{
