@@ -4,6 +4,7 @@ import { createAppliance } from "./appliance.ts";
 import { realApplianceParts } from "./appliance_parts.ts";
 import { parseServeConfig } from "./config.ts";
 import { silentLogger } from "./log.ts";
+import { createFsStore } from "./storage/fs.ts";
 import type { ServiceFactory } from "./appliance.ts";
 
 function config(dataDir: string) {
@@ -108,5 +109,36 @@ Deno.test("--db-url puts the database where it points, not in the data dir", asy
   } finally {
     await Deno.remove(dir, { recursive: true });
     await Deno.remove(dbDir, { recursive: true });
+  }
+});
+
+Deno.test("a data dir that lost its database starts again and keeps the objects of the default bucket", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const first = await createAppliance(config(dir), parts([]));
+    const store = await createFsStore({ root: `${dir}/objects` });
+    await store.putObject("s3plugin", "kept", new Blob(["still here"]).stream());
+    await store.close();
+    await first.stop();
+    for (const f of ["s3plugin.db", "s3plugin.db-wal", "s3plugin.db-shm"]) {
+      await Deno.remove(`${dir}/${f}`).catch(() => {});
+    }
+    const printed: string[] = [];
+    const second = await createAppliance(config(dir), parts([], printed));
+    try {
+      assert.equal(printed.length, 1, "new credentials are issued for the new database");
+      const creds = JSON.parse(await Deno.readTextFile(`${dir}/admin-credentials.json`));
+      const res = await fetch(`http://${second.addresses.api}/api/v1/buckets`, {
+        headers: { authorization: `Bearer ${creds.apiToken}` },
+      });
+      assert.deepEqual((await res.json()).map((b: { name: string }) => b.name), ["s3plugin"]);
+    } finally {
+      await second.stop();
+    }
+    const reopened = await createFsStore({ root: `${dir}/objects` });
+    assert.equal((await reopened.headObject("s3plugin", "kept")).size, 10);
+    await reopened.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });

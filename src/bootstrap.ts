@@ -12,8 +12,9 @@ import type { Clock } from "./clock.ts";
 import type { Db } from "./db/client.ts";
 import { createApiToken } from "./db/repos/api_tokens.ts";
 import { findBackend, insertBackend, type SecretSealer } from "./db/repos/backends.ts";
-import { findBucketRow } from "./db/repos/buckets.ts";
+import { findBucketRow, insertBucketRow } from "./db/repos/buckets.ts";
 import { getSetting, setSetting, SETTING } from "./db/repos/settings.ts";
+import { isAppError } from "./errors.ts";
 
 export const DEFAULT_BACKEND_ID = "local";
 export const DEFAULT_BUCKET = "s3plugin";
@@ -68,7 +69,14 @@ export async function firstStart(deps: {
   const key = await deps.accessKeys.create({ description: "admin (created at first start)", admin: true, grants: [] });
   const token = await createApiToken(db, deps.clock, "admin (created at first start)");
   if (!await findBucketRow(db, DEFAULT_BUCKET)) {
-    await deps.buckets.createBucketOn(DEFAULT_BUCKET, (await getSetting(db, SETTING.defaultBackend))!);
+    const backendId = (await getSetting(db, SETTING.defaultBackend))!;
+    try {
+      await deps.buckets.createBucketOn(DEFAULT_BUCKET, backendId);
+    } catch (err) {
+      // A data dir whose database was lost still holds the bucket: take it over instead of failing to start.
+      if (!isAppError(err, "BucketAlreadyExists")) throw err;
+      await insertBucketRow(db, { name: DEFAULT_BUCKET, backendId, createdAt: deps.clock.now() });
+    }
   }
   await setSetting(db, SETTING.defaultBucket, DEFAULT_BUCKET);
   const credentials: AdminCredentials = {
