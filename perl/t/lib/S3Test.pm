@@ -90,6 +90,30 @@ sub start_discard {
     };
 }
 
+sub _port_in_use {
+    my ($port) = @_;
+    my $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port, Timeout => 1);
+    return $sock ? 1 : 0;
+}
+
+# A lab RGW that is already running on this machine: start.sh binds its monitor to the fixed
+# ports 3300/6789, so only one lab cluster can run at a time and a second start.sh would join
+# the first one's monitor. Returns the RGW port from the running radosgw's ceph.conf.
+sub _running_rgw_port {
+    opendir(my $dh, '/proc') or return undef;
+    for my $pid (grep { /^\d+$/ } readdir($dh)) {
+        open(my $fh, '<', "/proc/$pid/cmdline") or next;
+        my @argv = split(/\0/, do { local $/; <$fh> } // '');
+        next if !@argv || $argv[0] !~ /(^|\/)radosgw$/;
+        my ($conf) = map { $argv[$_ + 1] } grep { $argv[$_] eq '-c' } 0 .. $#argv - 1;
+        open(my $cf, '<', $conf // next) or next;
+        while (my $line = <$cf>) {
+            return $1 if $line =~ /beast endpoint=127\.0\.0\.1:(\d+)/;
+        }
+    }
+    return undef;
+}
+
 # Ceph RGW for a test: our own throw-away cluster on a free port when none runs, otherwise the
 # running lab gateway (used with its standard test user and a bucket of our own; left running).
 sub start_rgw {

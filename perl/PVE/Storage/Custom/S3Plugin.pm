@@ -12,13 +12,16 @@ use File::Path qw(make_path remove_tree);
 use PVE::Storage::Plugin;
 
 use PVE::Storage::Custom::S3Plugin::Cache;
-use PVE::Storage::Custom::S3Plugin::Config;
+use PVE::Storage::Custom::S3Plugin::Config qw(
+    state_dir read_json write_json read_secrets write_secrets delete_secrets object_key backup_info
+    client decode_notes
+);
 use PVE::Storage::Custom::S3Plugin::Health;
+use PVE::Storage::Custom::S3Plugin::Listing;
 use PVE::Storage::Custom::S3Plugin::Prune;
 
 use base qw(PVE::Storage::Plugin);
 
-my $CFG = 'PVE::Storage::Custom::S3Plugin::Config';
 
 # Configuration
 
@@ -41,57 +44,99 @@ sub properties {
     return {
         endpoint => {
             description => "S3 endpoint host name or IP address (without scheme).",
-            type => 'string', format => 'address',
+            type => 'string',
+            format => 'address',
         },
-        bucket => { description => "S3 bucket name.", type => 'string', pattern => '[a-z0-9][a-z0-9.\-]{1,62}' },
-        region => { description => "S3 region used for request signing.", type => 'string', default => 'us-east-1' },
+        bucket => {
+            description => "S3 bucket name.",
+            type => 'string',
+            pattern => '[a-z0-9][a-z0-9.\-]{1,62}',
+        },
+        region => {
+            description => "S3 region used for request signing.",
+            type => 'string',
+            default => 'us-east-1',
+        },
         prefix => {
             description => "Key prefix inside the bucket, so several clusters can share one bucket.",
-            type => 'string', pattern => '[^\s]*',
+            type => 'string',
+            pattern => '[^\s]*',
         },
-        'path-style' => { description => "Use path-style requests instead of virtual-host style.", type => 'boolean', default => 1 },
-        'use-ssl' => { description => "Use HTTPS.", type => 'boolean', default => 1 },
-        'verify-ssl' => { description => "Verify the endpoint's TLS certificate.", type => 'boolean', default => 1 },
-        'access-key' => { description => "S3 access key ID.", type => 'string' },
-        'secret-key' => { description => "S3 secret access key.", type => 'string' },
-        'cache-max-size' => { description => "Cache size limit in MiB (only uploaded files are evicted).", type => 'integer', minimum => 0 },
-        'cache-max-age' => { description => "Evict uploaded files not used for this many hours.", type => 'integer', minimum => 0 },
-        'multipart-part-size' => { description => "Multipart part size in MiB.", type => 'integer', minimum => 5, maximum => 5120, default => 64 },
-        'multipart-concurrency' => { description => "Parts transferred in parallel.", type => 'integer', minimum => 1, maximum => 32, default => 4 },
-        'transfer-bwlimit' => { description => "Transfer bandwidth limit per process in KiB/s.", type => 'integer', minimum => 1 },
-        'storage-class' => { description => "S3 storage class for new objects.", type => 'string', pattern => '[A-Z_]+' },
-        capacity => { description => "Capacity reported to PVE in GiB (S3 has no fixed size).", type => 'integer', minimum => 1 },
+        'path-style' => {
+            description => "Use path-style requests instead of virtual-host style.",
+            type => 'boolean',
+            default => 1,
+        },
+        'use-ssl' => {
+            description => "Use HTTPS.",
+            type => 'boolean',
+            default => 1,
+        },
+        'verify-ssl' => {
+            description => "Verify the endpoint's TLS certificate.",
+            type => 'boolean',
+            default => 1,
+        },
+        'access-key' => {
+            description => "S3 access key ID.",
+            type => 'string',
+        },
+        'secret-key' => {
+            description => "S3 secret access key.",
+            type => 'string',
+        },
+        'cache-max-size' => {
+            description => "Cache size limit in MiB (only uploaded files are evicted).",
+            type => 'integer',
+            minimum => 0,
+        },
+        'cache-max-age' => {
+            description => "Evict uploaded files not used for this many hours.",
+            type => 'integer',
+            minimum => 0,
+        },
+        'multipart-part-size' => {
+            description => "Multipart part size in MiB.",
+            type => 'integer',
+            minimum => 5,
+            maximum => 5120,
+            default => 64,
+        },
+        'multipart-concurrency' => {
+            description => "Parts transferred in parallel.",
+            type => 'integer',
+            minimum => 1,
+            maximum => 32,
+            default => 4,
+        },
+        'transfer-bwlimit' => {
+            description => "Transfer bandwidth limit per process in KiB/s.",
+            type => 'integer',
+            minimum => 1,
+        },
+        'storage-class' => {
+            description => "S3 storage class for new objects.",
+            type => 'string',
+            pattern => '[A-Z_]+',
+        },
+        capacity => {
+            description => "Capacity reported to PVE in GiB (S3 has no fixed size).",
+            type => 'integer',
+            minimum => 1,
+        },
     };
 }
 
 sub options {
-    return {
-        path => { optional => 1 },
-        endpoint => {},
-        port => { optional => 1 },
-        bucket => { fixed => 1 },
-        region => { optional => 1 },
-        prefix => { optional => 1, fixed => 1 },
-        'path-style' => { optional => 1 },
-        'use-ssl' => { optional => 1 },
-        'verify-ssl' => { optional => 1 },
-        fingerprint => { optional => 1 },
-        'access-key' => { optional => 1 },
-        'secret-key' => { optional => 1 },
-        'cache-max-size' => { optional => 1 },
-        'cache-max-age' => { optional => 1 },
-        'multipart-part-size' => { optional => 1 },
-        'multipart-concurrency' => { optional => 1 },
-        'transfer-bwlimit' => { optional => 1 },
-        'storage-class' => { optional => 1 },
-        capacity => { optional => 1 },
-        content => { optional => 1 },
-        nodes => { optional => 1 },
-        shared => { optional => 1 },
-        disable => { optional => 1 },
-        'prune-backups' => { optional => 1 },
-        'max-protected-backups' => { optional => 1 },
-    };
+    my %opts = map { ($_ => { optional => 1 }) } qw(
+        path port region path-style use-ssl verify-ssl fingerprint access-key secret-key
+        cache-max-size cache-max-age multipart-part-size multipart-concurrency transfer-bwlimit
+        storage-class capacity content nodes shared disable prune-backups max-protected-backups
+    );
+    $opts{endpoint} = {};
+    $opts{bucket} = { fixed => 1 };
+    $opts{prefix} = { optional => 1, fixed => 1 };
+    return \%opts;
 }
 
 # Helpers
@@ -104,7 +149,7 @@ sub check_config {
 
 sub _s3 {
     my ($storeid, $scfg) = @_;
-    return $CFG->can('client')->($storeid, $scfg);
+    return client($storeid, $scfg);
 }
 
 # Run an S3 call and keep the cached health in step with what it saw.
@@ -123,7 +168,7 @@ sub _talk {
 
 sub _validate_connection {
     my ($storeid, $scfg, $secrets) = @_;
-    my $s3 = $CFG->can('client')->($storeid, $scfg, secrets => $secrets,
+    my $s3 = client($storeid, $scfg, secrets => $secrets,
         client => { timeout => 10, retries => 1 });
     eval { $s3->check_bucket };
     die "storage '$storeid': $@" if $@;
@@ -135,14 +180,14 @@ sub on_add_hook {
     die "storage '$storeid': 'access-key' and 'secret-key' are required\n"
         if !$secrets{'access-key'} || !$secrets{'secret-key'};
     _validate_connection($storeid, $scfg, \%secrets);
-    $CFG->can('write_secrets')->($storeid, \%secrets);
+    write_secrets($storeid, \%secrets);
     return undef;
 }
 
 sub on_update_hook_full {
     my ($class, $storeid, $scfg, $update, $delete, $sensitive) = @_;
     return undef if !$sensitive || !%$sensitive;
-    my $secrets = $CFG->can('read_secrets')->($storeid);
+    my $secrets = read_secrets($storeid);
     for my $k (qw(access-key secret-key)) {
         next if !exists($sensitive->{$k});
         die "storage '$storeid': '$k' cannot be removed, only replaced\n"
@@ -150,7 +195,7 @@ sub on_update_hook_full {
         $secrets->{$k} = $sensitive->{$k};
     }
     _validate_connection($storeid, { %$scfg, %{ $update // {} } }, $secrets);
-    $CFG->can('write_secrets')->($storeid, $secrets);
+    write_secrets($storeid, $secrets);
     return undef;
 }
 
@@ -161,8 +206,8 @@ sub on_update_hook {
 
 sub on_delete_hook {
     my ($class, $storeid, $scfg) = @_;
-    $CFG->can('delete_secrets')->($storeid);
-    remove_tree($CFG->can('state_dir')->($storeid));
+    delete_secrets($storeid);
+    remove_tree(state_dir($storeid));
     return undef;
 }
 
@@ -180,9 +225,9 @@ sub activate_storage {
         my $dir = $class->get_subdir($scfg, $vtype);
         make_path($dir) if !-d $dir;
     }
-    my $state = $CFG->can('state_dir')->($storeid, 1);
+    my $state = state_dir($storeid, 1);
     my %public = map { ($_ => $scfg->{$_}) } grep { $_ !~ /^(access-key|secret-key)$/ } keys %$scfg;
-    $CFG->can('write_json')->("$state/config.json", { storeid => $storeid, scfg => \%public });
+    write_json("$state/config.json", { storeid => $storeid, scfg => \%public });
     my $h = PVE::Storage::Custom::S3Plugin::Health::current($storeid, $scfg);
     die "storage '$storeid' is offline: " . ($h->{error} // "unknown error\n") if !$h->{online};
     return 1;
@@ -196,7 +241,7 @@ sub deactivate_storage {
 sub status {
     my ($class, $storeid, $scfg, $cache) = @_;
     my $h = PVE::Storage::Custom::S3Plugin::Health::current($storeid, $scfg);
-    my $usage = $CFG->can('read_json')->($CFG->can('state_dir')->($storeid) . '/usage.json') // {};
+    my $usage = read_json(state_dir($storeid) . '/usage.json') // {};
     my $used = $usage->{bytes} // 0;
     my $total = $scfg->{capacity} ? $scfg->{capacity} * 1024**3 : $used + 1024**5;
     my $avail = $total > $used ? $total - $used : 0;
@@ -205,7 +250,7 @@ sub status {
 
 sub parse_volname {
     my ($class, $volname) = @_;
-    my ($vtype, $name, $vmid, $format) = $CFG->can('parse_volname')->($volname);
+    my ($vtype, $name, $vmid, $format) = PVE::Storage::Custom::S3Plugin::Config::parse_volname($volname);
     return ($vtype, $name, $vmid, undef, undef, undef, $format);
 }
 
@@ -229,7 +274,7 @@ sub activate_volume {
     my $s3 = _s3($storeid, $scfg);
     _talk($storeid, $s3, sub {
         PVE::Storage::Custom::S3Plugin::Cache::fetch($s3, $storeid, $vtype, $name, $path,
-            $CFG->can('object_key')->($scfg, $vtype, $name),
+            object_key($scfg, $vtype, $name),
             concurrency => $scfg->{'multipart-concurrency'} // 4,
             chunk => ($scfg->{'multipart-part-size'} // 64) * 1024 * 1024);
     });
@@ -241,76 +286,18 @@ sub deactivate_volume {
     return 1;
 }
 
-sub _backup_entry {
-    my ($storeid, $name, $size, $mtime) = @_;
-    my ($format) = $name =~ $PVE::Storage::Custom::S3Plugin::Config::NAME_RE{backup};
-    my $info = $CFG->can('backup_info')->($name);
-    my $e = { volid => "$storeid:backup/$name", format => $format, size => $size,
-        ctime => $info->{ctime} // $mtime, subtype => $info->{type} // 'unknown' };
-    $e->{vmid} = $info->{vmid} if defined($info->{vmid});
-    return $e;
-}
-
 sub list_volumes {
     my ($class, $storeid, $scfg, $vmid, $content_types) = @_;
     my $s3 = _s3($storeid, $scfg);
-    my @res;
-    for my $vtype (@$content_types) {
-        my $subdir = $PVE::Storage::Custom::S3Plugin::Config::SUBDIR{$vtype} or next;
-        next if defined($vmid) && $vtype ne 'backup';
-        my $re = $PVE::Storage::Custom::S3Plugin::Config::NAME_RE{$vtype};
-        my $base = $CFG->can('object_key')->($scfg, $vtype, '');
-        my ($objects) = _talk($storeid, $s3, sub { $s3->list_objects($base, delimiter => '/') });
-        my %sidecar;
-        my %items;
-        for my $o (@$objects) {
-            my $name = substr($o->{key}, length($base));
-            if ($name =~ /^(.+)\.(notes|protected)$/) {
-                $sidecar{$1}->{$2} = $o->{key};
-                next;
-            }
-            next if $name !~ $re;
-            $items{$name} = [$o->{size}, $o->{mtime}];
-        }
-        # Files written locally (upload, vzdump) and not uploaded yet are volumes too.
-        my $dir = $class->get_subdir($scfg, $vtype);
-        if (opendir(my $dh, $dir)) {
-            for my $name (readdir($dh)) {
-                next if $name =~ /^\./ || $name !~ $re || $items{$name} || !-f "$dir/$name";
-                my @st = stat(_);
-                $items{$name} = [$st[7], $st[9]];
-            }
-        }
-        for my $name (sort keys %items) {
-            my ($size, $mtime) = @{ $items{$name} };
-            my $e;
-            if ($vtype eq 'backup') {
-                $e = _backup_entry($storeid, $name, $size, $mtime);
-                next if defined($vmid) && ($e->{vmid} // -1) != $vmid;
-                $e->{protected} = 1 if $sidecar{$name}->{protected};
-                if (my $nk = $sidecar{$name}->{notes}) {
-                    my $notes = _talk($storeid, $s3, sub { $s3->get_object($nk) });
-                    $e->{notes} = $CFG->can('decode_notes')->($notes);
-                }
-            } else {
-                my $format = $vtype eq 'iso' ? 'iso' : $vtype eq 'snippets' ? 'snippet' : 'raw';
-                if ($vtype eq 'vztmpl' || $vtype eq 'import') {
-                    ($format) = $name =~ $re;
-                    $format = "t$1" if $vtype eq 'vztmpl' && $format =~ /^tar\.(.+)$/;
-                }
-                $e = { volid => "$storeid:$vtype/$name", format => $format, size => $size,
-                    ctime => $mtime };
-            }
-            $e->{content} = $vtype;
-            push @res, $e;
-        }
-    }
-    return \@res;
+    return _talk($storeid, $s3, sub {
+        PVE::Storage::Custom::S3Plugin::Listing::list($class, $s3, $storeid, $scfg, $vmid,
+            $content_types);
+    });
 }
 
 sub _sidecar_key {
     my ($scfg, $name, $what) = @_;
-    return $CFG->can('object_key')->($scfg, 'backup', "$name.$what");
+    return object_key($scfg, 'backup', "$name.$what");
 }
 
 sub get_volume_attribute {
@@ -326,7 +313,7 @@ sub get_volume_attribute {
         my $h = _talk($storeid, $s3, sub { $s3->head_object(_sidecar_key($scfg, $name, 'notes')) });
         return undef if !$h;
         my $notes = _talk($storeid, $s3, sub { $s3->get_object(_sidecar_key($scfg, $name, 'notes')) });
-        return $CFG->can('decode_notes')->($notes);
+        return decode_notes($notes);
     }
     return undef;
 }
@@ -337,7 +324,7 @@ sub update_volume_attribute {
     die "attribute '$attribute' is not supported for '$volname' on storage type 's3'\n"
         if $vtype ne 'backup' || ($attribute ne 'notes' && $attribute ne 'protected');
     my $s3 = _s3($storeid, $scfg);
-    my $key = $CFG->can('object_key')->($scfg, 'backup', $name);
+    my $key = object_key($scfg, 'backup', $name);
     my $exists = -e $class->filesystem_path($scfg, $volname)
         || _talk($storeid, $s3, sub { $s3->head_object($key) });
     die "volume '$storeid:$volname' does not exist\n" if !$exists;
@@ -358,7 +345,7 @@ sub volume_size_info {
     my ($path, undef, $vtype) = $class->filesystem_path($scfg, $volname);
     my (undef, $name) = $class->parse_volname($volname);
     my $s3 = _s3($storeid, $scfg);
-    my $h = _talk($storeid, $s3, sub { $s3->head_object($CFG->can('object_key')->($scfg, $vtype, $name)) });
+    my $h = _talk($storeid, $s3, sub { $s3->head_object(object_key($scfg, $vtype, $name)) });
     my ($size, $ctime) = $h ? ($h->{size}, $h->{mtime}) : (stat($path))[7, 10];
     die "volume '$storeid:$volname' does not exist\n" if !defined($size);
     return wantarray ? ($size, 'raw', $size, undef, $ctime) : $size;
@@ -373,9 +360,9 @@ sub free_image {
     my $s3 = _s3($storeid, $scfg);
     # vzdump's task log is <archive name without its extension>.log
     (my $log = $name) =~ s/\.(?:vma|tar|tgz)(?:\.[^.]+)?$/.log/;
-    my @keys = ($CFG->can('object_key')->($scfg, $vtype, $name));
+    my @keys = (object_key($scfg, $vtype, $name));
     push @keys, map { _sidecar_key($scfg, $name, $_) } qw(notes protected) if $vtype eq 'backup';
-    push @keys, $CFG->can('object_key')->($scfg, 'backup', $log) if $vtype eq 'backup' && $log ne $name;
+    push @keys, object_key($scfg, 'backup', $log) if $vtype eq 'backup' && $log ne $name;
     my @failed = _talk($storeid, $s3, sub { $s3->delete_objects(@keys) });
     die "removing '$volname' failed: " . join('; ', @failed) . "\n" if @failed;
     my @local = ($path);
@@ -391,25 +378,7 @@ sub prune_backups {
     my ($class, $scfg, $storeid, $keep, $vmid, $type, $dryrun, $logfunc) = @_;
     $logfunc //= sub { print "$_[1]\n" };
     my $backups = $class->list_volumes($storeid, $scfg, $vmid, ['backup']);
-    my (%groups, @list);
-    for my $b (@$backups) {
-        my ($name) = $b->{volid} =~ m!^[^:]+:backup/(.+)$!;
-        my $info = $CFG->can('backup_info')->($name);
-        my $btype = $info->{type} // 'unknown';
-        next if defined($type) && $type ne $btype;
-        my $e = { volid => $b->{volid}, type => $btype, ctime => $b->{ctime} };
-        my $bvmid = $info->{vmid} // $b->{vmid};
-        $e->{vmid} = $bvmid if defined($bvmid);
-        if ($info->{is_std_name}) {
-            $e->{ctime} = $info->{ctime};
-            push @{ $groups{"$btype/$bvmid"} }, $e;
-        } else {
-            $e->{mark} = 'renamed';
-        }
-        $e->{mark} = 'protected' if $b->{protected};
-        push @list, $e;
-    }
-    PVE::Storage::Custom::S3Plugin::Prune::mark_group($_, $keep) for values %groups;
+    my @list = PVE::Storage::Custom::S3Plugin::Prune::mark_backups($backups, $keep, $type);
     return \@list if $dryrun;
     my $failed;
     for my $e (grep { $_->{mark} eq 'remove' } @list) {

@@ -11,7 +11,7 @@ use Digest::MD5;
 use File::Basename qw(dirname);
 use File::Path qw(make_path);
 
-use PVE::Storage::Custom::S3Plugin::Config;
+use PVE::Storage::Custom::S3Plugin::Config qw(state_dir write_json read_json);
 use PVE::Storage::Custom::S3Plugin::Multipart;
 use PVE::Storage::Custom::S3Plugin::SigV4 qw(uri_escape);
 use PVE::Storage::Custom::S3Plugin::Workers qw(spawn_worker collect_workers stop_workers);
@@ -19,13 +19,13 @@ use PVE::Storage::Custom::S3Plugin::Workers qw(spawn_worker collect_workers stop
 
 sub _marker {
     my ($storeid, $vtype, $name) = @_;
-    return PVE::Storage::Custom::S3Plugin::Config::state_dir($storeid, 1) . "/synced/$vtype." . uri_escape($name) . '.json';
+    return state_dir($storeid, 1) . "/synced/$vtype." . uri_escape($name) . '.json';
 }
 
 sub mark_synced {
     my ($storeid, $vtype, $name, $path, $etag) = @_;
     my @st = stat($path) or return;
-    PVE::Storage::Custom::S3Plugin::Config::write_json(_marker($storeid, $vtype, $name),
+    write_json(_marker($storeid, $vtype, $name),
         { size => $st[7], mtime => $st[9], etag => $etag });
 }
 
@@ -37,7 +37,7 @@ sub unmark {
 # The marker if $path still is the file that was synced, else undef.
 sub synced {
     my ($storeid, $vtype, $name, $path) = @_;
-    my $m = PVE::Storage::Custom::S3Plugin::Config::read_json(_marker($storeid, $vtype, $name)) or return undef;
+    my $m = read_json(_marker($storeid, $vtype, $name)) or return undef;
     my @st = stat($path) or return undef;
     return ($st[7] == $m->{size} && $st[9] == $m->{mtime}) ? $m : undef;
 }

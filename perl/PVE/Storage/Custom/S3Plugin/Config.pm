@@ -14,6 +14,12 @@ use Time::Local qw(timelocal);
 use PVE::Storage::Custom::S3Plugin::Metrics;
 use PVE::Storage::Custom::S3Plugin::Objects;
 
+use Exporter qw(import);
+our @EXPORT_OK = qw(
+    state_dir read_json write_json read_secrets write_secrets delete_secrets secrets_file key_prefix
+    object_key backup_info client decode_notes
+);
+
 # Content type -> key prefix below the storage's prefix (and local subdir below `path`).
 our %SUBDIR = (
     backup => 'dump',

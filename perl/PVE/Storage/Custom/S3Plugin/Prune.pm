@@ -12,6 +12,8 @@ use warnings;
 
 use POSIX qw(strftime);
 
+use PVE::Storage::Custom::S3Plugin::Config qw(backup_info);
+
 my @RULES = (
     ['keep-last', sub { "$_[0]" }],
     ['keep-hourly', sub { strftime('%Y-%m-%d %H', localtime($_[0])) }],
@@ -57,6 +59,32 @@ sub mark_group {
         }
     }
     $_->{mark} //= 'remove' for @open;
+}
+
+# Prune list for list_volumes output: groups by guest type and VMID, leaves backups without the
+# standard vzdump name alone ('renamed') and protected ones ('protected'), marks the rest.
+sub mark_backups {
+    my ($backups, $keep, $type) = @_;
+    my (%groups, @list);
+    for my $b (@$backups) {
+        my ($name) = $b->{volid} =~ m!^[^:]+:backup/(.+)$!;
+        my $info = backup_info($name);
+        my $btype = $info->{type} // 'unknown';
+        next if defined($type) && $type ne $btype;
+        my $e = { volid => $b->{volid}, type => $btype, ctime => $b->{ctime} };
+        my $vmid = $info->{vmid} // $b->{vmid};
+        $e->{vmid} = $vmid if defined($vmid);
+        if ($info->{is_std_name}) {
+            $e->{ctime} = $info->{ctime};
+            push @{ $groups{"$btype/$vmid"} }, $e;
+        } else {
+            $e->{mark} = 'renamed';
+        }
+        $e->{mark} = 'protected' if $b->{protected};
+        push @list, $e;
+    }
+    mark_group($_, $keep) for values %groups;
+    return @list;
 }
 
 1;

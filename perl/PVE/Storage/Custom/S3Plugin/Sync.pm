@@ -10,14 +10,13 @@ use warnings;
 use Digest::MD5 qw(md5_hex);
 
 use PVE::Storage::Custom::S3Plugin::Cache;
-use PVE::Storage::Custom::S3Plugin::Config;
+use PVE::Storage::Custom::S3Plugin::Config qw(object_key state_dir read_json write_json key_prefix client);
 use PVE::Storage::Custom::S3Plugin::Health;
 use PVE::Storage::Custom::S3Plugin::Multipart;
 
 use constant USAGE_REFRESH => 300;
 use constant STALE_UPLOAD_AGE => 24 * 3600;
 
-my $CFG = 'PVE::Storage::Custom::S3Plugin::Config';
 
 # True when some process holds $path open for writing (scans /proc/*/fd).
 sub open_for_write {
@@ -61,8 +60,8 @@ sub _find_inode {
 sub _upload {
     my ($s3, $storeid, $scfg, $f, $log, %o) = @_;
     my $name = $o{name} // $f->{name};
-    my $key = $CFG->can('object_key')->($scfg, $f->{vtype}, $name);
-    my $state = $CFG->can('state_dir')->($storeid, 1) . '/uploads/' . md5_hex($key) . '.json';
+    my $key = object_key($scfg, $f->{vtype}, $name);
+    my $state = state_dir($storeid, 1) . '/uploads/' . md5_hex($key) . '.json';
     $log->("uploading $f->{vtype}/$name");
     return PVE::Storage::Custom::S3Plugin::Multipart::upload(
         s3 => $s3, key => $key, file => $f->{path}, state_file => $state,
@@ -93,8 +92,8 @@ sub _follow_dat {
         return 1;
     }
     if ($final ne $guess) {
-        my $from = $CFG->can('object_key')->($scfg, 'backup', $guess);
-        $s3->copy_object($from, $CFG->can('object_key')->($scfg, 'backup', $final));
+        my $from = object_key($scfg, 'backup', $guess);
+        $s3->copy_object($from, object_key($scfg, 'backup', $final));
         $s3->delete_object($from);
     }
     PVE::Storage::Custom::S3Plugin::Cache::mark_synced($storeid, 'backup', $final, "$dir/$final",
@@ -104,17 +103,17 @@ sub _follow_dat {
 
 sub _refresh_usage {
     my ($s3, $storeid, $scfg, $added, $now) = @_;
-    my $file = $CFG->can('state_dir')->($storeid, 1) . '/usage.json';
-    my $u = $CFG->can('read_json')->($file);
+    my $file = state_dir($storeid, 1) . '/usage.json';
+    my $u = read_json($file);
     if ($u && $now - $u->{counted} < USAGE_REFRESH) {
         $u->{bytes} += $added;
     } else {
-        my ($objects) = $s3->list_objects($CFG->can('key_prefix')->($scfg));
+        my ($objects) = $s3->list_objects(key_prefix($scfg));
         my $bytes = 0;
         $bytes += $_->{size} for @$objects;
         $u = { bytes => $bytes, objects => scalar(@$objects), counted => $now };
     }
-    $CFG->can('write_json')->($file, $u);
+    write_json($file, $u);
 }
 
 =head3 sync_storage
@@ -128,7 +127,7 @@ sub sync_storage {
     my $log = $o{log} // sub { };
     my $settle = $o{settle} // 5;
     my $now = $o{now} // time();
-    my $s3 = $CFG->can('client')->($storeid, $scfg);
+    my $s3 = client($storeid, $scfg);
     my (@done, $added);
     my $ok = eval {
         for my $f (@{ PVE::Storage::Custom::S3Plugin::Cache::cache_files($plugin, $scfg) }) {
@@ -151,7 +150,7 @@ sub sync_storage {
         _refresh_usage($s3, $storeid, $scfg, $added // 0, $now);
         if ($o{cleanup_uploads}) {
             $log->("aborted stale upload of $_") for PVE::Storage::Custom::S3Plugin::Multipart::cleanup_stale(
-                $s3, $CFG->can('key_prefix')->($scfg), STALE_UPLOAD_AGE, $now);
+                $s3, key_prefix($scfg), STALE_UPLOAD_AGE, $now);
         }
         $log->("evicted $_") for PVE::Storage::Custom::S3Plugin::Cache::evict($plugin, $storeid,
             $scfg, $now);
