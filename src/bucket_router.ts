@@ -49,7 +49,17 @@ export function createBucketRouter(deps: BucketRouterDeps): BucketRouter {
   }
 
   async function storeOf(bucket: string): Promise<ObjectStore> {
-    return backends.get(await backendOf(bucket));
+    const id = await backendOf(bucket);
+    try {
+      return backends.get(id);
+    } catch (err) {
+      if (!isAppError(err, "NotFound")) throw err;
+      // The backend is configured but could not be opened (e.g. an unreachable upstream at start).
+      throw new AppError("Unavailable", `Bucket "${bucket}" is on backend "${id}", which is not available`, {
+        cause: err,
+        details: { bucket, backend: id },
+      });
+    }
   }
 
   async function createBucketOn(bucket: string, backendId: string, options?: { objectLock?: boolean }) {

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { createBackendRegistry } from "./backend_registry.ts";
+import { AppError } from "./errors.ts";
 import { createBucketRouter } from "./bucket_router.ts";
 import { fakeClock } from "./clock.ts";
 import { createDb } from "./db/client.ts";
@@ -60,6 +61,22 @@ Deno.test("bucket router sends each bucket to its backend and copies across back
     assert.deepEqual(got.info.metadata, { owner: "ops" });
     assert.equal(await t.router.backendOf("on-b"), "b");
     await assert.rejects(t.router.backendOf("missing"), /does not exist/);
+  } finally {
+    await t.cleanup();
+  }
+});
+
+Deno.test("bucket router answers Unavailable for a bucket whose backend is not open", async () => {
+  const t = await setup();
+  try {
+    await t.router.createBucketOn("on-b", "b");
+    await t.backends.remove("b");
+    await assert.rejects(
+      t.router.headBucket("on-b"),
+      (err: unknown) =>
+        err instanceof AppError && err.code === "Unavailable" &&
+        /backend "b", which is not available/.test(err.message),
+    );
   } finally {
     await t.cleanup();
   }
