@@ -81,9 +81,16 @@ async function openService(name: string, events: EventBus<OperationEvent>) {
   return { integrity, handle };
 }
 
-async function putRound(client: S3Client, bucket: string, round: number): Promise<number> {
+/** One round of PUTs; `settle` (the journal's flush) is inside the measurement, so no work spills over. */
+async function putRound(
+  client: S3Client,
+  bucket: string,
+  round: number,
+  settle: () => Promise<void> = () => Promise.resolve(),
+): Promise<{ rate: number; cpuUs: number }> {
   const body = new Uint8Array(4096);
   let next = 0;
+  const cpu = process.cpuUsage();
   const t0 = performance.now();
   await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
     while (next < PUTS) {
@@ -91,7 +98,8 @@ async function putRound(client: S3Client, bucket: string, round: number): Promis
       await client.send(new PutObjectCommand({ Bucket: bucket, Key: `r${round}/o${i}`, Body: body }));
     }
   }));
-  return PUTS / ((performance.now() - t0) / 1000);
+  await settle();
+  return { rate: PUTS / ((performance.now() - t0) / 1000), cpuUs: (cpuSeconds(cpu) * 1e6) / PUTS };
 }
 
 const cpuSeconds = (since: ReturnType<typeof process.cpuUsage>) => {
@@ -114,13 +122,15 @@ try {
   const on = serveGateway(onBus);
   const gw = await openService("gateway", onBus);
   await fs.createBucket("bench");
-  const offRates: number[] = [];
-  const onRates: number[] = [];
+  const offRounds: { rate: number; cpuUs: number }[] = [];
+  const onRounds: { rate: number; cpuUs: number }[] = [];
   await putRound(off.client, "bench", -1); // warm-up
   for (let r = 0; r < ROUNDS; r++) {
-    offRates.push(await putRound(off.client, "bench", r * 2));
-    onRates.push(await putRound(on.client, "bench", r * 2 + 1));
+    offRounds.push(await putRound(off.client, "bench", r * 2));
+    onRounds.push(await putRound(on.client, "bench", r * 2 + 1, () => gw.integrity.appender.flush()));
   }
+  const offRates = offRounds.map((x) => x.rate), onRates = onRounds.map((x) => x.rate);
+  const offCpu = median(offRounds.map((x) => x.cpuUs)), onCpu = median(onRounds.map((x) => x.cpuUs));
   await gw.integrity.appender.flush();
   const journaled = gw.integrity.journal.size();
   await gw.integrity.stop();
@@ -194,6 +204,9 @@ try {
 | gateway 4 KiB PUT/s, concurrency 16 (median of ${ROUNDS} rounds × ${PUTS}) | ${f(offMed)} (${
     offRates.map((x) => f(x)).join(", ")
   }) | ${f(onMed)} (${onRates.map((x) => f(x)).join(", ")}) | cost ${f((1 - onMed / offMed) * 100, 1)} % (goal < 5 %) |
+| process CPU per PUT (SDK client + gateway + journal), median | ${f(offCpu)} µs | ${f(onCpu)} µs | cost ${
+    f((onCpu / offCpu - 1) * 100, 1)
+  } % |
 | records journaled during the PUT rounds | – | ${f(journaled)} | one per PUT |
 | append ${f(RECORDS)} records (queue → batched transactions) | – | ${
     f(RECORDS / (appendMs / 1000))

@@ -23,7 +23,7 @@ export interface Appender {
 
 export interface AppenderOptions {
   maxBatch?: number;
-  /** Group-commit window after an idle period (default 5 ms; 0 = write at once). */
+  /** Group-commit window after an idle period (default 50 ms; 0 = write at once). */
   commitDelayMs?: number;
   committed?(records: StoredRecord[]): void;
   failed?(err: unknown): void;
@@ -31,7 +31,7 @@ export interface AppenderOptions {
 
 export function createAppender(journal: JournalStore, options: AppenderOptions = {}): Appender {
   const maxBatch = options.maxBatch ?? 5000;
-  const delay = options.commitDelayMs ?? 5;
+  const delay = options.commitDelayMs ?? 50;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let queue: RecordBody[] = [];
   let enqueued = 0;

@@ -143,7 +143,10 @@ Deno.test("a failing database keeps records queued and writes them, in order, on
     await call(service, "POST", "/checkpoints");
     await t.handle.client.execute("ALTER TABLE integrity_records RENAME TO integrity_records_away");
     for (let i = 0; i < 3; i++) t.ctx.events.publish(putEvent(t.clock, "data", `during${i}`, '"e"', 1));
-    await new Promise((r) => setTimeout(r, 20));
+    // The write is attempted after the group-commit window and fails.
+    for (let i = 0; i < 200 && /^integrity_write_failures_total 0$/m.test(service.metrics!()); i++) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
     assert.equal((await call<IntegrityStatus>(service, "GET", "/status")).pending, 3);
     assert.match(service.metrics!(), /^integrity_write_failures_total [1-9]\d*$/m);
     await t.handle.client.execute("ALTER TABLE integrity_records_away RENAME TO integrity_records");
