@@ -51,28 +51,49 @@ const PERMANENT = [
   "Unauthorized",
 ] as const;
 
-/** Runs the items with `concurrency` workers; resolves when all are done, failed, or the signal aborted. */
+/**
+ * Runs the items with `concurrency` workers; resolves when all are done, failed, or the signal aborted, and every
+ * checkpoint is written. A worker moves on to its next object while the previous one's checkpoint is being
+ * committed (group commit), so the disk sync is not in the copy path; an object counts as finished only once its
+ * checkpoint is durable, so a crash before that copies it again on resume (copies are idempotent).
+ */
 export async function executeItems(deps: ExecutorDeps, items: ItemRow[], concurrency: number): Promise<void> {
+  const workers = Math.max(1, Math.min(concurrency, items.length));
+  const pending = new Set<Promise<void>>();
+  const fail = async (item: ItemRow, err: unknown) => {
+    deps.progress.objectsFailed++;
+    const error = err instanceof Error ? err.message : String(err);
+    deps.logger.warn("sync item failed", { job: deps.job.id, key: item.key, op: item.op, error });
+    await deps.repo.setItemState({ runId: deps.run.id, idx: item.idx }, "failed", error);
+  };
   let next = 0;
   const worker = async () => {
     while (next < items.length && !deps.signal.aborted) {
       const item = items[next++]!;
+      let checkpoint: Checkpoint;
       try {
-        await withRetry(deps, () => applyItem(deps, item));
+        checkpoint = await withRetry(deps, () => applyItem(deps, item));
+      } catch (err) {
+        await fail(item, err);
+        continue;
+      }
+      const committed = checkpoint().then(() => {
         deps.progress.objectsDone++;
         deps.progress.bytesDone += item.size;
-      } catch (err) {
-        deps.progress.objectsFailed++;
-        const error = err instanceof Error ? err.message : String(err);
-        deps.logger.warn("sync item failed", { job: deps.job.id, key: item.key, op: item.op, error });
-        await deps.repo.setItemState({ runId: deps.run.id, idx: item.idx }, "failed", error);
-      }
+      }, (err) => fail(item, err)).finally(() => pending.delete(committed));
+      pending.add(committed);
+      // Bounded: at most one checkpoint in flight per worker.
+      while (pending.size >= workers) await Promise.race(pending);
     }
   };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, items.length)) }, worker));
+  await Promise.all(Array.from({ length: workers }, worker));
+  await Promise.all(pending);
 }
 
-async function withRetry(deps: ExecutorDeps, fn: () => Promise<void>): Promise<void> {
+/** Writes an applied item's checkpoint (its state and generation entries) in one transaction. */
+type Checkpoint = () => Promise<void>;
+
+async function withRetry<T>(deps: ExecutorDeps, fn: () => Promise<T>): Promise<T> {
   for (let attempt = 1;; attempt++) {
     try {
       return await fn();
@@ -83,7 +104,8 @@ async function withRetry(deps: ExecutorDeps, fn: () => Promise<void>): Promise<v
   }
 }
 
-async function applyItem(deps: ExecutorDeps, item: ItemRow): Promise<void> {
+/** Applies one item on the mirror; the returned checkpoint records it. */
+async function applyItem(deps: ExecutorDeps, item: ItemRow): Promise<Checkpoint> {
   const { job, run, repo } = deps;
   const liveKey = job.targetPrefix + item.key;
   const prev = deps.manifest.get(item.key);
@@ -92,8 +114,7 @@ async function applyItem(deps: ExecutorDeps, item: ItemRow): Promise<void> {
   const change = { jobId: job.id, key: item.key, generation: run.generation, previous };
   if (item.op === "delete") {
     await deps.target.deleteObject(job.targetBucket, liveKey);
-    await repo.commitItem({ runId: run.id, idx: item.idx, state: "done" }, change);
-    return;
+    return () => repo.commitItem({ runId: run.id, idx: item.idx, state: "done" }, change);
   }
   let result;
   try {
@@ -106,8 +127,8 @@ async function applyItem(deps: ExecutorDeps, item: ItemRow): Promise<void> {
   } catch (err) {
     if (!isAppError(err, "NoSuchKey") || (err.details.bucket && err.details.bucket !== job.sourceBucket)) throw err;
     // Deleted on the source after planning: nothing to copy; the next run sees the deletion.
-    await repo.commitItem({ runId: run.id, idx: item.idx, state: "skipped" }, { ...change, previous: undefined });
-    return;
+    return () =>
+      repo.commitItem({ runId: run.id, idx: item.idx, state: "skipped" }, { ...change, previous: undefined });
   }
   if (result.changed) deps.logger.info("sync source changed during the run", { job: job.id, key: item.key });
   const next = {
@@ -116,7 +137,7 @@ async function applyItem(deps: ExecutorDeps, item: ItemRow): Promise<void> {
     mirrorEtag: result.mirrorEtag,
     lastModified: result.lastModified,
   };
-  await repo.commitItem({ runId: run.id, idx: item.idx, state: "done" }, { ...change, next });
+  return () => repo.commitItem({ runId: run.id, idx: item.idx, state: "done" }, { ...change, next });
 }
 
 /**
