@@ -18,6 +18,7 @@ import {
   signaturesEqual,
   signHex,
   signingKey,
+  type SigningKeys,
   type SigV4Credential,
   stringToSign,
 } from "./wire/sigv4.ts";
@@ -46,6 +47,8 @@ export interface AuthDeps {
   credentials: CredentialStore;
   clock: Clock;
   maxClockSkewMs: number;
+  /** Memoized signing keys (`createSigningKeyCache`); computed per request without it. */
+  signingKeys?: SigningKeys;
 }
 
 const STREAMING: Record<string, PayloadMode> = {
@@ -122,7 +125,7 @@ async function byHeader(req: Request, url: URL, header: string, deps: AuthDeps):
   const payload = payloadMode(contentSha);
   const signedAmzDate = amzDate ?? toAmzDate(date);
   const secret = await checkScope(cred, signedAmzDate, deps);
-  const key = signingKey(secret.secretAccessKey, cred);
+  const key = (deps.signingKeys ?? signingKey)(secret.secretAccessKey, cred);
   verify(req, url, cred, { amzDate: signedAmzDate, key, payloadHash: contentSha, excludeQuery: undefined });
   const identity = { accessKeyId: cred.accessKeyId, admin: secret.admin, grants: secret.grants };
   if (payload.kind === "chunked" && payload.signed) {
@@ -148,7 +151,7 @@ async function byQuery(req: Request, url: URL, deps: AuthDeps): Promise<AuthResu
   if (date.getTime() - now > deps.maxClockSkewMs) throw new S3Error("AccessDenied", "Request is not valid yet");
   if (now > date.getTime() + params.expiresSeconds * 1000) throw new S3Error("AccessDenied", "Request has expired");
   const secret = await checkScope(params, params.amzDate, deps);
-  const key = signingKey(secret.secretAccessKey, params);
+  const key = (deps.signingKeys ?? signingKey)(secret.secretAccessKey, params);
   const contentSha = req.headers.get("x-amz-content-sha256");
   const payloadHash = contentSha !== null && params.signedHeaders.includes("x-amz-content-sha256")
     ? contentSha

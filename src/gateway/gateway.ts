@@ -17,6 +17,7 @@ import { createPayload, type Payload } from "./payload.ts";
 import { resolveRoute } from "./routes.ts";
 import { errorResponse, S3Error } from "./s3_errors.ts";
 import { toBase64 } from "./wire/checksums.ts";
+import { createSigningKeyCache, type SigningKeys } from "./wire/sigv4.ts";
 
 /** Largest total size of request header names and values. */
 export const MAX_HEADER_BYTES = 64 * 1024;
@@ -47,10 +48,15 @@ function headerBytes(headers: Headers): number {
 
 /** The request handler over `deps`. */
 export function createRequestHandler(deps: PipelineDeps): (req: Request, remoteAddr: string) => Promise<Response> {
-  return (req, remoteAddr) => handleRequest(req, remoteAddr, deps);
+  const withKeys = { ...deps, signingKeys: createSigningKeyCache() };
+  return (req, remoteAddr) => handleRequest(req, remoteAddr, withKeys);
 }
 
-async function handleRequest(req: Request, remoteAddr: string, deps: PipelineDeps): Promise<Response> {
+async function handleRequest(
+  req: Request,
+  remoteAddr: string,
+  deps: PipelineDeps & { signingKeys: SigningKeys },
+): Promise<Response> {
   const time = deps.clock.now();
   const requestId = randomHex(8);
   const url = new URL(req.url);

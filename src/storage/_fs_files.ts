@@ -73,7 +73,7 @@ function createBlockWriter(file: Deno.FsFile) {
   function reserve(n: number): Uint8Array {
     if (!buf || buf.byteLength < used + n) {
       // Small objects never allocate a whole block.
-      const grown = new Uint8Array(Math.min(BLOCK, Math.max(used + n, 2 * (buf?.byteLength ?? 0), 64 * 1024)));
+      const grown = new Uint8Array(Math.min(BLOCK, Math.max(used + n, 2 * (buf?.byteLength ?? 0))));
       if (buf && used > 0) grown.set(buf.subarray(0, used));
       buf = grown;
     }

@@ -214,6 +214,26 @@ export function signingKey(secret: string, cred: Pick<SigV4Credential, "date" | 
   return hmac(kService, "aws4_request");
 }
 
+export type SigningKeys = (secret: string, cred: Pick<SigV4Credential, "date" | "region" | "service">) => Uint8Array;
+
+/**
+ * `signingKey` memoized: the key depends only on secret, day, region and service, so a client's requests on one day
+ * share it (four HMACs saved per request). Bounded: the cache starts over beyond `max` entries.
+ */
+export function createSigningKeyCache(max = 1024): SigningKeys {
+  const keys = new Map<string, Uint8Array>();
+  return (secret, cred) => {
+    const id = `${cred.date}/${cred.region}/${cred.service}/${secret}`;
+    let key = keys.get(id);
+    if (!key) {
+      if (keys.size >= max) keys.clear();
+      key = signingKey(secret, cred);
+      keys.set(id, key);
+    }
+    return key;
+  };
+}
+
 export function signHex(key: Uint8Array, toSign: string): string {
   return hmacHex(key, toSign);
 }

@@ -5,6 +5,7 @@ import {
   canonicalQuery,
   canonicalRequest,
   canonicalUris,
+  createSigningKeyCache,
   credentialScope,
   EMPTY_SHA256,
   parseAuthorizationHeader,
@@ -171,4 +172,17 @@ Deno.test("SigV4 test suite: get-vanilla, query ordering and header trimming", (
     });
     assert.equal(signHex(key, stringToSign("20150830T123600Z", credentialScope(cred), creq)), expected, name);
   }
+});
+
+Deno.test("createSigningKeyCache() returns the signing key of each secret, day, region and service", () => {
+  const keys = createSigningKeyCache(2);
+  const other = { ...SCOPE, date: "20130525" };
+  assert.deepEqual(keys(SECRET, SCOPE), signingKey(SECRET, SCOPE));
+  assert.equal(keys(SECRET, SCOPE), keys(SECRET, SCOPE), "the second call is served from the cache");
+  assert.deepEqual(keys(SECRET, other), signingKey(SECRET, other));
+  assert.deepEqual(keys("another-secret", SCOPE), signingKey("another-secret", SCOPE), "a rotated secret gets its key");
+  assert.deepEqual(
+    keys(SECRET, { ...SCOPE, region: "eu-west-1" }),
+    signingKey(SECRET, { ...SCOPE, region: "eu-west-1" }),
+  );
 });
