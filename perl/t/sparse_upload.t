@@ -10,6 +10,7 @@ use lib "$FindBin::Bin/lib";
 
 use File::Temp qw(tempdir);
 use Digest::MD5;
+use JSON;
 use Test::More;
 
 use PVE::Storage::Custom::S3Plugin::Multipart;
@@ -39,5 +40,25 @@ $zero->add("\0" x (1024 * 1024)) for 1 .. 64;
 my $zero_part = $zero->hexdigest;
 is($res->{etag}, PVE::Storage::Custom::S3Plugin::Multipart::expected_etag(($zero_part) x ($gib * 16)),
     'sink ETag matches the md5-of-md5s of the zero parts');
+
+# A part that keeps failing aborts the upload and drops its state: here the recorded upload no
+# longer exists on the server (the sink has no ListParts, so the local state is trusted first).
+my $small = "$tmp/small.bin";
+open($fh, '>', $small) or die;
+print {$fh} "x" x (12 * 1024 * 1024);
+close($fh);
+my @st = stat($small);
+my $state = "$tmp/small.state";
+open($fh, '>', $state) or die;
+print {$fh} JSON::encode_json({ key => 'small.bin', dev => $st[0], ino => $st[1],
+    part_size => 5 * 1024 * 1024, upload_id => 'gone', parts => {} });
+close($fh);
+eval {
+    PVE::Storage::Custom::S3Plugin::Multipart::upload(s3 => $s3, key => 'small.bin', file => $small,
+        state_file => $state, part_size => 5 * 1024 * 1024, concurrency => 2);
+};
+like($@, qr/part \d of 'small\.bin' failed: .*no longer exists/, 'failing part stops the upload, explained');
+ok(!-e $state, 'failed upload leaves no resume state behind');
+
 $srv->{stop}->();
 done_testing();

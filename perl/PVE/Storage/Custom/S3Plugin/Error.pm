@@ -57,12 +57,12 @@ sub _explain {
         if $code eq 'SignatureDoesNotMatch';
     return "the clock of this node differs too much from the server's (check NTP)"
         if $code eq 'RequestTimeTooSkewed';
+    return "the multipart upload of '$e->{key}' no longer exists on the server"
+        if $code eq 'NoSuchUpload';
     return "bucket '$bucket' does not exist at endpoint $where"
         if $code eq 'NoSuchBucket' || ($status == 404 && $e->{bucket_level});
     return "object '$e->{key}' does not exist in bucket '$bucket'"
         if $code eq 'NoSuchKey' || ($status == 404 && defined($e->{key}));
-    return "the multipart upload of '$e->{key}' no longer exists on the server"
-        if $code eq 'NoSuchUpload';
     return "access denied for access key '$key' on bucket '$bucket' (wrong credentials or "
         . "missing permission)"
         if $code eq 'AccessDenied' || $status == 403;
