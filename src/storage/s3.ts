@@ -220,7 +220,7 @@ export function createS3Store(options: S3StoreOptions): ObjectStore {
             partSize,
             queueSize: 2,
             leavePartsOnError: false,
-            params: { Bucket, Key: key, Body: verified, ...writeParams(opts) },
+            params: { Bucket, Key: key, Body: verified, ...writeParams(opts), ...checksumParams(opts.checksums) },
           });
           const onAbort = () => upload.abort();
           opts.signal?.addEventListener("abort", onAbort, { once: true });
