@@ -7,11 +7,17 @@
  * @module
  */
 
+import { ensureTools } from "./ensure_tools.ts";
+
 const args = [...Deno.args];
 const skipPerl = args.includes("--no-perl");
 const denoArgs = args.filter((a) => a !== "--no-perl");
 
-async function run(cmd: string, argv: string[], env: Record<string, string> = {}): Promise<{ code: number; out: string }> {
+async function run(
+  cmd: string,
+  argv: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; out: string }> {
   const child = new Deno.Command(cmd, { args: argv, stdout: "piped", stderr: "inherit", env }).spawn();
   const decoder = new TextDecoder();
   let out = "";
@@ -31,6 +37,8 @@ function stripAnsi(s: string): string {
 
 let passed = 0;
 let failed = 0;
+
+await ensureTools();
 
 const paths = denoArgs.length > 0 ? denoArgs : ["src/", "tui/", "tests/"];
 const deno = await run(Deno.execPath(), ["test", "-A", "--no-check=remote", ...paths], { NO_COLOR: "1" });
