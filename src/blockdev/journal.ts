@@ -10,6 +10,7 @@
  */
 import { AppError } from "../errors.ts";
 import { crc32 } from "./_crc32.ts";
+import { concatBytes } from "../bytes.ts";
 
 /** What a record says: bytes written at `offset`, or a deallocated range. */
 export type JournalEntry =
@@ -154,7 +155,7 @@ export async function openJournal(
       try {
         const firstSeq = Number(new DataView(batch[0]!.bytes.buffer).getBigUint64(8));
         if (!current || current.size >= segmentBytes) await startSegment(firstSeq);
-        const all = concat(batch.map((b) => b.bytes));
+        const all = concatBytes(batch.map((b) => b.bytes));
         let written = 0;
         while (written < all.length) written += await current!.file.write(all.subarray(written));
         await current!.file.syncData();
@@ -221,15 +222,4 @@ export async function openJournal(
     },
   };
   return journal;
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0]!;
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }

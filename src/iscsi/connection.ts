@@ -26,6 +26,7 @@ import { acceptDataOut, startScsiCommand } from "./scsi_task.ts";
 import { abortTasks, handleTaskManagement } from "./task_management.ts";
 import type { SessionHandle, TargetDirectory } from "./target_directory.ts";
 import type { SessionInfo } from "./types.ts";
+import { concatBytes } from "../bytes.ts";
 
 /** Commands the initiator may have outstanding (MaxCmdSN - ExpCmdSN + 1). */
 export const QUEUE_DEPTH = 64;
@@ -137,7 +138,7 @@ export function createConnection(io: ConnectionIo, deps: ConnectionDeps): Connec
     let keys: [string, string][] | undefined;
     if (!req.cont) {
       try {
-        keys = decodeTextKeys(concat(loginText));
+        keys = decodeTextKeys(concatBytes(loginText));
       } catch (err) {
         return await loginFailure(req, 2, 0, `bad login text: ${(err as Error).message}`);
       }
@@ -380,14 +381,4 @@ export function createConnection(io: ConnectionIo, deps: ConnectionDeps): Connec
       }
     },
   };
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }

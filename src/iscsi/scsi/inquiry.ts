@@ -4,6 +4,7 @@ import type { CommandContext, CommandOutcome } from "./command.ts";
 import type { LogicalUnit } from "./logical_unit.ts";
 import { MAX_COMPARE_AND_WRITE_BLOCKS, MAX_TRANSFER_BYTES, MAX_UNMAP_DESCRIPTORS, maxWriteSameBlocks } from "./sbc.ts";
 import { invalidField } from "./sense.ts";
+import { concatBytes } from "../../bytes.ts";
 
 const VENDOR = "S3PLUGIN";
 const PRODUCT = "S3 BLOCK DEVICE";
@@ -121,13 +122,7 @@ function deviceIdentification(lu: LogicalUnit): Uint8Array {
     designator(1, 1, 5, tpg, true),
     designator(3, 1, 8, nameField, true),
   ];
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return concatBytes(parts);
 }
 
 function blockLimits(lu: LogicalUnit): Uint8Array {

@@ -9,6 +9,7 @@ import { type Access, persistentReserveIn, persistentReserveOut, release6, reser
 import * as sbc from "./sbc.ts";
 import { invalidField } from "./sense.ts";
 import * as spc from "./spc.ts";
+import { concatBytes } from "../../bytes.ts";
 
 export interface OpcodeEntry {
   opcode: number;
@@ -142,13 +143,8 @@ function reportOpcodes(ctx: CommandContext): Promise<CommandOutcome> {
       if (rctd) d.set(timeouts(), 8);
       return d;
     });
-    const out = new Uint8Array(4 + parts.reduce((n, p) => n + p.length, 0));
+    const out = concatBytes(parts, { offset: 4 });
     put32(out, 0, out.length - 4);
-    let at = 4;
-    for (const p of parts) {
-      out.set(p, at);
-      at += p.length;
-    }
     return Promise.resolve({ data: truncate(out, allocation) });
   }
   if (options > 3) throw invalidField(2, 2);

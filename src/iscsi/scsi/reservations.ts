@@ -6,6 +6,7 @@ import { be16, be32, put16, put32, truncate } from "./cdb.ts";
 import type { CommandContext, CommandOutcome } from "./command.ts";
 import { type LogicalUnit, type Nexus, raiseUnitAttention } from "./logical_unit.ts";
 import { Asc, invalidField, invalidParameter, ScsiError, SenseKey, Status } from "./sense.ts";
+import { concatBytes } from "../../bytes.ts";
 
 export const PrType = {
   WriteExclusive: 1,
@@ -119,13 +120,8 @@ function readFullStatus(lu: LogicalUnit): Uint8Array {
     d.set(tid, 24);
     return d;
   });
-  const out = new Uint8Array(8 + parts.reduce((n, p) => n + p.length, 0));
+  const out = concatBytes(parts, { offset: 8 });
   put32(out, 4, out.length - 8);
-  let at = 8;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
   return out;
 }
 
