@@ -5,7 +5,7 @@
  * @module
  */
 import { AppError } from "../errors.ts";
-import type { ObjectInfo, ObjectStore, PartInfo } from "./mod.ts";
+import type { MultipartMethods, ObjectInfo, PartInfo } from "./mod.ts";
 import { drainBody } from "./_body.ts";
 import { validateKey } from "./_keys.ts";
 import {
@@ -21,17 +21,6 @@ import { copyRegion, mapFsError, openStored, readStoredMeta, writeTemp } from ".
 import { type FsCore, isNotFound, type PartMeta, toInfo, type UploadMeta } from "./_fs_core.ts";
 
 const UPLOAD_ID = /^[0-9a-f]{32}$/;
-
-type MultipartMethods = Pick<
-  ObjectStore,
-  | "createMultipartUpload"
-  | "uploadPart"
-  | "uploadPartCopy"
-  | "completeMultipartUpload"
-  | "abortMultipartUpload"
-  | "listParts"
-  | "listMultipartUploads"
->;
 
 export function fsMultipart(core: FsCore): MultipartMethods {
   const { tmp, clock, indexOf, rename, publishObject, discardDir, copyToTemp } = core;

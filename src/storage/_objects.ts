@@ -13,17 +13,9 @@ import type {
   PutOptions,
   StoredHeaders,
 } from "./mod.ts";
+import { STORED_HEADER_FIELDS } from "./mod.ts";
 import { compareKeys } from "./_keys.ts";
 import { resolveMaxKeys } from "./_sorted_keys.ts";
-
-const HEADER_FIELDS: (keyof StoredHeaders)[] = [
-  "contentType",
-  "contentEncoding",
-  "contentDisposition",
-  "contentLanguage",
-  "cacheControl",
-  "expires",
-];
 
 /** The stored headers, metadata and storage class a put carries (defined fields only). */
 export function storedAttributes(
@@ -32,7 +24,7 @@ export function storedAttributes(
   const out: Pick<ObjectInfo, keyof StoredHeaders | "metadata" | "storageClass"> = {
     metadata: Object.fromEntries(Object.entries(options.metadata ?? {}).map(([k, v]) => [k.toLowerCase(), v])),
   };
-  for (const field of HEADER_FIELDS) {
+  for (const field of STORED_HEADER_FIELDS) {
     if (options[field] !== undefined) out[field] = options[field];
   }
   if (options.storageClass !== undefined) out.storageClass = options.storageClass;

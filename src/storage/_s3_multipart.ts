@@ -16,7 +16,7 @@ import {
 } from "@aws-sdk/client-s3";
 import { type Clock, systemClock } from "../clock.ts";
 import { AppError, isAppError } from "../errors.ts";
-import type { ByteRange, ObjectInfo, ObjectStore, PartInfo, PutOptions } from "./mod.ts";
+import type { ByteRange, MultipartMethods, ObjectInfo, PartInfo, PutOptions } from "./mod.ts";
 import { validateKey } from "./_keys.ts";
 import { selectCompletedParts, validatePartNumber } from "./_multipart.ts";
 import { checkRange } from "./_objects.ts";
@@ -33,17 +33,6 @@ export interface S3MultipartDeps {
   headObject(bucket: string, key: string): Promise<ObjectInfo>;
   clock?: Clock;
 }
-
-type Methods = Pick<
-  ObjectStore,
-  | "createMultipartUpload"
-  | "uploadPart"
-  | "uploadPartCopy"
-  | "completeMultipartUpload"
-  | "abortMultipartUpload"
-  | "listParts"
-  | "listMultipartUploads"
->;
 
 type Source = { bucket: string; key: string; range?: ByteRange };
 
@@ -113,7 +102,7 @@ export function s3Multipart(deps: S3MultipartDeps) {
     };
   }
 
-  const methods: Methods = {
+  const methods: MultipartMethods = {
     async createMultipartUpload(bucket, key, opts = {}) {
       validateKey(key);
       const out = await send(() =>

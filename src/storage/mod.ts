@@ -26,6 +26,16 @@ export interface StoredHeaders {
   expires?: string;
 }
 
+/** The `StoredHeaders` fields, for code that copies them from one object to another. */
+export const STORED_HEADER_FIELDS: readonly (keyof StoredHeaders)[] = [
+  "contentType",
+  "contentEncoding",
+  "contentDisposition",
+  "contentLanguage",
+  "cacheControl",
+  "expires",
+];
+
 export interface BucketInfo {
   name: string;
   createdAt: Date;
@@ -193,6 +203,18 @@ export interface ObjectStore {
   /** Release handles (no-op for most backends). */
   close(): Promise<void>;
 }
+
+/** The multipart half of the interface, implemented per backend in its own module. */
+export type MultipartMethods = Pick<
+  ObjectStore,
+  | "createMultipartUpload"
+  | "uploadPart"
+  | "uploadPartCopy"
+  | "completeMultipartUpload"
+  | "abortMultipartUpload"
+  | "listParts"
+  | "listMultipartUploads"
+>;
 
 /** Smallest size of a non-final multipart part (S3 rule). */
 export const MIN_PART_SIZE = 5 * 1024 * 1024;

@@ -7,7 +7,13 @@
  */
 import { createHash } from "node:crypto";
 import { AppError, isAppError } from "../errors.ts";
-import type { CompletedPart, ObjectInfo, ObjectStore, PutOptions } from "../storage/mod.ts";
+import {
+  type CompletedPart,
+  type ObjectInfo,
+  type ObjectStore,
+  type PutOptions,
+  STORED_HEADER_FIELDS,
+} from "../storage/mod.ts";
 
 export interface ObjectRef {
   store: ObjectStore;
@@ -67,16 +73,7 @@ export function md5FromEtag(etag: string): string | null {
 
 function headersOf(info: ObjectInfo): PutOptions {
   const out: PutOptions = { metadata: { ...info.metadata } };
-  for (
-    const k of [
-      "contentType",
-      "contentEncoding",
-      "contentDisposition",
-      "contentLanguage",
-      "cacheControl",
-      "expires",
-    ] as const
-  ) {
+  for (const k of STORED_HEADER_FIELDS) {
     if (info[k] !== undefined) out[k] = info[k];
   }
   return out;
