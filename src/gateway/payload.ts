@@ -8,7 +8,7 @@
 import type { ChecksumAlgorithm } from "../storage/mod.ts";
 import type { ChunkSigning, PayloadMode } from "./auth.ts";
 import { S3Error } from "./s3_errors.ts";
-import { createAwsChunkedDecoder } from "./wire/aws_chunked_stream.ts";
+import { type AwsChunkedParser, createAwsChunkedParser } from "./wire/aws_chunked_stream.ts";
 import {
   createDigest,
   type DigestAlgorithm,
@@ -123,18 +123,11 @@ export function createPayload(req: Request, options: PayloadOptions): Payload {
   let bytesIn = 0;
   const trailers = new Map<string, string>();
 
-  let stream: ReadableStream<Uint8Array> = (req.body ?? ReadableStream.from<Uint8Array>([])).pipeThrough(
-    new TransformStream<Uint8Array, Uint8Array>({
-      transform(chunk, controller) {
-        bytesIn += chunk.byteLength;
-        controller.enqueue(chunk);
-      },
-    }),
-  );
+  let parser: AwsChunkedParser | undefined;
   if (chunked) {
     const signing = options.chunkSigning;
     let previous = signing?.seedSignature ?? "";
-    stream = stream.pipeThrough(createAwsChunkedDecoder({
+    parser = createAwsChunkedParser({
       signed: mode.signed,
       onChunk(signature, sha256Hex) {
         if (!signing) return;
@@ -152,7 +145,7 @@ export function createPayload(req: Request, options: PayloadOptions): Payload {
           throw new S3Error("SignatureDoesNotMatch", "The trailer signature does not match");
         }
       },
-    }));
+    });
   }
 
   const digests = new Map<DigestAlgorithm, ReturnType<typeof createDigest>>();
@@ -160,67 +153,142 @@ export function createPayload(req: Request, options: PayloadOptions): Payload {
   if (md5) digests.set("md5", createDigest("md5"));
   if (checksum.alg) digests.set(checksum.alg, createDigest(checksum.alg));
   let size = 0;
-  stream = stream.pipeThrough(
-    new TransformStream<Uint8Array, Uint8Array>({
-      transform(chunk, controller) {
-        size += chunk.byteLength;
-        if (size > options.maxBytes) throw new S3Error("EntityTooLarge");
-        if (declaredLength !== undefined && size > declaredLength) {
-          throw new S3Error("IncompleteBody", `The body is longer than the declared ${declaredLength} bytes`);
-        }
-        for (const d of digests.values()) d.update(chunk);
-        controller.enqueue(chunk);
-      },
-      flush() {
-        if (declaredLength !== undefined && size !== declaredLength) {
-          throw new S3Error("IncompleteBody", `The body has ${size} bytes; ${declaredLength} were declared`);
-        }
-        const results = new Map([...digests].map(([alg, d]) => [alg, d.digest()]));
-        if (mode.kind === "sha256" && toHex(results.get("sha256")!) !== mode.hex) {
-          throw new S3Error("XAmzContentSHA256Mismatch", undefined, {
-            fields: { ClientComputedContentSHA256: mode.hex },
-          });
-        }
-        if (md5 && toBase64(results.get("md5")!) !== md5) {
-          throw new S3Error("BadDigest", "The Content-MD5 you specified did not match what we received");
-        }
-        if (checksum.alg) {
-          const actual = toBase64(results.get(checksum.alg)!);
-          const expected = checksum.inTrailer ? trailers.get(`x-amz-checksum-${checksum.alg}`) : checksum.value;
-          if (checksum.inTrailer && expected === undefined) {
-            throw new S3Error(
-              "IncompleteBody",
-              `The trailer x-amz-checksum-${checksum.alg} was announced but not sent`,
-            );
-          }
-          if (expected !== undefined && expected !== actual) {
-            throw new S3Error(
-              "BadDigest",
-              `The ${checksum.alg.toUpperCase()} you specified did not match the calculated checksum`,
-            );
-          }
-          checksums[checksum.alg] = actual;
-        }
-      },
-    }),
-  );
-  const reader = stream.getReader();
-  const guarded = new ReadableStream<Uint8Array>({
+  function verify(chunk: Uint8Array): void {
+    size += chunk.byteLength;
+    if (size > options.maxBytes) throw new S3Error("EntityTooLarge");
+    if (declaredLength !== undefined && size > declaredLength) {
+      throw new S3Error("IncompleteBody", `The body is longer than the declared ${declaredLength} bytes`);
+    }
+    for (const d of digests.values()) d.update(chunk);
+  }
+  function finish(): void {
+    parser?.end();
+    if (declaredLength !== undefined && size !== declaredLength) {
+      throw new S3Error("IncompleteBody", `The body has ${size} bytes; ${declaredLength} were declared`);
+    }
+    const results = new Map([...digests].map(([alg, d]) => [alg, d.digest()]));
+    if (mode.kind === "sha256" && toHex(results.get("sha256")!) !== mode.hex) {
+      throw new S3Error("XAmzContentSHA256Mismatch", undefined, {
+        fields: { ClientComputedContentSHA256: mode.hex },
+      });
+    }
+    if (md5 && toBase64(results.get("md5")!) !== md5) {
+      throw new S3Error("BadDigest", "The Content-MD5 you specified did not match what we received");
+    }
+    if (checksum.alg) {
+      const actual = toBase64(results.get(checksum.alg)!);
+      const expected = checksum.inTrailer ? trailers.get(`x-amz-checksum-${checksum.alg}`) : checksum.value;
+      if (checksum.inTrailer && expected === undefined) {
+        throw new S3Error(
+          "IncompleteBody",
+          `The trailer x-amz-checksum-${checksum.alg} was announced but not sent`,
+        );
+      }
+      if (expected !== undefined && expected !== actual) {
+        throw new S3Error(
+          "BadDigest",
+          `The ${checksum.alg.toUpperCase()} you specified did not match the calculated checksum`,
+        );
+      }
+      checksums[checksum.alg] = actual;
+    }
+  }
+
+  const raw = createRawReader(req.body);
+  let decoded = new Uint8Array(0);
+  /** Decodes the next raw read into `decoded` (false at the end of the body). */
+  async function refill(): Promise<boolean> {
+    const src = await raw.read();
+    if (!src) return false;
+    bytesIn += src.byteLength;
+    const out = raw.buffer();
+    let length = 0;
+    const take = (piece: Uint8Array) => {
+      verify(piece);
+      // Decoded bytes never overtake the raw bytes they come from, so compacting in place is safe.
+      if (piece.buffer === out.buffer) {
+        out.copyWithin(length, piece.byteOffset - out.byteOffset, piece.byteOffset - out.byteOffset + piece.byteLength);
+      } else out.set(piece, length);
+      length += piece.byteLength;
+    };
+    if (parser) parser.push(src, take);
+    else take(src);
+    decoded = out.subarray(0, length);
+    return true;
+  }
+  // A byte stream: a BYOB consumer (the fs store) gets the body in its own reused buffer, and the raw body is
+  // read into one reused buffer too. Allocating a fresh chunk per read instead leaves garbage that V8 frees
+  // late — about 100 MiB of RSS with ten parallel 8 MiB part uploads.
+  const guarded = new ReadableStream({
+    type: "bytes",
+    autoAllocateChunkSize: RAW_READ_BYTES,
     async pull(controller) {
       try {
-        const { done, value } = await reader.read();
-        if (done) controller.close();
-        else controller.enqueue(value);
+        while (decoded.byteLength === 0) {
+          if (!await refill()) {
+            finish();
+            controller.close();
+            controller.byobRequest?.respond(0);
+            return;
+          }
+        }
+        const view = controller.byobRequest!.view!;
+        const n = Math.min(view.byteLength, decoded.byteLength);
+        new Uint8Array(view.buffer, view.byteOffset, n).set(decoded.subarray(0, n));
+        decoded = decoded.subarray(n);
+        controller.byobRequest!.respond(n);
       } catch (err) {
         failure ??= bodyError(err);
         controller.error(failure);
+        await raw.cancel(failure);
       }
     },
     cancel(reason) {
-      return reader.cancel(reason);
+      return raw.cancel(reason);
     },
-  }, { highWaterMark: 0 });
+  });
   return { stream: guarded, declaredLength, checksums, failure: () => failure, bytesIn: () => bytesIn };
+}
+
+/** Raw body bytes per read; the decoded body is handed on in pieces of at most this size. */
+const RAW_READ_BYTES = 64 * 1024;
+
+/**
+ * Reads the request body into one reused buffer (BYOB) where the body supports it; otherwise hands on the
+ * source's chunks in slices of at most RAW_READ_BYTES, so decoded bytes always fit `buffer()`.
+ */
+function createRawReader(body: ReadableStream<Uint8Array> | null) {
+  let buf = new Uint8Array(RAW_READ_BYTES);
+  let byob: ReadableStreamBYOBReader | undefined;
+  let plain: ReadableStreamDefaultReader<Uint8Array> | undefined;
+  try {
+    byob = body?.getReader({ mode: "byob" });
+  } catch {
+    plain = body?.getReader();
+  }
+  let rest: Uint8Array = new Uint8Array(0);
+  return {
+    buffer: () => buf,
+    async read(): Promise<Uint8Array | undefined> {
+      if (byob) {
+        const { done, value } = await byob.read(buf);
+        if (done) return undefined;
+        buf = new Uint8Array(value.buffer);
+        return value;
+      }
+      while (rest.byteLength === 0) {
+        const next = await plain?.read();
+        if (!next || next.done) return undefined;
+        rest = next.value;
+      }
+      const slice = rest.subarray(0, RAW_READ_BYTES);
+      rest = rest.subarray(slice.byteLength);
+      return slice;
+    },
+    async cancel(reason: unknown): Promise<void> {
+      await (byob ?? plain)?.cancel(reason).catch(() => {});
+    },
+  };
 }
 
 /** The S3 error a failed body read stands for. */

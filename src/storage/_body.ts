@@ -1,7 +1,8 @@
 /**
  * Drains a request body into a sink while computing its MD5 and enforcing the caller's expectations
  * (length, digest, abort signal). The sink sees every chunk before the checks at the end, so callers
- * write to a temporary place and only publish after this resolves.
+ * write to a temporary place and only publish after this resolves. A chunk is lent to the sink: it may be
+ * reused once the sink's promise resolves, so a sink that keeps bytes copies them.
  *
  * @module
  */
@@ -20,6 +21,32 @@ function abortReason(signal: AbortSignal): unknown {
   return signal.reason ?? new DOMException("The operation was aborted", "AbortError");
 }
 
+/** Bytes per read from a byte stream (read into one reused buffer). */
+const READ_BYTES = 64 * 1024;
+
+/**
+ * Reads a byte stream into one reused buffer, other streams chunk by chunk. A fresh chunk per read leaves
+ * garbage that V8 frees late, which with several large uploads in parallel costs ~100 MiB of RSS.
+ */
+function readerOf(body: ReadableStream<Uint8Array>) {
+  let byob: ReadableStreamBYOBReader;
+  try {
+    byob = body.getReader({ mode: "byob" });
+  } catch {
+    return body.getReader();
+  }
+  let buf = new Uint8Array(READ_BYTES);
+  return {
+    async read(): Promise<ReadableStreamReadResult<Uint8Array>> {
+      const result = await byob.read(buf);
+      if (result.value) buf = new Uint8Array(result.value.buffer);
+      return result;
+    },
+    cancel: (reason?: unknown) => byob.cancel(reason),
+    releaseLock: () => byob.releaseLock(),
+  };
+}
+
 export async function drainBody(
   body: ReadableStream<Uint8Array>,
   expect: BodyExpectations,
@@ -27,7 +54,7 @@ export async function drainBody(
 ): Promise<DrainedBody> {
   const { signal, contentLength } = expect;
   const hash = createHash("md5");
-  const reader = body.getReader();
+  const reader = readerOf(body);
   const onAbort = () => reader.cancel(signal ? abortReason(signal) : undefined).catch(() => {});
   signal?.addEventListener("abort", onAbort, { once: true });
   let size = 0;

@@ -32,8 +32,15 @@ const CR = 13;
 const LF = 10;
 const decoder = new TextDecoder();
 
-/** Create the decoder. Malformed framing errors the stream with a `SyntaxError`. */
-export function createAwsChunkedDecoder(options: AwsChunkedOptions): TransformStream<Uint8Array, Uint8Array> {
+/** Synchronous core of the decoder: `push` hands each data piece (a view into `bytes`) to `emit`. */
+export interface AwsChunkedParser {
+  push(bytes: Uint8Array, emit: (piece: Uint8Array) => void): void;
+  /** Checks the body ended after the final chunk (and its trailers). */
+  end(): void;
+}
+
+/** Create the parser. Malformed framing throws a `SyntaxError`. */
+export function createAwsChunkedParser(options: AwsChunkedOptions): AwsChunkedParser {
   let state: State = "header";
   let line: number[] = [];
   let remaining = 0;
@@ -87,8 +94,8 @@ export function createAwsChunkedDecoder(options: AwsChunkedOptions): TransformSt
     else trailers.push([name, value]);
   }
 
-  return new TransformStream<Uint8Array, Uint8Array>({
-    transform(bytes, controller) {
+  return {
+    push(bytes, emit) {
       let i = 0;
       while (i < bytes.length) {
         switch (state) {
@@ -112,7 +119,7 @@ export function createAwsChunkedDecoder(options: AwsChunkedOptions): TransformSt
             const n = Math.min(remaining, bytes.length - i);
             const piece = bytes.subarray(i, i + n);
             hash?.update(piece);
-            controller.enqueue(piece);
+            emit(piece);
             remaining -= n;
             i += n;
             if (remaining === 0) {
@@ -138,13 +145,26 @@ export function createAwsChunkedDecoder(options: AwsChunkedOptions): TransformSt
         }
       }
     },
-    flush() {
+    end() {
       // Some clients end after the last trailer line without the closing empty line.
       if (state === "trailer" && line.length === 0) {
         options.onTrailers?.(trailers, trailerSignature);
         state = "done";
       }
       if (state !== "done") fail("body ended before the final chunk");
+    },
+  };
+}
+
+/** The parser as a TransformStream. Malformed framing errors the stream with a `SyntaxError`. */
+export function createAwsChunkedDecoder(options: AwsChunkedOptions): TransformStream<Uint8Array, Uint8Array> {
+  const parser = createAwsChunkedParser(options);
+  return new TransformStream<Uint8Array, Uint8Array>({
+    transform(bytes, controller) {
+      parser.push(bytes, (piece) => controller.enqueue(piece));
+    },
+    flush() {
+      parser.end();
     },
   });
 }
