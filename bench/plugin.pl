@@ -3,6 +3,7 @@
 # the same run (upload and download of one file), plus the cost of the metrics on the data path.
 #
 # Usage: perl bench/plugin.pl [--server gateway|rgw|s3rver] [--size-mib 2048] [--runs 1]
+#     [--download-workers N] (default: the plugin's own default)
 use strict;
 use warnings;
 
@@ -20,8 +21,9 @@ use PVE::Storage::Custom::S3Plugin::Multipart;
 use PVE::Storage::Custom::S3Plugin::Objects;
 use S3Test;
 
-my ($server, $size_mib, $runs) = ('gateway', 2048, 1);
-GetOptions('server=s' => \$server, 'size-mib=i' => \$size_mib, 'runs=i' => \$runs) or die;
+my ($server, $size_mib, $runs, $down_workers) = ('gateway', 2048, 1);
+GetOptions('server=s' => \$server, 'size-mib=i' => \$size_mib, 'runs=i' => \$runs,
+    'download-workers=i' => \$down_workers) or die;
 die "/usr/bin/aws is required\n" if !-x '/usr/bin/aws';
 
 my $tmp = tempdir('s3plugin-bench-XXXXXX', TMPDIR => 1, CLEANUP => 1);
@@ -78,7 +80,7 @@ for my $run (1 .. $runs) {
     unlink("$tmp/down.bin");
     $t{plugin_down} = timed(sub {
         PVE::Storage::Custom::S3Plugin::Cache::fetch($s3, 'bench', 'iso', 'down.bin', "$tmp/down.bin",
-            'bench/plugin.bin', concurrency => 4, chunk => $part);
+            'bench/plugin.bin', chunk => $part, ($down_workers ? (concurrency => $down_workers) : ()));
     });
     die "plugin download differs\n" if md5_file("$tmp/down.bin") ne $want;
     unlink("$tmp/down.bin");

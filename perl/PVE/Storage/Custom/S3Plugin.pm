@@ -103,7 +103,7 @@ sub properties {
             default => 64,
         },
         'multipart-concurrency' => {
-            description => "Parts transferred in parallel.",
+            description => "Parts transferred in parallel (downloads: 8 when unset).",
             type => 'integer',
             minimum => 1,
             maximum => 32,
@@ -275,7 +275,7 @@ sub activate_volume {
     _talk($storeid, $s3, sub {
         PVE::Storage::Custom::S3Plugin::Cache::fetch($s3, $storeid, $vtype, $name, $path,
             object_key($scfg, $vtype, $name),
-            concurrency => $scfg->{'multipart-concurrency'} // 4,
+            concurrency => $scfg->{'multipart-concurrency'} // 8,
             chunk => ($scfg->{'multipart-part-size'} // 64) * 1024 * 1024);
     });
     return 1;

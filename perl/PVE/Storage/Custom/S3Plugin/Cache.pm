@@ -101,7 +101,7 @@ sub _download_parallel {
 
 =head3 fetch
 
-    my $etag = fetch($s3, $storeid, $vtype, $name, $path, $key, concurrency => 4, chunk => $bytes);
+    my $etag = fetch($s3, $storeid, $vtype, $name, $path, $key, concurrency => 8, chunk => $bytes);
 
 Makes C<$path> hold the current object: keeps a synced copy whose ETag still matches, keeps a
 local file that was never uploaded (it is newer than anything remote), otherwise downloads to a
@@ -125,8 +125,11 @@ sub fetch {
     my $chunk = $o{chunk} || $head->{meta}->{'s3plugin-part-size'} || 64 * 1024 * 1024;
     my $ok = eval {
         my ($md5, $range_md5);
-        if (($o{concurrency} // 4) > 1 && $head->{size} > 2 * $chunk) {
-            $range_md5 = _download_parallel($s3, $key, $tmp, $head, $chunk, $o{concurrency} // 4);
+        # Downloads default to more workers than uploads: each range is one part so that its MD5
+        # is the part's, and more ranges in flight keep the connection pipe full.
+        my $workers = $o{concurrency} // 8;
+        if ($workers > 1 && $head->{size} > 2 * $chunk) {
+            $range_md5 = _download_parallel($s3, $key, $tmp, $head, $chunk, $workers);
         } else {
             open(my $fh, '>', $tmp) or die "cannot create '$tmp': $!\n";
             $md5 = $s3->get_object($key, fh => $fh, etag => $head->{etag})->{md5};
