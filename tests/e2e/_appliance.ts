@@ -9,6 +9,8 @@ import { S3Client } from "@aws-sdk/client-s3";
 import { join } from "node:path";
 
 const MAIN = new URL("../../src/main.ts", import.meta.url).pathname;
+/** The V8 flags `deno task start` and the systemd unit run the appliance with (see docs/configuration.md). */
+export const APPLIANCE_V8_FLAGS = "--v8-flags=--max-semi-space-size=1";
 
 export interface AdminCredentials {
   accessKeyId: string;
@@ -64,6 +66,7 @@ export async function startAppliance(
     args: [
       "run",
       "-A",
+      APPLIANCE_V8_FLAGS,
       MAIN,
       "serve",
       "--data-dir",
