@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
-import S3rver from "s3rver";
 import { systemClock } from "../clock.ts";
 import { isAppError } from "../errors.ts";
 import { silentLogger } from "../log.ts";
 import { createS3Store } from "../storage/s3.ts";
+import { S3RVER_KEYS, startS3rver } from "../storage/_testing/s3rver.ts";
 import { CHUNK, pattern } from "./_testing/fixtures.ts";
 import { initVolume } from "./snapshots.ts";
 import { openVolume } from "./volume.ts";
@@ -12,16 +12,13 @@ import { createBlockdevService } from "./mod.ts";
 
 // A volume on the s3 backend, talking HTTP to a real S3 server that is stopped and started again.
 Deno.test("volume on the s3 backend: data round-trips, and a stopped S3 server gives Unavailable until it is back", async () => {
-  const directory = await Deno.makeTempDir({ prefix: "blockdev-s3rver-" });
+  const peer = await startS3rver("blockdev-s3rver-");
   const cacheDir = await Deno.makeTempDir({ prefix: "blockdev-s3-cache-" });
-  let server = new S3rver({ port: 0, address: "127.0.0.1", silent: true, directory });
-  const { port } = await server.run();
   const store = createS3Store({
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint: peer.endpoint,
     region: "us-east-1",
     forcePathStyle: true,
-    accessKeyId: "S3RVER",
-    secretAccessKey: "S3RVER",
+    ...S3RVER_KEYS,
     maxAttempts: 1,
     connectTimeoutMs: 1000,
   });
@@ -48,7 +45,7 @@ Deno.test("volume on the s3 backend: data round-trips, and a stopped S3 server g
     vol = await open();
     try {
       assert.deepEqual(await vol.read(CHUNK - 4096, 2 * 4096), pattern(2 * 4096, 1));
-      await server.close();
+      await peer.stop();
       await assert.rejects(vol.read(5 * CHUNK, 4096), (e) => isAppError(e, "Unavailable"));
       await vol.write(10 * CHUNK, pattern(CHUNK, 3));
       await vol.write(11 * CHUNK, pattern(CHUNK, 4));
@@ -56,8 +53,7 @@ Deno.test("volume on the s3 backend: data round-trips, and a stopped S3 server g
       await assert.rejects(vol.write(13 * CHUNK, pattern(CHUNK, 6)), (e) => isAppError(e, "Unavailable"));
       await assert.rejects(vol.flush(), (e) => isAppError(e, "Unavailable"));
 
-      server = new S3rver({ port, address: "127.0.0.1", silent: true, directory });
-      await server.run();
+      await peer.restart();
       await vol.flush();
       assert.deepEqual(await vol.read(5 * CHUNK, CHUNK), pattern(CHUNK, 2));
       for (let i = 0; i < 3; i++) assert.deepEqual(await vol.read((10 + i) * CHUNK, CHUNK), pattern(CHUNK, 3 + i));
@@ -65,25 +61,21 @@ Deno.test("volume on the s3 backend: data round-trips, and a stopped S3 server g
       await vol.close();
     }
   } finally {
-    await server.close().catch(() => {});
     await store.close();
-    await Deno.remove(directory, { recursive: true });
+    await peer.close();
     await Deno.remove(cacheDir, { recursive: true }).catch(() => {});
   }
 });
 
 Deno.test("blockdev service started while the S3 server is down exports the LUN once the server is back", async () => {
-  const directory = await Deno.makeTempDir({ prefix: "blockdev-s3rver-" });
+  const peer = await startS3rver("blockdev-s3rver-");
   const dataDir = await Deno.makeTempDir({ prefix: "blockdev-s3-service-" });
-  let server = new S3rver({ port: 0, address: "127.0.0.1", silent: true, directory });
-  const { port } = await server.run();
   const s3 = () =>
     createS3Store({
-      endpoint: `http://127.0.0.1:${port}`,
+      endpoint: peer.endpoint,
       region: "us-east-1",
       forcePathStyle: true,
-      accessKeyId: "S3RVER",
-      secretAccessKey: "S3RVER",
+      ...S3RVER_KEYS,
       maxAttempts: 1,
       connectTimeoutMs: 1000,
     });
@@ -106,11 +98,10 @@ Deno.test("blockdev service started while the S3 server is down exports the LUN 
     await app.service.stop();
     await app.ctx.close();
 
-    await server.close();
+    await peer.stop();
     app = await start();
     await assert.rejects(run("qemu-io", ["-f", "raw", "-c", "read 0 4k", app.url]));
-    server = new S3rver({ port, address: "127.0.0.1", silent: true, directory });
-    await server.run();
+    await peer.restart();
     let read = "";
     for (let i = 0; i < 50 && !read; i++) {
       await new Promise((r) => setTimeout(r, 100));
@@ -121,8 +112,7 @@ Deno.test("blockdev service started while the S3 server is down exports the LUN 
   } finally {
     await app.service.stop();
     await app.ctx.close();
-    await server.close().catch(() => {});
-    await Deno.remove(directory, { recursive: true });
+    await peer.close();
     await Deno.remove(dataDir, { recursive: true });
   }
 });

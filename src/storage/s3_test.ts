@@ -1,26 +1,12 @@
-import S3rver from "s3rver";
 import { createS3Store } from "./s3.ts";
 import { objectStoreContract } from "./_testing/object_store_contract.ts";
+import { S3RVER_KEYS, startS3rver } from "./_testing/s3rver.ts";
 
 // s3rver is a light in-process peer; its gaps are documented in docs/storage-backends.md.
 objectStoreContract("s3 → s3rver", async () => {
-  const directory = await Deno.makeTempDir({ prefix: "s3rver-" });
-  const server = new S3rver({ port: 0, address: "127.0.0.1", silent: true, directory });
-  const { port } = await server.run();
-  const store = createS3Store({
-    endpoint: `http://127.0.0.1:${port}`,
-    region: "us-east-1",
-    forcePathStyle: true,
-    accessKeyId: "S3RVER",
-    secretAccessKey: "S3RVER",
-  });
-  return {
-    store,
-    cleanup: async () => {
-      await server.close();
-      await Deno.remove(directory, { recursive: true });
-    },
-  };
+  const peer = await startS3rver();
+  const store = createS3Store({ endpoint: peer.endpoint, region: "us-east-1", forcePathStyle: true, ...S3RVER_KEYS });
+  return { store, cleanup: peer.close };
 }, {
   deviations: {
     multipartUnsupported:

@@ -3,9 +3,9 @@
  * streamed copies across providers, rclone check after each run, and a restore back to the gateway.
  */
 import assert from "node:assert/strict";
-import S3rver from "s3rver";
 import { createFsStore } from "../storage/fs.ts";
 import { createS3Store } from "../storage/s3.ts";
+import { S3RVER_KEYS, startS3rver } from "../storage/_testing/s3rver.ts";
 import { rclone, rcloneEnv, startTestAppliance } from "./_testing/appliance.ts";
 import { put, readText } from "./_testing/harness.ts";
 import { RGW_KEYS, withRgw } from "../../tests/_rgw.ts";
@@ -135,19 +135,11 @@ async function syncToPeer(peer: Peer): Promise<void> {
 }
 
 Deno.test("sync gateway → s3rver: rclone check after each run, restore back byte-identical", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "sync-s3rver-" });
-  const server = new S3rver({ port: 0, address: "127.0.0.1", silent: true, directory: dir });
-  const { port } = await server.run();
+  const peer = await startS3rver("sync-s3rver-");
   try {
-    await syncToPeer({
-      endpoint: `http://127.0.0.1:${port}`,
-      accessKeyId: "S3RVER",
-      secretAccessKey: "S3RVER",
-      bucket: "mirror",
-    });
+    await syncToPeer({ endpoint: peer.endpoint, ...S3RVER_KEYS, bucket: "mirror" });
   } finally {
-    await server.close();
-    await Deno.remove(dir, { recursive: true });
+    await peer.close();
   }
 });
 
