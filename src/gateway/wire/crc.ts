@@ -1,11 +1,12 @@
 /**
  * CRCs used by S3 checksums: CRC32 (IEEE 802.3) through zlib's native `crc32` (about 10× a JavaScript table
- * loop; it is the default checksum of the AWS SDKs, so every upload pays it), CRC32C (Castagnoli) and CRC64/NVME
- * table-driven. CRC32C uses slicing-by-8; CRC64 keeps its state as two 32-bit halves to stay off BigInt.
+ * loop; it is the default checksum of the AWS SDKs, so every upload pays it), CRC32C (Castagnoli, shared with the
+ * iSCSI digests) and CRC64/NVME table-driven (slicing-by-8; two 32-bit halves of state to stay off BigInt).
  *
  * @module
  */
 import { crc32 as zlibCrc32 } from "node:zlib";
+import { crc32c } from "../../crc32c.ts";
 
 /** An incremental checksum. `digest()` returns the big-endian CRC bytes (what S3 base64-encodes). */
 export interface Crc {
@@ -13,48 +14,8 @@ export interface Crc {
   digest(): Uint8Array;
 }
 
-function makeTables32(reflectedPoly: number): Uint32Array[] {
-  const tables = Array.from({ length: 8 }, () => new Uint32Array(256));
-  const t0 = tables[0]!;
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ reflectedPoly : c >>> 1;
-    t0[n] = c >>> 0;
-  }
-  for (let n = 0; n < 256; n++) {
-    let c = t0[n]!;
-    for (let s = 1; s < 8; s++) {
-      c = (t0[c & 0xff]! ^ (c >>> 8)) >>> 0;
-      tables[s]![n] = c;
-    }
-  }
-  return tables;
-}
-
-const CRC32C_TABLES = makeTables32(0x82f63b78);
-
-function update32(tables: Uint32Array[], state: number, bytes: Uint8Array): number {
-  const [t0, t1, t2, t3, t4, t5, t6, t7] = tables as [
-    Uint32Array,
-    Uint32Array,
-    Uint32Array,
-    Uint32Array,
-    Uint32Array,
-    Uint32Array,
-    Uint32Array,
-    Uint32Array,
-  ];
-  let c = state;
-  let i = 0;
-  const end8 = bytes.length - 7;
-  for (; i < end8; i += 8) {
-    const a = c ^ (bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24));
-    c = t7[a & 0xff]! ^ t6[(a >>> 8) & 0xff]! ^ t5[(a >>> 16) & 0xff]! ^ t4[a >>> 24]! ^
-      t3[bytes[i + 4]!]! ^ t2[bytes[i + 5]!]! ^ t1[bytes[i + 6]!]! ^ t0[bytes[i + 7]!]!;
-  }
-  for (; i < bytes.length; i++) c = t0[(c ^ bytes[i]!) & 0xff]! ^ (c >>> 8);
-  return c >>> 0;
-}
+/** Eight 256-entry tables for slicing-by-8. */
+type Tables8 = [Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array];
 
 function bigEndian32(v: number): Uint8Array {
   return new Uint8Array([v >>> 24, (v >>> 16) & 0xff, (v >>> 8) & 0xff, v & 0xff]);
@@ -73,12 +34,12 @@ export function createCrc32(): Crc {
 
 /** CRC-32C (Castagnoli, as iSCSI/ext4). */
 export function createCrc32c(): Crc {
-  let state = 0xffffffff;
+  let value = 0;
   return {
     update(bytes) {
-      state = update32(CRC32C_TABLES, state, bytes);
+      value = crc32c(bytes, value);
     },
-    digest: () => bigEndian32((state ^ 0xffffffff) >>> 0),
+    digest: () => bigEndian32(value),
   };
 }
 
@@ -120,26 +81,8 @@ const CRC64_LO = Array.from({ length: 8 }, () => new Uint32Array(256));
 export function createCrc64Nvme(): Crc {
   let hi = 0xffffffff;
   let lo = 0xffffffff;
-  const [h0, h1, h2, h3, h4, h5, h6, h7] = CRC64_HI as [
-    Uint32Array,
-    Uint32Array,
-    Uint32Array,
-    Uint32Array,
-    Uint32Array,
-    Uint32Array,
-    Uint32Array,
-    Uint32Array,
-  ];
-  const [l0, l1, l2, l3, l4, l5, l6, l7] = CRC64_LO as [
-    Uint32Array,
-    Uint32Array,
-    Uint32Array,
-    Uint32Array,
-    Uint32Array,
-    Uint32Array,
-    Uint32Array,
-    Uint32Array,
-  ];
+  const [h0, h1, h2, h3, h4, h5, h6, h7] = CRC64_HI as Tables8;
+  const [l0, l1, l2, l3, l4, l5, l6, l7] = CRC64_LO as Tables8;
   return {
     update(bytes) {
       let i = 0;

@@ -2,7 +2,7 @@
  * PDU framing (RFC 7143 §11.2): the 48-byte Basic Header Segment, optional AHS, header digest, data segment padded
  * to 4 bytes, data digest. Pure: bytes in, records out.
  */
-import { crc32c } from "./crc32c.ts";
+import { crc32c } from "../../crc32c.ts";
 
 export const BHS_LENGTH = 48;
 /** Reserved tag meaning "no task" (RFC 7143 §11.2.1.5). */

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { BHS_LENGTH, decodeFrame, DigestError, encodeFrame, frameLength, Opcode } from "./bhs.ts";
-import { crc32c } from "./crc32c.ts";
+import { crc32c } from "../../crc32c.ts";
 import { decodeInitiatorPdu } from "./initiator.ts";
 import { encodeDataIn, encodeLoginResponse, encodeScsiResponse } from "./target.ts";
 import { decodeTextKeys, encodeTextKeys } from "./text_keys.ts";

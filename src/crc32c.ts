@@ -1,4 +1,4 @@
-/** CRC32C (Castagnoli, reflected polynomial 0x82F63B78), the iSCSI header and data digest (RFC 7143 §13.1). */
+/** CRC32C (Castagnoli, reflected polynomial 0x82F63B78): the iSCSI header and data digest (RFC 7143 §13.1) and the S3 `crc32c` checksum. */
 
 const TABLE = buildTable();
 
