@@ -4,7 +4,6 @@
  *
  * @module
  */
-import { join } from "node:path";
 import type { ApplianceParts, ServiceFactory } from "./appliance.ts";
 import { systemClock } from "./clock.ts";
 import type { BackendRecord } from "./db/repos/backends.ts";
@@ -13,7 +12,7 @@ import type { Logger } from "./log.ts";
 import { createStore } from "./storage/factory.ts";
 import type { ObjectStore } from "./storage/mod.ts";
 import { createAccessKeyStore } from "./db/repos/access_keys.ts";
-import { createSecretBox } from "./secret_box.ts";
+import { createDataDirSecretBox } from "./secret_box.ts";
 import { createBlockdevService } from "./blockdev/mod.ts";
 import { createSyncService } from "./sync/mod.ts";
 import { createIntegrityService } from "./integrity/mod.ts";
@@ -34,7 +33,7 @@ export function realApplianceParts(options: { logger: Logger }): ApplianceParts 
     clock,
     logger: options.logger,
     print: (text) => console.log(text),
-    sealer: (dataDir) => createSecretBox({ keyFile: join(dataDir, "secret.key") }),
+    sealer: (dataDir) => createDataDirSecretBox(dataDir),
     openBackend: (record: BackendRecord): Promise<ObjectStore> => createStore(record.kind, record.config, { clock }),
     accessKeys: (db, sealer) => createAccessKeyStore({ db, sealer, clock }),
     gateway: (ctx) =>

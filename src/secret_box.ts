@@ -43,6 +43,11 @@ async function loadOrCreateKey(keyFile: string): Promise<Uint8Array> {
   return key;
 }
 
+/** The appliance's one secret box, kept in its data dir: every service seals with the same key file. */
+export function createDataDirSecretBox(dataDir: string): Promise<SecretBox> {
+  return createSecretBox({ keyFile: `${dataDir}/secret.key` });
+}
+
 /** A box over the key in `keyFile` (created with mode 0600 when missing), or over `key` directly. */
 export async function createSecretBox(options: { keyFile: string } | { key: Uint8Array }): Promise<SecretBox> {
   const raw = "key" in options ? options.key : await loadOrCreateKey(options.keyFile);

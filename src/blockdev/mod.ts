@@ -3,11 +3,10 @@
  *
  * @module
  */
-import { join } from "node:path";
 import type { SecretSealer } from "../db/repos/backends.ts";
 import { getSetting, SETTING } from "../db/repos/settings.ts";
 import { createIscsiTarget } from "../iscsi/mod.ts";
-import { createSecretBox } from "../secret_box.ts";
+import { createDataDirSecretBox } from "../secret_box.ts";
 import type { RunningService, ServiceContext } from "../service.ts";
 import { createVolumeManager } from "./manager.ts";
 import { formatMetrics } from "./metrics.ts";
@@ -42,7 +41,7 @@ export async function createBlockdevService(
       backend: await getSetting(ctx.db, SETTING.defaultBackend) ?? "local",
       bucket: await getSetting(ctx.db, SETTING.defaultBucket) ?? "blockdev",
     }),
-    sealer: options.sealer ?? await createSecretBox({ keyFile: join(ctx.dataDir, "secret.key") }),
+    sealer: options.sealer ?? await createDataDirSecretBox(ctx.dataDir),
     ...(options.volumeOptions ? { volumeOptions: options.volumeOptions } : {}),
   });
   await manager.start();
