@@ -7,15 +7,18 @@
 import { Buffer } from "node:buffer";
 import { createHash } from "node:crypto";
 import type { Clock } from "../clock.ts";
-import type { AppError } from "../errors.ts";
+import { AppError } from "../errors.ts";
 import type { ByteRange, ObjectInfo, PartInfo, PutOptions } from "./mod.ts";
 import { validateBucketName } from "./_keys.ts";
 import { checkRange, noSuchBucket, noSuchKey } from "./_objects.ts";
 import { SortedKeys } from "./_sorted_keys.ts";
-import { copyRegion, createDirSyncer, type OpenedFile, openStored, readStoredMeta, writeTemp } from "./_fs_files.ts";
+import { createDirSyncer, openStored, readStoredMeta, writeTemp } from "./_fs_files.ts";
+import { createLinks, type Link } from "./_fs_linked.ts";
+import { type DataSource, fileSource } from "./_fs_read.ts";
 
 export type Stored<T extends { lastModified: Date }> = Omit<T, "lastModified"> & { lastModified: string };
-export type ObjectMeta = Stored<ObjectInfo>;
+/** What an object file's metadata holds: the object's info, plus where its data is when it is linked. */
+export type ObjectMeta = Stored<ObjectInfo> & { link?: Link };
 export type PartMeta = Stored<PartInfo>;
 export interface UploadMeta {
   key: string;
@@ -35,6 +38,11 @@ function fileName(key: string): string {
 
 export function toInfo<T extends { lastModified: Date }>(meta: Stored<T>): T {
   return { ...meta, lastModified: new Date(meta.lastModified) } as unknown as T;
+}
+
+export function objectInfo(meta: ObjectMeta): ObjectInfo {
+  const { link: _link, ...info } = meta;
+  return toInfo<ObjectInfo>(info);
 }
 
 export function isNotFound(err: unknown): boolean {
@@ -57,10 +65,13 @@ export async function createFsCore(rootDir: string, clock: Clock) {
   const objectsDir = (bucket: string) => `${bucketDir(bucket)}/objects`;
   const objectPath = (bucket: string, key: string) => `${objectsDir(bucket)}/${fileName(key)}`;
   const uploadDir = (bucket: string, id: string) => `${bucketDir(bucket)}/uploads/${id}`;
-  const partPath = (bucket: string, id: string, n: number) =>
-    `${uploadDir(bucket, id)}/part-${String(n).padStart(5, "0")}`;
+  const partName = (n: number) => `part-${String(n).padStart(5, "0")}`;
+  const partPath = (bucket: string, id: string, n: number) => `${uploadDir(bucket, id)}/${partName(n)}`;
   const indexes = new Map<string, Promise<SortedKeys>>();
+  /** Per bucket: key → upload id of every linked object (set up with the bucket's index). */
+  const linkedKeys = new Map<string, Map<string, string>>();
   const syncDir = createDirSyncer();
+  const links = createLinks({ bucketDir, objectPath, partName, syncDir, discardDir });
   const pathQueues = new Map<string, Promise<unknown>>();
 
   /**
@@ -90,6 +101,7 @@ export async function createFsCore(rootDir: string, clock: Clock) {
 
   async function loadIndex(bucket: string): Promise<SortedKeys> {
     await bucketCreatedAt(bucket);
+    linkedKeys.set(bucket, await links.recover(bucket));
     const keys: string[] = [];
     for await (const entry of Deno.readDir(objectsDir(bucket))) {
       if (entry.name.startsWith("k")) keys.push(Buffer.from(entry.name.slice(1), "hex").toString("utf8"));
@@ -114,11 +126,19 @@ export async function createFsCore(rootDir: string, clock: Clock) {
 
   /**
    * Renames a finished temp file into place and runs `commit` right after it (serialized per target path, so
-   * index and disk agree), then waits for the directory fsync that makes the rename durable.
+   * index and disk agree), then waits for the directory fsync that makes the rename durable. A `precheck` that
+   * throws, run in the same turn, cancels the rename.
    */
-  async function rename(tmpPath: string, target: string, onMissing: () => AppError, commit?: () => void) {
+  async function rename(
+    tmpPath: string,
+    target: string,
+    onMissing: () => AppError,
+    commit?: () => void,
+    precheck?: () => void,
+  ) {
     await serialized(target, async () => {
       try {
+        precheck?.();
         await Deno.rename(tmpPath, target);
         commit?.();
       } catch (err) {
@@ -129,9 +149,61 @@ export async function createFsCore(rootDir: string, clock: Clock) {
     await syncDir(target.slice(0, target.lastIndexOf("/")));
   }
 
+  /** The linked keys of a bucket whose index is loaded. */
+  const linkedOf = (bucket: string) => linkedKeys.get(bucket) ?? new Map<string, string>();
+
+  /** Publishes a finished temp file as `key`; the data of a linked object it replaces is removed once durable. */
   async function publishObject(bucket: string, key: string, tmpPath: string) {
     const index = await indexOf(bucket);
-    await rename(tmpPath, objectPath(bucket, key), () => noSuchBucket(bucket), () => index.add(key));
+    let replaced: string | undefined;
+    await rename(tmpPath, objectPath(bucket, key), () => noSuchBucket(bucket), () => {
+      index.add(key);
+      replaced = linkedOf(bucket).get(key);
+      linkedOf(bucket).delete(key);
+    });
+    if (replaced !== undefined) await links.retire(bucket, replaced);
+  }
+
+  /**
+   * Publishes the manifest of a completed upload (commit point), then moves the upload's directory to `data/`.
+   * Runs serialized on the object's path, so no other change to the key interleaves with the move.
+   */
+  async function publishLinked(bucket: string, key: string, uploadId: string, manifestPath: string) {
+    const index = await indexOf(bucket);
+    const target = objectPath(bucket, key);
+    let replaced: string | undefined;
+    await serialized(target, async () => {
+      try {
+        await Deno.rename(manifestPath, target);
+      } catch (err) {
+        await Deno.remove(manifestPath).catch(() => {});
+        throw isNotFound(err) ? noSuchBucket(bucket) : err;
+      }
+      index.add(key);
+      replaced = linkedOf(bucket).get(key);
+      linkedOf(bucket).set(key, uploadId);
+      await syncDir(objectsDir(bucket));
+      await Deno.rename(uploadDir(bucket, uploadId), links.dataDir(bucket, uploadId));
+      await Promise.all([syncDir(`${bucketDir(bucket)}/data`), syncDir(`${bucketDir(bucket)}/uploads`)]);
+    });
+    if (replaced !== undefined && replaced !== uploadId) await links.retire(bucket, replaced);
+  }
+
+  async function removeObject(bucket: string, key: string) {
+    const index = await indexOf(bucket);
+    const path = objectPath(bucket, key);
+    let replaced: string | undefined;
+    await serialized(path, async () => {
+      await Deno.remove(path).catch((err) => {
+        if (!isNotFound(err)) throw err;
+      });
+      index.delete(key);
+      replaced = linkedOf(bucket).get(key);
+      linkedOf(bucket).delete(key);
+    });
+    if (replaced === undefined) return;
+    await syncDir(objectsDir(bucket));
+    await links.retire(bucket, replaced);
   }
 
   /** Removes a directory atomically from view (rename into tmp), then deletes it. */
@@ -145,12 +217,34 @@ export async function createFsCore(rootDir: string, clock: Clock) {
     await Deno.remove(trash, { recursive: true });
   }
 
-  async function openObject(bucket: string, key: string): Promise<OpenedFile<ObjectMeta> & { info: ObjectInfo }> {
+  async function readObject(bucket: string, key: string) {
     await indexOf(bucket);
     const opened = await openStored<ObjectMeta>(objectPath(bucket, key));
-    if (opened && opened.meta.key === key) return { ...opened, info: toInfo<ObjectInfo>(opened.meta) };
+    if (opened && opened.meta.key === key) return opened;
     opened?.file.close();
     throw noSuchKey(bucket, key);
+  }
+
+  async function statObject(bucket: string, key: string): Promise<ObjectInfo> {
+    const opened = await readObject(bucket, key);
+    opened.file.close();
+    return objectInfo(opened.meta);
+  }
+
+  /** Opens an object's data; the caller releases `source` (a stream of it releases it when done). */
+  async function openObject(bucket: string, key: string): Promise<{ info: ObjectInfo; source: DataSource }> {
+    for (let attempt = 0; attempt < 100; attempt++) {
+      const opened = await readObject(bucket, key);
+      const info = objectInfo(opened.meta);
+      const link = opened.meta.link;
+      if (!link) return { info, source: fileSource(opened) };
+      opened.file.close();
+      const source = links.source(bucket, link);
+      if (linkedOf(bucket).get(key) === link.uploadId) return { info, source };
+      // Replaced between reading the manifest and pinning its data: read the newer version.
+      source.release();
+    }
+    throw new AppError("Internal", `Object "${key}" keeps changing while it is opened`);
   }
 
   /** Copies (a range of) a stored object into a new temp file, returning its path, size and MD5 when hashed. */
@@ -160,16 +254,16 @@ export async function createFsCore(rootDir: string, clock: Clock) {
   ) {
     const src = await openObject(source.bucket, source.key);
     try {
-      const range = source.range ? checkRange(source.range, src.dataSize) : undefined;
+      const range = source.range ? checkRange(source.range, src.source.size) : undefined;
       const start = range?.start ?? 0;
-      const size = range ? range.end - range.start + 1 : src.dataSize;
+      const size = range ? range.end - range.start + 1 : src.source.size;
       const hash = range ? createHash("md5") : undefined;
       return await writeTemp(tmp, async (out) => {
-        await copyRegion(src.file, start, size, out, hash && ((c) => hash.update(c)));
+        await src.source.copy(start, size, out, hash && ((c) => hash.update(c)));
         await out.writeMeta(finish(src.info, size, hash?.digest("hex")));
       });
     } finally {
-      src.file.close();
+      src.source.release();
     }
   }
 
@@ -179,12 +273,17 @@ export async function createFsCore(rootDir: string, clock: Clock) {
     clock,
     indexes,
     paths: { bucketDir, objectsDir, objectPath, uploadDir, partPath },
+    linkedDir: links.dataDir,
     bucketCreatedAt,
     indexOf,
     serialized,
+    syncDir,
     rename,
     publishObject,
+    publishLinked,
+    removeObject,
     discardDir,
+    statObject,
     openObject,
     copyToTemp,
   };

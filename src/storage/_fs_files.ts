@@ -12,16 +12,10 @@
  * @module
  */
 import { AppError } from "../errors.ts";
-import type { ByteRange } from "./mod.ts";
 
 const MAGIC = new TextEncoder().encode("s3pobj01");
 const TRAILER = 4 + MAGIC.length;
 const BLOCK = 1024 * 1024;
-/**
- * Bytes per read of a GET body. Each read is a new chunk handed to the HTTP server (which keeps it until sent),
- * so it stays small: 1 MiB reads across ten parallel ranged GETs grew the RSS by ~40 MiB.
- */
-const READ_BYTES = 64 * 1024;
 /** Files up to this size are read whole by `openStored` (one read, data served from memory). */
 const SMALL_FILE = 64 * 1024;
 
@@ -248,79 +242,6 @@ export function readStoredMetaSync<M>(path: string): M | undefined {
     return parseTail<M>(path, tail, size, readAt).meta;
   } finally {
     file.close();
-  }
-}
-
-/** Streams `range` of the data region of an opened file (which the stream then owns and closes). */
-export function streamRange(opened: OpenedFile<unknown>, range: ByteRange): ReadableStream<Uint8Array> {
-  const { file, data } = opened;
-  if (data) {
-    file.close();
-    const bytes = data.subarray(range.start, range.end + 1);
-    return new ReadableStream<Uint8Array>({
-      start(controller) {
-        if (bytes.byteLength > 0) controller.enqueue(bytes);
-        controller.close();
-      },
-    });
-  }
-  let position = range.start;
-  let closed = false;
-  const close = () => {
-    if (!closed) {
-      closed = true;
-      file.close();
-    }
-  };
-  return new ReadableStream<Uint8Array>({
-    async start() {
-      await file.seek(range.start, Deno.SeekMode.Start);
-    },
-    async pull(controller) {
-      const remaining = range.end + 1 - position;
-      if (remaining <= 0) {
-        close();
-        return controller.close();
-      }
-      const buf = new Uint8Array(Math.min(READ_BYTES, remaining));
-      try {
-        const n = await file.read(buf);
-        if (n === null) throw new AppError("Internal", "Object file ended before its declared size");
-        position += n;
-        controller.enqueue(buf.subarray(0, n));
-      } catch (err) {
-        close();
-        controller.error(err);
-      }
-    },
-    cancel() {
-      close();
-    },
-  }, { highWaterMark: 0 });
-}
-
-/** Copies `length` bytes from `from` (at `start`) to `to`, calling `onChunk` per chunk. */
-export async function copyRegion(
-  from: Deno.FsFile,
-  start: number,
-  length: number,
-  to: FileWriter,
-  onChunk?: (chunk: Uint8Array) => void,
-): Promise<void> {
-  await from.seek(start, Deno.SeekMode.Start);
-  const buf = length >= BLOCK ? takeBlock() : new Uint8Array(Math.max(length, 1));
-  try {
-    let left = length;
-    while (left > 0) {
-      const n = await from.read(buf.subarray(0, Math.min(buf.byteLength, left)));
-      if (n === null) throw new AppError("Internal", "Source file ended before its declared size");
-      const chunk = buf.subarray(0, n);
-      onChunk?.(chunk);
-      await to.write(chunk);
-      left -= n;
-    }
-  } finally {
-    giveBlock(buf);
   }
 }
 

@@ -4,7 +4,6 @@
  *
  * @module
  */
-import { AppError } from "../errors.ts";
 import type { MultipartMethods, ObjectInfo, PartInfo } from "./mod.ts";
 import { drainBody } from "./_body.ts";
 import { validateKey } from "./_keys.ts";
@@ -17,13 +16,14 @@ import {
 } from "./_multipart.ts";
 import { noSuchBucket, noSuchUpload, pageUploads, storedAttributes } from "./_objects.ts";
 import { resolveMaxKeys } from "./_sorted_keys.ts";
-import { copyRegion, mapFsError, openStored, readStoredMeta, writeTemp } from "./_fs_files.ts";
+import { mapFsError, readStoredMeta, writeTemp } from "./_fs_files.ts";
+import type { Link } from "./_fs_linked.ts";
 import { type FsCore, isNotFound, type PartMeta, toInfo, type UploadMeta } from "./_fs_core.ts";
 
 const UPLOAD_ID = /^[0-9a-f]{32}$/;
 
 export function fsMultipart(core: FsCore): MultipartMethods {
-  const { tmp, clock, indexOf, rename, publishObject, discardDir, copyToTemp } = core;
+  const { tmp, clock, indexOf, serialized, rename, publishLinked, discardDir, copyToTemp, linkedDir } = core;
   const { bucketDir, uploadDir, partPath } = core.paths;
 
   async function readUpload(bucket: string, key: string, uploadId: string): Promise<UploadMeta> {
@@ -51,8 +51,22 @@ export function fsMultipart(core: FsCore): MultipartMethods {
     return metas.filter((m) => m !== undefined).map((m) => toInfo<PartInfo>(m));
   }
 
+  /** Uploads being completed (`bucket/uploadId`): their parts are no longer replaced. */
+  const completing = new Set<string>();
+
   async function publishPart(bucket: string, uploadId: string, partNumber: number, tmpPath: string) {
-    await rename(tmpPath, partPath(bucket, uploadId, partNumber), () => noSuchUpload(uploadId));
+    await rename(tmpPath, partPath(bucket, uploadId, partNumber), () => noSuchUpload(uploadId), undefined, () => {
+      if (completing.has(`${bucket}/${uploadId}`)) throw noSuchUpload(uploadId);
+    });
+  }
+
+  /** Parts uploaded but not named by the completion are not part of the object. */
+  async function removeUnselected(dir: string, selected: Set<number>) {
+    for await (const e of Deno.readDir(dir)) {
+      if (e.name.startsWith("part-") && !selected.has(Number(e.name.slice(5)))) {
+        await Deno.remove(`${dir}/${e.name}`).catch(() => {});
+      }
+    }
   }
 
   return {
@@ -114,47 +128,42 @@ export function fsMultipart(core: FsCore): MultipartMethods {
       return info!;
     },
 
-    async completeMultipartUpload(bucket, key, uploadId, parts) {
-      const upload = await readUpload(bucket, key, uploadId);
-      const stored = await readParts(
-        bucket,
-        uploadId,
-        parts.map((p) => p.partNumber).filter((n) => Number.isInteger(n) && n >= 1 && n <= 10_000),
-      );
-      const selected = selectCompletedParts(parts, new Map(stored.map((p) => [p.partNumber, p])));
-      const info: ObjectInfo = {
-        key,
-        size: selected.reduce((s, p) => s + p.size, 0),
-        etag: multipartEtag(selected),
-        lastModified: clock.now(),
-        partsCount: selected.length,
-        checksums: { ...upload.options.checksums, ...compositeChecksums(selected) },
-        ...storedAttributes(upload.options),
-      };
-      const tmpPath = await writeTemp(tmp, async (out) => {
-        for (const part of selected) {
-          const opened = await openStored<PartMeta>(partPath(bucket, uploadId, part.partNumber));
-          if (!opened) {
-            throw new AppError("InvalidPart", `Part ${part.partNumber} disappeared`, {
-              details: { partNumber: part.partNumber },
-            });
-          }
-          try {
-            await copyRegion(opened.file, 0, opened.dataSize, out);
-          } finally {
-            opened.file.close();
-          }
+    completeMultipartUpload(bucket, key, uploadId, parts) {
+      return serialized(uploadDir(bucket, uploadId), async () => {
+        const upload = await readUpload(bucket, key, uploadId);
+        const numbers = parts.map((p) => p.partNumber).filter((n) => Number.isInteger(n) && n >= 1 && n <= 10_000);
+        const id = `${bucket}/${uploadId}`;
+        completing.add(id);
+        try {
+          // Part uploads that are already renaming finish first; later ones are refused (see publishPart).
+          await Promise.all(numbers.map((n) => serialized(partPath(bucket, uploadId, n), () => Promise.resolve())));
+          const stored = await readParts(bucket, uploadId, numbers);
+          const selected = selectCompletedParts(parts, new Map(stored.map((p) => [p.partNumber, p])));
+          const info: ObjectInfo = {
+            key,
+            size: selected.reduce((s, p) => s + p.size, 0),
+            etag: multipartEtag(selected),
+            lastModified: clock.now(),
+            partsCount: selected.length,
+            checksums: { ...upload.options.checksums, ...compositeChecksums(selected) },
+            ...storedAttributes(upload.options),
+          };
+          const link: Link = { uploadId, parts: selected.map((p) => [p.partNumber, p.size]) };
+          const manifest = await writeTemp(tmp, (out) => out.writeMeta({ ...info, link }));
+          await publishLinked(bucket, key, uploadId, manifest);
+          await removeUnselected(linkedDir(bucket, uploadId), new Set(selected.map((p) => p.partNumber)));
+          return info;
+        } finally {
+          completing.delete(id);
         }
-        await out.writeMeta(info);
       });
-      await publishObject(bucket, key, tmpPath);
-      await discardDir(uploadDir(bucket, uploadId), () => noSuchUpload(uploadId)).catch(() => {});
-      return info;
     },
 
-    async abortMultipartUpload(bucket, key, uploadId) {
-      await readUpload(bucket, key, uploadId);
-      await discardDir(uploadDir(bucket, uploadId), () => noSuchUpload(uploadId));
+    abortMultipartUpload(bucket, key, uploadId) {
+      return serialized(uploadDir(bucket, uploadId), async () => {
+        await readUpload(bucket, key, uploadId);
+        await discardDir(uploadDir(bucket, uploadId), () => noSuchUpload(uploadId));
+      });
     },
 
     async listParts(bucket, key, uploadId, opts = {}) {

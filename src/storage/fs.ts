@@ -26,8 +26,8 @@ import { drainBody } from "./_body.ts";
 import { validateBucketName, validateKey } from "./_keys.ts";
 import { quoteEtag } from "./_multipart.ts";
 import { checkRange, copyAttributes, noSuchBucket, storedAttributes } from "./_objects.ts";
-import { mapFsError, readStoredMetaSync, streamRange, syncDir, writeTemp } from "./_fs_files.ts";
-import { createFsCore, isNotFound, type ObjectMeta, toInfo } from "./_fs_core.ts";
+import { mapFsError, readStoredMetaSync, syncDir, writeTemp } from "./_fs_files.ts";
+import { createFsCore, objectInfo, type ObjectMeta } from "./_fs_core.ts";
 import { fsMultipart } from "./_fs_multipart.ts";
 
 export interface FsStoreOptions {
@@ -44,9 +44,10 @@ export async function createFsStore(options: FsStoreOptions): Promise<ObjectStor
     indexes,
     bucketCreatedAt,
     indexOf,
-    serialized,
     publishObject,
     discardDir,
+    removeObject,
+    statObject,
     openObject,
     copyToTemp,
   } = core;
@@ -71,6 +72,7 @@ export async function createFsStore(options: FsStoreOptions): Promise<ObjectStor
       try {
         await Deno.mkdir(`${staging}/objects`, { recursive: true });
         await Deno.mkdir(`${staging}/uploads`);
+        await Deno.mkdir(`${staging}/data`);
         await Deno.writeTextFile(`${staging}/bucket.json`, JSON.stringify({ createdAt: clock.now().toISOString() }));
         Deno.renameSync(staging, bucketDir(bucket));
       } catch (err) {
@@ -120,33 +122,20 @@ export async function createFsStore(options: FsStoreOptions): Promise<ObjectStor
     },
 
     async getObject(bucket, key, opts = {}) {
-      const opened = await openObject(bucket, key);
+      const { info, source } = await openObject(bucket, key);
       try {
-        const range = opts.range ? checkRange(opts.range, opened.dataSize) : undefined;
-        const body = streamRange(opened, range ?? { start: 0, end: opened.dataSize - 1 });
-        return { info: opened.info, body, ...(range ? { range } : {}) };
+        const range = opts.range ? checkRange(opts.range, source.size) : undefined;
+        const body = source.stream(range ?? { start: 0, end: source.size - 1 });
+        return { info, body, ...(range ? { range } : {}) };
       } catch (err) {
-        opened.file.close();
+        source.release();
         throw err;
       }
     },
 
-    async headObject(bucket, key) {
-      const { file, info } = await openObject(bucket, key);
-      file.close();
-      return info;
-    },
+    headObject: statObject,
 
-    async deleteObject(bucket, key) {
-      const index = await indexOf(bucket);
-      const path = objectPath(bucket, key);
-      await serialized(path, async () => {
-        await Deno.remove(path).catch((err) => {
-          if (!isNotFound(err)) throw err;
-        });
-        index.delete(key);
-      });
-    },
+    deleteObject: removeObject,
 
     async copyObject(source, target, opts = {}) {
       validateKey(target.key);
@@ -174,7 +163,7 @@ export async function createFsStore(options: FsStoreOptions): Promise<ObjectStor
       const page = index.list(opts);
       const metas = page.keys.map((k) => readStoredMetaSync<ObjectMeta>(objectPath(bucket, k)));
       return {
-        objects: metas.filter((m) => m !== undefined).map((m) => toInfo<ObjectInfo>(m)),
+        objects: metas.filter((m) => m !== undefined).map(objectInfo),
         commonPrefixes: page.commonPrefixes,
         isTruncated: page.isTruncated,
         ...(page.nextStartAfter !== undefined ? { nextStartAfter: page.nextStartAfter } : {}),
