@@ -47,6 +47,8 @@ export interface AuthDeps {
   credentials: CredentialStore;
   clock: Clock;
   maxClockSkewMs: number;
+  /** The region requests must be signed for; a signature for another region is rejected, as AWS does. */
+  region: string;
   /** Memoized signing keys (`createSigningKeyCache`); computed per request without it. */
   signingKeys?: SigningKeys;
 }
@@ -124,7 +126,7 @@ async function byHeader(req: Request, url: URL, header: string, deps: AuthDeps):
   }
   const payload = payloadMode(contentSha);
   const signedAmzDate = amzDate ?? toAmzDate(date);
-  const secret = await checkScope(cred, signedAmzDate, deps);
+  const secret = await checkScope(cred, signedAmzDate, deps, "AuthorizationHeaderMalformed");
   const key = (deps.signingKeys ?? signingKey)(secret.secretAccessKey, cred);
   verify(req, url, cred, { amzDate: signedAmzDate, key, payloadHash: contentSha, excludeQuery: undefined });
   const identity = { accessKeyId: cred.accessKeyId, admin: secret.admin, grants: secret.grants };
@@ -150,7 +152,7 @@ async function byQuery(req: Request, url: URL, deps: AuthDeps): Promise<AuthResu
   const now = deps.clock.now().getTime();
   if (date.getTime() - now > deps.maxClockSkewMs) throw new S3Error("AccessDenied", "Request is not valid yet");
   if (now > date.getTime() + params.expiresSeconds * 1000) throw new S3Error("AccessDenied", "Request has expired");
-  const secret = await checkScope(params, params.amzDate, deps);
+  const secret = await checkScope(params, params.amzDate, deps, "AuthorizationQueryParametersError");
   const key = (deps.signingKeys ?? signingKey)(secret.secretAccessKey, params);
   const contentSha = req.headers.get("x-amz-content-sha256");
   const payloadHash = contentSha !== null && params.signedHeaders.includes("x-amz-content-sha256")
@@ -162,12 +164,22 @@ async function byQuery(req: Request, url: URL, deps: AuthDeps): Promise<AuthResu
   return { identity: { accessKeyId: params.accessKeyId, admin: secret.admin, grants: secret.grants }, payload };
 }
 
-async function checkScope(cred: SigV4Credential, amzDate: string, deps: AuthDeps) {
+async function checkScope(
+  cred: SigV4Credential,
+  amzDate: string,
+  deps: AuthDeps,
+  malformedCode: "AuthorizationHeaderMalformed" | "AuthorizationQueryParametersError",
+) {
   if (cred.service !== "s3") {
-    throw new S3Error(
-      "AuthorizationHeaderMalformed",
-      `The service '${cred.service}' in the credential scope is wrong; expecting 's3'`,
-    );
+    throw new S3Error(malformedCode, `The service '${cred.service}' in the credential scope is wrong; expecting 's3'`);
+  }
+  if (cred.region !== deps.region) {
+    const what = malformedCode === "AuthorizationHeaderMalformed"
+      ? "The authorization header is malformed"
+      : "Error parsing the X-Amz-Credential parameter";
+    throw new S3Error(malformedCode, `${what}; the region '${cred.region}' is wrong; expecting '${deps.region}'`, {
+      fields: { Region: deps.region },
+    });
   }
   if (!amzDate.startsWith(cred.date)) {
     throw new S3Error("SignatureDoesNotMatch", "The credential date does not match the request date");

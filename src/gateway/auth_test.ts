@@ -233,3 +233,38 @@ Deno.test("events: one per request with sizes and bytes; GET's event waits for t
   assert.match(metrics, /s3_request_duration_seconds_count\{op="GetObject"\} 1/);
   assert.match(metrics, /s3_requests_in_flight 0/);
 });
+
+Deno.test("a signature for another region is rejected naming the gateway's region (header and presigned)", async () => {
+  const h = await bucketHarness();
+  const signed = await sdkSigner(ADMIN, "eu-west-1").sign({
+    method: "GET",
+    protocol: "http:",
+    hostname: "localhost",
+    path: "/auth",
+    query: {},
+    headers: { host: "localhost", "x-amz-content-sha256": sha256Hex("") },
+  });
+  let res = await h.gateway.fetch(new Request("http://localhost/auth", { headers: signed.headers }), {
+    remoteAddr: "127.0.0.1",
+  });
+  let body = await res.text();
+  assert.equal(res.status, 400);
+  assert.equal(errorCode(body), "AuthorizationHeaderMalformed");
+  assert.match(body, /the region &apos;eu-west-1&apos; is wrong; expecting &apos;us-east-1&apos;/);
+  assert.match(body, /<Region>us-east-1<\/Region>/);
+  const presigned = await sdkSigner(ADMIN, "eu-west-1").presign({
+    method: "GET",
+    protocol: "http:",
+    hostname: "localhost",
+    path: "/auth",
+    query: {},
+    headers: { host: "localhost" },
+  }, { expiresIn: 60 });
+  const query = new URLSearchParams(presigned.query as Record<string, string>);
+  res = await h.gateway.fetch(new Request(`http://localhost/auth?${query}`), { remoteAddr: "127.0.0.1" });
+  body = await res.text();
+  assert.equal(res.status, 400);
+  assert.equal(errorCode(body), "AuthorizationQueryParametersError");
+  assert.match(body, /<Region>us-east-1<\/Region>/);
+  assert.equal((await h.text({ path: "/auth" })).res.status, 200, "the gateway's own region is accepted");
+});

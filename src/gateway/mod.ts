@@ -28,7 +28,7 @@ export interface GatewayDeps {
   events: EventBus<OperationEvent>;
   clock: Clock;
   logger: Logger;
-  /** Region reported by GetBucketLocation (default "us-east-1"); clients may sign for any region. */
+  /** Region reported by GetBucketLocation and required in signatures (default "us-east-1"). */
   region?: string;
   /** With "s3.example.com", `Host: bucket.s3.example.com` addresses `bucket` (virtual-host style). */
   virtualHostDomain?: string;

@@ -260,15 +260,21 @@ Deno.test("SDK: 40 concurrent uploads and downloads stay intact, one event each"
   });
 });
 
-Deno.test("SDK: a client configured for another region signs with it and is accepted", async () => {
+Deno.test("SDK: a client configured for another region is told the gateway's region, as AWS does", async () => {
   await withServer(async (_s3, { endpoint }) => {
     const eu = client(endpoint, ADMIN, "eu-central-1");
     try {
-      await eu.send(new PutObjectCommand({ Bucket: "sdk", Key: "eu", Body: "region" }));
-      const got = await eu.send(new GetObjectCommand({ Bucket: "sdk", Key: "eu" }));
-      assert.equal(await got.Body!.transformToString(), "region");
+      const err = await eu.send(new PutObjectCommand({ Bucket: "sdk", Key: "eu", Body: "region" })).then(
+        () => assert.fail("a request signed for eu-central-1 was accepted"),
+        (e: unknown) => e,
+      );
+      assert.ok(err instanceof S3ServiceException);
+      assert.equal(err.name, "AuthorizationHeaderMalformed");
+      assert.match(err.message, /region 'eu-central-1' is wrong; expecting 'us-east-1'/);
       const url = await getSignedUrl(eu, new GetObjectCommand({ Bucket: "sdk", Key: "eu" }), { expiresIn: 30 });
-      assert.equal(await (await fetch(url)).text(), "region");
+      const res = await fetch(url);
+      assert.equal(res.status, 400);
+      assert.match(await res.text(), /AuthorizationQueryParametersError.*<Region>us-east-1<\/Region>/s);
     } finally {
       eu.destroy();
     }
