@@ -15,6 +15,7 @@ use S3Test;
 
 my $srv = S3Test::start_gateway();
 $srv->{checks_signatures} = 1;
+$srv->{checks_region} = 1;
 eval { PluginSuite::run($srv, more => \&PluginSuite::rgw_extras) };
 fail("suite died: $@") if $@;
 $srv->{stop}->();

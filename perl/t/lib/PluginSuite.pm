@@ -75,6 +75,16 @@ sub run {
         eval { $PLUGIN->on_add_hook($storeid, $scfg, %secrets, 'secret-key' => 'wrong-secret') };
         like($@, qr/secret key rejected/, "$srv->{name}: add: wrong secret key explained");
     }
+    if ($srv->{checks_region}) {
+        eval { $PLUGIN->on_add_hook($storeid, { %$scfg, region => 'eu-central-1' }, %secrets) };
+        like($@, qr/expects requests signed for region '\Q$srv->{region}\E', but the storage is configured for region 'eu-central-1' \(set region \Q$srv->{region}\E\)/,
+            "$srv->{name}: add: wrong region explained with the region the server names");
+        my $eu = PVE::Storage::Custom::S3Plugin::Config::client($storeid, { %$scfg, region => 'eu-central-1' },
+            secrets => \%secrets);
+        eval { $eu->list_objects('cluster-a/') };
+        like($@, qr/listing of 'cluster-a\/' failed: .*set region \Q$srv->{region}\E/,
+            "$srv->{name}: a listing signed for the wrong region fails with the same explanation");
+    }
     ok(!-e PVE::Storage::Custom::S3Plugin::Config::secrets_file($storeid),
         "$srv->{name}: failed adds leave no secrets behind");
     eval { $PLUGIN->on_add_hook($storeid, $scfg, %secrets) };
