@@ -95,6 +95,14 @@ export interface GetResult {
 export interface CopyOptions extends PutOptions {
   /** "COPY" keeps source metadata/headers (default); "REPLACE" uses the ones in these options. */
   metadataDirective?: "COPY" | "REPLACE";
+  /**
+   * The source's size and ETag as the caller already knows them (e.g. from a listing). A backend that otherwise reads
+   * the source's description before copying (`s3`: a HEAD) may skip that read and pin the copy to this ETag; when the
+   * source has changed, the current version is copied as without this option. A result built without that read
+   * carries what the copy reveals (key, size, ETag, last-modified and, with REPLACE, the options' attributes): the
+   * source's metadata, stored headers and checksums are then left out.
+   */
+  knownSource?: { size: number; etag: string };
 }
 
 export interface ListOptions {

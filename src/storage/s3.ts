@@ -98,43 +98,89 @@ export function createS3Store(options: S3StoreOptions): ObjectStore {
 
   const multipart = s3Multipart({ client, upstream, send, headObject, clock });
 
-  async function copyObject(
+  /** CopyObject pinned to the source version `etag`; undefined when the source no longer has it. */
+  async function copyPinned(
     source: Parameters<ObjectStore["copyObject"]>[0],
     target: Parameters<ObjectStore["copyObject"]>[1],
     opts: CopyOptions,
-    retried: boolean,
-  ): Promise<ObjectInfo> {
-    validateKey(target.key);
-    const src = await headObject(source.bucket, source.key);
-    if (source.range || src.size > MAX_SINGLE_PUT) {
-      // CopyObject takes no range and stops at 5 GiB: copy through a multipart upload of part copies.
-      return await multipart.copyByParts(source, target, src, copyAttributes(src, opts));
-    }
+    etag: string,
+  ) {
     const replace = (opts.metadataDirective ?? "COPY") === "REPLACE";
-    // If-Match pins the copy to the version just read, so the result can be described without another HEAD.
-    const out = await send(() =>
+    return await send(() =>
       client.send(
         new CopyObjectCommand({
           Bucket: upstream(target.bucket),
           Key: target.key,
           CopySource: copySource(upstream(source.bucket), source.key),
-          CopySourceIfMatch: src.etag,
+          CopySourceIfMatch: etag,
           MetadataDirective: replace ? "REPLACE" : "COPY",
           ...(replace ? writeParams(opts) : opts.storageClass ? { StorageClass: opts.storageClass as never } : {}),
         }),
       ), "NoSuchKey").catch((err) => {
-        if (isAppError(err, "PreconditionFailed") && !retried) return undefined; // the source changed meanwhile
+        if (isAppError(err, "PreconditionFailed")) return undefined;
         throw err;
       });
-    if (!out) return await copyObject(source, target, opts, true);
+  }
+
+  /** A copy of a source the caller has described: one request, no HEAD (see `CopyOptions.knownSource`). */
+  async function copyKnown(
+    source: Parameters<ObjectStore["copyObject"]>[0],
+    target: Parameters<ObjectStore["copyObject"]>[1],
+    opts: CopyOptions,
+    known: { size: number; etag: string },
+  ): Promise<ObjectInfo | undefined> {
+    const out = await copyPinned(source, target, opts, known.etag);
+    if (!out) return undefined;
+    const etag = quoted(out.CopyObjectResult?.ETag ?? known.etag);
+    // Servers that ignore If-Match (s3rver) may have copied another version; multipart sources may get a new
+    // ETag. Either way, only the copy itself can tell what was copied.
+    if (etag !== known.etag) return await headObject(target.bucket, target.key);
+    const replace = (opts.metadataDirective ?? "COPY") === "REPLACE";
     return {
       key: target.key,
-      size: src.size,
-      etag: quoted(out.CopyObjectResult?.ETag ?? src.etag),
+      size: known.size,
+      etag,
       lastModified: out.CopyObjectResult?.LastModified ?? clock.now(),
-      checksums: { ...src.checksums },
-      ...storedAttributes(copyAttributes(src, opts)),
+      checksums: {},
+      ...storedAttributes(replace ? opts : opts.storageClass ? { storageClass: opts.storageClass } : {}),
     };
+  }
+
+  async function copyObject(
+    source: Parameters<ObjectStore["copyObject"]>[0],
+    target: Parameters<ObjectStore["copyObject"]>[1],
+    opts: CopyOptions,
+  ): Promise<ObjectInfo> {
+    validateKey(target.key);
+    const known = opts.knownSource;
+    if (known && !source.range && known.size <= MAX_SINGLE_PUT) {
+      const copied = await copyKnown(source, target, opts, known);
+      if (copied) return copied; // else the source changed since the caller saw it: describe it and copy that
+    }
+    for (let attempt = 1;; attempt++) {
+      const src = await headObject(source.bucket, source.key);
+      if (source.range || src.size > MAX_SINGLE_PUT) {
+        // CopyObject takes no range and stops at 5 GiB: copy through a multipart upload of part copies.
+        return await multipart.copyByParts(source, target, src, copyAttributes(src, opts));
+      }
+      // If-Match pins the copy to the version just read, so the result can be described without another HEAD.
+      const out = await copyPinned(source, target, opts, src.etag);
+      if (out) {
+        return {
+          key: target.key,
+          size: src.size,
+          etag: quoted(out.CopyObjectResult?.ETag ?? src.etag),
+          lastModified: out.CopyObjectResult?.LastModified ?? clock.now(),
+          checksums: { ...src.checksums },
+          ...storedAttributes(copyAttributes(src, opts)),
+        };
+      }
+      if (attempt === 2) {
+        throw new AppError("PreconditionFailed", `Source "${source.key}" keeps changing during the copy`, {
+          details: { bucket: source.bucket, key: source.key },
+        });
+      }
+    }
   }
 
   const store: ObjectStore = {
@@ -275,7 +321,7 @@ export function createS3Store(options: S3StoreOptions): ObjectStore {
       await send(() => client.send(new DeleteObjectCommand({ Bucket: upstream(bucket), Key: key })));
     },
 
-    copyObject: (source, target, opts = {}) => copyObject(source, target, opts, false),
+    copyObject: (source, target, opts = {}) => copyObject(source, target, opts),
 
     async listObjects(bucket, opts = {}) {
       const maxKeys = resolveMaxKeys(opts.maxKeys);

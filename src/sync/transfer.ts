@@ -109,7 +109,9 @@ async function exists(ref: ObjectRef): Promise<boolean> {
 
 /** One CopyObject, without a HEAD when the plan knows the source (the common case costs one request). */
 async function copyWhole(from: ObjectRef, to: ObjectRef, planned: Planned): Promise<TransferResult> {
-  const copied = await to.store.copyObject({ bucket: from.bucket, key: from.key }, { bucket: to.bucket, key: to.key });
+  const copied = await to.store.copyObject({ bucket: from.bucket, key: from.key }, { bucket: to.bucket, key: to.key }, {
+    knownSource: planned,
+  });
   const result = { size: copied.size, lastModified: copied.lastModified, mirrorEtag: copied.etag, bytes: 0 };
   if (md5FromEtag(planned.etag)) {
     // A copy is atomic: for a single-part source the copy's ETag is the ETag of the version copied.

@@ -196,6 +196,40 @@ export const basicCases: ContractCase[] = [
     },
   },
   {
+    name: "copy with knownSource: the known version, or the current one when the source changed since",
+    async fn({ store, bucket }) {
+      const v1 = await store.putObject(bucket, "k", streamOf(bytes(1000, 1)), {
+        contentType: "text/x-a",
+        metadata: { a: "1" },
+      });
+      const known = { size: v1.size, etag: v1.etag };
+      const copied = await store.copyObject({ bucket, key: "k" }, { bucket, key: "c1" }, { knownSource: known });
+      assert.deepEqual([copied.key, copied.size, copied.etag], ["c1", 1000, v1.etag]);
+      const head = await store.headObject(bucket, "c1");
+      assert.deepEqual([head.contentType, head.metadata, head.etag], ["text/x-a", { a: "1" }, v1.etag]);
+
+      const v2 = await store.putObject(bucket, "k", streamOf(bytes(2000, 2)));
+      const stale = await store.copyObject({ bucket, key: "k" }, { bucket, key: "c2" }, { knownSource: known });
+      assert.deepEqual([stale.size, stale.etag], [2000, v2.etag]);
+      assert.deepEqual(await getBytes(store, bucket, "c2"), bytes(2000, 2));
+
+      const replaced = await store.copyObject({ bucket, key: "k" }, { bucket, key: "c3" }, {
+        knownSource: { size: v2.size, etag: v2.etag },
+        metadataDirective: "REPLACE",
+        contentType: "text/x-b",
+        metadata: { b: "2" },
+      });
+      assert.deepEqual([replaced.contentType, replaced.metadata, replaced.etag], ["text/x-b", { b: "2" }, v2.etag]);
+      const replacedHead = await store.headObject(bucket, "c3");
+      assert.deepEqual([replacedHead.contentType, replacedHead.metadata], ["text/x-b", { b: "2" }]);
+
+      await rejectsWithCode(
+        store.copyObject({ bucket, key: "gone" }, { bucket, key: "c4" }, { knownSource: known }),
+        "NoSuchKey",
+      );
+    },
+  },
+  {
     unsupportedWhen: "checksumsNotStored",
     name: "checksums are stored and returned",
     async fn({ store, bucket }) {
