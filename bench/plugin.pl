@@ -44,10 +44,14 @@ my $bytes = -s $file;
 my $mib = $bytes / 1024 / 1024;
 my $part = 64 * 1024 * 1024;
 
+# Wall time of $code; with a second argument, also adds its CPU seconds (this process and the
+# children it waited for: part/range workers, aws) to $cpu->{$name}.
 sub timed {
-    my ($code) = @_;
-    my $t0 = time();
+    my ($code, $cpu, $name) = @_;
+    my ($t0, @c0) = (time(), times());
     $code->();
+    my @c1 = times();
+    $cpu->{$name} += $c1[$_] - $c0[$_] for $cpu ? 0 .. 3 : ();
     return time() - $t0;
 }
 
@@ -66,13 +70,13 @@ sub aws {
     system(@cmd) == 0 or die "aws s3 cp failed\n";
 }
 
-my (%best, $calls);
+my (%best, %cpu, $calls);
 for my $run (1 .. $runs) {
     my %t;
     $t{plugin_up} = timed(sub {
         PVE::Storage::Custom::S3Plugin::Multipart::upload(s3 => $s3, key => 'bench/plugin.bin',
             file => $file, part_size => $part, concurrency => 4);
-    });
+    }, \%cpu, 'plugin_up');
     $t{plugin_up_nometrics} = timed(sub {
         PVE::Storage::Custom::S3Plugin::Multipart::upload(s3 => $bare, key => 'bench/plugin2.bin',
             file => $file, part_size => $part, concurrency => 4);
@@ -81,14 +85,17 @@ for my $run (1 .. $runs) {
     $t{plugin_down} = timed(sub {
         PVE::Storage::Custom::S3Plugin::Cache::fetch($s3, 'bench', 'iso', 'down.bin', "$tmp/down.bin",
             'bench/plugin.bin', chunk => $part, ($down_workers ? (concurrency => $down_workers) : ()));
-    });
+    }, \%cpu, 'plugin_down');
     die "plugin download differs\n" if md5_file("$tmp/down.bin") ne $want;
     unlink("$tmp/down.bin");
-    $t{aws_up} = timed(sub { aws($file, "s3://$bucket/bench/aws.bin") });
-    $t{aws_down} = timed(sub { aws("s3://$bucket/bench/aws.bin", "$tmp/down.bin") });
+    $t{aws_up} = timed(sub { aws($file, "s3://$bucket/bench/aws.bin") }, \%cpu, 'aws_up');
+    $t{aws_down} = timed(sub { aws("s3://$bucket/bench/aws.bin", "$tmp/down.bin") }, \%cpu, 'aws_down');
     die "aws download differs\n" if md5_file("$tmp/down.bin") ne $want;
     unlink("$tmp/down.bin");
     $bare->delete_objects(map { "bench/$_" } qw(plugin.bin plugin2.bin aws.bin));
+    printf "run %d: upload plugin %.0f / aws %.0f MiB/s (%.2fx), download plugin %.0f / aws %.0f MiB/s (%.2fx)\n",
+        $run, $mib / $t{plugin_up}, $mib / $t{aws_up}, $t{aws_up} / $t{plugin_up},
+        $mib / $t{plugin_down}, $mib / $t{aws_down}, $t{aws_down} / $t{plugin_down};
     for my $k (keys %t) {
         $best{$k} = $t{$k} if !defined($best{$k}) || $t{$k} < $best{$k};
     }
@@ -105,11 +112,15 @@ my $flush = timed(sub { $metrics->flush() });
 my $rate = sub { sprintf('%.0f MiB/s', $mib / $_[0]) };
 printf "server: %s, payload %d MiB, part size 64 MiB, 4 parts in parallel (aws: its defaults), best of %d\n\n",
     $server, $mib, $runs;
-print "| transfer | plugin client | aws s3 cp | plugin / aws |\n|---|---|---|---|\n";
-printf "| upload | %s (%.1f s) | %s (%.1f s) | %.2fx |\n", $rate->($best{plugin_up}), $best{plugin_up},
-    $rate->($best{aws_up}), $best{aws_up}, $best{aws_up} / $best{plugin_up};
-printf "| download | %s (%.1f s) | %s (%.1f s) | %.2fx |\n", $rate->($best{plugin_down}),
-    $best{plugin_down}, $rate->($best{aws_down}), $best{aws_down}, $best{aws_down} / $best{plugin_down};
+# Client CPU seconds per GiB, averaged over the runs: the load-independent figure.
+my $cpu_gib = sub { sprintf('%.2f', $cpu{ $_[0] } / $runs / ($mib / 1024)) };
+print "| transfer | plugin client | aws s3 cp | plugin / aws | client CPU s/GiB plugin | aws |\n"
+    . "|---|---|---|---|---|---|\n";
+for my $dir (qw(up down)) {
+    my ($p, $a) = ($best{"plugin_$dir"}, $best{"aws_$dir"});
+    printf "| %s | %s (%.1f s) | %s (%.1f s) | %.2fx | %s | %s |\n", $dir eq 'up' ? 'upload' : 'download',
+        $rate->($p), $p, $rate->($a), $a, $a / $p, $cpu_gib->("plugin_$dir"), $cpu_gib->("aws_$dir");
+}
 printf "\nmetrics: upload with metrics %.2f s, without %.2f s (difference %+.1f%%, run-to-run noise included);\n",
     $best{plugin_up}, $best{plugin_up_nometrics},
     100 * ($best{plugin_up} - $best{plugin_up_nometrics}) / $best{plugin_up_nometrics};

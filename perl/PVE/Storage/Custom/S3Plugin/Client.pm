@@ -11,14 +11,17 @@ use warnings;
 use Digest::MD5;
 use Digest::SHA;
 use HTTP::Tiny;
+use IO::Socket::SSL qw(SSL_VERIFY_PEER);
 use MIME::Base64 qw(encode_base64);
 use Time::HiRes qw(time sleep);
 
 use PVE::Storage::Custom::S3Plugin::Error;
+use PVE::Storage::Custom::S3Plugin::Stream;
 use PVE::Storage::Custom::S3Plugin::SigV4 qw(sign_request uri_escape UNSIGNED_PAYLOAD);
 use PVE::Storage::Custom::S3Plugin::XML qw(parse_xml xml_text);
 
 use constant CHUNK => 1024 * 1024;
+use constant AGENT => 'pve-s3plugin/1';
 
 sub new {
     my ($class, %o) = @_;
@@ -52,22 +55,43 @@ sub metrics { $_[0]->{metrics} }
 sub _http {
     my ($self, $timeout) = @_;
     $timeout //= $self->{timeout};
-    return $self->{http}->{$$}->{$timeout} //= do {
-        my %ssl;
-        if (my $fp = $self->{fingerprint}) {
-            (my $hex = lc($fp)) =~ s/://g;
-            $ssl{SSL_fingerprint} = "sha256\$$hex";
-        }
-        $ssl{SSL_verify_mode} = 0 if !$self->{verify_ssl} && !$self->{fingerprint};
-        HTTP::Tiny->new(
-            timeout => $timeout,
-            keep_alive => 1,
-            max_redirect => 0,
-            verify_SSL => ($self->{verify_ssl} ? 1 : 0),
-            SSL_options => \%ssl,
-            agent => 'pve-s3plugin/1',
-        );
-    };
+    return $self->{http}->{$$}->{$timeout} //= HTTP::Tiny->new(
+        timeout => $timeout,
+        keep_alive => 1,
+        max_redirect => 0,
+        verify_SSL => ($self->{verify_ssl} ? 1 : 0),
+        SSL_options => $self->_ssl_options(),
+        agent => AGENT,
+    );
+}
+
+sub _ssl_options {
+    my ($self) = @_;
+    my %ssl;
+    if (my $fp = $self->{fingerprint}) {
+        (my $hex = lc($fp)) =~ s/://g;
+        $ssl{SSL_fingerprint} = "sha256\$$hex";
+    }
+    $ssl{SSL_verify_mode} = 0 if !$self->{verify_ssl} && !$self->{fingerprint};
+    return \%ssl;
+}
+
+# A GET whose 2xx body goes to $sink (S3Plugin::Stream), signed like any other request.
+sub _stream_get {
+    my ($self, $url, $headers, $timeout, $sink) = @_;
+    my ($scheme, $hostport, $target) = $url =~ m{^(https?)://([^/]+)(/.*)$};
+    my %h = (%$headers, host => $hostport, 'user-agent' => AGENT, connection => 'close');
+    my $host = $self->{path_style} ? $self->{endpoint} : "$self->{bucket}.$self->{endpoint}";
+    # The same checks HTTP::Tiny makes with verify_SSL (CA trust and host name).
+    my $ssl = $self->{verify_ssl}
+        ? { SSL_verify_mode => SSL_VERIFY_PEER, SSL_verifycn_scheme => 'http',
+            SSL_verifycn_name => $host, %{ $self->_ssl_options() } }
+        : $self->_ssl_options();
+    return PVE::Storage::Custom::S3Plugin::Stream::get(
+        host => $host,
+        port => $self->{port}, use_ssl => $scheme eq 'https', ssl => $ssl,
+        timeout => $timeout // $self->{timeout}, sink => $sink,
+        request => "GET $target HTTP/1.1\r\n" . join('', map { "$_: $h{$_}\r\n" } sort keys %h) . "\r\n");
 }
 
 # (host header value, request path) for a key, honouring path-style vs virtual-host addressing.
@@ -196,40 +220,25 @@ sub request {
         } elsif (defined($body)) {
             $opts{content} = $body;
         }
-        my ($err_body, $pending, $flush) = ('', '');
         if (my $sink = $r{sink}) {
             sysseek($sink, $r{sink_offset} // 0, 0);
             truncate($sink, $r{sink_offset} // 0) if $r{sink_truncate};
-            # HTTP::Tiny hands over 32 KiB at a time: writes, hashing and throttling go in
-            # CHUNK (1 MiB) steps so the per-chunk cost is paid 32 times less often.
-            $flush = sub {
+            $res = $self->_stream_get($url, $opts{headers}, $r{timeout}, sub {
                 my $off = 0;
-                while ($off < length($pending)) {
-                    my $w = syswrite($sink, $pending, length($pending) - $off, $off);
+                while ($off < length($_[0])) {
+                    my $w = syswrite($sink, $_[0], length($_[0]) - $off, $off);
                     die "write error: $!\n" if !defined($w);
                     $off += $w;
                 }
-                $md5->add($pending);
-                $bytes_in += length($pending);
-                $self->_throttle(length($pending));
-                $pending = '';
-            };
-            $opts{data_callback} = sub {
-                my ($chunk, $resp) = @_;
-                if ($resp->{status} =~ /^2/) {
-                    $pending .= $chunk;
-                    $flush->() if length($pending) >= CHUNK;
-                } else {
-                    $err_body .= $chunk;
-                }
-            };
+                $md5->add($_[0]);
+                $bytes_in += length($_[0]);
+                $self->_throttle(length($_[0]));
+            });
+        } else {
+            $res = eval { $http->request($r{method}, $url, \%opts) };
+            $res = { status => 599, reason => 'Internal Exception', content => $@, headers => {} }
+                if !$res;
         }
-        $res = eval { $http->request($r{method}, $url, \%opts) };
-        $res = { status => 599, reason => 'Internal Exception', content => $@, headers => {} }
-            if !$res;
-        $res = { status => 599, reason => 'Internal Exception', content => $@, headers => {} }
-            if $flush && $res->{status} =~ /^2/ && !eval { $flush->(); 1 };
-        $res->{content} = $err_body if $r{sink} && $res->{status} !~ /^2/;
         last if !_retryable($res->{status}) || $attempt >= $retries;
         $attempt++;
         my $delay = $self->{backoff} * 2**($attempt - 1);
