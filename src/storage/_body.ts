@@ -12,6 +12,19 @@ import type { PutOptions } from "./mod.ts";
 
 export type BodyExpectations = Pick<PutOptions, "expectedMd5Hex" | "contentLength" | "signal">;
 
+/** A running MD5 (node:crypto's by default; the fs store hands large bodies to a worker thread). */
+export interface BodyHash {
+  update(chunk: Uint8Array): void | Promise<void>;
+  digest(): string | Promise<string>;
+  /** Called instead of `digest` when the body fails. */
+  abandon?(): void;
+}
+
+function inlineMd5(): BodyHash {
+  const hash = createHash("md5");
+  return { update: (chunk) => void hash.update(chunk), digest: () => hash.digest("hex") };
+}
+
 export interface DrainedBody {
   size: number;
   md5Hex: string;
@@ -51,9 +64,9 @@ export async function drainBody(
   body: ReadableStream<Uint8Array>,
   expect: BodyExpectations,
   sink: (chunk: Uint8Array) => Promise<void> | void,
+  hash: BodyHash = inlineMd5(),
 ): Promise<DrainedBody> {
   const { signal, contentLength } = expect;
-  const hash = createHash("md5");
   const reader = readerOf(body);
   const onAbort = () => reader.cancel(signal ? abortReason(signal) : undefined).catch(() => {});
   signal?.addEventListener("abort", onAbort, { once: true });
@@ -68,24 +81,26 @@ export async function drainBody(
       if (contentLength !== undefined && size > contentLength) {
         throw new AppError("IncompleteBody", `Body is longer than the declared ${contentLength} bytes`);
       }
-      // Hash on this thread while the sink's write runs in the I/O pool.
+      // Hash while the sink's write runs in the I/O pool.
       const written = sink(value);
-      hash.update(value);
+      const hashed = hash.update(value);
       await written;
+      if (hashed) await hashed;
+    }
+    if (contentLength !== undefined && size !== contentLength) {
+      throw new AppError("IncompleteBody", `Body has ${size} bytes, ${contentLength} were declared`, {
+        details: { size, contentLength },
+      });
     }
   } catch (err) {
+    hash.abandon?.();
     await reader.cancel(err).catch(() => {});
     throw err;
   } finally {
     signal?.removeEventListener("abort", onAbort);
     reader.releaseLock();
   }
-  if (contentLength !== undefined && size !== contentLength) {
-    throw new AppError("IncompleteBody", `Body has ${size} bytes, ${contentLength} were declared`, {
-      details: { size, contentLength },
-    });
-  }
-  const md5Hex = hash.digest("hex");
+  const md5Hex = await hash.digest();
   if (expect.expectedMd5Hex !== undefined && expect.expectedMd5Hex.toLowerCase() !== md5Hex) {
     throw new AppError("BadDigest", "The body's MD5 does not match the expected digest", {
       details: { expected: expect.expectedMd5Hex, actual: md5Hex },
