@@ -103,6 +103,13 @@ Ext.define('PVE.storage.S3InputPanel', {
 		emptyText: gettext('Server certificate SHA-256 fingerprint, if not trusted'),
 		deleteEmpty: !me.isCreate,
 	    },
+	    {
+		xtype: 'proxmoxtextfield',
+		name: 'ca-file',
+		fieldLabel: gettext('CA file'),
+		emptyText: gettext('System CA store'),
+		deleteEmpty: !me.isCreate,
+	    },
 	];
 
 	me.advancedColumn1 = [

@@ -194,4 +194,86 @@ sub start_gateway {
     };
 }
 
+# Certificates for TLS tests, made with openssl in $dir: a CA, a server certificate it signed, and
+# a self-signed one (both for 127.0.0.1 / localhost). Returns paths and SHA-256 fingerprints.
+sub make_certs {
+    my ($dir) = @_;
+    my $ext = "$dir/san.ext";
+    open(my $fh, '>', $ext) or die "cannot write $ext: $!";
+    print {$fh} "subjectAltName=IP:127.0.0.1,DNS:localhost\n";
+    close($fh);
+    my @cmds = (
+        "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=s3plugin-test-ca "
+            . "-keyout $dir/ca.key -out $dir/ca.pem",
+        "openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout $dir/server.key "
+            . "-out $dir/server.csr",
+        "openssl x509 -req -days 2 -in $dir/server.csr -CA $dir/ca.pem -CAkey $dir/ca.key "
+            . "-CAcreateserial -extfile $ext -out $dir/server.pem",
+        "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 "
+            . "-addext subjectAltName=IP:127.0.0.1 -keyout $dir/self.key -out $dir/self.pem",
+    );
+    for my $cmd (@cmds) {
+        my $out = `$cmd 2>&1`;
+        die "openssl failed ($cmd): $out" if $?;
+    }
+    my %fp;
+    for my $name (qw(server self)) {
+        my $out = `openssl x509 -noout -fingerprint -sha256 -in $dir/$name.pem`;
+        ($fp{$name}) = $out =~ /=([0-9A-F:]+)/ or die "no fingerprint for $name: $out";
+    }
+    return {
+        ca => "$dir/ca.pem", server => ["$dir/server.pem", "$dir/server.key"],
+        self => ["$dir/self.pem", "$dir/self.key"], fingerprint => \%fp,
+    };
+}
+
+# A TLS front (IO::Socket::SSL) on 127.0.0.1:0 that relays each connection to the plain
+# 127.0.0.1:$backend. Returns { port, stop }.
+sub start_tls_proxy {
+    my ($backend, $cert, $key) = @_;
+    require IO::Socket::SSL;
+    require IO::Select;
+    my $srv = IO::Socket::SSL->new(Listen => 16, LocalAddr => '127.0.0.1', LocalPort => 0,
+        ReuseAddr => 1, SSL_server => 1, SSL_cert_file => $cert, SSL_key_file => $key)
+        or die "TLS listen: " . IO::Socket::SSL::errstr();
+    my $port = $srv->sockport;
+    my $pid = fork() // die "fork: $!";
+    if (!$pid) {
+        $SIG{CHLD} = 'IGNORE';
+        $SIG{PIPE} = 'IGNORE'; # clients that refuse the certificate hang up mid-handshake
+        while (1) {
+            my $c = $srv->accept or next; # failed handshakes (refused certificates) end here
+            my $h = fork() // next;
+            if ($h) {
+                $c->close(SSL_no_shutdown => 1); # the relay child owns the TLS session
+                next;
+            }
+            _relay($c, $backend);
+            POSIX::_exit(0);
+        }
+    }
+    close($srv);
+    return { port => $port, pid => $pid, stop => sub { stop_pid($pid, 2) } };
+}
+
+sub _relay {
+    my ($c, $backend) = @_;
+    my $b = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $backend) or return;
+    my $sel = IO::Select->new($c, $b);
+    while (my @ready = $sel->can_read(60)) {
+        for my $from (@ready) {
+            my $to = $from == $c ? $b : $c;
+            do {
+                my $n = sysread($from, my $buf, 65536);
+                return if !$n;
+                my $off = 0;
+                while ($off < $n) {
+                    my $w = syswrite($to, $buf, $n - $off, $off) // return;
+                    $off += $w;
+                }
+            } while ($from == $c && $c->pending);
+        }
+    }
+}
+
 1;

@@ -77,6 +77,12 @@ sub properties {
             type => 'boolean',
             default => 1,
         },
+        'ca-file' => {
+            description => "PEM file of the CA certificate(s) that signed the endpoint's certificate "
+                . "(default: the node's system CA store).",
+            type => 'string',
+            pattern => '/\S+',
+        },
         'access-key' => {
             description => "S3 access key ID.",
             type => 'string',
@@ -129,7 +135,7 @@ sub properties {
 
 sub options {
     my %opts = map { ($_ => { optional => 1 }) } qw(
-        path port region path-style use-ssl verify-ssl fingerprint access-key secret-key
+        path port region path-style use-ssl verify-ssl fingerprint ca-file access-key secret-key
         cache-max-size cache-max-age multipart-part-size multipart-concurrency transfer-bwlimit
         storage-class capacity content nodes shared disable prune-backups max-protected-backups
     );

@@ -22,6 +22,7 @@ use PVE::Storage::Custom::S3Plugin::XML qw(parse_xml xml_text);
 
 use constant CHUNK => 1024 * 1024;
 use constant AGENT => 'pve-s3plugin/1';
+use constant SYSTEM_CA => '/etc/ssl/certs/ca-certificates.crt';
 
 sub new {
     my ($class, %o) = @_;
@@ -33,6 +34,7 @@ sub new {
         use_ssl => $o{use_ssl} // 1,
         verify_ssl => $o{verify_ssl} // 1,
         fingerprint => $o{fingerprint},
+        ca_file => $o{ca_file},
         region => $o{region} || 'us-east-1',
         bucket => $o{bucket},
         path_style => $o{path_style} // 1,
@@ -73,7 +75,23 @@ sub _ssl_options {
         $ssl{SSL_fingerprint} = "sha256\$$hex";
     }
     $ssl{SSL_verify_mode} = 0 if !$self->{verify_ssl} && !$self->{fingerprint};
+    # The node's store (update-ca-certificates) unless a CA file is configured: HTTP::Tiny would
+    # prefer Mozilla::CA's bundle, which knows nothing of a local CA.
+    my $ca = $self->{ca_file} // SYSTEM_CA;
+    $ssl{SSL_ca_file} = $ca if $self->{verify_ssl} && ($self->{ca_file} || -r $ca);
     return \%ssl;
+}
+
+# The SHA-256 fingerprint of the certificate the endpoint presents ("AB:CD:..."), for messages.
+sub presented_fingerprint {
+    my ($self) = @_;
+    my $host = $self->{path_style} ? $self->{endpoint} : "$self->{bucket}.$self->{endpoint}";
+    my $sock = IO::Socket::SSL->new(PeerHost => $host, PeerPort => $self->{port}, Timeout => 2,
+        SSL_hostname => $host, SSL_verify_mode => 0) or return undef;
+    my $fp = $sock->get_fingerprint('sha256');
+    close($sock);
+    $fp =~ s/^sha256\$// or return undef;
+    return join(':', map { uc } unpack('(A2)*', $fp));
 }
 
 # A GET whose 2xx body goes to $sink (S3Plugin::Stream), signed like any other request.
@@ -271,6 +289,9 @@ sub _error {
     $f{actual_region} = $h->{'x-amz-bucket-region'};
     if ($res->{status} == 599) {
         $f{message} = $res->{content};
+        $f{fingerprint} = $self->{fingerprint};
+        $f{presented_fingerprint} = $self->presented_fingerprint()
+            if $self->{use_ssl} && $f{message} =~ /certificate|SSL|verify/i;
     } elsif (($res->{content} // '') =~ /<Error>/) {
         my $doc = eval { parse_xml($res->{content}) };
         if ($doc) {

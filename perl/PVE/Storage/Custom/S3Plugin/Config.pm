@@ -151,6 +151,7 @@ sub client {
         use_ssl => $scfg->{'use-ssl'} // 1,
         verify_ssl => $scfg->{'verify-ssl'} // 1,
         fingerprint => $scfg->{fingerprint},
+        ca_file => $scfg->{'ca-file'},
         region => $scfg->{region},
         bucket => $scfg->{bucket},
         path_style => $scfg->{'path-style'} // 1,

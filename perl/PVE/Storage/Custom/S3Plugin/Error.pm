@@ -38,9 +38,14 @@ sub _explain {
             if $detail =~ /refused/i;
         return "endpoint $where did not answer within $e->{timeout} s"
             if $detail =~ /timed? ?out/i;
-        return "TLS certificate of $where is not trusted (set 'fingerprint' to pin it, or "
-            . "'verify-ssl 0')"
-            if $detail =~ /certificate|SSL|verify/i;
+        if ($detail =~ /certificate|SSL|verify/i) {
+            my $presented = $e->{presented_fingerprint}
+                ? " (it presents SHA-256 fingerprint $e->{presented_fingerprint})" : '';
+            return "TLS certificate of $where does not match the configured fingerprint "
+                . "$e->{fingerprint}$presented" if $e->{fingerprint};
+            return "TLS certificate of $where is not trusted$presented: set 'ca-file' to the CA "
+                . "that signed it, 'fingerprint' to pin it, or 'verify-ssl 0'";
+        }
         return "cannot resolve endpoint host '$e->{host}'"
             if $detail =~ /resolve|Name or service|getaddrinfo|No address/i;
         $detail =~ s/\s+$//;
