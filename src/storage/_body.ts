@@ -84,8 +84,8 @@ export async function drainBody(
       // Hash while the sink's write runs in the I/O pool.
       const written = sink(value);
       const hashed = hash.update(value);
-      await written;
-      if (hashed) await hashed;
+      if (hashed) await Promise.all([written, hashed]);
+      else await written;
     }
     if (contentLength !== undefined && size !== contentLength) {
       throw new AppError("IncompleteBody", `Body has ${size} bytes, ${contentLength} were declared`, {

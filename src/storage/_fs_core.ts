@@ -15,6 +15,8 @@ import { SortedKeys } from "./_sorted_keys.ts";
 import { createDirSyncer, openStored, readStoredMeta, writeTemp } from "./_fs_files.ts";
 import { createLinks, type Link } from "./_fs_linked.ts";
 import { type DataSource, fileSource } from "./_fs_read.ts";
+import { createMd5Offload } from "./_fs_md5.ts";
+import type { BodyHash } from "./_body.ts";
 
 export type Stored<T extends { lastModified: Date }> = Omit<T, "lastModified"> & { lastModified: string };
 /** What an object file's metadata holds: the object's info, plus where its data is when it is linked. */
@@ -27,6 +29,7 @@ export interface UploadMeta {
 }
 
 const SHORT_KEY_BYTES = 120;
+const OFFLOAD_MD5_BYTES = 1024 * 1024;
 const encoder = new TextEncoder();
 
 function fileName(key: string): string {
@@ -72,6 +75,10 @@ export async function createFsCore(rootDir: string, clock: Clock) {
   const linkedKeys = new Map<string, Map<string, string>>();
   const syncDir = createDirSyncer();
   const links = createLinks({ bucketDir, objectPath, partName, syncDir, discardDir });
+  const md5 = createMd5Offload();
+  /** Bodies of a known length of at least 1 MiB are hashed on the MD5 worker, smaller ones inline. */
+  const bodyHash = (opts: { contentLength?: number }): BodyHash | undefined =>
+    opts.contentLength !== undefined && opts.contentLength >= OFFLOAD_MD5_BYTES ? md5.create() : undefined;
   const pathQueues = new Map<string, Promise<unknown>>();
 
   /**
@@ -274,6 +281,8 @@ export async function createFsCore(rootDir: string, clock: Clock) {
     indexes,
     paths: { bucketDir, objectsDir, objectPath, uploadDir, partPath },
     linkedDir: links.dataDir,
+    bodyHash,
+    closeWorkers: md5.close,
     bucketCreatedAt,
     indexOf,
     serialized,

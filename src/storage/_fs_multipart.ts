@@ -93,7 +93,7 @@ export function fsMultipart(core: FsCore): MultipartMethods {
       await readUpload(bucket, key, upload.uploadId);
       let info: PartInfo | undefined;
       const tmpPath = await writeTemp(tmp, async (out) => {
-        const { size, md5Hex } = await drainBody(body, opts, out.write);
+        const { size, md5Hex } = await drainBody(body, opts, out.write, core.bodyHash(opts));
         info = {
           partNumber: upload.partNumber,
           etag: quoteEtag(md5Hex),

@@ -106,7 +106,7 @@ export async function createFsStore(options: FsStoreOptions): Promise<ObjectStor
       await indexOf(bucket);
       let info: ObjectInfo | undefined;
       const tmpPath = await writeTemp(tmp, async (out) => {
-        const { size, md5Hex } = await drainBody(body, opts, out.write);
+        const { size, md5Hex } = await drainBody(body, opts, out.write, core.bodyHash(opts));
         info = {
           key,
           size,
@@ -174,6 +174,7 @@ export async function createFsStore(options: FsStoreOptions): Promise<ObjectStor
 
     close() {
       indexes.clear();
+      core.closeWorkers();
       return Promise.resolve();
     },
   };

@@ -1,0 +1,132 @@
+/**
+ * MD5 of large bodies on a worker thread. MD5 is most of the CPU an upload costs the event loop (about 3 ms per
+ * MiB here); hashing 1 MiB blocks on a second thread lets one core receive and write while the other hashes.
+ * Each hash holds at most two blocks (one filling, one being hashed) and waits when both are busy.
+ *
+ * @module
+ */
+import type { BodyHash } from "./_body.ts";
+import type { Md5Reply, Md5Request } from "./_fs_md5_worker.ts";
+
+const BLOCK = 1024 * 1024;
+const BLOCKS_PER_HASH = 2;
+const MAX_FREE_BLOCKS = 8;
+
+interface Waiting {
+  onBlock(block: Uint8Array<ArrayBuffer>): void;
+  onDigest(hex: string): void;
+  onError(err: unknown): void;
+}
+
+/** A lazily started MD5 worker; `close()` ends it. */
+export function createMd5Offload() {
+  let worker: Worker | undefined;
+  let nextId = 1;
+  const waiting = new Map<number, Waiting>();
+  const free: Uint8Array<ArrayBuffer>[] = [];
+
+  function start(): Worker {
+    const w = new Worker(new URL("./_fs_md5_worker.ts", import.meta.url).href, { type: "module" });
+    w.onmessage = (e: MessageEvent<Md5Reply>) => {
+      const { id, block, hex } = e.data;
+      const w = waiting.get(id);
+      if (block) {
+        if (w) w.onBlock(block);
+        else if (free.length < MAX_FREE_BLOCKS) free.push(block);
+      }
+      if (hex !== undefined) w?.onDigest(hex);
+    };
+    w.onerror = (e) => {
+      e.preventDefault();
+      for (const w of waiting.values()) w.onError(e.error ?? new Error(e.message));
+    };
+    return w;
+  }
+
+  function post(request: Md5Request) {
+    worker ??= start();
+    worker.postMessage(request, request.block ? [request.block.buffer] : []);
+  }
+
+  function create(): BodyHash {
+    const id = nextId++;
+    /** Blocks of this hash that are back from the worker. */
+    const idle: Uint8Array<ArrayBuffer>[] = [];
+    let taken = 0;
+    let current: Uint8Array<ArrayBuffer> | undefined;
+    let used = 0;
+    let blockArrived: (() => void) | undefined;
+    let digested: { resolve(hex: string): void; reject(err: unknown): void } | undefined;
+    let failed: unknown;
+    waiting.set(id, {
+      onBlock(block) {
+        idle.push(block);
+        blockArrived?.();
+      },
+      onDigest: (hex) => digested?.resolve(hex),
+      onError(err) {
+        failed ??= err;
+        blockArrived?.();
+        digested?.reject(err);
+      },
+    });
+
+    async function takeBlock(): Promise<Uint8Array<ArrayBuffer>> {
+      while (idle.length === 0 && taken >= BLOCKS_PER_HASH) {
+        await new Promise<void>((resolve) => blockArrived = resolve);
+        blockArrived = undefined;
+        if (failed) throw failed;
+      }
+      const back = idle.pop();
+      if (back) return back;
+      taken++;
+      return free.pop() ?? new Uint8Array(BLOCK);
+    }
+
+    function release() {
+      waiting.delete(id);
+      for (const b of idle.splice(0)) if (free.length < MAX_FREE_BLOCKS) free.push(b);
+    }
+
+    return {
+      async update(chunk) {
+        if (failed) throw failed;
+        for (let rest = chunk; rest.byteLength > 0;) {
+          current ??= await takeBlock();
+          const n = Math.min(BLOCK - used, rest.byteLength);
+          current.set(rest.subarray(0, n), used);
+          used += n;
+          rest = rest.subarray(n);
+          if (used === BLOCK) {
+            post({ id, block: current });
+            current = undefined;
+            used = 0;
+          }
+        }
+      },
+      async digest() {
+        if (failed) throw failed;
+        const hex = new Promise<string>((resolve, reject) => digested = { resolve, reject });
+        post({ id, ...(current ? { block: current, length: used } : {}), end: true });
+        current = undefined;
+        try {
+          return await hex;
+        } finally {
+          release();
+        }
+      },
+      abandon() {
+        post({ id, drop: true });
+        release();
+      },
+    };
+  }
+
+  return {
+    create,
+    close() {
+      worker?.terminate();
+      worker = undefined;
+    },
+  };
+}
