@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { equalBytes, type Hash, leafHash, toHex, TreeBuilder } from "./merkle.ts";
+import { equalBytes, type Hash, leafHashText, toHex, TreeBuilder } from "./merkle.ts";
 import { decodeRecord, GENESIS_PREV } from "./record_codec.ts";
 
 export type ProblemKind =
@@ -54,7 +54,6 @@ export interface CheckResult {
 }
 
 const MAX_PROBLEMS = 100;
-const enc = new TextEncoder();
 
 export class JournalChecker {
   #tree = new TreeBuilder();
@@ -89,7 +88,7 @@ export class JournalChecker {
   add(data: string, storedHash?: string): void {
     const pos = this.#tree.size;
     const expected = pos + this.#shift;
-    const hash = leafHash(enc.encode(data));
+    const hash = leafHashText(data);
     const hex = toHex(hash);
     try {
       const record = decodeRecord(data);

@@ -50,7 +50,10 @@ export interface IntegrityOptions {
     lockMode?: "GOVERNANCE" | "COMPLIANCE";
   };
   timers?: Timers;
+  /** Records per transaction at most (default 5,000). */
   maxBatch?: number;
+  /** Group-commit window: the longest a record waits in memory before its transaction (default 1000 ms). */
+  commitDelayMs?: number;
 }
 
 export interface IntegrityStatus {
@@ -143,6 +146,7 @@ export async function createIntegrity(ctx: ServiceContext, options: IntegrityOpt
 
   const appender = createAppender(journal, {
     maxBatch: options.maxBatch,
+    commitDelayMs: options.commitDelayMs,
     committed: () => {
       if (journal.size() - lastCheckpointSize >= checkpointEvery) track("checkpoint", checkpointNow());
     },

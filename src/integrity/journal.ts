@@ -4,9 +4,12 @@
  * Tables: `integrity_records`, `integrity_nodes` (src/db/schema.ts). Hot paths use the libsql client directly
  * (multi-row inserts, `group_concat` scans): the query builder costs more than the database here.
  *
- * Each batch is one transaction: the records plus every complete subtree hash the batch closed, so an append
- * costs O(log n) and any proof needs only O(log² n) stored hashes (fetched in one query). The right edge of the
- * tree and the last hash are kept in memory and rebuilt from the stored nodes at open.
+ * Each batch is one transaction: the records (with their leaf hashes) plus the hashes of the complete subtrees
+ * of level ≥ 6 (64 records and more) the batch closed. The smaller subtrees are not stored (they would be one
+ * row per record): a proof recomputes the ones it needs from the leaf hashes of at most 64 consecutive records
+ * per 64-record block it touches. So an append costs O(log n) hashes and about 1/32 of a node row per record,
+ * and any proof reads O(log² n) stored hashes plus a few leaf blocks. The right edge of the tree and the last
+ * hash are kept in memory and rebuilt the same way at open.
  *
  * @module
  */
@@ -18,7 +21,8 @@ import {
   fromHex,
   type Hash,
   inclusionRanges,
-  leafHash,
+  leafHashText,
+  nodeHash,
   type NodeId,
   nodesFor,
   type Range,
@@ -62,7 +66,9 @@ export interface JournalStore {
 }
 
 const ROWS_PER_INSERT = 1000;
-const enc = new TextEncoder();
+/** Subtrees of lower levels are recomputed from leaf hashes instead of stored. */
+const STORED_LEVEL = 6;
+const BLOCK = 2 ** STORED_LEVEL;
 
 function chunks<T>(items: T[], n: number): T[][] {
   const out: T[][] = [];
@@ -74,20 +80,47 @@ export async function openJournalStore(db: Db): Promise<JournalStore> {
   // drizzle's libsql database carries its client; the shared `Db` alias leaves it out of the type.
   const sql = (db as Db & { $client: Client }).$client;
 
+  /** Leaf hashes of records [lo, hi), all of which must exist. */
+  async function leafRange(lo: number, hi: number): Promise<Uint8Array> {
+    const rs = await sql.execute({
+      sql: "SELECT group_concat(hash, '' ORDER BY seq) AS h FROM integrity_records WHERE seq >= ? AND seq < ?",
+      args: [lo, hi],
+    });
+    const hex = String(rs.rows[0]?.h ?? "");
+    if (hex.length !== (hi - lo) * 64) throw new AppError("Integrity", `Leaf hashes ${lo}..${hi} are incomplete`);
+    return fromHex(hex);
+  }
+
+  /** Stored nodes from `integrity_nodes`; lower ones recomputed from the leaf hashes of their 64-record blocks. */
   async function fetchNodes(ids: NodeId[]): Promise<Map<string, Hash>> {
     const map = new Map<string, Hash>();
-    for (const part of chunks(ids, 400)) {
-      const leaves = part.filter((n) => n.level === 0).map((n) => n.index);
-      const inner = part.filter((n) => n.level > 0);
+    const stored = ids.filter((n) => n.level >= STORED_LEVEL);
+    for (const part of chunks(stored, 400)) {
       const rs = await sql.execute({
-        sql: `SELECT 0 AS level, seq AS idx, hash FROM integrity_records WHERE seq IN (${
-          leaves.map(() => "?").join(",")
-        }) UNION ALL SELECT level, idx, hash FROM integrity_nodes WHERE (level, idx) IN (VALUES ${
-          inner.map(() => "(?,?)").join(",") || "(NULL,NULL)"
+        sql: `SELECT level, idx, hash FROM integrity_nodes WHERE (level, idx) IN (VALUES ${
+          part.map(() => "(?,?)").join(",")
         })`,
-        args: [...leaves, ...inner.flatMap((n) => [n.level, n.index])],
+        args: part.flatMap((n) => [n.level, n.index]),
       });
       for (const r of rs.rows) map.set(`${r.level}/${r.idx}`, fromHex(String(r.hash)));
+    }
+    const blocks = new Map<number, { lo: number; hi: number; nodes: NodeId[] }>();
+    for (const n of ids) {
+      if (n.level >= STORED_LEVEL) continue;
+      const lo = n.index * 2 ** n.level, hi = lo + 2 ** n.level;
+      const b = blocks.get(Math.floor(lo / BLOCK)) ?? { lo, hi, nodes: [] };
+      b.lo = Math.min(b.lo, lo);
+      b.hi = Math.max(b.hi, hi);
+      b.nodes.push(n);
+      blocks.set(Math.floor(lo / BLOCK), b);
+    }
+    for (const b of blocks.values()) {
+      const leaves = await leafRange(b.lo, b.hi);
+      const subtree = (lo: number, width: number): Hash =>
+        width === 1
+          ? leaves.subarray((lo - b.lo) * 32, (lo - b.lo) * 32 + 32)
+          : nodeHash(subtree(lo, width / 2), subtree(lo + width / 2, width / 2));
+      for (const n of b.nodes) map.set(`${n.level}/${n.index}`, subtree(n.index * 2 ** n.level, 2 ** n.level));
     }
     return map;
   }
@@ -147,8 +180,10 @@ export async function openJournalStore(db: Db): Promise<JournalStore> {
       for (const body of bodies) {
         const record: JournalRecord = { ...body, v: 1, seq: working.size, prev };
         const data = encodeRecord(record);
-        const hash = leafHash(enc.encode(data));
-        for (const n of working.push(hash)) nodes.push([n.level, n.index, toHex(n.hash)]);
+        const hash = leafHashText(data);
+        for (const n of working.push(hash)) {
+          if (n.level >= STORED_LEVEL) nodes.push([n.level, n.index, toHex(n.hash)]);
+        }
         prev = toHex(hash);
         records.push({ seq: record.seq, data, hash: prev });
       }
@@ -191,17 +226,7 @@ export async function openJournalStore(db: Db): Promise<JournalStore> {
       };
     },
 
-    async leafHashes(from, to) {
-      const rs = await sql.execute({
-        sql: "SELECT group_concat(hash, '' ORDER BY seq) AS h FROM integrity_records WHERE seq >= ? AND seq < ?",
-        args: [from, to],
-      });
-      const bytes = fromHex(String(rs.rows[0]?.h ?? ""));
-      if (bytes.length !== (to - from) * 32) {
-        throw new AppError("Integrity", `Leaf hashes ${from}..${to} are incomplete`);
-      }
-      return bytes;
-    },
+    leafHashes: (from, to) => leafRange(from, to),
 
     async rootAt(n) {
       checkSize(n, "Tree size");

@@ -29,12 +29,12 @@ const body = (i: number): RecordBody => ({
   status: 200,
 });
 
-Deno.test("appends in uneven batches, reopens, and serves proofs that verify for every record", async () => {
+Deno.test("appends in uneven batches, reopens, and serves proofs that verify for every record, across 64-record blocks", async () => {
   await withDb(async (h, url) => {
     let store = await openJournalStore(h.db);
     const roots: Uint8Array[] = [];
     let n = 0;
-    for (const batch of [1, 2, 5, 13, 1, 40, 7]) {
+    for (const batch of [1, 2, 5, 13, 1, 40, 7, 150, 97]) {
       await store.append(Array.from({ length: batch }, (_, i) => body(n + i)));
       n += batch;
       roots[n] = store.root();
@@ -46,26 +46,28 @@ Deno.test("appends in uneven batches, reopens, and serves proofs that verify for
         store = await openJournalStore(h.db);
       }
     }
-    assert.equal(store.size(), 69);
-    const all = await store.records(0, 100);
-    assert.deepEqual(all.map((r) => r.seq), Array.from({ length: 69 }, (_, i) => i));
-    for (const size of [1, 3, 8, 21, 69]) {
+    assert.equal(store.size(), 316);
+    const all = await store.records(0, 400);
+    assert.deepEqual(all.map((r) => r.seq), Array.from({ length: 316 }, (_, i) => i));
+    const levels = await h.client.execute("SELECT DISTINCT level FROM integrity_nodes ORDER BY level");
+    assert.deepEqual(levels.rows.map((r) => Number(r.level)), [6, 7, 8], "only subtrees of 64+ records are stored");
+    for (const size of [1, 3, 8, 21, 64, 69, 128, 219, 316]) {
       const root = await store.rootAt(size);
       if (roots[size]) assert.equal(toHex(root), toHex(roots[size]!));
       for (const r of all.slice(0, size)) {
         const proof = await store.inclusionProof(r.seq, size);
         assert.ok(verifyInclusion(r.seq, size, leafHash(enc.encode(r.data)), proof, root), `${r.seq} in ${size}`);
       }
-      for (const first of [1, 2, size]) {
-        if (first > size) continue;
+      for (const first of [1, 2, 63, 64, 65, 100, size - 1, size]) {
+        if (first < 1 || first > size) continue;
         const proof = await store.consistencyProof(first, size);
         assert.ok(verifyConsistency(first, size, await store.rootAt(first), root, proof), `${first}→${size}`);
       }
     }
     const leaves = await store.leafHashes(3, 6);
     assert.equal(toHex(leaves), all.slice(3, 6).map((r) => r.hash).join(""));
-    await assert.rejects(store.inclusionProof(69, 69), /not in a tree/);
-    await assert.rejects(store.rootAt(70), /outside the journal/);
+    await assert.rejects(store.inclusionProof(316, 316), /not in a tree/);
+    await assert.rejects(store.rootAt(317), /outside the journal/);
   });
 });
 

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { sha256 } from "./sha256.ts";
+import { sha256, sha256PrefixedText } from "./sha256.ts";
 
 export { sha256 };
 
@@ -34,6 +34,11 @@ export function leafHash(data: Uint8Array): Hash {
   return sha256(LEAF_PREFIX, data);
 }
 
+/** `leafHash` of the UTF-8 encoding of `text`. */
+export function leafHashText(text: string): Hash {
+  return sha256PrefixedText(0, text);
+}
+
 export function nodeHash(left: Hash, right: Hash): Hash {
   return sha256(NODE_PREFIX, left, right);
 }
@@ -50,10 +55,20 @@ export function toHex(bytes: Uint8Array): string {
   return s;
 }
 
+/** Value of a lower-case hex digit's char code, or -1. */
+function nibble(c: number): number {
+  return c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : -1;
+}
+
 export function fromHex(hex: string): Uint8Array {
-  if (!/^(?:[0-9a-f]{2})*$/.test(hex)) throw new SyntaxError(`Cannot parse hex "${hex.slice(0, 16)}…"`);
-  const out = new Uint8Array(hex.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+  const out = new Uint8Array(hex.length >> 1);
+  let bad = hex.length % 2;
+  for (let i = 0; i < out.length && bad === 0; i++) {
+    const hi = nibble(hex.charCodeAt(2 * i)), lo = nibble(hex.charCodeAt(2 * i + 1));
+    if (hi < 0 || lo < 0) bad = 1;
+    out[i] = (hi << 4) | lo;
+  }
+  if (bad) throw new SyntaxError(`Cannot parse hex "${hex.slice(0, 16)}…"`);
   return out;
 }
 

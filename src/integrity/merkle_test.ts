@@ -129,6 +129,9 @@ Deno.test("edge cases: bad indexes and sizes are rejected", () => {
   assert.ok(!verifyConsistency(0, 1, emptyRoot(), d[0]!, []));
   assert.throws(() => new TreeBuilder({ size: 3, edge: [d[0]!] }), RangeError);
   assert.throws(() => fromHex("zz"), SyntaxError);
+  for (const bad of ["abc", "0g", "AB", "0x", "1 "]) assert.throws(() => fromHex(bad), SyntaxError, bad);
+  assert.deepEqual([...fromHex("00ff7a09")], [0, 255, 122, 9]);
+  assert.equal(toHex(fromHex("0123456789abcdef")), "0123456789abcdef");
   assert.deepEqual(nodesFor([{ lo: 0, hi: 3 }, { lo: 0, hi: 2 }]), [{ level: 1, index: 0 }, { level: 0, index: 2 }]);
 });
 

@@ -91,16 +91,63 @@ const RECORD_FIELDS = [
 ] as const;
 const KNOWN = new Set<string>(RECORD_FIELDS);
 
-/** `canonicalJson` of a record, without sorting keys per call (the hot path of appends). */
+const NESTED = new Set<string>(["checksums", "detail", "source"]);
+
+const isScalar = (v: unknown) =>
+  typeof v === "string" || typeof v === "boolean" || (typeof v === "number" && Number.isSafeInteger(v));
+
+/**
+ * A copy of a flat object with its keys in sorted order, for `JSON.stringify`; undefined when the object needs
+ * `canonicalJson` (non-scalar values, or keys that start with a digit, which `JSON.stringify` puts first).
+ */
+function sortedFlat(o: Record<string, Json | undefined>): Record<string, Json> | undefined {
+  const out: Record<string, Json> = {};
+  for (const k of Object.keys(o).sort()) {
+    const v = o[k];
+    if (v === undefined) continue;
+    if (!isScalar(v) || (k.charCodeAt(0) >= 48 && k.charCodeAt(0) <= 57)) return undefined;
+    out[k] = v;
+  }
+  return out;
+}
+
+/**
+ * `canonicalJson` of a record. The hot path of appends: an object literal with the fields in canonical order
+ * goes through `JSON.stringify` (which omits undefined fields and escapes strings as `canonicalJson` does);
+ * anything outside the common shape takes the general path.
+ */
 export function encodeRecord(record: JournalRecord): string {
   const fields = record as unknown as Record<string, Json | undefined>;
-  for (const k in fields) if (!KNOWN.has(k)) return canonicalJson(fields as Json);
-  let out = "";
-  for (const k of RECORD_FIELDS) {
+  const nested: Record<string, Record<string, Json> | undefined> = {};
+  for (const k in fields) {
     const v = fields[k];
-    if (v !== undefined) out += (out === "" ? '{"' : ',"') + k + '":' + canonicalJson(v);
+    if (v === undefined || (isScalar(v) && KNOWN.has(k))) continue;
+    const sorted = NESTED.has(k) && typeof v === "object" && v !== null && !Array.isArray(v)
+      ? sortedFlat(v)
+      : undefined;
+    if (!sorted) return canonicalJson(fields as Json);
+    nested[k] = sorted;
   }
-  return out + "}";
+  const r = record;
+  return JSON.stringify({
+    actor: r.actor,
+    bucket: r.bucket,
+    checksums: nested.checksums,
+    clientAddress: r.clientAddress,
+    detail: nested.detail,
+    errorCode: r.errorCode,
+    etag: r.etag,
+    key: r.key,
+    op: r.op,
+    prev: r.prev,
+    requestId: r.requestId,
+    seq: r.seq,
+    size: r.size,
+    source: nested.source,
+    status: r.status,
+    time: r.time,
+    v: r.v,
+  });
 }
 
 /**

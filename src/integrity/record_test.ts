@@ -74,8 +74,15 @@ Deno.test("the record fast path equals the generic canonical encoding, also with
     base,
     { ...base, checksums: { sha256: "x", crc32: "y" }, source: { key: "k", bucket: "b" }, detail: { b: 1, a: "2" } },
     { ...base, futureField: "kept in order" } as typeof base,
+    { ...base, detail: { "10": 1, "9": 2, "x": "\u2028é" }, key: "\ud800 lone surrogate" },
+    { ...base, detail: { z: "", a: 0 }, size: 0, status: undefined, etag: "" },
+    { ...base, source: { bucket: "b", key: "k" }, checksums: {} },
   ];
   for (const r of variants) {
     assert.equal(encodeRecord(r), canonicalJson(r as unknown as Parameters<typeof canonicalJson>[0]));
   }
+  assert.throws(() => encodeRecord({ ...base, size: 1.5 }), TypeError);
+  assert.throws(() => encodeRecord({ ...base, size: 2 ** 60 }), TypeError);
+  assert.throws(() => encodeRecord({ ...base, detail: { a: null as unknown as string } }), TypeError);
+  assert.throws(() => encodeRecord({ ...base, detail: { a: [] as unknown as string } }), TypeError);
 });

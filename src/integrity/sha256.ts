@@ -75,66 +75,65 @@ const K = new Int32Array([
 const W = new Int32Array(64);
 const H = new Int32Array(8);
 
-function compress(m: Uint8Array, at: number): void {
-  for (let t = 0; t < 16; t++) {
-    const i = at + t * 4;
-    W[t] = (m[i]! << 24) | (m[i + 1]! << 16) | (m[i + 2]! << 8) | m[i + 3]!;
+/** Compress the padded message `m[0, total)` from the initial state into `H`. */
+function compress(m: Uint8Array, total: number): void {
+  let h0 = 0x6a09e667 | 0, h1 = 0xbb67ae85 | 0, h2 = 0x3c6ef372 | 0, h3 = 0xa54ff53a | 0;
+  let h4 = 0x510e527f | 0, h5 = 0x9b05688c | 0, h6 = 0x1f83d9ab | 0, h7 = 0x5be0cd19 | 0;
+  const w = W;
+  for (let at = 0; at < total; at += 64) {
+    for (let t = 0, i = at; t < 16; t++, i += 4) {
+      w[t] = (m[i]! << 24) | (m[i + 1]! << 16) | (m[i + 2]! << 8) | m[i + 3]!;
+    }
+    for (let t = 16; t < 64; t++) {
+      const x = w[t - 15]!, y = w[t - 2]!;
+      const s0 = ((x >>> 7) | (x << 25)) ^ ((x >>> 18) | (x << 14)) ^ (x >>> 3);
+      const s1 = ((y >>> 17) | (y << 15)) ^ ((y >>> 19) | (y << 13)) ^ (y >>> 10);
+      w[t] = (w[t - 16]! + s0 + w[t - 7]! + s1) | 0;
+    }
+    let a = h0, b = h1, c = h2, d = h3, e = h4, f = h5, g = h6, h = h7;
+    for (let t = 0; t < 64; t++) {
+      const S1 = ((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7));
+      const t1 = (h + S1 + ((e & f) ^ (~e & g)) + K[t]! + w[t]!) | 0;
+      const S0 = ((a >>> 2) | (a << 30)) ^ ((a >>> 13) | (a << 19)) ^ ((a >>> 22) | (a << 10));
+      const t2 = (S0 + ((a & b) ^ (a & c) ^ (b & c))) | 0;
+      h = g;
+      g = f;
+      f = e;
+      e = (d + t1) | 0;
+      d = c;
+      c = b;
+      b = a;
+      a = (t1 + t2) | 0;
+    }
+    h0 = (h0 + a) | 0;
+    h1 = (h1 + b) | 0;
+    h2 = (h2 + c) | 0;
+    h3 = (h3 + d) | 0;
+    h4 = (h4 + e) | 0;
+    h5 = (h5 + f) | 0;
+    h6 = (h6 + g) | 0;
+    h7 = (h7 + h) | 0;
   }
-  for (let t = 16; t < 64; t++) {
-    const x = W[t - 15]!, y = W[t - 2]!;
-    const s0 = ((x >>> 7) | (x << 25)) ^ ((x >>> 18) | (x << 14)) ^ (x >>> 3);
-    const s1 = ((y >>> 17) | (y << 15)) ^ ((y >>> 19) | (y << 13)) ^ (y >>> 10);
-    W[t] = (W[t - 16]! + s0 + W[t - 7]! + s1) | 0;
-  }
-  let a = H[0]!, b = H[1]!, c = H[2]!, d = H[3]!, e = H[4]!, f = H[5]!, g = H[6]!, h = H[7]!;
-  for (let t = 0; t < 64; t++) {
-    const S1 = ((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7));
-    const t1 = (h + S1 + ((e & f) ^ (~e & g)) + K[t]! + W[t]!) | 0;
-    const S0 = ((a >>> 2) | (a << 30)) ^ ((a >>> 13) | (a << 19)) ^ ((a >>> 22) | (a << 10));
-    const t2 = (S0 + ((a & b) ^ (a & c) ^ (b & c))) | 0;
-    h = g;
-    g = f;
-    f = e;
-    e = (d + t1) | 0;
-    d = c;
-    c = b;
-    b = a;
-    a = (t1 + t2) | 0;
-  }
-  H[0] = (H[0]! + a) | 0;
-  H[1] = (H[1]! + b) | 0;
-  H[2] = (H[2]! + c) | 0;
-  H[3] = (H[3]! + d) | 0;
-  H[4] = (H[4]! + e) | 0;
-  H[5] = (H[5]! + f) | 0;
-  H[6] = (H[6]! + g) | 0;
-  H[7] = (H[7]! + h) | 0;
+  H[0] = h0;
+  H[1] = h1;
+  H[2] = h2;
+  H[3] = h3;
+  H[4] = h4;
+  H[5] = h5;
+  H[6] = h6;
+  H[7] = h7;
 }
 
-const IV = new Int32Array([
-  0x6a09e667,
-  0xbb67ae85,
-  0x3c6ef372,
-  0xa54ff53a,
-  0x510e527f,
-  0x9b05688c,
-  0x1f83d9ab,
-  0x5be0cd19,
-]);
-/** Reused padding buffer for the common small inputs (records, node pairs). */
+/** Reused buffer for the common small inputs (records, node pairs). */
 const SCRATCH = new Uint8Array(4096);
+/** Where text is encoded, after a one-byte prefix. */
+const SCRATCH_TAIL = SCRATCH.subarray(1);
+const enc = new TextEncoder();
+const padded = (len: number) => Math.ceil((len + 9) / 64) * 64;
 
-/** SHA-256 of the concatenation of `parts`. */
-export function sha256(...parts: Uint8Array[]): Uint8Array {
-  let len = 0;
-  for (const p of parts) len += p.length;
-  const total = Math.ceil((len + 9) / 64) * 64;
-  const m = total <= SCRATCH.length ? SCRATCH : new Uint8Array(total);
-  let off = 0;
-  for (const p of parts) {
-    m.set(p, off);
-    off += p.length;
-  }
+/** Pads the `len` message bytes at the start of `m` (which has room for them) and returns their digest. */
+function finish(m: Uint8Array, len: number): Uint8Array {
+  const total = padded(len);
   m.fill(0, len, total);
   m[len] = 0x80;
   const bits = len * 8;
@@ -147,8 +146,7 @@ export function sha256(...parts: Uint8Array[]): Uint8Array {
   m[total - 3] = lo >>> 16;
   m[total - 2] = lo >>> 8;
   m[total - 1] = lo;
-  H.set(IV);
-  for (let at = 0; at < total; at += 64) compress(m, at);
+  compress(m, total);
   const out = new Uint8Array(32);
   for (let i = 0; i < 8; i++) {
     const v = H[i]!;
@@ -158,4 +156,27 @@ export function sha256(...parts: Uint8Array[]): Uint8Array {
     out[i * 4 + 3] = v;
   }
   return out;
+}
+
+/** SHA-256 of the concatenation of `parts`. */
+export function sha256(...parts: Uint8Array[]): Uint8Array {
+  let len = 0;
+  for (const p of parts) len += p.length;
+  const total = padded(len);
+  const m = total <= SCRATCH.length ? SCRATCH : new Uint8Array(total);
+  let off = 0;
+  for (const p of parts) {
+    m.set(p, off);
+    off += p.length;
+  }
+  return finish(m, len);
+}
+
+/** SHA-256 of one byte `prefix` followed by the UTF-8 encoding of `text`, without an intermediate copy. */
+export function sha256PrefixedText(prefix: number, text: string): Uint8Array {
+  // A UTF-16 code unit becomes at most 3 UTF-8 bytes.
+  if (padded(1 + text.length * 3) > SCRATCH.length) return sha256(new Uint8Array([prefix]), enc.encode(text));
+  SCRATCH[0] = prefix;
+  const { written } = enc.encodeInto(text, SCRATCH_TAIL);
+  return finish(SCRATCH, 1 + written);
 }

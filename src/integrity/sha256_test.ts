@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { sha256 } from "./sha256.ts";
+import { sha256, sha256PrefixedText } from "./sha256.ts";
 import { toHex } from "./merkle.ts";
 
 Deno.test("sha256 matches node:crypto for every length 0..300 and across block boundaries of split input", () => {
@@ -21,4 +21,24 @@ Deno.test("sha256 of a 1 MiB input and the FIPS 180-4 'abc' vector", () => {
     toHex(sha256(new TextEncoder().encode("abc"))),
     "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
   );
+});
+
+Deno.test("sha256PrefixedText equals sha256 of the prefix byte and the UTF-8 text, short, multi-byte and long", () => {
+  const enc = new TextEncoder();
+  const texts = [
+    "",
+    "a",
+    "x".repeat(54),
+    "x".repeat(55),
+    'é€😀\u0000"\\',
+    "ü".repeat(700),
+    "y".repeat(1400),
+    "z".repeat(5000),
+  ];
+  for (const text of texts) {
+    for (const prefix of [0, 1, 255]) {
+      const want = createHash("sha256").update(new Uint8Array([prefix])).update(enc.encode(text)).digest("hex");
+      assert.equal(toHex(sha256PrefixedText(prefix, text)), want, `${text.slice(0, 8)}… (${text.length}), ${prefix}`);
+    }
+  }
 });
