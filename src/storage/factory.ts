@@ -15,7 +15,7 @@ import type { Clock } from "../clock.ts";
 import { AppError, type AppErrorCode, isAppError } from "../errors.ts";
 import type { ObjectStore } from "./mod.ts";
 import { createFsStore, type FsStoreOptions } from "./fs.ts";
-import { createS3Store, type S3StoreOptions } from "./s3.ts";
+import type { S3StoreOptions } from "./s3.ts";
 import { MIN_PART_SIZE } from "./mod.ts";
 
 export type StoreKind = "fs" | "s3";
@@ -119,7 +119,10 @@ export function validateStoreConfig(kind: string, config: unknown): FsBackendCon
 export async function createStore(kind: string, config: unknown, deps: { clock?: Clock } = {}): Promise<ObjectStore> {
   const clock = deps.clock ? { clock: deps.clock } : {};
   if (kind === "fs") return await createFsStore({ ...validateStoreConfig("fs", config), ...clock });
-  return createS3Store({ ...validateStoreConfig("s3", config) as S3BackendConfig, ...clock });
+  const s3Config = validateStoreConfig("s3", config) as S3BackendConfig;
+  // The AWS SDK adds ~25 MiB of RSS: loaded only once an s3 backend exists.
+  const { createS3Store } = await import("./s3.ts");
+  return createS3Store({ ...s3Config, ...clock });
 }
 
 export type ConnectionResult =
