@@ -25,6 +25,7 @@ function label(value: string): string {
 
 export function createGatewayMetrics(): GatewayMetrics {
   const requests = new Map<string, number>();
+  const keys = new Map<string, string>();
   const durations = new Map<string, Histogram>();
   let bytesIn = 0;
   let bytesOut = 0;
@@ -35,15 +36,16 @@ export function createGatewayMetrics(): GatewayMetrics {
     },
     finished(s) {
       inFlight--;
-      const key = `op="${label(s.op)}",status="${s.status}"`;
+      // Labels are escaped once per op and status, not per request.
+      const id = `${s.op} ${s.status}`;
+      let key = keys.get(id);
+      if (key === undefined) keys.set(id, key = `op="${label(s.op)}",status="${s.status}"`);
       requests.set(key, (requests.get(key) ?? 0) + 1);
       bytesIn += s.bytesIn;
       bytesOut += s.bytesOut;
       let h = durations.get(s.op);
       if (!h) durations.set(s.op, h = { counts: BUCKETS.map(() => 0), sum: 0, count: 0 });
-      BUCKETS.forEach((b, i) => {
-        if (s.seconds <= b) h.counts[i]!++;
-      });
+      for (let i = 0; i < BUCKETS.length; i++) if (s.seconds <= BUCKETS[i]!) h.counts[i]!++;
       h.sum += s.seconds;
       h.count++;
     },

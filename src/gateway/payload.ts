@@ -57,16 +57,17 @@ function expectedChecksum(
   mode: PayloadMode,
 ): { alg?: ChecksumAlgorithm; value?: string; inTrailer: boolean } {
   const found: [ChecksumAlgorithm, string][] = [];
-  for (const [name, value] of headers) {
+  // forEach, not for…of: Deno's Headers iterator costs ~20× more per request.
+  headers.forEach((value, name) => {
     if (!name.startsWith("x-amz-checksum-") || name === "x-amz-checksum-mode" || name === "x-amz-checksum-type") {
-      continue;
+      return;
     }
     const alg = name.slice("x-amz-checksum-".length);
-    if (alg === "algorithm") continue;
+    if (alg === "algorithm") return;
     if (!isChecksumAlgorithm(alg)) throw new S3Error("InvalidRequest", `Unsupported checksum header ${name}`);
     if (!isWellFormedDigest(alg, value)) throw new S3Error("InvalidRequest", `Value for ${name} header is invalid`);
     found.push([alg, value]);
-  }
+  });
   if (found.length > 1) throw new S3Error("InvalidRequest", "Expecting a single x-amz-checksum- header");
   const trailer = headers.get("x-amz-trailer")?.trim().toLowerCase();
   if (trailer) {
@@ -194,6 +195,29 @@ export function createPayload(req: Request, options: PayloadOptions): Payload {
     }
   }
 
+  if (!parser && declaredLength !== undefined && declaredLength <= WHOLE_BODY_BYTES) {
+    // A small body is read in one go and handed on as one chunk: no read buffers, one pass of the checks.
+    const whole = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        try {
+          const bytes = await req.bytes();
+          bytesIn = bytes.byteLength;
+          verify(bytes);
+          finish();
+          if (bytes.byteLength > 0) controller.enqueue(bytes);
+          controller.close();
+        } catch (err) {
+          failure ??= bodyError(err);
+          controller.error(failure);
+        }
+      },
+      cancel(reason) {
+        if (req.body && !req.body.locked) return req.body.cancel(reason);
+      },
+    }, { highWaterMark: 0 });
+    return { stream: whole, declaredLength, checksums, failure: () => failure, bytesIn: () => bytesIn };
+  }
+
   const raw = createRawReader(req.body);
   let decoded = new Uint8Array(0);
   /** Decodes the next raw read into `decoded` (false at the end of the body). */
@@ -249,6 +273,9 @@ export function createPayload(req: Request, options: PayloadOptions): Payload {
   });
   return { stream: guarded, declaredLength, checksums, failure: () => failure, bytesIn: () => bytesIn };
 }
+
+/** Plain bodies of at most this many declared bytes are read whole instead of streamed. */
+const WHOLE_BODY_BYTES = 64 * 1024;
 
 /** Raw body bytes per read; the decoded body is handed on in pieces of at most this size. */
 const RAW_READ_BYTES = 64 * 1024;

@@ -127,9 +127,11 @@ export function parseAmzDate(value: string): Date | undefined {
 }
 
 const UNRESERVED = /[A-Za-z0-9\-._~]/;
+const ALL_UNRESERVED = /^[A-Za-z0-9\-._~]*$/;
 
 /** AWS URI encoding: every byte except unreserved characters as `%XX` (upper hex); `/` kept when asked. */
 export function uriEncode(value: string, keepSlash: boolean): string {
+  if (ALL_UNRESERVED.test(value)) return value;
   let out = "";
   for (const ch of value) {
     if (UNRESERVED.test(ch) || (keepSlash && ch === "/")) {
