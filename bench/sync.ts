@@ -6,6 +6,10 @@
  * itself for journal mode (whose source reads are in-process).
  *
  *   deno task bench sync [--objects 2000] [--size 4096] [--changed 0.01] [--full]   (--full = 100,000 objects)
+ *                        [--tools manifest,journal,rclone,rclone-sum]   (the rows to run; default all)
+ *
+ * CPU time per object is measured per process (this client, rclone as a waited-for child, the appliance) from
+ * /proc, the load-independent figure on a shared machine.
  *
  * @module
  */
@@ -27,8 +31,15 @@ const { values } = parseArgs({
     size: { type: "string", default: "4096" },
     changed: { type: "string", default: "0.01" },
     full: { type: "boolean", default: false },
+    tools: { type: "string", default: "manifest,journal,rclone,rclone-sum" },
   },
 });
+const TOOLS = ["manifest", "journal", "rclone", "rclone-sum"] as const;
+type Tool = typeof TOOLS[number];
+const tools = new Set(values.tools.split(",").map((t) => t.trim()));
+for (const t of tools) {
+  if (!TOOLS.includes(t as Tool)) throw new Error(`--tools: unknown "${t}" (known: ${TOOLS.join(", ")})`);
+}
 const N = values.full ? 100_000 : Number(values.objects);
 const SIZE = Number(values.size);
 const CHANGED = Math.max(1, Math.round(N * Number(values.changed)));
@@ -77,12 +88,37 @@ function body(i: number, version: number): ReadableStream<Uint8Array> {
   return ReadableStream.from([bytes]);
 }
 
-async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; requests: number; result: T }> {
+/** CPU seconds of a process from /proc/<pid>/stat: own (utime + stime) and its waited-for children's. */
+function cpuOf(pid: number | "self"): { own: number; children: number } {
+  const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ").map(Number);
+  const tick = 100; // USER_HZ on Linux
+  return { own: (f[11]! + f[12]!) / tick, children: (f[13]! + f[14]!) / tick };
+}
+
+interface Measured<T> {
+  ms: number;
+  requests: number;
+  result: T;
+  /** CPU seconds of the client (this process, or rclone) and of the appliance process. */
+  clientCpu: number;
+  applianceCpu: number;
+}
+
+async function timed<T>(fn: () => Promise<T>): Promise<Measured<T>> {
   const before = await gatewayRequests();
+  const [self0, app0] = [cpuOf("self"), cpuOf(appliance.pid)];
   const t0 = performance.now();
   const result = await fn();
   const ms = performance.now() - t0;
-  return { ms, requests: (await gatewayRequests()) - before - 1, result };
+  const [self1, app1] = [cpuOf("self"), cpuOf(appliance.pid)];
+  return {
+    ms,
+    requests: (await gatewayRequests()) - before - 1,
+    result,
+    clientCpu: self1.own - self0.own + self1.children - self0.children,
+    applianceCpu: app1.own - app0.own,
+  };
 }
 
 async function rcloneSync(args: string[]) {
@@ -110,13 +146,32 @@ try {
   }
   await addManifestJob();
 
+  const rows = ([
+    {
+      tool: "manifest",
+      name: "COW Sync, manifest mode",
+      mirror: "mirror-manifest",
+      sync: () => engine.run("manifest"),
+    },
+    { tool: "journal", name: "COW Sync, journal mode", mirror: "mirror-journal", sync: runJournal },
+    {
+      tool: "rclone",
+      name: "rclone sync (defaults)",
+      mirror: "mirror-rclone",
+      sync: () => rcloneSync(["gw:primary", "gw:mirror-rclone"]),
+    },
+    {
+      tool: "rclone-sum",
+      name: "rclone sync --checksum --fast-list",
+      mirror: "mirror-rclone-sum",
+      sync: () => rcloneSync(["--checksum", "--fast-list", "gw:primary", "gw:mirror-rclone-sum"]),
+    },
+  ] as { tool: Tool; name: string; mirror: string; sync: () => Promise<RunSummary | void> }[])
+    .filter((r) => tools.has(r.tool));
+
   console.error("initial full syncs…");
-  const fullOurs = await timed(() => engine.run("manifest"));
-  const fullJournal = await timed(runJournal);
-  const fullRclone = await timed(() => rcloneSync(["gw:primary", "gw:mirror-rclone"]));
-  const fullRcloneSum = await timed(() =>
-    rcloneSync(["--checksum", "--fast-list", "gw:primary", "gw:mirror-rclone-sum"])
-  );
+  const full = new Map<Tool, Measured<RunSummary | void>>();
+  for (const r of rows) full.set(r.tool, await timed(r.sync));
 
   console.error(`rewriting ${CHANGED} objects through the gateway…`);
   for (let k = 0; k < CHANGED; k++) {
@@ -125,44 +180,52 @@ try {
   }
 
   console.error("incremental syncs…");
-  const incOurs = await timed(() => engine.run("manifest"));
-  const incJournal = await timed(runJournal);
-  const incRclone = await timed(() => rcloneSync(["gw:primary", "gw:mirror-rclone"]));
-  const incRcloneSum = await timed(() =>
-    rcloneSync(["--checksum", "--fast-list", "gw:primary", "gw:mirror-rclone-sum"])
-  );
-  for (const m of ["mirror-manifest", "mirror-journal", "mirror-rclone", "mirror-rclone-sum"]) {
-    await rcloneCheck("primary", m);
-  }
+  const inc = new Map<Tool, Measured<RunSummary | void>>();
+  for (const r of rows) inc.set(r.tool, await timed(r.sync));
+  for (const r of rows) await rcloneCheck("primary", r.mirror);
 
   const mib = (N * SIZE) / 1048576;
-  const row = (
-    name: string,
-    full: { ms: number; requests: number },
-    inc: { ms: number; requests: number },
-    incReq = inc.requests,
-  ) =>
-    `| ${name} | ${(full.ms / 1000).toFixed(1)} s (${(mib / (full.ms / 1000)).toFixed(1)} MiB/s, ${
-      Math.round(N / (full.ms / 1000))
-    } obj/s) | ${full.requests} | ${(inc.ms / 1000).toFixed(2)} s | ${incReq} |`;
+  const perObject = (cpu: number, n: number) => `${(1000 * cpu / n).toFixed(2)}`;
   console.log(`\n${N} objects × ${SIZE} B, ${CHANGED} rewritten (${(100 * CHANGED / N).toFixed(1)}%)\n`);
-  console.log("| tool | initial full sync | requests (initial) | incremental sync | requests (incremental) |");
-  console.log("| --- | --- | --- | --- | --- |");
-  console.log(row("COW Sync, manifest mode", fullOurs, incOurs));
-  console.log(row("COW Sync, journal mode", fullJournal, incJournal, incJournal.result.requests));
-  console.log(row("rclone sync (defaults)", fullRclone, incRclone));
-  console.log(row("rclone sync --checksum --fast-list", fullRcloneSum, incRcloneSum));
   console.log(
-    `\nincremental: manifest ${incOurs.result.copied} copied; journal ${incJournal.result.copied} copied, ` +
-      `${incJournal.result.requests} requests counted by the engine (${incJournal.requests} of them over HTTP)`,
+    "| tool | initial full sync | requests (initial) | CPU ms/object, client / appliance (initial) " +
+      "| incremental sync | requests (incremental) |",
   );
-  console.log(
-    `vs rclone defaults: ${(incRclone.requests / incOurs.requests).toFixed(1)}× fewer requests, ` +
-      `${(incRclone.ms / incOurs.ms).toFixed(1)}× faster (manifest mode); ` +
-      `vs --checksum --fast-list: ${(incRcloneSum.requests / incOurs.requests).toFixed(1)}× fewer, ${
-        (incRcloneSum.ms / incOurs.ms).toFixed(1)
-      }× faster`,
-  );
+  console.log("| --- | --- | --- | --- | --- | --- |");
+  for (const r of rows) {
+    const f = full.get(r.tool)!;
+    const i = inc.get(r.tool)!;
+    // Journal mode runs inside the appliance: its client CPU is part of the appliance's.
+    const client = r.tool === "journal" ? "—" : perObject(f.clientCpu, N);
+    const incRequests = r.tool === "journal" ? (i.result as RunSummary).requests : i.requests;
+    console.log(
+      `| ${r.name} | ${(f.ms / 1000).toFixed(1)} s (${(mib / (f.ms / 1000)).toFixed(1)} MiB/s, ${
+        Math.round(N / (f.ms / 1000))
+      } obj/s) | ${f.requests} | ${client} / ${perObject(f.applianceCpu, N)} | ${
+        (i.ms / 1000).toFixed(2)
+      } s | ${incRequests} |`,
+    );
+  }
+  const ours = inc.get("manifest");
+  for (const tool of ["rclone", "rclone-sum"] as const) {
+    const theirs = inc.get(tool);
+    const [oursFull, theirsFull] = [full.get("manifest"), full.get(tool)];
+    if (!ours || !theirs || !oursFull || !theirsFull) continue;
+    console.log(
+      `manifest mode vs ${tool}: incremental ${(theirs.requests / ours.requests).toFixed(1)}× fewer requests, ` +
+        `${(theirs.ms / ours.ms).toFixed(1)}× faster; initial full sync throughput ${
+          (theirsFull.ms / oursFull.ms).toFixed(2)
+        }× rclone's`,
+    );
+  }
+  const journal = inc.get("journal");
+  if (journal) {
+    const j = journal.result as RunSummary;
+    console.log(
+      `journal incremental: ${j.copied} copied, ${j.requests} requests counted by the engine ` +
+        `(${journal.requests} of them over HTTP)`,
+    );
+  }
 } finally {
   handle.close();
   await s3.close();

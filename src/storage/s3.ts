@@ -7,13 +7,14 @@
  * - Multipart completion is validated locally against ListParts with the same rules as the other backends, so
  *   clients see identical InvalidPart/InvalidPartOrder/EntityTooSmall errors whatever the upstream does.
  * - `bucketPrefix` maps our bucket `b` to upstream `<prefix>b` (several appliances can share one account).
+ * - HEAD, DELETE and CopyObject (COPY directive) are signed here and sent with fetch (`_s3_lean.ts`): the SDK's
+ *   per-request CPU cost bounds object-per-second rates (sync, mirror deletes); the rest uses the SDK.
  *
  * @module
  */
 import {
   type _Object,
   type CommonPrefix,
-  CopyObjectCommand,
   CreateBucketCommand,
   DeleteBucketCommand,
   DeleteObjectCommand,
@@ -28,22 +29,16 @@ import {
 import { Upload } from "@aws-sdk/lib-storage";
 import { systemClock } from "../clock.ts";
 import { AppError, isAppError } from "../errors.ts";
-import type { CopyOptions, ObjectInfo, ObjectStore } from "./mod.ts";
+import type { ObjectInfo, ObjectStore } from "./mod.ts";
 import { compareKeys, validateBucketName, validateKey } from "./_keys.ts";
-import { checkRange, copyAttributes, storedAttributes } from "./_objects.ts";
+import { checkRange, storedAttributes } from "./_objects.ts";
 import { resolveMaxKeys } from "./_sorted_keys.ts";
 import { md5Base64, sendStreaming, verifiedBody } from "./_s3_body.ts";
 import { mapS3Error } from "./_s3_errors.ts";
-import {
-  checksumParams,
-  copySource,
-  createS3Client,
-  quoted,
-  type S3StoreOptions,
-  toInfo,
-  writeParams,
-} from "./_s3_client.ts";
+import { checksumParams, createS3Client, quoted, type S3StoreOptions, toInfo, writeParams } from "./_s3_client.ts";
 import { s3Multipart } from "./_s3_multipart.ts";
+import { createLeanS3, headOutput, leanKey } from "./_s3_lean.ts";
+import { s3CopyObject } from "./_s3_copy.ts";
 
 export type { S3StoreOptions } from "./_s3_client.ts";
 
@@ -58,6 +53,9 @@ export function createS3Store(options: S3StoreOptions): ObjectStore {
     validateBucketName(bucket);
     return `${prefix}${bucket}`;
   };
+  // HEAD, DELETE and CopyObject without the SDK's per-request cost; null for endpoints with a base path.
+  const lean = createLeanS3(options, clock);
+  const leanFor = (...keys: string[]) => (lean && keys.every(leanKey) ? lean : null);
 
   async function send<T>(fn: () => Promise<T>, notFound: "NoSuchBucket" | "NoSuchKey" = "NoSuchBucket"): Promise<T> {
     try {
@@ -70,10 +68,18 @@ export function createS3Store(options: S3StoreOptions): ObjectStore {
   /** A 404 on HEAD carries no error code: tell a missing key from a missing bucket. */
   async function headObject(bucket: string, key: string): Promise<ObjectInfo> {
     validateKey(key);
+    const direct = leanFor(key);
     try {
-      const out = await client.send(
-        new HeadObjectCommand({ Bucket: upstream(bucket), Key: key, ChecksumMode: "ENABLED" }),
-      );
+      const out = direct
+        ? headOutput(
+          (await direct.send({
+            method: "HEAD",
+            bucket: upstream(bucket),
+            key,
+            headers: { "x-amz-checksum-mode": "ENABLED" },
+          }, "NoSuchKey")).headers,
+        )
+        : await client.send(new HeadObjectCommand({ Bucket: upstream(bucket), Key: key, ChecksumMode: "ENABLED" }));
       return toInfo(key, out, out.ContentLength ?? 0);
     } catch (err) {
       const mapped = mapS3Error(err, "NoSuchKey");
@@ -98,90 +104,7 @@ export function createS3Store(options: S3StoreOptions): ObjectStore {
 
   const multipart = s3Multipart({ client, upstream, send, headObject, clock });
 
-  /** CopyObject pinned to the source version `etag`; undefined when the source no longer has it. */
-  async function copyPinned(
-    source: Parameters<ObjectStore["copyObject"]>[0],
-    target: Parameters<ObjectStore["copyObject"]>[1],
-    opts: CopyOptions,
-    etag: string,
-  ) {
-    const replace = (opts.metadataDirective ?? "COPY") === "REPLACE";
-    return await send(() =>
-      client.send(
-        new CopyObjectCommand({
-          Bucket: upstream(target.bucket),
-          Key: target.key,
-          CopySource: copySource(upstream(source.bucket), source.key),
-          CopySourceIfMatch: etag,
-          MetadataDirective: replace ? "REPLACE" : "COPY",
-          ...(replace ? writeParams(opts) : opts.storageClass ? { StorageClass: opts.storageClass as never } : {}),
-        }),
-      ), "NoSuchKey").catch((err) => {
-        if (isAppError(err, "PreconditionFailed")) return undefined;
-        throw err;
-      });
-  }
-
-  /** A copy of a source the caller has described: one request, no HEAD (see `CopyOptions.knownSource`). */
-  async function copyKnown(
-    source: Parameters<ObjectStore["copyObject"]>[0],
-    target: Parameters<ObjectStore["copyObject"]>[1],
-    opts: CopyOptions,
-    known: { size: number; etag: string },
-  ): Promise<ObjectInfo | undefined> {
-    const out = await copyPinned(source, target, opts, known.etag);
-    if (!out) return undefined;
-    const etag = quoted(out.CopyObjectResult?.ETag ?? known.etag);
-    // Servers that ignore If-Match (s3rver) may have copied another version; multipart sources may get a new
-    // ETag. Either way, only the copy itself can tell what was copied.
-    if (etag !== known.etag) return await headObject(target.bucket, target.key);
-    const replace = (opts.metadataDirective ?? "COPY") === "REPLACE";
-    return {
-      key: target.key,
-      size: known.size,
-      etag,
-      lastModified: out.CopyObjectResult?.LastModified ?? clock.now(),
-      checksums: {},
-      ...storedAttributes(replace ? opts : opts.storageClass ? { storageClass: opts.storageClass } : {}),
-    };
-  }
-
-  async function copyObject(
-    source: Parameters<ObjectStore["copyObject"]>[0],
-    target: Parameters<ObjectStore["copyObject"]>[1],
-    opts: CopyOptions,
-  ): Promise<ObjectInfo> {
-    validateKey(target.key);
-    const known = opts.knownSource;
-    if (known && !source.range && known.size <= MAX_SINGLE_PUT) {
-      const copied = await copyKnown(source, target, opts, known);
-      if (copied) return copied; // else the source changed since the caller saw it: describe it and copy that
-    }
-    for (let attempt = 1;; attempt++) {
-      const src = await headObject(source.bucket, source.key);
-      if (source.range || src.size > MAX_SINGLE_PUT) {
-        // CopyObject takes no range and stops at 5 GiB: copy through a multipart upload of part copies.
-        return await multipart.copyByParts(source, target, src, copyAttributes(src, opts));
-      }
-      // If-Match pins the copy to the version just read, so the result can be described without another HEAD.
-      const out = await copyPinned(source, target, opts, src.etag);
-      if (out) {
-        return {
-          key: target.key,
-          size: src.size,
-          etag: quoted(out.CopyObjectResult?.ETag ?? src.etag),
-          lastModified: out.CopyObjectResult?.LastModified ?? clock.now(),
-          checksums: { ...src.checksums },
-          ...storedAttributes(copyAttributes(src, opts)),
-        };
-      }
-      if (attempt === 2) {
-        throw new AppError("PreconditionFailed", `Source "${source.key}" keeps changing during the copy`, {
-          details: { bucket: source.bucket, key: source.key },
-        });
-      }
-    }
-  }
+  const copyObject = s3CopyObject({ client, upstream, send, headObject, leanFor, clock, multipart });
 
   const store: ObjectStore = {
     kind: "s3",
@@ -318,7 +241,9 @@ export function createS3Store(options: S3StoreOptions): ObjectStore {
 
     async deleteObject(bucket, key) {
       validateKey(key);
-      await send(() => client.send(new DeleteObjectCommand({ Bucket: upstream(bucket), Key: key })));
+      const direct = leanFor(key);
+      if (direct) await direct.send({ method: "DELETE", bucket: upstream(bucket), key }, "NoSuchBucket");
+      else await send(() => client.send(new DeleteObjectCommand({ Bucket: upstream(bucket), Key: key })));
     },
 
     copyObject: (source, target, opts = {}) => copyObject(source, target, opts),
@@ -361,6 +286,7 @@ export function createS3Store(options: S3StoreOptions): ObjectStore {
 
     close() {
       client.destroy();
+      lean?.close();
       return Promise.resolve();
     },
   };

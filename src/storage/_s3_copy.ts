@@ -1,0 +1,147 @@
+/**
+ * CopyObject of the s3 backend: pinned to the source version with x-amz-copy-source-if-match, so the copy is
+ * described without a HEAD afterwards; without a HEAD before either when the caller knows the source
+ * (`CopyOptions.knownSource`). Ranged copies and copies over 5 GiB go through multipart part copies.
+ *
+ * @module
+ */
+import { CopyObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import type { Clock } from "../clock.ts";
+import { AppError, isAppError } from "../errors.ts";
+import type { CopyOptions, ObjectInfo, ObjectStore } from "./mod.ts";
+import { validateKey } from "./_keys.ts";
+import { copyAttributes, storedAttributes } from "./_objects.ts";
+import { copySource, quoted, writeParams } from "./_s3_client.ts";
+import { type LeanS3, xmlText } from "./_s3_lean.ts";
+import type { s3Multipart } from "./_s3_multipart.ts";
+
+const MAX_SINGLE_COPY = 5 * 1024 ** 3;
+
+type Source = Parameters<ObjectStore["copyObject"]>[0];
+type Target = Parameters<ObjectStore["copyObject"]>[1];
+
+export interface S3CopyDeps {
+  client: S3Client;
+  upstream(bucket: string): string;
+  send<T>(fn: () => Promise<T>, notFound?: "NoSuchBucket" | "NoSuchKey"): Promise<T>;
+  headObject(bucket: string, key: string): Promise<ObjectInfo>;
+  /** The lean request path when it can carry these keys, else null (SDK). */
+  leanFor(...keys: string[]): LeanS3 | null;
+  clock: Clock;
+  multipart: ReturnType<typeof s3Multipart>;
+}
+
+export function s3CopyObject(
+  deps: S3CopyDeps,
+): (source: Source, target: Target, opts: CopyOptions) => Promise<ObjectInfo> {
+  const { client, upstream, send, headObject, leanFor, clock, multipart } = deps;
+
+  /** CopyObject pinned to the source version `etag`; undefined when the source no longer has it. */
+  async function copyPinned(
+    source: Source,
+    target: Target,
+    opts: CopyOptions,
+    etag: string,
+  ): Promise<{ etag?: string; lastModified?: Date } | undefined> {
+    const replace = (opts.metadataDirective ?? "COPY") === "REPLACE";
+    const Bucket = upstream(target.bucket);
+    const CopySource = copySource(upstream(source.bucket), source.key);
+    const direct = replace ? null : leanFor(source.key, target.key);
+    const copied = direct
+      ? direct.send({
+        method: "PUT",
+        bucket: Bucket,
+        key: target.key,
+        headers: {
+          "x-amz-copy-source": CopySource,
+          "x-amz-copy-source-if-match": etag,
+          "x-amz-metadata-directive": "COPY",
+          ...(opts.storageClass ? { "x-amz-storage-class": opts.storageClass } : {}),
+        },
+      }, "NoSuchKey").then(({ body }) => {
+        const lastModified = xmlText(body, "LastModified");
+        return { etag: xmlText(body, "ETag"), ...(lastModified ? { lastModified: new Date(lastModified) } : {}) };
+      })
+      : send(() =>
+        client.send(
+          new CopyObjectCommand({
+            Bucket,
+            Key: target.key,
+            CopySource,
+            CopySourceIfMatch: etag,
+            MetadataDirective: replace ? "REPLACE" : "COPY",
+            ...(replace ? writeParams(opts) : opts.storageClass ? { StorageClass: opts.storageClass as never } : {}),
+          }),
+        ), "NoSuchKey").then((out) => ({
+          etag: out.CopyObjectResult?.ETag,
+          lastModified: out.CopyObjectResult?.LastModified,
+        }));
+    return await copied.catch((err) => {
+      if (isAppError(err, "PreconditionFailed")) return undefined;
+      throw err;
+    });
+  }
+
+  /** A copy of a source the caller has described: one request, no HEAD (see `CopyOptions.knownSource`). */
+  async function copyKnown(
+    source: Source,
+    target: Target,
+    opts: CopyOptions,
+    known: { size: number; etag: string },
+  ): Promise<ObjectInfo | undefined> {
+    const out = await copyPinned(source, target, opts, known.etag);
+    if (!out) return undefined;
+    const etag = quoted(out.etag ?? known.etag);
+    // Servers that ignore If-Match (s3rver) may have copied another version; multipart sources may get a new
+    // ETag. Either way, only the copy itself can tell what was copied.
+    if (etag !== known.etag) return await headObject(target.bucket, target.key);
+    const replace = (opts.metadataDirective ?? "COPY") === "REPLACE";
+    return {
+      key: target.key,
+      size: known.size,
+      etag,
+      lastModified: out.lastModified ?? clock.now(),
+      checksums: {},
+      ...storedAttributes(replace ? opts : opts.storageClass ? { storageClass: opts.storageClass } : {}),
+    };
+  }
+
+  async function copyObject(
+    source: Source,
+    target: Target,
+    opts: CopyOptions,
+  ): Promise<ObjectInfo> {
+    validateKey(target.key);
+    const known = opts.knownSource;
+    if (known && !source.range && known.size <= MAX_SINGLE_COPY) {
+      const copied = await copyKnown(source, target, opts, known);
+      if (copied) return copied; // else the source changed since the caller saw it: describe it and copy that
+    }
+    for (let attempt = 1;; attempt++) {
+      const src = await headObject(source.bucket, source.key);
+      if (source.range || src.size > MAX_SINGLE_COPY) {
+        // CopyObject takes no range and stops at 5 GiB: copy through a multipart upload of part copies.
+        return await multipart.copyByParts(source, target, src, copyAttributes(src, opts));
+      }
+      // If-Match pins the copy to the version just read, so the result can be described without another HEAD.
+      const out = await copyPinned(source, target, opts, src.etag);
+      if (out) {
+        return {
+          key: target.key,
+          size: src.size,
+          etag: quoted(out.etag ?? src.etag),
+          lastModified: out.lastModified ?? clock.now(),
+          checksums: { ...src.checksums },
+          ...storedAttributes(copyAttributes(src, opts)),
+        };
+      }
+      if (attempt === 2) {
+        throw new AppError("PreconditionFailed", `Source "${source.key}" keeps changing during the copy`, {
+          details: { bucket: source.bucket, key: source.key },
+        });
+      }
+    }
+  }
+
+  return copyObject;
+}
