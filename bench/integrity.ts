@@ -1,16 +1,19 @@
 /**
  * S3 Integrity, side by side in one run:
- * 1. gateway small-object PUT throughput (4 KiB, concurrency 16, @aws-sdk/client-s3, fs store) with the
- *    integrity service journaling every operation vs the same gateway without it, in alternating rounds;
+ * 1. gateway small-object PUTs (4 KiB, concurrency 16, fs store) with the integrity service journaling every
+ *    operation vs the same gateway without it: both gateways in this process, the load from @aws-sdk/client-s3
+ *    in a child process (bench/_put_client.ts), so this process's CPU time per PUT is the server's alone
+ *    (gateway + fs store + journal) and the load-independent figure; rounds alternate off/on, on/off, … so
+ *    drift in the machine's load hits both sides alike, and each on round ends with the journal's commit;
  * 2. journal appends (records/s through the service's queue, one transaction per batch);
  * 3. full verification of the journal (chain, tree, anchored checkpoints and leaf hashes);
  * 4. inclusion and consistency proof generation from the stored subtree hashes.
  *
- * Env: BENCH_INTEGRITY_RECORDS (1000000), BENCH_INTEGRITY_PUTS (2000 per round), BENCH_INTEGRITY_ROUNDS (3).
+ * Env: BENCH_INTEGRITY_RECORDS (1000000), BENCH_INTEGRITY_PUTS (2000 per round), BENCH_INTEGRITY_ROUNDS (8 per
+ * side).
  *
  * @module
  */
-import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import process from "node:process";
 import { createBackendRegistry } from "../src/backend_registry.ts";
 import { systemClock } from "../src/clock.ts";
@@ -25,10 +28,11 @@ import { createFsStore } from "../src/storage/fs.ts";
 
 const RECORDS = Number(Deno.env.get("BENCH_INTEGRITY_RECORDS") ?? 1_000_000);
 const PUTS = Number(Deno.env.get("BENCH_INTEGRITY_PUTS") ?? 2000);
-const ROUNDS = Number(Deno.env.get("BENCH_INTEGRITY_ROUNDS") ?? 3);
+const ROUNDS = Number(Deno.env.get("BENCH_INTEGRITY_ROUNDS") ?? 8);
 const CONCURRENCY = 16;
 const KEY = { accessKeyId: "BENCHKEY", secretAccessKey: "bench-secret-key-bench-secret-key" };
 
+const startLoad = Deno.loadavg().map((x) => x.toFixed(1)).join(" ");
 const dir = await Deno.makeTempDir({ prefix: "bench-integrity-" });
 const clock = systemClock();
 const logger = silentLogger();
@@ -46,18 +50,45 @@ function serveGateway(events: EventBus<OperationEvent>) {
     clock,
     logger,
   });
-  const server = Deno.serve(
+  return Deno.serve(
     { hostname: "127.0.0.1", port: 0, onListen: () => {} },
     (req, info) => gateway.fetch(req, { remoteAddr: info.remoteAddr.hostname }),
   );
-  const client = new S3Client({
-    endpoint: `http://127.0.0.1:${server.addr.port}`,
-    region: "us-east-1",
-    forcePathStyle: true,
-    credentials: KEY,
-    maxAttempts: 1,
-  });
-  return { server, client };
+}
+
+/** The PUT load process: one job per line in, one `{"seconds"}` line out. */
+function startPutClient() {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", new URL("./_put_client.ts", import.meta.url).pathname],
+    stdin: "piped",
+    stdout: "piped",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let buffered = "";
+  async function line(): Promise<string> {
+    while (!buffered.includes("\n")) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error("The PUT client exited");
+      buffered += value;
+    }
+    const at = buffered.indexOf("\n");
+    const out = buffered.slice(0, at);
+    buffered = buffered.slice(at + 1);
+    return out;
+  }
+  return {
+    async run(endpoint: string, prefix: string): Promise<void> {
+      const job = { endpoint, ...KEY, bucket: "bench", prefix, puts: PUTS, concurrency: CONCURRENCY, size: 4096 };
+      await writer.write(new TextEncoder().encode(JSON.stringify(job) + "\n"));
+      await line();
+    },
+    async close(): Promise<void> {
+      await writer.close();
+      await reader.cancel();
+      await child.status;
+    },
+  };
 }
 
 async function openService(name: string, events: EventBus<OperationEvent>) {
@@ -81,27 +112,45 @@ async function openService(name: string, events: EventBus<OperationEvent>) {
   return { integrity, handle };
 }
 
-/** One round of PUTs; `settle` (the journal's flush) is inside the measurement, so no work spills over. */
+/**
+ * One round of PUTs against `endpoint`: PUT/s and this process's (the server's) CPU time per PUT. `settle` (the
+ * journal's commit) is inside the measurement, so no work spills into the next round.
+ */
 async function putRound(
-  client: S3Client,
-  bucket: string,
-  round: number,
+  client: ReturnType<typeof startPutClient>,
+  endpoint: string,
+  prefix: string,
   settle: () => Promise<void> = () => Promise.resolve(),
 ): Promise<{ rate: number; cpuUs: number }> {
-  const body = new Uint8Array(4096);
-  let next = 0;
   const cpu = process.cpuUsage();
   const t0 = performance.now();
-  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
-    while (next < PUTS) {
-      const i = next++;
-      await client.send(new PutObjectCommand({ Bucket: bucket, Key: `r${round}/o${i}`, Body: body }));
-    }
-  }));
+  await client.run(endpoint, prefix);
   await settle();
   return { rate: PUTS / ((performance.now() - t0) / 1000), cpuUs: (cpuSeconds(cpu) * 1e6) / PUTS };
 }
 
+/** A PutObject event as the gateway publishes it (SDK uploads carry a CRC32 checksum). */
+function gatewayEvent(i: number): OperationEvent {
+  return {
+    actor: KEY.accessKeyId,
+    op: "PutObject",
+    status: 200,
+    requestId: crypto.randomUUID(),
+    clientAddress: "127.0.0.1",
+    time: clock.now(),
+    durationMs: 2,
+    bytesIn: 4096,
+    bytesOut: 0,
+    bucket: "bench",
+    key: `handler/${i}`,
+    size: 4096,
+    etag: `"${i.toString(16).padStart(32, "0")}"`,
+    checksums: { crc32: "AAAAAA==" },
+  };
+}
+
+/** CPU time of the calling thread in µs (the scheduler's per-thread accounting, ns resolution). */
+const threadCpuUs = () => Number(Deno.readTextFileSync("/proc/thread-self/schedstat").split(" ")[0]) / 1000;
 const cpuSeconds = (since: ReturnType<typeof process.cpuUsage>) => {
   const u = process.cpuUsage(since);
   return (u.user + u.system) / 1e6;
@@ -115,30 +164,63 @@ const pct = (xs: number[], p: number) =>
   [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))]!;
 
 try {
-  // 1. Gateway PUT throughput, integrity on vs off.
+  // 1. Gateway PUTs, integrity on vs off.
   const offBus = createEventBus<OperationEvent>();
   const onBus = createEventBus<OperationEvent>();
   const off = serveGateway(offBus);
   const on = serveGateway(onBus);
   const gw = await openService("gateway", onBus);
   await fs.createBucket("bench");
+  const client = startPutClient();
+  const offUrl = `http://127.0.0.1:${off.addr.port}`, onUrl = `http://127.0.0.1:${on.addr.port}`;
+  const settle = () => gw.integrity.appender.flush();
+  // The journal's share of the server's work, measured where it runs: its writes (thread CPU and the time they
+  // hold the event loop, fsyncs included) here, the bus handler below.
+  const journal = gw.integrity.journal;
+  const append = journal.append;
+  const writes = { cpuUs: 0, stallMs: [] as number[] };
+  journal.append = async (bodies) => {
+    const c0 = threadCpuUs(), w0 = performance.now();
+    try {
+      return await append(bodies);
+    } finally {
+      writes.cpuUs += threadCpuUs() - c0;
+      writes.stallMs.push(performance.now() - w0);
+    }
+  };
+  await putRound(client, offUrl, "warm-off/");
+  await putRound(client, onUrl, "warm-on/", settle);
+  writes.cpuUs = 0;
+  writes.stallMs = [];
   const offRounds: { rate: number; cpuUs: number }[] = [];
   const onRounds: { rate: number; cpuUs: number }[] = [];
-  await putRound(off.client, "bench", -1); // warm-up
   for (let r = 0; r < ROUNDS; r++) {
-    offRounds.push(await putRound(off.client, "bench", r * 2));
-    onRounds.push(await putRound(on.client, "bench", r * 2 + 1, () => gw.integrity.appender.flush()));
+    const runOff = async () => offRounds.push(await putRound(client, offUrl, `off${r}/`));
+    const runOn = async () => onRounds.push(await putRound(client, onUrl, `on${r}/`, settle));
+    if (r % 2 === 0) {
+      await runOff();
+      await runOn();
+    } else {
+      await runOn();
+      await runOff();
+    }
   }
-  const offRates = offRounds.map((x) => x.rate), onRates = onRounds.map((x) => x.rate);
-  const offCpu = median(offRounds.map((x) => x.cpuUs)), onCpu = median(onRounds.map((x) => x.cpuUs));
-  await gw.integrity.appender.flush();
+  await client.close();
   const journaled = gw.integrity.journal.size();
+  const writeCpuPerPut = writes.cpuUs / (ROUNDS * PUTS);
+  const stalls = [...writes.stallMs];
+  const handlerEvents = 20_000;
+  const events = Array.from({ length: handlerEvents }, (_, i) => gatewayEvent(i));
+  const h0 = threadCpuUs();
+  for (const e of events) onBus.publish(e);
+  const handlerUs = (threadCpuUs() - h0) / handlerEvents;
+  await settle();
+  const offRates = offRounds.map((x) => x.rate), onRates = onRounds.map((x) => x.rate);
+  const offCpus = offRounds.map((x) => x.cpuUs), onCpus = onRounds.map((x) => x.cpuUs);
+  const pairCosts = onCpus.map((c, i) => (c / offCpus[i]! - 1) * 100);
   await gw.integrity.stop();
   gw.handle.close();
-  for (const s of [off, on]) {
-    s.client.destroy();
-    await s.server.shutdown();
-  }
+  for (const s of [off, on]) await s.shutdown();
 
   // 2. Appends through the service's queue.
   const bus = createEventBus<OperationEvent>();
@@ -178,36 +260,55 @@ try {
   const verifyCpu = cpuSeconds(cpu1);
   if (!report.ok) throw new Error(`verification failed: ${JSON.stringify(report.problems.slice(0, 3))}`);
 
-  // 4. Proofs at the full size.
-  const inclusion: number[] = [];
+  // 4. Proofs at the full size; the thread's CPU time per proof beside the wall time tells work (GC included)
+  // from waiting for a core.
+  const timed = async (fn: () => Promise<unknown>, wall: number[], cpu: number[]) => {
+    const c0 = threadCpuUs();
+    const p0 = performance.now();
+    await fn();
+    wall.push(performance.now() - p0);
+    cpu.push((threadCpuUs() - c0) / 1000);
+  };
+  const inclusion: number[] = [], inclusionCpu: number[] = [];
   for (let i = 0; i < 1000; i++) {
     const seq = Math.floor(Math.random() * RECORDS);
-    const p0 = performance.now();
-    await big.integrity.journal.inclusionProof(seq, RECORDS);
-    inclusion.push(performance.now() - p0);
+    await timed(() => big.integrity.journal.inclusionProof(seq, RECORDS), inclusion, inclusionCpu);
   }
-  const consistency: number[] = [];
+  const consistency: number[] = [], consistencyCpu: number[] = [];
   for (let i = 0; i < 200; i++) {
     const from = 1 + Math.floor(Math.random() * (RECORDS - 1));
-    const p0 = performance.now();
-    await big.integrity.journal.consistencyProof(from, RECORDS);
-    consistency.push(performance.now() - p0);
+    await timed(() => big.integrity.journal.consistencyProof(from, RECORDS), consistency, consistencyCpu);
   }
   await big.integrity.stop();
   big.handle.close();
   const dbMiB = (await Deno.stat(`${dir}/journal.db`)).size / 1048576;
 
   const offMed = median(offRates), onMed = median(onRates);
+  const offCpu = median(offCpus), onCpu = median(onCpus);
   const f = (n: number, d = 0) => n.toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d });
+  const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
   console.log(`| measurement | integrity off | integrity on | goal |
 | --- | --- | --- | --- |
-| gateway 4 KiB PUT/s, concurrency 16 (median of ${ROUNDS} rounds × ${PUTS}) | ${f(offMed)} (${
-    offRates.map((x) => f(x)).join(", ")
-  }) | ${f(onMed)} (${onRates.map((x) => f(x)).join(", ")}) | cost ${f((1 - onMed / offMed) * 100, 1)} % (goal < 5 %) |
-| process CPU per PUT (SDK client + gateway + journal), median | ${f(offCpu)} µs | ${f(onCpu)} µs | cost ${
-    f((onCpu / offCpu - 1) * 100, 1)
+| gateway 4 KiB PUT/s, concurrency 16, client in its own process (median of ${ROUNDS} rounds × ${PUTS} per side) | ${
+    f(offMed)
+  } (${offRates.map((x) => f(x)).join(", ")}) | ${f(onMed)} (${onRates.map((x) => f(x)).join(", ")}) | cost ${
+    f((1 - onMed / offMed) * 100, 1)
+  } % (goal < 5 %) |
+| server CPU per PUT (gateway + fs store + journal; this process only), median | ${f(offCpu)} µs (${
+    offCpus.map((x) => f(x)).join(", ")
+  }) | ${f(onCpu)} µs (${onCpus.map((x) => f(x)).join(", ")}) | cost ${f((onCpu / offCpu - 1) * 100, 1)} % |
+| server CPU cost of each off/on pair, sorted | – | ${sorted(pairCosts).map((x) => f(x, 1)).join(", ")} % | median ${
+    f(median(pairCosts), 1)
   } % |
-| records journaled during the PUT rounds | – | ${f(journaled)} | one per PUT |
+| the journal's own work per PUT: bus handler (${f(handlerEvents)} events) + batched writes (thread CPU) | – | ${
+    f(handlerUs, 1)
+  } µs + ${f(writeCpuPerPut, 1)} µs = ${
+    f((handlerUs + writeCpuPerPut) / offCpu * 100, 1)
+  } % of the server CPU per PUT (off) | < 5 % |
+| journal commits during the ${ROUNDS} on rounds; event loop held per commit (fsyncs included) | – | ${
+    f(stalls.length)
+  } commits; median ${f(median(stalls), 1)} ms, max ${f(Math.max(...stalls), 1)} ms | – |
+| records journaled during the PUT rounds (warm-up included) | – | ${f(journaled)} | one per PUT |
 | append ${f(RECORDS)} records (queue → batched transactions) | – | ${
     f(RECORDS / (appendMs / 1000))
   } records/s (CPU time: ${f(RECORDS / appendCpu)} records per CPU-second) | ≥ 20,000/s |
@@ -216,13 +317,15 @@ try {
   } s (CPU time ${f(verifyCpu, 1)} s) | < 30 s |
 | inclusion proof at size ${f(RECORDS)} (1000 random) | – | median ${f(median(inclusion), 2)} ms, p99 ${
     f(pct(inclusion, 0.99), 2)
-  } ms | < 5 ms |
+  } ms (CPU median ${f(median(inclusionCpu), 2)} ms, p99 ${f(pct(inclusionCpu, 0.99), 2)} ms) | < 5 ms |
 | consistency proof to size ${f(RECORDS)} (200 random) | – | median ${f(median(consistency), 2)} ms, p99 ${
     f(pct(consistency, 0.99), 2)
-  } ms | < 5 ms |
+  } ms (CPU median ${f(median(consistencyCpu), 2)} ms, p99 ${f(pct(consistencyCpu, 0.99), 2)} ms) | < 5 ms |
 | database size for ${f(RECORDS)} records (records + subtree hashes) | – | ${f(dbMiB, 0)} MiB | – |
 | peak RSS of the benchmark process | – | ${f(peakRssMiB())} MiB | – |
-| load average during the run (2 cores) | – | ${Deno.loadavg().map((x) => x.toFixed(1)).join(" ")} | – |`);
+| load average at the start and at the end (1, 5, 15 min; 2 cores) | – | ${startLoad} → ${
+    Deno.loadavg().map((x) => x.toFixed(1)).join(" ")
+  } | – |`);
 } finally {
   await backends.close();
   await Deno.remove(dir, { recursive: true });
