@@ -41,11 +41,37 @@ my $zero_part = $zero->hexdigest;
 is($res->{etag}, PVE::Storage::Custom::S3Plugin::Multipart::expected_etag(($zero_part) x ($gib * 16)),
     'sink ETag matches the md5-of-md5s of the zero parts');
 
+# Holes and data mixed, at offsets that do not fall on the reader's 1 MiB steps: the parts hash
+# (on the sink) exactly as the bytes a plain read returns, holes skipped or not.
+# (Sizes in variables: constant expressions would be folded into the script at compile time and
+# count against the uploader's peak RSS measured above.)
+my ($mib, $piece) = (1024 * 1024, 700_000);
+my $mixed = "$tmp/mixed.img";
+open($fh, '+>:raw', $mixed) or die;
+truncate($fh, 20 * 1024 * 1024 + 7) or die;
+for my $at (3 * 1024 * 1024 + 123, 9 * 1024 * 1024, 9 * 1024 * 1024 + 1_500_000, 20 * 1024 * 1024) {
+    sysseek($fh, $at, 0);
+    syswrite($fh, join('', map { chr(($_ * 31 + $at) % 251 + 1) } 1 .. $piece));
+}
+truncate($fh, 20 * 1024 * 1024 + 7);
+close($fh);
+my @want;
+open($fh, '<:raw', $mixed) or die;
+while (sysread($fh, my $buf, 5 * 1024 * 1024)) {
+    push @want, Digest::MD5::md5_hex($buf);
+}
+close($fh);
+$res = PVE::Storage::Custom::S3Plugin::Multipart::upload(s3 => $s3, key => 'mixed.img',
+    file => $mixed, part_size => 5 * 1024 * 1024, concurrency => 2);
+is($res->{etag}, PVE::Storage::Custom::S3Plugin::Multipart::expected_etag(@want),
+    'sparse file with data between holes: every part hashes as read');
+is($res->{size}, 20 * 1024 * 1024 + 7, 'sparse file with data between holes: full size');
+
 # A part that keeps failing aborts the upload and drops its state: here the recorded upload no
 # longer exists on the server (the sink has no ListParts, so the local state is trusted first).
 my $small = "$tmp/small.bin";
 open($fh, '>', $small) or die;
-print {$fh} "x" x (12 * 1024 * 1024);
+print {$fh} "x" x (12 * $mib);
 close($fh);
 my @st = stat($small);
 my $state = "$tmp/small.state";

@@ -80,9 +80,11 @@ sub start_s3rver {
     };
 }
 
-# A multipart sink that hashes and discards the bytes (perl/t/tools/discard_s3.ts).
+# A multipart sink that hashes and discards the bytes (DiscardS3, a forked Perl server).
 sub start_discard {
-    my ($pid, $port) = _start_tool('discard_s3');
+    require DiscardS3;
+    my $dir = tempdir('s3plugin-discard-XXXXXX', TMPDIR => 1, CLEANUP => 1);
+    my ($pid, $port) = DiscardS3::start($dir);
     return {
         name => 'discard', endpoint => '127.0.0.1', port => $port, access_key => 'ANY',
         secret_key => 'ANY', bucket => 'sink', region => 'us-east-1', pid => $pid,

@@ -22,6 +22,8 @@ use PVE::Storage::Custom::S3Plugin::XML qw(parse_xml xml_text);
 
 use constant CHUNK => 1024 * 1024;
 use constant AGENT => 'pve-s3plugin/1';
+use constant ZEROS => "\0" x CHUNK;
+use constant SEEK_DATA => 3; # Linux lseek(2)
 use constant SYSTEM_CA => '/etc/ssl/certs/ca-certificates.crt';
 
 sub new {
@@ -135,18 +137,34 @@ sub _url {
 sub _file_body {
     my ($self, $spec, $md5) = @_;
     open(my $fh, '<:raw', $spec->{file}) or die "cannot open '$spec->{file}': $!\n";
-    sysseek($fh, $spec->{offset} // 0, 0) // die "cannot seek '$spec->{file}': $!\n";
-    my $left = $spec->{length};
+    my ($pos, $left) = ($spec->{offset} // 0, $spec->{length});
     return sub {
         return '' if $left <= 0;
-        my $n = sysread($fh, my $buf, $left < CHUNK ? $left : CHUNK);
-        die "read error on '$spec->{file}': $!\n" if !defined($n);
-        die "'$spec->{file}' ended early (shrunk while uploading)\n" if $n == 0;
-        $left -= $n;
+        my $want = $left < CHUNK ? $left : CHUNK;
+        my $buf;
+        if (_hole($fh, $pos, $want)) {
+            $buf = $want == CHUNK ? ZEROS : "\0" x $want;
+        } else {
+            sysseek($fh, $pos, 0) // die "cannot seek '$spec->{file}': $!\n";
+            my $n = sysread($fh, $buf, $want);
+            die "read error on '$spec->{file}': $!\n" if !defined($n);
+            die "'$spec->{file}' ended early (shrunk while uploading)\n" if $n == 0;
+        }
+        $pos += length($buf);
+        $left -= length($buf);
         $md5->add($buf) if $md5;
-        $self->_throttle($n);
+        $self->_throttle(length($buf));
         return $buf;
     };
+}
+
+# True when [$pos, $pos + $len) lies in a hole of a sparse file (within its current size): the
+# zeros are then not read, which saves the kernel's copy of them (about 1 s per GiB here).
+sub _hole {
+    my ($fh, $pos, $len) = @_;
+    return 0 if $pos + $len > (stat($fh))[7];
+    my $data = sysseek($fh, $pos, SEEK_DATA);
+    return defined($data) ? $data >= $pos + $len : $!{ENXIO};
 }
 
 sub _throttle {
