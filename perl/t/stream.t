@@ -10,6 +10,7 @@ use Digest::MD5 qw(md5_hex);
 use File::Temp qw(tempdir);
 use IO::Socket::INET;
 use POSIX ();
+use Time::HiRes ();
 use Test::More;
 
 use PVE::Storage::Custom::S3Plugin::Metrics;
@@ -77,11 +78,24 @@ my @cases = (
 for my $case (@cases) {
     my ($name, $answer) = @$case;
     my ($port, $pid) = serve($answer);
-    my ($res, $err, $got) = download($port);
+    my ($res, $err, $got, $stats) = download($port);
     waitpid($pid, 0);
     is($err, '', "$name: no error");
     is(md5_hex($got), md5_hex($body), "$name: body written in full");
     is($res && $res->{md5}, md5_hex($body), "$name: MD5 computed while writing");
+    is($stats->{bytes_in}, length($body), "$name: bytes counted in the metrics");
+    is($stats->{requests}, 1, "$name: one request recorded");
+}
+
+# The bandwidth limit holds on this path too: 3.2 MB at 1024 KiB/s cannot finish in under 2 s.
+{
+    my ($port, $pid) = serve($cases[0]->[1]);
+    my $t0 = Time::HiRes::time();
+    my ($res, $err, $got) = download($port, bwlimit => 1024);
+    my $took = Time::HiRes::time() - $t0;
+    waitpid($pid, 0);
+    is(md5_hex($got), md5_hex($body), 'bandwidth-limited download intact');
+    cmp_ok($took, '>=', 2, sprintf('bandwidth limit applied (%.1f s for 3.2 MB at 1 MiB/s)', $took));
 }
 
 # The request carries the signed headers and asks for one request per connection.
