@@ -31,7 +31,7 @@ import {
   toHex,
   TreeBuilder,
 } from "./merkle.ts";
-import { encodeRecord, GENESIS_PREV, type JournalRecord, type RecordBody } from "./record_codec.ts";
+import { encodeEntry, GENESIS_PREV, type RecordBody } from "./record_codec.ts";
 
 export interface StoredRecord {
   seq: number;
@@ -152,11 +152,17 @@ export async function openJournalStore(db: Db): Promise<JournalStore> {
     }
   }
 
-  function inserts(table: string, columns: string, rows: (string | number)[][]): InStatement[] {
-    return chunks(rows, ROWS_PER_INSERT).map((part) => ({
-      sql: `INSERT INTO ${table} (${columns}) VALUES ${part.map(() => "(?,?,?)").join(",")}`,
-      args: part.flat(),
-    }));
+  /** Multi-row INSERTs of three columns; `args` holds the rows' values one after another. */
+  function inserts(table: string, columns: string, args: (string | number)[]): InStatement[] {
+    const out: InStatement[] = [];
+    for (let i = 0; i < args.length; i += 3 * ROWS_PER_INSERT) {
+      const part = args.slice(i, i + 3 * ROWS_PER_INSERT);
+      out.push({
+        sql: `INSERT INTO ${table} (${columns}) VALUES ${"(?,?,?),".repeat(part.length / 3 - 1)}(?,?,?)`,
+        args: part,
+      });
+    }
+    return out;
   }
 
   async function records(from: number, limit: number): Promise<StoredRecord[]> {
@@ -175,23 +181,25 @@ export async function openJournalStore(db: Db): Promise<JournalStore> {
     async append(bodies) {
       const working = new TreeBuilder({ size: tree.size, edge: tree.edge() });
       const records: StoredRecord[] = [];
-      const nodes: (string | number)[][] = [];
+      const recordArgs: (string | number)[] = [];
+      const nodeArgs: (string | number)[] = [];
       let prev = head;
       for (const body of bodies) {
-        const record: JournalRecord = { ...body, v: 1, seq: working.size, prev };
-        const data = encodeRecord(record);
+        const seq = working.size;
+        const data = encodeEntry(body, seq, prev);
         const hash = leafHashText(data);
         for (const n of working.push(hash)) {
-          if (n.level >= STORED_LEVEL) nodes.push([n.level, n.index, toHex(n.hash)]);
+          if (n.level >= STORED_LEVEL) nodeArgs.push(n.level, n.index, toHex(n.hash));
         }
         prev = toHex(hash);
-        records.push({ seq: record.seq, data, hash: prev });
+        records.push({ seq, data, hash: prev });
+        recordArgs.push(seq, data, prev);
       }
       if (records.length === 0) return records;
       try {
         await sql.batch([
-          ...inserts("integrity_records", "seq, data, hash", records.map((r) => [r.seq, r.data, r.hash])),
-          ...inserts("integrity_nodes", "level, idx, hash", nodes),
+          ...inserts("integrity_records", "seq, data, hash", recordArgs),
+          ...inserts("integrity_nodes", "level, idx, hash", nodeArgs),
         ], "write");
       } catch (err) {
         throw new AppError("Unavailable", "Cannot write journal records", { cause: err });

@@ -111,42 +111,47 @@ function sortedFlat(o: Record<string, Json | undefined>): Record<string, Json> |
   return out;
 }
 
-/**
- * `canonicalJson` of a record. The hot path of appends: an object literal with the fields in canonical order
- * goes through `JSON.stringify` (which omits undefined fields and escapes strings as `canonicalJson` does);
- * anything outside the common shape takes the general path.
- */
+/** `canonicalJson` of a record. */
 export function encodeRecord(record: JournalRecord): string {
-  const fields = record as unknown as Record<string, Json | undefined>;
-  const nested: Record<string, Record<string, Json> | undefined> = {};
+  return encodeEntry(record, record.seq, record.prev);
+}
+
+/**
+ * `canonicalJson` of the record `{ ...body, v: 1, seq, prev }`, without building it. The hot path of appends: an
+ * object literal with the fields in canonical order goes through `JSON.stringify` (which omits undefined fields
+ * and escapes strings as `canonicalJson` does); anything outside the common shape takes the general path.
+ */
+export function encodeEntry(body: RecordBody, seq: number, prev: string): string {
+  const fields = body as unknown as Record<string, Json | undefined>;
+  let nested: Record<string, Record<string, Json> | undefined> | undefined;
   for (const k in fields) {
     const v = fields[k];
     if (v === undefined || (isScalar(v) && KNOWN.has(k))) continue;
     const sorted = NESTED.has(k) && typeof v === "object" && v !== null && !Array.isArray(v)
       ? sortedFlat(v)
       : undefined;
-    if (!sorted) return canonicalJson(fields as Json);
-    nested[k] = sorted;
+    if (!sorted) return canonicalJson({ ...fields, v: 1, seq, prev });
+    (nested ??= {})[k] = sorted;
   }
-  const r = record;
+  const b = body;
   return JSON.stringify({
-    actor: r.actor,
-    bucket: r.bucket,
-    checksums: nested.checksums,
-    clientAddress: r.clientAddress,
-    detail: nested.detail,
-    errorCode: r.errorCode,
-    etag: r.etag,
-    key: r.key,
-    op: r.op,
-    prev: r.prev,
-    requestId: r.requestId,
-    seq: r.seq,
-    size: r.size,
-    source: nested.source,
-    status: r.status,
-    time: r.time,
-    v: r.v,
+    actor: b.actor,
+    bucket: b.bucket,
+    checksums: nested?.checksums,
+    clientAddress: b.clientAddress,
+    detail: nested?.detail,
+    errorCode: b.errorCode,
+    etag: b.etag,
+    key: b.key,
+    op: b.op,
+    prev,
+    requestId: b.requestId,
+    seq,
+    size: b.size,
+    source: nested?.source,
+    status: b.status,
+    time: b.time,
+    v: 1,
   });
 }
 
