@@ -116,7 +116,7 @@ export async function createFsStore(options: FsStoreOptions): Promise<ObjectStor
           ...storedAttributes(opts),
         };
         await out.writeMeta(info);
-      });
+      }, { expectedBytes: opts.contentLength });
       await publishObject(bucket, key, tmpPath);
       return info!;
     },
