@@ -1,6 +1,6 @@
 /**
  * The composition root: opens the database, runs first-start setup, builds the backends, the bucket router,
- * the event bus, the S3 gateway, the management API and every service of `SERVICE_FACTORIES`, and stops them
+ * the event bus, the S3 gateway, the management API and every service of `serviceFactories`, and stops them
  * all cleanly. The parts written elsewhere (stores, gateway, key store, services) come in as `ApplianceParts`,
  * so tests can run many appliances in one process.
  *

@@ -1,6 +1,6 @@
 /**
  * The real implementations the appliance is composed of: the `fs`/`s3` stores, the sealed secrets, the access
- * keys in the database, the S3 gateway and the services. Adding a service is one line in `SERVICE_FACTORIES`.
+ * keys in the database, the S3 gateway and the services. Adding a service is one line in `serviceFactories`.
  *
  * @module
  */
@@ -15,19 +15,21 @@ import { createAccessKeyStore } from "./db/repos/access_keys.ts";
 import { createDataDirSecretBox } from "./secret_box.ts";
 import { createBlockdevService } from "./blockdev/mod.ts";
 import { createSyncService } from "./sync/mod.ts";
-import { createIntegrityService } from "./integrity/mod.ts";
+import { createIntegrityService, type IntegrityOptions } from "./integrity/mod.ts";
 
 /** Every service the appliance runs, in start order (stopped in reverse). */
-export const SERVICE_FACTORIES: ServiceFactory[] = [
-  { name: "blockdev", create: (ctx) => createBlockdevService(ctx) },
-  { name: "sync", create: (ctx) => createSyncService(ctx) },
-  { name: "integrity", create: (ctx) => createIntegrityService(ctx) },
-];
+export function serviceFactories(options: { integrity?: IntegrityOptions } = {}): ServiceFactory[] {
+  return [
+    { name: "blockdev", create: (ctx) => createBlockdevService(ctx) },
+    { name: "sync", create: (ctx) => createSyncService(ctx) },
+    { name: "integrity", create: (ctx) => createIntegrityService(ctx, options.integrity) },
+  ];
+}
 
 /** How long SIGTERM waits for in-flight requests before stopping anyway. */
 const DRAIN_MS = 30_000;
 
-export function realApplianceParts(options: { logger: Logger }): ApplianceParts {
+export function realApplianceParts(options: { logger: Logger; integrity?: IntegrityOptions }): ApplianceParts {
   const clock = systemClock();
   return {
     clock,
@@ -44,7 +46,7 @@ export function realApplianceParts(options: { logger: Logger }): ApplianceParts 
         clock: ctx.clock,
         logger: ctx.logger,
       }),
-    services: SERVICE_FACTORIES,
+    services: serviceFactories(options),
     drainMs: DRAIN_MS,
   };
 }

@@ -21,6 +21,8 @@ export interface ServeConfig {
   dbUrl?: string;
   /** Auth token for a remote sqld server. */
   dbAuthToken?: string;
+  /** Where the integrity service anchors its checkpoints (default: bucket `s3plugin-integrity` on the default backend). */
+  integrityAnchor?: { backend?: string; bucket: string; prefix: string };
 }
 
 export type Env = Record<string, string | undefined>;
@@ -40,6 +42,7 @@ const SERVE_FLAGS = {
   "s3-listen": "S3PLUGIN_S3_LISTEN",
   "iscsi-listen": "S3PLUGIN_ISCSI_LISTEN",
   "db-url": "S3PLUGIN_DB_URL",
+  "integrity-anchor": "S3PLUGIN_INTEGRITY_ANCHOR",
 } as const;
 
 function configError(message: string): AppError {
@@ -95,9 +98,22 @@ export function parseServeConfig(args: string[], env: Env): ServeConfig {
     },
   };
   if (dbUrl !== undefined) config.dbUrl = dbUrl;
+  const anchor = pick("integrity-anchor");
+  if (anchor !== undefined) config.integrityAnchor = parseAnchorTarget(anchor);
   const token = env.S3PLUGIN_DB_AUTH_TOKEN;
   if (token) config.dbAuthToken = token;
   return config;
+}
+
+/** `[BACKEND:]BUCKET[/PREFIX]`, e.g. `wasabi:audit-anchors/appliance-1/`. */
+function parseAnchorTarget(value: string): NonNullable<ServeConfig["integrityAnchor"]> {
+  const m = /^(?:([A-Za-z0-9_.-]+):)?([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:\/(.*))?$/.exec(value.trim());
+  if (!m) {
+    throw configError(
+      `Invalid --integrity-anchor/S3PLUGIN_INTEGRITY_ANCHOR "${value}": expected [BACKEND:]BUCKET[/PREFIX], e.g. wasabi:audit-anchors/appliance-1/`,
+    );
+  }
+  return { ...(m[1] ? { backend: m[1] } : {}), bucket: m[2]!, prefix: m[3] ?? "" };
 }
 
 export interface ClientConfig {

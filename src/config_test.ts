@@ -62,3 +62,18 @@ Deno.test("parseClientConfig() splits connection flags off and keeps the rest fo
   });
   rejects(() => parseClientConfig(["--api"], {}), /Missing value for --api/);
 });
+
+Deno.test("parseServeConfig() reads the integrity anchor target as [BACKEND:]BUCKET[/PREFIX]", () => {
+  assert.equal(parseServeConfig([], {}).integrityAnchor, undefined);
+  assert.deepEqual(parseServeConfig(["--integrity-anchor", "wasabi:audit-anchors/appliance-1/"], {}).integrityAnchor, {
+    backend: "wasabi",
+    bucket: "audit-anchors",
+    prefix: "appliance-1/",
+  });
+  assert.deepEqual(parseServeConfig([], { S3PLUGIN_INTEGRITY_ANCHOR: "anchors" }).integrityAnchor, {
+    bucket: "anchors",
+    prefix: "",
+  });
+  rejects(() => parseServeConfig(["--integrity-anchor", "Bad_Bucket"], {}), /--integrity-anchor.*BACKEND:\]BUCKET/);
+  rejects(() => parseServeConfig([], { S3PLUGIN_INTEGRITY_ANCHOR: "a:b:c" }), /S3PLUGIN_INTEGRITY_ANCHOR/);
+});

@@ -31,6 +31,8 @@ Commands:
               --s3-listen H:P       (S3PLUGIN_S3_LISTEN, default 127.0.0.1:9000)
               --iscsi-listen H:P    (S3PLUGIN_ISCSI_LISTEN, default 127.0.0.1:3260)
               --db-url URL          (S3PLUGIN_DB_URL, default file:<data-dir>/s3plugin.db)
+              --integrity-anchor [BACKEND:]BUCKET[/PREFIX]
+                                    (S3PLUGIN_INTEGRITY_ANCHOR, default s3plugin-integrity on the default backend)
   tui         terminal UI of a running appliance
   ${Object.keys(CLI_MODULES).sort().join(", ")}
               manage a running appliance through its API
@@ -68,7 +70,8 @@ async function resolveApi(config: ClientConfig): Promise<{ url: string; token: s
 async function serve(args: string[]): Promise<void> {
   const config = parseServeConfig(args, env);
   const logger = createLogger({ level: (env.S3PLUGIN_LOG_LEVEL ?? "info") as LogLevel });
-  const appliance = await createAppliance(config, realApplianceParts({ logger }));
+  const integrity = config.integrityAnchor ? { anchor: config.integrityAnchor } : {};
+  const appliance = await createAppliance(config, realApplianceParts({ logger, integrity }));
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) Deno.exit(1);

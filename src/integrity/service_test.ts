@@ -168,3 +168,21 @@ Deno.test("API parameters are checked and errors are problem JSON", async () => 
     }
   });
 });
+
+Deno.test("checkpoints go to the configured anchor backend, bucket and prefix, and verify reads them there", async () => {
+  const anchor = { backend: "anchor", bucket: "audit-anchors", prefix: "appliance-1/" };
+  await withService({ anchor }, async (t, service) => {
+    t.ctx.events.publish(putEvent(t.clock, "data", "k", '"e"', 1));
+    await call(service, "POST", "/checkpoints");
+    const keys = (await t.anchorStore.listObjects("audit-anchors", {})).objects.map((o) => o.key).sort();
+    assert.deepEqual(keys, [
+      "appliance-1/checkpoints/00000000000000000001.note",
+      "appliance-1/key.txt",
+      "appliance-1/leaves/00000000000000000000-00000000000000000001.bin",
+    ]);
+    const status = await call<IntegrityStatus>(service, "GET", "/status");
+    assert.match(status.anchor, /:audit-anchors\/appliance-1\/$/);
+    const report = await call<{ ok: boolean; checkpoints: { anchored: number } }>(service, "POST", "/verify");
+    assert.deepEqual([report.ok, report.checkpoints.anchored], [true, 1]);
+  });
+});
