@@ -50,8 +50,9 @@ my $mixed = "$tmp/mixed.img";
 open($fh, '+>:raw', $mixed) or die;
 truncate($fh, 20 * 1024 * 1024 + 7) or die;
 for my $at (3 * 1024 * 1024 + 123, 9 * 1024 * 1024, 9 * 1024 * 1024 + 1_500_000, 20 * 1024 * 1024) {
+    my $pattern = join('', map { chr(($_ * 31 + $at) % 251 + 1) } 1 .. 251);
     sysseek($fh, $at, 0);
-    syswrite($fh, join('', map { chr(($_ * 31 + $at) % 251 + 1) } 1 .. $piece));
+    syswrite($fh, substr($pattern x ($piece / 251 + 1), 0, $piece));
 }
 truncate($fh, 20 * 1024 * 1024 + 7);
 close($fh);
