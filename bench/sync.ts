@@ -44,6 +44,8 @@ const N = values.full ? 100_000 : Number(values.objects);
 const SIZE = Number(values.size);
 const CHANGED = Math.max(1, Math.round(N * Number(values.changed)));
 
+const started = performance.now();
+const elapsed = () => `[${((performance.now() - started) / 1000).toFixed(0)} s]`;
 const dir = await Deno.makeTempDir({ prefix: "bench-sync-" });
 const clock = systemClock();
 const logger = silentLogger();
@@ -135,7 +137,7 @@ try {
   for (const b of ["primary", "mirror-manifest", "mirror-journal", "mirror-rclone", "mirror-rclone-sum"]) {
     await s3.createBucket(b);
   }
-  console.error(`writing ${N} objects of ${SIZE} bytes…`);
+  console.error(`${elapsed()} writing ${N} objects of ${SIZE} bytes…`);
   for (let i = 0; i < N; i += 32) {
     await Promise.all(
       Array.from({ length: Math.min(32, N - i) }, (_, j) => {
@@ -169,19 +171,25 @@ try {
   ] as { tool: Tool; name: string; mirror: string; sync: () => Promise<RunSummary | void> }[])
     .filter((r) => tools.has(r.tool));
 
-  console.error("initial full syncs…");
+  console.error(`${elapsed()} initial full syncs…`);
   const full = new Map<Tool, Measured<RunSummary | void>>();
-  for (const r of rows) full.set(r.tool, await timed(r.sync));
+  for (const r of rows) {
+    full.set(r.tool, await timed(r.sync));
+    console.error(`${elapsed()}   ${r.tool} done`);
+  }
 
-  console.error(`rewriting ${CHANGED} objects through the gateway…`);
+  console.error(`${elapsed()} rewriting ${CHANGED} objects through the gateway…`);
   for (let k = 0; k < CHANGED; k++) {
     const i = Math.floor((k * N) / CHANGED);
     await s3.putObject("primary", `data/${String(i).padStart(7, "0")}`, body(i, 2), { contentLength: SIZE });
   }
 
-  console.error("incremental syncs…");
+  console.error(`${elapsed()} incremental syncs…`);
   const inc = new Map<Tool, Measured<RunSummary | void>>();
-  for (const r of rows) inc.set(r.tool, await timed(r.sync));
+  for (const r of rows) {
+    inc.set(r.tool, await timed(r.sync));
+    console.error(`${elapsed()}   ${r.tool} done`);
+  }
   for (const r of rows) await rcloneCheck("primary", r.mirror);
 
   const mib = (N * SIZE) / 1048576;

@@ -60,6 +60,17 @@ export function verifiedBody(
   }, { highWaterMark: 0 });
 }
 
+/** Reads a body of known, small `size` into one buffer (for requests sent whole). */
+export async function collectBody(body: ReadableStream<Uint8Array>, size: number): Promise<Uint8Array<ArrayBuffer>> {
+  const out = new Uint8Array(size);
+  let filled = 0;
+  for await (const chunk of body) {
+    out.set(chunk, filled);
+    filled += chunk.byteLength;
+  }
+  return out;
+}
+
 export function md5Base64(hex: string): string {
   return Buffer.from(hex, "hex").toString("base64");
 }

@@ -1,8 +1,9 @@
 /**
- * Bodiless S3 requests (HEAD, DELETE, CopyObject) signed here with SigV4 and sent with `fetch`. For these the SDK's
- * middleware stack and its node:http handler cost several times the CPU of the request itself (measured: 1.6 ms per
- * CopyObject on the client), which bounds how many objects a sync can copy per second. Requests with bodies,
- * listings and multipart stay on the SDK. Same retries (network errors, 5xx, SlowDown) and error mapping.
+ * Simple S3 requests (HEAD, DELETE, CopyObject, PutObject of a small buffered body) signed here with SigV4 and sent
+ * with `fetch`. For these the SDK's middleware stack and its node:http handler cost several times the CPU of the
+ * request itself (measured: 1.6 ms per CopyObject on the client), which bounds how many objects a sync can copy per
+ * second. Streamed bodies, listings and multipart stay on the SDK. Same retries (network errors, 5xx, SlowDown) and
+ * error mapping.
  *
  * @module
  */
@@ -14,10 +15,13 @@ import {
   createSigningKeyCache,
   credentialScope,
   EMPTY_SHA256,
+  sha256Hex,
   signHex,
   stringToSign,
   uriEncode,
 } from "../gateway/wire/sigv4.ts";
+import type { PutOptions, StoredHeaders } from "./mod.ts";
+import { md5Base64 } from "./_s3_body.ts";
 import { mapS3Error } from "./_s3_errors.ts";
 import type { S3StoreOptions } from "./_s3_client.ts";
 
@@ -28,6 +32,9 @@ export interface LeanRequest {
   key: string;
   /** Extra headers, lower-case names; all are signed. */
   headers?: Record<string, string>;
+  /** A small body, sent with its SHA-256 signed. */
+  body?: Uint8Array<ArrayBuffer>;
+  signal?: AbortSignal;
 }
 
 export interface LeanResponse {
@@ -71,6 +78,33 @@ export function headOutput(headers: Headers): HeadObjectOutput {
     Metadata: metadata,
     ...checksums,
   };
+}
+
+const HEADER_OF: Record<keyof StoredHeaders, string> = {
+  contentType: "content-type",
+  contentEncoding: "content-encoding",
+  contentDisposition: "content-disposition",
+  contentLanguage: "content-language",
+  cacheControl: "cache-control",
+  expires: "expires",
+};
+
+/**
+ * PutObject headers for `opts` (stored headers, metadata, storage class, checksums, Content-MD5); null when a value
+ * is not plain ASCII (fetch refuses those; the SDK path handles them) or Object Lock is asked for.
+ */
+export function putHeaders(opts: PutOptions): Record<string, string> | null {
+  if (opts.objectLock) return null;
+  const headers: Record<string, string> = {};
+  for (const [field, name] of Object.entries(HEADER_OF)) {
+    const value = opts[field as keyof StoredHeaders];
+    if (value !== undefined) headers[name] = field === "expires" ? new Date(value).toUTCString() : value;
+  }
+  for (const [name, value] of Object.entries(opts.metadata ?? {})) headers[`x-amz-meta-${name.toLowerCase()}`] = value;
+  for (const [algorithm, value] of Object.entries(opts.checksums ?? {})) headers[`x-amz-checksum-${algorithm}`] = value;
+  if (opts.storageClass !== undefined) headers["x-amz-storage-class"] = opts.storageClass;
+  if (opts.expectedMd5Hex !== undefined) headers["content-md5"] = md5Base64(opts.expectedMd5Hex);
+  return Object.values(headers).every((v) => /^[\x20-\x7e]*$/.test(v)) ? headers : null;
 }
 
 export interface LeanS3 {
@@ -118,6 +152,7 @@ export function createLeanS3(options: S3StoreOptions, clock: Clock): LeanS3 | nu
   const timeoutMs = options.requestTimeoutMs ?? 120_000;
 
   function signed(req: LeanRequest): { url: string; headers: Record<string, string> } {
+    const payloadHash = req.body ? sha256Hex(req.body) : EMPTY_SHA256;
     const host = pathStyle ? base.host : `${req.bucket}.${base.host}`;
     const path = pathStyle
       ? `/${uriEncode(req.bucket, false)}/${uriEncode(req.key, true)}`
@@ -127,7 +162,7 @@ export function createLeanS3(options: S3StoreOptions, clock: Clock): LeanS3 | nu
       ...req.headers,
       host,
       "x-amz-date": now,
-      "x-amz-content-sha256": EMPTY_SHA256,
+      "x-amz-content-sha256": payloadHash,
       ...(options.sessionToken ? { "x-amz-security-token": options.sessionToken } : {}),
     };
     const signedHeaders = Object.keys(headers).sort();
@@ -138,7 +173,7 @@ export function createLeanS3(options: S3StoreOptions, clock: Clock): LeanS3 | nu
       canonicalQuery: "",
       header: (name) => headers[name] ?? null,
       signedHeaders,
-      payloadHash: EMPTY_SHA256,
+      payloadHash,
     });
     const signature = signHex(
       signingKeys(options.secretAccessKey, scope),
@@ -157,10 +192,14 @@ export function createLeanS3(options: S3StoreOptions, clock: Clock): LeanS3 | nu
       res = await fetch(url, {
         method: req.method,
         headers,
-        signal: AbortSignal.timeout(timeoutMs),
+        signal: req.signal
+          ? AbortSignal.any([req.signal, AbortSignal.timeout(timeoutMs)])
+          : AbortSignal.timeout(timeoutMs),
+        ...(req.body ? { body: req.body } : {}),
         ...(client ? { client } : {}),
       });
     } catch (err) {
+      if (req.signal?.aborted) throw req.signal.reason;
       if (err instanceof DOMException) throw err; // TimeoutError: mapped by name
       throw Object.assign(new Error(`Upstream unreachable: ${(err as Error).message}`), { code: "ECONNREFUSED" });
     }
@@ -180,6 +219,7 @@ export function createLeanS3(options: S3StoreOptions, clock: Clock): LeanS3 | nu
           const e = err as { name?: string; code?: string; $metadata?: { httpStatusCode?: number } };
           const retryable = e.code === "ECONNREFUSED" || e.name === "SlowDown" || e.name === "TimeoutError" ||
             RETRYABLE_STATUS.has(e.$metadata?.httpStatusCode ?? 0);
+          if (req.signal?.aborted) throw req.signal.reason;
           if (!retryable || n >= attempts) throw mapS3Error(err, notFound);
           await new Promise((r) => setTimeout(r, 50 * 2 ** (n - 1)));
         }

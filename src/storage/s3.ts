@@ -7,8 +7,9 @@
  * - Multipart completion is validated locally against ListParts with the same rules as the other backends, so
  *   clients see identical InvalidPart/InvalidPartOrder/EntityTooSmall errors whatever the upstream does.
  * - `bucketPrefix` maps our bucket `b` to upstream `<prefix>b` (several appliances can share one account).
- * - HEAD, DELETE and CopyObject (COPY directive) are signed here and sent with fetch (`_s3_lean.ts`): the SDK's
- *   per-request CPU cost bounds object-per-second rates (sync, mirror deletes); the rest uses the SDK.
+ * - HEAD, DELETE, CopyObject (COPY directive) and PutObject of bodies up to 1 MiB are signed here and sent with fetch
+ *   (`_s3_lean.ts`): the SDK's per-request CPU cost bounds object-per-second rates (sync, mirror deletes); the rest
+ *   uses the SDK.
  *
  * @module
  */
@@ -33,16 +34,18 @@ import type { ObjectInfo, ObjectStore } from "./mod.ts";
 import { compareKeys, validateBucketName, validateKey } from "./_keys.ts";
 import { checkRange, storedAttributes } from "./_objects.ts";
 import { resolveMaxKeys } from "./_sorted_keys.ts";
-import { md5Base64, sendStreaming, verifiedBody } from "./_s3_body.ts";
+import { collectBody, md5Base64, sendStreaming, verifiedBody } from "./_s3_body.ts";
 import { mapS3Error } from "./_s3_errors.ts";
 import { checksumParams, createS3Client, quoted, type S3StoreOptions, toInfo, writeParams } from "./_s3_client.ts";
 import { s3Multipart } from "./_s3_multipart.ts";
-import { createLeanS3, headOutput, leanKey } from "./_s3_lean.ts";
+import { createLeanS3, headOutput, leanKey, putHeaders } from "./_s3_lean.ts";
 import { s3CopyObject } from "./_s3_copy.ts";
 
 export type { S3StoreOptions } from "./_s3_client.ts";
 
 const MAX_SINGLE_PUT = 5 * 1024 ** 3;
+/** Known-length bodies up to this size are buffered and sent whole through the lean path. */
+const LEAN_PUT_MAX = 1024 * 1024;
 
 export function createS3Store(options: S3StoreOptions): ObjectStore {
   const client: S3Client = createS3Client(options);
@@ -167,8 +170,24 @@ export function createS3Store(options: S3StoreOptions): ObjectStore {
       let size = 0;
       const verified = verifiedBody(body, opts, (n) => size = n);
       let etag: string | undefined;
+      const small = opts.contentLength !== undefined && opts.contentLength <= LEAN_PUT_MAX;
+      const direct = small ? leanFor(key) : null;
       try {
-        if (opts.contentLength !== undefined && opts.contentLength <= MAX_SINGLE_PUT) {
+        if (direct && putHeaders(opts)) {
+          // verifiedBody checks length and MD5 before the last chunk is released: a bad body sends nothing.
+          const bytes = await collectBody(verified, opts.contentLength!);
+          // Read now: checksums sent as aws-chunked trailers arrive with the end of the body.
+          const headers = putHeaders(opts)!;
+          const sent = await direct.send({
+            method: "PUT",
+            bucket: Bucket,
+            key,
+            headers,
+            body: bytes,
+            signal: opts.signal,
+          }, "NoSuchBucket");
+          etag = sent.headers.get("etag") ?? undefined;
+        } else if (opts.contentLength !== undefined && opts.contentLength <= MAX_SINGLE_PUT) {
           ({ ETag: etag } = await sendStreaming(verified, opts.signal, (nodeBody, abortSignal) =>
             client.send(
               new PutObjectCommand({

@@ -146,6 +146,39 @@ export const basicCases: ContractCase[] = [
     },
   },
   {
+    name: "known-length puts: 0 bytes, expires, bad digest, abort, missing bucket",
+    async fn({ store, bucket }) {
+      const empty = await store.putObject(bucket, "empty", streamOf(new Uint8Array(0)), { contentLength: 0 });
+      assert.deepEqual([empty.size, empty.etag], [0, `"${md5Hex(new Uint8Array(0))}"`]);
+      const data = bytes(5000, 3);
+      const expires = "Wed, 21 Oct 2037 07:28:00 GMT";
+      await store.putObject(bucket, "k", streamOf(data), { contentLength: data.byteLength, expires });
+      assert.equal(new Date((await store.headObject(bucket, "k")).expires!).toUTCString(), expires);
+      await rejectsWithCode(
+        store.putObject(bucket, "digest", streamOf(data), {
+          contentLength: data.byteLength,
+          expectedMd5Hex: md5Hex(text("other")),
+        }),
+        "BadDigest",
+      );
+      const controller = new AbortController();
+      const aborting = new ReadableStream<Uint8Array>({
+        pull(c) {
+          c.enqueue(data.slice(0, 1000));
+          controller.abort();
+        },
+      });
+      await assert.rejects(
+        store.putObject(bucket, "aborted", aborting, { contentLength: data.byteLength, signal: controller.signal }),
+      );
+      for (const key of ["digest", "aborted"]) await rejectsWithCode(store.headObject(bucket, key), "NoSuchKey", key);
+      await rejectsWithCode(
+        store.putObject("no-such-bucket-here", "k", streamOf(data), { contentLength: data.byteLength }),
+        "NoSuchBucket",
+      );
+    },
+  },
+  {
     name: "ranges: first byte, middle, tail clamp, unsatisfiable",
     async fn({ store, bucket, deviations }) {
       const data = bytes(100_000, 5);
@@ -238,6 +271,8 @@ export const basicCases: ContractCase[] = [
       await store.putObject(bucket, "c", streamOf(data), { checksums: { sha256 } });
       assert.equal((await store.headObject(bucket, "c")).checksums.sha256, sha256);
       assert.equal((await store.getObject(bucket, "c")).info.checksums.sha256, sha256);
+      await store.putObject(bucket, "known", streamOf(data), { checksums: { sha256 }, contentLength: data.byteLength });
+      assert.equal((await store.headObject(bucket, "known")).checksums.sha256, sha256);
     },
   },
   {
