@@ -99,7 +99,7 @@ export function jobRowOf(input: JobInput, now: Date): Omit<JobRow, "journalSeq" 
     intervalSeconds: optionalInt("intervalSeconds", input.intervalSeconds, 1),
     include: JSON.stringify(globs("include", input.include)),
     exclude: JSON.stringify(globs("exclude", input.exclude)),
-    concurrency: input.concurrency === undefined ? 8 : int("concurrency", input.concurrency, 1, 256),
+    concurrency: input.concurrency === undefined ? 16 : int("concurrency", input.concurrency, 1, 256),
     bandwidthLimit: optionalInt("bandwidthLimit", input.bandwidthLimit, 1024),
     keepLast: optionalInt("keepLast", input.keepLast, 0),
     keepDays: optionalInt("keepDays", input.keepDays, 1),
