@@ -23,6 +23,8 @@ export interface ServeConfig {
   dbAuthToken?: string;
   /** Where the integrity service anchors its checkpoints (default: bucket `s3plugin-integrity` on the default backend). */
   integrityAnchor?: { backend?: string; bucket: string; prefix: string };
+  /** Journal successful reads (GET, HEAD, listings) too; default off (failures and denials always are). */
+  integrityJournalReads?: boolean;
 }
 
 export type Env = Record<string, string | undefined>;
@@ -43,6 +45,7 @@ const SERVE_FLAGS = {
   "iscsi-listen": "S3PLUGIN_ISCSI_LISTEN",
   "db-url": "S3PLUGIN_DB_URL",
   "integrity-anchor": "S3PLUGIN_INTEGRITY_ANCHOR",
+  "integrity-journal-reads": "S3PLUGIN_INTEGRITY_JOURNAL_READS",
 } as const;
 
 function configError(message: string): AppError {
@@ -100,6 +103,15 @@ export function parseServeConfig(args: string[], env: Env): ServeConfig {
   if (dbUrl !== undefined) config.dbUrl = dbUrl;
   const anchor = pick("integrity-anchor");
   if (anchor !== undefined) config.integrityAnchor = parseAnchorTarget(anchor);
+  const reads = pick("integrity-journal-reads");
+  if (reads !== undefined) {
+    if (reads !== "true" && reads !== "false") {
+      throw configError(
+        `Invalid --integrity-journal-reads/S3PLUGIN_INTEGRITY_JOURNAL_READS "${reads}": expected true or false`,
+      );
+    }
+    config.integrityJournalReads = reads === "true";
+  }
   const token = env.S3PLUGIN_DB_AUTH_TOKEN;
   if (token) config.dbAuthToken = token;
   return config;

@@ -77,3 +77,11 @@ Deno.test("parseServeConfig() reads the integrity anchor target as [BACKEND:]BUC
   rejects(() => parseServeConfig(["--integrity-anchor", "Bad_Bucket"], {}), /--integrity-anchor.*BACKEND:\]BUCKET/);
   rejects(() => parseServeConfig([], { S3PLUGIN_INTEGRITY_ANCHOR: "a:b:c" }), /S3PLUGIN_INTEGRITY_ANCHOR/);
 });
+
+Deno.test("parseServeConfig() reads whether integrity journals successful reads", () => {
+  assert.equal(parseServeConfig([], {}).integrityJournalReads, undefined);
+  assert.equal(parseServeConfig(["--integrity-journal-reads", "true"], {}).integrityJournalReads, true);
+  const env = { S3PLUGIN_INTEGRITY_JOURNAL_READS: "true" };
+  assert.equal(parseServeConfig(["--integrity-journal-reads=false"], env).integrityJournalReads, false);
+  rejects(() => parseServeConfig([], { S3PLUGIN_INTEGRITY_JOURNAL_READS: "yes" }), /JOURNAL_READS.*true or false/);
+});

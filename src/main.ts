@@ -33,6 +33,8 @@ Commands:
               --db-url URL          (S3PLUGIN_DB_URL, default file:<data-dir>/s3plugin.db)
               --integrity-anchor [BACKEND:]BUCKET[/PREFIX]
                                     (S3PLUGIN_INTEGRITY_ANCHOR, default s3plugin-integrity on the default backend)
+              --integrity-journal-reads true|false
+                                    (S3PLUGIN_INTEGRITY_JOURNAL_READS, default false)
   tui         terminal UI of a running appliance
   ${Object.keys(CLI_MODULES).sort().join(", ")}
               manage a running appliance through its API
@@ -70,7 +72,10 @@ async function resolveApi(config: ClientConfig): Promise<{ url: string; token: s
 async function serve(args: string[]): Promise<void> {
   const config = parseServeConfig(args, env);
   const logger = createLogger({ level: (env.S3PLUGIN_LOG_LEVEL ?? "info") as LogLevel });
-  const integrity = config.integrityAnchor ? { anchor: config.integrityAnchor } : {};
+  const integrity = {
+    ...(config.integrityAnchor ? { anchor: config.integrityAnchor } : {}),
+    ...(config.integrityJournalReads !== undefined ? { journalReads: config.integrityJournalReads } : {}),
+  };
   const appliance = await createAppliance(config, realApplianceParts({ logger, integrity }));
   let stopping = false;
   const shutdown = (signal: string) => {
