@@ -146,9 +146,7 @@ export async function createFsCore(rootDir: string, clock: Clock) {
     await serialized(target, async () => {
       try {
         precheck?.();
-        // Synchronous: a rename only touches cached directory blocks, and the async op's two thread switches
-        // cost more CPU than that.
-        Deno.renameSync(tmpPath, target);
+        await Deno.rename(tmpPath, target);
         commit?.();
       } catch (err) {
         await Deno.remove(tmpPath).catch(() => {});

@@ -69,9 +69,10 @@ function giveBlock(block: Uint8Array): void {
 const CREATE_NEW: Deno.OpenOptions = { write: true, createNew: true, mode: 0o600 };
 
 /**
- * Creates `path` on `open()` or when the first block is written; a file never opened before `close()` is created
- * and written synchronously there. On a small object the asynchronous open and write would each cost two thread
- * switches, more CPU than the syscalls themselves (which only touch the page cache).
+ * Creates `path` on `open()` or when the first block is written; a file not created before `close()` is created
+ * there and written with one synchronous write (into the page cache: an async write costs two thread switches,
+ * more CPU than the syscall). Creating and renaming stay asynchronous: they wait for the directory, which the
+ * fsyncs of other writes hold for milliseconds on a busy disk.
  */
 function createBlockWriter(path: string) {
   let file: Deno.FsFile | undefined;
@@ -126,12 +127,11 @@ function createBlockWriter(path: string) {
     /** Writes what is buffered and returns the file (created here when nothing was flushed before). */
     async close(): Promise<Deno.FsFile> {
       if (!opening) {
-        file = Deno.openSync(path, CREATE_NEW);
-        opening = Promise.resolve(file);
+        const out = await open();
         const data = buf?.subarray(0, used) ?? new Uint8Array(0);
-        for (let offset = 0; offset < data.byteLength;) offset += file.writeSync(data.subarray(offset));
+        for (let offset = 0; offset < data.byteLength;) offset += out.writeSync(data.subarray(offset));
         used = 0;
-        return file;
+        return out;
       }
       await flush();
       await inFlight;
