@@ -1,5 +1,6 @@
 /**
- * The fs backend's file format and low-level I/O. Each object (and each multipart part) is ONE file:
+ * The fs backend's file format and low-level I/O. Each object (and each multipart part) is ONE file (a completed
+ * multipart object's file holds only metadata; its data stays in its part files, see `_fs_linked.ts`):
  *
  *   [data bytes][metadata JSON (UTF-8)][u32 BE JSON length][8-byte magic "s3pobj01"]
  *

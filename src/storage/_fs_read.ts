@@ -109,7 +109,7 @@ export function segmentSource(segments: Segment[], onRelease: () => void): DataS
           await it.return(undefined);
           release();
         },
-      }, { highWaterMark: 0 });
+      }, { highWaterMark: 1 }); // one chunk read ahead: the next read overlaps sending the current one
     },
     async copy(start, length, to, onChunk) {
       if (length === 0) return;

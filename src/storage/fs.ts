@@ -7,6 +7,7 @@
  *   <root>/buckets/<bucket>/bucket.json          {createdAt}
  *   <root>/buckets/<bucket>/objects/<name>       one file per object (format in `_fs_files.ts`)
  *   <root>/buckets/<bucket>/uploads/<id>/upload.json, part-00001 …   multipart state, survives restarts
+ *   <root>/buckets/<bucket>/data/<id>/           part files of a completed multipart object (`_fs_linked.ts`)
  *
  * `<name>` is `k` + hex(UTF-8 key) for keys up to 120 bytes (fits any file system's 255-byte name limit and
  * is case-insensitive-safe), else `h` + sha256(key) with the key kept in the file's metadata. Listing in UTF-8
