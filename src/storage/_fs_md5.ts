@@ -127,6 +127,7 @@ export function createMd5Offload() {
     close() {
       worker?.terminate();
       worker = undefined;
+      for (const w of waiting.values()) w.onError(new Error("The MD5 worker was stopped"));
     },
   };
 }
