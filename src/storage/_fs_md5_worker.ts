@@ -7,7 +7,13 @@
 import { createHash, type Hash } from "node:crypto";
 
 /** `length`: how much of `block` to hash (default all). */
-export type Md5Request = { id: number; block?: Uint8Array<ArrayBuffer>; length?: number; end?: boolean; drop?: boolean };
+export type Md5Request = {
+  id: number;
+  block?: Uint8Array<ArrayBuffer>;
+  length?: number;
+  end?: boolean;
+  drop?: boolean;
+};
 export type Md5Reply = { id: number; block?: Uint8Array<ArrayBuffer>; hex?: string };
 
 const hashes = new Map<number, Hash>();
