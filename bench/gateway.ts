@@ -3,8 +3,9 @@
  * the disk itself (`dd`). Large: one object uploaded as a multipart upload (16 MiB parts, 4 in parallel) twice,
  * once with parts sent as presigned PUTs by `fetch` and once with lib-storage, then downloaded as a stream (fetch
  * of a presigned URL); the servers' CPU time per MiB is reported beside the rates. Small: 4 KiB PUTs then GETs at
- * concurrency 16. Both servers get the same client (@aws-sdk/client-s3 and fetch in this process). Then peak RSS of
- * the appliance while a generated object of BENCH_GW_MEMORY_GIB GiB goes up and down.
+ * concurrency 16 from a light client (requests signed ahead with the SDK's headers, sent by `fetch`: `_small_ops.ts`),
+ * with the servers' CPU time per request. Both servers get the same clients (@aws-sdk/client-s3 and fetch in this
+ * process). Then peak RSS of the appliance while a generated object of BENCH_GW_MEMORY_GIB GiB goes up and down.
  *
  * Env: BENCH_GW_LARGE_MIB (1024), BENCH_GW_SMALL_OPS (4000), BENCH_GW_MEMORY_GIB (5; 0 skips).
  *
@@ -14,7 +15,6 @@ import {
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
   GetObjectCommand,
-  PutObjectCommand,
   S3Client,
   UploadPartCommand,
 } from "@aws-sdk/client-s3";
@@ -22,6 +22,7 @@ import { Upload } from "@aws-sdk/lib-storage";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import { join } from "node:path";
 import { peakRssKiB, run, startAppliance } from "../tests/e2e/_appliance.ts";
+import { smallOps, type SmallOpsTarget } from "./_small_ops.ts";
 
 const MiB = 1024 * 1024;
 const LARGE_MIB = Number(Deno.env.get("BENCH_GW_LARGE_MIB") ?? 1024);
@@ -29,11 +30,8 @@ const SMALL_OPS = Number(Deno.env.get("BENCH_GW_SMALL_OPS") ?? 4000);
 const MEMORY_GIB = Number(Deno.env.get("BENCH_GW_MEMORY_GIB") ?? 5);
 const CONCURRENCY = 16;
 
-interface Target {
-  name: string;
-  pid: number;
+interface Target extends SmallOpsTarget {
   client: S3Client;
-  bucket: string;
 }
 
 function client(endpoint: string, accessKeyId: string, secretAccessKey: string): S3Client {
@@ -158,28 +156,6 @@ async function large(t: Target, file: string) {
   };
 }
 
-async function parallel(ops: number, fn: (i: number) => Promise<void>): Promise<number> {
-  let next = 0;
-  const ms = await timed(() =>
-    Promise.all(Array.from({ length: CONCURRENCY }, async () => {
-      while (next < ops) await fn(next++);
-    }))
-  );
-  return ops / (ms / 1000);
-}
-
-async function small(t: Target) {
-  const body = new Uint8Array(4096).map((_, i) => i & 0xff);
-  const put = await parallel(SMALL_OPS, async (i) => {
-    await t.client.send(new PutObjectCommand({ Bucket: t.bucket, Key: `small/${i}`, Body: body }));
-  });
-  const get = await parallel(SMALL_OPS, async (i) => {
-    const res = await t.client.send(new GetObjectCommand({ Bucket: t.bucket, Key: `small/${i}` }));
-    if ((await res.Body!.transformToByteArray()).length !== 4096) throw new Error("short GET");
-  });
-  return { put, get };
-}
-
 async function disk(file: string, dir: string) {
   const bytes = (await Deno.stat(file)).size;
   const copy = join(dir, "dd-copy");
@@ -206,12 +182,18 @@ try {
     {
       name: "gateway (fs)",
       pid: app.pid,
+      endpoint: app.s3,
+      accessKeyId: app.creds.accessKeyId,
+      secretAccessKey: app.creds.secretAccessKey,
       client: client(app.s3, app.creds.accessKeyId, app.creds.secretAccessKey),
       bucket: app.creds.bucket,
     },
     {
       name: "s3rver 3.7.1",
       pid: s3rver.pid,
+      endpoint: `http://127.0.0.1:${port}`,
+      accessKeyId: "S3RVER",
+      secretAccessKey: "S3RVER",
       client: client(`http://127.0.0.1:${port}`, "S3RVER", "S3RVER"),
       bucket: "bench",
     },
@@ -226,12 +208,16 @@ try {
   const cpuNotes: string[] = [];
   for (const t of targets) {
     const l = await large(t, file);
-    const s = await small(t);
-    results[t.name] = { ...l, ...s };
-    cpuNotes.push(`${t.name}: ${l.upCpu.toFixed(2)} ms CPU per MiB up, ${l.downCpu.toFixed(2)} down`);
+    const s = await smallOps(t, SMALL_OPS, CONCURRENCY);
+    results[t.name] = { ...l, put: s.putOps, get: s.getOps };
+    cpuNotes.push(
+      `${t.name}: ${l.upCpu.toFixed(2)} ms CPU per MiB up, ${l.downCpu.toFixed(2)} down, ${
+        s.putCpuMs.toFixed(2)
+      } ms per 4 KiB PUT, ${s.getCpuMs.toFixed(2)} per GET`,
+    );
     rows.push(
-      `| ${t.name} | ${l.up.toFixed(0)} | ${l.sdkUp.toFixed(0)} | ${l.down.toFixed(0)} | ${s.put.toFixed(0)} | ${
-        s.get.toFixed(0)
+      `| ${t.name} | ${l.up.toFixed(0)} | ${l.sdkUp.toFixed(0)} | ${l.down.toFixed(0)} | ${s.putOps.toFixed(0)} | ${
+        s.getOps.toFixed(0)
       } |`,
     );
   }
@@ -250,7 +236,7 @@ try {
       (gw.put / ref.put).toFixed(1)
     }×, GET ${(gw.get / ref.get).toFixed(1)}×`,
   );
-  console.log(`server CPU (presigned upload, download): ${cpuNotes.join("; ")}`);
+  console.log(`server CPU (presigned upload, download, small ops): ${cpuNotes.join("; ")}`);
   console.log(`load average: ${(await Deno.readTextFile("/proc/loadavg")).trim()}`);
   await Deno.remove(file);
   for (const t of targets) t.client.destroy();
