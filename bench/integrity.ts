@@ -9,7 +9,7 @@
  * 3. full verification of the journal (chain, tree, anchored checkpoints and leaf hashes);
  * 4. inclusion and consistency proof generation from the stored subtree hashes.
  *
- * Env: BENCH_INTEGRITY_RECORDS (1000000), BENCH_INTEGRITY_PUTS (2000 per round), BENCH_INTEGRITY_ROUNDS (8 per
+ * Env: BENCH_INTEGRITY_RECORDS (1000000), BENCH_INTEGRITY_PUTS (2000 per round), BENCH_INTEGRITY_ROUNDS (16 per
  * side).
  *
  * @module
@@ -28,7 +28,7 @@ import { createFsStore } from "../src/storage/fs.ts";
 
 const RECORDS = Number(Deno.env.get("BENCH_INTEGRITY_RECORDS") ?? 1_000_000);
 const PUTS = Number(Deno.env.get("BENCH_INTEGRITY_PUTS") ?? 2000);
-const ROUNDS = Number(Deno.env.get("BENCH_INTEGRITY_ROUNDS") ?? 8);
+const ROUNDS = Number(Deno.env.get("BENCH_INTEGRITY_ROUNDS") ?? 16);
 const CONCURRENCY = 16;
 const KEY = { accessKeyId: "BENCHKEY", secretAccessKey: "bench-secret-key-bench-secret-key" };
 
