@@ -53,7 +53,7 @@ Deno.test("a full batch is written without waiting for the window, also while th
     const written = new Promise<void>((resolve) => wrote = resolve);
     appender.enqueue(body(0)); // starts the window
     for (let i = 1; i < 4; i++) appender.enqueue(body(i)); // the fourth fills the batch
-    let timer: number | undefined;
+    let timer: ReturnType<typeof setTimeout> | undefined;
     const late = new Promise((_, reject) => timer = setTimeout(() => reject(new Error("waited for the window")), 5000));
     await Promise.race([written, late]).finally(() => clearTimeout(timer));
     assert.deepEqual(batches.map((b) => b.map((r) => r.seq)), [[0, 1, 2, 3]]);
