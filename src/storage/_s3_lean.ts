@@ -145,7 +145,7 @@ function upstreamError(status: number, body: string) {
 export function createLeanS3(options: S3StoreOptions, clock: Clock): LeanS3 | null {
   const base = new URL(options.endpoint ?? `https://s3.${options.region}.amazonaws.com`);
   if (base.pathname !== "/" || base.search !== "") return null;
-  const pathStyle = options.forcePathStyle ?? false;
+  const forcePathStyle = options.forcePathStyle ?? false;
   const signingKeys = createSigningKeyCache(4);
   const client = options.caCert ? Deno.createHttpClient({ caCerts: [options.caCert] }) : undefined;
   const attempts = options.maxAttempts ?? 3;
@@ -153,6 +153,8 @@ export function createLeanS3(options: S3StoreOptions, clock: Clock): LeanS3 | nu
 
   function signed(req: LeanRequest): { url: string; headers: Record<string, string> } {
     const payloadHash = req.body ? sha256Hex(req.body) : EMPTY_SHA256;
+    // Dotted bucket names do not fit a TLS wildcard certificate as a host label: path-style, as the SDK does.
+    const pathStyle = forcePathStyle || req.bucket.includes(".");
     const host = pathStyle ? base.host : `${req.bucket}.${base.host}`;
     const path = pathStyle
       ? `/${uriEncode(req.bucket, false)}/${uriEncode(req.key, true)}`
