@@ -19,14 +19,13 @@ async function dirEntries(path: string): Promise<string[]> {
   return out;
 }
 
-Deno.test("client disconnecting mid-upload leaves no object and no temp file (fs store)", async () => {
+async function disconnectMidUpload(size: number): Promise<void> {
   const root = await Deno.makeTempDir({ prefix: "gateway-disconnect-" });
   const store = await createFsStore({ root });
   const h = createHarness({ store });
   const server = serveHarness(h);
   try {
     assert.equal((await h.request({ method: "PUT", path: "/drop" })).status, 200);
-    const size = 4 * 1024 * 1024;
     const host = `127.0.0.1:${server.port}`;
     const signed = await sdkSigner(ADMIN).sign({
       method: "PUT",
@@ -47,7 +46,7 @@ Deno.test("client disconnecting mid-upload leaves no object and no temp file (fs
       .join("\r\n");
     await conn.write(new TextEncoder().encode(head));
     let sent = 0;
-    const piece = new Uint8Array(64 * 1024).fill(7);
+    const piece = new Uint8Array(Math.min(64 * 1024, size / 2)).fill(7);
     while (sent < size / 2) sent += await conn.write(piece);
     conn.close();
     await waitFor(() => h.events.some((e) => e.op === "PutObject"));
@@ -61,6 +60,14 @@ Deno.test("client disconnecting mid-upload leaves no object and no temp file (fs
     await store.close();
     await Deno.remove(root, { recursive: true });
   }
+}
+
+Deno.test("client disconnecting mid-upload leaves no object and no temp file (fs store)", async () => {
+  await disconnectMidUpload(4 * 1024 * 1024);
+});
+
+Deno.test("client disconnecting mid-upload of a small body (read whole, not streamed) leaves nothing", async () => {
+  await disconnectMidUpload(32 * 1024);
 });
 
 Deno.test("client disconnecting mid-download cancels the store's stream and records a partial transfer", async () => {

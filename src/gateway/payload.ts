@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { concatBytes } from "../bytes.ts";
 import type { ChecksumAlgorithm } from "../storage/mod.ts";
 import type { ChunkSigning, PayloadMode } from "./auth.ts";
 import { S3Error } from "./s3_errors.ts";
@@ -200,8 +201,7 @@ export function createPayload(req: Request, options: PayloadOptions): Payload {
     const whole = new ReadableStream<Uint8Array>({
       async pull(controller) {
         try {
-          const bytes = await req.bytes();
-          bytesIn = bytes.byteLength;
+          const bytes = await readWhole(req.body, (n) => bytesIn += n);
           verify(bytes);
           finish();
           if (bytes.byteLength > 0) controller.enqueue(bytes);
@@ -276,6 +276,30 @@ export function createPayload(req: Request, options: PayloadOptions): Payload {
 
 /** Plain bodies of at most this many declared bytes are read whole instead of streamed. */
 const WHOLE_BODY_BYTES = 64 * 1024;
+
+/** A small body whole; `onBytes` counts raw bytes as they arrive (a body cut short still reports them). */
+async function readWhole(
+  body: ReadableStream<Uint8Array> | null,
+  onBytes: (n: number) => void,
+): Promise<Uint8Array> {
+  if (!body) return new Uint8Array(0);
+  const reader = body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  while (true) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    total += value.byteLength;
+    onBytes(value.byteLength);
+    // Longer than any whole-read body may be: the length check reports it, no need to hold more.
+    if (total > WHOLE_BODY_BYTES) {
+      await reader.cancel();
+      break;
+    }
+  }
+  return chunks.length === 1 ? chunks[0]! : concatBytes(chunks);
+}
 
 /** Raw body bytes per read; the decoded body is handed on in pieces of at most this size. */
 const RAW_READ_BYTES = 64 * 1024;
