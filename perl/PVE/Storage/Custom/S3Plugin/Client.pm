@@ -107,11 +107,11 @@ sub _stream_get {
         ? { SSL_verify_mode => SSL_VERIFY_PEER, SSL_verifycn_scheme => 'http',
             SSL_verifycn_name => $host, %{ $self->_ssl_options() } }
         : $self->_ssl_options();
-    return PVE::Storage::Custom::S3Plugin::Stream::get(
-        host => $host,
-        port => $self->{port}, use_ssl => $scheme eq 'https', ssl => $ssl,
-        timeout => $timeout // $self->{timeout}, sink => $sink,
-        request => "GET $target HTTP/1.1\r\n" . join('', map { "$_: $h{$_}\r\n" } sort keys %h) . "\r\n");
+    my $request = "GET $target HTTP/1.1\r\n"
+        . join('', map { "$_: $h{$_}\r\n" } sort keys %h) . "\r\n";
+    return PVE::Storage::Custom::S3Plugin::Stream::get(host => $host, port => $self->{port},
+        use_ssl => $scheme eq 'https', ssl => $ssl, timeout => $timeout // $self->{timeout},
+        sink => $sink, request => $request);
 }
 
 # (host header value, request path) for a key, honouring path-style vs virtual-host addressing.
