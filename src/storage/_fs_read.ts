@@ -10,10 +10,12 @@ import type { ByteRange } from "./mod.ts";
 import type { FileWriter, OpenedFile } from "./_fs_files.ts";
 
 /**
- * Bytes per read of a GET body. Each read is a new chunk handed to the HTTP server, which keeps it until sent,
- * so the size bounds the memory of every download in flight.
+ * Bytes per read of a GET body. Each read is a new chunk handed to the HTTP server, which keeps it until sent;
+ * sent chunks are garbage until V8 collects them. Measured on a 1 GiB download (peak RSS of the appliance, idle
+ * ~90 MiB): 32 KiB 143 MiB, 64 KiB 148 MiB, 120 KiB 159 MiB, 256 KiB 178 MiB, 1 MiB 203 MiB; 64 KiB is as
+ * fast as larger reads (32 KiB costs twice the CPU).
  */
-const READ_BYTES = 256 * 1024;
+const READ_BYTES = 64 * 1024;
 /** Bytes per read of a server-side copy (one buffer, reused). */
 const COPY_BYTES = 1024 * 1024;
 
