@@ -32,20 +32,53 @@ function createLock(): () => Promise<() => void> {
 /** Plain SQL for the per-object hot path: building drizzle queries costs more than running them. */
 type Statement = SQL;
 
+/** One caller's writes: `statements` first, then the item's final state and its new generation entry. */
+interface Writes {
+  statements: Statement[];
+  item?: { runId: number; idx: number; state: "done" | "skipped" };
+  entry?: { jobId: string; key: string; fromGen: number; size: number; etag: string; mirrorEtag: string; at: number };
+}
+
+/** A group's writes: item states and new entries merged into one statement per CHUNK rows. */
+function merged(group: Writes[]): Statement[] {
+  const out = group.flatMap((g) => g.statements);
+  const items = group.flatMap((g) => (g.item ? [g.item] : []));
+  const byTarget = Map.groupBy(items, (i) => `${i.runId}\u0000${i.state}`);
+  for (const same of byTarget.values()) {
+    const { runId, state } = same[0]!;
+    for (let i = 0; i < same.length; i += CHUNK) {
+      const idxs = sql.join(same.slice(i, i + CHUNK).map((x) => sql`${x.idx}`), sql`, `);
+      out.push(
+        sql`UPDATE sync_run_items SET state = ${state}, error = NULL WHERE run_id = ${runId} AND idx IN (${idxs})`,
+      );
+    }
+  }
+  const entries = group.flatMap((g) => (g.entry ? [g.entry] : []));
+  for (let i = 0; i < entries.length; i += CHUNK) {
+    const rows = entries.slice(i, i + CHUNK).map((e) =>
+      sql`(${e.jobId}, ${e.key}, ${e.fromGen}, ${e.size}, ${e.etag}, ${e.mirrorEtag}, ${e.at})`
+    );
+    out.push(sql`INSERT INTO sync_entries (job_id, key, from_gen, size, etag, mirror_etag, last_modified)
+      VALUES ${sql.join(rows, sql`, `)}`);
+  }
+  return out;
+}
+
 /**
- * Group commit: statements queued while a batch is being written go together into the next one, each batch
- * one transaction on one connection. Callers resume only once their statements are durable, so concurrent
- * workers share one disk sync instead of paying one each.
+ * Group commit: writes queued while a batch is being written go together into the next one, each batch one
+ * transaction on one connection, with the per-object item updates and entry inserts merged into a few multi-row
+ * statements. Callers resume only once their writes are durable, so concurrent workers share one disk sync
+ * instead of paying one each.
  */
-function createGroupCommit(db: Db): (statements: Statement[]) => Promise<void> {
-  let queue: { statements: Statement[]; done: () => void; fail: (err: unknown) => void }[] = [];
+function createGroupCommit(db: Db): (writes: Writes) => Promise<void> {
+  let queue: (Writes & { done: () => void; fail: (err: unknown) => void })[] = [];
   let writing = false;
   async function drain(): Promise<void> {
     while (queue.length > 0) {
       const group = queue;
       queue = [];
       try {
-        const runs = group.flatMap((g) => g.statements).map((q) => db.run(q));
+        const runs = merged(group).map((q) => db.run(q));
         await db.batch(runs as [typeof runs[number], ...typeof runs]);
         for (const g of group) g.done();
       } catch (err) {
@@ -54,9 +87,9 @@ function createGroupCommit(db: Db): (statements: Statement[]) => Promise<void> {
     }
     writing = false;
   }
-  return (statements) =>
+  return (writes) =>
     new Promise<void>((done, fail) => {
-      queue.push({ statements, done, fail });
+      queue.push({ ...writes, done, fail });
       if (!writing) {
         writing = true;
         queueMicrotask(drain);
@@ -140,10 +173,12 @@ export function createSyncRepo(db: Db) {
       state: ItemRow["state"],
       error: string | null = null,
     ): Promise<void> {
-      await groupCommit([
-        sql`UPDATE sync_run_items SET state = ${state}, error = ${error}, attempts = attempts + 1
+      await groupCommit({
+        statements: [
+          sql`UPDATE sync_run_items SET state = ${state}, error = ${error}, attempts = attempts + 1
             WHERE run_id = ${item.runId} AND idx = ${item.idx}`,
-      ]);
+        ],
+      });
     },
 
     // ── generation entries ──
@@ -169,9 +204,7 @@ export function createSyncRepo(db: Db) {
     ): Promise<void> {
       const prev = change.previous;
       const { jobId, key, generation } = change;
-      const statements: Statement[] = [
-        sql`UPDATE sync_run_items SET state = ${item.state}, error = NULL WHERE run_id = ${item.runId} AND idx = ${item.idx}`,
-      ];
+      const statements: Statement[] = [];
       if (prev && prev.fromGen === generation) {
         statements.push(
           sql`DELETE FROM sync_entries WHERE job_id = ${jobId} AND key = ${key} AND from_gen = ${prev.fromGen}`,
@@ -181,11 +214,23 @@ export function createSyncRepo(db: Db) {
           WHERE job_id = ${jobId} AND key = ${key} AND from_gen = ${prev.fromGen}`);
       }
       const n = change.next;
-      if (n) {
-        statements.push(sql`INSERT INTO sync_entries (job_id, key, from_gen, size, etag, mirror_etag, last_modified)
-          VALUES (${jobId}, ${key}, ${generation}, ${n.size}, ${n.etag}, ${n.mirrorEtag}, ${n.lastModified.getTime()})`);
-      }
-      await groupCommit(statements);
+      await groupCommit({
+        statements,
+        item,
+        ...(n
+          ? {
+            entry: {
+              jobId,
+              key,
+              fromGen: generation,
+              size: n.size,
+              etag: n.etag,
+              mirrorEtag: n.mirrorEtag,
+              at: n.lastModified.getTime(),
+            },
+          }
+          : {}),
+      });
     },
     /** Entries of generation `g`: valid for [fromGen, toGen) ∋ g. */
     generationEntries(jobId: string, g: number, prefix = ""): Promise<EntryRow[]> {
