@@ -90,3 +90,27 @@ Deno.test("an object rewritten after it was read is marked for the next run", as
     await h.close();
   }
 });
+
+Deno.test("an object deleted between plan and copy is skipped and counted; the next run has nothing to do", async () => {
+  const primary = createMemoryStore();
+  await primary.createBucket("primary");
+  await primary.createBucket("mirror");
+  await put(primary, "primary", "kept", "stays");
+  await put(primary, "primary", "gone", "deleted during the run");
+  const source = changingStore(primary, "gone", () => primary.deleteObject("primary", "gone"));
+  const h = await createHarness({ p: source });
+  try {
+    await h.addJob({
+      id: "d",
+      source: { backend: "p", bucket: "primary" },
+      target: { backend: "p", bucket: "mirror" },
+    });
+    const run = await h.engine.run("d");
+    assert.deepEqual([run.status, run.copied, run.skipped, run.failed], ["succeeded", 1, 1, 0]);
+    assert.deepEqual((await primary.listObjects("mirror")).objects.map((o) => o.key), ["kept"]);
+    const next = await h.engine.run("d");
+    assert.deepEqual([next.copied, next.deleted, next.skipped], [0, 0, 0], "never copied, so nothing to delete");
+  } finally {
+    await h.close();
+  }
+});

@@ -14,7 +14,7 @@ import { checkBuckets, executeItems, type Progress } from "./executor.ts";
 import { createKeyFilter } from "./glob.ts";
 import { applyRetention } from "./generations.ts";
 import { type ObjectState, planFromChanges, planFromListing, type PlanItem, planVerify } from "./planner.ts";
-import type { JobRow, RunRow, SyncRepo } from "./repo.ts";
+import type { ItemRow, JobRow, RunRow, SyncRepo } from "./repo.ts";
 import { createThrottle } from "./throttle.ts";
 import { DEFAULT_LIMITS, type TransferLimits } from "./transfer.ts";
 import { RESERVED_PREFIX } from "./versions.ts";
@@ -186,7 +186,10 @@ export function createSyncEngine(deps: SyncEngineDeps) {
       await checkBuckets({ job, ...stores });
       let run = await repo.unfinishedRun(job.id);
       const resumed = run !== undefined;
-      if (!run) {
+      let todo: ItemRow[];
+      if (run) {
+        todo = await repo.items(run.id, ["pending", "preserved"]);
+      } else {
         const planned = await detect(job, stores, options.verify ?? false);
         run = await repo.createRun({
           jobId: job.id,
@@ -198,8 +201,10 @@ export function createSyncEngine(deps: SyncEngineDeps) {
           bytesTotal: planned.items.reduce((a, i) => a + i.size, 0),
           startedAt: progress.startedAt,
         }, planned.items);
+        // The rows just written, without reading them back.
+        const runId = run.id;
+        todo = planned.items.map((p, idx) => ({ ...p, runId, idx, state: "pending", attempts: 0, error: null }));
       }
-      const todo = await repo.items(run.id, ["pending", "preserved"]);
       Object.assign(progress, {
         generation: run.generation,
         objectsTotal: run.objectsTotal,
@@ -231,8 +236,9 @@ export function createSyncEngine(deps: SyncEngineDeps) {
         await repo.updateRun(run.id, { requests: run.requests + requests });
         throw new AppError("Unavailable", `Sync job "${job.id}" was stopped; the next run resumes it`);
       }
-      const items = await repo.items(run.id);
-      const count = (op: string, state: string) => items.filter((i) => i.op === op && i.state === state).length;
+      const counts = await repo.itemCounts(run.id);
+      const count = (op: string | null, state: string) =>
+        counts.filter((c) => (op === null || c.op === op) && c.state === state).reduce((a, c) => a + c.n, 0);
       return await finish(job, run, {
         job: job.id,
         generation: run.generation,
@@ -240,8 +246,8 @@ export function createSyncEngine(deps: SyncEngineDeps) {
         resumed,
         copied: count("copy", "done"),
         deleted: count("delete", "done"),
-        skipped: items.filter((i) => i.state === "skipped").length,
-        failed: items.filter((i) => i.state === "failed").length,
+        skipped: count(null, "skipped"),
+        failed: count(null, "failed"),
         bytes: progress.bytesDone,
         requests,
       });

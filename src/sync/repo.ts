@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { and, asc, eq, gt, inArray, isNotNull, isNull, lte, max, type SQL, sql } from "drizzle-orm";
+import { and, asc, count, eq, gt, inArray, isNotNull, isNull, lte, max, type SQL, sql } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
 import { syncChanges, syncEntries, syncJobs, syncRunItems, syncRuns } from "../db/schema.ts";
 import type { ManifestEntry, PlanItem } from "./planner.ts";
@@ -167,6 +167,11 @@ export function createSyncRepo(db: Db) {
         ? and(eq(syncRunItems.runId, runId), inArray(syncRunItems.state, states))
         : eq(syncRunItems.runId, runId);
       return db.select().from(syncRunItems).where(where).orderBy(asc(syncRunItems.idx));
+    },
+    /** How many items of the run have each op and state. */
+    itemCounts(runId: number): Promise<{ op: ItemRow["op"]; state: ItemRow["state"]; n: number }[]> {
+      return db.select({ op: syncRunItems.op, state: syncRunItems.state, n: count() }).from(syncRunItems)
+        .where(eq(syncRunItems.runId, runId)).groupBy(syncRunItems.op, syncRunItems.state);
     },
     async setItemState(
       item: { runId: number; idx: number },
