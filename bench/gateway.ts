@@ -52,6 +52,29 @@ function cpuMs(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) * 1000 / 100;
 }
 
+/** Samples a process's VmRSS every 100 ms and keeps the peak per named phase, in MiB. */
+function rssSampler(pid: number) {
+  const peaks = new Map<string, number>();
+  let phase = "idle";
+  const sample = () => {
+    const kib = Number(Deno.readTextFileSync(`/proc/${pid}/status`).match(/VmRSS:\s+(\d+)/)![1]);
+    peaks.set(phase, Math.max(peaks.get(phase) ?? 0, kib / 1024));
+  };
+  sample();
+  const timer = setInterval(sample, 100);
+  Deno.unrefTimer(timer); // a failed run still exits
+  return {
+    phase(name: string) {
+      sample();
+      phase = name;
+    },
+    report(): string {
+      clearInterval(timer);
+      return [...peaks].map(([name, mib]) => `${name} ${mib.toFixed(0)}`).join(", ");
+    },
+  };
+}
+
 async function timed(fn: () => Promise<unknown>): Promise<number> {
   const t = performance.now();
   await fn();
@@ -206,9 +229,13 @@ try {
   rows.push(`| disk (dd, conv=fsync / read) | ${ceiling.up.toFixed(0)} | – | ${ceiling.down.toFixed(0)} | – | – |`);
   const results: Record<string, { up: number; sdkUp: number; down: number; put: number; get: number }> = {};
   const cpuNotes: string[] = [];
+  const rss = rssSampler(app.pid);
   for (const t of targets) {
+    if (t.pid === app.pid) rss.phase("1 GiB up and down");
     const l = await large(t, file);
+    if (t.pid === app.pid) rss.phase("4 KiB PUT/GET");
     const s = await smallOps(t, SMALL_OPS, CONCURRENCY);
+    rss.phase("(s3rver runs)");
     results[t.name] = { ...l, put: s.putOps, get: s.getOps };
     cpuNotes.push(
       `${t.name}: ${l.upCpu.toFixed(2)} ms CPU per MiB up, ${l.downCpu.toFixed(2)} down, ${
@@ -246,7 +273,9 @@ try {
     const memClient = client(app.s3, app.creds.accessKeyId, app.creds.secretAccessKey);
     const bytes = MEMORY_GIB * 1024 * MiB;
     const t = { ...gwTarget, client: memClient };
+    rss.phase(`${MEMORY_GIB} GiB up`);
     const up = await timed(() => upload(t, "memory", generated(bytes)));
+    rss.phase(`${MEMORY_GIB} GiB down`);
     const url = await getSignedUrl(memClient, new GetObjectCommand({ Bucket: t.bucket, Key: "memory" }));
     let got = 0;
     const down = await timed(async () => {
@@ -260,6 +289,7 @@ try {
     );
     memClient.destroy();
   }
+  console.log(`appliance peak RSS (MiB) by phase: ${rss.report()}`);
 } finally {
   s3rver.kill("SIGTERM");
   await s3rver.status;
