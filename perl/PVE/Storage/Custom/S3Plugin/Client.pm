@@ -87,7 +87,7 @@ sub _ssl_options {
 # The SHA-256 fingerprint of the certificate the endpoint presents ("AB:CD:..."), for messages.
 sub presented_fingerprint {
     my ($self) = @_;
-    my $host = $self->{path_style} ? $self->{endpoint} : "$self->{bucket}.$self->{endpoint}";
+    my $host = $self->_host();
     my $sock = IO::Socket::SSL->new(PeerHost => $host, PeerPort => $self->{port}, Timeout => 2,
         SSL_hostname => $host, SSL_verify_mode => 0) or return undef;
     my $fp = $sock->get_fingerprint('sha256');
@@ -101,7 +101,7 @@ sub _stream_get {
     my ($self, $url, $headers, $timeout, $sink) = @_;
     my ($scheme, $hostport, $target) = $url =~ m{^(https?)://([^/]+)(/.*)$};
     my %h = (%$headers, host => $hostport, 'user-agent' => AGENT, connection => 'close');
-    my $host = $self->{path_style} ? $self->{endpoint} : "$self->{bucket}.$self->{endpoint}";
+    my $host = $self->_host();
     # The same checks HTTP::Tiny makes with verify_SSL (CA trust and host name).
     my $ssl = $self->{verify_ssl}
         ? { SSL_verify_mode => SSL_VERIFY_PEER, SSL_verifycn_scheme => 'http',
@@ -114,11 +114,17 @@ sub _stream_get {
         sink => $sink, request => $request);
 }
 
+# The endpoint's host name, with the bucket in front for virtual-host addressing.
+sub _host {
+    my ($self) = @_;
+    return $self->{path_style} ? $self->{endpoint} : "$self->{bucket}.$self->{endpoint}";
+}
+
 # (host header value, request path) for a key, honouring path-style vs virtual-host addressing.
 sub _target {
     my ($self, $key) = @_;
     my $default = $self->{use_ssl} ? 443 : 80;
-    my $host = $self->{path_style} ? $self->{endpoint} : "$self->{bucket}.$self->{endpoint}";
+    my $host = $self->_host();
     my $hostport = $self->{port} == $default ? $host : "$host:$self->{port}";
     my $path = $self->{path_style} ? "/$self->{bucket}" : '';
     $path .= '/' . ($key // '');
