@@ -281,7 +281,7 @@ sub activate_volume {
     _talk($storeid, $s3, sub {
         PVE::Storage::Custom::S3Plugin::Cache::fetch($s3, $storeid, $vtype, $name, $path,
             object_key($scfg, $vtype, $name),
-            concurrency => $scfg->{'multipart-concurrency'} // 8,
+            concurrency => $scfg->{'multipart-concurrency'}, # unset: Cache::fetch's download default
             chunk => ($scfg->{'multipart-part-size'} // 64) * 1024 * 1024);
     });
     return 1;
