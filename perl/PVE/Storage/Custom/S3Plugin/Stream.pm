@@ -77,9 +77,9 @@ sub _exchange {
     }
     my $buf = '';
     my $end;
-    until (defined($end = index($buf, "\r\n\r\n")) && $end >= 0) {
+    while (($end = index($buf, "\r\n\r\n")) < 0) {
+        die "response header too large\n" if length($buf) > 65536;
         die "connection closed before the response header\n" if !_read_more($sock, \$buf);
-        die "response header too large\n" if length($buf) > 65536 && index($buf, "\r\n\r\n") < 0;
     }
     my ($status_line, @lines) = split(/\r\n/, substr($buf, 0, $end));
     substr($buf, 0, $end + 4, '');
