@@ -51,11 +51,10 @@ sub _explain {
         $detail =~ s/\s+$//;
         return "network error talking to $where: $detail";
     }
-    if ($e->{actual_region} && $e->{actual_region} ne $region && $code =~ /^Authorization/) {
-        return "endpoint $where expects requests signed for region '$e->{actual_region}', but the "
-            . "storage is configured for region '$region' (set region $e->{actual_region})";
-    }
     if ($e->{actual_region} && $e->{actual_region} ne $region) {
+        return "endpoint $where expects requests signed for region '$e->{actual_region}', but the "
+            . "storage is configured for region '$region' (set region $e->{actual_region})"
+            if $code =~ /^Authorization/;
         return "bucket '$bucket' is in region '$e->{actual_region}', not '$region' "
             . "(set region $e->{actual_region})";
     }
