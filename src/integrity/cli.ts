@@ -11,7 +11,7 @@ import { AppError } from "../errors.ts";
 import type { CheckpointInfo } from "./checkpoints.ts";
 import { writeExportDir } from "./export.ts";
 import type { IntegrityStatus } from "./integrity.ts";
-import { fromHex, leafHash, verifyConsistency, verifyInclusion } from "./merkle.ts";
+import { fromHex, leafHashText, verifyConsistency, verifyInclusion } from "./merkle.ts";
 import { openCheckpoint, parseVerifierKey } from "./note.ts";
 import type { ReconcileReport } from "./reconcile.ts";
 import type { VerifyReport } from "./verifier.ts";
@@ -28,8 +28,6 @@ const USAGE = `Usage: integrity <command> [--json]
 export interface CliIo {
   print(text: string): void;
 }
-
-const enc = new TextEncoder();
 
 export async function runCli(
   args: string[],
@@ -117,7 +115,7 @@ export async function runCli(
           checkpoint?: string;
         }>(`/records/${whole(rest[0]!)}/proof${query}`);
         const root = await signedRoot(p.treeSize, p.checkpoint, p.rootHash);
-        const included = verifyInclusion(p.seq, p.treeSize, leafHash(enc.encode(p.data)), p.proof.map(fromHex), root);
+        const included = verifyInclusion(p.seq, p.treeSize, leafHashText(p.data), p.proof.map(fromHex), root);
         const result = { ...p, signed: p.checkpoint !== undefined, verified: included };
         out(
           result,

@@ -36,7 +36,7 @@ export function leafHash(data: Uint8Array): Hash {
 
 /** `leafHash` of the UTF-8 encoding of `text`. */
 export function leafHashText(text: string): Hash {
-  return sha256PrefixedText(0, text);
+  return sha256PrefixedText(LEAF_PREFIX[0]!, text);
 }
 
 export function nodeHash(left: Hash, right: Hash): Hash {
