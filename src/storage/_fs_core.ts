@@ -12,7 +12,7 @@ import type { ByteRange, ObjectInfo, PartInfo, PutOptions } from "./mod.ts";
 import { validateBucketName } from "./_keys.ts";
 import { checkRange, noSuchBucket, noSuchKey } from "./_objects.ts";
 import { SortedKeys } from "./_sorted_keys.ts";
-import { createDirSyncer, openStored, readStoredMeta, writeTemp } from "./_fs_files.ts";
+import { createDirSyncer, isNotFound, openStored, readStoredMeta, writeTemp } from "./_fs_files.ts";
 import { createLinks, type Link } from "./_fs_linked.ts";
 import { type DataSource, fileSource } from "./_fs_read.ts";
 import { createMd5Offload } from "./_fs_md5.ts";
@@ -46,10 +46,6 @@ export function toInfo<T extends { lastModified: Date }>(meta: Stored<T>): T {
 export function objectInfo(meta: ObjectMeta): ObjectInfo {
   const { link: _link, ...info } = meta;
   return toInfo<ObjectInfo>(info);
-}
-
-export function isNotFound(err: unknown): boolean {
-  return err instanceof Deno.errors.NotFound;
 }
 
 export type FsCore = Awaited<ReturnType<typeof createFsCore>>;

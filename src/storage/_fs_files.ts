@@ -20,6 +20,10 @@ const BLOCK = 1024 * 1024;
 /** Files up to this size are read whole by `openStored` (one read, data served from memory). */
 const SMALL_FILE = 64 * 1024;
 
+export function isNotFound(err: unknown): boolean {
+  return err instanceof Deno.errors.NotFound;
+}
+
 /** Maps OS errors to AppErrors where the edge needs to tell them apart (a full disk is a 507, not a 500). */
 export function mapFsError(err: unknown): unknown {
   const code = (err as { code?: string }).code;
@@ -214,7 +218,7 @@ export async function openStored<M>(path: string): Promise<OpenedFile<M> | undef
   try {
     file = await Deno.open(path, { read: true });
   } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return undefined;
+    if (isNotFound(err)) return undefined;
     throw err;
   }
   try {
@@ -261,7 +265,7 @@ export function readStoredMetaSync<M>(path: string): M | undefined {
   try {
     file = Deno.openSync(path, { read: true });
   } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return undefined;
+    if (isNotFound(err)) return undefined;
     throw err;
   }
   const readAt = (position: number, length: number) => {

@@ -18,7 +18,7 @@
  * @module
  */
 import { AppError } from "../errors.ts";
-import { readStoredMeta } from "./_fs_files.ts";
+import { isNotFound, readStoredMeta } from "./_fs_files.ts";
 import { type DataSource, type Segment, segmentSource } from "./_fs_read.ts";
 
 export interface Link {
@@ -34,10 +34,6 @@ interface LinksDeps {
   syncDir(dir: string): Promise<void>;
   /** Moves `dir` out of view and deletes it; `onMissing` is thrown when it does not exist. */
   discardDir(dir: string, onMissing: () => AppError): Promise<void>;
-}
-
-function isNotFound(err: unknown): boolean {
-  return err instanceof Deno.errors.NotFound;
 }
 
 export type Links = ReturnType<typeof createLinks>;

@@ -16,9 +16,9 @@ import {
 } from "./_multipart.ts";
 import { noSuchBucket, noSuchUpload, pageUploads, storedAttributes } from "./_objects.ts";
 import { resolveMaxKeys } from "./_sorted_keys.ts";
-import { mapFsError, readStoredMeta, writeTemp } from "./_fs_files.ts";
+import { isNotFound, mapFsError, readStoredMeta, writeTemp } from "./_fs_files.ts";
 import type { Link } from "./_fs_linked.ts";
-import { type FsCore, isNotFound, type PartMeta, toInfo, type UploadMeta } from "./_fs_core.ts";
+import { type FsCore, type PartMeta, toInfo, type UploadMeta } from "./_fs_core.ts";
 
 const UPLOAD_ID = /^[0-9a-f]{32}$/;
 
