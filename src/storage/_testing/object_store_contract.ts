@@ -44,6 +44,8 @@ export interface ContractDeviations {
   storesInterruptedBodies?: string;
   /** CompleteMultipartUpload fails unless it lists every uploaded part (S3 lets a completion leave parts out). */
   completeRequiresAllParts?: string;
+  /** Checksums filled in while the body streams (aws-chunked trailers) are stored only when its length is known. */
+  lateChecksumsNeedLength?: string;
 }
 
 export interface ContractContext {
