@@ -282,7 +282,6 @@ export async function createFsCore(rootDir: string, clock: Clock) {
     bucketCreatedAt,
     indexOf,
     serialized,
-    syncDir,
     rename,
     publishObject,
     publishLinked,
