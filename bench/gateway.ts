@@ -22,7 +22,7 @@ import { Upload } from "@aws-sdk/lib-storage";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import { join } from "node:path";
 import { peakRssKiB, run, startAppliance } from "../tests/e2e/_appliance.ts";
-import { smallOps, type SmallOpsTarget } from "./_small_ops.ts";
+import { processCpuMs, smallOps, type SmallOpsTarget } from "./_small_ops.ts";
 
 const MiB = 1024 * 1024;
 const LARGE_MIB = Number(Deno.env.get("BENCH_GW_LARGE_MIB") ?? 1024);
@@ -45,12 +45,6 @@ function client(endpoint: string, accessKeyId: string, secretAccessKey: string):
 }
 
 const mbps = (bytes: number, ms: number) => bytes / MiB / (ms / 1000);
-
-/** CPU time (user + system, all threads) a process has used so far, in ms. */
-function cpuMs(pid: number): number {
-  const fields = Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1]!.split(" ");
-  return (Number(fields[11]) + Number(fields[12])) * 1000 / 100;
-}
 
 /** Samples a process's VmRSS every 100 ms and keeps the peak per named phase, in MiB. */
 function rssSampler(pid: number) {
@@ -158,9 +152,9 @@ async function large(t: Target, file: string) {
     const f = await Deno.open(file);
     await upload(t, "large", f.readable);
   });
-  const cpu0 = cpuMs(t.pid);
+  const cpu0 = processCpuMs(t.pid);
   const up = await timed(() => presignedUpload(t, "large", file));
-  const cpu1 = cpuMs(t.pid);
+  const cpu1 = processCpuMs(t.pid);
   // Downloads go through Deno's fetch on a presigned URL: the SDK's Node-stream body costs more CPU than the
   // servers being measured.
   const url = await getSignedUrl(t.client, new GetObjectCommand({ Bucket: t.bucket, Key: "large" }));
@@ -175,7 +169,7 @@ async function large(t: Target, file: string) {
     sdkUp: mbps(bytes, sdkUp),
     down: mbps(bytes, down),
     upCpu: perMiB(cpu1 - cpu0),
-    downCpu: perMiB(cpuMs(t.pid) - cpu1),
+    downCpu: perMiB(processCpuMs(t.pid) - cpu1),
   };
 }
 
