@@ -119,7 +119,8 @@ export function validateStoreConfig(kind: string, config: unknown): FsBackendCon
 export async function createStore(kind: string, config: unknown, deps: { clock?: Clock } = {}): Promise<ObjectStore> {
   const clock = deps.clock ? { clock: deps.clock } : {};
   if (kind === "fs") return await createFsStore({ ...validateStoreConfig("fs", config), ...clock });
-  const s3Config = validateStoreConfig("s3", config) as S3BackendConfig;
+  // Validated under the given kind: an unknown kind is refused here, not taken for s3.
+  const s3Config = validateStoreConfig(kind, config) as S3BackendConfig;
   // The AWS SDK adds ~25 MiB of RSS: loaded only once an s3 backend exists.
   const { createS3Store } = await import("./s3.ts");
   return createS3Store({ ...s3Config, ...clock });
