@@ -40,6 +40,11 @@ Deno.test("validateStoreConfig() names every bad field and never echoes values",
   assert.deepEqual(validateStoreConfig("s3", ok), ok);
 });
 
+Deno.test("createStore() refuses an unknown kind even when its config would pass as s3", async () => {
+  const s3Like = { region: "us-east-1", accessKeyId: "AKIDEXAMPLE", secretAccessKey: "secret" };
+  await assert.rejects(() => createStore("ceph", s3Like), /Unknown backend kind "ceph"/);
+});
+
 Deno.test("createStore('fs') builds a working store from JSON config", async () => {
   const root = await Deno.makeTempDir();
   try {
