@@ -21,6 +21,7 @@ import {
   type SigningKeys,
   type SigV4Credential,
   stringToSign,
+  toAmzDate,
 } from "./wire/sigv4.ts";
 
 /** What the signature says about the body. */
@@ -218,8 +219,4 @@ function dateHeader(value: string | null): Date | undefined {
   if (value === null) return undefined;
   const d = new Date(value);
   return Number.isNaN(d.getTime()) ? undefined : d;
-}
-
-function toAmzDate(d: Date): string {
-  return d.toISOString().replace(/[-:]/g, "").replace(/\.\d{3}/, "");
 }

@@ -18,8 +18,10 @@ import {
   sha256Hex,
   signHex,
   stringToSign,
+  toAmzDate,
   uriEncode,
 } from "../gateway/wire/sigv4.ts";
+import { decodeEntities } from "../gateway/wire/xml.ts";
 import type { PutOptions, StoredHeaders } from "./mod.ts";
 import { md5Base64 } from "./_s3_body.ts";
 import { mapS3Error } from "./_s3_errors.ts";
@@ -114,21 +116,11 @@ export interface LeanS3 {
 }
 
 const RETRYABLE_STATUS = new Set([500, 502, 503, 504]);
-const XML_ENTITIES: Record<string, string> = { amp: "&", lt: "<", gt: ">", quot: '"', apos: "'" };
 
 /** Text of the first `<tag>` in an S3 XML answer, entities decoded; undefined when absent. */
 export function xmlText(xml: string, tag: string): string | undefined {
   const m = new RegExp(`<${tag}>([^<]*)</${tag}>`).exec(xml);
-  return m?.[1]?.replace(
-    /&(amp|lt|gt|quot|apos|#(\d+)|#x([0-9a-fA-F]+));/g,
-    (_, name, dec, hex) =>
-      dec ? String.fromCodePoint(Number(dec)) : hex ? String.fromCodePoint(parseInt(hex, 16)) : XML_ENTITIES[name]!,
-  );
-}
-
-/** `YYYYMMDDTHHMMSSZ` */
-function amzDate(d: Date): string {
-  return d.toISOString().replace(/[-:]/g, "").replace(/\.\d{3}/, "");
+  return m?.[1] === undefined ? undefined : decodeEntities(m[1]);
 }
 
 /** The S3 error an answer describes, shaped like the SDK's so that `mapS3Error` maps both alike. */
@@ -159,7 +151,7 @@ export function createLeanS3(options: S3StoreOptions, clock: Clock): LeanS3 | nu
     const path = pathStyle
       ? `/${uriEncode(req.bucket, false)}/${uriEncode(req.key, true)}`
       : `/${uriEncode(req.key, true)}`;
-    const now = amzDate(clock.now());
+    const now = toAmzDate(clock.now());
     const headers: Record<string, string> = {
       ...req.headers,
       host,

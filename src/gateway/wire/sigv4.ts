@@ -272,3 +272,8 @@ export function signaturesEqual(a: string, b: string): boolean {
   for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
   return diff === 0;
 }
+
+/** `YYYYMMDDTHHMMSSZ`, the form of `x-amz-date`. */
+export function toAmzDate(d: Date): string {
+  return d.toISOString().replace(/[-:]/g, "").replace(/\.\d{3}/, "");
+}
