@@ -1,8 +1,8 @@
 /**
- * Decoder for `Content-Encoding: aws-chunked` bodies as a TransformStream: strips the chunk framing, hands each
- * chunk's declared signature and SHA-256 to a verifier, and parses trailing headers. Data is passed on as it
- * arrives (never a whole chunk buffered); a verifier that throws errors the stream, so a consumer that commits
- * only on a clean end keeps nothing.
+ * Push parser for `Content-Encoding: aws-chunked` bodies: strips the chunk framing, hands each chunk's declared
+ * signature and SHA-256 to a verifier, and parses trailing headers. Data is passed on as it arrives (never a
+ * whole chunk buffered); a verifier that throws fails the push, so a consumer that commits only on a clean end
+ * keeps nothing.
  *
  * Framing: `hex-size[;chunk-signature=sig]\r\n<data>\r\n` … `0[;chunk-signature=sig]\r\n[trailer lines]\r\n`.
  *
@@ -154,17 +154,4 @@ export function createAwsChunkedParser(options: AwsChunkedOptions): AwsChunkedPa
       if (state !== "done") fail("body ended before the final chunk");
     },
   };
-}
-
-/** The parser as a TransformStream. Malformed framing errors the stream with a `SyntaxError`. */
-export function createAwsChunkedDecoder(options: AwsChunkedOptions): TransformStream<Uint8Array, Uint8Array> {
-  const parser = createAwsChunkedParser(options);
-  return new TransformStream<Uint8Array, Uint8Array>({
-    transform(bytes, controller) {
-      parser.push(bytes, (piece) => controller.enqueue(piece));
-    },
-    flush() {
-      parser.end();
-    },
-  });
 }

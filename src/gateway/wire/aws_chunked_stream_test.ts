@@ -1,7 +1,8 @@
 // The signed example is "Signature Calculations for the Authorization Header: Transferring Payload in Multiple
 // Chunks" from the Amazon S3 API reference: 65536 + 1024 bytes of "a", with its published signatures.
 import assert from "node:assert/strict";
-import { createAwsChunkedDecoder } from "./aws_chunked_stream.ts";
+import { concatBytes } from "../../bytes.ts";
+import { createAwsChunkedParser } from "./aws_chunked_stream.ts";
 import { digestBase64 } from "./checksums.ts";
 import {
   canonicalRequest,
@@ -29,15 +30,20 @@ function concat(...parts: (string | Uint8Array)[]): Uint8Array {
   return out;
 }
 
-async function decode(
+function decode(
   body: Uint8Array,
-  options: Parameters<typeof createAwsChunkedDecoder>[0],
+  options: Parameters<typeof createAwsChunkedParser>[0],
   pieceSize = 7,
 ): Promise<Uint8Array> {
-  const pieces: Uint8Array[] = [];
-  for (let i = 0; i < body.length; i += pieceSize) pieces.push(body.slice(i, i + pieceSize));
-  const out = ReadableStream.from(pieces).pipeThrough(createAwsChunkedDecoder(options));
-  return new Uint8Array(await new Response(out).arrayBuffer());
+  return Promise.try(() => {
+    const parser = createAwsChunkedParser(options);
+    const out: Uint8Array[] = [];
+    for (let i = 0; i < body.length; i += pieceSize) {
+      parser.push(body.slice(i, i + pieceSize), (piece) => out.push(piece));
+    }
+    parser.end();
+    return concatBytes(out);
+  });
 }
 
 const SEED = "4f232c4386841ef735655705268965c44a0e4690baa4adea153f7db9fa80a0a9";
@@ -97,7 +103,7 @@ Deno.test("AWS chunked-upload example: seed signature of the documented request"
   assert.equal(awsExampleBody().length, 66824);
 });
 
-Deno.test("createAwsChunkedDecoder() verifies the AWS example chunk signatures and yields the payload", async () => {
+Deno.test("createAwsChunkedParser() verifies the AWS example chunk signatures and yields the payload", async () => {
   const verifier = chainVerifier(SEED);
   const out = await decode(awsExampleBody(), { signed: true, onChunk: (s, h) => verifier.onChunk(s, h) }, 1000);
   assert.equal(out.length, 66560);
@@ -105,13 +111,13 @@ Deno.test("createAwsChunkedDecoder() verifies the AWS example chunk signatures a
   assert.deepEqual(verifier.seen, [SIG1, SIG2, SIG3]);
 });
 
-Deno.test("createAwsChunkedDecoder() errors the stream on a tampered chunk signature", async () => {
+Deno.test("createAwsChunkedParser() errors the stream on a tampered chunk signature", async () => {
   const verifier = chainVerifier(SEED);
   const body = awsExampleBody("0".repeat(64));
   await assert.rejects(decode(body, { signed: true, onChunk: (s, h) => verifier.onChunk(s, h) }), /mismatch/);
 });
 
-Deno.test("createAwsChunkedDecoder() decodes unsigned chunks with a checksum trailer", async () => {
+Deno.test("createAwsChunkedParser() decodes unsigned chunks with a checksum trailer", async () => {
   let got: [string, string][] = [];
   const body = concat("5\r\nhello\r\n6\r\n world\r\n0\r\nx-amz-checksum-crc32:DUoRhQ==\r\n\r\n");
   const out = await decode(body, { signed: false, onTrailers: (t) => void (got = t) }, 3);
@@ -119,7 +125,7 @@ Deno.test("createAwsChunkedDecoder() decodes unsigned chunks with a checksum tra
   assert.deepEqual(got, [["x-amz-checksum-crc32", "DUoRhQ=="]]);
 });
 
-Deno.test("createAwsChunkedDecoder() passes the trailer signature for signed trailers", async () => {
+Deno.test("createAwsChunkedParser() passes the trailer signature for signed trailers", async () => {
   const key = signingKey(SECRET, CRED);
   const ctx = { key, amzDate: AMZ_DATE, scope: credentialScope(CRED), previousSignature: SIG3 };
   const tsig = trailerSignature(ctx, [["x-amz-checksum-crc32c", "sOO8/Q=="]]);
@@ -131,7 +137,7 @@ Deno.test("createAwsChunkedDecoder() passes the trailer signature for signed tra
   assert.deepEqual(seen, { trailers: [["x-amz-checksum-crc32c", "sOO8/Q=="]], sig: tsig });
 });
 
-Deno.test("createAwsChunkedDecoder() rejects malformed framing", async () => {
+Deno.test("createAwsChunkedParser() rejects malformed framing", async () => {
   const cases: [string, string | Uint8Array][] = [
     ["bad size", "zz\r\nabc\r\n0\r\n\r\n"],
     ["missing CRLF after data", "3\r\nabcX\r\n0\r\n\r\n"],
