@@ -3,6 +3,8 @@
  * dir, a free port). Needs root and the ceph packages (start.sh installs them; .ci/run does in CI). Ceph's monitor
  * uses fixed ports 3300/6789, so only one lab runs at a time; deno test runs test files one after another.
  */
+import { freePort } from "./_ports.ts";
+
 const tools = new URL("../../shared/tools/radosgw/", import.meta.url).pathname;
 
 export const RGW_KEYS = {
@@ -14,13 +16,6 @@ export interface Rgw {
   endpoint: string;
   /** Stops the daemons this lab started (by the PIDs start.sh recorded) and removes the lab dir. */
   stop(): Promise<void>;
-}
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
 }
 
 async function script(name: string, env: Record<string, string>): Promise<void> {

@@ -6,6 +6,7 @@ import { systemClock } from "../../src/clock.ts";
 import { openFileBlockDevice } from "../../src/iscsi/_testing/file_block_device.ts";
 import { type ChapConfig, createIscsiTarget, type IscsiTarget } from "../../src/iscsi/mod.ts";
 import { silentLogger } from "../../src/log.ts";
+import { freePort } from "../_ports.ts";
 
 export const OUR_IQN = "iqn.2026-01.org.s3plugin:conformance";
 export const TGT_IQN = "iqn.2026-01.org.tgt:conformance";
@@ -48,13 +49,6 @@ export async function run(
   } finally {
     clearTimeout(timer);
   }
-}
-
-export function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
 }
 
 export interface RunningTarget {
