@@ -41,7 +41,7 @@ sub stop_pid {
     waitpid($pid, 0);
 }
 
-# Runs perl/t/tools/<tool>.ts and waits for its port file: (pid, port).
+# Runs perl/t/tools/<tool>.ts and waits for its port file: (pid, port, its temp dir).
 sub _start_tool {
     my ($tool, @args) = @_;
     my $dir = tempdir("s3plugin-$tool-XXXXXX", TMPDIR => 1, CLEANUP => 1);
@@ -66,15 +66,16 @@ sub _start_tool {
         stop_pid($pid);
         die "$tool did not start within 60 s\n";
     }
-    return ($pid, scalar(`cat $port_file`) + 0);
+    return ($pid, scalar(`cat $port_file`) + 0, $dir);
 }
 
-# Returns { endpoint, port, access_key, secret_key, bucket, stop => sub }.
+# Returns { endpoint, port, access_key, secret_key, bucket, data_dir, stop => sub }.
 sub start_s3rver {
     my (@buckets) = @_;
-    my ($pid, $port) = _start_tool('s3rver', 'DIR/data', map { "--bucket=$_" } @buckets);
+    my ($pid, $port, $dir) = _start_tool('s3rver', 'DIR/data', map { "--bucket=$_" } @buckets);
     return {
-        name => 's3rver', endpoint => '127.0.0.1', port => $port, access_key => 'S3RVER',
+        name => 's3rver', endpoint => '127.0.0.1', port => $port, data_dir => "$dir/data",
+        access_key => 'S3RVER',
         secret_key => 'S3RVER', bucket => $buckets[0], region => 'us-east-1', pid => $pid,
         stop => sub { stop_pid($pid) },
     };
@@ -189,7 +190,7 @@ sub start_gateway {
     $s3 = "$s3->{hostname}:$s3->{port}" if ref($s3);
     my ($host, $port) = $s3 =~ m/^(?:https?:\/\/)?([^:\/]+):(\d+)/;
     return {
-        name => 'gateway', endpoint => $host, port => $port,
+        name => 'gateway', endpoint => $host, port => $port, data_dir => "$dir/data",
         access_key => $creds->{accessKeyId}, secret_key => $creds->{secretAccessKey},
         bucket => $creds->{bucket}, region => 'us-east-1', pid => $pid,
         stop => sub { stop_pid($pid) },

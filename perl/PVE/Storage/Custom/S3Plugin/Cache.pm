@@ -2,18 +2,18 @@ package PVE::Storage::Custom::S3Plugin::Cache;
 
 # The local cache below the storage's `path`: sync markers (which local files are known to equal
 # an object, by size + mtime + ETag), download on demand with ETag validation (parallel ranged
-# GETs for large objects, md5 / md5-of-md5s check), and eviction by size and age of synced files.
+# GETs for large objects, checked by S3Plugin::Verify), and eviction by size and age of synced
+# files.
 
 use strict;
 use warnings;
 
-use Digest::MD5;
 use File::Basename qw(dirname);
 use File::Path qw(make_path);
 
 use PVE::Storage::Custom::S3Plugin::Config qw(state_dir write_json read_json);
-use PVE::Storage::Custom::S3Plugin::Multipart;
 use PVE::Storage::Custom::S3Plugin::SigV4 qw(uri_escape);
+use PVE::Storage::Custom::S3Plugin::Verify;
 use PVE::Storage::Custom::S3Plugin::Workers qw(spawn_worker collect_workers stop_workers);
 
 
@@ -42,28 +42,9 @@ sub synced {
     return ($st[7] == $m->{size} && $st[9] == $m->{mtime}) ? $m : undef;
 }
 
-sub _md5_of_parts {
-    my ($path, $part_size) = @_;
-    open(my $fh, '<:raw', $path) or die "cannot read '$path': $!\n";
-    my @md5;
-    while (1) {
-        my ($d, $left) = (Digest::MD5->new, $part_size);
-        my $got = 0;
-        while ($left > 0) {
-            my $n = sysread($fh, my $buf, $left < 1048576 ? $left : 1048576);
-            die "read error on '$path': $!\n" if !defined($n);
-            last if !$n;
-            $d->add($buf);
-            ($left, $got) = ($left - $n, $got + $n);
-        }
-        last if !$got;
-        push @md5, $d->hexdigest;
-    }
-    return PVE::Storage::Custom::S3Plugin::Multipart::expected_etag(@md5);
-}
-
+# [[digest, length], ...] of the ranges, in order.
 sub _download_parallel {
-    my ($s3, $key, $tmp, $head, $chunk, $concurrency) = @_;
+    my ($s3, $key, $tmp, $head, $chunk, $concurrency, $alg) = @_;
     open(my $fh, '>', $tmp) or die "cannot create '$tmp': $!\n";
     truncate($fh, $head->{size}) or die "cannot size '$tmp': $!\n";
     close($fh);
@@ -73,7 +54,7 @@ sub _download_parallel {
         $end = $head->{size} - 1 if $end >= $head->{size};
         push @ranges, [$off, $end];
     }
-    my (%running, @md5);
+    my (%running, @digests);
     my $id = 0;
     while (@ranges || %running) {
         while (@ranges && keys(%running) < $concurrency) {
@@ -82,9 +63,9 @@ sub _download_parallel {
             $running{$id} = spawn_worker($id, sub {
                 open(my $out, '+<', $tmp) or die "cannot open '$tmp': $!\n";
                 my $got = $s3->get_object($key, fh => $out, offset => $r->[0], range => $r,
-                    etag => $head->{etag});
+                    etag => $head->{etag}, digest => $alg);
                 close($out) or die "write error on '$tmp': $!\n";
-                return { md5 => $got->{md5} };
+                return { digest => $got->{$alg}, length => $r->[1] - $r->[0] + 1 };
             }, sub { { metrics => ($s3->metrics ? $s3->metrics->take() : undef) } }, $s3->metrics);
         }
         for my $msg (collect_workers(\%running, 5)) {
@@ -93,10 +74,10 @@ sub _download_parallel {
                 stop_workers(\%running);
                 die $msg->{error};
             }
-            $md5[ $msg->{id} - 1 ] = $msg->{md5};
+            $digests[ $msg->{id} - 1 ] = [$msg->{digest}, $msg->{length}];
         }
     }
-    return \@md5;
+    return \@digests;
 }
 
 =head3 fetch
@@ -105,7 +86,8 @@ sub _download_parallel {
 
 Makes C<$path> hold the current object: keeps a synced copy whose ETag still matches, keeps a
 local file that was never uploaded (it is newer than anything remote), otherwise downloads to a
-temporary file, verifies size and checksum, and renames it into place.
+temporary file, verifies size and checksum (S3Plugin::Verify), and renames it into place; a failed
+download leaves no file behind.
 
 =cut
 
@@ -124,36 +106,25 @@ sub fetch {
     my $tmp = "$path.s3part.$$";
     my $chunk = $o{chunk} || $head->{meta}->{'s3plugin-part-size'} || 64 * 1024 * 1024;
     my $ok = eval {
-        my ($md5, $range_md5);
-        # Downloads default to more workers than uploads: each range is one part so that its MD5
-        # is the part's, and more ranges in flight keep the connection pipe full.
+        # Downloads default to more workers than uploads: each range is one part so that its
+        # digest is the part's, and more ranges in flight keep the connection pipe full.
         my $workers = $o{concurrency} // 8;
-        if ($workers > 1 && $head->{size} > 2 * $chunk) {
-            $range_md5 = _download_parallel($s3, $key, $tmp, $head, $chunk, $workers);
+        my $parallel = $workers > 1 && $head->{size} > 2 * $chunk;
+        my $alg = PVE::Storage::Custom::S3Plugin::Verify::algorithm($head, $parallel ? $chunk : undef);
+        my $ranges;
+        if ($parallel) {
+            $ranges = _download_parallel($s3, $key, $tmp, $head, $chunk, $workers, $alg);
         } else {
             open(my $fh, '>', $tmp) or die "cannot create '$tmp': $!\n";
-            $md5 = $s3->get_object($key, fh => $fh, etag => $head->{etag})->{md5};
+            my $got = $s3->get_object($key, fh => $fh, etag => $head->{etag}, digest => $alg);
             close($fh) or die "write error on '$tmp': $!\n";
+            $ranges = [[$got->{$alg}, $head->{size}]];
         }
         my $size = -s $tmp;
         die "download of '$key' is $size bytes, expected $head->{size}\n"
             if $size != $head->{size};
-        my $etag = $head->{etag} // '';
-        my $ps = $head->{meta}->{'s3plugin-part-size'};
-        if ($etag =~ /^[0-9a-f]{32}$/) {
-            $md5 //= do {
-                open(my $fh, '<:raw', $tmp) or die "cannot read '$tmp': $!\n";
-                Digest::MD5->new->addfile($fh)->hexdigest;
-            };
-            die "download of '$key' is corrupt: MD5 $md5, ETag $etag\n" if $md5 ne $etag;
-        } elsif ($etag =~ /-\d+$/ && $ps) {
-            # Ranges aligned with the upload's parts hash to the part MD5s: no second read.
-            my $got = $range_md5 && $ps == $chunk
-                ? PVE::Storage::Custom::S3Plugin::Multipart::expected_etag(@$range_md5)
-                : _md5_of_parts($tmp, $ps);
-            die "download of '$key' is corrupt: parts hash to $got, ETag $etag\n"
-                if $got ne $etag;
-        }
+        PVE::Storage::Custom::S3Plugin::Verify::check($key, $tmp, $head, $alg, $ranges,
+            $parallel ? $chunk : undef);
         rename($tmp, $path) or die "cannot rename '$tmp' to '$path': $!\n";
         1;
     };

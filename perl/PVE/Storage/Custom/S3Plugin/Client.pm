@@ -8,6 +8,7 @@ package PVE::Storage::Custom::S3Plugin::Client;
 use strict;
 use warnings;
 
+use Compress::Raw::Zlib ();
 use Digest::MD5;
 use Digest::SHA;
 use HTTP::Tiny;
@@ -23,6 +24,7 @@ use PVE::Storage::Custom::S3Plugin::XML qw(parse_xml xml_text);
 use constant CHUNK => 1024 * 1024;
 use constant AGENT => 'pve-s3plugin/1';
 use constant ZEROS => "\0" x CHUNK;
+use constant ZEROS_CRC32 => Compress::Raw::Zlib::crc32(ZEROS);
 use constant SEEK_DATA => 3; # Linux lseek(2)
 use constant SYSTEM_CA => '/etc/ssl/certs/ca-certificates.crt';
 
@@ -139,9 +141,10 @@ sub _url {
     return $qs eq '' ? $url : "$url?$qs";
 }
 
-# Body generators: a fresh one per attempt so a retry re-sends from the start.
-sub _file_body {
-    my ($self, $spec, $md5) = @_;
+# Reads [offset, offset + length) of a file in pieces of up to 1 MiB; a hole of a sparse file is
+# not read, a shared buffer of zeros stands in for it. A fresh reader per pass.
+sub _range_reader {
+    my ($spec) = @_;
     open(my $fh, '<:raw', $spec->{file}) or die "cannot open '$spec->{file}': $!\n";
     my ($pos, $left) = ($spec->{offset} // 0, $spec->{length});
     return sub {
@@ -158,7 +161,17 @@ sub _file_body {
         }
         $pos += length($buf);
         $left -= length($buf);
-        $md5->add($buf) if $md5;
+        return $buf;
+    };
+}
+
+# Body generators: a fresh one per attempt so a retry re-sends from the start.
+sub _file_body {
+    my ($self, $spec, $md5) = @_;
+    my $next = _range_reader($spec);
+    return sub {
+        my $buf = $next->();
+        $md5->add($buf);
         $self->_throttle(length($buf));
         return $buf;
     };
@@ -182,22 +195,27 @@ sub _throttle {
     sleep($ahead) if $ahead > 0;
 }
 
-# Hash a file range once (sha256 for the signature, md5 for Content-MD5 / ETag checks).
+# CRC32 as S3 writes it (x-amz-checksum-crc32): base64 of the four big-endian bytes.
+sub crc32_base64 { encode_base64(pack('N', $_[0]), '') }
+
+# One pass over a file range: sha256 (hex) and md5 (raw) of it for a signed payload, and/or its
+# CRC32 (base64) for x-amz-checksum-crc32. Pieces of zeros (holes) are joined without hashing.
 sub hash_range {
-    my ($spec) = @_;
-    my ($sha, $md5) = (Digest::SHA->new(256), Digest::MD5->new);
-    open(my $fh, '<:raw', $spec->{file}) or die "cannot open '$spec->{file}': $!\n";
-    sysseek($fh, $spec->{offset} // 0, 0) // die "cannot seek '$spec->{file}': $!\n";
-    my $left = $spec->{length};
-    while ($left > 0) {
-        my $n = sysread($fh, my $buf, $left < CHUNK ? $left : CHUNK);
-        die "read error on '$spec->{file}': $!\n" if !defined($n);
-        die "'$spec->{file}' is shorter than expected\n" if $n == 0;
-        $sha->add($buf);
-        $md5->add($buf);
-        $left -= $n;
+    my ($spec, %want) = @_;
+    my $sha = $want{sha} ? Digest::SHA->new(256) : undef;
+    my $md5 = $want{md5} ? Digest::MD5->new : undef;
+    my $crc = 0;
+    my $next = _range_reader($spec);
+    while (length(my $buf = $next->())) {
+        $sha->add($buf) if $sha;
+        $md5->add($buf) if $md5;
+        next if !$want{crc32};
+        $crc = length($buf) == CHUNK && $buf eq ZEROS
+            ? Compress::Raw::Zlib::crc32_combine($crc, ZEROS_CRC32, CHUNK)
+            : Compress::Raw::Zlib::crc32($buf, $crc);
     }
-    return ($sha->hexdigest, $md5->digest);
+    return { sha => $sha && $sha->hexdigest, md5 => $md5 && $md5->digest,
+        crc32 => $want{crc32} ? crc32_base64($crc) : undef };
 }
 
 sub _retryable {
@@ -208,11 +226,13 @@ sub _retryable {
 =head3 request
 
     my $res = $client->request(op => 'put', method => 'PUT', key => $key, query => [[k, v]],
-        headers => {...}, body => $string | { file, offset, length }, sink => $fh,
-        ok => [200, 204], timeout => 2, retries => 0);
+        headers => {...}, body => $string | { file, offset, length }, checksum => 1,
+        sink => $fh, digest => 'md5' | 'crc32', ok => [200, 204], timeout => 2, retries => 0);
 
-Returns C<{ status, headers, content, md5 }> (C<md5>: hex digest of what went to C<sink> or of a
-file body). Dies with an S3Plugin::Error after the retries are used up.
+Returns C<{ status, headers, content, md5, crc32 }>: C<md5> is the hex digest of a file body or,
+with C<digest> md5 (the default), of what went to C<sink>; C<crc32> (base64, as S3 writes it) is
+that of what went to C<sink> with C<digest> crc32, or the x-amz-checksum-crc32 sent with the body
+(C<checksum>). Dies with an S3Plugin::Error after the retries are used up.
 
 =cut
 
@@ -228,24 +248,26 @@ sub request {
     if (ref($body) eq 'HASH') {
         $body_len = $body->{length};
         # File bodies go out in one pass: unsigned payload, MD5 computed while sending and
-        # compared with the ETag afterwards. sign_payload adds a hashing pass before sending.
-        if (!$self->{sign_payload}) {
-            $payload_hash = UNSIGNED_PAYLOAD;
-        } else {
-            my ($sha, $md5) = hash_range($body);
-            ($payload_hash, $body->{md5}) = ($sha, $md5);
-            $headers{'content-md5'} = encode_base64($md5, '');
-        }
+        # compared with the ETag afterwards. sign_payload and checksum add a hashing pass first.
+        my $sign = $self->{sign_payload};
+        my $h = $sign || $r{checksum}
+            ? hash_range($body, sha => $sign, md5 => $sign, crc32 => $r{checksum}) : {};
+        $payload_hash = $h->{sha} // UNSIGNED_PAYLOAD;
+        $headers{'content-md5'} = encode_base64($h->{md5}, '') if $h->{md5};
+        $headers{'x-amz-checksum-crc32'} = $h->{crc32} if $h->{crc32};
     } elsif (defined($body)) {
         utf8::encode($body) if utf8::is_utf8($body);
         $body_len = length($body);
         $payload_hash = Digest::SHA::sha256_hex($body);
         $headers{'content-md5'} = encode_base64(Digest::MD5::md5($body), '');
+        $headers{'x-amz-checksum-crc32'} = crc32_base64(Compress::Raw::Zlib::crc32($body))
+            if $r{checksum};
     }
     $headers{'content-length'} = $body_len if defined($body) || $r{method} =~ /^(PUT|POST)$/;
     my $url = $self->_url($hostport, $path, $query);
     my $http = $self->_http($r{timeout});
-    my ($attempt, $res, $md5, $t0) = (0, undef, undef, time());
+    my ($attempt, $res, $md5, $crc, $t0) = (0, undef, undef, 0, time());
+    my $want_crc = ($r{digest} // 'md5') eq 'crc32';
     my $bytes_in = 0;
     while (1) {
         my $signed = sign_request({
@@ -256,7 +278,7 @@ sub request {
             time => int(time()),
         });
         my %opts = (headers => { %headers, %{ $signed->{headers} } });
-        $md5 = Digest::MD5->new;
+        ($md5, $crc) = (Digest::MD5->new, 0);
         if (ref($body) eq 'HASH') {
             $opts{content} = $self->_file_body($body, $md5);
         } elsif (defined($body)) {
@@ -272,7 +294,11 @@ sub request {
                     die "write error: $!\n" if !defined($w);
                     $off += $w;
                 }
-                $md5->add($_[0]);
+                if ($want_crc) {
+                    $crc = Compress::Raw::Zlib::crc32($_[0], $crc);
+                } else {
+                    $md5->add($_[0]);
+                }
                 $bytes_in += length($_[0]);
                 $self->_throttle(length($_[0]));
             });
@@ -297,7 +323,9 @@ sub request {
             bytes_out => ($ok ? $body_len : 0));
     }
     die $self->_error($op, $res, \%r) if !$ok;
-    $res->{md5} = $md5->hexdigest if $r{sink} || ref($body) eq 'HASH';
+    $res->{md5} = $md5->hexdigest if ($r{sink} && !$want_crc) || ref($body) eq 'HASH';
+    $res->{crc32} = $r{sink} ? ($want_crc ? crc32_base64($crc) : undef)
+        : $headers{'x-amz-checksum-crc32'};
     return $res;
 }
 

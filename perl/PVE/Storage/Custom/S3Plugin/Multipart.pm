@@ -152,7 +152,8 @@ sub upload {
                 $running{$n} = spawn_worker($n, sub {
                     my $res = $s3->upload_part($state->{key}, $state->{upload_id}, $n,
                         { file => $src, offset => $offset, length => $len });
-                    return { size => $len, etag => $res->{etag}, md5 => $res->{md5} };
+                    return { size => $len, etag => $res->{etag}, md5 => $res->{md5},
+                        crc32 => $res->{crc32} };
                 }, sub {
                     { metrics => ($s3->metrics ? $s3->metrics->take() : undef), rss_kb => peak_rss_kb() }
                 }, $s3->metrics);
@@ -170,7 +171,7 @@ sub upload {
                     next;
                 }
                 $state->{parts}->{ $msg->{id} } =
-                    { etag => $msg->{etag}, md5 => $msg->{md5}, size => $msg->{size} };
+                    { map { ($_ => $msg->{$_}) } qw(etag md5 crc32 size) };
                 $s3->metrics->add_parts('mpu_part', 1) if $s3->metrics;
                 _save_state($o{state_file}, $state);
             }
@@ -193,7 +194,7 @@ sub upload {
         return { etag => $r->{etag}, size => 0, parts => 0 };
     }
     my $etag = $s3->complete_multipart($key, $state->{upload_id},
-        [map { [$_, $state->{parts}->{$_}->{etag}] } @nums]);
+        [map { [$_, @{ $state->{parts}->{$_} }{qw(etag crc32)}] } @nums]);
     unlink($o{state_file}) if $o{state_file};
     my $head = $s3->head_object($key) // die "completed '$key' but the server does not list it\n";
     die "uploaded '$key' has size $head->{size} on the server, expected $size\n"

@@ -68,9 +68,12 @@ sub create_bucket {
     $self->request(op => 'create_bucket', method => 'PUT', body => $body, ok => [200, 409]);
 }
 
+# Also asks for the object's S3 checksums: `crc32` is its x-amz-checksum-crc32 when the server
+# keeps one ("...-N" for a multipart upload's composite checksum).
 sub head_object {
     my ($self, $key) = @_;
-    my $res = eval { $self->request(op => 'head', method => 'HEAD', key => $key) };
+    my $res = eval { $self->request(op => 'head', method => 'HEAD', key => $key,
+        headers => { 'x-amz-checksum-mode' => 'ENABLED' }) };
     if (my $err = $@) {
         return undef if ref($err) && $err->is_not_found;
         die $err;
@@ -80,10 +83,12 @@ sub head_object {
     return {
         size => $h->{'content-length'} // 0, etag => _unquote($h->{etag}),
         mtime => parse_time($h->{'last-modified'}), meta => \%meta,
+        crc32 => $h->{'x-amz-checksum-crc32'},
     };
 }
 
-# Download to $opt{file} (streamed; written to "$file" directly) or return the content.
+# Download to $opt{fh} (streamed, at $opt{offset}; its md5 or, with digest => 'crc32', its CRC32
+# computed on the way) or return the content.
 sub get_object {
     my ($self, $key, %opt) = @_;
     my %r = (op => 'get', method => 'GET', key => $key);
@@ -91,9 +96,9 @@ sub get_object {
     $r{headers}->{range} = "bytes=$opt{range}->[0]-$opt{range}->[1]" if $opt{range};
     if (my $fh = $opt{fh}) {
         my $res = $self->request(%r, sink => $fh, sink_offset => $opt{offset} // 0,
-            sink_truncate => !$opt{range});
+            sink_truncate => !$opt{range}, digest => $opt{digest});
         return { etag => _unquote($res->{headers}->{etag}), md5 => $res->{md5},
-            size => $res->{headers}->{'content-length'} };
+            crc32 => $res->{crc32}, size => $res->{headers}->{'content-length'} };
     }
     return $self->request(%r)->{content};
 }
@@ -104,7 +109,7 @@ sub put_object {
         ? { file => $opt{file}, offset => 0, length => $opt{length} // -s $opt{file} }
         : $opt{content} // '';
     my $res = $self->request(op => 'put', method => 'PUT', key => $key, body => $body,
-        headers => $self->_meta_headers($opt{meta}));
+        headers => $self->_meta_headers($opt{meta}), checksum => 1);
     my $etag = _unquote($res->{headers}->{etag});
     my $sent = $res->{md5} // do {
         my $b = $body;
@@ -186,7 +191,8 @@ sub list_objects {
 sub create_multipart {
     my ($self, $key, %opt) = @_;
     my $res = $self->request(op => 'mpu_create', method => 'POST', key => $key,
-        query => [['uploads', '']], headers => $self->_meta_headers($opt{meta}));
+        query => [['uploads', '']],
+        headers => { %{ $self->_meta_headers($opt{meta}) }, 'x-amz-checksum-algorithm' => 'CRC32' });
     return xml_text(parse_xml($res->{content}), 'UploadId')
         // die "server returned no UploadId for '$key'\n";
 }
@@ -194,18 +200,21 @@ sub create_multipart {
 sub upload_part {
     my ($self, $key, $upload_id, $n, $spec) = @_;
     my $res = $self->request(op => 'mpu_part', method => 'PUT', key => $key,
-        query => [['partNumber', $n], ['uploadId', $upload_id]], body => {%$spec});
+        query => [['partNumber', $n], ['uploadId', $upload_id]], body => {%$spec}, checksum => 1);
     my $etag = _unquote($res->{headers}->{etag});
     die "part $n of '$key' was corrupted in transit: server ETag $etag, sent MD5 $res->{md5}\n"
         if $etag && $etag =~ /^[0-9a-f]{32}$/ && $etag ne $res->{md5};
-    return { etag => $etag, md5 => $res->{md5} };
+    return { etag => $etag, md5 => $res->{md5}, crc32 => $res->{crc32} };
 }
 
+# $parts: [ [ number, etag, crc32 (optional) ], ... ]
 sub complete_multipart {
     my ($self, $key, $upload_id, $parts) = @_;
     my $xml = '<CompleteMultipartUpload>'
-        . join('', map { "<Part><PartNumber>$_->[0]</PartNumber><ETag>\"$_->[1]\"</ETag></Part>" }
-            @$parts)
+        . join('', map {
+            "<Part><PartNumber>$_->[0]</PartNumber><ETag>\"$_->[1]\"</ETag>"
+                . ($_->[2] ? "<ChecksumCRC32>$_->[2]</ChecksumCRC32>" : '') . '</Part>'
+        } @$parts)
         . '</CompleteMultipartUpload>';
     my $res = $self->request(op => 'mpu_complete', method => 'POST', key => $key,
         query => [['uploadId', $upload_id]], body => $xml, timeout => 600);
