@@ -219,48 +219,55 @@ export function createPayload(req: Request, options: PayloadOptions): Payload {
   }
 
   const raw = createRawReader(req.body);
-  let decoded = new Uint8Array(0);
-  /** Decodes the next raw read into `decoded` (false at the end of the body). */
-  async function refill(): Promise<boolean> {
-    const src = await raw.read();
-    if (!src) return false;
-    bytesIn += src.byteLength;
-    const out = raw.buffer();
+  /**
+   * Reads raw bytes into `view` and decodes them in place (decoded bytes never overtake the raw bytes they come
+   * from); returns the memory of `view` (the read may have transferred it) and the decoded length, 0 at the end.
+   */
+  async function decodeInto(view: Uint8Array<ArrayBuffer>): Promise<{ view: Uint8Array<ArrayBuffer>; length: number }> {
     let length = 0;
-    const take = (piece: Uint8Array) => {
-      verify(piece);
-      // Decoded bytes never overtake the raw bytes they come from, so compacting in place is safe.
-      if (piece.buffer === out.buffer) {
-        out.copyWithin(length, piece.byteOffset - out.byteOffset, piece.byteOffset - out.byteOffset + piece.byteLength);
-      } else out.set(piece, length);
-      length += piece.byteLength;
-    };
-    if (parser) parser.push(src, take);
-    else take(src);
-    decoded = out.subarray(0, length);
-    return true;
+    while (length === 0) {
+      const { byteOffset, byteLength } = view; // 0 once the read has detached `view`
+      const { done, bytes: src } = await raw.readInto(view);
+      view = new Uint8Array(src.buffer, byteOffset, byteLength);
+      if (done) return { view, length: 0 };
+      bytesIn += src.byteLength;
+      if (!parser) {
+        verify(src);
+        return { view, length: src.byteLength };
+      }
+      parser.push(src, (piece) => {
+        verify(piece);
+        view.copyWithin(
+          length,
+          piece.byteOffset - view.byteOffset,
+          piece.byteOffset - view.byteOffset + piece.byteLength,
+        );
+        length += piece.byteLength;
+      });
+    }
+    return { view, length };
   }
-  // A byte stream: a BYOB consumer (the fs store) gets the body in its own reused buffer, and the raw body is
-  // read into one reused buffer too. Allocating a fresh chunk per read instead leaves garbage that V8 frees
-  // late — about 100 MiB of RSS with ten parallel 8 MiB part uploads.
+  // A byte stream: the body is read straight into the consumer's buffer (BYOB: the fs store reads 1 MiB blocks,
+  // which one read of the request mostly fills), or into one chunk per read for a default reader. Allocating a
+  // fresh chunk per read for the fs store instead leaves garbage that V8 frees late — about 100 MiB of RSS with
+  // ten parallel 8 MiB part uploads.
   const guarded = new ReadableStream({
     type: "bytes",
     autoAllocateChunkSize: RAW_READ_BYTES,
     async pull(controller) {
       try {
-        while (decoded.byteLength === 0) {
-          if (!await refill()) {
-            finish();
-            controller.close();
-            controller.byobRequest?.respond(0);
-            return;
-          }
+        const request = controller.byobRequest!;
+        const asked = request.view as Uint8Array<ArrayBuffer>;
+        const { view, length } = await decodeInto(
+          new Uint8Array(asked.buffer, asked.byteOffset, asked.byteLength),
+        );
+        if (length === 0) {
+          finish();
+          controller.close();
+          request.respondWithNewView(view.subarray(0, 0));
+          return;
         }
-        const view = controller.byobRequest!.view!;
-        const n = Math.min(view.byteLength, decoded.byteLength);
-        new Uint8Array(view.buffer, view.byteOffset, n).set(decoded.subarray(0, n));
-        decoded = decoded.subarray(n);
-        controller.byobRequest!.respond(n);
+        request.respondWithNewView(view.subarray(0, length));
       } catch (err) {
         failure ??= bodyError(err);
         controller.error(failure);
@@ -301,15 +308,14 @@ async function readWhole(
   return chunks.length === 1 ? chunks[0]! : concatBytes(chunks);
 }
 
-/** Raw body bytes per read; the decoded body is handed on in pieces of at most this size. */
+/** Bytes per read for a consumer that does not bring its own buffer (a default reader). */
 const RAW_READ_BYTES = 64 * 1024;
 
 /**
- * Reads the request body into one reused buffer (BYOB) where the body supports it; otherwise hands on the
- * source's chunks in slices of at most RAW_READ_BYTES, so decoded bytes always fit `buffer()`.
+ * Reads the request body into the caller's buffer: BYOB where the body supports it (the memory is transferred and
+ * comes back as a new ArrayBuffer), otherwise by copying the source's chunks.
  */
 function createRawReader(body: ReadableStream<Uint8Array> | null) {
-  let buf = new Uint8Array(RAW_READ_BYTES);
   let byob: ReadableStreamBYOBReader | undefined;
   let plain: ReadableStreamDefaultReader<Uint8Array> | undefined;
   try {
@@ -319,22 +325,21 @@ function createRawReader(body: ReadableStream<Uint8Array> | null) {
   }
   let rest: Uint8Array = new Uint8Array(0);
   return {
-    buffer: () => buf,
-    async read(): Promise<Uint8Array | undefined> {
+    /** Reads into `view`; `bytes` are the bytes read, a view of `view`'s memory (empty at the end of the body). */
+    async readInto(view: Uint8Array<ArrayBuffer>): Promise<{ done: boolean; bytes: Uint8Array<ArrayBuffer> }> {
       if (byob) {
-        const { done, value } = await byob.read(buf);
-        if (done) return undefined;
-        buf = new Uint8Array(value.buffer);
-        return value;
+        const { done, value } = await byob.read(view);
+        return { done, bytes: (value ?? view.subarray(0, 0)) as Uint8Array<ArrayBuffer> };
       }
       while (rest.byteLength === 0) {
         const next = await plain?.read();
-        if (!next || next.done) return undefined;
+        if (!next || next.done) return { done: true, bytes: view.subarray(0, 0) };
         rest = next.value;
       }
-      const slice = rest.subarray(0, RAW_READ_BYTES);
-      rest = rest.subarray(slice.byteLength);
-      return slice;
+      const n = Math.min(rest.byteLength, view.byteLength);
+      view.set(rest.subarray(0, n));
+      rest = rest.subarray(n);
+      return { done: false, bytes: view.subarray(0, n) };
     },
     async cancel(reason: unknown): Promise<void> {
       await (byob ?? plain)?.cancel(reason).catch(() => {});

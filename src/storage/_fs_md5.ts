@@ -1,12 +1,15 @@
 /**
- * MD5 of large bodies on a worker thread. MD5 is most of the CPU an upload costs the event loop (about 3 ms per
- * MiB here); hashing 1 MiB blocks on a second thread lets one core receive and write while the other hashes.
- * Each hash holds at most two blocks (one filling, one being hashed) and waits when both are busy.
+ * MD5 of large bodies off the event loop. MD5 is the largest CPU cost of an upload (about 2 ms per MiB with
+ * node:crypto here); hashing on a second thread lets one core receive and write while the other hashes.
+ * OpenSSL's libcrypto through FFI is preferred (`_md5_libcrypto.ts`: faster, hashes the body's own blocks on
+ * Deno's blocking pool); where it cannot be loaded, 1 MiB blocks are copied to a worker running node:crypto's
+ * MD5. Each worker hash holds at most two blocks (one filling, one being hashed) and waits when both are busy.
  *
  * @module
  */
 import type { BodyHash } from "./_body.ts";
 import type { Md5Reply, Md5Request } from "./_fs_md5_worker.ts";
+import { openLibcryptoMd5 } from "./_md5_libcrypto.ts";
 
 const BLOCK = 1024 * 1024;
 const BLOCKS_PER_HASH = 2;
@@ -18,8 +21,24 @@ interface Waiting {
   onError(err: unknown): void;
 }
 
-/** A lazily started MD5 worker; `close()` ends it. */
-export function createMd5Offload() {
+export interface Md5Offload {
+  /** Which implementation hashes. */
+  kind: "libcrypto" | "worker";
+  create(): BodyHash;
+  close(): void;
+}
+
+/**
+ * libcrypto's MD5 when `libcrypto` (a library name or path, default libcrypto.so.3) loads, otherwise a lazily
+ * started MD5 worker; `close()` unloads or ends it.
+ */
+export function createMd5Offload(options: { libcrypto?: string } = {}): Md5Offload {
+  const native = openLibcryptoMd5(options.libcrypto);
+  if (native) return { kind: "libcrypto", ...native };
+  return createWorkerMd5();
+}
+
+function createWorkerMd5(): Md5Offload {
   let worker: Worker | undefined;
   let nextId = 1;
   const waiting = new Map<number, Waiting>();
@@ -123,6 +142,7 @@ export function createMd5Offload() {
   }
 
   return {
+    kind: "worker",
     create,
     close() {
       worker?.terminate();

@@ -1,0 +1,100 @@
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { drainBody } from "./_body.ts";
+import { createMd5Offload } from "./_fs_md5.ts";
+import { bytes, md5Hex, rejectsWithCode } from "./_testing/contract_helpers.ts";
+
+const MiB = 1024 * 1024;
+
+/** A byte stream (BYOB-readable, like a request body) delivering `data` in pieces of the given sizes, in turn. */
+function byteStreamOf(data: Uint8Array, pieces: number[]): ReadableStream<Uint8Array> {
+  let offset = 0;
+  let i = 0;
+  return new ReadableStream({
+    type: "bytes",
+    pull(controller) {
+      if (offset >= data.byteLength) {
+        controller.close();
+        controller.byobRequest?.respond(0);
+        return;
+      }
+      const view = controller.byobRequest!.view!;
+      const n = Math.min(pieces[i++ % pieces.length]!, view.byteLength, data.byteLength - offset);
+      new Uint8Array(view.buffer, view.byteOffset, n).set(data.subarray(offset, offset + n));
+      offset += n;
+      controller.byobRequest!.respond(n);
+    },
+  });
+}
+
+/** Drains into a copy (the sink may keep no lent chunk) and records the chunk sizes it was handed. */
+async function drainCopy(body: ReadableStream<Uint8Array>, contentLength: number | undefined, md5 = true) {
+  const got: Uint8Array[] = [];
+  const offload = createMd5Offload();
+  try {
+    const result = await drainBody(
+      body,
+      { contentLength },
+      async (chunk) => {
+        await new Promise((r) => setTimeout(r, 0)); // a write that takes a while: the next read overlaps it
+        got.push(chunk.slice());
+      },
+      md5 ? offload.create() : undefined,
+    );
+    const all = new Uint8Array(got.reduce((n, c) => n + c.byteLength, 0));
+    got.reduce((at, c) => (all.set(c, at), at + c.byteLength), 0);
+    return { ...result, all, sizes: got.map((c) => c.byteLength) };
+  } finally {
+    offload.close();
+  }
+}
+
+Deno.test("drainBody: a large byte stream is handed on in whole 1 MiB blocks, bytes and MD5 intact", async () => {
+  for (const size of [MiB, MiB + 1, 3 * MiB + 12_345]) {
+    for (const pieces of [[65_536], [1, 70_001, MiB], [MiB + 17]]) {
+      const data = bytes(size, size % 7);
+      for (const hashed of [true, false]) {
+        const r = await drainCopy(byteStreamOf(data, pieces), size, hashed);
+        assert.equal(r.size, size);
+        assert.equal(r.md5Hex, createHash("md5").update(data).digest("hex"));
+        assert.deepEqual(r.all, data, `size ${size} in ${pieces}`);
+        assert.ok(r.sizes.slice(0, -1).every((n) => n === MiB), `blocks ${r.sizes}`);
+      }
+    }
+  }
+});
+
+Deno.test("drainBody: small or unknown-length byte streams keep their bytes and MD5", async () => {
+  for (const [size, declared] of [[0, 0], [10, 10], [200_000, 200_000], [2 * MiB + 3, undefined]] as const) {
+    const data = bytes(size, 3);
+    const r = await drainCopy(byteStreamOf(data, [65_536, 3]), declared);
+    assert.deepEqual(r.all, data);
+    assert.equal(r.md5Hex, md5Hex(data));
+  }
+});
+
+Deno.test("drainBody: a large body shorter or longer than declared, or with a wrong MD5, is refused", async () => {
+  const data = bytes(2 * MiB + 5, 2);
+  await rejectsWithCode(drainCopy(byteStreamOf(data, [MiB]), data.byteLength + 1), "IncompleteBody");
+  await rejectsWithCode(drainCopy(byteStreamOf(data, [MiB]), data.byteLength - 1), "IncompleteBody");
+  await rejectsWithCode(
+    drainBody(
+      byteStreamOf(data, [MiB]),
+      { contentLength: data.byteLength, expectedMd5Hex: md5Hex(bytes(1)) },
+      () => {},
+    ),
+    "BadDigest",
+  );
+});
+
+Deno.test("drainBody: an abort while a large body streams rejects with the abort reason", async () => {
+  const controller = new AbortController();
+  const data = bytes(4 * MiB, 6);
+  let chunks = 0;
+  await assert.rejects(
+    drainBody(byteStreamOf(data, [MiB]), { contentLength: data.byteLength, signal: controller.signal }, () => {
+      if (++chunks === 2) controller.abort(new Error("client gone"));
+    }),
+    /client gone/,
+  );
+});
