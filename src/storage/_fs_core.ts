@@ -12,7 +12,8 @@ import type { ByteRange, ObjectInfo, PartInfo, PutOptions } from "./mod.ts";
 import { validateBucketName } from "./_keys.ts";
 import { checkRange, noSuchBucket, noSuchKey } from "./_objects.ts";
 import { SortedKeys } from "./_sorted_keys.ts";
-import { createDirSyncer, isNotFound, openStored, readStoredMeta, writeTemp } from "./_fs_files.ts";
+import { createDirSyncer, isNotFound, mapFsError, openStored, readStoredMeta, writeTemp } from "./_fs_files.ts";
+import { createGroupCommit } from "./_fs_group_commit.ts";
 import { createLinks, type Link } from "./_fs_linked.ts";
 import { type DataSource, fileSource } from "./_fs_read.ts";
 import { createMd5Offload } from "./_fs_md5.ts";
@@ -72,6 +73,7 @@ export async function createFsCore(rootDir: string, clock: Clock) {
   const syncDir = createDirSyncer();
   const links = createLinks({ bucketDir, objectPath, partName, syncDir, discardDir });
   const md5 = createMd5Offload();
+  const group = createGroupCommit(root);
   /** Bodies of a known length of at least 1 MiB are hashed on the MD5 worker, smaller ones inline. */
   const bodyHash = (opts: { contentLength?: number }): BodyHash | undefined =>
     opts.contentLength !== undefined && opts.contentLength >= OFFLOAD_MD5_BYTES ? md5.create() : undefined;
@@ -163,6 +165,28 @@ export async function createFsCore(rootDir: string, clock: Clock) {
       index.add(key);
       replaced = linkedOf(bucket).get(key);
       linkedOf(bucket).delete(key);
+    });
+    if (replaced !== undefined) await links.retire(bucket, replaced);
+  }
+
+  /**
+   * Publishes an object file held in memory (a small PUT) through the group commit. Only when `smallWrites`
+   * is true.
+   */
+  async function publishSmall(bucket: string, key: string, bytes: Uint8Array<ArrayBuffer>) {
+    const index = await indexOf(bucket);
+    const target = objectPath(bucket, key);
+    let replaced: string | undefined;
+    await serialized(target, async () => {
+      try {
+        await group!.publish({ tmp: `${tmp}/${crypto.randomUUID()}`, target, bytes }, () => {
+          index.add(key);
+          replaced = linkedOf(bucket).get(key);
+          linkedOf(bucket).delete(key);
+        });
+      } catch (err) {
+        throw isNotFound(err) ? noSuchBucket(bucket) : mapFsError(err);
+      }
     });
     if (replaced !== undefined) await links.retire(bucket, replaced);
   }
@@ -278,12 +302,18 @@ export async function createFsCore(rootDir: string, clock: Clock) {
     paths: { bucketDir, objectsDir, objectPath, uploadDir, partPath },
     linkedDir: links.dataDir,
     bodyHash,
-    closeWorkers: md5.close,
+    /** Whether small objects go through the group commit (`publishSmall`). */
+    smallWrites: group !== undefined,
+    closeWorkers() {
+      md5.close();
+      group?.close();
+    },
     bucketCreatedAt,
     indexOf,
     serialized,
     rename,
     publishObject,
+    publishSmall,
     publishLinked,
     removeObject,
     discardDir,

@@ -18,7 +18,7 @@ const MAGIC = new TextEncoder().encode("s3pobj01");
 const TRAILER = 4 + MAGIC.length;
 const BLOCK = 1024 * 1024;
 /** Files up to this size are read whole by `openStored` (one read, data served from memory). */
-const SMALL_FILE = 64 * 1024;
+export const SMALL_FILE = 64 * 1024;
 
 export function isNotFound(err: unknown): boolean {
   return err instanceof Deno.errors.NotFound;
@@ -36,6 +36,30 @@ export function mapFsError(err: unknown): unknown {
 async function writeAll(file: Deno.FsFile, data: Uint8Array): Promise<void> {
   let offset = 0;
   while (offset < data.byteLength) offset += await file.write(data.subarray(offset));
+}
+
+/**
+ * A FileWriter that keeps a small file in memory (data, then the metadata block) for a writer that takes the
+ * whole file at once (`_fs_group_commit.ts`). `bytes()` returns it in a buffer of its own (transferable).
+ */
+export function memoryFile(expectedBytes: number): FileWriter & { bytes(): Uint8Array<ArrayBuffer> } {
+  let buf = new Uint8Array(expectedBytes + 1024);
+  let used = 0;
+  const append = (chunk: Uint8Array) => {
+    if (used + chunk.byteLength > buf.byteLength) {
+      const grown = new Uint8Array(Math.max(2 * buf.byteLength, used + chunk.byteLength));
+      grown.set(buf.subarray(0, used));
+      buf = grown;
+    }
+    buf.set(chunk, used);
+    used += chunk.byteLength;
+    return Promise.resolve();
+  };
+  return {
+    write: append,
+    writeMeta: (meta) => append(metaBlock(meta)),
+    bytes: () => buf.subarray(0, used),
+  };
 }
 
 function metaBlock(meta: unknown): Uint8Array {

@@ -17,6 +17,7 @@
  *
  * Writes go to `tmp/`, are fsynced and renamed into place: readers see the old or the new object, never a
  * torn one, and a failed, aborted, short or over-long body (or a full disk → NoSpace) leaves nothing visible.
+ * Small PUTs (declared length ≤ 64 KiB) share one syncfs per batch instead (`_fs_group_commit.ts`).
  *
  * @module
  */
@@ -27,7 +28,15 @@ import { drainBody } from "./_body.ts";
 import { validateBucketName, validateKey } from "./_keys.ts";
 import { quoteEtag } from "./_multipart.ts";
 import { checkRange, copyAttributes, noSuchBucket, storedAttributes } from "./_objects.ts";
-import { mapFsError, readStoredMetaSync, syncDir, writeTemp } from "./_fs_files.ts";
+import {
+  type FileWriter,
+  mapFsError,
+  memoryFile,
+  readStoredMetaSync,
+  SMALL_FILE,
+  syncDir,
+  writeTemp,
+} from "./_fs_files.ts";
 import { createFsCore, objectInfo, type ObjectMeta } from "./_fs_core.ts";
 import { fsMultipart } from "./_fs_multipart.ts";
 
@@ -106,7 +115,7 @@ export async function createFsStore(options: FsStoreOptions): Promise<ObjectStor
       validateKey(key);
       await indexOf(bucket);
       let info: ObjectInfo | undefined;
-      const tmpPath = await writeTemp(tmp, async (out) => {
+      const fill = async (out: FileWriter) => {
         const { size, md5Hex } = await drainBody(body, opts, out.write, core.bodyHash(opts));
         info = {
           key,
@@ -117,7 +126,14 @@ export async function createFsStore(options: FsStoreOptions): Promise<ObjectStor
           ...storedAttributes(opts),
         };
         await out.writeMeta(info);
-      }, { expectedBytes: opts.contentLength });
+      };
+      if (core.smallWrites && opts.contentLength !== undefined && opts.contentLength <= SMALL_FILE) {
+        const file = memoryFile(opts.contentLength);
+        await fill(file);
+        await core.publishSmall(bucket, key, file.bytes());
+        return info!;
+      }
+      const tmpPath = await writeTemp(tmp, fill, { expectedBytes: opts.contentLength });
       await publishObject(bucket, key, tmpPath);
       return info!;
     },
