@@ -2,7 +2,9 @@
  * Gateway throughput, side by side in one run: the appliance (fs backend, every service running) vs s3rver vs
  * the disk itself (`dd`). Large: one object uploaded as a multipart upload (16 MiB parts, 4 in parallel) twice,
  * once with parts sent as presigned PUTs by `fetch` and once with lib-storage, then downloaded as a stream (fetch
- * of a presigned URL); the servers' CPU time per MiB is reported beside the rates. Small: 4 KiB PUTs then GETs at
+ * of a presigned URL) twice: hot (the object's pages still in the page cache, as after the upload) and cold (its
+ * files' cached pages dropped first, as they are for the `dd` read that is the disk's ceiling); the servers' CPU
+ * time per MiB is reported beside the rates, the appliance's split by thread. Small: 4 KiB PUTs then GETs at
  * concurrency 16 from a light client (requests signed ahead with the SDK's headers, sent by `fetch`: `_small_ops.ts`),
  * with the servers' CPU time per request. Both servers get the same clients (@aws-sdk/client-s3 and fetch in this
  * process). Then peak RSS of the appliance while a generated object of BENCH_GW_MEMORY_GIB GiB goes up and down.
@@ -32,6 +34,8 @@ const CONCURRENCY = 16;
 
 interface Target extends SmallOpsTarget {
   client: S3Client;
+  /** Where the server keeps its objects (its files' cached pages are dropped before a cold read). */
+  dir: string;
 }
 
 function client(endpoint: string, accessKeyId: string, secretAccessKey: string): S3Client {
@@ -67,6 +71,60 @@ function rssSampler(pid: number) {
       return [...peaks].map(([name, mib]) => `${name} ${mib.toFixed(0)}`).join(", ");
     },
   };
+}
+
+/**
+ * Drops the page-cache pages of every file under `dir` (written back first: dirty pages cannot be dropped) and
+ * returns the bytes still cached afterwards, as `fincore` counts them, so a run shows that the drop worked.
+ */
+async function dropCache(dir: string): Promise<number> {
+  const each = (cmd: string) => run("/bin/sh", ["-c", `find '${dir}' -type f -exec ${cmd} {} +`]);
+  await each("sync -d");
+  await each(`sh -c 'for f; do dd if="$f" iflag=nocache count=0 status=none; done' drop`);
+  const out = await new Deno.Command("/bin/sh", {
+    args: ["-c", `find '${dir}' -type f -exec fincore --bytes --noheadings --output RES {} +`],
+    stdout: "piped",
+  }).output();
+  if (!out.success) throw new Error(`fincore failed under ${dir}`);
+  return new TextDecoder().decode(out.stdout).split("\n").reduce((n, line) => n + (Number(line.trim()) || 0), 0);
+}
+
+/** CPU time (user, system) per thread group of a process, in ms: "main" is the JavaScript thread, others by name. */
+function threadCpuMs(pid: number): Map<string, { user: number; sys: number }> {
+  const groups = new Map<string, { user: number; sys: number }>();
+  for (const task of Deno.readDirSync(`/proc/${pid}/task`)) {
+    let stat: string;
+    try {
+      stat = Deno.readTextFileSync(`/proc/${pid}/task/${task.name}/stat`);
+    } catch {
+      continue; // the thread ended
+    }
+    const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const name = task.name === String(pid) ? "main" : comm.replace(/-?\d+$/, "");
+    const g = groups.get(name) ?? { user: 0, sys: 0 };
+    g.user += Number(fields[11]) * 10;
+    g.sys += Number(fields[12]) * 10;
+    groups.set(name, g);
+  }
+  return groups;
+}
+
+/** The CPU per MiB each thread group spent between two `threadCpuMs` samples, largest first. */
+function threadSplit(
+  before: Map<string, { user: number; sys: number }>,
+  after: Map<string, { user: number; sys: number }>,
+  mib: number,
+): string {
+  const rows = [...after].map(([name, a]) => {
+    const b = before.get(name) ?? { user: 0, sys: 0 };
+    return { name, user: (a.user - b.user) / mib, sys: (a.sys - b.sys) / mib };
+  }).filter((r) => r.user + r.sys > 0).sort((x, y) => y.user + y.sys - (x.user + x.sys));
+  const total = rows.reduce((n, r) => n + r.user + r.sys, 0);
+  const user = rows.reduce((n, r) => n + r.user, 0);
+  return `${total.toFixed(2)} ms/MiB (user ${user.toFixed(2)}, sys ${(total - user).toFixed(2)}): ${
+    rows.map((r) => `${r.name} ${r.user.toFixed(2)}+${r.sys.toFixed(2)}`).join(", ")
+  }`;
 }
 
 async function timed(fn: () => Promise<unknown>): Promise<number> {
@@ -148,38 +206,46 @@ async function presignedUpload(t: Target, key: string, file: string) {
 
 async function large(t: Target, file: string) {
   const bytes = (await Deno.stat(file)).size;
+  const perMiB = (ms: number) => ms / (bytes / MiB);
   const sdkUp = await timed(async () => {
     const f = await Deno.open(file);
     await upload(t, "large", f.readable);
   });
+  const threads0 = threadCpuMs(t.pid);
   const cpu0 = processCpuMs(t.pid);
   const up = await timed(() => presignedUpload(t, "large", file));
-  const cpu1 = processCpuMs(t.pid);
+  const upCpu = perMiB(processCpuMs(t.pid) - cpu0);
+  const upThreads = threadSplit(threads0, threadCpuMs(t.pid), bytes / MiB);
   // Downloads go through Deno's fetch on a presigned URL: the SDK's Node-stream body costs more CPU than the
   // servers being measured.
   const url = await getSignedUrl(t.client, new GetObjectCommand({ Bucket: t.bucket, Key: "large" }));
-  let got = 0;
-  const down = await timed(async () => {
-    got = await drain((await fetch(url)).body!);
-  });
-  if (got !== bytes) throw new Error(`${t.name}: downloaded ${got} of ${bytes} bytes`);
-  const perMiB = (ms: number) => ms / (bytes / MiB);
-  return {
-    up: mbps(bytes, up),
-    sdkUp: mbps(bytes, sdkUp),
-    down: mbps(bytes, down),
-    upCpu: perMiB(cpu1 - cpu0),
-    downCpu: perMiB(processCpuMs(t.pid) - cpu1),
+  const download = async () => {
+    let got = 0;
+    const cpu = processCpuMs(t.pid);
+    const ms = await timed(async () => {
+      got = await drain((await fetch(url)).body!);
+    });
+    if (got !== bytes) throw new Error(`${t.name}: downloaded ${got} of ${bytes} bytes`);
+    return { rate: mbps(bytes, ms), cpu: perMiB(processCpuMs(t.pid) - cpu) };
   };
+  const hot = await download();
+  const cachedAfterDrop = await dropCache(t.dir);
+  const cold = await download();
+  return { up: mbps(bytes, up), sdkUp: mbps(bytes, sdkUp), upCpu, upThreads, hot, cold, cachedAfterDrop };
 }
 
 async function disk(file: string, dir: string) {
   const bytes = (await Deno.stat(file)).size;
-  const copy = join(dir, "dd-copy");
+  const copyDir = join(dir, "dd");
+  await Deno.mkdir(copyDir);
+  const copy = join(copyDir, "copy");
   const write = await timed(() => run("/bin/dd", [`if=${file}`, `of=${copy}`, "bs=4M", "conv=fsync"]));
-  const read = await timed(() => run("/bin/dd", [`if=${copy}`, "of=/dev/null", "bs=4M"]));
-  await Deno.remove(copy);
-  return { up: mbps(bytes, write), down: mbps(bytes, read) };
+  const read = () => timed(() => run("/bin/dd", [`if=${copy}`, "of=/dev/null", "bs=4M"]));
+  const hot = await read();
+  const cachedAfterDrop = await dropCache(copyDir);
+  const cold = await read();
+  await Deno.remove(copyDir, { recursive: true });
+  return { up: mbps(bytes, write), hot: mbps(bytes, hot), cold: mbps(bytes, cold), cachedAfterDrop };
 }
 
 const work = await Deno.makeTempDir({ prefix: "bench-gateway-" });
@@ -204,6 +270,7 @@ try {
       secretAccessKey: app.creds.secretAccessKey,
       client: client(app.s3, app.creds.accessKeyId, app.creds.secretAccessKey),
       bucket: app.creds.bucket,
+      dir: join(app.dataDir, "objects"),
     },
     {
       name: "s3rver 3.7.1",
@@ -213,52 +280,74 @@ try {
       secretAccessKey: "S3RVER",
       client: client(`http://127.0.0.1:${port}`, "S3RVER", "S3RVER"),
       bucket: "bench",
+      dir: s3rverDir,
     },
   ];
   const file = join(work, "large.bin");
   await run("/bin/sh", ["-c", `head -c ${LARGE_MIB * MiB} /dev/urandom > '${file}'`]);
 
   const rows: string[] = [];
+  const loadBefore = (await Deno.readTextFile("/proc/loadavg")).trim();
   const ceiling = await disk(file, work);
-  rows.push(`| disk (dd, conv=fsync / read) | ${ceiling.up.toFixed(0)} | – | ${ceiling.down.toFixed(0)} | – | – |`);
-  const results: Record<string, { up: number; sdkUp: number; down: number; put: number; get: number }> = {};
+  rows.push(
+    `| disk (dd, conv=fsync / read) | ${ceiling.up.toFixed(0)} | – | ${ceiling.hot.toFixed(0)} | ${
+      ceiling.cold.toFixed(0)
+    } | – | – |`,
+  );
+  const results: Record<string, { up: number; sdkUp: number; hot: number; cold: number; put: number; get: number }> =
+    {};
   const cpuNotes: string[] = [];
+  const cacheNotes = [`dd copy ${ceiling.cachedAfterDrop}`];
+  let threadNote = "";
   const rss = rssSampler(app.pid);
   for (const t of targets) {
     if (t.pid === app.pid) rss.phase("1 GiB up and down");
     const l = await large(t, file);
-    if (t.pid === app.pid) rss.phase("4 KiB PUT/GET");
+    if (t.pid === app.pid) {
+      threadNote = l.upThreads;
+      rss.phase("4 KiB PUT/GET");
+    }
     const s = await smallOps(t, SMALL_OPS, CONCURRENCY);
     rss.phase("(s3rver runs)");
-    results[t.name] = { ...l, put: s.putOps, get: s.getOps };
+    results[t.name] = { ...l, hot: l.hot.rate, cold: l.cold.rate, put: s.putOps, get: s.getOps };
+    cacheNotes.push(`${t.name} ${l.cachedAfterDrop}`);
     cpuNotes.push(
-      `${t.name}: ${l.upCpu.toFixed(2)} ms CPU per MiB up, ${l.downCpu.toFixed(2)} down, ${
-        s.putCpuMs.toFixed(2)
-      } ms per 4 KiB PUT, ${s.getCpuMs.toFixed(2)} per GET`,
+      `${t.name}: ${l.upCpu.toFixed(2)} ms CPU per MiB up, ${l.hot.cpu.toFixed(2)} down hot, ${
+        l.cold.cpu.toFixed(2)
+      } down cold, ${s.putCpuMs.toFixed(2)} ms per 4 KiB PUT, ${s.getCpuMs.toFixed(2)} per GET`,
     );
     rows.push(
-      `| ${t.name} | ${l.up.toFixed(0)} | ${l.sdkUp.toFixed(0)} | ${l.down.toFixed(0)} | ${s.putOps.toFixed(0)} | ${
-        s.getOps.toFixed(0)
-      } |`,
+      `| ${t.name} | ${l.up.toFixed(0)} | ${l.sdkUp.toFixed(0)} | ${l.hot.rate.toFixed(0)} | ${
+        l.cold.rate.toFixed(0)
+      } | ${s.putOps.toFixed(0)} | ${s.getOps.toFixed(0)} |`,
     );
   }
   console.log(`\n${LARGE_MIB} MiB object; ${SMALL_OPS} × 4 KiB objects at concurrency ${CONCURRENCY}\n`);
   console.log(
-    "| target | large upload MiB/s (presigned parts) | large upload MiB/s (lib-storage) | large download MiB/s | 4 KiB PUT ops/s | 4 KiB GET ops/s |",
+    "| target | large upload MiB/s (presigned parts) | large upload MiB/s (lib-storage) | large download MiB/s (hot) | large download MiB/s (cold) | 4 KiB PUT ops/s | 4 KiB GET ops/s |",
   );
-  console.log("| --- | ---: | ---: | ---: | ---: | ---: |");
+  console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
   for (const r of rows) console.log(r);
   const gw = results["gateway (fs)"]!;
   const ref = results["s3rver 3.7.1"]!;
+  const pct = (a: number, b: number) => `${(100 * a / b).toFixed(0)}%`;
   console.log(
-    `\ngateway vs disk: upload ${(100 * gw.up / ceiling.up).toFixed(0)}% (lib-storage ${
-      (100 * gw.sdkUp / ceiling.up).toFixed(0)
-    }%), download ${(100 * gw.down / ceiling.down).toFixed(0)}%; gateway vs s3rver: PUT ${
-      (gw.put / ref.put).toFixed(1)
-    }×, GET ${(gw.get / ref.get).toFixed(1)}×`,
+    `\ngateway vs disk: upload ${pct(gw.up, ceiling.up)} (lib-storage ${pct(gw.sdkUp, ceiling.up)}), download cold ${
+      pct(gw.cold, ceiling.cold)
+    } (s3rver ${pct(ref.cold, ceiling.cold)}), hot ${pct(gw.hot, ceiling.hot)}; gateway vs s3rver: download cold ${
+      (gw.cold / ref.cold).toFixed(2)
+    }×, hot ${(gw.hot / ref.hot).toFixed(2)}×, PUT ${(gw.put / ref.put).toFixed(1)}×, GET ${
+      (gw.get / ref.get).toFixed(1)
+    }×`,
   );
   console.log(`server CPU (presigned upload, download, small ops): ${cpuNotes.join("; ")}`);
-  console.log(`load average: ${(await Deno.readTextFile("/proc/loadavg")).trim()}`);
+  console.log(`appliance CPU per MiB of the presigned upload, by thread (user+sys): ${threadNote}`);
+  console.log(`bytes still cached after dropping before the cold reads: ${cacheNotes.join(", ")}`);
+  console.log(
+    `load average: before ${loadBefore}; after the large and small phases ${
+      (await Deno.readTextFile("/proc/loadavg")).trim()
+    }`,
+  );
   await Deno.remove(file);
   for (const t of targets) t.client.destroy();
 
