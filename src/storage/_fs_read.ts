@@ -93,6 +93,18 @@ export function segmentSource(segments: Segment[], onRelease: () => void): DataS
     size,
     release,
     stream(range) {
+      const only = segments.length === 1 ? segments[0]!.data : undefined;
+      if (only) {
+        // A small object read whole: one chunk, nothing left to release.
+        const chunk = only.subarray(range.start, range.end + 1);
+        release();
+        return new ReadableStream<Uint8Array>({
+          start(controller) {
+            if (chunk.byteLength > 0) controller.enqueue(chunk);
+            controller.close();
+          },
+        });
+      }
       const it = chunks(segments, range.start, range.end, READ_BYTES);
       return new ReadableStream<Uint8Array>({
         async pull(controller) {
