@@ -247,7 +247,9 @@ const MAX_FREE_PROBES = 32;
 export async function openStored<M>(path: string): Promise<OpenedFile<M> | undefined> {
   let file: Deno.FsFile;
   try {
-    file = await Deno.open(path, { read: true });
+    // Opening an existing file for reading takes no journal lock, so unlike a create it does not wait on other
+    // writes' fsyncs; inline it saves a thread hand-off (~25 µs of CPU per GET here).
+    file = Deno.openSync(path, { read: true });
   } catch (err) {
     if (isNotFound(err)) return undefined;
     throw err;
