@@ -56,7 +56,8 @@ Deno.test("group commit: concurrent small overwrites, deletes and new keys agree
     await store.createBucket("bkt");
     const overwrites = Array.from(
       { length: 48 },
-      (_, v) => v % 5 === 4 ? store.deleteObject("bkt", `k${v % 4}`) : putSmall(store, "bkt", `k${v % 4}`, smallVersion(v)),
+      (_, v) =>
+        v % 5 === 4 ? store.deleteObject("bkt", `k${v % 4}`) : putSmall(store, "bkt", `k${v % 4}`, smallVersion(v)),
     );
     const fresh = Array.from({ length: 64 }, (_, i) => putSmall(store, "bkt", `new/${i}`, bytes(4096, i)));
     const infos = await Promise.all(fresh);
