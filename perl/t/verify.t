@@ -3,15 +3,18 @@
 # which keeps the CRC32 the plugin sends with its uploads (full-object for a PUT, composite "-N"
 # for a multipart upload), and against s3rver, which keeps none (MD5 against the ETag). A byte
 # flipped in the server's stored data must fail the download, in parallel ranges and in one
-# stream, and leave neither the volume nor a partial file behind.
+# stream, and leave neither the volume nor a partial file behind. Uploads to a server that keeps
+# checksums are checked by CRC32 instead of MD5; a part the server does not confirm fails.
 use strict;
 use warnings;
 
 use Compress::Raw::Zlib ();
 use Digest::MD5 qw(md5_hex);
 use File::Find;
-use FindBin;
 use File::Temp qw(tempdir);
+use FindBin;
+use IO::Socket::INET;
+use POSIX ();
 use Test::More;
 
 use lib "$FindBin::Bin/lib";
@@ -85,14 +88,16 @@ sub run_server {
     my $s3 = PVE::Storage::Custom::S3Plugin::Objects->new(endpoint => $srv->{endpoint},
         port => $srv->{port}, use_ssl => 0, bucket => $srv->{bucket}, region => 'us-east-1',
         access_key => $srv->{access_key}, secret_key => $srv->{secret_key});
-    PVE::Storage::Custom::S3Plugin::Multipart::upload(s3 => $s3, key => 'v/mp.bin',
+    my $up = PVE::Storage::Custom::S3Plugin::Multipart::upload(s3 => $s3, key => 'v/mp.bin',
         file => "$tmp/payload.bin", part_size => PART, concurrency => 3);
+    my $keeps = $name eq 'gateway';
+    is($up->{verified_by}, $keeps ? 'crc32' : 'md5',
+        "$name: multipart upload checked by " . ($keeps ? 'the CRC32s the server confirmed' : 'MD5'));
     $s3->put_object('v/one.bin', file => "$tmp/payload.bin");
     # An upload without x-amz-checksum-crc32, as older clients send.
     $s3->request(op => 'put', method => 'PUT', key => 'v/plain.bin', body => $data);
 
     my %head = map { ($_ => $s3->head_object("v/$_.bin")) } qw(mp one plain);
-    my $keeps = $name eq 'gateway';
     if ($keeps) {
         like($head{mp}->{crc32}, qr/^[A-Za-z0-9+\/]{6}==-3$/, "$name: multipart upload has a composite CRC32");
         is($head{one}->{crc32}, crc_b64($data), "$name: PUT has the full-object CRC32 of the data");
@@ -135,6 +140,33 @@ sub run_server {
             is_deeply(\@left, [], "$name: $k.bin, $mode: neither the volume nor a partial file is left");
         }
     }
+}
+
+# A part upload without MD5 needs the server to confirm its CRC32: one that answers without it
+# (here a scripted server that takes the body and answers 200 with an ETag only) fails the part.
+{
+    my $srv = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1', LocalPort => 0)
+        or die "listen: $!";
+    my $pid = fork() // die;
+    if (!$pid) {
+        my $c = $srv->accept;
+        my $head = '';
+        while (my $line = <$c>) { $head .= $line; last if $line eq "\r\n" }
+        my ($len) = $head =~ /^content-length:\s*(\d+)/mi;
+        read($c, my $body, $len // 0);
+        print {$c} "HTTP/1.1 200 OK\r\nETag: \"" . md5_hex($body) . "\"\r\nContent-Length: 0\r\n\r\n";
+        close($c);
+        POSIX::_exit(0);
+    }
+    my $s3 = PVE::Storage::Custom::S3Plugin::Objects->new(endpoint => '127.0.0.1',
+        port => $srv->sockport, use_ssl => 0, bucket => 'b', access_key => 'a', secret_key => 's',
+        retries => 0);
+    close($srv);
+    eval { $s3->upload_part('k', 'id', 1, { file => "$tmp/payload.bin", offset => 0, length => 1000 },
+        digest => 'crc32') };
+    like($@, qr/^part 1 of 'k': the server answered CRC32 none, sent \S+==$/m,
+        'a part whose CRC32 the server does not confirm fails');
+    waitpid($pid, 0);
 }
 
 for my $start (\&S3Test::start_gateway, sub { S3Test::start_s3rver('verify') }) {

@@ -13,7 +13,7 @@ use Digest::MD5;
 use Digest::SHA;
 use HTTP::Tiny;
 use IO::Socket::SSL qw(SSL_VERIFY_PEER);
-use MIME::Base64 qw(encode_base64);
+use MIME::Base64 qw(decode_base64 encode_base64);
 use Time::HiRes qw(time sleep);
 
 use PVE::Storage::Custom::S3Plugin::Error;
@@ -171,7 +171,7 @@ sub _file_body {
     my $next = _range_reader($spec);
     return sub {
         my $buf = $next->();
-        $md5->add($buf);
+        $md5->add($buf) if $md5;
         $self->_throttle(length($buf));
         return $buf;
     };
@@ -197,6 +197,14 @@ sub _throttle {
 
 # CRC32 as S3 writes it (x-amz-checksum-crc32): base64 of the four big-endian bytes.
 sub crc32_base64 { encode_base64(pack('N', $_[0]), '') }
+
+# S3's composite checksum of a multipart object from its parts' CRC32s (base64, in order): the
+# CRC32 of the raw part checksums, then "-<parts>".
+sub crc32_composite {
+    my (@parts) = @_;
+    my $raw = join('', map { decode_base64($_) } @parts);
+    return crc32_base64(Compress::Raw::Zlib::crc32($raw)) . '-' . scalar(@parts);
+}
 
 # One pass over a file range: sha256 (hex) and md5 (raw) of it for a signed payload, and/or its
 # CRC32 (base64) for x-amz-checksum-crc32. Pieces of zeros (holes) are joined without hashing.
@@ -229,10 +237,12 @@ sub _retryable {
         headers => {...}, body => $string | { file, offset, length }, checksum => 1,
         sink => $fh, digest => 'md5' | 'crc32', ok => [200, 204], timeout => 2, retries => 0);
 
-Returns C<{ status, headers, content, md5, crc32 }>: C<md5> is the hex digest of a file body or,
-with C<digest> md5 (the default), of what went to C<sink>; C<crc32> (base64, as S3 writes it) is
-that of what went to C<sink> with C<digest> crc32, or the x-amz-checksum-crc32 sent with the body
-(C<checksum>). Dies with an S3Plugin::Error after the retries are used up.
+Returns C<{ status, headers, content, md5, crc32 }>. With C<digest> md5 (the default), C<md5> is
+the hex digest of what went to C<sink> or of a file body, computed on the way. With C<digest>
+crc32, C<crc32> (base64, as S3 writes it) is that of what went to C<sink>; a file body is then
+not hashed while it is sent, its CRC32 goes out as x-amz-checksum-crc32 for the server to check,
+as with C<checksum>, and is returned as C<crc32>. Dies with an S3Plugin::Error after the retries
+are used up.
 
 =cut
 
@@ -245,13 +255,16 @@ sub request {
     my %headers = %{ $r{headers} // {} };
     my ($payload_hash, $body_len) = (Digest::SHA::sha256_hex(''), 0);
     my $body = $r{body};
+    my $want_crc = ($r{digest} // 'md5') eq 'crc32';
+    my $checksum = $r{checksum} || ($want_crc && ref($body) eq 'HASH');
     if (ref($body) eq 'HASH') {
         $body_len = $body->{length};
         # File bodies go out in one pass: unsigned payload, MD5 computed while sending and
-        # compared with the ETag afterwards. sign_payload and checksum add a hashing pass first.
+        # compared with the ETag afterwards (or, with digest crc32, the server checks the CRC32).
+        # sign_payload and the CRC32 add a hashing pass first.
         my $sign = $self->{sign_payload};
-        my $h = $sign || $r{checksum}
-            ? hash_range($body, sha => $sign, md5 => $sign, crc32 => $r{checksum}) : {};
+        my $h = $sign || $checksum
+            ? hash_range($body, sha => $sign, md5 => $sign, crc32 => $checksum) : {};
         $payload_hash = $h->{sha} // UNSIGNED_PAYLOAD;
         $headers{'content-md5'} = encode_base64($h->{md5}, '') if $h->{md5};
         $headers{'x-amz-checksum-crc32'} = $h->{crc32} if $h->{crc32};
@@ -261,13 +274,12 @@ sub request {
         $payload_hash = Digest::SHA::sha256_hex($body);
         $headers{'content-md5'} = encode_base64(Digest::MD5::md5($body), '');
         $headers{'x-amz-checksum-crc32'} = crc32_base64(Compress::Raw::Zlib::crc32($body))
-            if $r{checksum};
+            if $checksum;
     }
     $headers{'content-length'} = $body_len if defined($body) || $r{method} =~ /^(PUT|POST)$/;
     my $url = $self->_url($hostport, $path, $query);
     my $http = $self->_http($r{timeout});
     my ($attempt, $res, $md5, $crc, $t0) = (0, undef, undef, 0, time());
-    my $want_crc = ($r{digest} // 'md5') eq 'crc32';
     my $bytes_in = 0;
     while (1) {
         my $signed = sign_request({
@@ -280,7 +292,7 @@ sub request {
         my %opts = (headers => { %headers, %{ $signed->{headers} } });
         ($md5, $crc) = (Digest::MD5->new, 0);
         if (ref($body) eq 'HASH') {
-            $opts{content} = $self->_file_body($body, $md5);
+            $opts{content} = $self->_file_body($body, $want_crc ? undef : $md5);
         } elsif (defined($body)) {
             $opts{content} = $body;
         }
@@ -323,7 +335,7 @@ sub request {
             bytes_out => ($ok ? $body_len : 0));
     }
     die $self->_error($op, $res, \%r) if !$ok;
-    $res->{md5} = $md5->hexdigest if ($r{sink} && !$want_crc) || ref($body) eq 'HASH';
+    $res->{md5} = $md5->hexdigest if !$want_crc && ($r{sink} || ref($body) eq 'HASH');
     $res->{crc32} = $r{sink} ? ($want_crc ? crc32_base64($crc) : undef)
         : $headers{'x-amz-checksum-crc32'};
     return $res;

@@ -3,7 +3,8 @@ package PVE::Storage::Custom::S3Plugin::Multipart;
 # Streaming multipart upload of one local file: fixed-size parts, N parts in flight (one forked
 # worker per part, each reading its own range from the file, so memory stays bounded whatever the
 # file size), per-part retry, resume of an interrupted upload from a state file checked against
-# ListParts, abort on failure, md5-of-md5s ETag and size verification at the end.
+# ListParts, abort on failure, size verification at the end and the md5-of-md5s ETag or, where
+# the server keeps checksums (it confirms the CRC32 algorithm), the parts' composite CRC32.
 #
 # With `follow`, the file may still be growing (a vzdump archive being written): a part is sent
 # once the file has grown past its end, and the last part once `follow` reports the writer done.
@@ -14,6 +15,7 @@ use warnings;
 use Digest::MD5 qw(md5_hex);
 use JSON;
 
+use PVE::Storage::Custom::S3Plugin::Client;
 use PVE::Storage::Custom::S3Plugin::Workers qw(spawn_worker collect_workers stop_workers);
 use Time::HiRes qw(sleep time);
 
@@ -121,8 +123,9 @@ sub upload {
     if (!$state) {
         my $ps = _part_size_for($done_writing ? $size : undef, $o{part_size});
         my %meta = (%{ $o{meta} // {} }, 's3plugin-part-size' => $ps);
+        my ($id, $crc32) = $s3->create_multipart($key, meta => \%meta);
         $state = { key => $key, dev => $dev, ino => $ino, part_size => $ps, parts => {},
-            upload_id => $s3->create_multipart($key, meta => \%meta) };
+            upload_id => $id, crc32 => $crc32 ? 1 : 0 };
         _save_state($o{state_file}, $state);
     }
     my $ps = $state->{part_size};
@@ -151,7 +154,8 @@ sub upload {
                 my $src = '/proc/self/fd/' . fileno($fh);
                 $running{$n} = spawn_worker($n, sub {
                     my $res = $s3->upload_part($state->{key}, $state->{upload_id}, $n,
-                        { file => $src, offset => $offset, length => $len });
+                        { file => $src, offset => $offset, length => $len },
+                        digest => $state->{crc32} ? 'crc32' : 'md5');
                     return { size => $len, etag => $res->{etag}, md5 => $res->{md5},
                         crc32 => $res->{crc32} };
                 }, sub {
@@ -201,11 +205,18 @@ sub upload {
         if $head->{size} != $size;
     # Some servers (RGW 16) leave the ETag of CompleteMultipartUploadResult empty.
     $etag = $head->{etag} if !defined($etag) || $etag eq '';
-    my $expect = expected_etag(map { $state->{parts}->{$_}->{md5} } @nums);
-    die "upload of '$key' completed with ETag $etag, expected $expect\n"
-        if defined($etag) && $etag =~ /-\d+$/ && $etag ne $expect;
+    if ($state->{crc32}) {
+        my $expect = PVE::Storage::Custom::S3Plugin::Client::crc32_composite(
+            map { $state->{parts}->{$_}->{crc32} } @nums);
+        my $got = $head->{crc32} // 'none';
+        die "upload of '$key' completed with CRC32 $got, expected $expect\n" if $got ne $expect;
+    } else {
+        my $expect = expected_etag(map { $state->{parts}->{$_}->{md5} } @nums);
+        die "upload of '$key' completed with ETag $etag, expected $expect\n"
+            if defined($etag) && $etag =~ /-\d+$/ && $etag ne $expect;
+    }
     return { etag => $etag, size => $size, parts => scalar(@nums), resumed_parts => $resumed,
-        worker_peak_rss_kb => $worker_rss };
+        worker_peak_rss_kb => $worker_rss, verified_by => $state->{crc32} ? 'crc32' : 'md5' };
 }
 
 # Abort multipart uploads under $prefix started more than $max_age seconds ago.

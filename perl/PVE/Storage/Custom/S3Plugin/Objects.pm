@@ -188,22 +188,34 @@ sub list_objects {
     return (\@objects, \@prefixes);
 }
 
+# The upload id; in list context also whether the server keeps CRC32 checksums for it (it
+# confirms the x-amz-checksum-algorithm asked for).
 sub create_multipart {
     my ($self, $key, %opt) = @_;
     my $res = $self->request(op => 'mpu_create', method => 'POST', key => $key,
         query => [['uploads', '']],
         headers => { %{ $self->_meta_headers($opt{meta}) }, 'x-amz-checksum-algorithm' => 'CRC32' });
-    return xml_text(parse_xml($res->{content}), 'UploadId')
+    my $id = xml_text(parse_xml($res->{content}), 'UploadId')
         // die "server returned no UploadId for '$key'\n";
+    return wantarray
+        ? ($id, uc($res->{headers}->{'x-amz-checksum-algorithm'} // '') eq 'CRC32') : $id;
 }
 
+# With digest => 'crc32' (the server keeps checksums) the part is not hashed with MD5 while it is
+# sent: the server checks its CRC32 and must answer with it.
 sub upload_part {
-    my ($self, $key, $upload_id, $n, $spec) = @_;
+    my ($self, $key, $upload_id, $n, $spec, %opt) = @_;
     my $res = $self->request(op => 'mpu_part', method => 'PUT', key => $key,
-        query => [['partNumber', $n], ['uploadId', $upload_id]], body => {%$spec}, checksum => 1);
+        query => [['partNumber', $n], ['uploadId', $upload_id]], body => {%$spec}, checksum => 1,
+        digest => $opt{digest});
     my $etag = _unquote($res->{headers}->{etag});
-    die "part $n of '$key' was corrupted in transit: server ETag $etag, sent MD5 $res->{md5}\n"
-        if $etag && $etag =~ /^[0-9a-f]{32}$/ && $etag ne $res->{md5};
+    if (!defined($res->{md5})) {
+        my $kept = $res->{headers}->{'x-amz-checksum-crc32'} // 'none';
+        die "part $n of '$key': the server answered CRC32 $kept, sent $res->{crc32}\n"
+            if $kept ne $res->{crc32};
+    } elsif ($etag && $etag =~ /^[0-9a-f]{32}$/ && $etag ne $res->{md5}) {
+        die "part $n of '$key' was corrupted in transit: server ETag $etag, sent MD5 $res->{md5}\n";
+    }
     return { etag => $etag, md5 => $res->{md5}, crc32 => $res->{crc32} };
 }
 

@@ -75,12 +75,9 @@ sub _combined {
     return PVE::Storage::Custom::S3Plugin::Client::crc32_base64($crc);
 }
 
-# S3's composite checksum: the CRC32 of the parts' CRC32s (raw, in order), then "-<parts>".
 sub _composite {
     my ($ranges) = @_;
-    my $raw = join('', map { decode_base64($_->[0]) } @$ranges);
-    return PVE::Storage::Custom::S3Plugin::Client::crc32_base64(Compress::Raw::Zlib::crc32($raw))
-        . '-' . scalar(@$ranges);
+    return PVE::Storage::Custom::S3Plugin::Client::crc32_composite(map { $_->[0] } @$ranges);
 }
 
 sub _md5_file {
