@@ -34,7 +34,7 @@ function abortReason(signal: AbortSignal): unknown {
   return signal.reason ?? new DOMException("The operation was aborted", "AbortError");
 }
 
-/** Bytes per read from a byte stream of a small or unknown-length body (read into one reused buffer). */
+/** Bytes per read from a byte stream of a small or unknown-length body (two buffers, used in turn). */
 const READ_BYTES = 64 * 1024;
 /**
  * A byte stream of a body of at least this many declared bytes is read in blocks of this size: one read of the
@@ -125,8 +125,10 @@ export async function drainBody(
       consuming = undefined;
       const chunk = read.filled;
       if (chunk.byteLength === 0) break;
-      // Hash while the sink's write runs in the I/O pool.
+      // Hash while the sink's write runs in the I/O pool, both while the next chunk is read. A failure is handled
+      // where `consuming` is awaited; the no-op handler keeps it from counting as unhandled until then.
       consuming = Promise.all([sink(chunk), hash.update(chunk)]);
+      consuming.catch(() => {});
       if (reader.byob) [buf, lent] = [lent ?? take(), buf];
     }
     if (contentLength !== undefined && size !== contentLength) {

@@ -98,3 +98,23 @@ Deno.test("drainBody: an abort while a large body streams rejects with the abort
     /client gone/,
   );
 });
+
+Deno.test("drainBody: a write that fails while the next block is being read fails the drain with its error", async () => {
+  const data = bytes(3 * MiB, 8);
+  let offset = 0;
+  const slow = new ReadableStream({
+    type: "bytes",
+    async pull(controller) {
+      await new Promise((r) => setTimeout(r, 20)); // the next read outlasts the failing write
+      const view = controller.byobRequest!.view!;
+      const n = Math.min(view.byteLength, data.byteLength - offset, 256 * 1024);
+      new Uint8Array(view.buffer, view.byteOffset, n).set(data.subarray(offset, offset + n));
+      offset += n;
+      controller.byobRequest!.respond(n);
+    },
+  });
+  await assert.rejects(
+    drainBody(slow, { contentLength: data.byteLength }, () => Promise.reject(new Error("disk gone"))),
+    /disk gone/,
+  );
+});
