@@ -213,8 +213,10 @@ async function large(t: Target, file: string) {
   });
   const threads0 = threadCpuMs(t.pid);
   const cpu0 = processCpuMs(t.pid);
+  const client0 = processCpuMs(Deno.pid);
   const up = await timed(() => presignedUpload(t, "large", file));
   const upCpu = perMiB(processCpuMs(t.pid) - cpu0);
+  const upClientCpu = perMiB(processCpuMs(Deno.pid) - client0);
   const upThreads = threadSplit(threads0, threadCpuMs(t.pid), bytes / MiB);
   // Downloads go through Deno's fetch on a presigned URL: the SDK's Node-stream body costs more CPU than the
   // servers being measured.
@@ -231,7 +233,7 @@ async function large(t: Target, file: string) {
   const hot = await download();
   const cachedAfterDrop = await dropCache(t.dir);
   const cold = await download();
-  return { up: mbps(bytes, up), sdkUp: mbps(bytes, sdkUp), upCpu, upThreads, hot, cold, cachedAfterDrop };
+  return { up: mbps(bytes, up), sdkUp: mbps(bytes, sdkUp), upCpu, upClientCpu, upThreads, hot, cold, cachedAfterDrop };
 }
 
 async function disk(file: string, dir: string) {
@@ -312,9 +314,11 @@ try {
     results[t.name] = { ...l, hot: l.hot.rate, cold: l.cold.rate, put: s.putOps, get: s.getOps };
     cacheNotes.push(`${t.name} ${l.cachedAfterDrop}`);
     cpuNotes.push(
-      `${t.name}: ${l.upCpu.toFixed(2)} ms CPU per MiB up, ${l.hot.cpu.toFixed(2)} down hot, ${
-        l.cold.cpu.toFixed(2)
-      } down cold, ${s.putCpuMs.toFixed(2)} ms per 4 KiB PUT, ${s.getCpuMs.toFixed(2)} per GET`,
+      `${t.name}: ${l.upCpu.toFixed(2)} ms CPU per MiB up (the client ${l.upClientCpu.toFixed(2)}), ${
+        l.hot.cpu.toFixed(2)
+      } down hot, ${l.cold.cpu.toFixed(2)} down cold, ${s.putCpuMs.toFixed(2)} ms per 4 KiB PUT, ${
+        s.getCpuMs.toFixed(2)
+      } per GET`,
     );
     rows.push(
       `| ${t.name} | ${l.up.toFixed(0)} | ${l.sdkUp.toFixed(0)} | ${l.hot.rate.toFixed(0)} | ${
