@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { drainBody } from "./_body.ts";
 import { createMd5Offload } from "./_fs_md5.ts";
-import { bytes, md5Hex, rejectsWithCode } from "./_testing/contract_helpers.ts";
+import { createFsStore } from "./fs.ts";
+import { bytes, getBytes, md5Hex, rejectsWithCode } from "./_testing/contract_helpers.ts";
 
 const MiB = 1024 * 1024;
 
@@ -117,4 +118,25 @@ Deno.test("drainBody: a write that fails while the next block is being read fail
     drainBody(slow, { contentLength: data.byteLength }, () => Promise.reject(new Error("disk gone"))),
     /disk gone/,
   );
+});
+
+Deno.test("fs store: a large byte-stream body goes to disk in whole blocks with its ETag, as a part and an object", async () => {
+  const root = await Deno.makeTempDir({ prefix: "fs-blocks-" });
+  const store = await createFsStore({ root });
+  try {
+    await store.createBucket("bkt");
+    const data = bytes(5 * MiB + 99, 5);
+    const opts = { contentLength: data.byteLength };
+    const info = await store.putObject("bkt", "k", byteStreamOf(data, [65_536, 1_000_003]), opts);
+    assert.equal(info.etag, `"${md5Hex(data)}"`);
+    assert.deepEqual(await getBytes(store, "bkt", "k"), data);
+    const uploadId = await store.createMultipartUpload("bkt", "mp");
+    const part = await store.uploadPart("bkt", "mp", { uploadId, partNumber: 1 }, byteStreamOf(data, [MiB]), opts);
+    assert.equal(part.etag, `"${md5Hex(data)}"`);
+    await store.completeMultipartUpload("bkt", "mp", uploadId, [{ partNumber: 1, etag: part.etag }]);
+    assert.deepEqual(await getBytes(store, "bkt", "mp"), data);
+  } finally {
+    await store.close();
+    await Deno.remove(root, { recursive: true });
+  }
 });
