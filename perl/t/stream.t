@@ -6,6 +6,7 @@
 use strict;
 use warnings;
 
+use Compress::Raw::Zlib ();
 use Digest::MD5 qw(md5_hex);
 use File::Temp qw(tempdir);
 use IO::Socket::INET;
@@ -13,6 +14,7 @@ use POSIX ();
 use Time::HiRes ();
 use Test::More;
 
+use PVE::Storage::Custom::S3Plugin::Client;
 use PVE::Storage::Custom::S3Plugin::Metrics;
 use PVE::Storage::Custom::S3Plugin::Objects;
 
@@ -55,20 +57,23 @@ sub serve {
 
 sub send_all { my ($c, $s) = @_; print {$c} $s; }
 
+# get_object to a file; digest => 'crc32' asks for the CRC32 instead of the MD5.
 sub download {
     my ($port, %o) = @_;
+    my $digest = delete($o{digest});
     my $m = PVE::Storage::Custom::S3Plugin::Metrics->new();
     my $s3 = PVE::Storage::Custom::S3Plugin::Objects->new(endpoint => '127.0.0.1', port => $port,
         use_ssl => 0, bucket => 'b', access_key => 'A', secret_key => 'S', backoff => 0.01,
         metrics => $m, %o);
     open(my $fh, '+>', "$tmp/out") or die;
-    my $res = eval { $s3->get_object('k', fh => $fh) };
+    my $res = eval { $s3->get_object('k', fh => $fh, digest => $digest) };
     my $err = $@;
     close($fh);
     my $got = do { local (@ARGV, $/) = ("$tmp/out"); <> };
     return ($res, $err, $got, $m->{ops}->{get});
 }
 
+my $body_crc32 = PVE::Storage::Custom::S3Plugin::Client::crc32_base64(Compress::Raw::Zlib::crc32($body));
 my $ok = "HTTP/1.1 200 OK\r\nETag: \"" . md5_hex($body) . "\"\r\n";
 my @cases = (
     ['Content-Length', sub { send_all($_[0], "${ok}Content-Length: " . length($body) . "\r\n\r\n$body") }],
@@ -85,6 +90,11 @@ for my $case (@cases) {
     is($res && $res->{md5}, md5_hex($body), "$name: MD5 computed while writing");
     is($stats->{bytes_in}, length($body), "$name: bytes counted in the metrics");
     is($stats->{requests}, 1, "$name: one request recorded");
+    ($port, $pid) = serve($answer);
+    ($res, $err, $got) = download($port, digest => 'crc32');
+    waitpid($pid, 0);
+    is($res && $res->{crc32}, $body_crc32, "$name: CRC32 computed while writing, when asked for");
+    ok($res && !defined($res->{md5}), "$name: no MD5 then");
 }
 
 # The bandwidth limit holds on this path too: 3.2 MB at 1024 KiB/s cannot finish in under 2 s.
@@ -114,9 +124,10 @@ like($req, qr/^connection: close\r$/m, 'one request per connection');
     sub { send_all($_[0], "${ok}Content-Length: " . length($body) . "\r\n\r\n" . substr($body, 0, 1_500_000)) },
     sub { send_all($_[0], "${ok}Content-Length: " . length($body) . "\r\n\r\n$body") },
 );
-my ($res, $err, $got, $stats) = download($port);
+my ($res, $err, $got, $stats) = download($port, digest => 'crc32');
 waitpid($pid, 0);
 is($err, '', 'cut connection: retried');
+is($res && $res->{crc32}, $body_crc32, 'cut connection: CRC32 of the retried body only');
 is(length($got), length($body), 'cut connection: file holds exactly one copy');
 is(md5_hex($got), md5_hex($body), 'cut connection: content intact');
 is($stats->{retries}, 1, 'cut connection: one retry counted');
