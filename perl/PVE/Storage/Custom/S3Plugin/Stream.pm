@@ -1,8 +1,8 @@
 package PVE::Storage::Custom::S3Plugin::Stream;
 
 # Streaming GET to a file over a plain socket: HTTP::Tiny hands a download over in 32 KiB pieces
-# with a Perl callback for each; this reads up to 1 MiB per sysread and writes, hashes and
-# throttles once per MiB, which is most of the client's CPU time on a download. One request per
+# with a Perl callback for each; this reads up to 256 KiB per sysread and writes, hashes and
+# throttles once per 256 KiB, which is most of the client's CPU time on a download. One request per
 # connection (Connection: close); answers in HTTP::Tiny's shape so the retry and error paths of
 # S3Plugin::Client treat both alike.
 
@@ -13,7 +13,9 @@ use IO::Socket::INET;
 use IO::Socket::SSL;
 use Socket qw(SOL_SOCKET SO_RCVTIMEO SO_SNDTIMEO);
 
-use constant BATCH => 1024 * 1024;
+# 8 parallel 2 GiB downloads, A/B in 8 alternating pairs: 256 KiB cost 15-20 % less client CPU
+# than 1 MiB (the piece is still in the CPU cache when it is hashed and written), 4 MiB more.
+use constant BATCH => 256 * 1024;
 
 sub _fail {
     my ($msg) = @_;
@@ -51,7 +53,7 @@ sub _read_more {
     my $res = get(host => $h, port => $p, use_ssl => 0, ssl => {...}, timeout => 30,
         request => "GET /b/k HTTP/1.1\r\n...\r\n\r\n", sink => sub { $bytes });
 
-Sends the request and streams a 2xx body to C<sink> in pieces of up to 1 MiB. Returns
+Sends the request and streams a 2xx body to C<sink> in pieces of about 256 KiB. Returns
 C<{ status, reason, headers, content }>; C<content> is the body of a non-2xx answer, or the
 network error (status 599).
 
@@ -118,7 +120,7 @@ sub _exchange {
     return $res;
 }
 
-# Transfer-Encoding: chunked, re-batched into pieces of up to 1 MiB.
+# Transfer-Encoding: chunked, re-batched into pieces of about 256 KiB.
 sub _chunked {
     my ($sock, $bufref, $deliver) = @_;
     my $out = '';
