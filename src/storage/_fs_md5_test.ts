@@ -57,8 +57,11 @@ Deno.test("libcrypto MD5: updates in flight finish before the library is unloade
   const data = bytes(4 * MiB, 5);
   const hash = md5.create();
   const updating = hash.update(data);
+  const small = md5.create();
+  const queued = small.update(data.subarray(0, 100)); // hashed on this thread, in a later microtask
   md5.close();
   await updating;
+  await queued;
   assert.throws(() => hash.update(data), /closed/);
   await assert.rejects(async () => await hash.digest(), /closed/);
 });

@@ -60,13 +60,15 @@ export function openLibcryptoMd5(path: string = LIBCRYPTO): LibcryptoMd5 | undef
       update(chunk) {
         ensureOpen();
         const n = BigInt(chunk.byteLength);
-        if (chunk.byteLength < OFF_THREAD_BYTES) {
-          last = last.then(() => check(fns.MD5_UpdateNow(ctx, chunk, n)));
-          return last;
-        }
-        // The caller lends `chunk` until the returned promise settles, so the pool thread may read it until then.
+        // Counted until done, so `close()` cannot unload the library under a queued or running update. The caller
+        // lends `chunk` until the returned promise settles, so the pool thread may read it until then.
         running++;
-        last = last.then(() => fns.MD5_Update(ctx, chunk, n)).then(check).finally(settle);
+        const hashed = last.then(() =>
+          chunk.byteLength < OFF_THREAD_BYTES
+            ? check(fns.MD5_UpdateNow(ctx, chunk, n))
+            : fns.MD5_Update(ctx, chunk, n).then(check)
+        );
+        last = hashed.finally(settle);
         return last;
       },
       async digest() {
