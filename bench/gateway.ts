@@ -224,11 +224,13 @@ async function large(t: Target, file: string) {
   const download = async () => {
     let got = 0;
     const cpu = processCpuMs(t.pid);
+    const threads = threadCpuMs(t.pid);
     const ms = await timed(async () => {
       got = await drain((await fetch(url)).body!);
     });
     if (got !== bytes) throw new Error(`${t.name}: downloaded ${got} of ${bytes} bytes`);
-    return { rate: mbps(bytes, ms), cpu: perMiB(processCpuMs(t.pid) - cpu) };
+    const split = threadSplit(threads, threadCpuMs(t.pid), bytes / MiB);
+    return { rate: mbps(bytes, ms), cpu: perMiB(processCpuMs(t.pid) - cpu), threads: split };
   };
   const hot = await download();
   const cachedAfterDrop = await dropCache(t.dir);
@@ -306,7 +308,7 @@ try {
     if (t.pid === app.pid) rss.phase("1 GiB up and down");
     const l = await large(t, file);
     if (t.pid === app.pid) {
-      threadNote = l.upThreads;
+      threadNote = `upload ${l.upThreads}; download hot ${l.hot.threads}; cold ${l.cold.threads}`;
       rss.phase("4 KiB PUT/GET");
     }
     const s = await smallOps(t, SMALL_OPS, CONCURRENCY);
@@ -345,7 +347,7 @@ try {
     }×`,
   );
   console.log(`server CPU (presigned upload, download, small ops): ${cpuNotes.join("; ")}`);
-  console.log(`appliance CPU per MiB of the presigned upload, by thread (user+sys): ${threadNote}`);
+  console.log(`appliance CPU per MiB by thread (user+sys): ${threadNote}`);
   console.log(`bytes still cached after dropping before the cold reads: ${cacheNotes.join(", ")}`);
   console.log(
     `load average: before ${loadBefore}; after the large and small phases ${
