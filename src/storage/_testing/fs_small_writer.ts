@@ -21,7 +21,7 @@ await Promise.all(Array.from({ length: 16 }, async () => {
     const version = next++;
     const key = `k${version % 20}`;
     const data = smallVersion(version);
-    await store.putObject(bucket, key, new Blob([data]).stream(), { contentLength: data.byteLength });
+    await store.putObject(bucket, key, new Blob([data.slice()]).stream(), { contentLength: data.byteLength });
     Deno.stdout.writeSync(out.encode(JSON.stringify({ key, version }) + "\n"));
   }
 }));
