@@ -33,10 +33,16 @@ export interface SmallOpsResult {
   getClientCpuMs: number;
 }
 
+/** User and system CPU time, in ms, from the text of a /proc `stat` file (a process's or a thread's). */
+export function statCpuMs(stat: string): { user: number; sys: number } {
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return { user: Number(fields[11]) * 10, sys: Number(fields[12]) * 10 };
+}
+
 /** CPU time (user + system, all threads) a process has used so far, in ms. */
 export function processCpuMs(pid: number): number {
-  const fields = Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1]!.split(" ");
-  return (Number(fields[11]) + Number(fields[12])) * 10;
+  const { user, sys } = statCpuMs(Deno.readTextFileSync(`/proc/${pid}/stat`));
+  return user + sys;
 }
 
 function crc32Base64(body: Uint8Array): string {

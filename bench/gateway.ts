@@ -24,7 +24,7 @@ import { Upload } from "@aws-sdk/lib-storage";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import { join } from "node:path";
 import { peakRssKiB, run, startAppliance } from "../tests/e2e/_appliance.ts";
-import { processCpuMs, smallOps, type SmallOpsTarget } from "./_small_ops.ts";
+import { processCpuMs, smallOps, type SmallOpsTarget, statCpuMs } from "./_small_ops.ts";
 
 const MiB = 1024 * 1024;
 const LARGE_MIB = Number(Deno.env.get("BENCH_GW_LARGE_MIB") ?? 1024);
@@ -100,11 +100,11 @@ function threadCpuMs(pid: number): Map<string, { user: number; sys: number }> {
       continue; // the thread ended
     }
     const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
     const name = task.name === String(pid) ? "main" : comm.replace(/-?\d+$/, "");
     const g = groups.get(name) ?? { user: 0, sys: 0 };
-    g.user += Number(fields[11]) * 10;
-    g.sys += Number(fields[12]) * 10;
+    const cpu = statCpuMs(stat);
+    g.user += cpu.user;
+    g.sys += cpu.sys;
     groups.set(name, g);
   }
   return groups;
