@@ -31,6 +31,11 @@ export interface Payload {
   failure(): unknown;
   /** Raw bytes received on the wire. */
   bytesIn(): number;
+  /**
+   * The Content-MD5 (hex) that this payload left to the store (`md5CheckedByStore`); the caller passes it as
+   * `expectedMd5Hex`. Undefined when there is none or the payload checks it itself.
+   */
+  storeMd5Hex?: string;
 }
 
 export interface PayloadOptions {
@@ -43,6 +48,11 @@ export interface PayloadOptions {
    * assembled object instead, so they must not be checked against the XML body.
    */
   checksumHeadersDescribeBody?: boolean;
+  /**
+   * The caller hands the body to a store that computes its MD5 anyway (for the ETag): a streamed body's
+   * Content-MD5 is then left to the store (`Payload.storeMd5Hex`) instead of being hashed twice.
+   */
+  md5CheckedByStore?: boolean;
 }
 
 function headerInt(headers: Headers, name: string): number | undefined {
@@ -152,7 +162,10 @@ export function createPayload(req: Request, options: PayloadOptions): Payload {
 
   const digests = new Map<DigestAlgorithm, ReturnType<typeof createDigest>>();
   if (mode.kind === "sha256") digests.set("sha256", createDigest("sha256"));
-  if (md5) digests.set("md5", createDigest("md5"));
+  // A small body is read whole; a streamed one's Content-MD5 can be left to the store.
+  const wholeBody = !chunked && declaredLength !== undefined && declaredLength <= WHOLE_BODY_BYTES;
+  const storeMd5Hex = md5 && options.md5CheckedByStore && !wholeBody ? base64ToHex(md5) : undefined;
+  if (md5 && !storeMd5Hex) digests.set("md5", createDigest("md5"));
   if (checksum.alg) digests.set(checksum.alg, createDigest(checksum.alg));
   let size = 0;
   function verify(chunk: Uint8Array): void {
@@ -174,7 +187,7 @@ export function createPayload(req: Request, options: PayloadOptions): Payload {
         fields: { ClientComputedContentSHA256: mode.hex },
       });
     }
-    if (md5 && toBase64(results.get("md5")!) !== md5) {
+    if (md5 && !storeMd5Hex && toBase64(results.get("md5")!) !== md5) {
       throw new S3Error("BadDigest", "The Content-MD5 you specified did not match what we received");
     }
     if (checksum.alg) {
@@ -196,7 +209,7 @@ export function createPayload(req: Request, options: PayloadOptions): Payload {
     }
   }
 
-  if (!parser && declaredLength !== undefined && declaredLength <= WHOLE_BODY_BYTES) {
+  if (wholeBody) {
     // A small body is read in one go and handed on as one chunk: no read buffers, one pass of the checks.
     const whole = new ReadableStream<Uint8Array>({
       async pull(controller) {
@@ -278,7 +291,18 @@ export function createPayload(req: Request, options: PayloadOptions): Payload {
       return raw.cancel(reason);
     },
   });
-  return { stream: guarded, declaredLength, checksums, failure: () => failure, bytesIn: () => bytesIn };
+  return {
+    stream: guarded,
+    declaredLength,
+    checksums,
+    failure: () => failure,
+    bytesIn: () => bytesIn,
+    ...(storeMd5Hex ? { storeMd5Hex } : {}),
+  };
+}
+
+function base64ToHex(b64: string): string {
+  return toHex(Uint8Array.from(atob(b64), (c) => c.charCodeAt(0)));
 }
 
 /** Plain bodies of at most this many declared bytes are read whole instead of streamed. */

@@ -135,3 +135,25 @@ Deno.test("payload: a wrong trailer checksum or a short body fails the stream wi
   );
   await assert.rejects(readAll(short, MiB), (err) => err instanceof S3Error && err.s3Code === "IncompleteBody");
 });
+
+Deno.test("payload: md5CheckedByStore leaves a streamed body's Content-MD5 to the store, not a small one's", async () => {
+  const body = data(MiB + 9, 4);
+  const wrong = digestBase64("md5", data(10, 1));
+  const request = (b: Uint8Array) =>
+    new Request("http://127.0.0.1/b/k", {
+      method: "PUT",
+      body: b.byteLength > 65_536 ? wire(b, [65_536]) : b.slice(),
+      headers: { "content-length": String(b.byteLength), "content-md5": wrong },
+    });
+  const options = { mode: { kind: "unsigned" } as const, maxBytes: 64 * MiB, md5CheckedByStore: true };
+  const streamed = createPayload(request(body), options);
+  const wrongHex = Array.from(atob(wrong), (c) => c.charCodeAt(0).toString(16).padStart(2, "0")).join("");
+  assert.equal(streamed.storeMd5Hex, wrongHex);
+  assert.equal((await readAll(streamed, MiB)).byteLength, body.byteLength, "not hashed or failed here");
+  const small = createPayload(request(body.subarray(0, 1000)), options);
+  assert.equal(small.storeMd5Hex, undefined);
+  await assert.rejects(readAll(small, 0), (err) => err instanceof S3Error && err.s3Code === "BadDigest");
+  const unset = createPayload(request(body), { ...options, md5CheckedByStore: false });
+  assert.equal(unset.storeMd5Hex, undefined);
+  await assert.rejects(readAll(unset, MiB), (err) => err instanceof S3Error && err.s3Code === "BadDigest");
+});

@@ -8,7 +8,7 @@ import type { Clock } from "../../clock.ts";
 import type { ChecksumAlgorithm, ObjectStore } from "../../storage/mod.ts";
 import type { Access, Identity } from "../credentials.ts";
 import { mayAccess } from "../credentials.ts";
-import type { Payload } from "../payload.ts";
+import type { Payload, PayloadOptions } from "../payload.ts";
 import { S3Error } from "../s3_errors.ts";
 
 /** Fields of the operation event a handler knows best. */
@@ -39,7 +39,7 @@ export interface RequestContext {
   limits: GatewayLimits;
   event: EventDraft;
   /** The verified body; validates payload headers on first call (throws S3Error). */
-  payload(options?: { checksumHeadersDescribeBody?: boolean }): Payload;
+  payload(options?: Pick<PayloadOptions, "checksumHeadersDescribeBody" | "md5CheckedByStore">): Payload;
 }
 
 /** The bucket of a bucket/object operation (routes guarantee it is present). */

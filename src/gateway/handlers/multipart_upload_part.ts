@@ -7,9 +7,10 @@ export async function uploadPart(ctx: RequestContext): Promise<Response> {
   const { bucket, key } = objectOf(ctx);
   requireAccess(ctx, { bucket, key, permission: "write" });
   const upload = { uploadId: uploadIdOf(ctx), partNumber: partNumberOf(ctx) };
-  const payload = ctx.payload();
+  const payload = ctx.payload({ md5CheckedByStore: true });
   const part = await ctx.store.uploadPart(bucket, key, upload, payload.stream, {
     checksums: payload.checksums,
+    ...(payload.storeMd5Hex ? { expectedMd5Hex: payload.storeMd5Hex } : {}),
     ...(payload.declaredLength !== undefined ? { contentLength: payload.declaredLength } : {}),
   });
   Object.assign(ctx.event, { size: part.size, etag: part.etag, checksums: part.checksums });

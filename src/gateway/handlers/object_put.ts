@@ -29,11 +29,12 @@ export async function putObject(ctx: RequestContext): Promise<Response> {
   const { bucket, key } = objectOf(ctx);
   requireAccess(ctx, { bucket, key, permission: "write" });
   const options = putOptionsFrom(ctx.req.headers);
-  const payload = ctx.payload();
+  const payload = ctx.payload({ md5CheckedByStore: true });
   await checkWriteConditions(ctx, bucket, key);
   const info = await ctx.store.putObject(bucket, key, payload.stream, {
     ...options,
     checksums: payload.checksums,
+    ...(payload.storeMd5Hex ? { expectedMd5Hex: payload.storeMd5Hex } : {}),
     ...(payload.declaredLength !== undefined ? { contentLength: payload.declaredLength } : {}),
   });
   Object.assign(ctx.event, { size: info.size, etag: info.etag, checksums: info.checksums });

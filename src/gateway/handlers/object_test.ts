@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { createHarness, errorCode, type Harness, READER, WRITER } from "../_testing/harness.ts";
+import { createFsStore } from "../../storage/fs.ts";
 import { digestBase64 } from "../wire/checksums.ts";
 
 async function withObject(body = "0123456789abcdef"): Promise<Harness> {
@@ -231,4 +232,43 @@ Deno.test("grants: a read grant allows GET under its prefix only; write implies 
   r = await h.text({ path: "/shared", query: { "list-type": "2" }, as: READER });
   assert.equal(r.res.status, 403);
   assert.equal(errorCode(r.body), "AccessDenied");
+});
+
+Deno.test("a streamed body's Content-MD5 is checked by the fs store: PutObject and UploadPart, BadDigest stores nothing", async () => {
+  const root = await Deno.makeTempDir();
+  const store = await createFsStore({ root });
+  try {
+    const h = createHarness({ store });
+    await h.request({ method: "PUT", path: "/bkt" });
+    const body = Uint8Array.from({ length: 5 * 1024 * 1024 + 3 }, (_, i) => (i * 7 + (i >>> 11)) & 0xff);
+    const good = { "content-md5": digestBase64("md5", body) };
+    const wrong = { "content-md5": digestBase64("md5", body.subarray(1)) };
+    const put = await h.request({ method: "PUT", path: "/bkt/big", body, headers: good });
+    assert.equal(put.status, 200);
+    const md5Hex = Array.from(atob(good["content-md5"]), (c) => c.charCodeAt(0).toString(16).padStart(2, "0"));
+    assert.equal(put.headers.get("etag"), `"${md5Hex.join("")}"`);
+    const bad = await h.text({ method: "PUT", path: "/bkt/bad", body, headers: wrong });
+    assert.equal(bad.res.status, 400);
+    assert.equal(errorCode(bad.body), "BadDigest");
+    assert.equal((await h.request({ method: "HEAD", path: "/bkt/bad" })).status, 404, "nothing stored");
+    const overwrite = await h.text({ method: "PUT", path: "/bkt/big", body: body.subarray(1), headers: good });
+    assert.equal(errorCode(overwrite.body), "BadDigest");
+    assert.equal((await h.request({ method: "HEAD", path: "/bkt/big" })).headers.get("etag"), put.headers.get("etag"));
+
+    const created = await h.text({ method: "POST", path: "/bkt/mp", query: { uploads: "" } });
+    const uploadId = /<UploadId>([^<]+)<\/UploadId>/.exec(created.body)![1]!;
+    const part = (headers: Record<string, string>) =>
+      h.text({ method: "PUT", path: "/bkt/mp", query: { uploadId, partNumber: "1" }, body, headers });
+    const badPart = await part(wrong);
+    assert.equal(errorCode(badPart.body), "BadDigest");
+    const none = await h.text({ method: "GET", path: "/bkt/mp", query: { uploadId } });
+    assert.doesNotMatch(none.body, /<Part>/, "no part stored");
+    const goodPart = await part(good);
+    assert.equal(goodPart.res.status, 200);
+    assert.equal(goodPart.res.headers.get("etag"), put.headers.get("etag"));
+    await h.request({ method: "DELETE", path: "/bkt/mp", query: { uploadId } });
+  } finally {
+    await store.close();
+    await Deno.remove(root, { recursive: true });
+  }
 });
