@@ -14,7 +14,8 @@
  */
 import { AppError } from "../errors.ts";
 
-const MAGIC = new TextEncoder().encode("s3pobj01");
+const encoder = new TextEncoder();
+const MAGIC = encoder.encode("s3pobj01");
 const TRAILER = 4 + MAGIC.length;
 const BLOCK = 1024 * 1024;
 /** Files up to this size are read whole by `openStored` (one read, data served from memory). */
@@ -39,35 +40,28 @@ async function writeAll(file: Deno.FsFile, data: Uint8Array): Promise<void> {
 }
 
 /**
- * A FileWriter that keeps a small file in memory (data, then the metadata block) for a writer that takes the
- * whole file at once (`_fs_group_commit.ts`). `bytes()` returns it in a buffer of its own (transferable).
+ * A whole small file (data, then the metadata block) in one buffer of its own (transferable), for a writer that
+ * takes the whole file at once (`_fs_group_commit.ts`).
  */
-export function memoryFile(expectedBytes: number): FileWriter & { bytes(): Uint8Array<ArrayBuffer> } {
-  let buf = new Uint8Array(expectedBytes + 1024);
-  let used = 0;
-  const append = (chunk: Uint8Array) => {
-    if (used + chunk.byteLength > buf.byteLength) {
-      const grown = new Uint8Array(Math.max(2 * buf.byteLength, used + chunk.byteLength));
-      grown.set(buf.subarray(0, used));
-      buf = grown;
-    }
-    buf.set(chunk, used);
-    used += chunk.byteLength;
-    return Promise.resolve();
-  };
-  return {
-    write: append,
-    writeMeta: (meta) => append(metaBlock(meta)),
-    bytes: () => buf.subarray(0, used),
-  };
+export function smallFile(data: Uint8Array, meta: unknown): Uint8Array<ArrayBuffer> {
+  const json = encoder.encode(JSON.stringify(meta));
+  const file = new Uint8Array(data.byteLength + json.byteLength + TRAILER);
+  file.set(data, 0);
+  writeMetaBlock(file, data.byteLength, json);
+  return file;
+}
+
+/** Writes `json`, its length and the magic at `at` of `out` (which has room for them). */
+function writeMetaBlock(out: Uint8Array, at: number, json: Uint8Array): void {
+  out.set(json, at);
+  new DataView(out.buffer, out.byteOffset).setUint32(at + json.byteLength, json.byteLength);
+  out.set(MAGIC, at + json.byteLength + 4);
 }
 
 function metaBlock(meta: unknown): Uint8Array {
-  const json = new TextEncoder().encode(JSON.stringify(meta));
+  const json = encoder.encode(JSON.stringify(meta));
   const tail = new Uint8Array(json.byteLength + TRAILER);
-  tail.set(json, 0);
-  new DataView(tail.buffer).setUint32(json.byteLength, json.byteLength);
-  tail.set(MAGIC, json.byteLength + 4);
+  writeMetaBlock(tail, 0, json);
   return tail;
 }
 
@@ -179,7 +173,7 @@ function createBlockWriter(path: string) {
   };
 }
 
-async function readExactly(file: Deno.FsFile, position: number, length: number): Promise<Uint8Array> {
+async function readExactly(file: Deno.FsFile, position: number, length: number): Promise<Uint8Array<ArrayBuffer>> {
   const buf = new Uint8Array(length);
   // A freshly opened file is already at 0.
   if (position !== 0) await file.seek(position, Deno.SeekMode.Start);
@@ -233,7 +227,7 @@ export interface OpenedFile<M> {
   meta: M;
   dataSize: number;
   /** The whole data region, when the file was small enough to be read at once. */
-  data?: Uint8Array;
+  data?: Uint8Array<ArrayBuffer>;
 }
 
 /**
@@ -258,7 +252,7 @@ export async function openStored<M>(path: string): Promise<OpenedFile<M> | undef
     // One read from offset 0 gets a small file whole without a stat: a short read of a regular file ends at its
     // end, and the trailer's magic confirms it.
     const head = freeProbes.pop() ?? new Uint8Array(SMALL_FILE);
-    let whole: Uint8Array | undefined;
+    let whole: Uint8Array<ArrayBuffer> | undefined;
     try {
       const n = await file.read(head) ?? 0;
       if (n < SMALL_FILE && endsWithMagic(head.subarray(0, n))) whole = head.slice(0, n);

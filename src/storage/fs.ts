@@ -24,16 +24,16 @@
 import { type Clock, systemClock } from "../clock.ts";
 import { AppError } from "../errors.ts";
 import type { ObjectInfo, ObjectStore } from "./mod.ts";
-import { drainBody } from "./_body.ts";
+import { drainBody, readSmallBody } from "./_body.ts";
 import { validateBucketName, validateKey } from "./_keys.ts";
 import { quoteEtag } from "./_multipart.ts";
 import { checkRange, copyAttributes, noSuchBucket, storedAttributes } from "./_objects.ts";
 import {
   type FileWriter,
   mapFsError,
-  memoryFile,
   readStoredMetaSync,
   SMALL_FILE,
+  smallFile,
   syncDir,
   writeTemp,
 } from "./_fs_files.ts";
