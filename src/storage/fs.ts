@@ -114,25 +114,27 @@ export async function createFsStore(options: FsStoreOptions): Promise<ObjectStor
     async putObject(bucket, key, body, opts = {}) {
       validateKey(key);
       await indexOf(bucket);
+      const infoOf = (size: number, md5Hex: string): ObjectInfo => ({
+        key,
+        size,
+        etag: quoteEtag(md5Hex),
+        lastModified: clock.now(),
+        checksums: { ...opts.checksums },
+        ...storedAttributes(opts),
+      });
+      const { contentLength } = opts;
+      if (core.smallWrites && contentLength !== undefined && contentLength <= SMALL_FILE) {
+        const { bytes, size, md5Hex } = await readSmallBody(body, { ...opts, contentLength });
+        const info = infoOf(size, md5Hex);
+        await core.publishSmall(bucket, key, smallFile(bytes, info));
+        return info;
+      }
       let info: ObjectInfo | undefined;
       const fill = async (out: FileWriter) => {
         const { size, md5Hex } = await drainBody(body, opts, out.write, core.bodyHash(opts));
-        info = {
-          key,
-          size,
-          etag: quoteEtag(md5Hex),
-          lastModified: clock.now(),
-          checksums: { ...opts.checksums },
-          ...storedAttributes(opts),
-        };
+        info = infoOf(size, md5Hex);
         await out.writeMeta(info);
       };
-      if (core.smallWrites && opts.contentLength !== undefined && opts.contentLength <= SMALL_FILE) {
-        const file = memoryFile(opts.contentLength);
-        await fill(file);
-        await core.publishSmall(bucket, key, file.bytes());
-        return info!;
-      }
       const tmpPath = await writeTemp(tmp, fill, { expectedBytes: opts.contentLength });
       await publishObject(bucket, key, tmpPath);
       return info!;
