@@ -5,7 +5,6 @@
  *
  * @module
  */
-import { concatBytes } from "../bytes.ts";
 import type { ChecksumAlgorithm } from "../storage/mod.ts";
 import type { ChunkSigning, PayloadMode } from "./auth.ts";
 import { S3Error } from "./s3_errors.ts";
@@ -19,6 +18,7 @@ import {
   toHex,
 } from "./wire/checksums.ts";
 import { chunkSignature, signaturesEqual, trailerSignature } from "./wire/sigv4.ts";
+import { bodyError, WHOLE_BODY_BYTES, wholePayload } from "./_payload_whole.ts";
 
 export interface Payload {
   /** Decoded, verified bytes. */
@@ -130,6 +130,9 @@ export function createPayload(req: Request, options: PayloadOptions): Payload {
     ? { inTrailer: false }
     : expectedChecksum(headers, mode);
   const md5 = contentMd5(headers);
+  if (!chunked && declaredLength !== undefined && declaredLength <= WHOLE_BODY_BYTES) {
+    return wholePayload(req, declaredLength, { mode, md5, checksum });
+  }
   const checksums: Partial<Record<ChecksumAlgorithm, string>> = {};
   let failure: unknown;
   let bytesIn = 0;
@@ -162,9 +165,8 @@ export function createPayload(req: Request, options: PayloadOptions): Payload {
 
   const digests = new Map<DigestAlgorithm, ReturnType<typeof createDigest>>();
   if (mode.kind === "sha256") digests.set("sha256", createDigest("sha256"));
-  // A small body is read whole; a streamed one's Content-MD5 can be left to the store.
-  const wholeBody = !chunked && declaredLength !== undefined && declaredLength <= WHOLE_BODY_BYTES;
-  const storeMd5Hex = md5 && options.md5CheckedByStore && !wholeBody ? base64ToHex(md5) : undefined;
+  // A streamed body's Content-MD5 can be left to the store (a small one is read whole and checked here).
+  const storeMd5Hex = md5 && options.md5CheckedByStore ? base64ToHex(md5) : undefined;
   if (md5 && !storeMd5Hex) digests.set("md5", createDigest("md5"));
   if (checksum.alg) digests.set(checksum.alg, createDigest(checksum.alg));
   let size = 0;
@@ -207,28 +209,6 @@ export function createPayload(req: Request, options: PayloadOptions): Payload {
       }
       checksums[checksum.alg] = actual;
     }
-  }
-
-  if (wholeBody) {
-    // A small body is read in one go and handed on as one chunk: no read buffers, one pass of the checks.
-    const whole = new ReadableStream<Uint8Array>({
-      async pull(controller) {
-        try {
-          const bytes = await readWhole(req.body, (n) => bytesIn += n);
-          verify(bytes);
-          finish();
-          if (bytes.byteLength > 0) controller.enqueue(bytes);
-          controller.close();
-        } catch (err) {
-          failure ??= bodyError(err);
-          controller.error(failure);
-        }
-      },
-      cancel(reason) {
-        if (req.body && !req.body.locked) return req.body.cancel(reason);
-      },
-    }, { highWaterMark: 0 });
-    return { stream: whole, declaredLength, checksums, failure: () => failure, bytesIn: () => bytesIn };
   }
 
   const raw = createRawReader(req.body);
@@ -305,33 +285,6 @@ function base64ToHex(b64: string): string {
   return toHex(Uint8Array.from(atob(b64), (c) => c.charCodeAt(0)));
 }
 
-/** Plain bodies of at most this many declared bytes are read whole instead of streamed. */
-const WHOLE_BODY_BYTES = 64 * 1024;
-
-/** A small body whole; `onBytes` counts raw bytes as they arrive (a body cut short still reports them). */
-async function readWhole(
-  body: ReadableStream<Uint8Array> | null,
-  onBytes: (n: number) => void,
-): Promise<Uint8Array> {
-  if (!body) return new Uint8Array(0);
-  const reader = body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  while (true) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    chunks.push(value);
-    total += value.byteLength;
-    onBytes(value.byteLength);
-    // Longer than any whole-read body may be: the length check reports it, no need to hold more.
-    if (total > WHOLE_BODY_BYTES) {
-      await reader.cancel();
-      break;
-    }
-  }
-  return chunks.length === 1 ? chunks[0]! : concatBytes(chunks);
-}
-
 /** Bytes per read for a consumer that does not bring its own buffer (a default reader). */
 const RAW_READ_BYTES = 64 * 1024;
 
@@ -369,11 +322,4 @@ function createRawReader(body: ReadableStream<Uint8Array> | null) {
       await (byob ?? plain)?.cancel(reason).catch(() => {});
     },
   };
-}
-
-/** The S3 error a failed body read stands for. */
-function bodyError(err: unknown): unknown {
-  if (err instanceof S3Error) return err;
-  if (err instanceof SyntaxError) return new S3Error("InvalidRequest", err.message);
-  return new S3Error("IncompleteBody", "The request body ended before it was complete");
 }
