@@ -18,8 +18,11 @@ import type { GroupItem, GroupReply, GroupRequest, GroupResult } from "./_fs_gro
 
 export const LIBC = "libc.so.6";
 export const LIBC_SYMBOLS = {
-  open: { parameters: ["buffer", "i32"], result: "i32" },
+  open: { parameters: ["buffer", "i32", "u32"], result: "i32" },
+  write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
   close: { parameters: ["i32"], result: "i32" },
+  rename: { parameters: ["buffer", "buffer"], result: "i32" },
+  unlink: { parameters: ["buffer"], result: "i32" },
   syncfs: { parameters: ["i32"], result: "i32" },
   __errno_location: { parameters: [], result: "pointer" },
 } as const;

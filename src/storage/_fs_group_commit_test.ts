@@ -38,8 +38,17 @@ Deno.test("group commit: one batch publishes its files durably and isolates a fa
     });
     const ok = ["a", "bb", "ccc"].map((n) => group.publish(item(n), () => renamed.push(n)));
     const missing = group.publish(item("dddd", "no-such-dir"), () => renamed.push("dddd"));
-    await Promise.all(ok);
-    await assert.rejects(missing, Deno.errors.NotFound);
+    const uncreatable = group.publish(
+      { ...item("eeeee"), tmp: `${root}/no-such-tmp/eeeee` },
+      () => renamed.push("eeeee"),
+    );
+    const taken = group.publish({ ...item("ffffff"), tmp: `${root}/objects` }, () => renamed.push("ffffff"));
+    await Promise.all([
+      ...ok,
+      assert.rejects(missing, Deno.errors.NotFound),
+      assert.rejects(uncreatable, Deno.errors.NotFound),
+      assert.rejects(taken, (err) => (err as { code?: string }).code === "EEXIST"),
+    ]);
     assert.deepEqual(renamed.sort(), ["a", "bb", "ccc"]);
     assert.deepEqual(await names(`${root}/objects`), ["a", "bb", "ccc"]);
     assert.deepEqual(await Deno.readFile(`${root}/objects/bb`), bytes(100, 2));

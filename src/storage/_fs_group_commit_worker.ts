@@ -31,35 +31,65 @@ export interface GroupResult {
 /** `results` for the message's own items; `finished` for the items staged by the previous cycle, in order. */
 export type GroupReply = { results: GroupResult[]; finished: GroupResult[] };
 
-const CREATE_NEW: Deno.OpenOptions = { write: true, createNew: true, mode: 0o600 };
+// Linux open(2) flags (the same on every architecture Debian ships).
+const O_WRONLY = 0o1, O_CREAT = 0o100, O_EXCL = 0o200, O_CLOEXEC = 0o2000000;
+/** The errno names the store tells apart (`mapFsError`, NotFound); others keep their number. */
+const ERRNO_CODES: Record<number, string> = {
+  2: "ENOENT",
+  5: "EIO",
+  13: "EACCES",
+  17: "EEXIST",
+  20: "ENOTDIR",
+  21: "EISDIR",
+  27: "EFBIG",
+  28: "ENOSPC",
+  30: "EROFS",
+  122: "EDQUOT",
+};
 
-// Only started once the caller has loaded the same library (`_fs_group_commit.ts`).
+// Only started once the caller has loaded the same library (`_fs_group_commit.ts`). The files are written with
+// libc directly: a Deno file op per create, write, close and rename costs more than the system calls themselves.
 const libc = Deno.dlopen(LIBC, LIBC_SYMBOLS).symbols;
+const encoder = new TextEncoder();
 /** The data directory, C string, whose file system syncfs flushes (set by the first message). */
 let root: Uint8Array<ArrayBuffer> | undefined;
 
-function failure(err: unknown): GroupResult["error"] {
-  const code = (err as { code?: string }).code;
-  return { ...(code ? { code } : {}), message: err instanceof Error ? err.message : String(err) };
-}
+const cString = (path: string) => encoder.encode(`${path}\0`);
 
 function errno(): number {
   const ptr = libc.__errno_location();
   return ptr ? new Deno.UnsafePointerView(ptr).getInt32() : 0;
 }
 
+/** The error of the failed call just made. */
+function sysError(call: string, path: string): Error & { code?: string } {
+  const n = errno();
+  const code = ERRNO_CODES[n];
+  return Object.assign(new Error(`${call} ${path}: ${code ?? `errno ${n}`}`), code ? { code } : {});
+}
+
+function failure(err: unknown): GroupResult["error"] {
+  const code = (err as { code?: string }).code;
+  return { ...(code ? { code } : {}), message: err instanceof Error ? err.message : String(err) };
+}
+
 function create(item: GroupItem): void {
-  const file = Deno.openSync(item.tmp, CREATE_NEW);
+  const fd = libc.open(cString(item.tmp), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600);
+  if (fd < 0) throw sysError("open", item.tmp);
   try {
-    for (let offset = 0; offset < item.bytes.byteLength;) offset += file.writeSync(item.bytes.subarray(offset));
+    for (let offset = 0; offset < item.bytes.byteLength;) {
+      const n = Number(libc.write(fd, item.bytes.subarray(offset), BigInt(item.bytes.byteLength - offset)));
+      if (n < 0) throw sysError("write", item.tmp);
+      offset += n;
+    }
   } finally {
-    file.close();
+    libc.close(fd);
   }
 }
 
 /** syncfs(2) of the file system holding the data directory; an error message when it fails. */
 function syncRoot(): string | undefined {
-  const fd = libc.open(root!, 0);
+  const fd = libc.open(root!, 0, 0);
   if (fd < 0) return `cannot open the data directory for syncfs (errno ${errno()})`;
   const failed = libc.syncfs(fd) !== 0 ? `syncfs failed (errno ${errno()})` : undefined;
   libc.close(fd);
@@ -67,9 +97,7 @@ function syncRoot(): string | undefined {
 }
 
 function removeQuietly(path: string): void {
-  try {
-    Deno.removeSync(path);
-  } catch { /* never created, or gone */ }
+  libc.unlink(cString(path)); // never created, or gone: nothing to do
 }
 
 /** Creates and writes each item's temp file; the indexes of those written. */
@@ -88,11 +116,10 @@ function createAll(items: GroupItem[], results: GroupResult[]): number[] {
 }
 
 function renameOne(item: GroupItem, result: GroupResult): boolean {
-  try {
-    Deno.renameSync(item.tmp, item.target);
+  if (libc.rename(cString(item.tmp), cString(item.target)) === 0) {
     result.renamed = true;
-  } catch (err) {
-    result.error = failure(err);
+  } else {
+    result.error = failure(sysError("rename", item.target));
     removeQuietly(item.tmp);
   }
   return result.renamed;
@@ -125,7 +152,7 @@ function cycle(items: GroupItem[]): GroupReply {
 self.onmessage = (e: MessageEvent<GroupRequest>) => {
   const request = e.data;
   if ("root" in request) {
-    root = new TextEncoder().encode(`${request.root}\0`);
+    root = cString(request.root);
     return;
   }
   self.postMessage(cycle(request.items) satisfies GroupReply);
