@@ -1,0 +1,111 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { handOff } from "../http_handoff.ts";
+import { type Segment, segmentSource } from "./_fs_read.ts";
+
+const KiB = 1024;
+
+function pattern(n: number, seed: number): Uint8Array<ArrayBuffer> {
+  return new Uint8Array(n).map((_, i) => (i * 131 + seed * 7 + (i >> 9)) & 0xff);
+}
+
+/** File segments over temp files holding `sizes` bytes each (plus a trailer the reads must not reach). */
+async function fileSegments(dir: string, sizes: number[]): Promise<{ segments: Segment[]; bytes: Uint8Array }> {
+  const parts = sizes.map((n, i) => pattern(n, i));
+  const segments = await Promise.all(parts.map(async (part, i) => {
+    const path = join(dir, `part-${i}`);
+    await Deno.writeFile(path, new Uint8Array([...part, 0xee, 0xee, 0xee]));
+    return { size: part.byteLength, open: () => Deno.open(path) };
+  }));
+  const bytes = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+  parts.reduce((offset, p) => (bytes.set(p, offset), offset + p.byteLength), 0);
+  return { segments, bytes };
+}
+
+/** Reads a stream to the end, copying each chunk before asking for the next; returns the bytes and chunk sizes. */
+async function readCopying(stream: ReadableStream<Uint8Array>): Promise<{ bytes: Uint8Array; sizes: number[] }> {
+  const copies: Uint8Array[] = [];
+  for await (const chunk of stream) copies.push(chunk.slice());
+  const bytes = new Uint8Array(copies.reduce((n, c) => n + c.byteLength, 0));
+  copies.reduce((offset, c) => (bytes.set(c, offset), offset + c.byteLength), 0);
+  return { bytes, sizes: copies.map((c) => c.byteLength) };
+}
+
+async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "fs-read-test-" });
+  try {
+    await fn(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("segmentSource() stream: 64 KiB reads for a consumer that keeps chunks, 256 KiB once they are handed off", async () => {
+  await withDir(async (dir) => {
+    const { segments, bytes } = await fileSegments(dir, [700 * KiB, 1024 * KiB + 5, 3 * 1024 * KiB]);
+    let released = 0;
+    const source = () => segmentSource(segments, () => released++);
+    const range = { start: 0, end: bytes.byteLength - 1 };
+
+    const kept = await readCopying(source().stream(range));
+    assert.deepEqual(kept.bytes, bytes);
+    assert.equal(Math.max(...kept.sizes), 64 * KiB);
+
+    const handed = await readCopying(handOff(source().stream(range)));
+    assert.deepEqual(handed.bytes, bytes);
+    assert.equal(handed.sizes[0], 64 * KiB, "the first reads are small: nothing was handed off yet");
+    assert.equal(Math.max(...handed.sizes), 256 * KiB);
+    assert.ok(handed.sizes.length < kept.sizes.length / 2, `${handed.sizes.length} vs ${kept.sizes.length} chunks`);
+    assert.equal(released, 2);
+  });
+});
+
+Deno.test("segmentSource() stream: ranges across segment boundaries, handed off or kept, give the same bytes", async () => {
+  await withDir(async (dir) => {
+    const { segments, bytes } = await fileSegments(dir, [300 * KiB + 1, 2 * 1024 * KiB, 5, 900 * KiB]);
+    const n = bytes.byteLength;
+    const ranges = [
+      { start: 0, end: n - 1 },
+      { start: 300 * KiB, end: 300 * KiB + 1 }, // the last byte of one segment and the first of the next
+      { start: 100 * KiB, end: n - 100 * KiB },
+      { start: 300 * KiB + 1 + 2 * 1024 * KiB, end: 300 * KiB + 1 + 2 * 1024 * KiB + 4 }, // the 5-byte segment
+      { start: n - 1, end: n - 1 },
+    ];
+    for (const range of ranges) {
+      const want = bytes.subarray(range.start, range.end + 1);
+      const src = segmentSource(segments, () => {});
+      assert.deepEqual((await readCopying(handOff(src.stream(range)))).bytes, want, JSON.stringify(range));
+      assert.deepEqual((await readCopying(segmentSource(segments, () => {}).stream(range))).bytes, want);
+    }
+  });
+});
+
+Deno.test("segmentSource() stream: in-memory segments are never detached by a hand-off", async () => {
+  await withDir(async (dir) => {
+    const file = await fileSegments(dir, [1024 * KiB]);
+    const head = pattern(10 * KiB, 9);
+    const tail = pattern(20 * KiB, 10);
+    const segments: Segment[] = [
+      { size: head.byteLength, data: head, open: () => Promise.reject(new Error("in memory")) },
+      ...file.segments,
+      { size: tail.byteLength, data: tail, open: () => Promise.reject(new Error("in memory")) },
+    ];
+    const range = { start: 0, end: head.byteLength + file.bytes.byteLength + tail.byteLength - 1 };
+    const { bytes } = await readCopying(handOff(segmentSource(segments, () => {}).stream(range)));
+    assert.deepEqual(bytes, new Uint8Array([...head, ...file.bytes, ...tail]));
+    assert.deepEqual(head, pattern(10 * KiB, 9), "the in-memory segments are intact");
+    assert.deepEqual(tail, pattern(20 * KiB, 10));
+  });
+});
+
+Deno.test("segmentSource() stream: a cancel mid-read closes the file and releases the source", async () => {
+  await withDir(async (dir) => {
+    const { segments } = await fileSegments(dir, [4 * 1024 * KiB]);
+    let released = 0;
+    const reader = handOff(segmentSource(segments, () => released++).stream({ start: 0, end: 4 * 1024 * KiB - 1 }))
+      .getReader();
+    for (let i = 0; i < 5; i++) assert.ok((await reader.read()).value!.byteLength > 0);
+    await reader.cancel(new Error("client gone"));
+    assert.equal(released, 1);
+  });
+});
