@@ -9,6 +9,7 @@
 import { createHash } from "node:crypto";
 import { concatBytes } from "../bytes.ts";
 import { AppError } from "../errors.ts";
+import { alignedBlock } from "./_fs_direct.ts";
 import type { PutOptions } from "./mod.ts";
 
 export type BodyExpectations = Pick<PutOptions, "expectedMd5Hex" | "contentLength" | "signal">;
@@ -75,11 +76,12 @@ function readerOf(body: ReadableStream<Uint8Array>) {
         if (value) check(value.byteLength);
         return { buf, filled: done ? new Uint8Array(0) : value };
       }
+      const { byteOffset, byteLength } = buf;
       let filled = 0;
-      while (filled < buf.byteLength) {
+      while (filled < byteLength) {
         const { done, value } = await byob!.read(buf.subarray(filled));
-        // The read transferred the memory into a new ArrayBuffer; `buf` is detached.
-        if (value) buf = new Uint8Array(value.buffer as ArrayBuffer);
+        // The read transferred the memory into a new ArrayBuffer (same place, same offset); `buf` is detached.
+        if (value) buf = new Uint8Array(value.buffer as ArrayBuffer, byteOffset, byteLength);
         if (done || !value) break;
         check(value.byteLength);
         filled += value.byteLength;
@@ -154,7 +156,8 @@ export async function drainBody(
   const onAbort = () => reader.cancel(signal ? abortReason(signal) : undefined).catch(() => {});
   signal?.addEventListener("abort", onAbort, { once: true });
   const blocks = reader.byob && contentLength !== undefined && contentLength >= BLOCK;
-  const take = () => blocks ? freeBlocks.pop() ?? new Uint8Array(BLOCK) : new Uint8Array(READ_BYTES);
+  // Aligned, so the fs store can write full blocks with O_DIRECT (`_fs_direct.ts`).
+  const take = () => blocks ? freeBlocks.pop() ?? alignedBlock(BLOCK) : new Uint8Array(READ_BYTES);
   let buf = take();
   /** The buffer whose bytes the sink and the hash are still reading (byte streams only). */
   let lent: Uint8Array<ArrayBuffer> | undefined;

@@ -17,6 +17,7 @@ import { createGroupCommit } from "./_fs_group_commit.ts";
 import { createLinks, type Link } from "./_fs_linked.ts";
 import { type DataSource, fileSource } from "./_fs_read.ts";
 import { createMd5Offload } from "./_fs_md5.ts";
+import { openDirectWrites } from "./_fs_direct.ts";
 import type { BodyHash } from "./_body.ts";
 
 export type Stored<T extends { lastModified: Date }> = Omit<T, "lastModified"> & { lastModified: string };
@@ -73,6 +74,8 @@ export async function createFsCore(rootDir: string, clock: Clock) {
   const syncDir = createDirSyncer();
   const links = createLinks({ bucketDir, objectPath, partName, syncDir, discardDir });
   const md5 = createMd5Offload();
+  /** O_DIRECT writes of the full blocks of uploads; undefined without FFI or libc. */
+  const direct = openDirectWrites();
   const group = createGroupCommit(root);
   /** Bodies of a known length of at least 1 MiB are hashed on the MD5 worker, smaller ones inline. */
   const bodyHash = (opts: { contentLength?: number }): BodyHash | undefined =>
@@ -302,10 +305,12 @@ export async function createFsCore(rootDir: string, clock: Clock) {
     paths: { bucketDir, objectsDir, objectPath, uploadDir, partPath },
     linkedDir: links.dataDir,
     bodyHash,
+    direct,
     /** Whether small objects go through the group commit (`publishSmall`). */
     smallWrites: group !== undefined,
     closeWorkers() {
       md5.close();
+      direct?.close();
       group?.close();
     },
     bucketCreatedAt,

@@ -13,6 +13,7 @@
  * @module
  */
 import { AppError } from "../errors.ts";
+import type { DirectFile, DirectWrites } from "./_fs_direct.ts";
 
 const encoder = new TextEncoder();
 const MAGIC = encoder.encode("s3pobj01");
@@ -97,10 +98,31 @@ const CREATE_NEW: Deno.OpenOptions = { write: true, createNew: true, mode: 0o600
  * more CPU than the syscall). Creating and renaming stay asynchronous: they wait for the directory, which the
  * fsyncs of other writes hold for milliseconds on a busy disk.
  */
-function createBlockWriter(path: string) {
+function createBlockWriter(path: string, directWrites: DirectWrites | undefined) {
   let file: Deno.FsFile | undefined;
   let opening: Promise<Deno.FsFile> | undefined;
-  const open = () => opening ??= Deno.open(path, CREATE_NEW).then((f) => file = f);
+  let direct: DirectFile | undefined;
+  const open = () =>
+    opening ??= Deno.open(path, CREATE_NEW).then((f) => {
+      direct = directWrites?.open(path);
+      return file = f;
+    });
+  /** Bytes written so far, and where the file's own position is (direct writes do not move it). */
+  let written = 0;
+  let position = 0;
+  /** Writes `data` at the end of what is written: aligned blocks direct, the rest (or after a failure) buffered. */
+  const append = async (out: Deno.FsFile, data: Uint8Array) => {
+    if (direct?.fits(data, written)) {
+      if (await direct.write(data, written)) {
+        written += data.byteLength;
+        return;
+      }
+      direct.close();
+    }
+    if (position !== written) position = await out.seek(written, Deno.SeekMode.Start);
+    await writeAll(out, data);
+    written = position += data.byteLength;
+  };
   let buf: Uint8Array | undefined;
   let other: Uint8Array | undefined;
   let used = 0;
@@ -115,7 +137,7 @@ function createBlockWriter(path: string) {
     if (used === 0) return;
     const block = buf!.subarray(0, used);
     const out = await open();
-    inFlight = writeAll(out, block).catch((err) => void (failed ??= { err }));
+    inFlight = append(out, block).catch((err) => void (failed ??= { err }));
     [buf, other] = [other, buf];
     used = 0;
   }
@@ -133,7 +155,7 @@ function createBlockWriter(path: string) {
     check();
     if (used === 0 && chunk.byteLength >= BLOCK) {
       await flush();
-      return await writeAll(await open(), chunk);
+      return await append(await open(), chunk);
     }
     let rest = chunk;
     while (rest.byteLength > 0) {
@@ -164,6 +186,8 @@ function createBlockWriter(path: string) {
     open,
     /** The file, once created. */
     file: () => file,
+    /** Closes the direct descriptor (after `release`: no write is running). */
+    endDirect: () => direct?.close(),
     /** Returns the blocks to the pool once no write uses them (after success or failure). */
     async release() {
       await inFlight;
@@ -329,20 +353,22 @@ export function readStoredMetaSync<M>(path: string): M | undefined {
 export async function writeTemp(
   tmpDir: string,
   fill: (out: FileWriter) => Promise<void>,
-  options: { expectedBytes?: number | undefined } = {},
+  options: { expectedBytes?: number | undefined; direct?: DirectWrites | undefined } = {},
 ): Promise<string> {
   const path = `${tmpDir}/${crypto.randomUUID()}`;
-  const writer = createBlockWriter(path);
+  const writer = createBlockWriter(path, options.direct);
   try {
     if (options.expectedBytes === undefined || options.expectedBytes > SMALL_FILE) await writer.open();
     await fill(writer);
     const file = await writer.close();
     await writer.release();
+    writer.endDirect();
     await file.syncData();
     file.close();
     return path;
   } catch (err) {
     await writer.release();
+    writer.endDirect();
     try {
       writer.file()?.close();
     } catch { /* already closed */ }

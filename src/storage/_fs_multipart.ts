@@ -102,7 +102,7 @@ export function fsMultipart(core: FsCore): MultipartMethods {
           checksums: { ...opts.checksums },
         };
         await out.writeMeta(info);
-      });
+      }, { direct: core.direct });
       await publishPart(bucket, upload.uploadId, upload.partNumber, tmpPath);
       return info!;
     },

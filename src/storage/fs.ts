@@ -135,7 +135,7 @@ export async function createFsStore(options: FsStoreOptions): Promise<ObjectStor
         info = infoOf(size, md5Hex);
         await out.writeMeta(info);
       };
-      const tmpPath = await writeTemp(tmp, fill, { expectedBytes: opts.contentLength });
+      const tmpPath = await writeTemp(tmp, fill, { expectedBytes: opts.contentLength, direct: core.direct });
       await publishObject(bucket, key, tmpPath);
       return info!;
     },
