@@ -261,13 +261,19 @@ export async function createFsCore(rootDir: string, clock: Clock) {
     return objectInfo(opened.meta);
   }
 
-  /** Opens an object's data; the caller releases `source` (a stream of it releases it when done). */
-  async function openObject(bucket: string, key: string): Promise<{ info: ObjectInfo; source: DataSource }> {
+  /**
+   * Opens an object's data; the caller releases `source` (a stream of it releases it when done). `data` is the
+   * whole data when the object was small enough to be read at once.
+   */
+  async function openObject(
+    bucket: string,
+    key: string,
+  ): Promise<{ info: ObjectInfo; source: DataSource; data?: Uint8Array<ArrayBuffer> }> {
     for (let attempt = 0; attempt < 100; attempt++) {
       const opened = await readObject(bucket, key);
       const info = objectInfo(opened.meta);
       const link = opened.meta.link;
-      if (!link) return { info, source: fileSource(opened) };
+      if (!link) return { info, source: fileSource(opened), ...(opened.data ? { data: opened.data } : {}) };
       opened.file.close();
       const source = links.source(bucket, link);
       if (linkedOf(bucket).get(key) === link.uploadId) return { info, source };

@@ -141,10 +141,23 @@ export async function createFsStore(options: FsStoreOptions): Promise<ObjectStor
     },
 
     async getObject(bucket, key, opts = {}) {
-      const { info, source } = await openObject(bucket, key);
+      const { info, source, data } = await openObject(bucket, key);
       try {
         const range = opts.range ? checkRange(opts.range, source.size) : undefined;
-        const body = source.stream(range ?? { start: 0, end: source.size - 1 });
+        const span = range ?? { start: 0, end: source.size - 1 };
+        if (data) {
+          // In memory already: the stream is built only for a caller that reads it (nothing to release).
+          let body: ReadableStream<Uint8Array> | undefined;
+          return {
+            info,
+            bytes: data.subarray(span.start, span.end + 1),
+            get body() {
+              return body ??= source.stream(span);
+            },
+            ...(range ? { range } : {}),
+          };
+        }
+        const body = source.stream(span);
         return { info, body, ...(range ? { range } : {}) };
       } catch (err) {
         source.release();

@@ -88,6 +88,11 @@ export interface GetOptions {
 export interface GetResult {
   info: ObjectInfo;
   body: ReadableStream<Uint8Array>;
+  /**
+   * The same bytes as `body`, when the backend already holds them in memory (a small object read whole): a
+   * caller may send these instead and leave `body` unread (it holds nothing to release then).
+   */
+  bytes?: Uint8Array<ArrayBuffer>;
   /** Present when a range was served. */
   range?: ByteRange;
 }
