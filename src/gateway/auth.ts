@@ -6,6 +6,7 @@
  */
 import type { Clock } from "../clock.ts";
 import type { CredentialStore, Identity } from "./credentials.ts";
+import type { RequestHead } from "./request_headers.ts";
 import { S3Error } from "./s3_errors.ts";
 import {
   canonicalQuery,
@@ -77,7 +78,7 @@ function malformed(err: unknown, code: "AuthorizationHeaderMalformed" | "Authori
 }
 
 /** Authenticate `req`; throws `S3Error` (AccessDenied, SignatureDoesNotMatch, InvalidAccessKeyId, …). */
-export async function authenticate(req: Request, url: URL, deps: AuthDeps): Promise<AuthResult> {
+export async function authenticate(req: RequestHead, url: URL, deps: AuthDeps): Promise<AuthResult> {
   const header = req.headers.get("authorization");
   const presigned = url.searchParams.has("X-Amz-Algorithm") || url.searchParams.has("X-Amz-Signature");
   if (header !== null && presigned) {
@@ -97,7 +98,7 @@ export async function authenticate(req: Request, url: URL, deps: AuthDeps): Prom
   throw new S3Error("AccessDenied", "Anonymous access is not allowed");
 }
 
-async function byHeader(req: Request, url: URL, header: string, deps: AuthDeps): Promise<AuthResult> {
+async function byHeader(req: RequestHead, url: URL, header: string, deps: AuthDeps): Promise<AuthResult> {
   if (header.startsWith("AWS ")) {
     throw new S3Error(
       "InvalidRequest",
@@ -141,7 +142,7 @@ async function byHeader(req: Request, url: URL, header: string, deps: AuthDeps):
   return { identity, payload };
 }
 
-async function byQuery(req: Request, url: URL, deps: AuthDeps): Promise<AuthResult> {
+async function byQuery(req: RequestHead, url: URL, deps: AuthDeps): Promise<AuthResult> {
   let params;
   try {
     params = parsePresignedQuery(url.searchParams);
@@ -191,7 +192,7 @@ async function checkScope(
 }
 
 function verify(
-  req: Request,
+  req: RequestHead,
   url: URL,
   cred: SigV4Credential,
   opts: { amzDate: string; key: Uint8Array; payloadHash: string; excludeQuery: string | undefined },

@@ -1,6 +1,7 @@
 /**
  * The request pipeline: route → authenticate → handler → S3 error mapping, with request ids on every response,
- * one `OperationEvent` per request (published when the response body has been sent) and metrics.
+ * one `OperationEvent` per request (published when the response body has been sent, or handed over whole when it
+ * is a byte array) and metrics.
  *
  * @module
  */
@@ -14,9 +15,9 @@ import type { EventDraft, GatewayLimits, RequestContext } from "./handlers/_cont
 import { HANDLERS } from "./handlers/mod.ts";
 import type { GatewayMetrics } from "./metrics.ts";
 import { createPayload, type Payload } from "./payload.ts";
+import { readHeaders } from "./request_headers.ts";
 import { resolveRoute } from "./routes.ts";
 import { errorResponse, S3Error } from "./s3_errors.ts";
-import { toBase64 } from "./wire/checksums.ts";
 import { createSigningKeyCache, type SigningKeys } from "./wire/sigv4.ts";
 
 /** Largest total size of request header names and values. */
@@ -36,50 +37,68 @@ export interface PipelineDeps {
 }
 
 const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, "0").toUpperCase());
+const BASE64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+/** Random bytes drawn at once for this many requests: one draw per request costs more than its ids. */
+const IDS_PER_DRAW = 128;
 
-/** `x-amz-request-id` (16 upper-case hex digits) and `x-amz-id-2` (base64 of 24 bytes) from one random draw. */
-function requestIds(): { requestId: string; hostId: string } {
-  const bytes = crypto.getRandomValues(new Uint8Array(32));
-  let requestId = "";
-  for (let i = 0; i < 8; i++) requestId += HEX[bytes[i]!];
-  return { requestId, hostId: toBase64(bytes.subarray(8)) };
+export type RequestIds = () => { requestId: string; hostId: string };
+
+/** `x-amz-request-id` (16 upper-case hex digits) and `x-amz-id-2` (base64 of 24 bytes), 32 random bytes each. */
+export function createRequestIds(): RequestIds {
+  const pool = new Uint8Array(32 * IDS_PER_DRAW);
+  let at = pool.byteLength;
+  return () => {
+    if (at === pool.byteLength) {
+      crypto.getRandomValues(pool);
+      at = 0;
+    }
+    let requestId = "";
+    for (let i = at; i < at + 8; i++) requestId += HEX[pool[i]!];
+    let hostId = "";
+    for (let i = at + 8; i < at + 32; i += 3) {
+      const n = (pool[i]! << 16) | (pool[i + 1]! << 8) | pool[i + 2]!;
+      hostId += BASE64[n >>> 18]! + BASE64[(n >>> 12) & 63]! + BASE64[(n >>> 6) & 63]! + BASE64[n & 63]!;
+    }
+    at += 32;
+    return { requestId, hostId };
+  };
 }
 
-function headerBytes(headers: Headers): number {
-  let n = 0;
-  // forEach, not for…of: Deno's Headers iterator costs ~20× more per request.
-  headers.forEach((v, k) => n += k.length + v.length + 4);
-  return n;
-}
+type Deps = PipelineDeps & { signingKeys: SigningKeys; requestIds: RequestIds };
 
 /** The request handler over `deps`. */
 export function createRequestHandler(deps: PipelineDeps): (req: Request, remoteAddr: string) => Promise<Response> {
-  const withKeys = { ...deps, signingKeys: createSigningKeyCache() };
+  const withKeys: Deps = { ...deps, signingKeys: createSigningKeyCache(), requestIds: createRequestIds() };
   return (req, remoteAddr) => handleRequest(req, remoteAddr, withKeys);
 }
 
 async function handleRequest(
   req: Request,
   remoteAddr: string,
-  deps: PipelineDeps & { signingKeys: SigningKeys },
+  deps: Deps,
 ): Promise<Response> {
   const time = deps.clock.now();
-  const { requestId, hostId } = requestIds();
+  const { requestId, hostId } = deps.requestIds();
   const url = new URL(req.url);
-  const route = resolveRoute(req, url, deps.virtualHostDomain);
+  const { reader: headers, bytes: headerBytes } = readHeaders(req.headers);
+  const head = { method: req.method, headers };
+  const route = resolveRoute(head, url, deps.virtualHostDomain);
   const draft: EventDraft = {};
   let auth: AuthResult | undefined;
   let payload: Payload | undefined;
   let errorCode: string | undefined;
   deps.metrics.started();
   let response: Response;
+  /** Bytes of a body the server sends whole (no stream to count). */
+  let sentWhole: number | undefined;
   try {
-    if (headerBytes(req.headers) > MAX_HEADER_BYTES) throw new S3Error("RequestHeaderSectionTooLarge");
-    auth = await authenticate(req, url, deps);
+    if (headerBytes > MAX_HEADER_BYTES) throw new S3Error("RequestHeaderSectionTooLarge");
+    auth = await authenticate(head, url, deps);
     if (route.error) throw route.error;
     const authed = auth;
     const ctx: RequestContext = {
       req,
+      headers,
       url,
       bucket: route.bucket,
       key: route.key,
@@ -98,6 +117,7 @@ async function handleRequest(
         }),
     };
     response = await HANDLERS[route.op as Exclude<S3Operation, "Unknown">](ctx);
+    sentWhole = draft.bytesOut;
   } catch (thrown) {
     const err = payload?.failure() ?? thrown;
     const mapped = errorResponse(err, { method: req.method, resource: url.pathname, requestId });
@@ -145,6 +165,12 @@ async function handleRequest(
     });
     deps.events.publish(event);
   };
+  // A body in memory is handed to the server in one piece: recorded as sent now. (Reading `response.body` would
+  // turn it into a stream and cost the server's fast path for byte bodies.)
+  if (sentWhole !== undefined) {
+    finish(sentWhole);
+    return response;
+  }
   if (response.body === null) {
     finish(0);
     return response;

@@ -10,7 +10,6 @@
  *
  * @module
  */
-import { Hono } from "hono";
 import type { Clock } from "../clock.ts";
 import type { EventBus, OperationEvent } from "../events/mod.ts";
 import type { Logger } from "../log.ts";
@@ -56,10 +55,9 @@ export function createGateway(deps: GatewayDeps): Gateway {
     limits: { maxObjectBytes: MAX_OBJECT_BYTES, maxXmlBytes: MAX_XML_BYTES },
     metrics,
   });
-  const app = new Hono<{ Bindings: { remoteAddr: string } }>();
-  app.all("*", (c) => handle(c.req.raw, c.env.remoteAddr));
   return {
-    fetch: async (req, info) => await app.fetch(req, info),
+    // Every request goes through the one pipeline, so no router sits in front of it.
+    fetch: (req, info) => handle(req, info.remoteAddr),
     metrics: () => metrics.render(),
   };
 }

@@ -4,6 +4,7 @@
  * @module
  */
 import type { S3Operation } from "../events/mod.ts";
+import type { HeaderReader, RequestHead } from "./request_headers.ts";
 import { S3Error } from "./s3_errors.ts";
 
 export interface Target {
@@ -97,7 +98,7 @@ function bucketOp(method: string, q: URLSearchParams): S3Operation | S3Error {
   }
 }
 
-function objectOp(method: string, q: URLSearchParams, headers: Headers): S3Operation | S3Error {
+function objectOp(method: string, q: URLSearchParams, headers: HeaderReader): S3Operation | S3Error {
   const copy = headers.has("x-amz-copy-source");
   switch (method) {
     case "GET":
@@ -119,7 +120,7 @@ function objectOp(method: string, q: URLSearchParams, headers: Headers): S3Opera
 }
 
 /** Name the operation a request asks for. */
-export function resolveRoute(req: Request, url: URL, virtualHostDomain?: string): Route {
+export function resolveRoute(req: RequestHead, url: URL, virtualHostDomain?: string): Route {
   let target: Target;
   try {
     target = resolveTarget(url, req.headers.get("host"), virtualHostDomain);

@@ -9,6 +9,7 @@ import type { ChecksumAlgorithm, ObjectStore } from "../../storage/mod.ts";
 import type { Access, Identity } from "../credentials.ts";
 import { mayAccess } from "../credentials.ts";
 import type { Payload, PayloadOptions } from "../payload.ts";
+import type { HeaderReader } from "../request_headers.ts";
 import { S3Error } from "../s3_errors.ts";
 
 /** Fields of the operation event a handler knows best. */
@@ -18,6 +19,11 @@ export interface EventDraft {
   checksums?: Partial<Record<ChecksumAlgorithm, string>>;
   source?: { bucket: string; key: string };
   deletedKeys?: string[];
+  /**
+   * Set when the response body is a byte array the server sends whole (a small object read at once): its
+   * length. The pipeline then records the response as sent when it is handed over, without counting a stream.
+   */
+  bytesOut?: number;
 }
 
 export interface GatewayLimits {
@@ -29,6 +35,8 @@ export interface GatewayLimits {
 
 export interface RequestContext {
   req: Request;
+  /** The request headers, read once (cheaper per lookup than `req.headers`). */
+  headers: HeaderReader;
   url: URL;
   bucket: string | undefined;
   key: string | undefined;

@@ -5,6 +5,7 @@
  * @module
  */
 import type { ObjectInfo, PutOptions, StoredHeaders } from "../../storage/mod.ts";
+import type { HeaderReader } from "../request_headers.ts";
 import { S3Error } from "../s3_errors.ts";
 
 /** S3 limit on the total size of user metadata (names + values). */
@@ -131,7 +132,7 @@ export function evaluateConditions(
   return "ok";
 }
 
-export function requestConditions(headers: Headers, prefix = ""): Conditions {
+export function requestConditions(headers: HeaderReader, prefix = ""): Conditions {
   return {
     ifMatch: headers.get(`${prefix}if-match`),
     ifNoneMatch: headers.get(`${prefix}if-none-match`),

@@ -19,15 +19,18 @@ export async function serveObject(ctx: RequestContext, options: { body: boolean 
   requireAccess(ctx, { bucket, key, permission: "read" });
   if (ctx.url.searchParams.has("partNumber")) throw new S3Error("NotImplemented", "GET by partNumber is not supported");
   // Without a Range header one open serves both the checks and the body.
-  const whole = options.body && ctx.req.headers.get("range") === null
-    ? await ctx.store.getObject(bucket, key)
-    : undefined;
+  const whole = options.body && ctx.headers.get("range") === null ? await ctx.store.getObject(bucket, key) : undefined;
   try {
     return await respond(ctx, bucket, key, options, whole);
   } catch (err) {
-    await whole?.body.cancel().catch(() => {});
+    await discard(whole).catch(() => {});
     throw err;
   }
+}
+
+/** Cancels an unsent body (one held in memory has no stream to cancel). */
+async function discard(whole: GetResult | undefined): Promise<void> {
+  if (whole && whole.bytes === undefined) await whole.body.cancel();
 }
 
 async function respond(
@@ -39,31 +42,31 @@ async function respond(
 ): Promise<Response> {
   const q = ctx.url.searchParams;
   const head = whole?.info ?? await ctx.store.headObject(bucket, key);
-  const verdict = evaluateConditions(requestConditions(ctx.req.headers), head, { notModifiedIsFailure: false });
+  const verdict = evaluateConditions(requestConditions(ctx.headers), head, { notModifiedIsFailure: false });
   if (verdict === "precondition-failed") throw new S3Error("PreconditionFailed");
   if (verdict === "not-modified") {
-    await whole?.body.cancel();
+    await discard(whole);
     const h = objectHeaders(head, { checksums: false });
     return new Response(null, {
       status: 304,
       headers: { etag: h.get("etag")!, "last-modified": h.get("last-modified")! },
     });
   }
-  const range = parseRange(ctx.req.headers.get("range"), head.size);
+  const range = parseRange(ctx.headers.get("range"), head.size);
   if (range === "unsatisfiable") {
     throw new S3Error("InvalidRange", undefined, {
       headers: { "content-range": `bytes */${head.size}` },
-      fields: { ActualObjectSize: String(head.size), RangeRequested: ctx.req.headers.get("range") ?? "" },
+      fields: { ActualObjectSize: String(head.size), RangeRequested: ctx.headers.get("range") ?? "" },
     });
   }
-  const wantChecksums = ctx.req.headers.get("x-amz-checksum-mode")?.toUpperCase() === "ENABLED" && !range;
+  const wantChecksums = ctx.headers.get("x-amz-checksum-mode")?.toUpperCase() === "ENABLED" && !range;
   let info = head;
-  let body: ReadableStream<Uint8Array> | null = whole?.body ?? null;
+  let body: ReadableStream<Uint8Array> | null = null;
   if (options.body && !whole) {
     const result = await ctx.store.getObject(bucket, key, { ...(range ? { range } : {}) });
     info = result.info;
     body = result.body;
-  }
+  } else if (whole && !whole.bytes) body = whole.body;
   const headers = objectHeaders(info, { checksums: wantChecksums });
   for (const name of OVERRIDES) {
     const v = q.get(`response-${name}`);
@@ -74,5 +77,9 @@ async function respond(
   if (range) headers.set("content-range", contentRange(range, info.size));
   ctx.event.size = length;
   ctx.event.etag = info.etag;
+  if (whole?.bytes) {
+    ctx.event.bytesOut = whole.bytes.byteLength;
+    return new Response(whole.bytes, { status: 200, headers });
+  }
   return new Response(body, { status: range ? 206 : 200, headers });
 }

@@ -31,8 +31,28 @@ function hmac(key: Uint8Array | string, data: string): Uint8Array {
   return new Uint8Array(createHmac("sha256", key).update(data).digest());
 }
 
+/**
+ * HMAC pads of each signing key in use. `node:crypto`'s HMAC object costs several times the two hashes it runs
+ * (~25 µs per signature here), so signatures hash the cached pads directly (RFC 2104).
+ */
+const hmacPads = new WeakMap<Uint8Array, { inner: Uint8Array; outer: Uint8Array }>();
+
+function padsOf(key: Uint8Array): { inner: Uint8Array; outer: Uint8Array } {
+  const block = key.byteLength > 64 ? new Uint8Array(createHash("sha256").update(key).digest()) : key;
+  const inner = new Uint8Array(64).fill(0x36);
+  const outer = new Uint8Array(64).fill(0x5c);
+  for (let i = 0; i < block.byteLength; i++) {
+    inner[i]! ^= block[i]!;
+    outer[i]! ^= block[i]!;
+  }
+  return { inner, outer };
+}
+
 function hmacHex(key: Uint8Array, data: string): string {
-  return createHmac("sha256", key).update(data).digest("hex");
+  let pads = hmacPads.get(key);
+  if (!pads) hmacPads.set(key, pads = padsOf(key));
+  const inner = createHash("sha256").update(pads.inner).update(data).digest();
+  return createHash("sha256").update(pads.outer).update(inner).digest("hex");
 }
 
 function parseCredentialScope(value: string): Omit<SigV4Credential, "signedHeaders" | "signature"> {

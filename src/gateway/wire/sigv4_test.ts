@@ -1,6 +1,7 @@
 // Vectors from the Amazon S3 API reference, "Signature Calculations for the Authorization Header:
 // Transferring Payload in a Single Chunk" and "Authenticating Requests: Using Query Parameters".
 import assert from "node:assert/strict";
+import { createHmac } from "node:crypto";
 import {
   canonicalQuery,
   canonicalRequest,
@@ -185,4 +186,13 @@ Deno.test("createSigningKeyCache() returns the signing key of each secret, day, 
     keys(SECRET, { ...SCOPE, region: "eu-west-1" }),
     signingKey(SECRET, { ...SCOPE, region: "eu-west-1" }),
   );
+});
+
+Deno.test("signHex() is HMAC-SHA256 for short, block-sized and long keys, and for a key reused", () => {
+  for (const length of [1, 32, 64, 65, 100]) {
+    const key = Uint8Array.from({ length }, (_, i) => (i * 31 + length) & 0xff);
+    for (const data of ["", "AWS4-HMAC-SHA256\n20260101T000000Z\nscope\nhash", "é€ ".repeat(50)]) {
+      assert.equal(signHex(key, data), createHmac("sha256", key).update(data).digest("hex"), `${length} ${data}`);
+    }
+  }
 });

@@ -1,0 +1,17 @@
+import assert from "node:assert/strict";
+import { readHeaders } from "./request_headers.ts";
+
+Deno.test("readHeaders() answers like Headers: any case, repeated headers joined, null when absent", () => {
+  const headers = new Headers([["X-Amz-Date", "20260101T000000Z"], ["x-amz-meta-a", "1"], ["X-Amz-Meta-A", "2"]]);
+  const { reader } = readHeaders(headers);
+  for (const name of ["x-amz-date", "X-AMZ-DATE", "x-amz-meta-a", "range"]) {
+    assert.equal(reader.get(name), headers.get(name), name);
+    assert.equal(reader.has(name), headers.has(name), name);
+  }
+  assert.equal(reader.get("x-amz-meta-a"), "1, 2");
+});
+
+Deno.test("readHeaders() sums names, values and the framing of each header line", () => {
+  const { bytes } = readHeaders(new Headers({ host: "h", "x-a": "bc" }));
+  assert.equal(bytes, 4 + 1 + 4 + 3 + 2 + 4);
+});
