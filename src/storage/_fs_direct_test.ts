@@ -78,17 +78,22 @@ Deno.test("writeTemp: aligned full blocks go direct, the rest through the page c
       const blocks = [pattern(MiB, 1), pattern(MiB, 2), pattern(MiB, 3)];
       const tail = pattern(1000, 4);
       const unaligned = pattern(MiB + 1, 5).subarray(1);
+      // A full block at an aligned offset whose memory is not aligned: buffered.
+      const misplaced = pattern(MiB + 1, 6).subarray(1);
       const path = await writeTemp(dir, async (out) => {
-        for (const b of blocks) await out.write(b);
+        await out.write(blocks[0]!);
+        await out.write(misplaced);
+        for (const b of blocks.slice(1)) await out.write(b);
         await out.write(tail);
         await out.write(unaligned); // at an unaligned offset and address: buffered
         await out.writeMeta({ hello: "meta" });
       }, { direct: c.direct });
       c.close();
-      // Without a failure all three blocks go direct; a failed write is redone buffered and ends direct writes.
+      // Without a failure the three aligned blocks go direct; a failed write is redone buffered and ends direct
+      // writes for the file.
       assert.equal(c.writes(), failAt === undefined ? 3 : 1, `failAt ${failAt}`);
       const file = await Deno.readFile(path);
-      const data = [...blocks, tail, unaligned];
+      const data = [blocks[0]!, misplaced, ...blocks.slice(1), tail, unaligned];
       let at = 0;
       for (const d of data) {
         assert.ok(file.subarray(at, at + d.byteLength).every((b, i) => b === d[i]), `bytes at ${at}`);
