@@ -52,6 +52,7 @@ Deno.test("group commit: one batch publishes its files durably and isolates a fa
     assert.deepEqual(renamed.sort(), ["a", "bb", "ccc"]);
     assert.deepEqual(await names(`${root}/objects`), ["a", "bb", "ccc"]);
     assert.deepEqual(await Deno.readFile(`${root}/objects/bb`), bytes(100, 2));
+    assert.equal((await Deno.stat(`${root}/objects/bb`)).mode! & 0o777, 0o600, "object files are private");
     assert.deepEqual(await names(`${root}/tmp`), [], "a failed item leaves no temp file");
     const late = group.publish(item("e"), () => {});
     group.close();
