@@ -48,8 +48,13 @@ export function createBucketRouter(deps: BucketRouterDeps): BucketRouter {
     return row.backendId;
   }
 
-  async function storeOf(bucket: string): Promise<ObjectStore> {
-    const id = await backendOf(bucket);
+  /** The store serving `bucket`; synchronous when the bucket's backend is cached (the per-request case). */
+  function storeOf(bucket: string): ObjectStore | Promise<ObjectStore> {
+    const id = routes.get(bucket);
+    return id !== undefined ? storeById(bucket, id) : backendOf(bucket).then((found) => storeById(bucket, found));
+  }
+
+  function storeById(bucket: string, id: string): ObjectStore {
     try {
       return backends.get(id);
     } catch (err) {
