@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { drainBody } from "./_body.ts";
 import { alignedBlock, DIRECT_ALIGN, type DirectWrites, openDirectWrites } from "./_fs_direct.ts";
-import { readStoredMeta, writeTemp } from "./_fs_files.ts";
+import { readStoredMeta } from "./_fs_files.ts";
+import { writeTemp } from "./_fs_temp_file.ts";
 import { createFsStore } from "./fs.ts";
 
 const MiB = 1024 * 1024;

@@ -6,19 +6,15 @@
  *
  * so a single atomic rename publishes data and metadata together, readers that opened the file keep a
  * consistent snapshot while it is overwritten, and the data region starts at offset 0 (range reads seek
- * directly). Files are written to a temp path, fsynced, then renamed into place. Writes are gathered into
- * blocks of up to 1 MiB (a request body arrives in 16–64 KiB chunks), and one block is written while the next
- * fills, so receiving and writing overlap.
+ * directly). Files are written to a temp path, fsynced, then renamed into place (`_fs_temp_file.ts`).
  *
  * @module
  */
 import { AppError } from "../errors.ts";
-import type { DirectFile, DirectWrites } from "./_fs_direct.ts";
 
 const encoder = new TextEncoder();
 const MAGIC = encoder.encode("s3pobj01");
 const TRAILER = 4 + MAGIC.length;
-const BLOCK = 1024 * 1024;
 /** Files up to this size are read whole by `openStored` (one read, data served from memory). */
 export const SMALL_FILE = 64 * 1024;
 
@@ -33,11 +29,6 @@ export function mapFsError(err: unknown): unknown {
     return new AppError("NoSpace", "Not enough space on the storage device", { cause: err });
   }
   return err;
-}
-
-async function writeAll(file: Deno.FsFile, data: Uint8Array): Promise<void> {
-  let offset = 0;
-  while (offset < data.byteLength) offset += await file.write(data.subarray(offset));
 }
 
 /**
@@ -59,7 +50,8 @@ function writeMetaBlock(out: Uint8Array, at: number, json: Uint8Array): void {
   out.set(MAGIC, at + json.byteLength + 4);
 }
 
-function metaBlock(meta: unknown): Uint8Array {
+/** The metadata block and trailer that follow a file's data. */
+export function metaBlock(meta: unknown): Uint8Array {
   const json = encoder.encode(JSON.stringify(meta));
   const tail = new Uint8Array(json.byteLength + TRAILER);
   writeMetaBlock(tail, 0, json);
@@ -72,129 +64,6 @@ export interface FileWriter {
   write(chunk: Uint8Array): Promise<void>;
   /** Appends the metadata block and trailer after the data. */
   writeMeta(meta: unknown): Promise<void>;
-}
-
-/**
- * Free blocks shared by all writers. A fresh pair of blocks per upload is garbage that V8 frees late: with ten
- * parallel 8 MiB part uploads that alone grew the RSS by tens of MiB. At most MAX_FREE_BLOCKS stay pooled.
- */
-const freeBlocks: Uint8Array[] = [];
-const MAX_FREE_BLOCKS = 8;
-
-function takeBlock(): Uint8Array {
-  return freeBlocks.pop() ?? new Uint8Array(BLOCK);
-}
-
-function giveBlock(block: Uint8Array): void {
-  if (block.byteLength === BLOCK && freeBlocks.length < MAX_FREE_BLOCKS) freeBlocks.push(block);
-}
-
-/** Gathers writes into blocks of up to BLOCK bytes; at most one block is being written while the next fills. */
-const CREATE_NEW: Deno.OpenOptions = { write: true, createNew: true, mode: 0o600 };
-
-/**
- * Creates `path` on `open()` or when the first block is written; a file not created before `close()` is created
- * there and written with one synchronous write (into the page cache: an async write costs two thread switches,
- * more CPU than the syscall). Creating and renaming stay asynchronous: they wait for the directory, which the
- * fsyncs of other writes hold for milliseconds on a busy disk.
- */
-function createBlockWriter(path: string, directWrites: DirectWrites | undefined) {
-  let file: Deno.FsFile | undefined;
-  let opening: Promise<Deno.FsFile> | undefined;
-  let direct: DirectFile | undefined;
-  const open = () =>
-    opening ??= Deno.open(path, CREATE_NEW).then((f) => {
-      direct = directWrites?.open(path);
-      return file = f;
-    });
-  /** Bytes written so far, and where the file's own position is (direct writes do not move it). */
-  let written = 0;
-  let position = 0;
-  /** Writes `data` at the end of what is written: aligned blocks direct, the rest (or after a failure) buffered. */
-  const append = async (out: Deno.FsFile, data: Uint8Array) => {
-    if (direct?.fits(data, written)) {
-      if (await direct.write(data, written)) {
-        written += data.byteLength;
-        return;
-      }
-      direct.close();
-    }
-    if (position !== written) position = await out.seek(written, Deno.SeekMode.Start);
-    await writeAll(out, data);
-    written = position += data.byteLength;
-  };
-  let buf: Uint8Array | undefined;
-  let other: Uint8Array | undefined;
-  let used = 0;
-  let inFlight: Promise<void> = Promise.resolve();
-  let failed: { err: unknown } | undefined;
-  const check = () => {
-    if (failed) throw failed.err;
-  };
-  async function flush() {
-    await inFlight;
-    check();
-    if (used === 0) return;
-    const block = buf!.subarray(0, used);
-    const out = await open();
-    inFlight = append(out, block).catch((err) => void (failed ??= { err }));
-    [buf, other] = [other, buf];
-    used = 0;
-  }
-  function reserve(n: number): Uint8Array {
-    if (!buf || buf.byteLength < used + n) {
-      // Small objects never take a whole block.
-      const want = Math.max(used + n, 2 * (buf?.byteLength ?? 0));
-      const grown = want <= SMALL_FILE ? new Uint8Array(want) : takeBlock();
-      if (buf && used > 0) grown.set(buf.subarray(0, used));
-      buf = grown;
-    }
-    return buf;
-  }
-  async function write(chunk: Uint8Array): Promise<void> {
-    check();
-    if (used === 0 && chunk.byteLength >= BLOCK) {
-      await flush();
-      return await append(await open(), chunk);
-    }
-    let rest = chunk;
-    while (rest.byteLength > 0) {
-      const n = Math.min(BLOCK - used, rest.byteLength);
-      reserve(n).set(rest.subarray(0, n), used);
-      used += n;
-      rest = rest.subarray(n);
-      if (used === BLOCK) await flush();
-    }
-  }
-  return {
-    write,
-    writeMeta: (meta: unknown) => write(metaBlock(meta)),
-    /** Writes what is buffered and returns the file (created here when nothing was flushed before). */
-    async close(): Promise<Deno.FsFile> {
-      if (!opening) {
-        const out = await open();
-        const data = buf?.subarray(0, used) ?? new Uint8Array(0);
-        for (let offset = 0; offset < data.byteLength;) offset += out.writeSync(data.subarray(offset));
-        used = 0;
-        return out;
-      }
-      await flush();
-      await inFlight;
-      check();
-      return await open();
-    },
-    open,
-    /** The file, once created. */
-    file: () => file,
-    /** Closes the direct descriptor (after `release`: no write is running). */
-    endDirect: () => direct?.close(),
-    /** Returns the blocks to the pool once no write uses them (after success or failure). */
-    async release() {
-      await inFlight;
-      for (const b of [buf, other]) if (b) giveBlock(b);
-      buf = other = undefined;
-    },
-  };
 }
 
 async function readExactly(file: Deno.FsFile, position: number, length: number): Promise<Uint8Array<ArrayBuffer>> {
@@ -337,38 +206,6 @@ export function readStoredMetaSync<M>(path: string): M | undefined {
     return parseTail<M>(path, tail, size, readAt).meta;
   } finally {
     file.close();
-  }
-}
-
-/**
- * Writes a new file through `fill` into `tmpDir`, fsyncs it and returns its path; on any failure the temp file
- * is removed and the error (ENOSPC mapped to NoSpace) rethrown. The caller renames the path into place. The file
- * is created up front unless `expectedBytes` says the data is small (then it is written in one go at the end).
- */
-export async function writeTemp(
-  tmpDir: string,
-  fill: (out: FileWriter) => Promise<void>,
-  options: { expectedBytes?: number | undefined; direct?: DirectWrites | undefined } = {},
-): Promise<string> {
-  const path = `${tmpDir}/${crypto.randomUUID()}`;
-  const writer = createBlockWriter(path, options.direct);
-  try {
-    if (options.expectedBytes === undefined || options.expectedBytes > SMALL_FILE) await writer.open();
-    await fill(writer);
-    const file = await writer.close();
-    await writer.release();
-    writer.endDirect();
-    await file.syncData();
-    file.close();
-    return path;
-  } catch (err) {
-    await writer.release();
-    writer.endDirect();
-    try {
-      writer.file()?.close();
-    } catch { /* already closed */ }
-    await Deno.remove(path).catch(() => {});
-    throw mapFsError(err);
   }
 }
 

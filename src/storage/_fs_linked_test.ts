@@ -3,7 +3,7 @@ import { Buffer } from "node:buffer";
 import { MIN_PART_SIZE, type ObjectStore } from "./mod.ts";
 import { createFsStore } from "./fs.ts";
 import { bytes, collect, getBytes, md5Hex, put, rejectsWithCode, streamOf } from "./_testing/contract_helpers.ts";
-import { writeTemp } from "./_fs_files.ts";
+import { writeTemp } from "./_fs_temp_file.ts";
 
 async function withStore(fn: (store: ObjectStore, root: string) => Promise<void>): Promise<void> {
   const root = await Deno.makeTempDir({ prefix: "fs-linked-" });

@@ -16,7 +16,8 @@ import {
 } from "./_multipart.ts";
 import { noSuchBucket, noSuchUpload, pageUploads, storedAttributes } from "./_objects.ts";
 import { resolveMaxKeys } from "./_sorted_keys.ts";
-import { isNotFound, mapFsError, readStoredMeta, writeTemp } from "./_fs_files.ts";
+import { isNotFound, mapFsError, readStoredMeta } from "./_fs_files.ts";
+import { writeTemp } from "./_fs_temp_file.ts";
 import type { Link } from "./_fs_linked.ts";
 import { type FsCore, type PartMeta, toInfo, type UploadMeta } from "./_fs_core.ts";
 

@@ -28,15 +28,8 @@ import { drainBody, readSmallBody } from "./_body.ts";
 import { validateBucketName, validateKey } from "./_keys.ts";
 import { quoteEtag } from "./_multipart.ts";
 import { checkRange, copyAttributes, noSuchBucket, storedAttributes } from "./_objects.ts";
-import {
-  type FileWriter,
-  mapFsError,
-  readStoredMetaSync,
-  SMALL_FILE,
-  smallFile,
-  syncDir,
-  writeTemp,
-} from "./_fs_files.ts";
+import { type FileWriter, mapFsError, readStoredMetaSync, SMALL_FILE, smallFile, syncDir } from "./_fs_files.ts";
+import { writeTemp } from "./_fs_temp_file.ts";
 import { createFsCore, objectInfo, type ObjectMeta } from "./_fs_core.ts";
 import { fsMultipart } from "./_fs_multipart.ts";
 
