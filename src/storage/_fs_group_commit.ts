@@ -29,8 +29,11 @@ export const LIBC_SYMBOLS = {
 
 /** Most new files per cycle (each at most ~64 KiB). */
 const MAX_BATCH = 64;
-/** An idle worker is stopped after this long, so a process that never closes its store can still exit. */
-const IDLE_MS = 5000;
+/**
+ * An idle worker is stopped after this long, so a process that never closes its store can still exit. Starting
+ * it again costs 40-70 ms of CPU (a new isolate loading its modules), so a writer that pauses for seconds keeps it.
+ */
+const IDLE_MS = 30_000;
 
 export interface GroupCommit {
   /**
