@@ -13,6 +13,7 @@
 import { AppError } from "../errors.ts";
 
 const encoder = new TextEncoder();
+const decoder = new TextDecoder();
 const MAGIC = encoder.encode("s3pobj01");
 const TRAILER = 4 + MAGIC.length;
 /** Files up to this size are read whole by `openStored` (one read, data served from memory). */
@@ -106,13 +107,13 @@ function parseTail<M>(
   const json = jsonLength + TRAILER <= tail.byteLength
     ? tail.subarray(tail.byteLength - TRAILER - jsonLength, tail.byteLength - TRAILER)
     : readAt?.(dataSize, jsonLength);
-  return { meta: json && JSON.parse(new TextDecoder().decode(json)) as M, dataSize };
+  return { meta: json && JSON.parse(decoder.decode(json)) as M, dataSize };
 }
 
 async function readJson<M>(file: Deno.FsFile, size: number, tail: Uint8Array): Promise<M> {
   const jsonLength = new DataView(tail.buffer, tail.byteOffset).getUint32(tail.byteLength - TRAILER);
   const json = await readExactly(file, size - TRAILER - jsonLength, jsonLength);
-  return JSON.parse(new TextDecoder().decode(json)) as M;
+  return JSON.parse(decoder.decode(json)) as M;
 }
 
 export interface OpenedFile<M> {
