@@ -18,6 +18,7 @@ import { createPayload, type Payload } from "./payload.ts";
 import { readHeaders } from "./request_headers.ts";
 import { resolveRoute } from "./routes.ts";
 import { errorResponse, S3Error } from "./s3_errors.ts";
+import { toBase64, toHex } from "./wire/checksums.ts";
 import { createSigningKeyCache, type SigningKeys } from "./wire/sigv4.ts";
 
 /** Largest total size of request header names and values. */
@@ -36,8 +37,6 @@ export interface PipelineDeps {
   metrics: GatewayMetrics;
 }
 
-const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, "0").toUpperCase());
-const BASE64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 /** Random bytes drawn at once for this many requests: one draw per request costs more than its ids. */
 const IDS_PER_DRAW = 128;
 
@@ -52,13 +51,8 @@ export function createRequestIds(): RequestIds {
       crypto.getRandomValues(pool);
       at = 0;
     }
-    let requestId = "";
-    for (let i = at; i < at + 8; i++) requestId += HEX[pool[i]!];
-    let hostId = "";
-    for (let i = at + 8; i < at + 32; i += 3) {
-      const n = (pool[i]! << 16) | (pool[i + 1]! << 8) | pool[i + 2]!;
-      hostId += BASE64[n >>> 18]! + BASE64[(n >>> 12) & 63]! + BASE64[(n >>> 6) & 63]! + BASE64[n & 63]!;
-    }
+    const requestId = toHex(pool.subarray(at, at + 8)).toUpperCase();
+    const hostId = toBase64(pool.subarray(at + 8, at + 32));
     at += 32;
     return { requestId, hostId };
   };

@@ -47,13 +47,7 @@ export function emptyRoot(): Hash {
   return sha256();
 }
 
-const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
-
-export function toHex(bytes: Uint8Array): string {
-  let s = "";
-  for (let i = 0; i < bytes.length; i++) s += HEX[bytes[i]!];
-  return s;
-}
+export { toHex } from "../bytes.ts";
 
 /** Value of a lower-case hex digit's char code, or -1. */
 function nibble(c: number): number {

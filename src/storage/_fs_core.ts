@@ -6,6 +6,7 @@
  */
 import { Buffer } from "node:buffer";
 import { createHash } from "node:crypto";
+import { toHex } from "../bytes.ts";
 import type { Clock } from "../clock.ts";
 import { AppError } from "../errors.ts";
 import type { ByteRange, ObjectInfo, PartInfo, PutOptions } from "./mod.ts";
@@ -35,15 +36,11 @@ const SHORT_KEY_BYTES = 120;
 const OFFLOAD_MD5_BYTES = 1024 * 1024;
 const encoder = new TextEncoder();
 
-const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, "0"));
-
-/** Every request names its file; a lookup table spells a short key in hex several times cheaper than `Buffer`. */
 function fileName(key: string): string {
   const bytes = encoder.encode(key);
-  if (bytes.byteLength > SHORT_KEY_BYTES) return `h${createHash("sha256").update(bytes).digest("hex")}`;
-  let name = "k";
-  for (let i = 0; i < bytes.byteLength; i++) name += HEX[bytes[i]!];
-  return name;
+  return bytes.byteLength <= SHORT_KEY_BYTES
+    ? `k${toHex(bytes)}`
+    : `h${createHash("sha256").update(bytes).digest("hex")}`;
 }
 
 export function toInfo<T extends { lastModified: Date }>(meta: Stored<T>): T {

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { toHex } from "../bytes.ts";
 import type { BodyHash } from "./_body.ts";
 
 export const LIBCRYPTO = "libcrypto.so.3";
@@ -76,7 +77,7 @@ export function openLibcryptoMd5(path: string = LIBCRYPTO): LibcryptoMd5 | undef
         ensureOpen();
         const out = new Uint8Array(16);
         check(fns.MD5_Final(out, ctx));
-        return Array.from(out, (b) => b.toString(16).padStart(2, "0")).join("");
+        return toHex(out);
       },
     };
   }

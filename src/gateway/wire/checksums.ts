@@ -69,11 +69,7 @@ export function toBase64(bytes: Uint8Array): string {
   return btoa(s);
 }
 
-export function toHex(bytes: Uint8Array): string {
-  let s = "";
-  for (const b of bytes) s += b.toString(16).padStart(2, "0");
-  return s;
-}
+export { toHex } from "../../bytes.ts";
 
 /** One-shot base64 digest of a byte array (tests and small bodies). */
 export function digestBase64(alg: DigestAlgorithm, bytes: Uint8Array): string {
