@@ -16,6 +16,7 @@ import { SortedKeys } from "./_sorted_keys.ts";
 import { createDirSyncer, isNotFound, mapFsError, openStored, readStoredMeta } from "./_fs_files.ts";
 import { writeTemp } from "./_fs_temp_file.ts";
 import { createGroupCommit } from "./_fs_group_commit.ts";
+import { replaySmallLog } from "./_fs_small_log.ts";
 import { createLinks, type Link } from "./_fs_linked.ts";
 import { type DataSource, fileSource } from "./_fs_read.ts";
 import { createMd5Offload } from "./_fs_md5.ts";
@@ -54,7 +55,10 @@ export function objectInfo(meta: ObjectMeta): ObjectInfo {
 
 export type FsCore = Awaited<ReturnType<typeof createFsCore>>;
 
-/** Prepares `root` (emptying `tmp/`, which only holds leftovers of interrupted writes) and returns the internals. */
+/**
+ * Prepares `root` (emptying `tmp/`, which only holds leftovers of interrupted writes, then replaying the log of
+ * small objects) and returns the internals.
+ */
 export async function createFsCore(rootDir: string, clock: Clock) {
   const root = rootDir.replace(/\/+$/, "");
   const tmp = `${root}/tmp`;
@@ -63,6 +67,7 @@ export async function createFsCore(rootDir: string, clock: Clock) {
     if (!isNotFound(err)) throw err;
   });
   await Deno.mkdir(tmp, { recursive: true });
+  replaySmallLog(root, tmp);
 
   const bucketDir = (bucket: string) => `${root}/buckets/${bucket}`;
   const objectsDir = (bucket: string) => `${bucketDir(bucket)}/objects`;
@@ -148,6 +153,7 @@ export async function createFsCore(rootDir: string, clock: Clock) {
   ) {
     await serialized(target, async () => {
       try {
+        await group?.settle(target);
         precheck?.();
         await Deno.rename(tmpPath, target);
         commit?.();
@@ -206,6 +212,7 @@ export async function createFsCore(rootDir: string, clock: Clock) {
     let replaced: string | undefined;
     await serialized(target, async () => {
       try {
+        await group?.settle(target);
         await Deno.rename(manifestPath, target);
       } catch (err) {
         await Deno.remove(manifestPath).catch(() => {});
@@ -226,6 +233,7 @@ export async function createFsCore(rootDir: string, clock: Clock) {
     const path = objectPath(bucket, key);
     let replaced: string | undefined;
     await serialized(path, async () => {
+      await group?.settle(path);
       await Deno.remove(path).catch((err) => {
         if (!isNotFound(err)) throw err;
       });
@@ -242,6 +250,7 @@ export async function createFsCore(rootDir: string, clock: Clock) {
   async function discardDir(dir: string, onMissing: () => AppError) {
     const trash = `${tmp}/${crypto.randomUUID()}`;
     try {
+      await group?.settleUnder(dir);
       await Deno.rename(dir, trash);
     } catch (err) {
       throw isNotFound(err) ? onMissing() : err;
@@ -316,10 +325,11 @@ export async function createFsCore(rootDir: string, clock: Clock) {
     direct,
     /** Whether small objects go through the group commit (`publishSmall`). */
     smallWrites: group !== undefined,
-    closeWorkers() {
+    /** Stops the workers (the group commit retires its log first). */
+    async closeWorkers() {
       md5.close();
       direct?.close();
-      group?.close();
+      await group?.close();
     },
     bucketCreatedAt,
     indexOf,

@@ -1,38 +1,74 @@
 /**
  * Worker side of `_fs_group_commit.ts`: publishes small files with synchronous system calls on its own thread.
  *
- * With libc's `syncfs(2)` each message runs one cycle: rename the files staged by the previous cycle (their data
- * is already durable), create and write the new ones, then ONE syncfs of the data directory's file system. That
- * single flush makes the new files' data durable and the previous files' renames durable, so a name only ever
- * points at data already on disk, and every cycle costs one journal commit for all the files in flight. A file
- * is thus finished in the cycle after the one that wrote it; the caller sends an empty message to finish the
- * last staged files.
+ * Each message runs one cycle: (1) create and write every item's temp file (page cache only; an item whose file
+ * cannot be written fails alone and is not logged); (2) append one record per written file to the write-ahead log
+ * (`_fs_small_log.ts`) and make them durable with ONE fdatasync of the log — a data-only flush of a file whose
+ * blocks already exist; (3) rename the temp files into place; (4) answer. The renames reach the disk later, with
+ * the next journal commit: until then the log holds every file's bytes, so a crash at any point leaves each name
+ * either as it was or rewritten by the replay at the next open. Because the log is durable before any rename,
+ * no rename that reaches the disk can point at data that did not.
+ *
+ * A checkpoint — one `syncfs(2)` of the data directory's file system (every renamed file is then durable), then
+ * the other header slot written with the last seq — retires the records, and the log starts again at its first
+ * record offset. It runs when a cycle's records do not fit and the log is at its largest size, when a message asks
+ * for it (an object path with a pending record is about to change another way, the worker is about to stop, the
+ * store closes), and before answering a rename that failed after its record was logged (so the record is never
+ * replayed over what happens to that path next).
  *
  * @module
  */
 /// <reference lib="deno.worker" />
 import { LIBC, LIBC_SYMBOLS } from "./_fs_group_commit.ts";
+import {
+  encodeHeader,
+  encodeRecord,
+  LOG_FILE,
+  type ReadAt,
+  readCheckpoint,
+  recordLength,
+  RECORDS_START,
+  relativeTarget,
+  scanRecords,
+  slotOffset,
+} from "./_fs_small_log.ts";
 
 export interface GroupItem {
   tmp: string;
   target: string;
   bytes: Uint8Array<ArrayBuffer>;
 }
-export type GroupRequest = { root: string } | { items: GroupItem[] };
+export type GroupRequest = { root: string } | { items: GroupItem[]; checkpoint: boolean };
+export interface GroupFailure {
+  code?: string;
+  message: string;
+}
 /**
- * Per item: whether the rename happened, the failure (errno code, message) if a step failed, and `staged` when
- * the item's data is durable and it is finished by the next cycle.
+ * Per item: whether its record is durable in the log, whether the rename happened, and the failure (errno code,
+ * message) if a step failed.
  */
 export interface GroupResult {
+  logged: boolean;
   renamed: boolean;
-  staged?: boolean;
-  error?: { code?: string; message: string };
+  error?: GroupFailure;
 }
-/** `results` for the message's own items; `finished` for the items staged by the previous cycle, in order. */
-export type GroupReply = { results: GroupResult[]; finished: GroupResult[] };
+/**
+ * `results` for the message's items, in order. `checkpointedFirst`: a checkpoint retired the earlier records before
+ * this cycle logged; `checkpointedLast`: every record up to this cycle's is retired (always when asked and it
+ * worked); `checkpointError` when a checkpoint this message asked for failed.
+ */
+export interface GroupReply {
+  results: GroupResult[];
+  checkpointedFirst: boolean;
+  checkpointedLast: boolean;
+  checkpointError?: GroupFailure;
+}
 
 // Linux open(2) flags (the same on every architecture Debian ships).
-const O_WRONLY = 0o1, O_CREAT = 0o100, O_EXCL = 0o200, O_CLOEXEC = 0o2000000;
+const O_RDONLY = 0, O_WRONLY = 0o1, O_RDWR = 0o2, O_CREAT = 0o100, O_EXCL = 0o200, O_CLOEXEC = 0o2000000;
+const SEEK_END = 2;
+/** The log's size when created, and the size it grows to (doubling) before checkpoints are the only way on. */
+const LOG_INITIAL = 1024 * 1024, LOG_MAX = 32 * 1024 * 1024;
 /** The errno names the store tells apart (`mapFsError`, NotFound); others keep their number. */
 const ERRNO_CODES: Record<number, string> = {
   2: "ENOENT",
@@ -51,9 +87,6 @@ const ERRNO_CODES: Record<number, string> = {
 // libc directly: a Deno file op per create, write, close and rename costs more than the system calls themselves.
 const libc = Deno.dlopen(LIBC, LIBC_SYMBOLS).symbols;
 const encoder = new TextEncoder();
-/** The data directory, C string, whose file system syncfs flushes (set by the first message). */
-let root: Uint8Array<ArrayBuffer> | undefined;
-
 const cString = (path: string) => encoder.encode(`${path}\0`);
 
 function errno(): number {
@@ -68,36 +101,144 @@ function sysError(call: string, path: string): Error & { code?: string } {
   return Object.assign(new Error(`${call} ${path}: ${code ?? `errno ${n}`}`), code ? { code } : {});
 }
 
-function failure(err: unknown): GroupResult["error"] {
+function failure(err: unknown): GroupFailure {
   const code = (err as { code?: string }).code;
   return { ...(code ? { code } : {}), message: err instanceof Error ? err.message : String(err) };
+}
+
+function writeAt(fd: number, bytes: Uint8Array, position: number, path: string): void {
+  for (let offset = 0; offset < bytes.byteLength;) {
+    const n = Number(
+      libc.pwrite(fd, bytes.subarray(offset), BigInt(bytes.byteLength - offset), BigInt(position + offset)),
+    );
+    if (n < 0) throw sysError("write", path);
+    offset += n;
+  }
 }
 
 function create(item: GroupItem): void {
   const fd = libc.open(cString(item.tmp), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600);
   if (fd < 0) throw sysError("open", item.tmp);
   try {
-    for (let offset = 0; offset < item.bytes.byteLength;) {
-      const n = Number(libc.write(fd, item.bytes.subarray(offset), BigInt(item.bytes.byteLength - offset)));
-      if (n < 0) throw sysError("write", item.tmp);
-      offset += n;
-    }
+    writeAt(fd, item.bytes, 0, item.tmp);
   } finally {
     libc.close(fd);
   }
 }
 
-/** syncfs(2) of the file system holding the data directory; an error message when it fails. */
-function syncRoot(): string | undefined {
-  const fd = libc.open(root!, 0, 0);
-  if (fd < 0) return `cannot open the data directory for syncfs (errno ${errno()})`;
-  const failed = libc.syncfs(fd) !== 0 ? `syncfs failed (errno ${errno()})` : undefined;
-  libc.close(fd);
-  return failed;
-}
-
 function removeQuietly(path: string): void {
   libc.unlink(cString(path)); // never created, or gone: nothing to do
+}
+
+/** The open log of the data directory `root`. */
+function openLog(root: string) {
+  const path = `${root}/${LOG_FILE}`;
+  const fd = libc.open(cString(path), O_RDWR | O_CREAT | O_CLOEXEC, 0o600);
+  if (fd < 0) throw sysError("open", path);
+  let size = Number(libc.lseek(fd, 0n, SEEK_END));
+  const readAt: ReadAt = (position, length) => {
+    const buf = new Uint8Array(length);
+    const n = Number(libc.pread(fd, buf, BigInt(length), BigInt(position)));
+    return buf.subarray(0, Math.max(n, 0));
+  };
+  const flush = () => {
+    if (libc.fdatasync(fd) !== 0) throw sysError("fdatasync", path);
+  };
+
+  /** Fills the log with zeros up to `bytes` and flushes, so later writes into it are pure data writes. */
+  function grow(bytes: number) {
+    const zeros = new Uint8Array(Math.min(bytes - size, 1024 * 1024));
+    for (let at = size; at < bytes; at += zeros.byteLength) {
+      writeAt(fd, zeros.subarray(0, Math.min(zeros.byteLength, bytes - at)), at, path);
+    }
+    flush();
+    size = bytes;
+  }
+
+  try {
+    if (size < LOG_INITIAL) {
+      grow(LOG_INITIAL);
+      const dir = libc.open(cString(root), O_RDONLY | O_CLOEXEC, 0);
+      const synced = dir >= 0 && libc.fsync(dir) === 0;
+      if (dir >= 0) libc.close(dir);
+      if (!synced) throw sysError("fsync", root);
+    }
+  } catch (err) {
+    libc.close(fd);
+    throw err;
+  }
+  const checkpoint = readCheckpoint(readAt);
+  /** Seq of the last record written (or attempted). */
+  let seq = scanRecords(readAt, size, checkpoint.seq, () => {});
+  let slot = checkpoint.slot;
+  let checkpointed = checkpoint.seq;
+  let tail = RECORDS_START;
+  /** Records left by an earlier worker or by a failed write: to be retired before any new one is written. */
+  let stranded = seq !== checkpointed;
+
+  return {
+    /** Records not yet retired by a checkpoint. */
+    get pending() {
+      return seq !== checkpointed;
+    },
+    get stranded() {
+      return stranded;
+    },
+    /** Appends one record per file and flushes them; throws when the write or the flush failed. */
+    append(files: { path: Uint8Array; file: Uint8Array }[], makeRoom: () => void): void {
+      const length = files.reduce((n, f) => n + recordLength(f.path, f.file), 0);
+      if (tail + length > size && size < LOG_MAX) {
+        try {
+          grow(Math.min(LOG_MAX, Math.max(size * 2, tail + length)));
+        } catch { /* no room to grow: a checkpoint makes room instead */ }
+      }
+      if (tail + length > size) makeRoom();
+      if (tail + length > size) grow(tail + length);
+      const out = new Uint8Array(length);
+      let at = 0;
+      for (const f of files) at = encodeRecord(out, at, { seq: ++seq, ...f });
+      try {
+        writeAt(fd, out, tail, path);
+        flush();
+      } catch (err) {
+        stranded = true;
+        throw err;
+      }
+      tail += length;
+    },
+    /** Records the last seq as the checkpoint, once everything it covers is durable. */
+    retire(): void {
+      const next = slot === 0 ? 1 : 0;
+      writeAt(fd, encodeHeader(seq), slotOffset(next), path);
+      flush();
+      slot = next;
+      checkpointed = seq;
+      tail = RECORDS_START;
+      stranded = false;
+    },
+  };
+}
+
+type Log = ReturnType<typeof openLog>;
+
+let rootPath = "";
+/** Opened by the first cycle; again by the next one when opening it failed (a full disk, say). */
+let log: Log | undefined;
+
+/** syncfs(2) of the file system holding the data directory. */
+function syncRoot(): void {
+  const fd = libc.open(cString(rootPath), O_RDONLY | O_CLOEXEC, 0);
+  if (fd < 0) throw sysError("open", rootPath);
+  const failed = libc.syncfs(fd) !== 0 ? sysError("syncfs", rootPath) : undefined;
+  libc.close(fd);
+  if (failed) throw failed;
+}
+
+/** Retires every record written so far (a no-op when there is none). */
+function checkpoint(log: Log): void {
+  if (!log.pending) return;
+  syncRoot();
+  log.retire();
 }
 
 /** Creates and writes each item's temp file; the indexes of those written. */
@@ -125,35 +266,73 @@ function renameOne(item: GroupItem, result: GroupResult): boolean {
   return result.renamed;
 }
 
-/** Staged by the previous cycle: data durable, rename pending. */
-let staged: GroupItem[] = [];
-
-function cycle(items: GroupItem[]): GroupReply {
-  const finished: GroupResult[] = staged.map(() => ({ renamed: false }));
-  staged.forEach((item, i) => renameOne(item, finished[i]!));
-  const results: GroupResult[] = items.map(() => ({ renamed: false }));
-  const written = createAll(items, results);
-  const failed = syncRoot();
-  if (failed) {
-    const error = { message: failed };
-    for (const r of finished) r.error ??= error;
-    for (const i of written) {
-      results[i]!.error = error;
-      removeQuietly(items[i]!.tmp);
+function cycle(log: Log, items: GroupItem[], wanted: boolean): GroupReply {
+  const results: GroupResult[] = items.map(() => ({ logged: false, renamed: false }));
+  const reply: GroupReply = { results, checkpointedFirst: false, checkpointedLast: false };
+  try {
+    // Records of a failed write or of an earlier worker are retired before new ones reuse the space.
+    if (log.stranded) {
+      checkpoint(log);
+      reply.checkpointedFirst = true;
     }
-    staged = [];
-    return { results, finished };
+  } catch (err) {
+    return failAll(items, failure(err));
   }
-  for (const i of written) results[i]!.staged = true;
-  staged = written.map((i) => items[i]!);
-  return { results, finished };
+  const written = createAll(items, results);
+  let retire = wanted;
+  if (written.length > 0) {
+    try {
+      const files = written.map((i) => ({ path: relativeTarget(rootPath, items[i]!.target), file: items[i]!.bytes }));
+      log.append(files, () => {
+        checkpoint(log);
+        reply.checkpointedFirst = true;
+      });
+    } catch (err) {
+      const error = failure(err);
+      for (const i of written) {
+        results[i]!.error = error;
+        removeQuietly(items[i]!.tmp);
+      }
+      // The records may have reached the disk anyway: retired, they are never replayed.
+      written.length = 0;
+      retire = true;
+    }
+    for (const i of written) {
+      results[i]!.logged = true;
+      if (!renameOne(items[i]!, results[i]!)) retire = true;
+    }
+  }
+  if (retire) {
+    try {
+      checkpoint(log);
+      reply.checkpointedLast = true;
+    } catch (err) {
+      reply.checkpointError = failure(err);
+    }
+  }
+  return reply;
+}
+
+function failAll(items: GroupItem[], error: GroupFailure): GroupReply {
+  return {
+    results: items.map(() => ({ logged: false, renamed: false, error })),
+    checkpointedFirst: false,
+    checkpointedLast: false,
+    checkpointError: error,
+  };
+}
+
+function run(request: { items: GroupItem[]; checkpoint: boolean }): GroupReply {
+  try {
+    log ??= openLog(rootPath);
+  } catch (err) {
+    return failAll(request.items, failure(err));
+  }
+  return cycle(log, request.items, request.checkpoint);
 }
 
 self.onmessage = (e: MessageEvent<GroupRequest>) => {
   const request = e.data;
-  if ("root" in request) {
-    root = cString(request.root);
-    return;
-  }
-  self.postMessage(cycle(request.items) satisfies GroupReply);
+  if ("root" in request) rootPath = request.root;
+  else self.postMessage(run(request) satisfies GroupReply);
 };

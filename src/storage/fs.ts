@@ -199,8 +199,7 @@ export async function createFsStore(options: FsStoreOptions): Promise<ObjectStor
 
     close() {
       indexes.clear();
-      core.closeWorkers();
-      return Promise.resolve();
+      return core.closeWorkers();
     },
   };
 }
