@@ -96,8 +96,11 @@ function libcLoads(): boolean {
   }
 }
 
-/** A group committer for the data directory `root`, or undefined without FFI permission or libc. */
-export function createGroupCommit(root: string): GroupCommit | undefined {
+/**
+ * A group committer for the data directory `root`, or undefined without FFI permission or libc. `idleMs`: how
+ * long the worker stays up without work (`IDLE_MS`).
+ */
+export function createGroupCommit(root: string, options: { idleMs?: number } = {}): GroupCommit | undefined {
   if (!libcLoads()) return undefined;
   let worker: Worker | undefined;
   let queue: Pending[] = [];
@@ -179,7 +182,7 @@ export function createGroupCommit(root: string): GroupCommit | undefined {
         idle = setTimeout(() => {
           idle = undefined;
           if (!running && !closed) send({ batch: [], waiters: [], stop: true }, true);
-        }, IDLE_MS);
+        }, options.idleMs ?? IDLE_MS);
         Deno.unrefTimer(idle);
       }
       return;

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { createFsStore } from "./fs.ts";
 import { createGroupCommit } from "./_fs_group_commit.ts";
-import { LOG_FILE, replaySmallLog } from "./_fs_small_log.ts";
+import { LOG_FILE, readCheckpoint, replaySmallLog } from "./_fs_small_log.ts";
 import { toHex } from "../bytes.ts";
 import { bytes, collect, getBytes, md5Hex, rejectsWithCode, streamOf } from "./_testing/contract_helpers.ts";
 import { smallVersion, versionOf } from "./_testing/small_versions.ts";
@@ -230,5 +230,34 @@ Deno.test("group commit: a delete or a large overwrite after small PUTs is not u
     assert.deepEqual(await getBytes(reopened, "bkt", "kept"), smallVersion(2));
     assert.deepEqual(await getBytes(reopened, "bkt", "late"), smallVersion(5));
     await reopened.close();
+  });
+});
+
+Deno.test("group commit: an idle worker checkpoints before it stops, and the next one logs on from there", async () => {
+  await withRoot(async (root) => {
+    await Deno.mkdir(`${root}/tmp`);
+    await Deno.mkdir(`${root}/objects`);
+    const group = createGroupCommit(root, { idleMs: 20 })!;
+    const checkpointOf = async () => {
+      const log = await Deno.readFile(`${root}/${LOG_FILE}`);
+      return readCheckpoint((at, length) => log.subarray(at, at + length)).seq;
+    };
+    const item = (name: string) => ({
+      tmp: `${root}/tmp/${name}`,
+      target: `${root}/objects/${name}`,
+      bytes: new Uint8Array(bytes(50)),
+    });
+    await Promise.all([group.publish(item("a"), () => {}), group.publish(item("b"), () => {})]);
+    assert.equal(await checkpointOf(), 0, "a busy log is not checkpointed");
+    for (let i = 0; i < 100 && await checkpointOf() === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(await checkpointOf(), 2, "the idle worker retired both records");
+    await group.publish(item("c"), () => {}); // a new worker, after the stop
+    const crashed = await Deno.readFile(`${root}/${LOG_FILE}`);
+    await group.close();
+    assert.equal(await checkpointOf(), 3);
+    await Deno.writeFile(`${root}/${LOG_FILE}`, crashed);
+    await Deno.remove(`${root}/objects/c`);
+    assert.equal(replaySmallLog(root, `${root}/tmp`), 1, "seq 3 follows the checkpoint of the stopped worker");
+    assert.deepEqual(await Deno.readFile(`${root}/objects/c`), bytes(50));
   });
 });

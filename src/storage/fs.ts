@@ -4,6 +4,7 @@
  * On-disk layout (all names are generated, so no key can ever address a path outside the root):
  *
  *   <root>/tmp/                                  temp files; emptied at open (leftovers of a crash)
+ *   <root>/small-objects.log                     write-ahead log of small PUTs, replayed at open (`_fs_small_log.ts`)
  *   <root>/buckets/<bucket>/bucket.json          {createdAt}
  *   <root>/buckets/<bucket>/objects/<name>       one file per object (format in `_fs_files.ts`)
  *   <root>/buckets/<bucket>/uploads/<id>/upload.json, part-00001 …   multipart state, survives restarts
@@ -17,7 +18,7 @@
  *
  * Writes go to `tmp/`, are fsynced and renamed into place: readers see the old or the new object, never a
  * torn one, and a failed, aborted, short or over-long body (or a full disk → NoSpace) leaves nothing visible.
- * Small PUTs (declared length ≤ 64 KiB) share one syncfs per batch instead (`_fs_group_commit.ts`).
+ * Small PUTs (declared length ≤ 64 KiB) share one flush of a write-ahead log per batch instead (`_fs_group_commit.ts`).
  *
  * @module
  */
