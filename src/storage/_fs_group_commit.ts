@@ -167,7 +167,7 @@ export function createGroupCommit(root: string, options: { idleMs?: number } = {
     running = cycle;
     worker ??= start();
     const items = cycle.batch.map((p) => p.item);
-    worker.postMessage({ items, checkpoint } satisfies GroupRequest, items.map((i) => i.bytes.buffer));
+    worker.postMessage({ items, checkpoint, stop: cycle.stop } satisfies GroupRequest, items.map((i) => i.bytes.buffer));
   }
 
   function pump() {

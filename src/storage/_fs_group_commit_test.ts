@@ -261,3 +261,43 @@ Deno.test("group commit: an idle worker checkpoints before it stops, and the nex
     assert.deepEqual(await Deno.readFile(`${root}/objects/c`), bytes(50));
   });
 });
+
+Deno.test("group commit on a small ext4: a small PUT that finds the disk full is NoSpace and is not logged", async () => {
+  await withRoot(async (dir) => {
+    const image = `${dir}/fs.img`;
+    const root = `${dir}/mnt`;
+    await Deno.mkdir(root);
+    const mk = await new Deno.Command("mkfs.ext4", { args: ["-q", "-F", "-m", "0", image, "12M"] }).output();
+    assert.ok(mk.success, new TextDecoder().decode(mk.stderr));
+    const mount = await new Deno.Command("mount", { args: ["-o", "loop", image, root] }).output();
+    assert.ok(mount.success, `mounting a loop ext4 needs root: ${new TextDecoder().decode(mount.stderr)}`);
+    try {
+      const store = await createFsStore({ root });
+      await store.createBucket("bkt");
+      await putSmall(store, "bkt", "before", smallVersion(1));
+      const filler = await Deno.open(`${root}/filler`, { write: true, createNew: true });
+      for (const size of [256 * 1024, 4096, 512]) { // to the last free byte
+        await assert.rejects(async () => {
+          for (const block = new Uint8Array(size);;) await filler.write(block);
+        }, (err) => (err as { code?: string }).code === "ENOSPC");
+      }
+      filler.close();
+      await rejectsWithCode(putSmall(store, "bkt", "full", smallVersion(2)), "NoSpace");
+      const crashed = await Deno.readFile(`${root}/${LOG_FILE}`);
+      await Deno.remove(`${root}/filler`);
+      await putSmall(store, "bkt", "after", smallVersion(3));
+      await store.close();
+
+      await Deno.writeFile(`${root}/${LOG_FILE}`, crashed);
+      const reopened = await createFsStore({ root });
+      await rejectsWithCode(reopened.headObject("bkt", "full"), "NoSuchKey");
+      assert.deepEqual(await getBytes(reopened, "bkt", "before"), smallVersion(1));
+      assert.deepEqual(await getBytes(reopened, "bkt", "after"), smallVersion(3));
+      assert.deepEqual(await names(`${root}/tmp`), []);
+      await reopened.close();
+    } finally {
+      const umount = await new Deno.Command("umount", { args: [root] }).output();
+      assert.ok(umount.success, new TextDecoder().decode(umount.stderr));
+    }
+  });
+});

@@ -38,7 +38,11 @@ export interface GroupItem {
   target: string;
   bytes: Uint8Array<ArrayBuffer>;
 }
-export type GroupRequest = { root: string } | { items: GroupItem[]; checkpoint: boolean };
+/**
+ * `checkpoint`: retire the log's records after the cycle; `stop`: then close the log (the worker is about to be
+ * terminated, which does not close the descriptors it opened through libc).
+ */
+export type GroupRequest = { root: string } | { items: GroupItem[]; checkpoint: boolean; stop: boolean };
 export interface GroupFailure {
   code?: string;
   message: string;
@@ -206,6 +210,9 @@ function openLog(root: string) {
       }
       tail += length;
     },
+    close(): void {
+      libc.close(fd);
+    },
     /** Records the last seq as the checkpoint, once everything it covers is durable. */
     retire(): void {
       const next = slot === 0 ? 1 : 0;
@@ -322,13 +329,18 @@ function failAll(items: GroupItem[], error: GroupFailure): GroupReply {
   };
 }
 
-function run(request: { items: GroupItem[]; checkpoint: boolean }): GroupReply {
+function run(request: { items: GroupItem[]; checkpoint: boolean; stop: boolean }): GroupReply {
   try {
     log ??= openLog(rootPath);
   } catch (err) {
     return failAll(request.items, failure(err));
   }
-  return cycle(log, request.items, request.checkpoint);
+  const reply = cycle(log, request.items, request.checkpoint);
+  if (request.stop) {
+    log.close();
+    log = undefined;
+  }
+  return reply;
 }
 
 self.onmessage = (e: MessageEvent<GroupRequest>) => {
