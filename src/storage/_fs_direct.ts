@@ -13,6 +13,8 @@
  *
  * @module
  */
+import { loadLibrary } from "./_ffi_library.ts";
+
 const SYMBOLS = {
   open: { parameters: ["buffer", "i32"], result: "i32" },
   close: { parameters: ["i32"], result: "i32" },
@@ -43,23 +45,19 @@ export interface DirectWrites {
 }
 
 export function openDirectWrites(libc = "libc.so.6"): DirectWrites | undefined {
-  let lib: Deno.DynamicLibrary<typeof SYMBOLS>;
-  try {
-    lib = Deno.dlopen(libc, SYMBOLS);
-  } catch {
-    return undefined;
-  }
+  const lib = loadLibrary(libc, SYMBOLS);
+  if (!lib) return undefined;
   const fns = lib.symbols;
   const encoder = new TextEncoder();
-  let openFiles = 0;
-  let closing = false;
   const address = (data: Uint8Array) => Number(Deno.UnsafePointer.value(Deno.UnsafePointer.of(data)));
   return {
     open(path) {
-      if (closing) return undefined;
+      if (!lib.acquire()) return undefined;
       const fd = fns.open(encoder.encode(`${path}\0`), O_WRONLY | O_DIRECT | O_CLOEXEC);
-      if (fd < 0) return undefined;
-      openFiles++;
+      if (fd < 0) {
+        lib.release();
+        return undefined;
+      }
       let closed = false;
       return {
         fits: (data, offset) =>
@@ -73,15 +71,11 @@ export function openDirectWrites(libc = "libc.so.6"): DirectWrites | undefined {
           if (closed) return;
           closed = true;
           fns.close(fd);
-          if (--openFiles === 0 && closing) lib.close();
+          lib.release();
         },
       };
     },
-    close() {
-      if (closing) return;
-      closing = true;
-      if (openFiles === 0) lib.close();
-    },
+    close: () => lib.close(),
   };
 }
 

@@ -9,6 +9,7 @@
  */
 import { toHex } from "../bytes.ts";
 import type { BodyHash } from "./_body.ts";
+import { loadLibrary } from "./_ffi_library.ts";
 
 export const LIBCRYPTO = "libcrypto.so.3";
 
@@ -32,18 +33,9 @@ export interface LibcryptoMd5 {
 
 /** Loads libcrypto's MD5 from `path`; undefined when it cannot be loaded (missing library or no FFI permission). */
 export function openLibcryptoMd5(path: string = LIBCRYPTO): LibcryptoMd5 | undefined {
-  let lib: Deno.DynamicLibrary<typeof SYMBOLS>;
-  try {
-    lib = Deno.dlopen(path, SYMBOLS);
-  } catch {
-    return undefined;
-  }
-  const fns = lib.symbols;
-  let running = 0;
-  let closing = false;
-  const settle = () => {
-    if (--running === 0 && closing) lib.close();
-  };
+  const lib = loadLibrary(path, SYMBOLS);
+  if (!lib) return undefined;
+  const { symbols: fns, acquire, release } = lib;
   const check = (status: number) => {
     if (status !== 1) throw new Error("libcrypto's MD5 failed");
   };
@@ -54,40 +46,36 @@ export function openLibcryptoMd5(path: string = LIBCRYPTO): LibcryptoMd5 | undef
     check(fns.MD5_Init(ctx));
     /** The update in flight; updates of one context run one after another. */
     let last: Promise<void> = Promise.resolve();
-    const ensureOpen = () => {
-      if (closing) throw new Error("The MD5 library was closed");
+    /** Counts a call until it is done, so `close()` cannot unload the library under a queued or running one. */
+    const enter = () => {
+      if (!acquire()) throw new Error("The MD5 library was closed");
     };
     return {
       update(chunk) {
-        ensureOpen();
+        enter();
         const n = BigInt(chunk.byteLength);
-        // Counted until done, so `close()` cannot unload the library under a queued or running update. The caller
-        // lends `chunk` until the returned promise settles, so the pool thread may read it until then.
-        running++;
+        // The caller lends `chunk` until the returned promise settles, so the pool thread may read it until then.
         const hashed = last.then(() =>
           chunk.byteLength < OFF_THREAD_BYTES
             ? check(fns.MD5_UpdateNow(ctx, chunk, n))
             : fns.MD5_Update(ctx, chunk, n).then(check)
         );
-        last = hashed.finally(settle);
+        last = hashed.finally(release);
         return last;
       },
       async digest() {
         await last;
-        ensureOpen();
-        const out = new Uint8Array(16);
-        check(fns.MD5_Final(out, ctx));
-        return toHex(out);
+        enter();
+        try {
+          const out = new Uint8Array(16);
+          check(fns.MD5_Final(out, ctx));
+          return toHex(out);
+        } finally {
+          release();
+        }
       },
     };
   }
 
-  return {
-    create,
-    close() {
-      if (closing) return;
-      closing = true;
-      if (running === 0) lib.close();
-    },
-  };
+  return { create, close: () => lib.close() };
 }
