@@ -108,6 +108,8 @@ export function createGroupCommit(root: string, options: { idleMs?: number } = {
   let running: Cycle | undefined;
   /** Target paths whose record is in the log and not yet retired by a checkpoint. */
   const unsettled = new Set<string>();
+  /** The directories of those paths (a few: one per bucket written to), for `settleUnder`. */
+  const unsettledDirs = new Set<string>();
   /** A worker died: which records it left is unknown until the next checkpoint, so every path settles. */
   let unknown = false;
   let idle: ReturnType<typeof setTimeout> | undefined;
@@ -153,11 +155,15 @@ export function createGroupCommit(root: string, options: { idleMs?: number } = {
 
   function retired() {
     unsettled.clear();
+    unsettledDirs.clear();
     unknown = false;
   }
 
   function settle(p: Pending, result: GroupResult) {
-    if (result.logged) unsettled.add(p.item.target);
+    if (result.logged) {
+      unsettled.add(p.item.target);
+      unsettledDirs.add(p.item.target.slice(0, p.item.target.lastIndexOf("/")));
+    }
     if (result.renamed) p.onRenamed();
     if (result.error) p.reject(errorOf(result.error));
     else p.resolve();
@@ -167,7 +173,10 @@ export function createGroupCommit(root: string, options: { idleMs?: number } = {
     running = cycle;
     worker ??= start();
     const items = cycle.batch.map((p) => p.item);
-    worker.postMessage({ items, checkpoint, stop: cycle.stop } satisfies GroupRequest, items.map((i) => i.bytes.buffer));
+    worker.postMessage(
+      { items, checkpoint, stop: cycle.stop } satisfies GroupRequest,
+      items.map((i) => i.bytes.buffer),
+    );
   }
 
   function pump() {
@@ -219,7 +228,7 @@ export function createGroupCommit(root: string, options: { idleMs?: number } = {
     settleUnder(dir) {
       const prefix = `${dir}/`;
       if (unknown) return checkpointed();
-      for (const path of unsettled) if (path.startsWith(prefix)) return checkpointed();
+      for (const d of unsettledDirs) if (d === dir || d.startsWith(prefix)) return checkpointed();
       return undefined;
     },
     close() {

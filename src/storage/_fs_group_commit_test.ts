@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { createFsStore } from "./fs.ts";
 import { createGroupCommit } from "./_fs_group_commit.ts";
-import { LOG_FILE, readCheckpoint, replaySmallLog } from "./_fs_small_log.ts";
+import { LOG_FILE, readCheckpoint, replaySmallLog, scanRecords } from "./_fs_small_log.ts";
 import { toHex } from "../bytes.ts";
 import { bytes, collect, getBytes, md5Hex, rejectsWithCode, streamOf } from "./_testing/contract_helpers.ts";
 import { smallVersion, versionOf } from "./_testing/small_versions.ts";
@@ -209,14 +209,34 @@ Deno.test("group commit: a published file is replayed from the log; a failed cre
   });
 });
 
-Deno.test("group commit: a delete or a large overwrite after small PUTs is not undone by a replay of the log", async () => {
+Deno.test("group commit: a delete, a large overwrite or a multipart completion after small PUTs is not undone by a replay", async () => {
   await withRoot(async (root) => {
-    const objectFile = (key: string) => `${root}/buckets/bkt/objects/k${toHex(new TextEncoder().encode(key))}`;
+    const relative = (key: string) => `buckets/bkt/objects/k${toHex(new TextEncoder().encode(key))}`;
+    const objectFile = (key: string) => `${root}/${relative(key)}`;
+    /** The target paths of the records a replay would apply now. */
+    const replayable = async () => {
+      const log = await Deno.readFile(`${root}/${LOG_FILE}`);
+      const readAt = (at: number, length: number) => log.subarray(at, at + length);
+      const paths: string[] = [];
+      scanRecords(readAt, log.byteLength, readCheckpoint(readAt).seq, (r) => paths.push(r.path));
+      return paths;
+    };
     const store = await createFsStore({ root });
     await store.createBucket("bkt");
-    await Promise.all(["gone", "large", "kept"].map((key, i) => putSmall(store, "bkt", key, smallVersion(i))));
+    await putSmall(store, "bkt", "kept", smallVersion(2));
+    const uploadId = await store.createMultipartUpload("bkt", "mp");
+    const part = await store.uploadPart("bkt", "mp", { uploadId, partNumber: 1 }, streamOf(bytes(3000, 4)));
+    // Each change follows a small PUT of its key, whose record it finds pending and retires.
+    await putSmall(store, "bkt", "gone", smallVersion(0));
+    assert.deepEqual(await replayable(), [relative("kept"), relative("gone")]);
     await store.deleteObject("bkt", "gone");
+    assert.deepEqual(await replayable(), []);
+    await putSmall(store, "bkt", "large", smallVersion(1));
     await store.putObject("bkt", "large", streamOf(bytes(200_000, 9))); // no declared length: the per-file path
+    assert.deepEqual(await replayable(), []);
+    await putSmall(store, "bkt", "mp", smallVersion(3));
+    await store.completeMultipartUpload("bkt", "mp", uploadId, [{ partNumber: 1, etag: part.etag }]);
+    assert.deepEqual(await replayable(), []);
     await putSmall(store, "bkt", "late", smallVersion(5));
     const crashed = await Deno.readFile(`${root}/${LOG_FILE}`);
     await store.close();
@@ -228,6 +248,7 @@ Deno.test("group commit: a delete or a large overwrite after small PUTs is not u
     await rejectsWithCode(reopened.headObject("bkt", "gone"), "NoSuchKey");
     assert.deepEqual(await getBytes(reopened, "bkt", "large"), bytes(200_000, 9));
     assert.deepEqual(await getBytes(reopened, "bkt", "kept"), smallVersion(2));
+    assert.deepEqual(await getBytes(reopened, "bkt", "mp"), bytes(3000, 4));
     assert.deepEqual(await getBytes(reopened, "bkt", "late"), smallVersion(5));
     await reopened.close();
   });
@@ -259,6 +280,35 @@ Deno.test("group commit: an idle worker checkpoints before it stops, and the nex
     await Deno.remove(`${root}/objects/c`);
     assert.equal(replaySmallLog(root, `${root}/tmp`), 1, "seq 3 follows the checkpoint of the stopped worker");
     assert.deepEqual(await Deno.readFile(`${root}/objects/c`), bytes(50));
+  });
+});
+
+Deno.test("group commit: settle and settleUnder force a checkpoint only for paths with a pending record", async () => {
+  await withRoot(async (root) => {
+    await Deno.mkdir(`${root}/tmp`);
+    await Deno.mkdir(`${root}/objects/deep`, { recursive: true });
+    const group = createGroupCommit(root)!;
+    const checkpointOf = async () => {
+      const log = await Deno.readFile(`${root}/${LOG_FILE}`);
+      return readCheckpoint((at, length) => log.subarray(at, at + length)).seq;
+    };
+    const item = (name: string) => ({
+      tmp: `${root}/tmp/x`,
+      target: `${root}/objects/deep/${name}`,
+      bytes: new Uint8Array(bytes(50)),
+    });
+    await group.publish(item("a"), () => {});
+    assert.equal(group.settle(`${root}/objects/deep/b`), undefined);
+    assert.equal(group.settleUnder(`${root}/objects/dee`), undefined, "a sibling whose name is a prefix");
+    assert.equal(group.settleUnder(`${root}/elsewhere`), undefined);
+    assert.equal(await checkpointOf(), 0);
+    await group.settleUnder(`${root}/objects`);
+    assert.equal(await checkpointOf(), 1, "settleUnder retired the record of a path below");
+    assert.equal(group.settle(`${root}/objects/deep/a`), undefined, "nothing pending any more");
+    await group.publish(item("b"), () => {});
+    await group.settle(`${root}/objects/deep/b`);
+    assert.equal(await checkpointOf(), 2);
+    await group.close();
   });
 });
 
