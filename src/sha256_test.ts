@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { createHash } from "node:crypto";
-import { sha256, sha256PrefixedText } from "./sha256.ts";
-import { toHex } from "./merkle.ts";
+import { createHash, createHmac } from "node:crypto";
+import { hmacSha256, sha256, sha256PrefixedText } from "./sha256.ts";
+import { toHex } from "./bytes.ts";
 
 Deno.test("sha256 matches node:crypto for every length 0..300 and across block boundaries of split input", () => {
   const data = new Uint8Array(300).map((_, i) => (i * 131 + 7) & 0xff);
@@ -41,4 +41,24 @@ Deno.test("sha256PrefixedText equals sha256 of the prefix byte and the UTF-8 tex
       assert.equal(toHex(sha256PrefixedText(prefix, text)), want, `${text.slice(0, 8)}… (${text.length}), ${prefix}`);
     }
   }
+});
+
+Deno.test("hmacSha256 matches node:crypto's HMAC for short, block-sized, hashed-down keys and texts of every shape", () => {
+  const keys = [new Uint8Array(0), new Uint8Array(32).fill(7), new Uint8Array(64).fill(9), new Uint8Array(100).fill(3)];
+  const texts = ["", "abc", "x".repeat(55), "x".repeat(56), "y".repeat(119), 'é€😀\u0000"\\', "z".repeat(5000)];
+  for (const key of keys) {
+    const mac = hmacSha256(key);
+    for (const text of texts) {
+      const want = createHmac("sha256", key).update(text).digest("hex");
+      assert.equal(toHex(mac(text)), want, `key ${key.length}, text ${text.slice(0, 8)}… (${text.length})`);
+    }
+  }
+});
+
+Deno.test("hmacSha256 RFC 4231 test case 2", () => {
+  const mac = hmacSha256(new TextEncoder().encode("Jefe"));
+  assert.equal(
+    toHex(mac("what do ya want for nothing?")),
+    "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843",
+  );
 });

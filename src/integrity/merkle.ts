@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { sha256, sha256PrefixedText } from "./sha256.ts";
+import { sha256, sha256PrefixedText } from "../sha256.ts";
 
 export { sha256 };
 

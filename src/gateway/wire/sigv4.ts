@@ -6,6 +6,8 @@
  * @module
  */
 import { createHash, createHmac } from "node:crypto";
+import { toHex } from "../../bytes.ts";
+import { hmacSha256 } from "../../sha256.ts";
 
 export const ALGORITHM = "AWS4-HMAC-SHA256";
 export const EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
@@ -32,27 +34,15 @@ function hmac(key: Uint8Array | string, data: string): Uint8Array {
 }
 
 /**
- * HMAC pads of each signing key in use. `node:crypto`'s HMAC object costs several times the two hashes it runs
- * (~25 µs per signature here), so signatures hash the cached pads directly (RFC 2104).
+ * HMAC of each signing key in use, its pad blocks hashed once: `node:crypto`'s HMAC object costs several times the
+ * hashing of a short text (~13 µs per signature here against ~2).
  */
-const hmacPads = new WeakMap<Uint8Array, { inner: Uint8Array; outer: Uint8Array }>();
-
-function padsOf(key: Uint8Array): { inner: Uint8Array; outer: Uint8Array } {
-  const block = key.byteLength > 64 ? new Uint8Array(createHash("sha256").update(key).digest()) : key;
-  const inner = new Uint8Array(64).fill(0x36);
-  const outer = new Uint8Array(64).fill(0x5c);
-  for (let i = 0; i < block.byteLength; i++) {
-    inner[i]! ^= block[i]!;
-    outer[i]! ^= block[i]!;
-  }
-  return { inner, outer };
-}
+const keyedHmacs = new WeakMap<Uint8Array, (text: string) => Uint8Array>();
 
 function hmacHex(key: Uint8Array, data: string): string {
-  let pads = hmacPads.get(key);
-  if (!pads) hmacPads.set(key, pads = padsOf(key));
-  const inner = createHash("sha256").update(pads.inner).update(data).digest();
-  return createHash("sha256").update(pads.outer).update(inner).digest("hex");
+  let mac = keyedHmacs.get(key);
+  if (!mac) keyedHmacs.set(key, mac = hmacSha256(key));
+  return toHex(mac(data));
 }
 
 function parseCredentialScope(value: string): Omit<SigV4Credential, "signedHeaders" | "signature"> {
