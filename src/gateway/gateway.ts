@@ -85,6 +85,8 @@ async function handleRequest(
   let response: Response;
   /** Bytes of a body the server sends whole (no stream to count). */
   let sentWhole: number | undefined;
+  /** Whether the handler's response was built with the request ids. */
+  let idsGiven = false;
   try {
     if (headerBytes > MAX_HEADER_BYTES) throw new S3Error("RequestHeaderSectionTooLarge");
     auth = await authenticate(head, url, deps);
@@ -102,6 +104,12 @@ async function handleRequest(
       region: deps.region,
       limits: deps.limits,
       event: draft,
+      withIds: (h) => {
+        idsGiven = true;
+        h["x-amz-request-id"] = requestId;
+        h["x-amz-id-2"] = hostId;
+        return h;
+      },
       payload: (options) =>
         payload ??= createPayload(req, {
           mode: authed.payload,
@@ -113,6 +121,7 @@ async function handleRequest(
     response = await HANDLERS[route.op as Exclude<S3Operation, "Unknown">](ctx);
     sentWhole = draft.bytesOut;
   } catch (thrown) {
+    idsGiven = false;
     const err = payload?.failure() ?? thrown;
     const mapped = errorResponse(err, { method: req.method, resource: url.pathname, requestId });
     if (!mapped.known) {
@@ -121,8 +130,10 @@ async function handleRequest(
     errorCode = mapped.code;
     response = mapped.response;
   }
-  response.headers.set("x-amz-request-id", requestId);
-  response.headers.set("x-amz-id-2", hostId);
+  if (!idsGiven) {
+    response.headers.set("x-amz-request-id", requestId);
+    response.headers.set("x-amz-id-2", hostId);
+  }
   const finish = (bytesOut: number, streamError?: unknown) => {
     // A body that broke off mid-way (store failure, client gone) is recorded as an incomplete transfer.
     if (streamError !== undefined) errorCode ??= "IncompleteBody";

@@ -46,6 +46,12 @@ export interface RequestContext {
   region: string;
   limits: GatewayLimits;
   event: EventDraft;
+  /**
+   * Adds the request ids every response carries (`x-amz-request-id`, `x-amz-id-2`) to the headers of the Response
+   * the handler is about to build. Optional for a handler: the pipeline adds them to any response built without,
+   * but writing `Response.headers` costs more than a header given to the constructor.
+   */
+  withIds(headers: Record<string, string>): Record<string, string>;
   /** The verified body; validates payload headers on first call (throws S3Error). */
   payload(options?: Pick<PayloadOptions, "checksumHeadersDescribeBody" | "md5CheckedByStore">): Payload;
 }

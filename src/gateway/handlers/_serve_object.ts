@@ -48,7 +48,10 @@ async function respond(
   if (verdict === "not-modified") {
     await discard(whole);
     const h = objectHeaders(head, { checksums: false });
-    return new Response(null, { status: 304, headers: { etag: h.etag!, "last-modified": h["last-modified"]! } });
+    return new Response(null, {
+      status: 304,
+      headers: ctx.withIds({ etag: h.etag!, "last-modified": h["last-modified"]! }),
+    });
   }
   const range = parseRange(ctx.headers.get("range"), head.size);
   if (range === "unsatisfiable") {
@@ -78,6 +81,7 @@ async function respond(
   if (range) headers["content-range"] = contentRange(range, info.size);
   ctx.event.size = length;
   ctx.event.etag = info.etag;
+  ctx.withIds(headers);
   if (whole?.bytes) {
     ctx.event.bytesOut = whole.bytes.byteLength;
     return new Response(whole.bytes, { status: 200, headers });
