@@ -224,6 +224,10 @@ export function replaySmallLog(root: string, tmp: string): number {
     writeAll(log, encodeHeader(last));
     log.syncDataSync();
     return written;
+  } catch (err) {
+    throw new Error(`Cannot replay the small-object log of "${root}": ${err instanceof Error ? err.message : err}`, {
+      cause: err,
+    });
   } finally {
     log.close();
   }

@@ -147,3 +147,16 @@ Deno.test("replaySmallLog() skips a record whose bucket directory is gone, and w
     assert.equal(readCheckpoint(readerOf(await Deno.readFile(`${root}/${LOG_FILE}`))).seq, 2);
   });
 });
+
+Deno.test("replaySmallLog() fails loudly when a record cannot be written, and keeps it for the next open", async () => {
+  await withRoot(async (root) => {
+    await Deno.mkdir(`${root}/objects/blocked`); // a directory where the record's file goes
+    const { bytes: records } = encodeAll([entry(1, "blocked"), entry(2, "b")]);
+    await Deno.writeFile(`${root}/${LOG_FILE}`, logImage([0], records));
+    assert.throws(() => replaySmallLog(root, `${root}/tmp`), /Cannot replay the small-object log/);
+    assert.deepEqual([...Deno.readDirSync(`${root}/tmp`)], [], "the temp file is removed");
+    await Deno.remove(`${root}/objects/blocked`);
+    assert.equal(replaySmallLog(root, `${root}/tmp`), 2);
+    assert.deepEqual(await Deno.readFile(`${root}/objects/blocked`), bytes(100, 1));
+  });
+});
