@@ -7,7 +7,6 @@
 import { formatListenAddress, type ListenAddress } from "./config.ts";
 import { AppError } from "./errors.ts";
 import type { Logger } from "./log.ts";
-import { handOff } from "./http_handoff.ts";
 
 export type Handler = (req: Request, info: { remoteAddr: Deno.NetAddr }) => Response | Promise<Response>;
 
@@ -16,15 +15,6 @@ export interface RunningHttpServer {
   address: ListenAddress;
   /** Stops accepting, waits up to `graceMs` for in-flight requests; true when they all finished. */
   stop(graceMs: number): Promise<boolean>;
-}
-
-/** Bodies of at least this many bytes are passed through `handOff` (below, one more stream layer costs more). */
-const HAND_OFF_BYTES = 1024 * 1024;
-
-function handedOff(res: Response): Response {
-  // The length first: reading `body` turns a static body into a stream, which Deno.serve then sends the slow way.
-  if (!(Number(res.headers.get("content-length")) >= HAND_OFF_BYTES) || res.body === null) return res;
-  return new Response(handOff(res.body), { status: res.status, statusText: res.statusText, headers: res.headers });
 }
 
 export function serveHttp(
@@ -44,7 +34,7 @@ export function serveHttp(
     }
     inFlight++;
     try {
-      return handedOff(await handler(req, info));
+      return await handler(req, info);
     } finally {
       if (--inFlight === 0) onIdle?.();
     }

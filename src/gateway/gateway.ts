@@ -7,6 +7,7 @@
  */
 import type { Clock } from "../clock.ts";
 import type { EventBus, OperationEvent, S3Operation } from "../events/mod.ts";
+import { handOff } from "../http_handoff.ts";
 import type { Logger } from "../log.ts";
 import type { ObjectStore } from "../storage/mod.ts";
 import { authenticate, type AuthResult } from "./auth.ts";
@@ -36,6 +37,9 @@ export interface PipelineDeps {
   limits: GatewayLimits;
   metrics: GatewayMetrics;
 }
+
+/** Bodies of at least this many bytes are passed through `handOff`. */
+const HAND_OFF_BYTES = 1024 * 1024;
 
 /** Random bytes drawn at once for this many requests: one draw per request costs more than its ids. */
 const IDS_PER_DRAW = 128;
@@ -116,7 +120,7 @@ async function handleRequest(
           maxBytes: deps.limits.maxObjectBytes,
           ...(authed.chunkSigning ? { chunkSigning: authed.chunkSigning } : {}),
           ...options,
-        }),
+        }, headers),
     };
     response = await HANDLERS[route.op as Exclude<S3Operation, "Unknown">](ctx);
     sentWhole = draft.bytesOut;
@@ -180,7 +184,10 @@ async function handleRequest(
     finish(0);
     return response;
   }
-  return new Response(countingStream(response.body, finish), {
+  const counted = countingStream(response.body, finish);
+  // A large download's chunks leave V8's accounting once sent (below, one more stream layer costs more).
+  const large = Number(response.headers.get("content-length")) >= HAND_OFF_BYTES;
+  return new Response(large ? handOff(counted) : counted, {
     status: response.status,
     statusText: response.statusText,
     headers: response.headers,

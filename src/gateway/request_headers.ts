@@ -6,7 +6,12 @@
  */
 
 /** What the pipeline reads of request headers (a `Headers` is one too). */
-export type HeaderReader = Pick<Headers, "get" | "has">;
+export interface HeaderReader {
+  get(name: string): string | null;
+  has(name: string): boolean;
+  /** Each header by lower-case name, repeated ones joined with ", " (as `Headers.forEach` gives them). */
+  forEach(fn: (value: string, name: string) => void): void;
+}
 
 /** A request's method and headers, as authentication and routing read them. */
 export interface RequestHead {
@@ -28,6 +33,7 @@ export function readHeaders(headers: Headers): { reader: HeaderReader; bytes: nu
     reader: {
       get: (name) => values.get(name.toLowerCase()) ?? null,
       has: (name) => values.has(name.toLowerCase()),
+      forEach: (fn) => values.forEach(fn),
     },
     bytes,
   };

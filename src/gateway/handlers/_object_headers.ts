@@ -21,7 +21,7 @@ const STORED: [keyof StoredHeaders, string][] = [
 ];
 
 /** Stored headers, user metadata and storage class from a request. */
-export function putOptionsFrom(headers: Headers): PutOptions {
+export function putOptionsFrom(headers: HeaderReader): PutOptions {
   const options: PutOptions = {};
   for (const [field, name] of STORED) {
     let value = headers.get(name);
@@ -33,7 +33,6 @@ export function putOptionsFrom(headers: Headers): PutOptions {
   }
   const metadata: Record<string, string> = {};
   let size = 0;
-  // forEach, not for…of: Deno's Headers iterator costs ~20× more per request.
   headers.forEach((value, name) => {
     if (!name.startsWith("x-amz-meta-")) return;
     const short = name.slice("x-amz-meta-".length);

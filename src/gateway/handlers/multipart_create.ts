@@ -8,7 +8,7 @@ import { xmlResponse } from "./_respond.ts";
 export async function createMultipartUpload(ctx: RequestContext): Promise<Response> {
   const { bucket, key } = objectOf(ctx);
   requireAccess(ctx, { bucket, key, permission: "write" });
-  const options = putOptionsFrom(ctx.req.headers);
+  const options = putOptionsFrom(ctx.headers);
   const algorithm = ctx.req.headers.get("x-amz-checksum-algorithm");
   if (algorithm !== null && !isChecksumAlgorithm(algorithm.toLowerCase())) {
     throw new S3Error("InvalidRequest", `Unsupported checksum algorithm ${algorithm}`);

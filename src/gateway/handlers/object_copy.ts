@@ -26,7 +26,7 @@ export async function copyObject(ctx: RequestContext): Promise<Response> {
       "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
     );
   }
-  const options = directive === "REPLACE" ? putOptionsFrom(ctx.req.headers) : storageClass ? { storageClass } : {};
+  const options = directive === "REPLACE" ? putOptionsFrom(ctx.headers) : storageClass ? { storageClass } : {};
   const info = await ctx.store.copyObject(source, target, { ...options, metadataDirective: directive });
   Object.assign(ctx.event, { size: info.size, etag: info.etag, checksums: info.checksums, source });
   return xmlResponse("CopyObjectResult", { LastModified: isoDate(info.lastModified), ETag: info.etag });

@@ -6,8 +6,8 @@ import { putOptionsFrom } from "./_object_headers.ts";
 import { emptyResponse } from "./_respond.ts";
 
 async function checkWriteConditions(ctx: RequestContext, bucket: string, key: string): Promise<void> {
-  const ifNoneMatch = ctx.req.headers.get("if-none-match");
-  const ifMatch = ctx.req.headers.get("if-match");
+  const ifNoneMatch = ctx.headers.get("if-none-match");
+  const ifMatch = ctx.headers.get("if-match");
   if (ifNoneMatch === null && ifMatch === null) return;
   if (ifNoneMatch !== null && ifNoneMatch.trim() !== "*") {
     throw new S3Error("NotImplemented", "If-None-Match on writes supports only *");
@@ -28,7 +28,7 @@ async function checkWriteConditions(ctx: RequestContext, bucket: string, key: st
 export async function putObject(ctx: RequestContext): Promise<Response> {
   const { bucket, key } = objectOf(ctx);
   requireAccess(ctx, { bucket, key, permission: "write" });
-  const options = putOptionsFrom(ctx.req.headers);
+  const options = putOptionsFrom(ctx.headers);
   const payload = ctx.payload({ md5CheckedByStore: true });
   await checkWriteConditions(ctx, bucket, key);
   const info = await ctx.store.putObject(bucket, key, payload.stream, {
@@ -38,7 +38,7 @@ export async function putObject(ctx: RequestContext): Promise<Response> {
     ...(payload.declaredLength !== undefined ? { contentLength: payload.declaredLength } : {}),
   });
   Object.assign(ctx.event, { size: info.size, etag: info.etag, checksums: info.checksums });
-  const headers = new Headers({ etag: info.etag });
-  for (const [alg, v] of Object.entries(payload.checksums)) headers.set(`x-amz-checksum-${alg}`, v);
-  return emptyResponse(200, headers);
+  const headers: Record<string, string> = { etag: info.etag };
+  for (const [alg, v] of Object.entries(payload.checksums)) headers[`x-amz-checksum-${alg}`] = v;
+  return emptyResponse(200, ctx.withIds(headers));
 }
