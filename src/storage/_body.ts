@@ -49,7 +49,12 @@ const BLOCK = 1024 * 1024;
  * RSS with ten parallel part uploads); at most MAX_FREE_BLOCKS stay pooled.
  */
 const freeBlocks: Uint8Array<ArrayBuffer>[] = [];
-const MAX_FREE_BLOCKS = 8;
+const MAX_FREE_BLOCKS = 16;
+/**
+ * Full blocks of one body being written and hashed at once. A direct write waits for the disk, so with one at a
+ * time the device sees a queue depth of one per upload and the receive stalls behind it.
+ */
+const BLOCKS_IN_FLIGHT = 3;
 
 /**
  * Reads a byte stream into caller-provided buffers (`fill` returns the buffer's memory, now holding the bytes, and
@@ -145,6 +150,13 @@ function checkMd5(expect: BodyExpectations, md5Hex: string): void {
   }
 }
 
+/** Settles once both have settled (neither reads the chunk any more), rejecting with the first failure. */
+async function bothSettled(a: unknown, b: unknown): Promise<void> {
+  const [x, y] = await Promise.allSettled([a, b]);
+  if (x.status === "rejected") throw x.reason;
+  if (y.status === "rejected") throw y.reason;
+}
+
 export async function drainBody(
   body: ReadableStream<Uint8Array>,
   expect: BodyExpectations,
@@ -158,13 +170,25 @@ export async function drainBody(
   const blocks = reader.byob && contentLength !== undefined && contentLength >= BLOCK;
   // Aligned, so the fs store can write full blocks with O_DIRECT (`_fs_direct.ts`).
   const take = () => blocks ? freeBlocks.pop() ?? alignedBlock(BLOCK) : new Uint8Array(READ_BYTES);
+  const depth = blocks ? BLOCKS_IN_FLIGHT : 1;
   let buf = take();
-  /** The buffer whose bytes the sink and the hash are still reading (byte streams only). */
-  let lent: Uint8Array<ArrayBuffer> | undefined;
-  let consuming: Promise<unknown> | undefined;
+  /** Chunks the sink and the hash are still reading, oldest first, with the buffers they lend (byte streams). */
+  const lent: { done: Promise<unknown>; buf: Uint8Array<ArrayBuffer> }[] = [];
+  /** Buffers whose chunk is consumed, ready for the next read. */
+  const spare: Uint8Array<ArrayBuffer>[] = [];
+  const settleOldest = async () => {
+    const oldest = lent.shift()!;
+    if (reader.byob) spare.push(oldest.buf);
+    await oldest.done;
+  };
+  /** The last chunk's hash update (each starts once the one before it is done). */
+  let hashing: Promise<unknown> = Promise.resolve();
+  /** The first failure of a chunk's write or hash (also one not yet awaited ends the drain). */
+  let failed: { err: unknown } | undefined;
   let size = 0;
   const check = (n: number) => {
     if (signal?.aborted) throw abortReason(signal);
+    if (failed) throw failed.err;
     size += n;
     if (contentLength !== undefined && size > contentLength) {
       throw new AppError("IncompleteBody", `Body is longer than the declared ${contentLength} bytes`);
@@ -176,24 +200,28 @@ export async function drainBody(
       const read = await reader.fill(buf, check);
       buf = read.buf;
       if (signal?.aborted) throw abortReason(signal);
-      // The previous chunk is written and hashed before the next one is handed on (and its buffer reused).
-      await consuming;
-      consuming = undefined;
+      // At most `depth` chunks are written and hashed at once; a buffer is reused only once its chunk is consumed.
+      if (failed) throw failed.err;
+      if (lent.length >= depth) await settleOldest();
       const chunk = read.filled;
       if (chunk.byteLength === 0) break;
-      // Hash while the sink's write runs in the I/O pool, both while the next chunk is read. A failure is handled
-      // where `consuming` is awaited; the no-op handler keeps it from counting as unhandled until then.
-      consuming = Promise.all([sink(chunk), hash.update(chunk)]);
-      consuming.catch(() => {});
-      if (reader.byob) [buf, lent] = [lent ?? take(), buf];
+      // Hash while the sink's writes run in the I/O pool, all while the next chunk is read; a hash takes one update
+      // at a time (the worker fallback's waits for a free block of its own). A failure ends the drain at the next
+      // read (or where `done` is awaited); the handler also keeps it from counting as unhandled.
+      hashing = hashing.then(() => hash.update(chunk));
+      const done = bothSettled(sink(chunk), hashing);
+      done.catch((err) => void (failed ??= { err }));
+      lent.push({ done, buf });
+      if (reader.byob) buf = spare.pop() ?? take();
     }
+    while (lent.length > 0) await settleOldest();
     if (contentLength !== undefined && size !== contentLength) {
       throw new AppError("IncompleteBody", `Body has ${size} bytes, ${contentLength} were declared`, {
         details: { size, contentLength },
       });
     }
   } catch (err) {
-    await consuming?.catch(() => {});
+    while (lent.length > 0) await settleOldest().catch(() => {});
     hash.abandon?.();
     await reader.cancel(err).catch(() => {});
     throw err;
@@ -201,7 +229,7 @@ export async function drainBody(
     signal?.removeEventListener("abort", onAbort);
     reader.releaseLock();
     // A block whose read failed is detached (its memory went to the stream): byteLength 0, not pooled.
-    for (const b of [buf, lent]) {
+    for (const b of [buf, ...spare]) {
       if (b?.byteLength === BLOCK && freeBlocks.length < MAX_FREE_BLOCKS) freeBlocks.push(b);
     }
   }

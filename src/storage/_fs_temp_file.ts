@@ -30,7 +30,10 @@ function giveBlock(block: Uint8Array): void {
   if (block.byteLength === BLOCK && freeBlocks.length < MAX_FREE_BLOCKS) freeBlocks.push(block);
 }
 
-/** Gathers writes into blocks of up to BLOCK bytes; at most one block is being written while the next fills. */
+/**
+ * Gathers writes into blocks of up to BLOCK bytes; at most one gathered block is being written while the next
+ * fills. Full blocks handed in as they are may be written several at once (the caller lends each until written).
+ */
 const CREATE_NEW: Deno.OpenOptions = { write: true, createNew: true, mode: 0o600 };
 
 /**
@@ -48,21 +51,32 @@ function createBlockWriter(path: string, directWrites: DirectWrites | undefined)
       direct = directWrites?.open(path);
       return file = f;
     });
-  /** Bytes written so far, and where the file's own position is (direct writes do not move it). */
-  let written = 0;
+  /** Bytes placed so far (some may still be in flight), and where the file's own position is. */
+  let end = 0;
   let position = 0;
-  /** Writes `data` at the end of what is written: aligned blocks direct, the rest (or after a failure) buffered. */
+  /** Buffered writes move the file's position, so they run one after another. */
+  let buffered: Promise<void> = Promise.resolve();
+  /** Cleared by a failed direct write; the descriptor stays open (other writes may use it) until `endDirect`. */
+  let directOk = true;
+  /**
+   * Writes `data` at the end of what is placed: aligned blocks direct, the rest (or after a failure) buffered.
+   * The place is taken synchronously, so full blocks may be written concurrently.
+   */
   const append = async (out: Deno.FsFile, data: Uint8Array) => {
-    if (direct?.fits(data, written)) {
-      if (await direct.write(data, written)) {
-        written += data.byteLength;
-        return;
-      }
-      direct.close();
+    const at = end;
+    end += data.byteLength;
+    if (directOk && direct?.fits(data, at)) {
+      if (await direct.write(data, at)) return;
+      directOk = false;
     }
-    if (position !== written) position = await out.seek(written, Deno.SeekMode.Start);
-    await writeAll(out, data);
-    written = position += data.byteLength;
+    const done = buffered.catch(() => {}).then(async () => {
+      if (position !== at) await out.seek(at, Deno.SeekMode.Start);
+      position = -1;
+      await writeAll(out, data);
+      position = at + data.byteLength;
+    });
+    buffered = done;
+    await done;
   };
   let buf: Uint8Array | undefined;
   let other: Uint8Array | undefined;
@@ -95,8 +109,8 @@ function createBlockWriter(path: string, directWrites: DirectWrites | undefined)
   async function write(chunk: Uint8Array): Promise<void> {
     check();
     if (used === 0 && chunk.byteLength >= BLOCK) {
-      await flush();
-      return await append(await open(), chunk);
+      // Nothing is gathered, so nothing flushes; full blocks of a body read in blocks arrive here, several at once.
+      return await append(file ?? await open(), chunk);
     }
     let rest = chunk;
     while (rest.byteLength > 0) {
