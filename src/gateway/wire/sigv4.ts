@@ -34,8 +34,8 @@ function hmac(key: Uint8Array | string, data: string): Uint8Array {
 }
 
 /**
- * HMAC of each signing key in use, its pad blocks hashed once: `node:crypto`'s HMAC object costs several times the
- * hashing of a short text (~13 µs per signature here against ~2).
+ * HMAC of each signing key in use, its pad blocks hashed once: a signature then hashes only its own text (5-6 µs
+ * per signature here, against 7-8 µs with two `node:crypto` digest objects over the cached pads).
  */
 const keyedHmacs = new WeakMap<Uint8Array, (text: string) => Uint8Array>();
 
