@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
 import {
+  canonicalHeaders,
   canonicalQuery,
   canonicalRequest,
   canonicalUris,
@@ -195,4 +196,23 @@ Deno.test("signHex() is HMAC-SHA256 for short, block-sized and long keys, and fo
       assert.equal(signHex(key, data), createHmac("sha256", key).update(data).digest("hex"), `${length} ${data}`);
     }
   }
+});
+
+Deno.test("canonicalHeaders trims values and folds every whitespace run to one space, as SigV4 asks", () => {
+  const values: Record<string, string> = {
+    plain: "a b c",
+    runs: "  a   b\t\tc  ",
+    tab: "a\tb",
+    newline: "a\nb",
+    nbsp: "a\u00a0b",
+    mixed: "a \u2028 b",
+    empty: "",
+  };
+  const names = [...Object.keys(values), "absent"];
+  const want = names.map((n) => `${n}:${(values[n] ?? "").trim().replace(/\s+/g, " ")}\n`).join("");
+  assert.equal(canonicalHeaders((n) => values[n] ?? null, names), want);
+  assert.equal(
+    canonicalHeaders((n) => values[n] ?? null, ["runs", "tab", "nbsp"]),
+    "runs:a b c\ntab:a b\nnbsp:a b\n",
+  );
 });
