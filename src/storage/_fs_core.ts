@@ -88,6 +88,7 @@ export async function createFsCore(rootDir: string, clock: Clock) {
   const bodyHash = (opts: { contentLength?: number }): BodyHash | undefined =>
     opts.contentLength !== undefined && opts.contentLength >= OFFLOAD_MD5_BYTES ? md5.create() : undefined;
   const pathQueues = new Map<string, Promise<unknown>>();
+  let smallCount = 0;
 
   /**
    * Runs the changes to one path (rename into place or unlink, each with its index update) one after another,
@@ -184,13 +185,14 @@ export async function createFsCore(rootDir: string, clock: Clock) {
    * Publishes an object file held in memory (a small PUT) through the group commit. Only when `smallWrites`
    * is true.
    */
-  async function publishSmall(bucket: string, key: string, bytes: Uint8Array<ArrayBuffer>) {
+  async function publishSmall(bucket: string, key: string, file: { size: number; write(out: Uint8Array): void }) {
     const index = await indexOf(bucket);
     const target = objectPath(bucket, key);
     let replaced: string | undefined;
     await serialized(target, async () => {
       try {
-        await group!.publish({ tmp: `${tmp}/${crypto.randomUUID()}`, target, bytes }, () => {
+        // Unique among the store's temp files (the others are named by random UUIDs; tmp/ is emptied at open).
+        await group!.publish({ tmp: `${tmp}/g${++smallCount}`, target, ...file }, () => {
           index.add(key);
           replaced = linkedOf(bucket).get(key);
           linkedOf(bucket).delete(key);

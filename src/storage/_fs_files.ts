@@ -33,15 +33,18 @@ export function mapFsError(err: unknown): unknown {
 }
 
 /**
- * A whole small file (data, then the metadata block) in one buffer of its own (transferable), for a writer that
- * takes the whole file at once (`_fs_group_commit.ts`).
+ * A whole small file (data, then the metadata block), for a writer that takes the whole file at once
+ * (`_fs_group_commit.ts`): its size, and `write` to put it into the writer's buffer (no buffer of its own).
  */
-export function smallFile(data: Uint8Array, meta: unknown): Uint8Array<ArrayBuffer> {
+export function smallFile(data: Uint8Array, meta: unknown): { size: number; write(out: Uint8Array): void } {
   const json = encoder.encode(JSON.stringify(meta));
-  const file = new Uint8Array(data.byteLength + json.byteLength + TRAILER);
-  file.set(data, 0);
-  writeMetaBlock(file, data.byteLength, json);
-  return file;
+  return {
+    size: data.byteLength + json.byteLength + TRAILER,
+    write(out) {
+      out.set(data, 0);
+      writeMetaBlock(out, data.byteLength, json);
+    },
+  };
 }
 
 /** Writes `json`, its length and the magic at `at` of `out` (which has room for them). */

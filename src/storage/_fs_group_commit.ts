@@ -12,14 +12,17 @@
  * never puts back an older small version over it.
  *
  * The event loop does no file-system call for such a PUT (Deno's asynchronous create and rename each cost a
- * thread hand-off, and the create runs on the event loop itself); it posts one message per batch.
+ * thread hand-off, and the create runs on the event loop itself); it posts one message per batch. A batch travels
+ * as ONE transferred buffer (`encodeItem`): each PUT writes its file straight into it (no buffer of its own per
+ * object) with its paths as C strings the worker hands to libc as they are, and the reply lists only the items
+ * that failed. Structured cloning an object and transferring a buffer per item cost more than copying the bytes.
  *
  * Needs FFI permission and glibc's libc.so.6 (the appliance runs with -A on Debian): without either
  * `createGroupCommit` returns undefined and the store writes small objects the per-file way.
  *
  * @module
  */
-import type { GroupFailure, GroupItem, GroupReply, GroupRequest, GroupResult } from "./_fs_group_commit_worker.ts";
+import type { GroupFailure, GroupReply, GroupRequest, GroupResult } from "./_fs_group_commit_worker.ts";
 
 export const LIBC = "libc.so.6";
 export const LIBC_SYMBOLS = {
@@ -38,6 +41,8 @@ export const LIBC_SYMBOLS = {
 
 /** Most new files per cycle (each at most ~64 KiB). */
 const MAX_BATCH = 64;
+/** The first size of a batch's buffer (it doubles when a batch needs more). */
+const BATCH_BYTES = 128 * 1024;
 /**
  * An idle worker is stopped after this long (after a checkpoint), so a process that never closes its store can
  * still exit. Starting it again costs 40-70 ms of CPU (a new isolate loading its modules), so a writer that pauses
@@ -45,10 +50,39 @@ const MAX_BATCH = 64;
  */
 const IDLE_MS = 30_000;
 
+/** A file to publish: `write` fills exactly `size` bytes (the whole file) of the buffer it is given. */
+export interface GroupItem {
+  tmp: string;
+  target: string;
+  size: number;
+  write(out: Uint8Array): void;
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * Encodes `item` at `at` of `out` (room for `maxItemBytes`): [u32 length][tmp path][NUL] [u32 length][target
+ * path][NUL] [u32 size][file], lengths little-endian without the NUL. Returns the offset after it.
+ */
+function encodeItem(out: Uint8Array, view: DataView, at: number, item: GroupItem): number {
+  for (const path of [item.tmp, item.target]) {
+    const { written } = encoder.encodeInto(path, out.subarray(at + 4));
+    view.setUint32(at, written, true);
+    out[at + 4 + written] = 0;
+    at += 4 + written + 1;
+  }
+  view.setUint32(at, item.size, true);
+  item.write(out.subarray(at + 4, at + 4 + item.size));
+  return at + 4 + item.size;
+}
+
+const maxItemBytes = (item: GroupItem) => 3 * 4 + 3 * (item.tmp.length + item.target.length) + 2 + item.size;
+
 export interface GroupCommit {
   /**
-   * Writes `bytes` as the new file `tmp`, renames it to `target` and resolves once the object is durable.
-   * `onRenamed` runs as soon as the rename is known to have happened, also when the promise rejects.
+   * Writes the file of `item` as the new file `tmp`, renames it to `target` and resolves once the object is
+   * durable. `write` runs before `publish` returns. `onRenamed` runs as soon as the rename is known to have
+   * happened, also when the promise rejects.
    */
   publish(item: GroupItem, onRenamed: () => void): Promise<void>;
   /**
@@ -63,7 +97,7 @@ export interface GroupCommit {
 }
 
 interface Pending {
-  item: GroupItem;
+  target: string;
   onRenamed: () => void;
   resolve(): void;
   reject(err: unknown): void;
@@ -74,12 +108,22 @@ interface Waiter {
   reject(err: unknown): void;
 }
 
+/** Items waiting for a cycle, encoded into `buf` up to `used`. */
+interface Batch {
+  buf: Uint8Array<ArrayBuffer>;
+  view: DataView;
+  used: number;
+  items: Pending[];
+}
+
 /** A message in flight: its items, the settles waiting for its checkpoint, and whether the worker stops after. */
 interface Cycle {
   batch: Pending[];
   waiters: Waiter[];
   stop: boolean;
 }
+
+const OK: GroupResult = { logged: true, renamed: true };
 
 function errorOf(failure: GroupFailure): Error {
   if (failure.code === "ENOENT") return new Deno.errors.NotFound(failure.message);
@@ -103,7 +147,7 @@ function libcLoads(): boolean {
 export function createGroupCommit(root: string, options: { idleMs?: number } = {}): GroupCommit | undefined {
   if (!libcLoads()) return undefined;
   let worker: Worker | undefined;
-  let queue: Pending[] = [];
+  let queue: Batch[] = [];
   let waiters: Waiter[] = [];
   let running: Cycle | undefined;
   /** Target paths whose record is in the log and not yet retired by a checkpoint. */
@@ -143,7 +187,8 @@ export function createGroupCommit(root: string, options: { idleMs?: number } = {
     const cycle = running!;
     running = undefined;
     if (reply.checkpointedFirst) retired();
-    reply.results.forEach((result, i) => settle(cycle.batch[i]!, result));
+    let f = 0;
+    cycle.batch.forEach((p, i) => settle(p, reply.failures[f]?.index === i ? reply.failures[f++]! : OK));
     if (reply.checkpointedLast) retired();
     for (const w of cycle.waiters) {
       if (reply.checkpointError) w.reject(errorOf(reply.checkpointError));
@@ -161,22 +206,44 @@ export function createGroupCommit(root: string, options: { idleMs?: number } = {
 
   function settle(p: Pending, result: GroupResult) {
     if (result.logged) {
-      unsettled.add(p.item.target);
-      unsettledDirs.add(p.item.target.slice(0, p.item.target.lastIndexOf("/")));
+      unsettled.add(p.target);
+      unsettledDirs.add(p.target.slice(0, p.target.lastIndexOf("/")));
     }
     if (result.renamed) p.onRenamed();
     if (result.error) p.reject(errorOf(result.error));
     else p.resolve();
   }
 
-  function send(cycle: Cycle, checkpoint: boolean) {
+  function send(cycle: Cycle, checkpoint: boolean, batch?: Batch) {
     running = cycle;
     worker ??= start();
-    const items = cycle.batch.map((p) => p.item);
+    const buffer = batch?.buf.buffer ?? new ArrayBuffer(0);
     worker.postMessage(
-      { items, checkpoint, stop: cycle.stop } satisfies GroupRequest,
-      items.map((i) => i.bytes.buffer),
+      {
+        buffer,
+        length: batch?.used ?? 0,
+        count: cycle.batch.length,
+        checkpoint,
+        stop: cycle.stop,
+      } satisfies GroupRequest,
+      [buffer],
     );
+  }
+
+  /** The batch `item` goes into, with room for it. */
+  function batchFor(need: number): Batch {
+    let last = queue.at(-1);
+    if (!last || last.items.length >= MAX_BATCH) {
+      const buf = new Uint8Array(Math.max(BATCH_BYTES, need));
+      last = { buf, view: new DataView(buf.buffer), used: 0, items: [] };
+      queue.push(last);
+    } else if (last.used + need > last.buf.byteLength) {
+      const buf = new Uint8Array(Math.max(2 * last.buf.byteLength, last.used + need));
+      buf.set(last.buf.subarray(0, last.used));
+      last.buf = buf;
+      last.view = new DataView(buf.buffer);
+    }
+    return last;
   }
 
   function pump() {
@@ -200,10 +267,10 @@ export function createGroupCommit(root: string, options: { idleMs?: number } = {
       clearTimeout(idle);
       idle = undefined;
     }
-    const batch = queue.splice(0, MAX_BATCH);
-    const cycle = { batch, waiters, stop: false };
+    const batch = queue.shift();
+    const cycle = { batch: batch?.items ?? [], waiters, stop: false };
     waiters = [];
-    send(cycle, cycle.waiters.length > 0);
+    send(cycle, cycle.waiters.length > 0, batch);
   }
 
   function checkpointed(): Promise<void> {
@@ -218,7 +285,9 @@ export function createGroupCommit(root: string, options: { idleMs?: number } = {
     publish(item, onRenamed) {
       return new Promise<void>((resolve, reject) => {
         if (closed) return reject(new Error("The store was closed"));
-        queue.push({ item, onRenamed, resolve, reject });
+        const batch = batchFor(maxItemBytes(item));
+        batch.used = encodeItem(batch.buf, batch.view, batch.used, item);
+        batch.items.push({ target: item.target, onRenamed, resolve, reject });
         pump();
       });
     },
@@ -236,7 +305,7 @@ export function createGroupCommit(root: string, options: { idleMs?: number } = {
       if (idle !== undefined) clearTimeout(idle);
       idle = undefined;
       const err = new Error("The store was closed");
-      for (const p of queue) p.reject(err);
+      for (const b of queue) for (const p of b.items) p.reject(err);
       for (const w of waiters) w.reject(err);
       queue = [];
       waiters = [];

@@ -21,6 +21,11 @@ async function names(dir: string): Promise<string[]> {
   return out.sort();
 }
 
+/** The whole file of a group-commit item. */
+function fileOf(data: Uint8Array) {
+  return { size: data.byteLength, write: (out: Uint8Array) => out.set(data) };
+}
+
 /** A PUT with a declared length of at most 64 KiB: the group-committed path. */
 function putSmall(store: Awaited<ReturnType<typeof createFsStore>>, bucket: string, key: string, data: Uint8Array) {
   return store.putObject(bucket, key, streamOf(data, 1500), { contentLength: data.byteLength });
@@ -36,7 +41,7 @@ Deno.test("group commit: one batch publishes its files durably and isolates a fa
     const item = (name: string, dir = "objects") => ({
       tmp: `${root}/tmp/${name}`,
       target: `${root}/${dir}/${name}`,
-      bytes: new Uint8Array(bytes(100, name.length)),
+      ...fileOf(bytes(100, name.length)),
     });
     const ok = ["a", "bb", "ccc"].map((n) => group.publish(item(n), () => renamed.push(n)));
     const missing = group.publish(item("dddd", "no-such-dir"), () => renamed.push("dddd"));
@@ -61,6 +66,25 @@ Deno.test("group commit: one batch publishes its files durably and isolates a fa
     await assert.rejects(group.publish(item("f"), () => {}), /closed/);
     await Promise.all([inFlight, closing]);
     assert.deepEqual(await Deno.readFile(`${root}/objects/e`), bytes(100, 1), "the cycle in flight finishes");
+  });
+});
+
+Deno.test("group commit: a queue larger than one batch and than a batch's first buffer keeps every file whole", async () => {
+  await withRoot(async (root) => {
+    await Deno.mkdir(`${root}/tmp`);
+    await Deno.mkdir(`${root}/objects`);
+    const group = createGroupCommit(root)!;
+    // 150 files of 20-60 KiB queued at once: more than 64 items per cycle, several MiB per batch buffer.
+    const files = Array.from({ length: 150 }, (_, i) => `f${i}`);
+    const data = (i: number) => bytes(20_000 + (i % 5) * 10_000, i);
+    await Promise.all(
+      files.map((name, i) =>
+        group.publish({ tmp: `${root}/tmp/${name}`, target: `${root}/objects/${name}`, ...fileOf(data(i)) }, () => {})
+      ),
+    );
+    await group.close();
+    for (const [i, name] of files.entries()) assert.deepEqual(await Deno.readFile(`${root}/objects/${name}`), data(i));
+    assert.deepEqual(await names(`${root}/tmp`), []);
   });
 });
 
@@ -173,7 +197,7 @@ Deno.test("group commit: a published file is replayed from the log; a failed cre
     const item = (name: string, dir = "objects") => ({
       tmp: `${root}/tmp/${name}`,
       target: `${root}/${dir}/${name}`,
-      bytes: new Uint8Array(bytes(300, name.charCodeAt(0))),
+      ...fileOf(bytes(300, name.charCodeAt(0))),
     });
     await Promise.all([
       group.publish(item("a"), () => {}),
@@ -266,7 +290,7 @@ Deno.test("group commit: an idle worker checkpoints before it stops, and the nex
     const item = (name: string) => ({
       tmp: `${root}/tmp/${name}`,
       target: `${root}/objects/${name}`,
-      bytes: new Uint8Array(bytes(50)),
+      ...fileOf(bytes(50)),
     });
     await Promise.all([group.publish(item("a"), () => {}), group.publish(item("b"), () => {})]);
     assert.equal(await checkpointOf(), 0, "a busy log is not checkpointed");
@@ -295,7 +319,7 @@ Deno.test("group commit: settle and settleUnder force a checkpoint only for path
     const item = (name: string) => ({
       tmp: `${root}/tmp/x`,
       target: `${root}/objects/deep/${name}`,
-      bytes: new Uint8Array(bytes(50)),
+      ...fileOf(bytes(50)),
     });
     await group.publish(item("a"), () => {});
     assert.equal(group.settle(`${root}/objects/deep/b`), undefined);

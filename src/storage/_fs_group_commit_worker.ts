@@ -28,21 +28,30 @@ import {
   readCheckpoint,
   recordLength,
   RECORDS_START,
-  relativeTarget,
   scanRecords,
   slotOffset,
 } from "./_fs_small_log.ts";
 
-export interface GroupItem {
-  tmp: string;
-  target: string;
-  bytes: Uint8Array<ArrayBuffer>;
-}
 /**
+ * A cycle's `count` items, encoded in the first `length` bytes of `buffer` (`encodeItem` in `_fs_group_commit.ts`).
  * `checkpoint`: retire the log's records after the cycle; `stop`: then close the log (the worker is about to be
  * terminated, which does not close the descriptors it opened through libc).
  */
-export type GroupRequest = { root: string } | { items: GroupItem[]; checkpoint: boolean; stop: boolean };
+export type GroupRequest = { root: string } | {
+  buffer: ArrayBuffer;
+  length: number;
+  count: number;
+  checkpoint: boolean;
+  stop: boolean;
+};
+
+/** An item of a cycle: its paths as NUL-terminated C strings, the target relative to the root, and its file. */
+interface Item {
+  tmp: Uint8Array;
+  target: Uint8Array;
+  path: Uint8Array;
+  file: Uint8Array;
+}
 export interface GroupFailure {
   code?: string;
   message: string;
@@ -56,13 +65,15 @@ export interface GroupResult {
   renamed: boolean;
   error?: GroupFailure;
 }
+/** The result of the item at `index` when it is not `{ logged: true, renamed: true }`. */
+export type GroupFailureAt = GroupResult & { index: number };
 /**
- * `results` for the message's items, in order. `checkpointedFirst`: a checkpoint retired the earlier records before
+ * `failures`: the items that failed, in order (every other one was logged and renamed). `checkpointedFirst`: a checkpoint retired the earlier records before
  * this cycle logged; `checkpointedLast`: every record up to this cycle's is retired (always when asked and it
  * worked); `checkpointError` when a checkpoint this message asked for failed.
  */
 export interface GroupReply {
-  results: GroupResult[];
+  failures: GroupFailureAt[];
   checkpointedFirst: boolean;
   checkpointedLast: boolean;
   checkpointError?: GroupFailure;
@@ -91,7 +102,10 @@ const ERRNO_CODES: Record<number, string> = {
 // libc directly: a Deno file op per create, write, close and rename costs more than the system calls themselves.
 const libc = Deno.dlopen(LIBC, LIBC_SYMBOLS).symbols;
 const encoder = new TextEncoder();
+const decoder = new TextDecoder();
 const cString = (path: string) => encoder.encode(`${path}\0`);
+/** A C string's text, for error messages. */
+const text = (c: Uint8Array) => decoder.decode(c.subarray(0, c.byteLength - 1));
 
 function errno(): number {
   const ptr = libc.__errno_location();
@@ -120,18 +134,18 @@ function writeAt(fd: number, bytes: Uint8Array, position: number, path: string):
   }
 }
 
-function create(item: GroupItem): void {
-  const fd = libc.open(cString(item.tmp), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600);
-  if (fd < 0) throw sysError("open", item.tmp);
+function create(item: Item): void {
+  const fd = libc.open(item.tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600);
+  if (fd < 0) throw sysError("open", text(item.tmp));
   try {
-    writeAt(fd, item.bytes, 0, item.tmp);
+    writeAt(fd, item.file, 0, text(item.tmp));
   } finally {
     libc.close(fd);
   }
 }
 
-function removeQuietly(path: string): void {
-  libc.unlink(cString(path)); // never created, or gone: nothing to do
+function removeQuietly(path: Uint8Array): void {
+  libc.unlink(path); // never created, or gone: nothing to do
 }
 
 /** The open log of the data directory `root`. */
@@ -229,6 +243,8 @@ function openLog(root: string) {
 type Log = ReturnType<typeof openLog>;
 
 let rootPath = "";
+/** `rootPath` and a slash, encoded: the prefix of every target. */
+let rootPrefix = new Uint8Array(0);
 /** Opened by the first cycle; again by the next one when opening it failed (a full disk, say). */
 let log: Log | undefined;
 
@@ -248,34 +264,56 @@ function checkpoint(log: Log): void {
   log.retire();
 }
 
+/** The items of a request (views into its buffer). */
+function decodeItems(buffer: ArrayBuffer, length: number, count: number): Item[] {
+  const bytes = new Uint8Array(buffer, 0, length);
+  const view = new DataView(buffer, 0, length);
+  const items: Item[] = [];
+  let at = 0;
+  const next = (extra: number) => {
+    const n = view.getUint32(at, true);
+    const out = bytes.subarray(at + 4, at + 4 + n + extra);
+    at += 4 + n + extra;
+    return out;
+  };
+  for (let i = 0; i < count; i++) {
+    const tmp = next(1), target = next(1), file = next(0);
+    items.push({ tmp, target, path: target.subarray(rootPrefix.byteLength, target.byteLength - 1), file });
+  }
+  return items;
+}
+
+const underRoot = (target: Uint8Array) =>
+  target.byteLength > rootPrefix.byteLength + 1 && rootPrefix.every((b, i) => target[i] === b);
+
 /** Creates and writes each item's temp file; the indexes of those written. */
-function createAll(items: GroupItem[], results: GroupResult[]): number[] {
+function createAll(items: Item[], fail: (i: number, result: GroupResult) => void): number[] {
   const written: number[] = [];
   items.forEach((item, i) => {
     try {
+      if (!underRoot(item.target)) throw new RangeError(`Cannot log "${text(item.target)}": not under "${rootPath}"`);
       create(item);
       written.push(i);
     } catch (err) {
-      results[i]!.error = failure(err);
+      fail(i, { logged: false, renamed: false, error: failure(err) });
       removeQuietly(item.tmp);
     }
   });
   return written;
 }
 
-function renameOne(item: GroupItem, result: GroupResult): boolean {
-  if (libc.rename(cString(item.tmp), cString(item.target)) === 0) {
-    result.renamed = true;
-  } else {
-    result.error = failure(sysError("rename", item.target));
-    removeQuietly(item.tmp);
-  }
-  return result.renamed;
+/** Renames a logged item into place; its failure otherwise. */
+function renameOne(item: Item): GroupResult | undefined {
+  if (libc.rename(item.tmp, item.target) === 0) return undefined;
+  const error = failure(sysError("rename", text(item.target)));
+  removeQuietly(item.tmp);
+  return { logged: true, renamed: false, error };
 }
 
-function cycle(log: Log, items: GroupItem[], wanted: boolean): GroupReply {
-  const results: GroupResult[] = items.map(() => ({ logged: false, renamed: false }));
-  const reply: GroupReply = { results, checkpointedFirst: false, checkpointedLast: false };
+function cycle(log: Log, items: Item[], wanted: boolean): GroupReply {
+  const failures: GroupFailureAt[] = [];
+  const fail = (index: number, result: GroupResult) => failures.push({ index, ...result });
+  const reply: GroupReply = { failures, checkpointedFirst: false, checkpointedLast: false };
   try {
     // Records of a failed write or of an earlier worker are retired before new ones reuse the space.
     if (log.stranded) {
@@ -285,19 +323,18 @@ function cycle(log: Log, items: GroupItem[], wanted: boolean): GroupReply {
   } catch (err) {
     return failAll(items, failure(err));
   }
-  const written = createAll(items, results);
+  const written = createAll(items, fail);
   let retire = wanted;
   if (written.length > 0) {
     try {
-      const files = written.map((i) => ({ path: relativeTarget(rootPath, items[i]!.target), file: items[i]!.bytes }));
-      log.append(files, () => {
+      log.append(written.map((i) => items[i]!), () => {
         checkpoint(log);
         reply.checkpointedFirst = true;
       });
     } catch (err) {
       const error = failure(err);
       for (const i of written) {
-        results[i]!.error = error;
+        fail(i, { logged: false, renamed: false, error });
         removeQuietly(items[i]!.tmp);
       }
       // The records may have reached the disk anyway: retired, they are never replayed.
@@ -305,10 +342,14 @@ function cycle(log: Log, items: GroupItem[], wanted: boolean): GroupReply {
       retire = true;
     }
     for (const i of written) {
-      results[i]!.logged = true;
-      if (!renameOne(items[i]!, results[i]!)) retire = true;
+      const failed = renameOne(items[i]!);
+      if (failed) {
+        fail(i, failed);
+        retire = true;
+      }
     }
   }
+  failures.sort((a, b) => a.index - b.index);
   if (retire) {
     try {
       checkpoint(log);
@@ -320,22 +361,23 @@ function cycle(log: Log, items: GroupItem[], wanted: boolean): GroupReply {
   return reply;
 }
 
-function failAll(items: GroupItem[], error: GroupFailure): GroupReply {
+function failAll(items: Item[], error: GroupFailure): GroupReply {
   return {
-    results: items.map(() => ({ logged: false, renamed: false, error })),
+    failures: items.map((_, index) => ({ index, logged: false, renamed: false, error })),
     checkpointedFirst: false,
     checkpointedLast: false,
     checkpointError: error,
   };
 }
 
-function run(request: { items: GroupItem[]; checkpoint: boolean; stop: boolean }): GroupReply {
+function run(request: Exclude<GroupRequest, { root: string }>): GroupReply {
+  const items = decodeItems(request.buffer, request.length, request.count);
   try {
     log ??= openLog(rootPath);
   } catch (err) {
-    return failAll(request.items, failure(err));
+    return failAll(items, failure(err));
   }
-  const reply = cycle(log, request.items, request.checkpoint);
+  const reply = cycle(log, items, request.checkpoint);
   if (request.stop) {
     log.close();
     log = undefined;
@@ -345,6 +387,10 @@ function run(request: { items: GroupItem[]; checkpoint: boolean; stop: boolean }
 
 self.onmessage = (e: MessageEvent<GroupRequest>) => {
   const request = e.data;
-  if ("root" in request) rootPath = request.root;
-  else self.postMessage(run(request) satisfies GroupReply);
+  if ("root" in request) {
+    rootPath = request.root;
+    rootPrefix = encoder.encode(`${rootPath}/`);
+  } else {
+    self.postMessage(run(request) satisfies GroupReply);
+  }
 };

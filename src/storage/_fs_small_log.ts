@@ -29,7 +29,6 @@ const RECORD_HEAD = 4 + 8 + 4 + 4;
 const MAX_PATH = 4096;
 const MAX_FILE = 16 * 1024 * 1024;
 
-const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
 /** Reads `length` bytes at `position`, fewer at the end of the file. */
@@ -75,12 +74,6 @@ export function readCheckpoint(readAt: ReadAt): Checkpoint {
     if (seq !== undefined && (best.slot < 0 || seq > best.seq)) best = { seq, slot };
   }
   return best;
-}
-
-/** A target path relative to the data directory, as a record holds it; throws for one outside it. */
-export function relativeTarget(root: string, target: string): Uint8Array {
-  if (!target.startsWith(`${root}/`)) throw new RangeError(`Cannot log "${target}": not under "${root}"`);
-  return encoder.encode(target.slice(root.length + 1));
 }
 
 export const recordLength = (path: Uint8Array, file: Uint8Array) => RECORD_HEAD + path.byteLength + file.byteLength + 4;
