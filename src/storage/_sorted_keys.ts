@@ -15,58 +15,102 @@ export interface KeyPage {
   nextStartAfter?: string;
 }
 
+/** Most keys per run: an insert or delete moves at most this many, however large the set. */
+const RUN = 512;
+
+/** A position in the set: run `r`, index `i` in it (`r` = number of runs: the end). */
+interface Pos {
+  r: number;
+  i: number;
+}
+
+const START: Pos = { r: 0, i: 0 };
+
 export class SortedKeys {
-  #keys: string[] = [];
+  /** The keys in order, as consecutive sorted runs of 1..RUN keys (one flat array cost O(n) per insert). */
+  #runs: string[][] = [];
+  #size = 0;
 
   /** Builds the set from keys in any order (O(n log n), unlike repeated `add`). */
   static from(keys: string[]): SortedKeys {
     const set = new SortedKeys();
-    set.#keys = [...new Set(keys)].sort(compareKeys);
+    const sorted = [...new Set(keys)].sort(compareKeys);
+    // Half-full runs, so the first inserts into them split none.
+    for (let at = 0; at < sorted.length; at += RUN / 2) set.#runs.push(sorted.slice(at, at + RUN / 2));
+    set.#size = sorted.length;
     return set;
   }
 
   get size(): number {
-    return this.#keys.length;
+    return this.#size;
   }
 
-  /** First index whose key is >= `key` (or > `key` when `strict`). */
-  #bound(key: string, strict: boolean, from = 0): number {
-    let lo = from;
-    let hi = this.#keys.length;
+  /** The first position at or after `from` whose key fails `before` (true for the keys before some point only). */
+  #search(before: (key: string) => boolean, from: Pos = START): Pos {
+    const runs = this.#runs;
+    let lo = from.r;
+    let hi = runs.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      const c = compareKeys(this.#keys[mid]!, key);
-      if (c < 0 || (strict && c === 0)) lo = mid + 1;
+      const run = runs[mid]!;
+      if (before(run[run.length - 1]!)) lo = mid + 1;
       else hi = mid;
     }
-    return lo;
+    if (lo === runs.length) return { r: lo, i: 0 };
+    const run = runs[lo]!;
+    let a = lo === from.r ? from.i : 0;
+    let b = run.length;
+    while (a < b) {
+      const mid = (a + b) >>> 1;
+      if (before(run[mid]!)) a = mid + 1;
+      else b = mid;
+    }
+    return { r: lo, i: a };
+  }
+
+  /** The first position at or after `from` whose key is >= `key` (or > `key` when `strict`). */
+  #bound(key: string, strict: boolean, from?: Pos): Pos {
+    return this.#search((k) => {
+      const c = compareKeys(k, key);
+      return c < 0 || (strict && c === 0);
+    }, from);
+  }
+
+  #at(pos: Pos): string | undefined {
+    return this.#runs[pos.r]?.[pos.i];
+  }
+
+  #next(pos: Pos): Pos {
+    return pos.i + 1 < this.#runs[pos.r]!.length ? { r: pos.r, i: pos.i + 1 } : { r: pos.r + 1, i: 0 };
   }
 
   has(key: string): boolean {
-    const i = this.#bound(key, false);
-    return this.#keys[i] === key;
+    return this.#at(this.#bound(key, false)) === key;
   }
 
   add(key: string): void {
-    const i = this.#bound(key, false);
-    if (this.#keys[i] !== key) this.#keys.splice(i, 0, key);
+    const pos = this.#bound(key, false);
+    if (this.#at(pos) === key) return;
+    this.#size++;
+    const runs = this.#runs;
+    if (runs.length === 0) {
+      runs.push([key]);
+      return;
+    }
+    // Past the last key: the end of the last run.
+    const r = Math.min(pos.r, runs.length - 1);
+    const run = runs[r]!;
+    run.splice(pos.r === r ? pos.i : run.length, 0, key);
+    if (run.length > RUN) runs.splice(r, 1, run.slice(0, RUN / 2), run.slice(RUN / 2));
   }
 
   delete(key: string): void {
-    const i = this.#bound(key, false);
-    if (this.#keys[i] === key) this.#keys.splice(i, 1);
-  }
-
-  /** First index at or after `from` whose key does not start with `prefix` (keys from `from` on start with it). */
-  #endOfPrefix(prefix: string, from: number): number {
-    let lo = from;
-    let hi = this.#keys.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (this.#keys[mid]!.startsWith(prefix)) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
+    const pos = this.#bound(key, false);
+    if (this.#at(pos) !== key) return;
+    this.#size--;
+    const run = this.#runs[pos.r]!;
+    run.splice(pos.i, 1);
+    if (run.length === 0) this.#runs.splice(pos.r, 1);
   }
 
   list(options: ListOptions = {}): KeyPage {
@@ -77,20 +121,19 @@ export class SortedKeys {
     const keys: string[] = [];
     const commonPrefixes: string[] = [];
     if (maxKeys === 0) return { keys, commonPrefixes, isTruncated: false };
-    let i = this.#bound(prefix, false);
-    if (startAfter !== undefined && compareKeys(startAfter, prefix) >= 0) i = this.#bound(startAfter, true, i);
+    let pos = this.#bound(prefix, false);
+    if (startAfter !== undefined && compareKeys(startAfter, prefix) >= 0) pos = this.#bound(startAfter, true, pos);
     let last: string | undefined;
-    const n = this.#keys.length;
-    while (i < n) {
-      const key = this.#keys[i]!;
+    for (let key = this.#at(pos); key !== undefined; key = this.#at(pos)) {
       if (!key.startsWith(prefix)) break;
       const d = delimiter === "" ? -1 : key.indexOf(delimiter, prefix.length);
       if (d >= 0) {
         const cp = key.slice(0, d + delimiter.length);
-        const next = this.#endOfPrefix(cp, i);
+        // The keys from here on that start with `cp` are consecutive.
+        const next = this.#search((k) => k.startsWith(cp), pos);
         // A common prefix at or before start-after was returned on an earlier page.
         if (startAfter !== undefined && compareKeys(cp, startAfter) <= 0) {
-          i = next;
+          pos = next;
           continue;
         }
         if (keys.length + commonPrefixes.length === maxKeys) {
@@ -98,14 +141,14 @@ export class SortedKeys {
         }
         commonPrefixes.push(cp);
         last = cp;
-        i = next;
+        pos = next;
       } else {
         if (keys.length + commonPrefixes.length === maxKeys) {
           return { keys, commonPrefixes, isTruncated: true, nextStartAfter: last };
         }
         keys.push(key);
         last = key;
-        i++;
+        pos = this.#next(pos);
       }
     }
     return { keys, commonPrefixes, isTruncated: false };
