@@ -55,6 +55,12 @@ const MAX_FREE_BLOCKS = 16;
  * time the device sees a queue depth of one per upload and the receive stalls behind it.
  */
 const BLOCKS_IN_FLIGHT = 3;
+/**
+ * Blocks beyond a body's first in flight come from this budget, shared by all bodies and held until the body ends,
+ * so many parallel uploads (aws-cli sends ten parts at once) stay at one block in flight each past it.
+ */
+export const SHARED_EXTRA_BLOCKS = 8;
+let extraBlocksInUse = 0;
 
 /**
  * Reads a byte stream into caller-provided buffers (`fill` returns the buffer's memory, now holding the bytes, and
@@ -172,6 +178,8 @@ export async function drainBody(
   const take = () => blocks ? freeBlocks.pop() ?? alignedBlock(BLOCK) : new Uint8Array(READ_BYTES);
   const depth = blocks ? BLOCKS_IN_FLIGHT : 1;
   let buf = take();
+  /** Blocks of SHARED_EXTRA_BLOCKS this body holds. */
+  let extra = 0;
   /** Chunks the sink and the hash are still reading, oldest first, with the buffers they lend (byte streams). */
   const lent: { done: Promise<unknown>; buf: Uint8Array<ArrayBuffer> }[] = [];
   /** Buffers whose chunk is consumed, ready for the next read. */
@@ -202,7 +210,12 @@ export async function drainBody(
       if (signal?.aborted) throw abortReason(signal);
       // At most `depth` chunks are written and hashed at once; a buffer is reused only once its chunk is consumed.
       if (failed) throw failed.err;
-      if (lent.length >= depth) await settleOldest();
+      if (lent.length >= 1 + extra) {
+        if (extra < depth - 1 && extraBlocksInUse < SHARED_EXTRA_BLOCKS) {
+          extra++;
+          extraBlocksInUse++;
+        } else await settleOldest();
+      }
       const chunk = read.filled;
       if (chunk.byteLength === 0) break;
       // Hash while the sink's writes run in the I/O pool, all while the next chunk is read; a hash takes one update
@@ -228,6 +241,7 @@ export async function drainBody(
   } finally {
     signal?.removeEventListener("abort", onAbort);
     reader.releaseLock();
+    extraBlocksInUse -= extra;
     // A block whose read failed is detached (its memory went to the stream): byteLength 0, not pooled.
     for (const b of [buf, ...spare]) {
       if (b?.byteLength === BLOCK && freeBlocks.length < MAX_FREE_BLOCKS) freeBlocks.push(b);

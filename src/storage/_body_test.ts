@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { drainBody } from "./_body.ts";
+import { drainBody, SHARED_EXTRA_BLOCKS } from "./_body.ts";
 import { createMd5Offload } from "./_fs_md5.ts";
 import { createFsStore } from "./fs.ts";
 import { bytes, getBytes, md5Hex, rejectsWithCode } from "./_testing/contract_helpers.ts";
@@ -159,6 +159,27 @@ Deno.test("drainBody: full blocks of a large body are written a few at once, eac
   assert.equal(result.md5Hex, md5Hex(data));
   assert.deepEqual(copy, data);
   assert.ok(most > 1 && most <= 3, `${most} writes ran at once`);
+});
+
+Deno.test("drainBody: parallel large bodies share a few extra blocks in flight, one each past that", async () => {
+  const bodies = SHARED_EXTRA_BLOCKS + 4;
+  const data = bytes(6 * MiB, 3);
+  let running = 0;
+  let most = 0;
+  const results = await Promise.all(
+    Array.from(
+      { length: bodies },
+      () =>
+        drainBody(byteStreamOf(data, [MiB]), { contentLength: data.byteLength }, async () => {
+          most = Math.max(most, ++running);
+          await new Promise((r) => setTimeout(r, 10));
+          running--;
+        }),
+    ),
+  );
+  for (const r of results) assert.equal(r.md5Hex, md5Hex(data));
+  assert.ok(most > bodies, `${most} writes ran at once`);
+  assert.ok(most <= bodies + SHARED_EXTRA_BLOCKS, `${most} writes ran at once for ${bodies} bodies`);
 });
 
 Deno.test("drainBody: blocks in flight reach the hash one update at a time, also the worker fallback's", async () => {
