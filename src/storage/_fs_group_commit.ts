@@ -148,6 +148,8 @@ export function createGroupCommit(root: string, options: { idleMs?: number } = {
   if (!libcLoads()) return undefined;
   let worker: Worker | undefined;
   let queue: Batch[] = [];
+  /** A batch buffer the worker gave back, for the next batch (a fresh one per batch is garbage to collect). */
+  let spare: ArrayBuffer | undefined;
   let waiters: Waiter[] = [];
   let running: Cycle | undefined;
   /** Target paths whose record is in the log and not yet retired by a checkpoint. */
@@ -186,6 +188,7 @@ export function createGroupCommit(root: string, options: { idleMs?: number } = {
   function finish(reply: GroupReply) {
     const cycle = running!;
     running = undefined;
+    if (reply.buffer.byteLength > (spare?.byteLength ?? 0)) spare = reply.buffer;
     if (reply.checkpointedFirst) retired();
     let f = 0;
     cycle.batch.forEach((p, i) => settle(p, reply.failures[f]?.index === i ? reply.failures[f++]! : OK));
@@ -234,7 +237,10 @@ export function createGroupCommit(root: string, options: { idleMs?: number } = {
   function batchFor(need: number): Batch {
     let last = queue.at(-1);
     if (!last || last.items.length >= MAX_BATCH) {
-      const buf = new Uint8Array(Math.max(BATCH_BYTES, need));
+      const buf = spare && spare.byteLength >= need
+        ? new Uint8Array(spare)
+        : new Uint8Array(Math.max(BATCH_BYTES, need));
+      spare = undefined;
       last = { buf, view: new DataView(buf.buffer), used: 0, items: [] };
       queue.push(last);
     } else if (last.used + need > last.buf.byteLength) {

@@ -68,12 +68,14 @@ export interface GroupResult {
 /** The result of the item at `index` when it is not `{ logged: true, renamed: true }`. */
 export type GroupFailureAt = GroupResult & { index: number };
 /**
- * `failures`: the items that failed, in order (every other one was logged and renamed). `checkpointedFirst`: a checkpoint retired the earlier records before
- * this cycle logged; `checkpointedLast`: every record up to this cycle's is retired (always when asked and it
+ * `failures`: the items that failed, in order (every other one was logged and renamed). `buffer`: the request's,
+ * given back for the next batch. `checkpointedFirst`: a checkpoint retired the earlier records before this cycle
+ * logged; `checkpointedLast`: every record up to this cycle's is retired (always when asked and it
  * worked); `checkpointError` when a checkpoint this message asked for failed.
  */
 export interface GroupReply {
   failures: GroupFailureAt[];
+  buffer: ArrayBuffer;
   checkpointedFirst: boolean;
   checkpointedLast: boolean;
   checkpointError?: GroupFailure;
@@ -310,10 +312,10 @@ function renameOne(item: Item): GroupResult | undefined {
   return { logged: true, renamed: false, error };
 }
 
-function cycle(log: Log, items: Item[], wanted: boolean): GroupReply {
+function cycle(log: Log, items: Item[], wanted: boolean): Omit<GroupReply, "buffer"> {
   const failures: GroupFailureAt[] = [];
   const fail = (index: number, result: GroupResult) => failures.push({ index, ...result });
-  const reply: GroupReply = { failures, checkpointedFirst: false, checkpointedLast: false };
+  const reply: Omit<GroupReply, "buffer"> = { failures, checkpointedFirst: false, checkpointedLast: false };
   try {
     // Records of a failed write or of an earlier worker are retired before new ones reuse the space.
     if (log.stranded) {
@@ -361,7 +363,7 @@ function cycle(log: Log, items: Item[], wanted: boolean): GroupReply {
   return reply;
 }
 
-function failAll(items: Item[], error: GroupFailure): GroupReply {
+function failAll(items: Item[], error: GroupFailure): Omit<GroupReply, "buffer"> {
   return {
     failures: items.map((_, index) => ({ index, logged: false, renamed: false, error })),
     checkpointedFirst: false,
@@ -370,7 +372,7 @@ function failAll(items: Item[], error: GroupFailure): GroupReply {
   };
 }
 
-function run(request: Exclude<GroupRequest, { root: string }>): GroupReply {
+function run(request: Exclude<GroupRequest, { root: string }>): Omit<GroupReply, "buffer"> {
   const items = decodeItems(request.buffer, request.length, request.count);
   try {
     log ??= openLog(rootPath);
@@ -391,6 +393,7 @@ self.onmessage = (e: MessageEvent<GroupRequest>) => {
     rootPath = request.root;
     rootPrefix = encoder.encode(`${rootPath}/`);
   } else {
-    self.postMessage(run(request) satisfies GroupReply);
+    const reply = { ...run(request), buffer: request.buffer };
+    self.postMessage(reply satisfies GroupReply, [request.buffer]);
   }
 };
