@@ -4,6 +4,7 @@ import { alignedBlock, DIRECT_ALIGN, type DirectWrites, openDirectWrites } from 
 import { readStoredMeta } from "./_fs_files.ts";
 import { writeTemp } from "./_fs_temp_file.ts";
 import { createFsStore } from "./fs.ts";
+import { withLoopExt4 } from "./_testing/loop_ext4.ts";
 
 const MiB = 1024 * 1024;
 
@@ -118,14 +119,7 @@ Deno.test("drainBody: a large body's blocks reach the sink aligned for direct wr
 
 Deno.test("fs store on a small ext4: a direct write that hits a full disk is NoSpace and leaves nothing", async () => {
   await withDir(async (dir) => {
-    const image = `${dir}/fs.img`;
-    const root = `${dir}/mnt`;
-    await Deno.mkdir(root);
-    const mk = await new Deno.Command("mkfs.ext4", { args: ["-q", "-F", image, "12M"] }).output();
-    assert.ok(mk.success, new TextDecoder().decode(mk.stderr));
-    const mount = await new Deno.Command("mount", { args: ["-o", "loop", image, root] }).output();
-    assert.ok(mount.success, `mounting a loop ext4 needs root: ${new TextDecoder().decode(mount.stderr)}`);
-    try {
+    await withLoopExt4(dir, async (root) => {
       const store = await createFsStore({ root });
       await store.createBucket("bkt");
       const stream = byteStream;
@@ -147,9 +141,6 @@ Deno.test("fs store on a small ext4: a direct write that hits a full disk is NoS
       const got = new Uint8Array(await new Response((await store.getObject("bkt", "fits")).body).arrayBuffer());
       assert.ok(got.byteLength === fits.byteLength && got.every((b, i) => b === fits[i]));
       await store.close();
-    } finally {
-      const umount = await new Deno.Command("umount", { args: [root] }).output();
-      assert.ok(umount.success, new TextDecoder().decode(umount.stderr));
-    }
+    });
   });
 });

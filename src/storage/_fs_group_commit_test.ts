@@ -5,6 +5,7 @@ import { LOG_FILE, readCheckpoint, replaySmallLog, scanRecords } from "./_fs_sma
 import { toHex } from "../bytes.ts";
 import { bytes, collect, getBytes, md5Hex, rejectsWithCode, streamOf } from "./_testing/contract_helpers.ts";
 import { smallVersion, versionOf } from "./_testing/small_versions.ts";
+import { withLoopExt4 } from "./_testing/loop_ext4.ts";
 
 async function withRoot(fn: (root: string) => Promise<void>): Promise<void> {
   const root = await Deno.makeTempDir({ prefix: "fs-group-" });
@@ -338,14 +339,7 @@ Deno.test("group commit: settle and settleUnder force a checkpoint only for path
 
 Deno.test("group commit on a small ext4: a small PUT that finds the disk full is NoSpace and is not logged", async () => {
   await withRoot(async (dir) => {
-    const image = `${dir}/fs.img`;
-    const root = `${dir}/mnt`;
-    await Deno.mkdir(root);
-    const mk = await new Deno.Command("mkfs.ext4", { args: ["-q", "-F", "-m", "0", image, "12M"] }).output();
-    assert.ok(mk.success, new TextDecoder().decode(mk.stderr));
-    const mount = await new Deno.Command("mount", { args: ["-o", "loop", image, root] }).output();
-    assert.ok(mount.success, `mounting a loop ext4 needs root: ${new TextDecoder().decode(mount.stderr)}`);
-    try {
+    await withLoopExt4(dir, async (root) => {
       const store = await createFsStore({ root });
       await store.createBucket("bkt");
       await putSmall(store, "bkt", "before", smallVersion(1));
@@ -369,9 +363,6 @@ Deno.test("group commit on a small ext4: a small PUT that finds the disk full is
       assert.deepEqual(await getBytes(reopened, "bkt", "after"), smallVersion(3));
       assert.deepEqual(await names(`${root}/tmp`), []);
       await reopened.close();
-    } finally {
-      const umount = await new Deno.Command("umount", { args: [root] }).output();
-      assert.ok(umount.success, new TextDecoder().decode(umount.stderr));
-    }
+    }, ["-m", "0"]);
   });
 });
