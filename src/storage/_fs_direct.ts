@@ -14,6 +14,7 @@
  * @module
  */
 import { loadLibrary } from "./_ffi_library.ts";
+import { LIBC, O_CLOEXEC, O_DIRECT, O_WRONLY } from "./_libc.ts";
 
 const SYMBOLS = {
   open: { parameters: ["buffer", "i32"], result: "i32" },
@@ -21,9 +22,6 @@ const SYMBOLS = {
   pwrite: { parameters: ["i32", "buffer", "usize", "i64"], result: "isize", nonblocking: true },
 } as const;
 
-const O_WRONLY = 0o1;
-const O_DIRECT = 0o40000;
-const O_CLOEXEC = 0o2000000;
 /** Address, length and file offset of a direct write are multiples of this (covers 512 and 4096-byte sectors). */
 export const DIRECT_ALIGN = 4096;
 
@@ -44,7 +42,7 @@ export interface DirectWrites {
   close(): void;
 }
 
-export function openDirectWrites(libc = "libc.so.6"): DirectWrites | undefined {
+export function openDirectWrites(libc = LIBC): DirectWrites | undefined {
   const lib = loadLibrary(libc, SYMBOLS);
   if (!lib) return undefined;
   const fns = lib.symbols;

@@ -23,8 +23,9 @@
  * @module
  */
 import type { GroupFailure, GroupReply, GroupRequest, GroupResult } from "./_fs_group_commit_worker.ts";
+import { loadLibrary } from "./_ffi_library.ts";
+import { LIBC } from "./_libc.ts";
 
-export const LIBC = "libc.so.6";
 export const LIBC_SYMBOLS = {
   open: { parameters: ["buffer", "i32", "u32"], result: "i32" },
   close: { parameters: ["i32"], result: "i32" },
@@ -130,14 +131,12 @@ function errorOf(failure: GroupFailure): Error {
   return Object.assign(new Error(failure.message), failure.code ? { code: failure.code } : {});
 }
 
+/** Whether the worker will be able to load libc with every symbol it calls. */
 function libcLoads(): boolean {
   if (Deno.permissions.querySync({ name: "ffi" }).state !== "granted") return false;
-  try {
-    Deno.dlopen(LIBC, LIBC_SYMBOLS).close();
-    return true;
-  } catch {
-    return false;
-  }
+  const lib = loadLibrary(LIBC, LIBC_SYMBOLS);
+  lib?.close();
+  return lib !== undefined;
 }
 
 /**

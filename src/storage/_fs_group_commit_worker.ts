@@ -19,7 +19,8 @@
  * @module
  */
 /// <reference lib="deno.worker" />
-import { LIBC, LIBC_SYMBOLS } from "./_fs_group_commit.ts";
+import { LIBC_SYMBOLS } from "./_fs_group_commit.ts";
+import { LIBC, O_CLOEXEC, O_CREAT, O_EXCL, O_RDONLY, O_RDWR, O_WRONLY } from "./_libc.ts";
 import {
   encodeHeader,
   encodeRecord,
@@ -81,8 +82,6 @@ export interface GroupReply {
   checkpointError?: GroupFailure;
 }
 
-// Linux open(2) flags (the same on every architecture Debian ships).
-const O_RDONLY = 0, O_WRONLY = 0o1, O_RDWR = 0o2, O_CREAT = 0o100, O_EXCL = 0o200, O_CLOEXEC = 0o2000000;
 const SEEK_END = 2;
 /** The log's size when created, and the size it grows to (doubling) before checkpoints are the only way on. */
 const LOG_INITIAL = 1024 * 1024, LOG_MAX = 32 * 1024 * 1024;

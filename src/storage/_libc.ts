@@ -1,0 +1,16 @@
+/**
+ * glibc through FFI, as the fs backend's writers use it: the library's name and the Linux `open(2)` flags (the same
+ * on every architecture Debian ships).
+ *
+ * @module
+ */
+
+export const LIBC = "libc.so.6";
+
+export const O_RDONLY = 0,
+  O_WRONLY = 0o1,
+  O_RDWR = 0o2,
+  O_CREAT = 0o100,
+  O_EXCL = 0o200,
+  O_DIRECT = 0o40000,
+  O_CLOEXEC = 0o2000000;
