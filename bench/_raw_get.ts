@@ -7,15 +7,9 @@
  * @module
  */
 
-const HEAD_END = new Uint8Array([13, 10, 13, 10]);
+import { Buffer } from "node:buffer";
 
-function indexOf(haystack: Uint8Array, needle: Uint8Array): number {
-  outer: for (let i = 0; i + needle.length <= haystack.length; i++) {
-    for (let j = 0; j < needle.length; j++) if (haystack[i + j] !== needle[j]) continue outer;
-    return i;
-  }
-  return -1;
-}
+const HEAD_END = "\r\n\r\n";
 
 /**
  * GETs `url` (http:, e.g. a presigned URL) and drains its body; returns the number of body bytes received. Fails
@@ -36,7 +30,7 @@ export async function rawGet(url: string): Promise<number> {
       const n = await conn.read(buffer.subarray(have));
       if (n === null) throw new Error("rawGet: connection closed before the response head ended");
       have += n;
-      headEnd = indexOf(buffer.subarray(0, have), HEAD_END);
+      headEnd = Buffer.from(buffer.buffer, 0, have).indexOf(HEAD_END);
     }
     const head = new TextDecoder().decode(buffer.subarray(0, headEnd));
     const status = /^HTTP\/1\.[01] (\d{3})/.exec(head)?.[1];
