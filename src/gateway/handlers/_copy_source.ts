@@ -43,10 +43,10 @@ export async function resolveCopySource(
   ctx: RequestContext,
   store: ObjectStore,
 ): Promise<{ source: CopySource; info: ObjectInfo }> {
-  const source = parseCopySource(ctx.req.headers.get("x-amz-copy-source") ?? "");
+  const source = parseCopySource(ctx.headers.get("x-amz-copy-source") ?? "");
   requireAccess(ctx, { bucket: source.bucket, key: source.key, permission: "read" });
   const info = await store.headObject(source.bucket, source.key);
-  const verdict = evaluateConditions(requestConditions(ctx.req.headers, "x-amz-copy-source-"), info, {
+  const verdict = evaluateConditions(requestConditions(ctx.headers, "x-amz-copy-source-"), info, {
     notModifiedIsFailure: true,
   });
   if (verdict !== "ok") throw new S3Error("PreconditionFailed");

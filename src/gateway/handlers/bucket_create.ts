@@ -12,12 +12,12 @@ import { readXmlBody } from "./_xml_body.ts";
 export async function createBucket(ctx: RequestContext): Promise<Response> {
   const bucket = bucketOf(ctx);
   requireAdmin(ctx);
-  const length = ctx.req.headers.get("content-length");
+  const length = ctx.headers.get("content-length");
   const hasBody = ctx.req.body !== null && length !== "0";
   if (hasBody) {
     await readXmlBody(ctx, "CreateBucketConfiguration");
   }
-  const objectLock = ctx.req.headers.get("x-amz-bucket-object-lock-enabled")?.toLowerCase() === "true";
+  const objectLock = ctx.headers.get("x-amz-bucket-object-lock-enabled")?.toLowerCase() === "true";
   if (objectLock && !ctx.store.capabilities.objectLock) {
     throw new S3Error("NotImplemented", "Object Lock is not available on this backend");
   }

@@ -9,7 +9,7 @@ export async function createMultipartUpload(ctx: RequestContext): Promise<Respon
   const { bucket, key } = objectOf(ctx);
   requireAccess(ctx, { bucket, key, permission: "write" });
   const options = putOptionsFrom(ctx.headers);
-  const algorithm = ctx.req.headers.get("x-amz-checksum-algorithm");
+  const algorithm = ctx.headers.get("x-amz-checksum-algorithm");
   if (algorithm !== null && !isChecksumAlgorithm(algorithm.toLowerCase())) {
     throw new S3Error("InvalidRequest", `Unsupported checksum algorithm ${algorithm}`);
   }

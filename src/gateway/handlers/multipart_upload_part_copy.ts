@@ -9,7 +9,7 @@ export async function uploadPartCopy(ctx: RequestContext): Promise<Response> {
   requireAccess(ctx, { bucket, key, permission: "write" });
   const target = { bucket, key, uploadId: uploadIdOf(ctx), partNumber: partNumberOf(ctx) };
   const { source, info } = await resolveCopySource(ctx, ctx.store);
-  const range = parseCopyRange(ctx.req.headers.get("x-amz-copy-source-range"), info.size);
+  const range = parseCopyRange(ctx.headers.get("x-amz-copy-source-range"), info.size);
   const part = await ctx.store.uploadPartCopy({ ...source, ...(range ? { range } : {}) }, target);
   Object.assign(ctx.event, { size: part.size, etag: part.etag, source });
   return xmlResponse("CopyPartResult", { LastModified: isoDate(part.lastModified), ETag: part.etag });

@@ -8,7 +8,7 @@ import { isoDate, xmlResponse } from "./_respond.ts";
 export async function copyObject(ctx: RequestContext): Promise<Response> {
   const target = objectOf(ctx);
   requireAccess(ctx, { bucket: target.bucket, key: target.key, permission: "write" });
-  const directive = (ctx.req.headers.get("x-amz-metadata-directive") ?? "COPY").toUpperCase();
+  const directive = (ctx.headers.get("x-amz-metadata-directive") ?? "COPY").toUpperCase();
   if (directive !== "COPY" && directive !== "REPLACE") {
     throw new S3Error("InvalidArgument", "Unknown metadata directive");
   }
@@ -19,7 +19,7 @@ export async function copyObject(ctx: RequestContext): Promise<Response> {
       `The specified copy source is larger than the maximum allowable size for a copy source: ${MAX_COPY_SOURCE_BYTES}`,
     );
   }
-  const storageClass = ctx.req.headers.get("x-amz-storage-class");
+  const storageClass = ctx.headers.get("x-amz-storage-class");
   if (source.bucket === target.bucket && source.key === target.key && directive === "COPY" && storageClass === null) {
     throw new S3Error(
       "InvalidRequest",
