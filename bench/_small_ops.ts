@@ -3,14 +3,16 @@
  * from one light client that is the same for every server. Each request carries the headers @aws-sdk/client-s3
  * sends for PutObject/GetObject (SigV4 header auth over the payload's SHA-256, `x-amz-checksum-crc32` on PUTs,
  * `x-amz-checksum-mode: ENABLED` on GETs), is signed with @smithy/signature-v4 before the clock starts, and is sent
- * with `fetch`. The SDK client itself costs about 1 ms of CPU per request on the 2-core bench machine — as much
- * as the servers it measures — so with it the client, not the server, set the pace.
+ * on one of `concurrency` kept-alive HTTP/1.1 connections (`_raw_http.ts`). The SDK client itself costs about 1 ms
+ * of CPU per request on the 2-core bench machine and `fetch` 0.15-0.25 ms — as much as the servers it measures or
+ * most of it — so with them the client, not the server, set the pace.
  *
  * @module
  */
 import { createHash } from "node:crypto";
 import { crc32 } from "node:zlib";
 import { sdkSigner } from "../src/gateway/_testing/harness.ts";
+import { RawConnection } from "./_raw_http.ts";
 
 export interface SmallOpsTarget {
   name: string;
@@ -58,7 +60,7 @@ async function signAll(
   method: "PUT" | "GET",
   keys: string[],
   body: Uint8Array,
-): Promise<{ url: string; headers: Record<string, string> }[]> {
+): Promise<{ path: string; headers: Record<string, string> }[]> {
   const url = new URL(t.endpoint);
   const signer = sdkSigner({ accessKeyId: t.accessKeyId, secretAccessKey: t.secretAccessKey });
   const payload: Record<string, string> = method === "PUT"
@@ -84,25 +86,30 @@ async function signAll(
       query: {},
       headers: { host: url.host, "amz-sdk-invocation-id": crypto.randomUUID(), ...SDK_HEADERS, ...payload },
     });
-    const headers = { ...signed.headers as Record<string, string> };
-    delete headers.host;
-    return { url: `${t.endpoint}${path}`, headers };
+    return { path, headers: signed.headers as Record<string, string> };
   }));
 }
 
+/** Runs `fn` for 0 … count-1, `concurrency` at a time, each runner on a connection of its own. */
 async function timedParallel(
-  pid: number,
+  t: SmallOpsTarget,
   count: number,
   concurrency: number,
-  fn: (i: number) => Promise<void>,
+  fn: (conn: RawConnection, i: number) => Promise<void>,
 ): Promise<{ ops: number; cpuMs: number; clientCpuMs: number }> {
+  const { pid } = t;
+  const conns = await Promise.all(Array.from({ length: concurrency }, () => RawConnection.open(t.endpoint)));
   let next = 0;
   const cpu0 = processCpuMs(pid);
   const client0 = processCpuMs(Deno.pid);
   const t0 = performance.now();
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (next < count) await fn(next++);
-  }));
+  try {
+    await Promise.all(conns.map(async (conn) => {
+      while (next < count) await fn(conn, next++);
+    }));
+  } finally {
+    for (const conn of conns) conn.close();
+  }
   const seconds = (performance.now() - t0) / 1000;
   return {
     ops: count / seconds,
@@ -116,17 +123,15 @@ export async function smallOps(t: SmallOpsTarget, count: number, concurrency: nu
   const body = new Uint8Array(4096).map((_, i) => i & 0xff);
   const keys = Array.from({ length: count }, (_, i) => `small/${i}`);
   const puts = await signAll(t, "PUT", keys, body);
-  const put = await timedParallel(t.pid, count, concurrency, async (i) => {
-    const res = await fetch(puts[i]!.url, { method: "PUT", headers: puts[i]!.headers, body });
-    await res.body?.cancel();
+  const put = await timedParallel(t, count, concurrency, async (conn, i) => {
+    const res = await conn.request("PUT", puts[i]!.path, puts[i]!.headers, body);
     if (res.status !== 200) throw new Error(`${t.name}: PUT answered ${res.status}`);
   });
   const gets = await signAll(t, "GET", keys, body);
-  const get = await timedParallel(t.pid, count, concurrency, async (i) => {
-    const res = await fetch(gets[i]!.url, { headers: gets[i]!.headers });
-    const got = await res.bytes();
-    if (res.status !== 200 || got.byteLength !== body.byteLength) {
-      throw new Error(`${t.name}: GET answered ${res.status} with ${got.byteLength} bytes`);
+  const get = await timedParallel(t, count, concurrency, async (conn, i) => {
+    const res = await conn.request("GET", gets[i]!.path, gets[i]!.headers);
+    if (res.status !== 200 || res.length !== body.byteLength) {
+      throw new Error(`${t.name}: GET answered ${res.status} with ${res.length} bytes`);
     }
   });
   // The caller's report has no column for it; the client's own CPU per request is printed here.

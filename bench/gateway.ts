@@ -2,7 +2,7 @@
  * Gateway throughput, side by side in one run: the appliance (fs backend, every service running) vs s3rver vs
  * the disk itself (`dd`). Large: one object uploaded as a multipart upload (16 MiB parts, 4 in parallel) twice,
  * once with parts sent as presigned PUTs by node:http and once with lib-storage, then downloaded (a plain GET of
- * a presigned URL, `_raw_get.ts`) twice: hot (the object's pages still in the page cache, as after the upload) and
+ * a presigned URL, `_raw_http.ts`) twice: hot (the object's pages still in the page cache, as after the upload) and
  * cold (its files' cached pages dropped first, as they are for the `dd` read that is the disk's ceiling); the servers' CPU
  * time per MiB is reported beside the rates, the appliance's split by thread. Small: 4 KiB PUTs then GETs at
  * concurrency 16 from a light client (requests signed ahead with the SDK's headers, sent by `fetch`: `_small_ops.ts`),
@@ -25,7 +25,7 @@ import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import http from "node:http";
 import { join } from "node:path";
 import { peakRssKiB, run, startAppliance } from "../tests/e2e/_appliance.ts";
-import { rawGet } from "./_raw_get.ts";
+import { rawGet } from "./_raw_http.ts";
 import { processCpuMs, smallOps, type SmallOpsTarget, statCpuMs } from "./_small_ops.ts";
 
 const MiB = 1024 * 1024;

@@ -40,7 +40,7 @@ let failed = 0;
 
 await ensureTools();
 
-const paths = denoArgs.length > 0 ? denoArgs : ["src/", "tui/", "tests/"];
+const paths = denoArgs.length > 0 ? denoArgs : ["src/", "tui/", "tests/", "bench/"];
 const deno = await run(Deno.execPath(), ["test", "-A", "--no-check=remote", ...paths], { NO_COLOR: "1" });
 const summary = stripAnsi(deno.out).match(/(ok|FAILED) \| (\d+) passed(?: \(\d+ steps?\))? \| (\d+) failed/);
 if (summary) {
