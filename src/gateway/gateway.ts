@@ -17,9 +17,9 @@ import { HANDLERS } from "./handlers/mod.ts";
 import type { GatewayMetrics } from "./metrics.ts";
 import { createPayload, type Payload } from "./payload.ts";
 import { readHeaders } from "./request_headers.ts";
+import { createRequestIds, type RequestIds } from "./request_ids.ts";
 import { resolveRoute } from "./routes.ts";
 import { errorResponse, S3Error } from "./s3_errors.ts";
-import { toBase64, toHex } from "./wire/checksums.ts";
 import { createSigningKeyCache, type SigningKeys } from "./wire/sigv4.ts";
 
 /** Largest total size of request header names and values. */
@@ -41,28 +41,7 @@ export interface PipelineDeps {
 /** Bodies of at least this many bytes are passed through `handOff`. */
 const HAND_OFF_BYTES = 1024 * 1024;
 
-/** Random bytes drawn at once for this many requests: one draw per request costs more than its ids. */
-const IDS_PER_DRAW = 128;
-
-export type RequestIds = () => { requestId: string; hostId: string };
-
-/** `x-amz-request-id` (16 upper-case hex digits) and `x-amz-id-2` (base64 of 24 bytes), 32 random bytes each. */
-export function createRequestIds(): RequestIds {
-  const pool = new Uint8Array(32 * IDS_PER_DRAW);
-  let at = pool.byteLength;
-  return () => {
-    if (at === pool.byteLength) {
-      crypto.getRandomValues(pool);
-      at = 0;
-    }
-    const requestId = toHex(pool.subarray(at, at + 8)).toUpperCase();
-    const hostId = toBase64(pool.subarray(at + 8, at + 32));
-    at += 32;
-    return { requestId, hostId };
-  };
-}
-
-type Deps = PipelineDeps & { signingKeys: SigningKeys; requestIds: RequestIds };
+type Deps = PipelineDeps & { signingKeys: SigningKeys; requestIds: () => RequestIds };
 
 /** The request handler over `deps`. */
 export function createRequestHandler(deps: PipelineDeps): (req: Request, remoteAddr: string) => Promise<Response> {
@@ -76,7 +55,7 @@ async function handleRequest(
   deps: Deps,
 ): Promise<Response> {
   const time = deps.clock.now();
-  const { requestId, hostId } = deps.requestIds();
+  const ids = deps.requestIds();
   const url = new URL(req.url);
   const { reader: headers, bytes: headerBytes } = readHeaders(req.headers);
   const head = { method: req.method, headers };
@@ -89,8 +68,6 @@ async function handleRequest(
   let response: Response;
   /** Bytes of a body the server sends whole (no stream to count). */
   let sentWhole: number | undefined;
-  /** Whether the handler's response was built with the request ids. */
-  let idsGiven = false;
   try {
     if (headerBytes > MAX_HEADER_BYTES) throw new S3Error("RequestHeaderSectionTooLarge");
     auth = await authenticate(head, url, deps);
@@ -108,12 +85,7 @@ async function handleRequest(
       region: deps.region,
       limits: deps.limits,
       event: draft,
-      withIds: (h) => {
-        idsGiven = true;
-        h["x-amz-request-id"] = requestId;
-        h["x-amz-id-2"] = hostId;
-        return h;
-      },
+      ids,
       payload: (options) =>
         payload ??= createPayload(req, {
           mode: authed.payload,
@@ -125,18 +97,17 @@ async function handleRequest(
     response = await HANDLERS[route.op as Exclude<S3Operation, "Unknown">](ctx);
     sentWhole = draft.bytesOut;
   } catch (thrown) {
-    idsGiven = false;
     const err = payload?.failure() ?? thrown;
-    const mapped = errorResponse(err, { method: req.method, resource: url.pathname, requestId });
+    const mapped = errorResponse(err, { method: req.method, resource: url.pathname, ids });
     if (!mapped.known) {
-      deps.logger.error("S3 request failed unexpectedly", { requestId, op: route.op, error: String(err) });
+      deps.logger.error("S3 request failed unexpectedly", {
+        requestId: ids.requestId,
+        op: route.op,
+        error: String(err),
+      });
     }
     errorCode = mapped.code;
     response = mapped.response;
-  }
-  if (!idsGiven) {
-    response.headers.set("x-amz-request-id", requestId);
-    response.headers.set("x-amz-id-2", hostId);
   }
   const finish = (bytesOut: number, streamError?: unknown) => {
     // A body that broke off mid-way (store failure, client gone) is recorded as an incomplete transfer.
@@ -147,7 +118,7 @@ async function handleRequest(
       actor: auth?.identity.accessKeyId ?? "anonymous",
       op: route.op,
       status: response.status,
-      requestId,
+      requestId: ids.requestId,
       clientAddress: remoteAddr,
       time,
       durationMs: end.getTime() - time.getTime(),

@@ -11,6 +11,8 @@ export interface HeaderReader {
   has(name: string): boolean;
   /** Each header by lower-case name, repeated ones joined with ", " (as `Headers.forEach` gives them). */
   forEach(fn: (value: string, name: string) => void): void;
+  /** The lower-case names of the headers present. */
+  keys(): Iterable<string>;
 }
 
 /** A request's method and headers, as authentication and routing read them. */
@@ -34,6 +36,7 @@ export function readHeaders(headers: Headers): { reader: HeaderReader; bytes: nu
       get: (name) => values.get(name.toLowerCase()) ?? null,
       has: (name) => values.has(name.toLowerCase()),
       forEach: (fn) => values.forEach(fn),
+      keys: () => values.keys(),
     },
     bytes,
   };

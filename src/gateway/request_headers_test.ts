@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { readHeaders } from "./request_headers.ts";
 
-Deno.test("readHeaders() answers like Headers: any case, repeated headers joined, null when absent", () => {
+Deno.test("readHeaders() answers like Headers: any case, repeated headers joined, null when absent, lower-case names", () => {
   const headers = new Headers([["X-Amz-Date", "20260101T000000Z"], ["x-amz-meta-a", "1"], ["X-Amz-Meta-A", "2"]]);
   const { reader } = readHeaders(headers);
   for (const name of ["x-amz-date", "X-AMZ-DATE", "x-amz-meta-a", "range"]) {
@@ -9,6 +9,7 @@ Deno.test("readHeaders() answers like Headers: any case, repeated headers joined
     assert.equal(reader.has(name), headers.has(name), name);
   }
   assert.equal(reader.get("x-amz-meta-a"), "1, 2");
+  assert.deepEqual([...reader.keys()].sort(), ["x-amz-date", "x-amz-meta-a"]);
 });
 
 Deno.test("readHeaders() sums names, values and the framing of each header line", () => {

@@ -5,6 +5,7 @@
  * @module
  */
 import { type AppErrorCode, isAppError } from "../errors.ts";
+import { type RequestIds, withIds } from "./request_ids.ts";
 import { buildXml } from "./wire/xml.ts";
 
 const S3_ERRORS = {
@@ -129,15 +130,19 @@ export function errorXml(
   }, { namespace: false });
 }
 
-/** The response for a failed request: no body for HEAD and 304, XML otherwise. */
+/** The response for a failed request, with its ids: no body for HEAD and 304, XML otherwise. */
 export function errorResponse(
   err: unknown,
-  ctx: { method: string; resource: string; requestId: string },
+  ctx: { method: string; resource: string; ids: RequestIds },
 ): { response: Response; code: S3ErrorCode; known: boolean } {
   const s3 = toS3Error(err);
-  const headers = new Headers(err instanceof S3Error ? err.headers : {});
-  headers.set("content-type", "application/xml");
+  const headers = withIds(ctx.ids, {
+    ...(err instanceof S3Error ? err.headers : {}),
+    "content-type": "application/xml",
+  });
   const fields = err instanceof S3Error ? err.fields : {};
-  const body = ctx.method === "HEAD" || s3.status === 304 ? null : errorXml(s3, { ...ctx, fields });
+  const body = ctx.method === "HEAD" || s3.status === 304
+    ? null
+    : errorXml(s3, { resource: ctx.resource, requestId: ctx.ids.requestId, fields });
   return { response: new Response(body, { status: s3.status, headers }), code: s3.code, known: s3.known };
 }

@@ -10,6 +10,7 @@ import type { Access, Identity } from "../credentials.ts";
 import { mayAccess } from "../credentials.ts";
 import type { Payload, PayloadOptions } from "../payload.ts";
 import type { HeaderReader } from "../request_headers.ts";
+import type { RequestIds } from "../request_ids.ts";
 import { S3Error } from "../s3_errors.ts";
 
 /** Fields of the operation event a handler knows best. */
@@ -46,12 +47,8 @@ export interface RequestContext {
   region: string;
   limits: GatewayLimits;
   event: EventDraft;
-  /**
-   * Adds the request ids every response carries (`x-amz-request-id`, `x-amz-id-2`) to the headers of the Response
-   * the handler is about to build. Optional for a handler: the pipeline adds them to any response built without,
-   * but writing `Response.headers` costs more than a header given to the constructor.
-   */
-  withIds(headers: Record<string, string>): Record<string, string>;
+  /** The ids every response carries: handlers build their responses with them (`withIds`, `_respond.ts`). */
+  ids: RequestIds;
   /** The verified body; validates payload headers on first call (throws S3Error). */
   payload(options?: Pick<PayloadOptions, "checksumHeadersDescribeBody" | "md5CheckedByStore">): Payload;
 }

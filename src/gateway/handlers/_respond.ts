@@ -1,18 +1,21 @@
-/** Response shapes shared by handlers. @module */
+/** Response shapes shared by handlers, built with the request's ids. @module */
+import { type RequestIds, withIds } from "../request_ids.ts";
 import { buildXml, type XmlNode } from "../wire/xml.ts";
 
+/** `headers` (taken, not copied) get the content type and the ids. */
 export function xmlResponse(
+  ids: RequestIds,
   root: string,
   body: XmlNode,
-  init: { status?: number; headers?: HeadersInit } = {},
+  headers: Record<string, string> = {},
 ): Response {
-  const headers = new Headers(init.headers);
-  headers.set("content-type", "application/xml");
-  return new Response(buildXml(root, body), { status: init.status ?? 200, headers });
+  headers["content-type"] = "application/xml";
+  return new Response(buildXml(root, body), { headers: withIds(ids, headers) });
 }
 
-export function emptyResponse(status = 200, headers?: HeadersInit): Response {
-  return new Response(null, { status, headers });
+/** `headers` (taken, not copied) get the ids. */
+export function emptyResponse(ids: RequestIds, status: number, headers: Record<string, string> = {}): Response {
+  return new Response(null, { status, headers: withIds(ids, headers) });
 }
 
 /** S3 timestamps in listings: ISO 8601 with milliseconds. */

@@ -1,5 +1,6 @@
 /** GET and HEAD of an object: conditions, ranges, response-* overrides and checksum headers. @module */
 import type { GetResult } from "../../storage/mod.ts";
+import { withIds } from "../request_ids.ts";
 import { S3Error } from "../s3_errors.ts";
 import { contentRange, parseRange } from "../wire/range.ts";
 import { objectOf, type RequestContext, requireAccess } from "./_context.ts";
@@ -50,7 +51,7 @@ async function respond(
     const h = objectHeaders(head, { checksums: false });
     return new Response(null, {
       status: 304,
-      headers: ctx.withIds({ etag: h.etag!, "last-modified": h["last-modified"]! }),
+      headers: withIds(ctx.ids, { etag: h.etag!, "last-modified": h["last-modified"]! }),
     });
   }
   const range = parseRange(ctx.headers.get("range"), head.size);
@@ -81,7 +82,7 @@ async function respond(
   if (range) headers["content-range"] = contentRange(range, info.size);
   ctx.event.size = length;
   ctx.event.etag = info.etag;
-  ctx.withIds(headers);
+  withIds(ctx.ids, headers);
   if (whole?.bytes) {
     ctx.event.bytesOut = whole.bytes.byteLength;
     return new Response(whole.bytes, { status: 200, headers });

@@ -22,5 +22,5 @@ export async function createBucket(ctx: RequestContext): Promise<Response> {
     throw new S3Error("NotImplemented", "Object Lock is not available on this backend");
   }
   await ctx.store.createBucket(bucket, objectLock ? { objectLock } : undefined);
-  return emptyResponse(200, { location: `/${bucket}` });
+  return emptyResponse(ctx.ids, 200, { location: `/${bucket}` });
 }

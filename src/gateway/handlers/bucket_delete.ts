@@ -6,5 +6,5 @@ export async function deleteBucket(ctx: RequestContext): Promise<Response> {
   const bucket = bucketOf(ctx);
   requireAdmin(ctx);
   await ctx.store.deleteBucket(bucket);
-  return emptyResponse(204);
+  return emptyResponse(ctx.ids, 204);
 }

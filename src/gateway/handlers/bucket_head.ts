@@ -8,5 +8,5 @@ export async function headBucket(ctx: RequestContext): Promise<Response> {
   const bucket = bucketOf(ctx);
   if (!maySeeBucket(ctx.identity, bucket)) throw new S3Error("AccessDenied");
   await ctx.store.headBucket(bucket);
-  return emptyResponse(200, { "x-amz-bucket-region": ctx.region });
+  return emptyResponse(ctx.ids, 200, { "x-amz-bucket-region": ctx.region });
 }

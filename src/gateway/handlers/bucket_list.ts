@@ -5,7 +5,7 @@ import { isoDate, OWNER, xmlResponse } from "./_respond.ts";
 
 export async function listBuckets(ctx: RequestContext): Promise<Response> {
   const buckets = (await ctx.store.listBuckets()).filter((b) => maySeeBucket(ctx.identity, b.name));
-  return xmlResponse("ListAllMyBucketsResult", {
+  return xmlResponse(ctx.ids, "ListAllMyBucketsResult", {
     Owner: OWNER,
     Buckets: {
       Bucket: buckets.map((b) => ({ Name: b.name, CreationDate: isoDate(b.createdAt), BucketRegion: ctx.region })),

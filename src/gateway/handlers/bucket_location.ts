@@ -1,5 +1,6 @@
 /** GetBucketLocation: S3 answers an empty constraint for us-east-1. @module */
 import { maySeeBucket } from "../credentials.ts";
+import { withIds } from "../request_ids.ts";
 import { S3Error } from "../s3_errors.ts";
 import { escapeXml } from "../wire/xml.ts";
 import { bucketOf, type RequestContext } from "./_context.ts";
@@ -11,5 +12,5 @@ export async function getBucketLocation(ctx: RequestContext): Promise<Response> 
   const region = ctx.region === "us-east-1" ? "" : ctx.region;
   const xml = '<?xml version="1.0" encoding="UTF-8"?>\n' +
     `<LocationConstraint xmlns="http://s3.amazonaws.com/doc/2006-03-01/">${escapeXml(region)}</LocationConstraint>`;
-  return new Response(xml, { headers: { "content-type": "application/xml" } });
+  return new Response(xml, { headers: withIds(ctx.ids, { "content-type": "application/xml" }) });
 }

@@ -7,5 +7,5 @@ export async function abortMultipartUpload(ctx: RequestContext): Promise<Respons
   const { bucket, key } = objectOf(ctx);
   requireAccess(ctx, { bucket, key, permission: "write" });
   await ctx.store.abortMultipartUpload(bucket, key, uploadIdOf(ctx));
-  return emptyResponse(204);
+  return emptyResponse(ctx.ids, 204);
 }

@@ -34,7 +34,7 @@ export async function completeMultipartUpload(ctx: RequestContext): Promise<Resp
   const checksums = Object.fromEntries(
     Object.entries(info.checksums).map(([alg, v]) => [CHECKSUM_ELEMENTS[alg as keyof typeof CHECKSUM_ELEMENTS], v]),
   );
-  return xmlResponse("CompleteMultipartUploadResult", {
+  return xmlResponse(ctx.ids, "CompleteMultipartUploadResult", {
     Location: `${ctx.url.origin}/${encodeURIComponent(bucket)}/${key.split("/").map(encodeURIComponent).join("/")}`,
     Bucket: bucket,
     Key: key,

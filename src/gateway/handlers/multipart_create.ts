@@ -17,5 +17,10 @@ export async function createMultipartUpload(ctx: RequestContext): Promise<Respon
   const headers: Record<string, string> = algorithm === null
     ? {}
     : { "x-amz-checksum-algorithm": algorithm.toUpperCase() };
-  return xmlResponse("InitiateMultipartUploadResult", { Bucket: bucket, Key: key, UploadId: uploadId }, { headers });
+  return xmlResponse(
+    ctx.ids,
+    "InitiateMultipartUploadResult",
+    { Bucket: bucket, Key: key, UploadId: uploadId },
+    headers,
+  );
 }

@@ -12,7 +12,7 @@ export async function listParts(ctx: RequestContext): Promise<Response> {
   const maxParts = intParam(q, "max-parts", 1000, 1000);
   const marker = intParam(q, "part-number-marker", 0, 10_000);
   const result = await ctx.store.listParts(bucket, key, uploadId, { partNumberMarker: marker, maxParts });
-  return xmlResponse("ListPartsResult", {
+  return xmlResponse(ctx.ids, "ListPartsResult", {
     Bucket: bucket,
     Key: key,
     UploadId: uploadId,

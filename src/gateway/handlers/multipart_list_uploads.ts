@@ -28,7 +28,7 @@ export async function listMultipartUploads(ctx: RequestContext): Promise<Respons
     return false;
   });
   const last = result.uploads[result.uploads.length - 1];
-  return xmlResponse("ListMultipartUploadsResult", {
+  return xmlResponse(ctx.ids, "ListMultipartUploadsResult", {
     Bucket: bucket,
     KeyMarker: keyMarker,
     UploadIdMarker: uploadIdMarker,

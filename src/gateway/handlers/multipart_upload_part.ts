@@ -14,7 +14,7 @@ export async function uploadPart(ctx: RequestContext): Promise<Response> {
     ...(payload.declaredLength !== undefined ? { contentLength: payload.declaredLength } : {}),
   });
   Object.assign(ctx.event, { size: part.size, etag: part.etag, checksums: part.checksums });
-  const headers = new Headers({ etag: part.etag });
-  for (const [alg, v] of Object.entries(payload.checksums)) headers.set(`x-amz-checksum-${alg}`, v);
-  return emptyResponse(200, headers);
+  const headers: Record<string, string> = { etag: part.etag };
+  for (const [alg, v] of Object.entries(payload.checksums)) headers[`x-amz-checksum-${alg}`] = v;
+  return emptyResponse(ctx.ids, 200, headers);
 }

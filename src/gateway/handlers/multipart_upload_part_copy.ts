@@ -12,5 +12,5 @@ export async function uploadPartCopy(ctx: RequestContext): Promise<Response> {
   const range = parseCopyRange(ctx.headers.get("x-amz-copy-source-range"), info.size);
   const part = await ctx.store.uploadPartCopy({ ...source, ...(range ? { range } : {}) }, target);
   Object.assign(ctx.event, { size: part.size, etag: part.etag, source });
-  return xmlResponse("CopyPartResult", { LastModified: isoDate(part.lastModified), ETag: part.etag });
+  return xmlResponse(ctx.ids, "CopyPartResult", { LastModified: isoDate(part.lastModified), ETag: part.etag });
 }

@@ -29,5 +29,5 @@ export async function copyObject(ctx: RequestContext): Promise<Response> {
   const options = directive === "REPLACE" ? putOptionsFrom(ctx.headers) : storageClass ? { storageClass } : {};
   const info = await ctx.store.copyObject(source, target, { ...options, metadataDirective: directive });
   Object.assign(ctx.event, { size: info.size, etag: info.etag, checksums: info.checksums, source });
-  return xmlResponse("CopyObjectResult", { LastModified: isoDate(info.lastModified), ETag: info.etag });
+  return xmlResponse(ctx.ids, "CopyObjectResult", { LastModified: isoDate(info.lastModified), ETag: info.etag });
 }

@@ -6,5 +6,5 @@ export async function deleteObject(ctx: RequestContext): Promise<Response> {
   const { bucket, key } = objectOf(ctx);
   requireAccess(ctx, { bucket, key, permission: "write" });
   await ctx.store.deleteObject(bucket, key);
-  return emptyResponse(204);
+  return emptyResponse(ctx.ids, 204);
 }

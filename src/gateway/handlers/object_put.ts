@@ -40,5 +40,5 @@ export async function putObject(ctx: RequestContext): Promise<Response> {
   Object.assign(ctx.event, { size: info.size, etag: info.etag, checksums: info.checksums });
   const headers: Record<string, string> = { etag: info.etag };
   for (const [alg, v] of Object.entries(payload.checksums)) headers[`x-amz-checksum-${alg}`] = v;
-  return emptyResponse(200, ctx.withIds(headers));
+  return emptyResponse(ctx.ids, 200, headers);
 }

@@ -10,7 +10,7 @@ const MAX_KEYS = 1000;
 
 export async function deleteObjects(ctx: RequestContext): Promise<Response> {
   const bucket = bucketOf(ctx);
-  const h = ctx.req.headers;
+  const h = ctx.headers;
   const hasDigest = h.has("content-md5") || h.has("x-amz-trailer") ||
     [...h.keys()].some((n) => /^x-amz-checksum-(crc32|crc32c|crc64nvme|sha1|sha256)$/.test(n));
   if (!hasDigest) throw new S3Error("InvalidRequest", "Missing required header for this request: Content-MD5");
@@ -42,5 +42,5 @@ export async function deleteObjects(ctx: RequestContext): Promise<Response> {
     }
   }
   ctx.event.deletedKeys = deletedKeys;
-  return xmlResponse("DeleteResult", { Deleted: deleted, Error: errors });
+  return xmlResponse(ctx.ids, "DeleteResult", { Deleted: deleted, Error: errors });
 }

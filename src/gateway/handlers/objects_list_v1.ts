@@ -7,7 +7,7 @@ export async function listObjectsV1(ctx: RequestContext): Promise<Response> {
   const p = listParams(ctx);
   const marker = ctx.url.searchParams.get("marker") ?? "";
   const result = await listPage(ctx, p, { startAfter: marker });
-  return xmlResponse("ListBucketResult", {
+  return xmlResponse(ctx.ids, "ListBucketResult", {
     Name: p.bucket,
     Prefix: p.encode(p.prefix),
     Marker: p.encode(marker),

@@ -26,7 +26,7 @@ export async function listObjectsV2(ctx: RequestContext): Promise<Response> {
   const from = token !== null ? decodeContinuationToken(token) : startAfter;
   const result = await listPage(ctx, p, { startAfter: from });
   const fetchOwner = q.get("fetch-owner") === "true";
-  return xmlResponse("ListBucketResult", {
+  return xmlResponse(ctx.ids, "ListBucketResult", {
     Name: p.bucket,
     Prefix: p.encode(p.prefix),
     StartAfter: startAfter === undefined ? undefined : p.encode(startAfter),
