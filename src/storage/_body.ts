@@ -9,6 +9,7 @@
 import { createHash } from "node:crypto";
 import { concatBytes } from "../bytes.ts";
 import { AppError } from "../errors.ts";
+import { createBlockPool } from "./_block_pool.ts";
 import { alignedBlock } from "./_fs_direct.ts";
 import type { PutOptions } from "./mod.ts";
 
@@ -44,12 +45,8 @@ const READ_BYTES = 64 * 1024;
  */
 const BLOCK = 1024 * 1024;
 
-/**
- * Free blocks shared by all large bodies. A fresh pair per upload is garbage that V8 frees late (tens of MiB of
- * RSS with ten parallel part uploads); at most MAX_FREE_BLOCKS stay pooled.
- */
-const freeBlocks: Uint8Array<ArrayBuffer>[] = [];
-const MAX_FREE_BLOCKS = 16;
+/** Free blocks shared by all large bodies, aligned so the fs store can write them with O_DIRECT (`_fs_direct.ts`). */
+const blockPool = createBlockPool({ blockBytes: BLOCK, maxFree: 16, allocate: alignedBlock });
 /**
  * Full blocks of one body being written and hashed at once. A direct write waits for the disk, so with one at a
  * time the device sees a queue depth of one per upload and the receive stalls behind it.
@@ -174,8 +171,7 @@ export async function drainBody(
   const onAbort = () => reader.cancel(signal ? abortReason(signal) : undefined).catch(() => {});
   signal?.addEventListener("abort", onAbort, { once: true });
   const blocks = reader.byob && contentLength !== undefined && contentLength >= BLOCK;
-  // Aligned, so the fs store can write full blocks with O_DIRECT (`_fs_direct.ts`).
-  const take = () => blocks ? freeBlocks.pop() ?? alignedBlock(BLOCK) : new Uint8Array(READ_BYTES);
+  const take = () => blocks ? blockPool.take() : new Uint8Array(READ_BYTES);
   const depth = blocks ? BLOCKS_IN_FLIGHT : 1;
   let buf = take();
   /** Blocks of SHARED_EXTRA_BLOCKS this body holds. */
@@ -242,10 +238,8 @@ export async function drainBody(
     signal?.removeEventListener("abort", onAbort);
     reader.releaseLock();
     extraBlocksInUse -= extra;
-    // A block whose read failed is detached (its memory went to the stream): byteLength 0, not pooled.
-    for (const b of [buf, ...spare]) {
-      if (b?.byteLength === BLOCK && freeBlocks.length < MAX_FREE_BLOCKS) freeBlocks.push(b);
-    }
+    // A block whose read failed is detached (its memory went to the stream): the pool drops it.
+    for (const b of [buf, ...spare]) blockPool.give(b);
   }
   const md5Hex = await hash.digest();
   checkMd5(expect, md5Hex);

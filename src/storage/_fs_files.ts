@@ -70,6 +70,19 @@ export interface FileWriter {
   writeMeta(meta: unknown): Promise<void>;
 }
 
+/** Reads `length` bytes at `position` of `file`, fewer at its end. */
+export function readAtSync(file: Deno.FsFile, position: number, length: number): Uint8Array<ArrayBuffer> {
+  const buf = new Uint8Array(length);
+  file.seekSync(position, Deno.SeekMode.Start);
+  let n = 0;
+  while (n < length) {
+    const got = file.readSync(buf.subarray(n));
+    if (got === null) break;
+    n += got;
+  }
+  return buf.subarray(0, n);
+}
+
 async function readExactly(file: Deno.FsFile, position: number, length: number): Promise<Uint8Array<ArrayBuffer>> {
   const buf = new Uint8Array(length);
   // A freshly opened file is already at 0.
@@ -214,14 +227,9 @@ export function readStoredMetaSync<M>(path: string): M | undefined {
     throw err;
   }
   const readAt = (position: number, length: number) => {
-    const buf = new Uint8Array(length);
-    file.seekSync(position, Deno.SeekMode.Start);
-    for (let offset = 0; offset < length;) {
-      const n = file.readSync(buf.subarray(offset));
-      if (n === null) throw new AppError("Internal", `Object file ${path} is truncated`);
-      offset += n;
-    }
-    return buf;
+    const bytes = readAtSync(file, position, length);
+    if (bytes.byteLength < length) throw new AppError("Internal", `Object file ${path} is truncated`);
+    return bytes;
   };
   try {
     const size = file.statSync().size;
@@ -273,4 +281,23 @@ export async function syncDir(dir: string): Promise<void> {
   } finally {
     handle.close();
   }
+}
+
+/** Synchronous twin of `syncDir`, for the log replay at open. */
+export function syncDirSync(dir: string): void {
+  const handle = Deno.openSync(dir, { read: true });
+  try {
+    handle.syncSync();
+  } finally {
+    handle.close();
+  }
+}
+
+export async function writeAll(file: Deno.FsFile, data: Uint8Array): Promise<void> {
+  let offset = 0;
+  while (offset < data.byteLength) offset += await file.write(data.subarray(offset));
+}
+
+export function writeAllSync(file: Deno.FsFile, data: Uint8Array): void {
+  for (let offset = 0; offset < data.byteLength;) offset += file.writeSync(data.subarray(offset));
 }

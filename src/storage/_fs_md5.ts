@@ -8,12 +8,12 @@
  * @module
  */
 import type { BodyHash } from "./_body.ts";
+import { createBlockPool } from "./_block_pool.ts";
 import type { Md5Reply, Md5Request } from "./_fs_md5_worker.ts";
 import { openLibcryptoMd5 } from "./_md5_libcrypto.ts";
 
 const BLOCK = 1024 * 1024;
 const BLOCKS_PER_HASH = 2;
-const MAX_FREE_BLOCKS = 8;
 
 interface Waiting {
   onBlock(block: Uint8Array<ArrayBuffer>): void;
@@ -42,7 +42,7 @@ function createWorkerMd5(): Md5Offload {
   let worker: Worker | undefined;
   let nextId = 1;
   const waiting = new Map<number, Waiting>();
-  const free: Uint8Array<ArrayBuffer>[] = [];
+  const free = createBlockPool({ blockBytes: BLOCK, maxFree: 8 });
 
   function start(): Worker {
     const w = new Worker(new URL("./_fs_md5_worker.ts", import.meta.url).href, { type: "module" });
@@ -51,7 +51,7 @@ function createWorkerMd5(): Md5Offload {
       const w = waiting.get(id);
       if (block) {
         if (w) w.onBlock(block);
-        else if (free.length < MAX_FREE_BLOCKS) free.push(block);
+        else free.give(block);
       }
       if (hex !== undefined) w?.onDigest(hex);
     };
@@ -99,12 +99,12 @@ function createWorkerMd5(): Md5Offload {
       const back = idle.pop();
       if (back) return back;
       taken++;
-      return free.pop() ?? new Uint8Array(BLOCK);
+      return free.take();
     }
 
     function release() {
       waiting.delete(id);
-      for (const b of idle.splice(0)) if (free.length < MAX_FREE_BLOCKS) free.push(b);
+      for (const b of idle.splice(0)) free.give(b);
     }
 
     return {

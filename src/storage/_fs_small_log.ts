@@ -16,7 +16,7 @@
  * @module
  */
 import { crc32 } from "node:zlib";
-import { isNotFound } from "./_fs_files.ts";
+import { isNotFound, readAtSync, syncDirSync, writeAllSync } from "./_fs_files.ts";
 
 export const LOG_FILE = "small-objects.log";
 /** Where the records start (the header slots are below). */
@@ -137,19 +137,6 @@ export function scanRecords(readAt: ReadAt, size: number, after: number, visit: 
   }
 }
 
-function writeAll(file: Deno.FsFile, bytes: Uint8Array): void {
-  for (let offset = 0; offset < bytes.byteLength;) offset += file.writeSync(bytes.subarray(offset));
-}
-
-function syncDirSync(dir: string): void {
-  const handle = Deno.openSync(dir, { read: true });
-  try {
-    handle.syncSync();
-  } finally {
-    handle.close();
-  }
-}
-
 /** Whether a rename failed because the target's directory is gone (a bucket deleted after its object's record). */
 function dirGone(err: unknown): boolean {
   return isNotFound(err) || err instanceof Deno.errors.NotADirectory || (err as { code?: string }).code === "ENOTDIR";
@@ -160,7 +147,7 @@ function apply(tmp: string, target: string, bytes: Uint8Array): boolean {
   const temp = `${tmp}/replay-${crypto.randomUUID()}`;
   const file = Deno.openSync(temp, { write: true, createNew: true, mode: 0o600 });
   try {
-    writeAll(file, bytes);
+    writeAllSync(file, bytes);
     file.syncDataSync();
   } finally {
     file.close();
@@ -191,17 +178,7 @@ export function replaySmallLog(root: string, tmp: string): number {
   }
   try {
     const size = log.statSync().size;
-    const readAt: ReadAt = (position, length) => {
-      const buf = new Uint8Array(length);
-      log.seekSync(position, Deno.SeekMode.Start);
-      let n = 0;
-      while (n < length) {
-        const got = log.readSync(buf.subarray(n));
-        if (got === null) break;
-        n += got;
-      }
-      return buf.subarray(0, n);
-    };
+    const readAt: ReadAt = (position, length) => readAtSync(log, position, length);
     const checkpoint = readCheckpoint(readAt);
     const dirs = new Set<string>();
     let written = 0;
@@ -214,7 +191,7 @@ export function replaySmallLog(root: string, tmp: string): number {
     if (last === checkpoint.seq) return 0;
     for (const dir of dirs) syncDirSync(dir);
     log.seekSync(slotOffset(checkpoint.slot === 0 ? 1 : 0), Deno.SeekMode.Start);
-    writeAll(log, encodeHeader(last));
+    writeAllSync(log, encodeHeader(last));
     log.syncDataSync();
     return written;
   } catch (err) {

@@ -5,30 +5,14 @@
  *
  * @module
  */
+import { createBlockPool } from "./_block_pool.ts";
 import type { DirectFile, DirectWrites } from "./_fs_direct.ts";
-import { type FileWriter, mapFsError, metaBlock, SMALL_FILE } from "./_fs_files.ts";
+import { type FileWriter, mapFsError, metaBlock, SMALL_FILE, writeAll, writeAllSync } from "./_fs_files.ts";
 
 const BLOCK = 1024 * 1024;
 
-async function writeAll(file: Deno.FsFile, data: Uint8Array): Promise<void> {
-  let offset = 0;
-  while (offset < data.byteLength) offset += await file.write(data.subarray(offset));
-}
-
-/**
- * Free blocks shared by all writers. A fresh pair of blocks per upload is garbage that V8 frees late: with ten
- * parallel 8 MiB part uploads that alone grew the RSS by tens of MiB. At most MAX_FREE_BLOCKS stay pooled.
- */
-const freeBlocks: Uint8Array[] = [];
-const MAX_FREE_BLOCKS = 8;
-
-function takeBlock(): Uint8Array {
-  return freeBlocks.pop() ?? new Uint8Array(BLOCK);
-}
-
-function giveBlock(block: Uint8Array): void {
-  if (block.byteLength === BLOCK && freeBlocks.length < MAX_FREE_BLOCKS) freeBlocks.push(block);
-}
+/** Free gathering blocks shared by all writers; plain, not aligned, so a gathered block is written buffered. */
+const blockPool = createBlockPool({ blockBytes: BLOCK, maxFree: 8 });
 
 /**
  * Gathers writes into blocks of up to BLOCK bytes; at most one gathered block is being written while the next
@@ -78,8 +62,8 @@ function createBlockWriter(path: string, directWrites: DirectWrites | undefined)
     buffered = done;
     await done;
   };
-  let buf: Uint8Array | undefined;
-  let other: Uint8Array | undefined;
+  let buf: Uint8Array<ArrayBuffer> | undefined;
+  let other: Uint8Array<ArrayBuffer> | undefined;
   let used = 0;
   let inFlight: Promise<void> = Promise.resolve();
   let failed: { err: unknown } | undefined;
@@ -100,7 +84,7 @@ function createBlockWriter(path: string, directWrites: DirectWrites | undefined)
     if (!buf || buf.byteLength < used + n) {
       // Small objects never take a whole block.
       const want = Math.max(used + n, 2 * (buf?.byteLength ?? 0));
-      const grown = want <= SMALL_FILE ? new Uint8Array(want) : takeBlock();
+      const grown = want <= SMALL_FILE ? new Uint8Array(want) : blockPool.take();
       if (buf && used > 0) grown.set(buf.subarray(0, used));
       buf = grown;
     }
@@ -128,8 +112,7 @@ function createBlockWriter(path: string, directWrites: DirectWrites | undefined)
     async close(): Promise<Deno.FsFile> {
       if (!opening) {
         const out = await open();
-        const data = buf?.subarray(0, used) ?? new Uint8Array(0);
-        for (let offset = 0; offset < data.byteLength;) offset += out.writeSync(data.subarray(offset));
+        writeAllSync(out, buf?.subarray(0, used) ?? new Uint8Array(0));
         used = 0;
         return out;
       }
@@ -146,7 +129,7 @@ function createBlockWriter(path: string, directWrites: DirectWrites | undefined)
     /** Returns the blocks to the pool once no write uses them (after success or failure). */
     async release() {
       await inFlight;
-      for (const b of [buf, other]) if (b) giveBlock(b);
+      for (const b of [buf, other]) if (b) blockPool.give(b);
       buf = other = undefined;
     },
   };
