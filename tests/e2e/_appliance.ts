@@ -10,7 +10,7 @@ import { join } from "node:path";
 
 const MAIN = new URL("../../src/main.ts", import.meta.url).pathname;
 /** The V8 flags `deno task start` and the systemd unit run the appliance with (see docs/configuration.md). */
-export const APPLIANCE_V8_FLAGS = "--v8-flags=--max-semi-space-size=1,--heap-growing-percent=20";
+export const APPLIANCE_V8_FLAGS = "--v8-flags=--max-semi-space-size=2,--heap-growing-percent=20";
 
 export interface AdminCredentials {
   accessKeyId: string;
