@@ -142,7 +142,7 @@ export interface OpenedFile<M> {
 
 /**
  * The buffer of the first read of `openStored`, reused: a fresh 64 KiB buffer per GET is garbage that costs the
- * collector more than the read (the appliance runs V8 with a 1 MiB young generation). The read is synchronous,
+ * collector more than the read (the appliance runs V8 with a 2 MiB young generation). The read is synchronous,
  * so one buffer serves every call.
  */
 const probe = new Uint8Array(SMALL_FILE);
