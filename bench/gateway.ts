@@ -5,9 +5,9 @@
  * a presigned URL, `_raw_http.ts`) twice: hot (the object's pages still in the page cache, as after the upload) and
  * cold (its files' cached pages dropped first, as they are for the `dd` read that is the disk's ceiling); the servers' CPU
  * time per MiB is reported beside the rates, the appliance's split by thread. Small: 4 KiB PUTs then GETs at
- * concurrency 16 from a light client (requests signed ahead with the SDK's headers, sent by `fetch`: `_small_ops.ts`),
- * with the servers' CPU time per request. Both servers get the same clients (@aws-sdk/client-s3, node:http,
- * fetch and `rawGet` in this process). Then peak RSS of the appliance while a generated object of BENCH_GW_MEMORY_GIB GiB goes up and down.
+ * concurrency 16 from a light client (requests signed ahead with the SDK's headers, sent on kept-alive raw HTTP/1.1
+ * connections: `_small_ops.ts`), with the servers' CPU time per request. Both servers get the same clients
+ * (@aws-sdk/client-s3, node:http and `_raw_http.ts` in this process). Then peak RSS of the appliance while a generated object of BENCH_GW_MEMORY_GIB GiB goes up and down.
  *
  * Env: BENCH_GW_LARGE_MIB (1024), BENCH_GW_SMALL_OPS (4000), BENCH_GW_MEMORY_GIB (5; 0 skips).
  *
