@@ -118,10 +118,10 @@ async function timedParallel(
   };
 }
 
-/** `count` 4 KiB PUTs under `small/`, then GETs of them, `concurrency` in flight. */
-export async function smallOps(t: SmallOpsTarget, count: number, concurrency: number): Promise<SmallOpsResult> {
+/** `count` 4 KiB PUTs under `prefix`, then GETs of them, `concurrency` in flight. */
+async function putsThenGets(t: SmallOpsTarget, prefix: string, count: number, concurrency: number) {
   const body = new Uint8Array(4096).map((_, i) => i & 0xff);
-  const keys = Array.from({ length: count }, (_, i) => `small/${i}`);
+  const keys = Array.from({ length: count }, (_, i) => `${prefix}${i}`);
   const puts = await signAll(t, "PUT", keys, body);
   const put = await timedParallel(t, count, concurrency, async (conn, i) => {
     const res = await conn.request("PUT", puts[i]!.path, puts[i]!.headers, body);
@@ -134,6 +134,21 @@ export async function smallOps(t: SmallOpsTarget, count: number, concurrency: nu
       throw new Error(`${t.name}: GET answered ${res.status} with ${res.length} bytes`);
     }
   });
+  return { put, get };
+}
+
+/**
+ * `count` 4 KiB PUTs under `small/`, then GETs of them, `concurrency` in flight, measured after an untimed round of
+ * `warmup` PUTs and GETs under `warmup/` (the servers' code is compiled by then, as in a server that has run a while).
+ */
+export async function smallOps(
+  t: SmallOpsTarget,
+  count: number,
+  concurrency: number,
+  warmup = 0,
+): Promise<SmallOpsResult> {
+  if (warmup > 0) await putsThenGets(t, "warmup/", warmup, concurrency);
+  const { put, get } = await putsThenGets(t, "small/", count, concurrency);
   // The caller's report has no column for it; the client's own CPU per request is printed here.
   console.log(
     `${t.name}: client CPU ${put.clientCpuMs.toFixed(2)} ms per 4 KiB PUT, ${get.clientCpuMs.toFixed(2)} per GET`,

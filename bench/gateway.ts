@@ -9,7 +9,8 @@
  * connections: `_small_ops.ts`), with the servers' CPU time per request. Both servers get the same clients
  * (@aws-sdk/client-s3, node:http and `_raw_http.ts` in this process). Then peak RSS of the appliance while a generated object of BENCH_GW_MEMORY_GIB GiB goes up and down.
  *
- * Env: BENCH_GW_LARGE_MIB (1024), BENCH_GW_SMALL_OPS (4000), BENCH_GW_MEMORY_GIB (5; 0 skips).
+ * Env: BENCH_GW_LARGE_MIB (1024), BENCH_GW_SMALL_OPS (4000), BENCH_GW_SMALL_WARMUP (1000 untimed PUTs and GETs
+ * first), BENCH_GW_MEMORY_GIB (5; 0 skips).
  *
  * @module
  */
@@ -31,6 +32,7 @@ import { processCpuMs, smallOps, type SmallOpsTarget, statCpuMs } from "./_small
 const MiB = 1024 * 1024;
 const LARGE_MIB = Number(Deno.env.get("BENCH_GW_LARGE_MIB") ?? 1024);
 const SMALL_OPS = Number(Deno.env.get("BENCH_GW_SMALL_OPS") ?? 4000);
+const SMALL_WARMUP = Number(Deno.env.get("BENCH_GW_SMALL_WARMUP") ?? 1000);
 const MEMORY_GIB = Number(Deno.env.get("BENCH_GW_MEMORY_GIB") ?? 5);
 const CONCURRENCY = 16;
 
@@ -331,7 +333,7 @@ try {
       threadNote = `upload ${l.upThreads}; download hot ${l.hot.threads}; cold ${l.cold.threads}`;
       rss.phase("4 KiB PUT/GET");
     }
-    const s = await smallOps(t, SMALL_OPS, CONCURRENCY);
+    const s = await smallOps(t, SMALL_OPS, CONCURRENCY, SMALL_WARMUP);
     rss.phase("(s3rver runs)");
     results[t.name] = { ...l, hot: l.hot.rate, cold: l.cold.rate, put: s.putOps, get: s.getOps };
     cacheNotes.push(`${t.name} ${l.cachedAfterDrop}`);
@@ -348,7 +350,9 @@ try {
       } | ${s.putOps.toFixed(0)} | ${s.getOps.toFixed(0)} |`,
     );
   }
-  console.log(`\n${LARGE_MIB} MiB object; ${SMALL_OPS} × 4 KiB objects at concurrency ${CONCURRENCY}\n`);
+  console.log(
+    `\n${LARGE_MIB} MiB object; ${SMALL_OPS} × 4 KiB objects at concurrency ${CONCURRENCY}, after ${SMALL_WARMUP} untimed\n`,
+  );
   console.log(
     "| target | large upload MiB/s (presigned parts) | large upload MiB/s (lib-storage) | large download MiB/s (hot) | large download MiB/s (cold) | 4 KiB PUT ops/s | 4 KiB GET ops/s |",
   );
