@@ -8,6 +8,7 @@
  */
 
 import { Buffer } from "node:buffer";
+import { concatBytes } from "../src/bytes.ts";
 
 const HEAD_END = "\r\n\r\n";
 const encoder = new TextEncoder();
@@ -54,7 +55,7 @@ export class RawConnection {
     let head = `${method} ${target} HTTP/1.1\r\n`;
     for (const name in headers) head += `${name}: ${headers[name]}\r\n`;
     const bytes = encoder.encode(`${head}\r\n`);
-    await this.#writeAll(body ? concat(bytes, body) : bytes);
+    await this.#writeAll(body ? concatBytes([bytes, body]) : bytes);
     return await this.#readResponse(method === "HEAD");
   }
 
@@ -95,13 +96,6 @@ export class RawConnection {
     }
     return { status, head, length: got };
   }
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.byteLength + b.byteLength);
-  out.set(a);
-  out.set(b, a.byteLength);
-  return out;
 }
 
 /**

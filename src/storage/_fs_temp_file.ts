@@ -14,13 +14,11 @@ const BLOCK = 1024 * 1024;
 /** Free gathering blocks shared by all writers; plain, not aligned, so a gathered block is written buffered. */
 const blockPool = createBlockPool({ blockBytes: BLOCK, maxFree: 8 });
 
-/**
- * Gathers writes into blocks of up to BLOCK bytes; at most one gathered block is being written while the next
- * fills. Full blocks handed in as they are may be written several at once (the caller lends each until written).
- */
 const CREATE_NEW: Deno.OpenOptions = { write: true, createNew: true, mode: 0o600 };
 
 /**
+ * Gathers writes into blocks of up to BLOCK bytes; at most one gathered block is being written while the next
+ * fills. Full blocks handed in as they are may be written several at once (the caller lends each until written).
  * Creates `path` on `open()` or when the first block is written; a file not created before `close()` is created
  * there and written with one synchronous write (into the page cache: an async write costs two thread switches,
  * more CPU than the syscall). Creating and renaming stay asynchronous: they wait for the directory, which the
