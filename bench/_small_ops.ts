@@ -137,22 +137,8 @@ async function putsThenGets(t: SmallOpsTarget, prefix: string, count: number, co
   return { put, get };
 }
 
-/**
- * `count` 4 KiB PUTs under `small/`, then GETs of them, `concurrency` in flight, measured after an untimed round of
- * `warmup` PUTs and GETs under `warmup/` (the servers' code is compiled by then, as in a server that has run a while).
- */
-export async function smallOps(
-  t: SmallOpsTarget,
-  count: number,
-  concurrency: number,
-  warmup = 0,
-): Promise<SmallOpsResult> {
-  if (warmup > 0) await putsThenGets(t, "warmup/", warmup, concurrency);
-  const { put, get } = await putsThenGets(t, "small/", count, concurrency);
-  // The caller's report has no column for it; the client's own CPU per request is printed here.
-  console.log(
-    `${t.name}: client CPU ${put.clientCpuMs.toFixed(2)} ms per 4 KiB PUT, ${get.clientCpuMs.toFixed(2)} per GET`,
-  );
+function result(run: Awaited<ReturnType<typeof putsThenGets>>): SmallOpsResult {
+  const { put, get } = run;
   return {
     putOps: put.ops,
     getOps: get.ops,
@@ -161,4 +147,100 @@ export async function smallOps(
     putClientCpuMs: put.clientCpuMs,
     getClientCpuMs: get.clientCpuMs,
   };
+}
+
+export interface SmallOpsPlan {
+  /** Timed PUTs (then GETs) per server and round. */
+  count: number;
+  concurrency: number;
+  /** Untimed PUTs and GETs per server first, under `warmup/` (its code compiled, as after running a while). */
+  warmup: number;
+  rounds: number;
+}
+
+/**
+ * The small-object phase: each server's warm-up, then `rounds` rounds in which every server gets `count` 4 KiB PUTs
+ * then GETs of them under `small/<round>/`. The servers take turns within a round, in reverse order every other
+ * round (A B C, C B A, …), so a slow phase of the shared machine falls on all of them, not on one. Returns each
+ * server's results by name, in round order.
+ */
+export async function smallOpsRounds(
+  targets: SmallOpsTarget[],
+  plan: SmallOpsPlan,
+): Promise<Map<string, SmallOpsResult[]>> {
+  if (plan.warmup > 0) {
+    for (const t of targets) await putsThenGets(t, "warmup/", plan.warmup, plan.concurrency);
+  }
+  const results = new Map(targets.map((t) => [t.name, [] as SmallOpsResult[]]));
+  for (let round = 0; round < plan.rounds; round++) {
+    const order = round % 2 === 0 ? targets : targets.toReversed();
+    for (const t of order) {
+      results.get(t.name)!.push(result(await putsThenGets(t, `small/${round}/`, plan.count, plan.concurrency)));
+    }
+  }
+  return results;
+}
+
+/** The middle value (the mean of the two middle ones for an even count). */
+export function median(values: number[]): number {
+  if (values.length === 0) throw new Error("median of no values");
+  const sorted = values.toSorted((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** Each field's median over the rounds. */
+export function medianResult(rounds: SmallOpsResult[]): SmallOpsResult {
+  const of = (field: keyof SmallOpsResult) => median(rounds.map((r) => r[field]));
+  return {
+    putOps: of("putOps"),
+    getOps: of("getOps"),
+    putCpuMs: of("putCpuMs"),
+    getCpuMs: of("getCpuMs"),
+    putClientCpuMs: of("putClientCpuMs"),
+    getClientCpuMs: of("getClientCpuMs"),
+  };
+}
+
+/**
+ * Report lines of a `smallOpsRounds` run: every round's PUT/s and GET/s per server, `subject` against `anchor` in each
+ * round (the ratio of the same round, so both saw the same machine) with the median, and every server's medians as a
+ * share of `ceiling`'s.
+ */
+export function describeRounds(
+  results: Map<string, SmallOpsResult[]>,
+  subject: string,
+  anchor: string,
+  ceiling: string,
+): string[] {
+  const n = (x: number) => Math.round(x).toLocaleString("en-US");
+  const of = (name: string) => results.get(name)!;
+  const lines = [...results].map(([name, rounds]) => {
+    const m = medianResult(rounds);
+    return `${name}: PUT/s ${rounds.map((r) => n(r.putOps)).join(", ")}; GET/s ${
+      rounds.map((r) => n(r.getOps)).join(", ")
+    }; median server CPU ${m.putCpuMs.toFixed(2)} ms per PUT, ${m.getCpuMs.toFixed(2)} per GET; client ${
+      m.putClientCpuMs.toFixed(2)
+    } / ${m.getClientCpuMs.toFixed(2)}`;
+  });
+  const ratios = (field: "putOps" | "getOps") => of(subject).map((r, i) => r[field] / of(anchor)[i]![field]);
+  const ratioLine = (label: string, values: number[]) =>
+    `${label} ${values.map((x) => `${x.toFixed(1)}×`).join(", ")} (median ${median(values).toFixed(1)}×)`;
+  lines.push(
+    `${subject} vs ${anchor}, round by round: ${ratioLine("PUT", ratios("putOps"))}; ${
+      ratioLine("GET", ratios("getOps"))
+    }`,
+  );
+  const top = medianResult(of(ceiling));
+  lines.push(
+    `share of ${ceiling} (medians): ${
+      [...results.keys()].filter((name) => name !== ceiling).map((name) => {
+        const m = medianResult(of(name));
+        return `${name} PUT ${(100 * m.putOps / top.putOps).toFixed(0)}%, GET ${
+          (100 * m.getOps / top.getOps).toFixed(0)
+        }%`;
+      }).join("; ")
+    }`,
+  );
+  return lines;
 }
