@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import assert from "node:assert/strict";
+import { rawGet } from "./_raw_http.ts";
 import { describeRounds, median, type SmallOpsResult, smallOpsRounds, type SmallOpsTarget } from "./_small_ops.ts";
 
 const result = (putOps: number, getOps: number): SmallOpsResult => ({
@@ -106,7 +107,7 @@ Deno.test("smallOpsRounds: a short GET answer fails the run with the server's na
   }
 });
 
-Deno.test("the null HTTP server: reads a PUT's body, answers GETs with the 4 KiB object and its MD5 ETag", async () => {
+Deno.test("the null HTTP server: reads a PUT's body, answers GETs with the 4 KiB object and its MD5 ETag or N bytes", async () => {
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", new URL("./_null_http.ts", import.meta.url).pathname],
     stdout: "piped",
@@ -128,6 +129,8 @@ Deno.test("the null HTTP server: reads a PUT's body, answers GETs with the 4 KiB
     const body = await res.bytes();
     assert.deepEqual(body, new Uint8Array(4096).map((_, i) => i & 0xff));
     assert.equal(res.headers.get("etag"), `"${createHash("md5").update(body).digest("hex")}"`);
+    const size = 3 * 1024 * 1024 + 5;
+    assert.equal(await rawGet(`http://127.0.0.1:${port}/null/large?bytes=${size}`), size);
   } finally {
     reader.releaseLock();
     child.kill("SIGTERM");

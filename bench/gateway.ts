@@ -20,13 +20,7 @@ import { join } from "node:path";
 import { peakRssKiB, run, startAppliance } from "../tests/e2e/_appliance.ts";
 import { client, disk, generated, large, mbps, MiB, type Target, timed, upload } from "./_large_ops.ts";
 import { rawGet } from "./_raw_http.ts";
-import {
-  describeRounds,
-  medianResult,
-  type SmallOpsResult,
-  smallOpsRounds,
-  type SmallOpsTarget,
-} from "./_small_ops.ts";
+import { describeRounds, medianResult, processCpuMs, smallOpsRounds, type SmallOpsTarget } from "./_small_ops.ts";
 
 const LARGE_MIB = Number(Deno.env.get("BENCH_GW_LARGE_MIB") ?? 1024);
 const SMALL_OPS = Number(Deno.env.get("BENCH_GW_SMALL_OPS") ?? 4000);
@@ -59,6 +53,17 @@ function rssSampler(pid: number) {
   };
 }
 
+/** Downloads `bytes` from the null HTTP server's memory: the rate HTTP alone allows, and that server's CPU per MiB. */
+async function nullDownload(server: { child: Deno.ChildProcess; port: number }, bytes: number) {
+  const cpu = processCpuMs(server.child.pid);
+  let got = 0;
+  const ms = await timed(async () => {
+    got = await rawGet(`http://127.0.0.1:${server.port}/null/large?bytes=${bytes}`);
+  });
+  if (got !== bytes) throw new Error(`null HTTP server: downloaded ${got} of ${bytes} bytes`);
+  return { rate: mbps(bytes, ms), cpu: (processCpuMs(server.child.pid) - cpu) / (bytes / MiB) };
+}
+
 /** Runs a bench server script (`_s3rver.ts`, `_null_http.ts`) in its own process; it prints `{"port": N}`. */
 async function spawnServer(script: string, args: string[] = []): Promise<{ child: Deno.ChildProcess; port: number }> {
   const child = new Deno.Command(Deno.execPath(), {
@@ -82,6 +87,7 @@ const app = await startAppliance({ dataDir: join(work, "appliance") });
 const s3rverDir = join(work, "s3rver");
 await Deno.mkdir(s3rverDir);
 const { child: s3rver, port } = await spawnServer("./_s3rver.ts", [s3rverDir]);
+const nullServer = await spawnServer("./_null_http.ts");
 try {
   const targets: Target[] = [
     {
@@ -116,6 +122,7 @@ try {
       ceiling.cold.toFixed(0)
     } | – | – |`,
   );
+  const nullDown = [await nullDownload(nullServer, LARGE_MIB * MiB), await nullDownload(nullServer, LARGE_MIB * MiB)];
   const results: Record<string, { up: number; sdkUp: number; hot: number; cold: number; put: number; get: number }> =
     {};
   const cpuNotes: string[] = [];
@@ -130,26 +137,20 @@ try {
     larges.push(l);
   }
   rss.phase("4 KiB PUT/GET (all servers in turn)");
-  const nullServer = await spawnServer("./_null_http.ts");
-  let small: Map<string, SmallOpsResult[]>;
-  try {
-    const ceiling: SmallOpsTarget = {
-      name: NULL_SERVER,
-      pid: nullServer.child.pid,
-      endpoint: `http://127.0.0.1:${nullServer.port}`,
-      accessKeyId: "unchecked",
-      secretAccessKey: "unchecked",
-      bucket: "null",
-    };
-    small = await smallOpsRounds([...targets, ceiling], {
-      count: SMALL_OPS,
-      concurrency: CONCURRENCY,
-      warmup: SMALL_WARMUP,
-      rounds: SMALL_ROUNDS,
-    });
-  } finally {
-    await stopServer(nullServer.child);
-  }
+  const nullTarget: SmallOpsTarget = {
+    name: NULL_SERVER,
+    pid: nullServer.child.pid,
+    endpoint: `http://127.0.0.1:${nullServer.port}`,
+    accessKeyId: "unchecked",
+    secretAccessKey: "unchecked",
+    bucket: "null",
+  };
+  const small = await smallOpsRounds([...targets, nullTarget], {
+    count: SMALL_OPS,
+    concurrency: CONCURRENCY,
+    warmup: SMALL_WARMUP,
+    rounds: SMALL_ROUNDS,
+  });
   targets.forEach((t, i) => {
     const l = larges[i]!;
     const s = medianResult(small.get(t.name)!);
@@ -168,8 +169,11 @@ try {
   });
   const ceilingSmall = medianResult(small.get(NULL_SERVER)!);
   rows.push(
-    `| ${NULL_SERVER} | – | – | – | – | ${ceilingSmall.putOps.toFixed(0)} | ${ceilingSmall.getOps.toFixed(0)} |`,
+    `| ${NULL_SERVER} | – | – | ${nullDown[0]!.rate.toFixed(0)} | ${nullDown[1]!.rate.toFixed(0)} | ${
+      ceilingSmall.putOps.toFixed(0)
+    } | ${ceilingSmall.getOps.toFixed(0)} |`,
   );
+  cpuNotes.push(`${NULL_SERVER}: ${nullDown.map((d) => d.cpu.toFixed(2)).join(" and ")} ms CPU per MiB down`);
   console.log(
     `\n${LARGE_MIB} MiB object; ${SMALL_OPS} × 4 KiB objects at concurrency ${CONCURRENCY} per server and round, ${SMALL_ROUNDS} rounds (medians), after ${SMALL_WARMUP} untimed\n`,
   );
@@ -188,7 +192,7 @@ try {
       (gw.cold / ref.cold).toFixed(2)
     }×, hot ${(gw.hot / ref.hot).toFixed(2)}×, PUT ${(gw.put / ref.put).toFixed(1)}×, GET ${
       (gw.get / ref.get).toFixed(1)
-    }×`,
+    }×; gateway vs ${NULL_SERVER}: download cold ${pct(gw.cold, nullDown[1]!.rate)}`,
   );
   console.log(`server CPU (presigned upload, download): ${cpuNotes.join("; ")}`);
   for (const line of describeRounds(small, targets[0]!.name, targets[1]!.name, NULL_SERVER)) console.log(line);
@@ -225,6 +229,7 @@ try {
   }
   console.log(`appliance peak RSS (MiB) by phase: ${rss.report()}`);
 } finally {
+  await stopServer(nullServer.child);
   await stopServer(s3rver);
   await app.stop();
   await Deno.remove(work, { recursive: true });
