@@ -123,8 +123,7 @@ try {
     } | – | – |`,
   );
   const nullDown = [await nullDownload(nullServer, LARGE_MIB * MiB), await nullDownload(nullServer, LARGE_MIB * MiB)];
-  const results: Record<string, { up: number; sdkUp: number; hot: number; cold: number; put: number; get: number }> =
-    {};
+  const results: Record<string, { up: number; sdkUp: number; hot: number; cold: number }> = {};
   const cpuNotes: string[] = [];
   const cacheNotes = [`dd copy ${ceiling.cachedAfterDrop}`];
   let threadNote = "";
@@ -154,7 +153,7 @@ try {
   targets.forEach((t, i) => {
     const l = larges[i]!;
     const s = medianResult(small.get(t.name)!);
-    results[t.name] = { ...l, hot: l.hot.rate, cold: l.cold.rate, put: s.putOps, get: s.getOps };
+    results[t.name] = { ...l, hot: l.hot.rate, cold: l.cold.rate };
     cacheNotes.push(`${t.name} ${l.cachedAfterDrop}`);
     cpuNotes.push(
       `${t.name}: ${l.upCpu.toFixed(2)} ms CPU per MiB up (the client ${l.upClientCpu.toFixed(2)}), ${
@@ -190,9 +189,9 @@ try {
       pct(gw.cold, ceiling.cold)
     } (s3rver ${pct(ref.cold, ceiling.cold)}), hot ${pct(gw.hot, ceiling.hot)}; gateway vs s3rver: download cold ${
       (gw.cold / ref.cold).toFixed(2)
-    }×, hot ${(gw.hot / ref.hot).toFixed(2)}×, PUT ${(gw.put / ref.put).toFixed(1)}×, GET ${
-      (gw.get / ref.get).toFixed(1)
-    }×; gateway vs ${NULL_SERVER}: download cold ${pct(gw.cold, nullDown[1]!.rate)}`,
+    }×, hot ${(gw.hot / ref.hot).toFixed(2)}×; gateway vs ${NULL_SERVER}: download cold ${
+      pct(gw.cold, nullDown[1]!.rate)
+    } (4 KiB ratios: round by round, below)`,
   );
   console.log(`server CPU (presigned upload, download): ${cpuNotes.join("; ")}`);
   for (const line of describeRounds(small, targets[0]!.name, targets[1]!.name, NULL_SERVER)) console.log(line);
