@@ -50,7 +50,7 @@ export function processCpuMs(pid: number): number {
 function crc32Base64(body: Uint8Array): string {
   const bytes = new Uint8Array(4);
   new DataView(bytes.buffer).setUint32(0, crc32(body));
-  return btoa(String.fromCharCode(...bytes));
+  return bytes.toBase64();
 }
 
 const SDK_HEADERS = { "x-amz-user-agent": "aws-sdk-js/3.1175.0", "amz-sdk-request": "attempt=1; max=1" };

@@ -14,19 +14,9 @@ export interface SecretBox {
   open(sealed: string): Promise<string>;
 }
 
-function toBase64(bytes: Uint8Array): string {
-  let s = "";
-  for (const b of bytes) s += String.fromCharCode(b);
-  return btoa(s);
-}
-
-function fromBase64(text: string): Uint8Array {
-  return Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
-}
-
 async function loadOrCreateKey(keyFile: string): Promise<Uint8Array> {
   try {
-    const key = fromBase64((await Deno.readTextFile(keyFile)).trim());
+    const key = Uint8Array.fromBase64((await Deno.readTextFile(keyFile)).trim());
     if (key.length !== 32) throw new AppError("Internal", `Secret key file ${keyFile} does not hold a 256-bit key`);
     return key;
   } catch (err) {
@@ -35,7 +25,7 @@ async function loadOrCreateKey(keyFile: string): Promise<Uint8Array> {
   const key = crypto.getRandomValues(new Uint8Array(32));
   // createNew: two processes racing on a fresh data dir cannot end up with different keys.
   try {
-    await Deno.writeTextFile(keyFile, toBase64(key) + "\n", { mode: 0o600, createNew: true });
+    await Deno.writeTextFile(keyFile, key.toBase64() + "\n", { mode: 0o600, createNew: true });
   } catch (err) {
     if (err instanceof Deno.errors.AlreadyExists) return await loadOrCreateKey(keyFile);
     throw err;
@@ -63,11 +53,11 @@ export async function createSecretBox(options: { keyFile: string } | { key: Uint
       const out = new Uint8Array(iv.length + ct.length);
       out.set(iv);
       out.set(ct, iv.length);
-      return PREFIX + toBase64(out);
+      return PREFIX + out.toBase64();
     },
     async open(sealed) {
       if (!sealed.startsWith(PREFIX)) throw new AppError("Internal", "Cannot open secret: unknown format");
-      const bytes = fromBase64(sealed.slice(PREFIX.length));
+      const bytes = Uint8Array.fromBase64(sealed.slice(PREFIX.length));
       try {
         const plain = await crypto.subtle.decrypt({ name: "AES-GCM", iv: bytes.slice(0, 12) }, key, bytes.slice(12));
         return new TextDecoder().decode(plain);

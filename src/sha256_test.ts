@@ -1,24 +1,23 @@
 import assert from "node:assert/strict";
 import { createHash, createHmac } from "node:crypto";
 import { hmacSha256, sha256, sha256PrefixedText } from "./sha256.ts";
-import { toHex } from "./bytes.ts";
 
 Deno.test("sha256 matches node:crypto for every length 0..300 and across block boundaries of split input", () => {
   const data = new Uint8Array(300).map((_, i) => (i * 131 + 7) & 0xff);
   for (let n = 0; n <= 300; n++) {
     const msg = data.subarray(0, n);
     const want = createHash("sha256").update(msg).digest("hex");
-    assert.equal(toHex(sha256(msg)), want, `length ${n}`);
+    assert.equal(sha256(msg).toHex(), want, `length ${n}`);
     const cut = Math.floor(n / 3);
-    assert.equal(toHex(sha256(msg.subarray(0, cut), msg.subarray(cut))), want, `length ${n} in two parts`);
+    assert.equal((sha256(msg.subarray(0, cut), msg.subarray(cut))).toHex(), want, `length ${n} in two parts`);
   }
 });
 
 Deno.test("sha256 of a 1 MiB input and the FIPS 180-4 'abc' vector", () => {
   const big = new Uint8Array(1 << 20).map((_, i) => i & 0xff);
-  assert.equal(toHex(sha256(big)), createHash("sha256").update(big).digest("hex"));
+  assert.equal(sha256(big).toHex(), createHash("sha256").update(big).digest("hex"));
   assert.equal(
-    toHex(sha256(new TextEncoder().encode("abc"))),
+    (sha256(new TextEncoder().encode("abc"))).toHex(),
     "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
   );
 });
@@ -38,7 +37,7 @@ Deno.test("sha256PrefixedText equals sha256 of the prefix byte and the UTF-8 tex
   for (const text of texts) {
     for (const prefix of [0, 1, 255]) {
       const want = createHash("sha256").update(new Uint8Array([prefix])).update(enc.encode(text)).digest("hex");
-      assert.equal(toHex(sha256PrefixedText(prefix, text)), want, `${text.slice(0, 8)}… (${text.length}), ${prefix}`);
+      assert.equal(sha256PrefixedText(prefix, text).toHex(), want, `${text.slice(0, 8)}… (${text.length}), ${prefix}`);
     }
   }
 });
@@ -50,7 +49,7 @@ Deno.test("hmacSha256 matches node:crypto's HMAC for short, block-sized, hashed-
     const mac = hmacSha256(key);
     for (const text of texts) {
       const want = createHmac("sha256", key).update(text).digest("hex");
-      assert.equal(toHex(mac(text)), want, `key ${key.length}, text ${text.slice(0, 8)}… (${text.length})`);
+      assert.equal(mac(text).toHex(), want, `key ${key.length}, text ${text.slice(0, 8)}… (${text.length})`);
     }
   }
 });
@@ -58,7 +57,7 @@ Deno.test("hmacSha256 matches node:crypto's HMAC for short, block-sized, hashed-
 Deno.test("hmacSha256 RFC 4231 test case 2", () => {
   const mac = hmacSha256(new TextEncoder().encode("Jefe"));
   assert.equal(
-    toHex(mac("what do ya want for nothing?")),
+    mac("what do ya want for nothing?").toHex(),
     "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843",
   );
 });

@@ -10,14 +10,7 @@ import type { ChunkSigning, PayloadMode } from "./auth.ts";
 import { S3Error } from "./s3_errors.ts";
 import type { HeaderReader } from "./request_headers.ts";
 import { type AwsChunkedParser, createAwsChunkedParser } from "./wire/aws_chunked_stream.ts";
-import {
-  createDigest,
-  type DigestAlgorithm,
-  isChecksumAlgorithm,
-  isWellFormedDigest,
-  toBase64,
-  toHex,
-} from "./wire/checksums.ts";
+import { createDigest, type DigestAlgorithm, isChecksumAlgorithm, isWellFormedDigest } from "./wire/checksums.ts";
 import { chunkSignature, signaturesEqual, trailerSignature } from "./wire/sigv4.ts";
 import { bodyError, WHOLE_BODY_BYTES, wholePayload } from "./_payload_whole.ts";
 
@@ -186,16 +179,16 @@ export function createPayload(req: Request, options: PayloadOptions, headers: He
       throw new S3Error("IncompleteBody", `The body has ${size} bytes; ${declaredLength} were declared`);
     }
     const results = new Map([...digests].map(([alg, d]) => [alg, d.digest()]));
-    if (mode.kind === "sha256" && toHex(results.get("sha256")!) !== mode.hex) {
+    if (mode.kind === "sha256" && results.get("sha256")!.toHex() !== mode.hex) {
       throw new S3Error("XAmzContentSHA256Mismatch", undefined, {
         fields: { ClientComputedContentSHA256: mode.hex },
       });
     }
-    if (md5 && !storeMd5Hex && toBase64(results.get("md5")!) !== md5) {
+    if (md5 && !storeMd5Hex && results.get("md5")!.toBase64() !== md5) {
       throw new S3Error("BadDigest", "The Content-MD5 you specified did not match what we received");
     }
     if (checksum.alg) {
-      const actual = toBase64(results.get(checksum.alg)!);
+      const actual = results.get(checksum.alg)!.toBase64();
       const expected = checksum.inTrailer ? trailers.get(`x-amz-checksum-${checksum.alg}`) : checksum.value;
       if (checksum.inTrailer && expected === undefined) {
         throw new S3Error(
@@ -284,7 +277,7 @@ export function createPayload(req: Request, options: PayloadOptions, headers: He
 }
 
 function base64ToHex(b64: string): string {
-  return toHex(Uint8Array.from(atob(b64), (c) => c.charCodeAt(0)));
+  return Uint8Array.fromBase64(b64).toHex();
 }
 
 /** Bytes per read for a consumer that does not bring its own buffer (a default reader). */

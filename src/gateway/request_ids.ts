@@ -3,7 +3,6 @@
  *
  * @module
  */
-import { toBase64, toHex } from "./wire/checksums.ts";
 
 /** A request's ids: `requestId` also names it in events, logs and error documents. */
 export interface RequestIds {
@@ -23,8 +22,8 @@ export function createRequestIds(): () => RequestIds {
       crypto.getRandomValues(pool);
       at = 0;
     }
-    const requestId = toHex(pool.subarray(at, at + 8)).toUpperCase();
-    const hostId = toBase64(pool.subarray(at + 8, at + 32));
+    const requestId = pool.subarray(at, at + 8).toHex().toUpperCase();
+    const hostId = pool.subarray(at + 8, at + 32).toBase64();
     at += 32;
     return { requestId, hostId };
   };

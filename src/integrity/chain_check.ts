@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { equalBytes, type Hash, leafHashText, toHex, TreeBuilder } from "./merkle.ts";
+import { equalBytes, type Hash, leafHashText, TreeBuilder } from "./merkle.ts";
 import { decodeRecord, GENESIS_PREV } from "./record_codec.ts";
 
 export type ProblemKind =
@@ -89,7 +89,7 @@ export class JournalChecker {
     const pos = this.#tree.size;
     const expected = pos + this.#shift;
     const hash = leafHashText(data);
-    const hex = toHex(hash);
+    const hex = hash.toHex();
     try {
       const record = decodeRecord(data);
       if (record.seq !== expected) {

@@ -9,7 +9,6 @@ import type { Db } from "../db/client.ts";
 import { integrityCheckpoints } from "../db/schema.ts";
 import type { Anchor } from "./anchor.ts";
 import type { JournalStore } from "./journal.ts";
-import { toHex } from "./merkle.ts";
 import { signCheckpoint } from "./note.ts";
 import type { Signer } from "./signer.ts";
 
@@ -111,7 +110,7 @@ export function createCheckpointer(deps: CheckpointerDeps): Checkpointer {
         }
         const time = deps.now();
         const note = await signCheckpoint({ origin: deps.origin, size, rootHash, time }, deps.signer);
-        await db.insert(integrityCheckpoints).values({ size, rootHash: toHex(rootHash), note, createdAt: time });
+        await db.insert(integrityCheckpoints).values({ size, rootHash: rootHash.toHex(), note, createdAt: time });
         made++;
         await anchorPending();
         const [row] = await db.select().from(integrityCheckpoints).where(eq(integrityCheckpoints.size, size));

@@ -5,7 +5,6 @@
  *
  * @module
  */
-import { toHex } from "./merkle.ts";
 import type { Integrity } from "./integrity.ts";
 
 export const EXPORT_FORMAT = "s3plugin-integrity-export";
@@ -45,7 +44,7 @@ export function exportStream(integrity: Integrity, now: () => Date): ReadableStr
         started = true;
         await integrity.appender.flush();
         size = integrity.journal.size();
-        const rootHash = toHex(await integrity.journal.rootAt(size));
+        const rootHash = (await integrity.journal.rootAt(size)).toHex();
         let anchorError: string | undefined;
         let vkey = integrity.signer.verifierKey;
         const notes = new Map<number, { note: string; anchored: boolean }>();

@@ -12,7 +12,6 @@ import { type Anchor, createAnchor } from "./anchor.ts";
 import { type Appender, createAppender } from "./appender.ts";
 import { type Checkpointer, type CheckpointInfo, createCheckpointer } from "./checkpoints.ts";
 import { type JournalStore, openJournalStore } from "./journal.ts";
-import { toHex } from "./merkle.ts";
 import { bodiesFromEvent, shouldJournal } from "./record.ts";
 import { reconcileBucket, type ReconcileReport } from "./reconcile.ts";
 import { loadOrCreateSigner, type Signer } from "./signer.ts";
@@ -92,7 +91,7 @@ async function defaultOrigin(dir: string): Promise<string> {
   try {
     return JSON.parse(await Deno.readTextFile(`${dir}/signing-key.json`)).name;
   } catch {
-    return `s3plugin.integrity/${toHex(crypto.getRandomValues(new Uint8Array(4)))}`;
+    return `s3plugin.integrity/${crypto.getRandomValues(new Uint8Array(4)).toHex()}`;
   }
 }
 
@@ -231,7 +230,7 @@ export async function createIntegrity(ctx: ServiceContext, options: IntegrityOpt
         verifierKey: signer.verifierKey,
         anchor: anchor.location,
         size: journal.size(),
-        rootHash: toHex(journal.root()),
+        rootHash: journal.root().toHex(),
         pending: appender.pending(),
         ...(cp ? { latestCheckpoint: { ...cp, note: undefined } } : {}),
         ...(lastVerify ? { lastVerify: { ...summary as VerifyReport, problems: problems!.length } } : {}),

@@ -28,7 +28,6 @@ import {
   type Range,
   rangeHash,
   rangeNodes,
-  toHex,
   TreeBuilder,
 } from "./merkle.ts";
 import { encodeEntry, GENESIS_PREV, type RecordBody } from "./record_codec.ts";
@@ -144,7 +143,7 @@ export async function openJournalStore(db: Db): Promise<JournalStore> {
     hi: (n.index + 1) * 2 ** n.level,
   }));
   let tree = new TreeBuilder({ size, edge: await hashes(edgeRanges) });
-  let head = size === 0 ? GENESIS_PREV : toHex((await hashes([{ lo: size - 1, hi: size }]))[0]!);
+  let head = size === 0 ? GENESIS_PREV : (await hashes([{ lo: size - 1, hi: size }]))[0]!.toHex();
 
   function checkSize(n: number, what: string): void {
     if (!Number.isSafeInteger(n) || n < 0 || n > tree.size) {
@@ -189,9 +188,9 @@ export async function openJournalStore(db: Db): Promise<JournalStore> {
         const data = encodeEntry(body, seq, prev);
         const hash = leafHashText(data);
         for (const n of working.push(hash)) {
-          if (n.level >= STORED_LEVEL) nodeArgs.push(n.level, n.index, toHex(n.hash));
+          if (n.level >= STORED_LEVEL) nodeArgs.push(n.level, n.index, n.hash.toHex());
         }
-        prev = toHex(hash);
+        prev = hash.toHex();
         records.push({ seq, data, hash: prev });
         recordArgs.push(seq, data, prev);
       }

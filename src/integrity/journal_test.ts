@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { createDb, type DbHandle } from "../db/client.ts";
 import { migrateDb } from "../db/migrate.ts";
 import { openJournalStore } from "./journal.ts";
-import { leafHash, toHex, verifyConsistency, verifyInclusion } from "./merkle.ts";
+import { leafHash, verifyConsistency, verifyInclusion } from "./merkle.ts";
 import type { RecordBody } from "./record_codec.ts";
 
 const enc = new TextEncoder();
@@ -41,7 +41,7 @@ Deno.test("appends in uneven batches, reopens, and serves proofs that verify for
       if (batch === 13) {
         const other = createDb(url);
         store = await openJournalStore(other.db);
-        assert.equal(toHex(store.root()), toHex(roots[n]!), "reopened root");
+        assert.equal(store.root().toHex(), roots[n]!.toHex(), "reopened root");
         other.close();
         store = await openJournalStore(h.db);
       }
@@ -53,7 +53,7 @@ Deno.test("appends in uneven batches, reopens, and serves proofs that verify for
     assert.deepEqual(levels.rows.map((r) => Number(r.level)), [6, 7, 8], "only subtrees of 64+ records are stored");
     for (const size of [1, 3, 8, 21, 64, 69, 128, 219, 316]) {
       const root = await store.rootAt(size);
-      if (roots[size]) assert.equal(toHex(root), toHex(roots[size]!));
+      if (roots[size]) assert.equal(root.toHex(), roots[size]!.toHex());
       for (const r of all.slice(0, size)) {
         const proof = await store.inclusionProof(r.seq, size);
         assert.ok(verifyInclusion(r.seq, size, leafHash(enc.encode(r.data)), proof, root), `${r.seq} in ${size}`);
@@ -65,7 +65,7 @@ Deno.test("appends in uneven batches, reopens, and serves proofs that verify for
       }
     }
     const leaves = await store.leafHashes(3, 6);
-    assert.equal(toHex(leaves), all.slice(3, 6).map((r) => r.hash).join(""));
+    assert.equal(leaves.toHex(), all.slice(3, 6).map((r) => r.hash).join(""));
     await assert.rejects(store.inclusionProof(316, 316), /not in a tree/);
     await assert.rejects(store.rootAt(317), /outside the journal/);
   });
@@ -75,11 +75,11 @@ Deno.test("a failed append keeps nothing and the next one continues the chain", 
   await withDb(async (h) => {
     const store = await openJournalStore(h.db);
     await store.append([body(0), body(1)]);
-    const root = toHex(store.root());
+    const root = store.root().toHex();
     await h.client.execute("INSERT INTO integrity_records (seq, data, hash) VALUES (3, 'squatter', 'x')");
     await assert.rejects(store.append([body(2), body(3)]), /Cannot write journal records/);
     assert.equal(store.size(), 2);
-    assert.equal(toHex(store.root()), root);
+    assert.equal(store.root().toHex(), root);
     assert.equal((await store.records(0, 10)).length, 3, "the batch's seq 2 was rolled back with it");
     await h.client.execute("DELETE FROM integrity_records WHERE seq = 3");
     const written = await store.append([body(2)]);

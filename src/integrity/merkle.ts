@@ -47,8 +47,6 @@ export function emptyRoot(): Hash {
   return sha256();
 }
 
-export { toHex } from "../bytes.ts";
-
 /** Value of a lower-case hex digit's char code, or -1. */
 function nibble(c: number): number {
   return c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : -1;

@@ -9,7 +9,6 @@ import {
   nodeHash,
   nodesFor,
   rangeHash,
-  toHex,
   TreeBuilder,
   verifyConsistency,
   verifyInclusion,
@@ -66,12 +65,12 @@ function nodeStore(d: Hash[]): { get: (level: number, index: number) => Hash; bu
 Deno.test("TreeBuilder root equals the recursive MTH for every size 0..MAX", () => {
   const d = leaves(MAX);
   const b = new TreeBuilder();
-  assert.equal(toHex(b.root()), toHex(mth([])));
+  assert.equal(b.root().toHex(), mth([]).toHex());
   for (let n = 1; n <= MAX; n++) {
     b.push(d[n - 1]!);
-    assert.equal(toHex(b.root()), toHex(mth(d.slice(0, n))), `size ${n}`);
+    assert.equal(b.root().toHex(), mth(d.slice(0, n)).toHex(), `size ${n}`);
     const restored = new TreeBuilder({ size: b.size, edge: b.edge() });
-    assert.equal(toHex(restored.root()), toHex(b.root()));
+    assert.equal(restored.root().toHex(), b.root().toHex());
   }
 });
 
@@ -80,10 +79,14 @@ Deno.test("inclusion proofs from stored subtrees match the reference and verify,
   const store = nodeStore(d);
   for (let n = 1; n <= MAX; n++) {
     const root = mth(d.slice(0, n));
-    assert.equal(toHex(rangeHash({ lo: 0, hi: n }, store.get)), toHex(root));
+    assert.equal(rangeHash({ lo: 0, hi: n }, store.get).toHex(), root.toHex());
     for (let m = 0; m < n; m++) {
       const proof = inclusionRanges(m, n).map((r) => rangeHash(r, store.get));
-      assert.deepEqual(proof.map(toHex), path(m, d.slice(0, n)).map(toHex), `PATH(${m}, D[${n}])`);
+      assert.deepEqual(
+        proof.map((h) => h.toHex()),
+        path(m, d.slice(0, n)).map((h) => h.toHex()),
+        `PATH(${m}, D[${n}])`,
+      );
       assert.ok(verifyInclusion(m, n, d[m]!, proof, root));
       assert.ok(!verifyInclusion(m, n, d[(m + 1) % MAX]!, proof, root), "wrong leaf must fail");
       if (proof.length > 0) {
@@ -104,7 +107,11 @@ Deno.test("consistency proofs match the reference and verify, for all 1 ≤ m �
     for (let m = 1; m <= n; m++) {
       const root1 = mth(d.slice(0, m));
       const proof = consistencyRanges(m, n).map((r) => rangeHash(r, store.get));
-      assert.deepEqual(proof.map(toHex), subproof(m, d.slice(0, n), true).map(toHex), `PROOF(${m}, D[${n}])`);
+      assert.deepEqual(
+        proof.map((h) => h.toHex()),
+        subproof(m, d.slice(0, n), true).map((h) => h.toHex()),
+        `PROOF(${m}, D[${n}])`,
+      );
       assert.ok(verifyConsistency(m, n, root1, root2, proof), `verify ${m}→${n}`);
       if (m < n) {
         assert.ok(!verifyConsistency(m, n, root2, root2, proof), "wrong first root must fail");
@@ -131,7 +138,7 @@ Deno.test("edge cases: bad indexes and sizes are rejected", () => {
   assert.throws(() => fromHex("zz"), SyntaxError);
   for (const bad of ["abc", "0g", "AB", "0x", "1 "]) assert.throws(() => fromHex(bad), SyntaxError, bad);
   assert.deepEqual([...fromHex("00ff7a09")], [0, 255, 122, 9]);
-  assert.equal(toHex(fromHex("0123456789abcdef")), "0123456789abcdef");
+  assert.equal(fromHex("0123456789abcdef").toHex(), "0123456789abcdef");
   assert.deepEqual(nodesFor([{ lo: 0, hi: 3 }, { lo: 0, hi: 2 }]), [{ level: 1, index: 0 }, { level: 0, index: 2 }]);
 });
 
@@ -158,10 +165,10 @@ print(hashlib.sha256(b"").hexdigest())
   const out = new Deno.Command("/usr/bin/python3", { args: ["-c", script], stdout: "piped" }).outputSync();
   assert.equal(out.code, 0, "/usr/bin/python3 must be installed");
   const [leafLine, r3, r4, empty] = new TextDecoder().decode(out.stdout).trim().split("\n");
-  assert.equal(leafLine, ours.map(toHex).join(" "));
-  assert.equal(r3, toHex(root3));
-  assert.equal(r4, toHex(mth(ours)));
-  assert.equal(empty, toHex(emptyRoot()));
+  assert.equal(leafLine, ours.map((h) => h.toHex()).join(" "));
+  assert.equal(r3, root3.toHex());
+  assert.equal(r4, mth(ours).toHex());
+  assert.equal(empty, emptyRoot().toHex());
   // Pinned: the leaf hash of the empty string, the RFC 6962 test vector for an empty leaf.
-  assert.equal(toHex(ours[0]!), "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d");
+  assert.equal(ours[0]!.toHex(), "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d");
 });

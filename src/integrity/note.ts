@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { equalBytes, type Hash, sha256, toHex } from "./merkle.ts";
+import { equalBytes, type Hash, sha256 } from "./merkle.ts";
 
 export interface Checkpoint {
   origin: string;
@@ -29,41 +29,30 @@ const enc = new TextEncoder();
 const ED25519_ALG = 0x01;
 const SIG_PREFIX = "\u2014 ";
 
-export function toBase64(bytes: Uint8Array): string {
-  let s = "";
-  for (const b of bytes) s += String.fromCharCode(b);
-  return btoa(s);
-}
-
-export function fromBase64(text: string): Uint8Array<ArrayBuffer> {
-  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(text)) throw new SyntaxError(`Cannot parse base64 "${text.slice(0, 16)}…"`);
-  return Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
-}
-
 export function keyHash(name: string, rawPublicKey: Uint8Array): Uint8Array {
   return sha256(enc.encode(name + "\n"), new Uint8Array([ED25519_ALG]), rawPublicKey).slice(0, 4);
 }
 
 export function formatVerifierKey(name: string, rawPublicKey: Uint8Array): string {
   const alg = new Uint8Array([ED25519_ALG, ...rawPublicKey]);
-  return `${name}+${toHex(keyHash(name, rawPublicKey))}+${toBase64(alg)}`;
+  return `${name}+${keyHash(name, rawPublicKey).toHex()}+${alg.toBase64()}`;
 }
 
 export async function parseVerifierKey(vkey: string): Promise<VerifierKey> {
   const m = /^([^+\s]+)\+([0-9a-f]{8})\+([A-Za-z0-9+/=]+)$/.exec(vkey.trim());
   if (!m) throw new SyntaxError(`Cannot parse verifier key "${vkey.slice(0, 40)}"`);
-  const bytes = fromBase64(m[3]!);
+  const bytes = Uint8Array.fromBase64(m[3]!);
   if (bytes.length !== 33 || bytes[0] !== ED25519_ALG) throw new SyntaxError("Verifier key is not an Ed25519 key");
   const raw = bytes.slice(1);
   const hash = keyHash(m[1]!, raw);
-  if (toHex(hash) !== m[2]) throw new SyntaxError("Verifier key hash does not match its name and key");
+  if (hash.toHex() !== m[2]) throw new SyntaxError("Verifier key hash does not match its name and key");
   const publicKey = await crypto.subtle.importKey("raw", raw, { name: "Ed25519" }, true, ["verify"]);
   return { name: m[1]!, keyHash: hash, publicKey, raw };
 }
 
 export function checkpointBody(cp: Checkpoint): string {
   if (/[\n\s]/.test(cp.origin) || cp.origin === "") throw new TypeError("Checkpoint origin must be one word");
-  return `${cp.origin}\n${cp.size}\n${toBase64(cp.rootHash)}\ntime ${cp.time.toISOString()}\n`;
+  return `${cp.origin}\n${cp.size}\n${cp.rootHash.toBase64()}\ntime ${cp.time.toISOString()}\n`;
 }
 
 /** Sign a checkpoint; `sign` produces an Ed25519 signature with the key named `name`. */
@@ -74,7 +63,7 @@ export async function signCheckpoint(
   const body = checkpointBody(cp);
   const sig = await signer.sign(enc.encode(body));
   const blob = new Uint8Array([...keyHash(signer.name, signer.rawPublicKey), ...sig]);
-  return `${body}\n${SIG_PREFIX}${signer.name} ${toBase64(blob)}\n`;
+  return `${body}\n${SIG_PREFIX}${signer.name} ${blob.toBase64()}\n`;
 }
 
 /** Parse a checkpoint note and check its signature by `key`; throws SyntaxError or Error("…signature…"). */
@@ -87,7 +76,7 @@ export async function openCheckpoint(note: string, key: VerifierKey): Promise<Ch
   if (origin === undefined || !/^\d+$/.test(sizeText ?? "") || rootText === undefined) {
     throw new SyntaxError("Cannot parse checkpoint body");
   }
-  const rootHash = fromBase64(rootText);
+  const rootHash = Uint8Array.fromBase64(rootText);
   const timeLine = ext.find((l) => l.startsWith("time "));
   const time = new Date(timeLine?.slice(5) ?? "");
   if (rootHash.length !== 32 || Number.isNaN(time.getTime())) {
@@ -98,7 +87,7 @@ export async function openCheckpoint(note: string, key: VerifierKey): Promise<Ch
     if (!line.startsWith(SIG_PREFIX)) throw new SyntaxError(`Cannot parse signature line "${line.slice(0, 40)}"`);
     const [name, b64] = line.slice(SIG_PREFIX.length).split(" ");
     if (name !== key.name || b64 === undefined) continue;
-    const blob = fromBase64(b64);
+    const blob = Uint8Array.fromBase64(b64);
     if (!equalBytes(blob.slice(0, 4), key.keyHash)) continue;
     verified = await crypto.subtle.verify({ name: "Ed25519" }, key.publicKey, blob.slice(4), enc.encode(body));
     if (verified) break;

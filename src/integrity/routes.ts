@@ -12,7 +12,6 @@ import { AppError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { exportStream } from "./export.ts";
 import type { Integrity } from "./integrity.ts";
-import { toHex } from "./merkle.ts";
 import { decodeRecord } from "./record_codec.ts";
 
 function intParam(value: string | undefined, name: string, fallback?: number): number {
@@ -59,8 +58,8 @@ export function integrityRoutes(integrity: Integrity, deps: { logger: Logger; no
       seq,
       treeSize: size,
       leafHash: record!.hash,
-      rootHash: toHex(await journal.rootAt(size)),
-      proof: proof.map(toHex),
+      rootHash: (await journal.rootAt(size)).toHex(),
+      proof: proof.map((h) => h.toHex()),
       data: record!.data,
       ...(checkpoint ? { checkpoint: checkpoint.note } : {}),
     });
@@ -81,9 +80,9 @@ export function integrityRoutes(integrity: Integrity, deps: { logger: Logger; no
     return c.json({
       from,
       to,
-      fromRoot: toHex(await journal.rootAt(from)),
-      toRoot: toHex(await journal.rootAt(to)),
-      proof: proof.map(toHex),
+      fromRoot: (await journal.rootAt(from)).toHex(),
+      toRoot: (await journal.rootAt(to)).toHex(),
+      proof: proof.map((h) => h.toHex()),
     });
   });
 

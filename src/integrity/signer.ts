@@ -6,7 +6,7 @@
  * @module
  */
 import { AppError } from "../errors.ts";
-import { formatVerifierKey, fromBase64, parseVerifierKey, toBase64, type VerifierKey } from "./note.ts";
+import { formatVerifierKey, parseVerifierKey, type VerifierKey } from "./note.ts";
 
 export interface Signer {
   name: string;
@@ -33,16 +33,22 @@ export async function loadOrCreateSigner(dir: string, name: string): Promise<Sig
     }
     const pair = await crypto.subtle.generateKey({ name: "Ed25519" }, true, ["sign", "verify"]) as CryptoKeyPair;
     const pkcs8 = new Uint8Array(await crypto.subtle.exportKey("pkcs8", pair.privateKey));
-    file = { name, pkcs8: toBase64(pkcs8) };
+    file = { name, pkcs8: pkcs8.toBase64() };
     await Deno.mkdir(dir, { recursive: true });
     await Deno.writeTextFile(path, JSON.stringify(file) + "\n", { mode: 0o600, createNew: true });
     await Deno.chmod(path, 0o600);
   }
-  const privateKey = await crypto.subtle.importKey("pkcs8", fromBase64(file.pkcs8), { name: "Ed25519" }, true, [
-    "sign",
-  ]);
+  const privateKey = await crypto.subtle.importKey(
+    "pkcs8",
+    Uint8Array.fromBase64(file.pkcs8),
+    { name: "Ed25519" },
+    true,
+    [
+      "sign",
+    ],
+  );
   const jwk = await crypto.subtle.exportKey("jwk", privateKey);
-  const rawPublicKey = fromBase64((jwk.x ?? "").replaceAll("-", "+").replaceAll("_", "/") + "=");
+  const rawPublicKey = Uint8Array.fromBase64(jwk.x ?? "", { alphabet: "base64url" });
   const verifierKey = formatVerifierKey(file.name, rawPublicKey);
   return {
     name: file.name,

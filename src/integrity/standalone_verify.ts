@@ -10,7 +10,6 @@
  * @module
  */
 import { type CheckpointRef, JournalChecker } from "./chain_check.ts";
-import { toHex } from "./merkle.ts";
 import { openCheckpoint, parseVerifierKey } from "./note.ts";
 
 export interface StandaloneReport {
@@ -58,7 +57,7 @@ export async function verifyExport(dir: string, pinnedKey?: string): Promise<Sta
   const checker = new JournalChecker(checkpoints);
   for await (const line of lines(`${dir}/records.jsonl`)) checker.add(line);
   const result = checker.finish();
-  const rootHash = toHex(result.rootHash);
+  const rootHash = result.rootHash.toHex();
   if (manifest.size !== result.size || manifest.rootHash !== rootHash) {
     problems.push(`manifest says ${manifest.size} records with root ${manifest.rootHash}, records give ${result.size}`);
   }

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { bytes, call, createTestContext, putEvent, type TestContext } from "./_testing.ts";
 import { openJournalStore } from "./journal.ts";
-import { leafHash, toHex } from "./merkle.ts";
+import { leafHash } from "./merkle.ts";
 import { createIntegrityService } from "./mod.ts";
 import { signCheckpoint } from "./note.ts";
 import { encodeRecord, type JournalRecord } from "./record_codec.ts";
@@ -57,7 +57,7 @@ async function row(t: TestContext, seq: number): Promise<{ data: string; hash: s
 async function setRow(t: TestContext, seq: number, data: string, hash?: string): Promise<void> {
   await t.handle.client.execute({
     sql: "UPDATE integrity_records SET data = ?, hash = ? WHERE seq = ?",
-    args: [data, hash ?? toHex(leafHash(enc.encode(data))), seq],
+    args: [data, hash ?? leafHash(enc.encode(data)).toHex(), seq],
   });
 }
 
@@ -138,7 +138,7 @@ Deno.test("an inserted record, well-formed and linked to its predecessor, is nam
     const data = encodeRecord(forged);
     await c.execute({
       sql: "INSERT INTO integrity_records (seq, data, hash) VALUES (12, ?, ?)",
-      args: [data, toHex(leafHash(enc.encode(data)))],
+      args: [data, leafHash(enc.encode(data)).toHex()],
     });
   });
   assert.equal(report.firstBadSeq, 12);
@@ -170,7 +170,7 @@ Deno.test("a database replaced by a self-consistent forgery is caught by the anc
       await forged.client.execute({
         sql:
           "INSERT INTO integrity_checkpoints (size, root_hash, note, created_at, anchored_at) VALUES (?, ?, ?, ?, ?)",
-        args: [size, toHex(await store.rootAt(size)), note, t.clock.now().getTime(), t.clock.now().getTime()],
+        args: [size, (await store.rootAt(size)).toHex(), note, t.clock.now().getTime(), t.clock.now().getTime()],
       });
     }
     // Swap the forged content in through SQL on the live database (same effect as replacing the file).

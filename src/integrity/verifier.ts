@@ -8,7 +8,7 @@
 import type { Anchor } from "./anchor.ts";
 import { type CheckpointRef, type CheckResult, JournalChecker, type Problem } from "./chain_check.ts";
 import type { JournalStore } from "./journal.ts";
-import { type Hash, toHex, TreeBuilder } from "./merkle.ts";
+import { type Hash, TreeBuilder } from "./merkle.ts";
 import { openCheckpoint, parseVerifierKey, type VerifierKey } from "./note.ts";
 
 export interface VerifyReport {
@@ -67,7 +67,7 @@ function authenticatedLeaves(leaves: Uint8Array, anchored: CheckpointRef[], prob
     tree.push(leaves.subarray(i * 32, i * 32 + 32));
     const root = bySize.get(tree.size);
     if (!root) continue;
-    if (toHex(root) !== toHex(tree.root())) {
+    if (root.toHex() !== tree.root().toHex()) {
       problems.push(`Anchored leaf hashes do not reproduce the anchored checkpoint of size ${tree.size}`);
       break;
     }
@@ -112,7 +112,7 @@ export async function verifyJournal(deps: VerifyDeps): Promise<VerifyReport> {
     time: deps.now().toISOString(),
     durationMs: Math.round(performance.now() - started),
     size: result.size,
-    rootHash: toHex(result.rootHash),
+    rootHash: result.rootHash.toHex(),
     ...(result.firstBadSeq === undefined ? {} : { firstBadSeq: result.firstBadSeq }),
     problems: result.problems,
     problemCount: result.problemCount,

@@ -198,7 +198,7 @@ export function createConnection(io: ConnectionIo, deps: ConnectionDeps): Connec
   }
 
   function establish(): ActiveSession {
-    const isidHex = Array.from(isid, (b) => b.toString(16).padStart(2, "0")).join("");
+    const isidHex = isid.toHex();
     const nexusId = `${login.initiatorName},i,0x${isidHex}`;
     since = deps.clock.now().toISOString();
     const lus = login.target ? deps.directory.logicalUnits(login.targetName, login.target) : new Map();

@@ -6,7 +6,6 @@
  */
 import { Buffer } from "node:buffer";
 import { createHash } from "node:crypto";
-import { toHex } from "../bytes.ts";
 import type { Clock } from "../clock.ts";
 import { AppError } from "../errors.ts";
 import type { ByteRange, ObjectInfo, PartInfo, PutOptions } from "./mod.ts";
@@ -40,7 +39,7 @@ const encoder = new TextEncoder();
 function fileName(key: string): string {
   const bytes = encoder.encode(key);
   return bytes.byteLength <= SHORT_KEY_BYTES
-    ? `k${toHex(bytes)}`
+    ? `k${bytes.toHex()}`
     : `h${createHash("sha256").update(bytes).digest("hex")}`;
 }
 

@@ -2,7 +2,6 @@ import assert from "node:assert/strict";
 import { createFsStore } from "./fs.ts";
 import { createGroupCommit } from "./_fs_group_commit.ts";
 import { LOG_FILE, readCheckpoint, replaySmallLog, scanRecords } from "./_fs_small_log.ts";
-import { toHex } from "../bytes.ts";
 import { bytes, collect, getBytes, md5Hex, rejectsWithCode, streamOf } from "./_testing/contract_helpers.ts";
 import { smallVersion, versionOf } from "./_testing/small_versions.ts";
 import { withLoopExt4 } from "./_testing/loop_ext4.ts";
@@ -236,7 +235,7 @@ Deno.test("group commit: a published file is replayed from the log; a failed cre
 
 Deno.test("group commit: a delete, a large overwrite or a multipart completion after small PUTs is not undone by a replay", async () => {
   await withRoot(async (root) => {
-    const relative = (key: string) => `buckets/bkt/objects/k${toHex(new TextEncoder().encode(key))}`;
+    const relative = (key: string) => `buckets/bkt/objects/k${new TextEncoder().encode(key).toHex()}`;
     const objectFile = (key: string) => `${root}/${relative(key)}`;
     /** The target paths of the records a replay would apply now. */
     const replayable = async () => {

@@ -7,7 +7,6 @@
  *
  * @module
  */
-import { toHex } from "../bytes.ts";
 import type { BodyHash } from "./_body.ts";
 import { loadLibrary } from "./_ffi_library.ts";
 
@@ -69,7 +68,7 @@ export function openLibcryptoMd5(path: string = LIBCRYPTO): LibcryptoMd5 | undef
         try {
           const out = new Uint8Array(16);
           check(fns.MD5_Final(out, ctx));
-          return toHex(out);
+          return out.toHex();
         } finally {
           release();
         }

@@ -8,10 +8,6 @@ import type { Clock } from "../../clock.ts";
 import type { Db } from "../client.ts";
 import { apiTokens } from "../schema.ts";
 
-function encodeHex(bytes: Uint8Array): string {
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
 export interface ApiTokenInfo {
   id: string;
   description: string;
@@ -20,7 +16,7 @@ export interface ApiTokenInfo {
 
 /** SHA-256 hex of a token, as stored in `api_tokens.token_hash`. */
 export async function hashApiToken(token: string): Promise<string> {
-  return encodeHex(new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(token))));
+  return new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(token))).toHex();
 }
 
 /** Creates a token; returns its id and the plaintext (which is not stored). */
@@ -29,8 +25,8 @@ export async function createApiToken(
   clock: Clock,
   description: string,
 ): Promise<{ info: ApiTokenInfo; token: string }> {
-  const id = "tok_" + encodeHex(crypto.getRandomValues(new Uint8Array(6)));
-  const token = "s3p_" + encodeHex(crypto.getRandomValues(new Uint8Array(24)));
+  const id = "tok_" + crypto.getRandomValues(new Uint8Array(6)).toHex();
+  const token = "s3p_" + crypto.getRandomValues(new Uint8Array(24)).toHex();
   const info = { id, description, createdAt: clock.now() };
   await db.insert(apiTokens).values({ ...info, tokenHash: await hashApiToken(token) });
   return { info, token };

@@ -5,14 +5,13 @@ import { commonPrefixEntries, contentsEntry, listPage, listParams } from "./_lis
 import { xmlResponse } from "./_respond.ts";
 
 export function encodeContinuationToken(startAfter: string): string {
-  const bytes = new TextEncoder().encode(startAfter);
-  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  return new TextEncoder().encode(startAfter).toBase64({ alphabet: "base64url", omitPadding: true });
 }
 
 export function decodeContinuationToken(token: string): string {
   try {
-    const bin = atob(token.replace(/-/g, "+").replace(/_/g, "/"));
-    return new TextDecoder("utf-8", { fatal: true }).decode(Uint8Array.from(bin, (c) => c.charCodeAt(0)));
+    const bytes = Uint8Array.fromBase64(token, { alphabet: "base64url" });
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
   } catch {
     throw new S3Error("InvalidArgument", "The continuation token provided is incorrect");
   }

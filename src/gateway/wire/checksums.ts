@@ -57,23 +57,15 @@ export function isChecksumAlgorithm(name: string): name is ChecksumAlgorithm {
 export function isWellFormedDigest(alg: DigestAlgorithm, value: string): boolean {
   if (!/^[A-Za-z0-9+/]+={0,2}$/.test(value)) return false;
   try {
-    return atob(value).length === DIGEST_BYTES[alg];
+    return Uint8Array.fromBase64(value).length === DIGEST_BYTES[alg];
   } catch {
     return false;
   }
 }
 
-export function toBase64(bytes: Uint8Array): string {
-  let s = "";
-  for (const b of bytes) s += String.fromCharCode(b);
-  return btoa(s);
-}
-
-export { toHex } from "../../bytes.ts";
-
 /** One-shot base64 digest of a byte array (tests and small bodies). */
 export function digestBase64(alg: DigestAlgorithm, bytes: Uint8Array): string {
   const d = createDigest(alg);
   d.update(bytes);
-  return toBase64(d.digest());
+  return d.digest().toBase64();
 }

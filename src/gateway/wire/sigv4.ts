@@ -6,7 +6,6 @@
  * @module
  */
 import { createHash, createHmac } from "node:crypto";
-import { toHex } from "../../bytes.ts";
 import { hmacSha256 } from "../../sha256.ts";
 
 export const ALGORITHM = "AWS4-HMAC-SHA256";
@@ -42,7 +41,7 @@ const keyedHmacs = new WeakMap<Uint8Array, (text: string) => Uint8Array>();
 function hmacHex(key: Uint8Array, data: string): string {
   let mac = keyedHmacs.get(key);
   if (!mac) keyedHmacs.set(key, mac = hmacSha256(key));
-  return toHex(mac(data));
+  return mac(data).toHex();
 }
 
 function parseCredentialScope(value: string): Omit<SigV4Credential, "signedHeaders" | "signature"> {

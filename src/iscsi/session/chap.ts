@@ -12,18 +12,16 @@ export function chapResponse(id: number, secret: string, challenge: Uint8Array):
 /** CHAP binary values travel as "0x…" hex or "0b…" base64. Throws SyntaxError otherwise. */
 export function decodeChapBinary(value: string): Uint8Array {
   if (/^0[xX]([0-9a-fA-F]{2})+$/.test(value)) {
-    const hex = value.slice(2);
-    return Uint8Array.from({ length: hex.length / 2 }, (_, i) => parseInt(hex.slice(2 * i, 2 * i + 2), 16));
+    return Uint8Array.fromHex(value.slice(2));
   }
   if (/^0[bB][A-Za-z0-9+/=]+$/.test(value)) {
-    const bin = atob(value.slice(2));
-    return Uint8Array.from(bin, (c) => c.charCodeAt(0));
+    return Uint8Array.fromBase64(value.slice(2));
   }
   throw new SyntaxError(`Cannot decode CHAP value: "${value.slice(0, 16)}" is neither 0x-hex nor 0b-base64`);
 }
 
 export function encodeChapBinary(bytes: Uint8Array): string {
-  return "0x" + Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  return "0x" + bytes.toHex();
 }
 
 /** Constant-time comparison of two digests. */
