@@ -156,6 +156,12 @@ export interface SmallOpsPlan {
   /** Untimed PUTs and GETs per server first, under `warmup/` (its code compiled, as after running a while). */
   warmup: number;
   rounds: number;
+  /**
+   * Runs before every timed turn, untimed: the bench flushes the file system's dirty pages here, so that no server
+   * pays for the writeback of another's writes (s3rver does not flush its files; the kernel would write them back
+   * during the next server's turn, and the appliance's `syncfs` checkpoints would wait for them).
+   */
+  beforeTurn?: () => Promise<void>;
 }
 
 /**
@@ -175,6 +181,7 @@ export async function smallOpsRounds(
   for (let round = 0; round < plan.rounds; round++) {
     const order = round % 2 === 0 ? targets : targets.toReversed();
     for (const t of order) {
+      await plan.beforeTurn?.();
       results.get(t.name)!.push(result(await putsThenGets(t, `small/${round}/`, plan.count, plan.concurrency)));
     }
   }

@@ -39,7 +39,7 @@ Deno.test("describeRounds: ratios taken round by round, medians as a share of th
   ]);
 });
 
-Deno.test("smallOpsRounds: warm-up first, then the servers in turn, reversed every other round", async () => {
+Deno.test("smallOpsRounds: warm-up first, then the servers in turn, reversed every other round, each turn after beforeTurn", async () => {
   const arrivals: string[] = [];
   const object = new Uint8Array(4096);
   const servers = ["a", "b"].map((name) =>
@@ -63,13 +63,20 @@ Deno.test("smallOpsRounds: warm-up first, then the servers in turn, reversed eve
       secretAccessKey: "secret",
       bucket: "bench",
     }));
-    const results = await smallOpsRounds(targets, { count: 8, concurrency: 4, warmup: 4, rounds: 3 });
+    const results = await smallOpsRounds(targets, {
+      count: 8,
+      concurrency: 4,
+      warmup: 4,
+      rounds: 3,
+      beforeTurn: () => Promise.resolve(void arrivals.push("turn")),
+    });
     assert.deepEqual(arrivals, [
       "a PUT warmup",
       "a GET warmup",
       "b PUT warmup",
       "b GET warmup",
       ...[["a", 0], ["b", 0], ["b", 1], ["a", 1], ["a", 2], ["b", 2]].flatMap(([name, round]) => [
+        "turn",
         `${name} PUT small/${round}`,
         `${name} GET small/${round}`,
       ]),

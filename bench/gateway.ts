@@ -149,6 +149,9 @@ try {
     concurrency: CONCURRENCY,
     warmup: SMALL_WARMUP,
     rounds: SMALL_ROUNDS,
+    beforeTurn: async () => {
+      await run("/bin/sync", []);
+    },
   });
   targets.forEach((t, i) => {
     const l = larges[i]!;
