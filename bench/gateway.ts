@@ -10,7 +10,7 @@
  * up and down.
  *
  * Env: BENCH_GW_LARGE_MIB (1024), BENCH_GW_SMALL_OPS (4000 per server and round), BENCH_GW_SMALL_ROUNDS (3),
- * BENCH_GW_SMALL_WARMUP (1000 untimed PUTs and GETs per server first), BENCH_GW_MEMORY_GIB (5; 0 skips).
+ * BENCH_GW_SMALL_WARMUP (8000 untimed PUTs and GETs per server first), BENCH_GW_MEMORY_GIB (5; 0 skips).
  *
  * @module
  */
@@ -24,7 +24,7 @@ import { describeRounds, medianResult, processCpuMs, smallOpsRounds, type SmallO
 
 const LARGE_MIB = Number(Deno.env.get("BENCH_GW_LARGE_MIB") ?? 1024);
 const SMALL_OPS = Number(Deno.env.get("BENCH_GW_SMALL_OPS") ?? 4000);
-const SMALL_WARMUP = Number(Deno.env.get("BENCH_GW_SMALL_WARMUP") ?? 1000);
+const SMALL_WARMUP = Number(Deno.env.get("BENCH_GW_SMALL_WARMUP") ?? 8000);
 const SMALL_ROUNDS = Number(Deno.env.get("BENCH_GW_SMALL_ROUNDS") ?? 3);
 const MEMORY_GIB = Number(Deno.env.get("BENCH_GW_MEMORY_GIB") ?? 5);
 const CONCURRENCY = 16;
