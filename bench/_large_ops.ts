@@ -189,6 +189,20 @@ async function presignedUpload(t: Target, key: string, file: string) {
   );
 }
 
+/**
+ * GETs `url` with `rawGet` and checks that `bytes` came (`label` names the server in the error): the rate in MiB/s and
+ * the CPU per MiB that process `pid` spent meanwhile.
+ */
+export async function timedDownload(url: string, bytes: number, pid: number, label: string) {
+  const cpu = processCpuMs(pid);
+  let got = 0;
+  const ms = await timed(async () => {
+    got = await rawGet(url);
+  });
+  if (got !== bytes) throw new Error(`${label}: downloaded ${got} of ${bytes} bytes`);
+  return { rate: mbps(bytes, ms), cpu: (processCpuMs(pid) - cpu) / (bytes / MiB) };
+}
+
 export async function large(t: Target, file: string) {
   const bytes = (await Deno.stat(file)).size;
   const perMiB = (ms: number) => ms / (bytes / MiB);
@@ -207,15 +221,9 @@ export async function large(t: Target, file: string) {
   // cost the client more CPU than the servers being measured.
   const url = await getSignedUrl(t.client, new GetObjectCommand({ Bucket: t.bucket, Key: "large" }));
   const download = async () => {
-    let got = 0;
-    const cpu = processCpuMs(t.pid);
     const threads = threadCpuMs(t.pid);
-    const ms = await timed(async () => {
-      got = await rawGet(url);
-    });
-    if (got !== bytes) throw new Error(`${t.name}: downloaded ${got} of ${bytes} bytes`);
-    const split = threadSplit(threads, threadCpuMs(t.pid), bytes / MiB);
-    return { rate: mbps(bytes, ms), cpu: perMiB(processCpuMs(t.pid) - cpu), threads: split };
+    const got = await timedDownload(url, bytes, t.pid, t.name);
+    return { ...got, threads: threadSplit(threads, threadCpuMs(t.pid), bytes / MiB) };
   };
   const hot = await download();
   const cachedAfterDrop = await dropCache(t.dir);

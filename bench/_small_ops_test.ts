@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import assert from "node:assert/strict";
 import { rawGet } from "./_raw_http.ts";
+import { spawnServer } from "./_server_process.ts";
 import { describeRounds, median, type SmallOpsResult, smallOpsRounds, type SmallOpsTarget } from "./_small_ops.ts";
 
 const result = (putOps: number, getOps: number): SmallOpsResult => ({
@@ -115,16 +116,12 @@ Deno.test("smallOpsRounds: a short GET answer fails the run with the server's na
 });
 
 Deno.test("the null HTTP server: reads a PUT's body, answers GETs with the 4 KiB object and its MD5 ETag or N bytes", async () => {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", new URL("./_null_http.ts", import.meta.url).pathname],
-    stdout: "piped",
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  const server = await spawnServer("./_null_http.ts");
   try {
-    const { port } = JSON.parse((await reader.read()).value!);
+    const { port } = server;
     const target = {
       name: "null",
-      pid: child.pid,
+      pid: server.pid,
       endpoint: `http://127.0.0.1:${port}`,
       accessKeyId: "unchecked",
       secretAccessKey: "unchecked",
@@ -139,9 +136,6 @@ Deno.test("the null HTTP server: reads a PUT's body, answers GETs with the 4 KiB
     const size = 3 * 1024 * 1024 + 5;
     assert.equal(await rawGet(`http://127.0.0.1:${port}/null/large?bytes=${size}`), size);
   } finally {
-    reader.releaseLock();
-    child.kill("SIGTERM");
-    await child.status;
-    await child.stdout.cancel().catch(() => {});
+    await server.stop();
   }
 });

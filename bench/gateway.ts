@@ -18,9 +18,9 @@ import { GetObjectCommand } from "@aws-sdk/client-s3";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import { join } from "node:path";
 import { peakRssKiB, run, startAppliance } from "../tests/e2e/_appliance.ts";
-import { client, disk, generated, large, mbps, MiB, type Target, timed, upload } from "./_large_ops.ts";
-import { rawGet } from "./_raw_http.ts";
-import { describeRounds, medianResult, processCpuMs, smallOpsRounds, type SmallOpsTarget } from "./_small_ops.ts";
+import { client, disk, generated, large, mbps, MiB, type Target, timed, timedDownload, upload } from "./_large_ops.ts";
+import { spawnServer } from "./_server_process.ts";
+import { describeRounds, medianResult, smallOpsRounds, type SmallOpsTarget } from "./_small_ops.ts";
 
 const LARGE_MIB = Number(Deno.env.get("BENCH_GW_LARGE_MIB") ?? 1024);
 const SMALL_OPS = Number(Deno.env.get("BENCH_GW_SMALL_OPS") ?? 4000);
@@ -53,40 +53,11 @@ function rssSampler(pid: number) {
   };
 }
 
-/** Downloads `bytes` from the null HTTP server's memory: the rate HTTP alone allows, and that server's CPU per MiB. */
-async function nullDownload(server: { child: Deno.ChildProcess; port: number }, bytes: number) {
-  const cpu = processCpuMs(server.child.pid);
-  let got = 0;
-  const ms = await timed(async () => {
-    got = await rawGet(`http://127.0.0.1:${server.port}/null/large?bytes=${bytes}`);
-  });
-  if (got !== bytes) throw new Error(`null HTTP server: downloaded ${got} of ${bytes} bytes`);
-  return { rate: mbps(bytes, ms), cpu: (processCpuMs(server.child.pid) - cpu) / (bytes / MiB) };
-}
-
-/** Runs a bench server script (`_s3rver.ts`, `_null_http.ts`) in its own process; it prints `{"port": N}`. */
-async function spawnServer(script: string, args: string[] = []): Promise<{ child: Deno.ChildProcess; port: number }> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", new URL(script, import.meta.url).pathname, ...args],
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  const { port } = JSON.parse((await reader.read()).value!);
-  reader.releaseLock();
-  return { child, port };
-}
-
-async function stopServer(child: Deno.ChildProcess): Promise<void> {
-  child.kill("SIGTERM");
-  await child.status;
-}
-
 const work = await Deno.makeTempDir({ prefix: "bench-gateway-" });
 const app = await startAppliance({ dataDir: join(work, "appliance") });
 const s3rverDir = join(work, "s3rver");
 await Deno.mkdir(s3rverDir);
-const { child: s3rver, port } = await spawnServer("./_s3rver.ts", [s3rverDir]);
+const s3rver = await spawnServer("./_s3rver.ts", [s3rverDir]);
 const nullServer = await spawnServer("./_null_http.ts");
 try {
   const targets: Target[] = [
@@ -103,10 +74,10 @@ try {
     {
       name: "s3rver 3.7.1",
       pid: s3rver.pid,
-      endpoint: `http://127.0.0.1:${port}`,
+      endpoint: `http://127.0.0.1:${s3rver.port}`,
       accessKeyId: "S3RVER",
       secretAccessKey: "S3RVER",
-      client: client(`http://127.0.0.1:${port}`, "S3RVER", "S3RVER"),
+      client: client(`http://127.0.0.1:${s3rver.port}`, "S3RVER", "S3RVER"),
       bucket: "bench",
       dir: s3rverDir,
     },
@@ -122,8 +93,9 @@ try {
       ceiling.cold.toFixed(0)
     } | – | – |`,
   );
-  const nullDown = [await nullDownload(nullServer, LARGE_MIB * MiB), await nullDownload(nullServer, LARGE_MIB * MiB)];
-  const results: Record<string, { up: number; sdkUp: number; hot: number; cold: number }> = {};
+  const nullUrl = `http://127.0.0.1:${nullServer.port}/null/large?bytes=${LARGE_MIB * MiB}`;
+  const fromNull = () => timedDownload(nullUrl, LARGE_MIB * MiB, nullServer.pid, NULL_SERVER);
+  const nullDown = [await fromNull(), await fromNull()];
   const cpuNotes: string[] = [];
   const cacheNotes = [`dd copy ${ceiling.cachedAfterDrop}`];
   let threadNote = "";
@@ -138,7 +110,7 @@ try {
   rss.phase("4 KiB PUT/GET (all servers in turn)");
   const nullTarget: SmallOpsTarget = {
     name: NULL_SERVER,
-    pid: nullServer.child.pid,
+    pid: nullServer.pid,
     endpoint: `http://127.0.0.1:${nullServer.port}`,
     accessKeyId: "unchecked",
     secretAccessKey: "unchecked",
@@ -156,7 +128,6 @@ try {
   targets.forEach((t, i) => {
     const l = larges[i]!;
     const s = medianResult(small.get(t.name)!);
-    results[t.name] = { ...l, hot: l.hot.rate, cold: l.cold.rate };
     cacheNotes.push(`${t.name} ${l.cachedAfterDrop}`);
     cpuNotes.push(
       `${t.name}: ${l.upCpu.toFixed(2)} ms CPU per MiB up (the client ${l.upClientCpu.toFixed(2)}), ${
@@ -184,16 +155,17 @@ try {
   );
   console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
   for (const r of rows) console.log(r);
-  const gw = results["gateway (fs)"]!;
-  const ref = results["s3rver 3.7.1"]!;
+  const gw = larges[0]!, ref = larges[1]!;
   const pct = (a: number, b: number) => `${(100 * a / b).toFixed(0)}%`;
   console.log(
     `\ngateway vs disk: upload ${pct(gw.up, ceiling.up)} (lib-storage ${pct(gw.sdkUp, ceiling.up)}), download cold ${
-      pct(gw.cold, ceiling.cold)
-    } (s3rver ${pct(ref.cold, ceiling.cold)}), hot ${pct(gw.hot, ceiling.hot)}; gateway vs s3rver: download cold ${
-      (gw.cold / ref.cold).toFixed(2)
-    }×, hot ${(gw.hot / ref.hot).toFixed(2)}×; gateway vs ${NULL_SERVER}: download cold ${
-      pct(gw.cold, nullDown[1]!.rate)
+      pct(gw.cold.rate, ceiling.cold)
+    } (s3rver ${pct(ref.cold.rate, ceiling.cold)}), hot ${
+      pct(gw.hot.rate, ceiling.hot)
+    }; gateway vs s3rver: download cold ${(gw.cold.rate / ref.cold.rate).toFixed(2)}×, hot ${
+      (gw.hot.rate / ref.hot.rate).toFixed(2)
+    }×; gateway vs ${NULL_SERVER}: download cold ${
+      pct(gw.cold.rate, nullDown[1]!.rate)
     } (4 KiB ratios: round by round, below)`,
   );
   console.log(`server CPU (presigned upload, download): ${cpuNotes.join("; ")}`);
@@ -217,22 +189,18 @@ try {
     const up = await timed(() => upload(t, "memory", generated(bytes)));
     rss.phase(`${MEMORY_GIB} GiB down`);
     const url = await getSignedUrl(memClient, new GetObjectCommand({ Bucket: t.bucket, Key: "memory" }));
-    let got = 0;
-    const down = await timed(async () => {
-      got = await rawGet(url);
-    });
-    if (got !== bytes) throw new Error(`memory run: downloaded ${got} of ${bytes}`);
+    const down = await timedDownload(url, bytes, app.pid, "memory run");
     console.log(
       `\n${MEMORY_GIB} GiB up (${mbps(bytes, up).toFixed(0)} MiB/s) and down (${
-        mbps(bytes, down).toFixed(0)
+        down.rate.toFixed(0)
       } MiB/s): appliance peak RSS (VmHWM) ${((await peakRssKiB(app.pid)) / 1024).toFixed(0)} MiB`,
     );
     memClient.destroy();
   }
   console.log(`appliance peak RSS (MiB) by phase: ${rss.report()}`);
 } finally {
-  await stopServer(nullServer.child);
-  await stopServer(s3rver);
+  await nullServer.stop();
+  await s3rver.stop();
   await app.stop();
   await Deno.remove(work, { recursive: true });
 }
