@@ -38,15 +38,8 @@ export async function loadOrCreateSigner(dir: string, name: string): Promise<Sig
     await Deno.writeTextFile(path, JSON.stringify(file) + "\n", { mode: 0o600, createNew: true });
     await Deno.chmod(path, 0o600);
   }
-  const privateKey = await crypto.subtle.importKey(
-    "pkcs8",
-    Uint8Array.fromBase64(file.pkcs8),
-    { name: "Ed25519" },
-    true,
-    [
-      "sign",
-    ],
-  );
+  const der = Uint8Array.fromBase64(file.pkcs8);
+  const privateKey = await crypto.subtle.importKey("pkcs8", der, { name: "Ed25519" }, true, ["sign"]);
   const jwk = await crypto.subtle.exportKey("jwk", privateKey);
   const rawPublicKey = Uint8Array.fromBase64(jwk.x ?? "", { alphabet: "base64url" });
   const verifierKey = formatVerifierKey(file.name, rawPublicKey);
