@@ -19,6 +19,7 @@ export type AppErrorCode =
   | "KeyTooLong"
   | "InvalidPart"
   | "InvalidPartOrder"
+  | "InvalidPartNumber"
   | "EntityTooSmall"
   | "EntityTooLarge"
   | "InvalidRange"

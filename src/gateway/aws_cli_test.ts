@@ -112,6 +112,36 @@ Deno.test("aws s3 cp: multipart upload and ranged multi-part download of a 20 Mi
   });
 });
 
+Deno.test("aws s3api head-object/get-object --part-number read one part of a multipart upload", async () => {
+  await withCli(async (cli) => {
+    const data = pattern(20 * 1024 * 1024 + 17);
+    await Deno.writeFile(`${cli.dir}/big.bin`, data);
+    await cli.ok("s3", "cp", `${cli.dir}/big.bin`, "s3://cli/big.bin"); // 8 MiB parts: 8, 8 and 4 MiB + 17
+    const part = 8 * 1024 * 1024;
+    const head = JSON.parse(
+      await cli.ok("s3api", "head-object", "--bucket", "cli", "--key", "big.bin", "--part-number", "2"),
+    );
+    assert.deepEqual([head.PartsCount, head.ContentLength], [3, part]);
+    const got = JSON.parse(
+      await cli.ok("s3api", "get-object", "--bucket", "cli", "--key", "big.bin", "--part-number", "3", `${cli.dir}/p3`),
+    );
+    assert.equal(got.ContentRange, `bytes ${2 * part}-${data.byteLength - 1}/${data.byteLength}`);
+    assert.deepEqual(await Deno.readFile(`${cli.dir}/p3`), data.subarray(2 * part));
+    const beyond = await cli.run(
+      "s3api",
+      "get-object",
+      "--bucket",
+      "cli",
+      "--key",
+      "big.bin",
+      "--part-number",
+      "4",
+      "x",
+    );
+    assert.match(beyond.stderr, /InvalidPartNumber/);
+  });
+});
+
 Deno.test("aws s3api with payload signing enabled sends a signed SHA-256 payload that is verified", async () => {
   await withCli(async (cli) => {
     await Deno.writeFile(`${cli.dir}/signed.bin`, pattern(100_000));

@@ -275,12 +275,12 @@ export async function createFsCore(rootDir: string, clock: Clock) {
 
   /**
    * Opens an object's data; the caller releases `source` (a stream of it releases it when done). `data` is the
-   * whole data when the object was small enough to be read at once.
+   * whole data when the object was small enough to be read at once; `partSizes` those of a multipart object's parts.
    */
   async function openObject(
     bucket: string,
     key: string,
-  ): Promise<{ info: ObjectInfo; source: DataSource; data?: Uint8Array<ArrayBuffer> }> {
+  ): Promise<{ info: ObjectInfo; source: DataSource; data?: Uint8Array<ArrayBuffer>; partSizes?: number[] }> {
     for (let attempt = 0; attempt < 100; attempt++) {
       const opened = await readObject(bucket, key);
       const info = objectInfo(opened.meta);
@@ -288,7 +288,9 @@ export async function createFsCore(rootDir: string, clock: Clock) {
       if (!link) return { info, source: fileSource(opened), ...(opened.data ? { data: opened.data } : {}) };
       opened.file.close();
       const source = links.source(bucket, link);
-      if (linkedOf(bucket).get(key) === link.uploadId) return { info, source };
+      if (linkedOf(bucket).get(key) === link.uploadId) {
+        return { info, source, partSizes: link.parts.map(([, size]) => size) };
+      }
       // Replaced between reading the manifest and pinning its data: read the newer version.
       source.release();
     }

@@ -7,6 +7,7 @@ import { AppError } from "../errors.ts";
 import type {
   ByteRange,
   CopyOptions,
+  GetOptions,
   ListUploadsOptions,
   MultipartUpload,
   ObjectInfo,
@@ -49,6 +50,32 @@ export function checkRange(range: ByteRange, size: number): ByteRange {
     });
   }
   return { start: range.start, end: Math.min(range.end, size - 1) };
+}
+
+/**
+ * What a read of an object serves: `options.range` (checked), or the span of part `options.partNumber` when the
+ * sizes of the object's parts are known (`partSizes`; any other object is one part, its whole). A part's span of
+ * zero bytes has `end` one below `start`. With a part, the info reports the known parts count only.
+ */
+export function servedRange(
+  info: ObjectInfo,
+  options: GetOptions,
+  partSizes: readonly number[] | undefined,
+): { info: ObjectInfo; range?: ByteRange } {
+  const n = options.partNumber;
+  if (n === undefined) return { info, ...(options.range ? { range: checkRange(options.range, info.size) } : {}) };
+  const sizes = partSizes ?? [info.size];
+  if (!Number.isInteger(n) || n < 1 || n > sizes.length) {
+    throw new AppError("InvalidPartNumber", `Part ${n} is not satisfiable: the object has ${sizes.length} part(s)`, {
+      details: { partNumber: n, partsCount: sizes.length },
+    });
+  }
+  const start = sizes.slice(0, n - 1).reduce((sum, size) => sum + size, 0);
+  const { partsCount: _unknown, ...rest } = info;
+  return {
+    info: partSizes ? { ...rest, partsCount: sizes.length } : rest,
+    range: { start, end: start + sizes[n - 1]! - 1 },
+  };
 }
 
 export function cloneInfo(info: ObjectInfo): ObjectInfo {

@@ -16,6 +16,7 @@ const BY_CODE: Record<string, AppErrorCode> = {
   KeyTooLongError: "KeyTooLong",
   InvalidPart: "InvalidPart",
   InvalidPartOrder: "InvalidPartOrder",
+  InvalidPartNumber: "InvalidPartNumber",
   EntityTooSmall: "EntityTooSmall",
   EntityTooLarge: "EntityTooLarge",
   InvalidRange: "InvalidRange",

@@ -28,7 +28,7 @@ import type { ObjectInfo, ObjectStore } from "./mod.ts";
 import { drainBody, readSmallBody } from "./_body.ts";
 import { validateBucketName, validateKey } from "./_keys.ts";
 import { quoteEtag } from "./_multipart.ts";
-import { checkRange, copyAttributes, noSuchBucket, storedAttributes } from "./_objects.ts";
+import { copyAttributes, noSuchBucket, servedRange, storedAttributes } from "./_objects.ts";
 import { type FileWriter, mapFsError, readStoredMetaSync, SMALL_FILE, smallFile, syncDir } from "./_fs_files.ts";
 import { writeTemp } from "./_fs_temp_file.ts";
 import { createFsCore, objectInfo, type ObjectMeta } from "./_fs_core.ts";
@@ -135,10 +135,21 @@ export async function createFsStore(options: FsStoreOptions): Promise<ObjectStor
     },
 
     async getObject(bucket, key, opts = {}) {
-      const { info, source, data } = await openObject(bucket, key);
+      const opened = await openObject(bucket, key);
+      const { source, data } = opened;
       try {
-        const range = opts.range ? checkRange(opts.range, source.size) : undefined;
+        const { info, range } = servedRange(opened.info, opts, opened.partSizes);
         const span = range ?? { start: 0, end: source.size - 1 };
+        if (span.end < span.start) {
+          // An empty object or part: nothing to read.
+          source.release();
+          return {
+            info,
+            body: ReadableStream.from<Uint8Array>([]),
+            bytes: new Uint8Array(0),
+            ...(range ? { range } : {}),
+          };
+        }
         if (data) {
           // In memory already: the stream is built only for a caller that reads it (nothing to release).
           let body: ReadableStream<Uint8Array> | undefined;

@@ -40,6 +40,7 @@ import {
   noSuchKey,
   noSuchUpload,
   pageUploads,
+  servedRange,
   storedAttributes,
 } from "./_objects.ts";
 import { resolveMaxKeys, SortedKeys } from "./_sorted_keys.ts";
@@ -47,6 +48,8 @@ import { resolveMaxKeys, SortedKeys } from "./_sorted_keys.ts";
 interface StoredObject {
   info: ObjectInfo;
   data: Uint8Array;
+  /** Of a completed multipart upload: each part's size, in object order. */
+  partSizes?: number[];
 }
 
 interface Upload extends MultipartUpload {
@@ -198,9 +201,9 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): ObjectStore
     async getObject(bucket, key, opts: GetOptions = {}): Promise<GetResult> {
       await Promise.resolve();
       const object = objectOf(bucket, key);
-      if (!opts.range) return { info: cloneInfo(object.info), body: streamOf(object.data) };
-      const range = checkRange(opts.range, object.info.size);
-      return { info: cloneInfo(object.info), body: streamOf(object.data.subarray(range.start, range.end + 1)), range };
+      const { info, range } = servedRange(object.info, opts, object.partSizes);
+      const data = range ? object.data.subarray(range.start, range.end + 1) : object.data;
+      return { info: cloneInfo(info), body: streamOf(data), ...(range ? { range } : {}) };
     },
 
     async headObject(bucket, key) {
@@ -298,6 +301,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): ObjectStore
       uploads.delete(uploadId);
       return publish(bucket, {
         data,
+        partSizes: selected.map((p) => p.size),
         info: {
           key,
           size,

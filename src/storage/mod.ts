@@ -82,6 +82,12 @@ export interface ByteRange {
 
 export interface GetOptions {
   range?: ByteRange;
+  /**
+   * Serve one part (1-based, in object order) instead of a range: a part of a multipart object, or the whole of any
+   * other object as its part 1. The result's `range` is the part's span and `info.partsCount` the object's parts
+   * (absent when the object is not multipart, or its parts are not known). Beyond the last part: InvalidPartNumber.
+   */
+  partNumber?: number;
   signal?: AbortSignal;
 }
 

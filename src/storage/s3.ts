@@ -93,6 +93,14 @@ export function createS3Store(options: S3StoreOptions): ObjectStore {
     }
   }
 
+  /**
+   * Whether a whole-object answer to a GET of part `partNumber` is right: part 1 of an object that is not multipart.
+   * A server that does not know partNumber (Ceph RGW 16, s3rver) answers with the whole object for any part.
+   */
+  function wholeIsPart(partNumber: number, info: ObjectInfo): boolean {
+    return partNumber === 1 && info.partsCount === undefined && !/-\d+"$/.test(info.etag);
+  }
+
   function listedInfo(o: _Object): ObjectInfo {
     return {
       key: o.Key!,
@@ -233,14 +241,16 @@ export function createS3Store(options: S3StoreOptions): ObjectStore {
 
     async getObject(bucket, key, opts = {}) {
       validateKey(key);
-      const range = opts.range;
+      const { range, partNumber } = opts;
       if (range) checkRange(range, Number.MAX_SAFE_INTEGER);
       const out = await send(() =>
         client.send(
           new GetObjectCommand({
             Bucket: upstream(bucket),
             Key: key,
-            ...(range ? { Range: `bytes=${range.start}-${range.end}` } : { ChecksumMode: "ENABLED" }),
+            ...(range ? { Range: `bytes=${range.start}-${range.end}` } : {}),
+            ...(partNumber !== undefined ? { PartNumber: partNumber } : {}),
+            ...(range || partNumber !== undefined ? {} : { ChecksumMode: "ENABLED" }),
           }),
           opts.signal ? { abortSignal: opts.signal } : {},
         ), "NoSuchKey");
@@ -249,10 +259,17 @@ export function createS3Store(options: S3StoreOptions): ObjectStore {
       const body = out.Body
         ? out.Body.transformToWebStream() as ReadableStream<Uint8Array>
         : ReadableStream.from<Uint8Array>([]);
+      const info = toInfo(key, out, size);
+      if (partNumber !== undefined && !served && !wholeIsPart(partNumber, info)) {
+        await body.cancel();
+        throw new AppError("NotImplemented", `The upstream S3 server ignored partNumber ${partNumber} for "${key}"`);
+      }
       return {
-        info: toInfo(key, out, size),
+        info,
         body,
-        ...(range && served ? { range: { start: Number(served[1]), end: Number(served[2]) } } : {}),
+        ...((range || partNumber !== undefined) && served
+          ? { range: { start: Number(served[1]), end: Number(served[2]) } }
+          : {}),
       };
     },
 

@@ -62,5 +62,6 @@ objectStoreContract("s3 → Ceph RGW", async () => {
     checksumsNotStored: "Ceph RGW 16 (Pacific) ignores x-amz-checksum-* headers",
     completeRequiresAllParts:
       "Ceph RGW 16 rejects a CompleteMultipartUpload that leaves out uploaded parts ('total parts mismatch' → InvalidPart)",
+    partNumberIgnored: "Ceph RGW 16 ignores GET ?partNumber and answers the whole object",
   },
 });

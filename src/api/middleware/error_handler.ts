@@ -22,6 +22,7 @@ const STATUS: Record<AppErrorCode, ContentfulStatusCode> = {
   KeyTooLong: 400,
   InvalidPart: 400,
   InvalidPartOrder: 400,
+  InvalidPartNumber: 416,
   EntityTooSmall: 400,
   EntityTooLarge: 413,
   InvalidRange: 416,

@@ -1,4 +1,4 @@
-/** GET and HEAD of an object: conditions, ranges, response-* overrides and checksum headers. @module */
+/** GET and HEAD of an object: conditions, ranges and parts, response-* overrides and checksum headers. @module */
 import type { GetResult } from "../../storage/mod.ts";
 import { withIds } from "../request_ids.ts";
 import { S3Error } from "../s3_errors.ts";
@@ -18,17 +18,36 @@ const OVERRIDES = [
 export async function serveObject(ctx: RequestContext, options: { body: boolean }): Promise<Response> {
   const { bucket, key } = objectOf(ctx);
   requireAccess(ctx, { bucket, key, permission: "read" });
-  if (ctx.url.search !== "" && ctx.url.searchParams.has("partNumber")) {
-    throw new S3Error("NotImplemented", "GET by partNumber is not supported");
-  }
-  // Without a Range header one open serves both the checks and the body.
-  const whole = options.body && ctx.headers.get("range") === null ? await ctx.store.getObject(bucket, key) : undefined;
+  const partNumber = requestedPart(ctx);
+  // Without a Range header one open serves both the checks and the body; a part is read with its object's info.
+  const whole = partNumber !== undefined
+    ? await ctx.store.getObject(bucket, key, { partNumber })
+    : options.body && ctx.headers.get("range") === null
+    ? await ctx.store.getObject(bucket, key)
+    : undefined;
   try {
-    return await respond(ctx, bucket, key, options, whole);
+    return await respond(ctx, bucket, key, options, whole, partNumber !== undefined);
   } catch (err) {
     await discard(whole).catch(() => {});
     throw err;
   }
+}
+
+/** The `partNumber` query parameter, checked (S3: an integer 1-10000, and never with a Range header). */
+function requestedPart(ctx: RequestContext): number | undefined {
+  // Most requests have no query: no parameters to parse.
+  const value = ctx.url.search === "" ? null : ctx.url.searchParams.get("partNumber");
+  if (value === null) return undefined;
+  const n = /^\d{1,5}$/.test(value) ? Number(value) : NaN;
+  if (!(n >= 1 && n <= 10_000)) {
+    throw new S3Error("InvalidArgument", "Part number must be an integer between 1 and 10000, inclusive", {
+      fields: { ArgumentName: "partNumber", ArgumentValue: value },
+    });
+  }
+  if (ctx.headers.get("range") !== null) {
+    throw new S3Error("InvalidRequest", "Cannot specify both Range header and partNumber query parameter");
+  }
+  return n;
 }
 
 /** Cancels an unsent body (one held in memory has no stream to cancel). */
@@ -42,6 +61,7 @@ async function respond(
   key: string,
   options: { body: boolean },
   whole: GetResult | undefined,
+  part: boolean,
 ): Promise<Response> {
   const head = whole?.info ?? await ctx.store.headObject(bucket, key);
   const verdict = evaluateConditions(requestConditions(ctx.headers), head, { notModifiedIsFailure: false });
@@ -54,7 +74,7 @@ async function respond(
       headers: withIds(ctx.ids, { etag: h.etag!, "last-modified": h["last-modified"]! }),
     });
   }
-  const range = parseRange(ctx.headers.get("range"), head.size);
+  const range = part ? whole!.range : parseRange(ctx.headers.get("range"), head.size);
   if (range === "unsatisfiable") {
     throw new S3Error("InvalidRange", undefined, {
       headers: { "content-range": `bytes */${head.size}` },
@@ -68,7 +88,8 @@ async function respond(
     const result = await ctx.store.getObject(bucket, key, { ...(range ? { range } : {}) });
     info = result.info;
     body = result.body;
-  } else if (whole && !whole.bytes) body = whole.body;
+  } else if (!options.body) await discard(whole);
+  else if (whole && !whole.bytes) body = whole.body;
   const headers = objectHeaders(info, { checksums: wantChecksums });
   // Most requests have no query: no parameters to parse.
   if (ctx.url.search !== "") {
@@ -78,14 +99,17 @@ async function respond(
     }
   }
   const length = range ? range.end - range.start + 1 : info.size;
+  // A part of zero bytes (an empty object's part 1) is answered like the empty object: there is no range to name.
+  const partial = range !== undefined && length > 0;
   headers["content-length"] = String(length);
-  if (range) headers["content-range"] = contentRange(range, info.size);
+  if (partial) headers["content-range"] = contentRange(range, info.size);
   ctx.event.size = length;
   ctx.event.etag = info.etag;
   withIds(ctx.ids, headers);
-  if (whole?.bytes) {
+  const status = partial ? 206 : 200;
+  if (options.body && whole?.bytes) {
     ctx.event.bytesOut = whole.bytes.byteLength;
-    return new Response(whole.bytes, { status: 200, headers });
+    return new Response(whole.bytes, { status, headers });
   }
-  return new Response(body, { status: range ? 206 : 200, headers });
+  return new Response(body, { status, headers });
 }

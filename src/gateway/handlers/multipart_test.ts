@@ -106,3 +106,78 @@ Deno.test("multipart errors: EntityTooSmall, InvalidPart, InvalidPartOrder, NoSu
   r = await h.text({ path: "/mpu/k", query: { uploadId: id } });
   assert.equal(errorCode(r.body), "NoSuchUpload");
 });
+
+Deno.test("GET and HEAD by partNumber: the N-th part of a multipart object, with the object's ETag and parts count", async () => {
+  const h = await harness();
+  // Uploaded as parts 1, 3 and 4: partNumber counts the object's parts in order, as clients walk 1..PartsCount.
+  const sizes = [MIN_PART_SIZE, MIN_PART_SIZE + 3, 7];
+  const datas = sizes.map((size, i) => new Uint8Array(size).fill(i + 1));
+  const id = await start(h, "parts");
+  const etags = [await part(h, "parts", id, 1, datas[0]!), await part(h, "parts", id, 3, datas[1]!)];
+  etags.push(await part(h, "parts", id, 4, datas[2]!));
+  const done = await h.text({
+    method: "POST",
+    path: "/mpu/parts",
+    query: { uploadId: id },
+    body: completeXml([[1, etags[0]!], [3, etags[1]!], [4, etags[2]!]]),
+  });
+  assert.equal(done.res.status, 200, done.body);
+  const objectEtag = /<ETag>([^<]+)<\/ETag>/.exec(done.body)![1]!.replaceAll("&quot;", '"');
+  let offset = 0;
+  for (const [i, size] of sizes.entries()) {
+    const partNumber = String(i + 1);
+    const head = await h.request({ method: "HEAD", path: "/mpu/parts", query: { partNumber } });
+    assert.equal(head.status, 206);
+    assert.equal(head.headers.get("content-length"), String(size));
+    assert.equal(head.headers.get("content-range"), `bytes ${offset}-${offset + size - 1}/${2 * MIN_PART_SIZE + 10}`);
+    assert.equal(head.headers.get("x-amz-mp-parts-count"), "3");
+    assert.equal(head.headers.get("etag"), objectEtag);
+    const get = await h.request({ path: "/mpu/parts", query: { partNumber } });
+    assert.equal(get.status, 206);
+    assert.equal(get.headers.get("content-range"), head.headers.get("content-range"));
+    assert.deepEqual(new Uint8Array(await get.arrayBuffer()), datas[i]);
+    assert.equal(h.events.at(-1)!.size, size);
+    offset += size;
+  }
+  const beyond = await h.text({ path: "/mpu/parts", query: { partNumber: "4" } });
+  assert.equal(beyond.res.status, 416);
+  assert.equal(errorCode(beyond.body), "InvalidPartNumber");
+  const unchanged = await h.request({
+    path: "/mpu/parts",
+    query: { partNumber: "2" },
+    headers: { "if-none-match": objectEtag },
+  });
+  assert.equal(unchanged.status, 304, "conditions compare the whole object's ETag");
+});
+
+Deno.test("partNumber on a simple object: part 1 is the whole object, any other is not satisfiable", async () => {
+  const h = await harness();
+  await h.request({ method: "PUT", path: "/mpu/simple", body: "0123456789" });
+  await h.request({ method: "PUT", path: "/mpu/empty", body: "" });
+  const one = await h.request({ path: "/mpu/simple", query: { partNumber: "1" } });
+  assert.equal(one.status, 206);
+  assert.equal(one.headers.get("content-range"), "bytes 0-9/10");
+  assert.equal(one.headers.get("x-amz-mp-parts-count"), null);
+  assert.equal(await one.text(), "0123456789");
+  const empty = await h.request({ path: "/mpu/empty", query: { partNumber: "1" } });
+  assert.equal(empty.status, 200, "an empty object has no range to name");
+  assert.equal(await empty.text(), "");
+  const two = await h.text({ method: "GET", path: "/mpu/simple", query: { partNumber: "2" } });
+  assert.equal(two.res.status, 416);
+  assert.equal(errorCode(two.body), "InvalidPartNumber");
+});
+
+Deno.test("partNumber must be an integer 1-10000 and cannot be combined with a Range header", async () => {
+  const h = await harness();
+  await h.request({ method: "PUT", path: "/mpu/simple", body: "0123456789" });
+  for (const partNumber of ["0", "10001", "-1", "1.5", "x", ""]) {
+    const r = await h.text({ path: "/mpu/simple", query: { partNumber } });
+    assert.equal(r.res.status, 400, partNumber);
+    assert.equal(errorCode(r.body), "InvalidArgument", partNumber);
+  }
+  const both = await h.text({ path: "/mpu/simple", query: { partNumber: "1" }, headers: { range: "bytes=0-1" } });
+  assert.equal(both.res.status, 400);
+  assert.equal(errorCode(both.body), "InvalidRequest");
+  const missing = await h.text({ path: "/mpu/nope", query: { partNumber: "1" } });
+  assert.equal(errorCode(missing.body), "NoSuchKey");
+});

@@ -1,10 +1,20 @@
-/** Contract cases: multipart uploads (ETag, part rules, listing, abort, part copy). @module */
+/** Contract cases: multipart uploads (ETag, part rules, listing, abort, part copy, reads by part). @module */
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { createHash } from "node:crypto";
-import { MIN_PART_SIZE } from "../mod.ts";
+import { MIN_PART_SIZE, type ObjectStore } from "../mod.ts";
 import type { ContractCase } from "./object_store_contract.ts";
-import { bytes, collect, failingStream, getBytes, md5Hex, put, rejectsWithCode, streamOf } from "./contract_helpers.ts";
+import {
+  bytes,
+  collect,
+  failingStream,
+  getBytes,
+  md5Hex,
+  put,
+  rejectsWithCode,
+  streamOf,
+  text,
+} from "./contract_helpers.ts";
 
 function multipartEtag(parts: Uint8Array[]): string {
   const hash = createHash("md5");
@@ -184,3 +194,54 @@ export const multipartCases: ContractCase[] = [
     },
   },
 ];
+
+/** Reads part `partNumber` of `key`: its bytes, the span it covers and the parts count reported. */
+async function readPart(ctx: { store: ObjectStore; bucket: string }, key: string, partNumber: number) {
+  const got = await ctx.store.getObject(ctx.bucket, key, { partNumber });
+  return { data: await collect(got.body), range: got.range, partsCount: got.info.partsCount, etag: got.info.etag };
+}
+
+export const partReadCases: ContractCase[] = [{
+  unsupportedWhen: "multipartUnsupported",
+  name: "getObject by partNumber: the parts in object order; a simple object is its own part 1",
+  async fn({ store, bucket, deviations }) {
+    const key = "parts.bin";
+    const uploadId = await store.createMultipartUpload(bucket, key);
+    const parts = [bytes(MIN_PART_SIZE, 4), bytes(MIN_PART_SIZE + 5, 5), bytes(9, 6)];
+    const done = [];
+    for (const [i, data] of parts.entries()) {
+      done.push(await store.uploadPart(bucket, key, { uploadId, partNumber: i + 1 }, streamOf(data)));
+    }
+    const info = await store.completeMultipartUpload(
+      bucket,
+      key,
+      uploadId,
+      done.map((p, i) => ({ partNumber: i + 1, etag: p.etag })),
+    );
+    await put(store, bucket, "simple.txt", "one part");
+    if (deviations.partNumberIgnored) {
+      await rejectsWithCode(store.getObject(bucket, key, { partNumber: 2 }), "NotImplemented", "a part beyond 1");
+      await rejectsWithCode(store.getObject(bucket, key, { partNumber: 1 }), "NotImplemented", "part 1 of a multipart");
+      assert.deepEqual((await readPart({ store, bucket }, "simple.txt", 1)).data, text("one part"));
+      return;
+    }
+    let start = 0;
+    for (const [i, data] of parts.entries()) {
+      const got = await readPart({ store, bucket }, key, i + 1);
+      assert.deepEqual(got.data, data, `part ${i + 1}`);
+      assert.deepEqual(got.range, { start, end: start + data.byteLength - 1 });
+      assert.deepEqual([got.partsCount, got.etag], [3, info.etag]);
+      start += data.byteLength;
+    }
+    await rejectsWithCode(store.getObject(bucket, key, { partNumber: 4 }), "InvalidPartNumber");
+    // A copy is a new object written whole (S3: a single-part object): its part 1 is all of it.
+    await store.copyObject({ bucket, key }, { bucket, key: "copy.bin" });
+    const copied = await readPart({ store, bucket }, "copy.bin", 1);
+    assert.deepEqual([copied.data.byteLength, copied.partsCount], [start, undefined]);
+    await rejectsWithCode(store.getObject(bucket, "copy.bin", { partNumber: 2 }), "InvalidPartNumber");
+    const simple = await readPart({ store, bucket }, "simple.txt", 1);
+    assert.deepEqual(simple.data, text("one part"));
+    assert.equal(simple.partsCount, undefined);
+    await rejectsWithCode(store.getObject(bucket, "simple.txt", { partNumber: 2 }), "InvalidPartNumber");
+  },
+}];

@@ -17,7 +17,7 @@ import type { ObjectStore } from "../mod.ts";
 import { emptyAndDeleteBucket } from "./contract_helpers.ts";
 import { basicCases } from "./contract_basic_cases.ts";
 import { listingCases } from "./contract_listing_cases.ts";
-import { multipartCases } from "./contract_multipart_cases.ts";
+import { multipartCases, partReadCases } from "./contract_multipart_cases.ts";
 
 /**
  * Known, documented ways a third-party server deviates from S3. Each field holds the reason (shown in the test
@@ -46,6 +46,8 @@ export interface ContractDeviations {
   completeRequiresAllParts?: string;
   /** Checksums filled in while the body streams (aws-chunked trailers) are stored only when its length is known. */
   lateChecksumsNeedLength?: string;
+  /** GET ignores `partNumber` (answers the whole object): the `s3` backend must refuse rather than pass that on. */
+  partNumberIgnored?: string;
 }
 
 export interface ContractContext {
@@ -85,7 +87,9 @@ export function objectStoreContract(
     const run = crypto.randomUUID().slice(0, 8);
     let counter = 0;
     try {
-      for (const c of [...basicCases, ...listingCases, ...multipartCases, ...(options.extraCases ?? [])]) {
+      for (
+        const c of [...basicCases, ...listingCases, ...multipartCases, ...partReadCases, ...(options.extraCases ?? [])]
+      ) {
         const ignore = c.unsupportedWhen !== undefined && Boolean(deviations[c.unsupportedWhen]);
         await t.step({
           name: c.name,
