@@ -1,6 +1,7 @@
 // Real-client tests with the AWS CLI v2 (/usr/bin/aws): s3api calls, high-level `aws s3` transfers (multipart),
 // signed payloads, and error reporting. The CLI must be installed (CI installs awscli); a missing binary fails.
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { ADMIN, createHarness } from "./_testing/harness.ts";
 import { serveHarness, type TestServer } from "./_testing/server.ts";
 
@@ -112,7 +113,7 @@ Deno.test("aws s3 cp: multipart upload and ranged multi-part download of a 20 Mi
   });
 });
 
-Deno.test("aws s3api head-object/get-object --part-number read one part of a multipart upload", async () => {
+Deno.test("aws s3api head-object/get-object --part-number read one part of a multipart upload; its copy is one part", async () => {
   await withCli(async (cli) => {
     const data = pattern(20 * 1024 * 1024 + 17);
     await Deno.writeFile(`${cli.dir}/big.bin`, data);
@@ -139,6 +140,11 @@ Deno.test("aws s3api head-object/get-object --part-number read one part of a mul
       "x",
     );
     assert.match(beyond.stderr, /InvalidPartNumber/);
+    // As S3: a copy is one part, with the MD5 of its bytes as ETag.
+    const copy = JSON.parse(
+      await cli.ok("s3api", "copy-object", "--bucket", "cli", "--key", "copy.bin", "--copy-source", "cli/big.bin"),
+    );
+    assert.equal(copy.CopyObjectResult.ETag, `"${createHash("md5").update(data).digest("hex")}"`);
   });
 });
 

@@ -87,7 +87,8 @@ Deno.test("fs linked objects: copy, ranged copy and UploadPartCopy read across p
   await withStore(async (store) => {
     const { etag } = await multipart(store, "src");
     const copy = await store.copyObject({ bucket: "bkt", key: "src" }, { bucket: "bkt", key: "copy" });
-    assert.deepEqual([copy.etag, copy.partsCount], [etag, 3]);
+    assert.notEqual(copy.etag, etag);
+    assert.deepEqual([copy.etag, copy.partsCount], [`"${md5Hex(WHOLE)}"`, undefined], "S3: a copy is one part");
     assert.deepEqual(await getBytes(store, "bkt", "copy"), WHOLE);
     const range = { start: MIN_PART_SIZE - 5, end: 2 * MIN_PART_SIZE + 5 };
     const ranged = await store.copyObject({ bucket: "bkt", key: "src", range }, { bucket: "bkt", key: "ranged" });

@@ -58,6 +58,21 @@ export function selectCompletedParts(requested: CompletedPart[], stored: Map<num
   return selected;
 }
 
+/** Whether `etag` (quoted) is a multipart upload's `"…-N"`, not the MD5 of the object's bytes. */
+export function isMultipartEtag(etag: string): boolean {
+  return /-\d+"$/.test(etag);
+}
+
+/**
+ * The checksums a whole copy keeps: the full-object ones. The composite `…-N` values of a multipart source describe
+ * its parts, which the copy (stored as one part, as S3 does) does not have.
+ */
+export function copiedChecksums(
+  checksums: Partial<Record<ChecksumAlgorithm, string>>,
+): Partial<Record<ChecksumAlgorithm, string>> {
+  return Object.fromEntries(Object.entries(checksums).filter(([, value]) => !/-\d+$/.test(value!)));
+}
+
 export function multipartEtag(parts: PartInfo[]): string {
   const hash = createHash("md5");
   for (const part of parts) hash.update(Buffer.from(unquoteEtag(part.etag), "hex"));

@@ -27,7 +27,7 @@ import { AppError } from "../errors.ts";
 import type { ObjectInfo, ObjectStore } from "./mod.ts";
 import { drainBody, readSmallBody } from "./_body.ts";
 import { validateBucketName, validateKey } from "./_keys.ts";
-import { quoteEtag } from "./_multipart.ts";
+import { copiedChecksums, quoteEtag } from "./_multipart.ts";
 import { copyAttributes, noSuchBucket, servedRange, storedAttributes } from "./_objects.ts";
 import { type FileWriter, mapFsError, readStoredMetaSync, SMALL_FILE, smallFile, syncDir } from "./_fs_files.ts";
 import { writeTemp } from "./_fs_temp_file.ts";
@@ -179,14 +179,12 @@ export async function createFsStore(options: FsStoreOptions): Promise<ObjectStor
       await indexOf(target.bucket);
       let info: ObjectInfo | undefined;
       const tmpPath = await copyToTemp(source, (src, size, md5Hex) => {
-        const whole = md5Hex === undefined;
         info = {
           key: target.key,
           size,
           etag: md5Hex === undefined ? src.etag : quoteEtag(md5Hex),
-          ...(whole && src.partsCount !== undefined ? { partsCount: src.partsCount } : {}),
           lastModified: clock.now(),
-          checksums: whole ? { ...src.checksums } : { ...opts.checksums },
+          checksums: source.range ? { ...opts.checksums } : copiedChecksums(src.checksums),
           ...storedAttributes(copyAttributes(src, opts)),
         };
         return info;

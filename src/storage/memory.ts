@@ -27,6 +27,8 @@ import { drainBody } from "./_body.ts";
 import { compareKeys, validateBucketName, validateKey } from "./_keys.ts";
 import {
   compositeChecksums,
+  copiedChecksums,
+  isMultipartEtag,
   multipartEtag,
   quoteEtag,
   selectCompletedParts,
@@ -224,15 +226,17 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): ObjectStore
       const { object, data } = sourceBytes(source);
       const whole = !source.range;
       const attrs = copyAttributes(object.info, opts);
+      // As S3: a whole copy of a simple object keeps its ETag; a copy of a multipart object or of a range gets the
+      // MD5 of its own bytes, and is stored as one part.
+      const keepsEtag = whole && !isMultipartEtag(object.info.etag);
       return publish(target.bucket, {
         data: data.slice(),
         info: {
           key: target.key,
           size: data.byteLength,
-          etag: whole ? object.info.etag : quoteEtag(await md5HexOf(data)),
-          ...(whole && object.info.partsCount !== undefined ? { partsCount: object.info.partsCount } : {}),
+          etag: keepsEtag ? object.info.etag : quoteEtag(await md5HexOf(data)),
           lastModified: clock.now(),
-          checksums: whole ? { ...object.info.checksums } : { ...opts.checksums },
+          checksums: whole ? copiedChecksums(object.info.checksums) : { ...opts.checksums },
           ...storedAttributes(attrs),
         },
       });

@@ -37,6 +37,7 @@ import { resolveMaxKeys } from "./_sorted_keys.ts";
 import { collectBody, md5Base64, sendStreaming, verifiedBody } from "./_s3_body.ts";
 import { mapS3Error } from "./_s3_errors.ts";
 import { checksumParams, createS3Client, quoted, type S3StoreOptions, toInfo, writeParams } from "./_s3_client.ts";
+import { isMultipartEtag } from "./_multipart.ts";
 import { s3Multipart } from "./_s3_multipart.ts";
 import { createLeanS3, headOutput, leanKey, putHeaders } from "./_s3_lean.ts";
 import { s3CopyObject } from "./_s3_copy.ts";
@@ -98,7 +99,7 @@ export function createS3Store(options: S3StoreOptions): ObjectStore {
    * A server that does not know partNumber (Ceph RGW 16, s3rver) answers with the whole object for any part.
    */
   function wholeIsPart(partNumber: number, info: ObjectInfo): boolean {
-    return partNumber === 1 && info.partsCount === undefined && !/-\d+"$/.test(info.etag);
+    return partNumber === 1 && info.partsCount === undefined && !isMultipartEtag(info.etag);
   }
 
   function listedInfo(o: _Object): ObjectInfo {
