@@ -17,7 +17,7 @@ Deno.test("sha256 of a 1 MiB input and the FIPS 180-4 'abc' vector", () => {
   const big = new Uint8Array(1 << 20).map((_, i) => i & 0xff);
   assert.equal(sha256(big).toHex(), createHash("sha256").update(big).digest("hex"));
   assert.equal(
-    (sha256(new TextEncoder().encode("abc"))).toHex(),
+    sha256(new TextEncoder().encode("abc")).toHex(),
     "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
   );
 });

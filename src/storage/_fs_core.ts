@@ -19,7 +19,7 @@ import { replaySmallLog } from "./_fs_small_log.ts";
 import { createLinks, type Link } from "./_fs_linked.ts";
 import { type DataSource, fileSource } from "./_fs_read.ts";
 import { createMd5Offload } from "./_fs_md5.ts";
-import { isMultipartEtag } from "./_multipart.ts";
+import { copyKeepsEtag } from "./_multipart.ts";
 import { openDirectWrites } from "./_fs_direct.ts";
 import type { BodyHash } from "./_body.ts";
 
@@ -308,9 +308,7 @@ export async function createFsCore(rootDir: string, clock: Clock) {
       const range = source.range ? checkRange(source.range, src.source.size) : undefined;
       const start = range?.start ?? 0;
       const size = range ? range.end - range.start + 1 : src.source.size;
-      // A whole copy of a simple object keeps its ETag (the MD5 of the same bytes); S3 gives a copy of a multipart
-      // object, and of a range, the MD5 of its own bytes.
-      const hash = range || isMultipartEtag(src.info.etag) ? createHash("md5") : undefined;
+      const hash = copyKeepsEtag(src.info, range) ? undefined : createHash("md5");
       return await writeTemp(tmp, async (out) => {
         await src.source.copy(start, size, out, hash && ((c) => hash.update(c)));
         await out.writeMeta(finish(src.info, size, hash?.digest("hex")));

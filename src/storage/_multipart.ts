@@ -7,7 +7,7 @@
 import { Buffer } from "node:buffer";
 import { createHash } from "node:crypto";
 import { AppError } from "../errors.ts";
-import { type ChecksumAlgorithm, type CompletedPart, MIN_PART_SIZE, type PartInfo } from "./mod.ts";
+import { type ByteRange, type ChecksumAlgorithm, type CompletedPart, MIN_PART_SIZE, type PartInfo } from "./mod.ts";
 import { crc32, crc32c } from "./_crc.ts";
 
 export const MAX_PART_NUMBER = 10_000;
@@ -61,6 +61,14 @@ export function selectCompletedParts(requested: CompletedPart[], stored: Map<num
 /** Whether `etag` (quoted) is a multipart upload's `"…-N"`, not the MD5 of the object's bytes. */
 export function isMultipartEtag(etag: string): boolean {
   return /-\d+"$/.test(etag);
+}
+
+/**
+ * Whether a copy of `source` keeps its ETag: a whole copy of a simple object does (the MD5 of the same bytes). S3
+ * gives a copy of a multipart object, and of a range, the MD5 of its own bytes: it is stored as one part.
+ */
+export function copyKeepsEtag(source: { etag: string }, range: ByteRange | undefined): boolean {
+  return range === undefined && !isMultipartEtag(source.etag);
 }
 
 /**

@@ -135,21 +135,11 @@ export async function createFsStore(options: FsStoreOptions): Promise<ObjectStor
     },
 
     async getObject(bucket, key, opts = {}) {
-      const opened = await openObject(bucket, key);
-      const { source, data } = opened;
+      const { info: stored, source, data, partSizes } = await openObject(bucket, key);
       try {
-        const { info, range } = servedRange(opened.info, opts, opened.partSizes);
+        const { info, range } = servedRange(stored, opts, partSizes);
+        // An empty span (an empty object or part) ends at start - 1: the reads below then yield nothing.
         const span = range ?? { start: 0, end: source.size - 1 };
-        if (span.end < span.start) {
-          // An empty object or part: nothing to read.
-          source.release();
-          return {
-            info,
-            body: ReadableStream.from<Uint8Array>([]),
-            bytes: new Uint8Array(0),
-            ...(range ? { range } : {}),
-          };
-        }
         if (data) {
           // In memory already: the stream is built only for a caller that reads it (nothing to release).
           let body: ReadableStream<Uint8Array> | undefined;

@@ -28,7 +28,7 @@ import { compareKeys, validateBucketName, validateKey } from "./_keys.ts";
 import {
   compositeChecksums,
   copiedChecksums,
-  isMultipartEtag,
+  copyKeepsEtag,
   multipartEtag,
   quoteEtag,
   selectCompletedParts,
@@ -224,19 +224,15 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): ObjectStore
       validateKey(target.key);
       bucketOf(target.bucket);
       const { object, data } = sourceBytes(source);
-      const whole = !source.range;
       const attrs = copyAttributes(object.info, opts);
-      // As S3: a whole copy of a simple object keeps its ETag; a copy of a multipart object or of a range gets the
-      // MD5 of its own bytes, and is stored as one part.
-      const keepsEtag = whole && !isMultipartEtag(object.info.etag);
       return publish(target.bucket, {
         data: data.slice(),
         info: {
           key: target.key,
           size: data.byteLength,
-          etag: keepsEtag ? object.info.etag : quoteEtag(await md5HexOf(data)),
+          etag: copyKeepsEtag(object.info, source.range) ? object.info.etag : quoteEtag(await md5HexOf(data)),
           lastModified: clock.now(),
-          checksums: whole ? copiedChecksums(object.info.checksums) : { ...opts.checksums },
+          checksums: source.range ? { ...opts.checksums } : copiedChecksums(object.info.checksums),
           ...storedAttributes(attrs),
         },
       });

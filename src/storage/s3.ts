@@ -244,6 +244,7 @@ export function createS3Store(options: S3StoreOptions): ObjectStore {
       validateKey(key);
       const { range, partNumber } = opts;
       if (range) checkRange(range, Number.MAX_SAFE_INTEGER);
+      const partial = range !== undefined || partNumber !== undefined;
       const out = await send(() =>
         client.send(
           new GetObjectCommand({
@@ -251,7 +252,7 @@ export function createS3Store(options: S3StoreOptions): ObjectStore {
             Key: key,
             ...(range ? { Range: `bytes=${range.start}-${range.end}` } : {}),
             ...(partNumber !== undefined ? { PartNumber: partNumber } : {}),
-            ...(range || partNumber !== undefined ? {} : { ChecksumMode: "ENABLED" }),
+            ...(partial ? {} : { ChecksumMode: "ENABLED" }),
           }),
           opts.signal ? { abortSignal: opts.signal } : {},
         ), "NoSuchKey");
@@ -268,9 +269,7 @@ export function createS3Store(options: S3StoreOptions): ObjectStore {
       return {
         info,
         body,
-        ...((range || partNumber !== undefined) && served
-          ? { range: { start: Number(served[1]), end: Number(served[2]) } }
-          : {}),
+        ...(partial && served ? { range: { start: Number(served[1]), end: Number(served[2]) } } : {}),
       };
     },
 
