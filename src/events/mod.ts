@@ -28,7 +28,32 @@ export type S3Operation =
   | "AbortMultipartUpload"
   | "ListParts"
   | "ListMultipartUploads"
+  | "ListObjectVersions"
+  | BucketSettingRead
+  | "GetObjectAcl"
+  | "GetObjectTagging"
   | "Unknown";
+
+/** Reads of bucket settings that clients cannot change here: each answers the setting's unconfigured state. */
+export const BUCKET_SETTING_READS = [
+  "GetBucketVersioning",
+  "GetBucketAcl",
+  "GetBucketTagging",
+  "GetBucketCors",
+  "GetBucketPolicy",
+  "GetBucketLifecycleConfiguration",
+  "GetBucketEncryption",
+  "GetObjectLockConfiguration",
+  "GetBucketRequestPayment",
+  "GetBucketLogging",
+  "GetBucketNotificationConfiguration",
+  "GetBucketWebsite",
+  "GetBucketReplication",
+  "GetPublicAccessBlock",
+  "GetBucketOwnershipControls",
+] as const;
+
+export type BucketSettingRead = typeof BUCKET_SETTING_READS[number];
 
 export interface OperationEvent {
   /** Access key id of the caller, or "anonymous" when the request carried no valid identity. */

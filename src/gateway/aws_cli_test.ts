@@ -148,6 +148,57 @@ Deno.test("aws s3api head-object/get-object --part-number read one part of a mul
   });
 });
 
+Deno.test("aws s3api: versions of an unversioned bucket, and its settings read as never configured", async () => {
+  await withCli(async (cli) => {
+    await Deno.writeTextFile(`${cli.dir}/f`, "versioned?");
+    for (const k of ["v/a", "v/b", "v/c"]) {
+      await cli.ok("s3api", "put-object", "--bucket", "cli", "--key", k, "--body", `${cli.dir}/f`);
+    }
+    assert.equal((await cli.ok("s3api", "get-bucket-versioning", "--bucket", "cli")).trim(), "");
+    // --page-size 2: the CLI follows NextKeyMarker / NextVersionIdMarker over two pages.
+    const versions = JSON.parse(
+      await cli.ok("s3api", "list-object-versions", "--bucket", "cli", "--prefix", "v/", "--page-size", "2"),
+    );
+    assert.deepEqual(
+      versions.Versions.map((
+        v: { Key: string; VersionId: string; IsLatest: boolean },
+      ) => [v.Key, v.VersionId, v.IsLatest]),
+      [["v/a", "null", true], ["v/b", "null", true], ["v/c", "null", true]],
+    );
+    const got = JSON.parse(
+      await cli.ok("s3api", "get-object", "--bucket", "cli", "--key", "v/a", "--version-id", "null", `${cli.dir}/out`),
+    );
+    assert.equal(got.VersionId, "null");
+    const old = await cli.run("s3api", "delete-object", "--bucket", "cli", "--key", "v/a", "--version-id", "3sL4kq");
+    assert.match(old.stderr, /NoSuchVersion/);
+    await cli.ok("s3api", "head-object", "--bucket", "cli", "--key", "v/a");
+    await cli.ok("s3api", "delete-object", "--bucket", "cli", "--key", "v/a", "--version-id", "null");
+    assert.match((await cli.run("s3api", "head-object", "--bucket", "cli", "--key", "v/a")).stderr, /404/);
+
+    const acl = JSON.parse(await cli.ok("s3api", "get-bucket-acl", "--bucket", "cli"));
+    assert.deepEqual([acl.Owner.ID, acl.Grants[0].Permission, acl.Grants[0].Grantee.Type], [
+      "s3plugin",
+      "FULL_CONTROL",
+      "CanonicalUser",
+    ]);
+    const objectAcl = JSON.parse(await cli.ok("s3api", "get-object-acl", "--bucket", "cli", "--key", "v/b"));
+    assert.equal(objectAcl.Grants[0].Permission, "FULL_CONTROL");
+    const tags = JSON.parse(await cli.ok("s3api", "get-object-tagging", "--bucket", "cli", "--key", "v/b"));
+    assert.deepEqual(tags.TagSet, []);
+    const block = JSON.parse(await cli.ok("s3api", "get-public-access-block", "--bucket", "cli"));
+    assert.equal(block.PublicAccessBlockConfiguration.BlockPublicAcls, true);
+    const unset: [string, string][] = [
+      ["get-bucket-tagging", "NoSuchTagSet"],
+      ["get-bucket-policy", "NoSuchBucketPolicy"],
+      ["get-bucket-encryption", "ServerSideEncryptionConfigurationNotFoundError"],
+      ["get-bucket-lifecycle-configuration", "NoSuchLifecycleConfiguration"],
+    ];
+    for (const [command, code] of unset) {
+      assert.match((await cli.run("s3api", command, "--bucket", "cli")).stderr, new RegExp(code), command);
+    }
+  });
+});
+
 Deno.test("aws s3api with payload signing enabled sends a signed SHA-256 payload that is verified", async () => {
   await withCli(async (cli) => {
     await Deno.writeFile(`${cli.dir}/signed.bin`, pattern(100_000));

@@ -18,8 +18,8 @@ export interface Route extends Target {
   error?: S3Error;
 }
 
-/** Subresources S3 has that this gateway does not implement. */
-const UNSUPPORTED = [
+/** Subresources S3 has beyond those of the core operations (`uploads`, `uploadId`, `delete`, `location`). */
+const SUBRESOURCES = [
   "accelerate",
   "acl",
   "analytics",
@@ -49,6 +49,29 @@ const UNSUPPORTED = [
   "versions",
   "website",
 ];
+
+/**
+ * The subresources a GET may read, by target: the object versions of a bucket, and settings clients cannot change
+ * here, which read as unconfigured (`handlers/bucket_settings.ts`). Every other use of a subresource is NotImplemented.
+ */
+const READABLE: Record<string, { bucket: S3Operation; object?: S3Operation }> = {
+  versions: { bucket: "ListObjectVersions" },
+  versioning: { bucket: "GetBucketVersioning" },
+  acl: { bucket: "GetBucketAcl", object: "GetObjectAcl" },
+  tagging: { bucket: "GetBucketTagging", object: "GetObjectTagging" },
+  cors: { bucket: "GetBucketCors" },
+  policy: { bucket: "GetBucketPolicy" },
+  lifecycle: { bucket: "GetBucketLifecycleConfiguration" },
+  encryption: { bucket: "GetBucketEncryption" },
+  "object-lock": { bucket: "GetObjectLockConfiguration" },
+  requestPayment: { bucket: "GetBucketRequestPayment" },
+  logging: { bucket: "GetBucketLogging" },
+  notification: { bucket: "GetBucketNotificationConfiguration" },
+  website: { bucket: "GetBucketWebsite" },
+  replication: { bucket: "GetBucketReplication" },
+  publicAccessBlock: { bucket: "GetPublicAccessBlock" },
+  ownershipControls: { bucket: "GetBucketOwnershipControls" },
+};
 
 function decodePath(s: string): string {
   try {
@@ -119,6 +142,14 @@ function objectOp(method: string, q: URLSearchParams, headers: HeaderReader): S3
   }
 }
 
+function subresourceRoute(method: string, target: Target, subresource: string): Route {
+  const readable = method === "GET" && target.bucket !== undefined ? READABLE[subresource] : undefined;
+  const op = target.key === undefined ? readable?.bucket : readable?.object;
+  if (op !== undefined) return { ...target, op };
+  const error = new S3Error("NotImplemented", `${method} of the ${subresource} subresource is not implemented`);
+  return { ...target, op: "Unknown", error };
+}
+
 /** Name the operation a request asks for. */
 export function resolveRoute(req: RequestHead, url: URL, virtualHostDomain?: string): Route {
   let target: Target;
@@ -129,14 +160,8 @@ export function resolveRoute(req: RequestHead, url: URL, virtualHostDomain?: str
   }
   const q = url.searchParams;
   // Most requests have no query at all: skip the 28 lookups.
-  const unsupported = url.search === "" ? undefined : UNSUPPORTED.find((name) => q.has(name));
-  if (unsupported) {
-    return {
-      ...target,
-      op: "Unknown",
-      error: new S3Error("NotImplemented", `The ${unsupported} subresource is not implemented`),
-    };
-  }
+  const subresource = url.search === "" ? undefined : SUBRESOURCES.find((name) => q.has(name));
+  if (subresource !== undefined) return subresourceRoute(req.method, target, subresource);
   let op: S3Operation | S3Error;
   if (target.bucket === undefined) op = req.method === "GET" ? "ListBuckets" : notAllowed(req.method);
   else if (target.key === undefined) op = bucketOp(req.method, q);

@@ -31,6 +31,15 @@ Deno.test("resolveRoute() names every supported operation", () => {
     ["DELETE", "http://h/bkt/k?uploadId=u", {}, "AbortMultipartUpload bkt k"],
     ["GET", "http://h/bkt/k?uploadId=u", {}, "ListParts bkt k"],
     ["GET", "http://h/bkt//lead", {}, "GetObject bkt /lead"],
+    ["GET", "http://h/bkt?versions&prefix=a", {}, "ListObjectVersions bkt -"],
+    ["GET", "http://h/bkt?versioning", {}, "GetBucketVersioning bkt -"],
+    ["GET", "http://h/bkt?acl", {}, "GetBucketAcl bkt -"],
+    ["GET", "http://h/bkt/k?acl", {}, "GetObjectAcl bkt k"],
+    ["GET", "http://h/bkt?tagging", {}, "GetBucketTagging bkt -"],
+    ["GET", "http://h/bkt/k?tagging&versionId=null", {}, "GetObjectTagging bkt k"],
+    ["GET", "http://h/bkt?object-lock", {}, "GetObjectLockConfiguration bkt -"],
+    ["GET", "http://h/bkt?publicAccessBlock", {}, "GetPublicAccessBlock bkt -"],
+    ["GET", "http://h/bkt/k?versionId=null", {}, "GetObject bkt k"],
   ];
   for (const [method, url, headers, expected] of table) {
     assert.equal(route(method, url, headers), expected, `${method} ${url}`);
@@ -41,8 +50,12 @@ Deno.test("resolveRoute() reports unsupported requests", () => {
   assert.equal(route("PUT", "http://h/"), "MethodNotAllowed");
   assert.equal(route("PATCH", "http://h/bkt/k"), "MethodNotAllowed");
   assert.equal(route("POST", "http://h/bkt"), "MethodNotAllowed");
-  assert.equal(route("GET", "http://h/bkt?versioning"), "NotImplemented");
+  assert.equal(route("PUT", "http://h/bkt?versioning"), "NotImplemented");
   assert.equal(route("PUT", "http://h/bkt/k?tagging"), "NotImplemented");
+  assert.equal(route("DELETE", "http://h/bkt?policy"), "NotImplemented");
+  assert.equal(route("GET", "http://h/bkt/k?versions"), "NotImplemented");
+  assert.equal(route("GET", "http://h/bkt/k?attributes"), "NotImplemented");
+  assert.equal(route("GET", "http://h/?acl"), "NotImplemented");
   assert.equal(route("GET", "http://h/bkt/%E0%A4%A"), "InvalidURI");
 });
 

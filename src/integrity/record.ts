@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { OperationEvent, S3Operation } from "../events/mod.ts";
+import { BUCKET_SETTING_READS, type OperationEvent, type S3Operation } from "../events/mod.ts";
 import type { RecordBody } from "./record_codec.ts";
 
 /**
@@ -35,7 +35,7 @@ function bodyFromEvent(e: OperationEvent): RecordBody {
   };
 }
 
-const READ_OPS: ReadonlySet<S3Operation> = new Set([
+const READ_OPS: ReadonlySet<S3Operation> = new Set<S3Operation>([
   "ListBuckets",
   "HeadBucket",
   "GetBucketLocation",
@@ -45,6 +45,10 @@ const READ_OPS: ReadonlySet<S3Operation> = new Set([
   "HeadObject",
   "ListParts",
   "ListMultipartUploads",
+  "ListObjectVersions",
+  "GetObjectAcl",
+  "GetObjectTagging",
+  ...BUCKET_SETTING_READS,
 ]);
 
 /**

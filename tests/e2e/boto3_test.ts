@@ -37,11 +37,23 @@ try:
 except ClientError as e:
     out["missing"] = e.response["Error"]["Code"]
 s3.delete_bucket(Bucket="boto-bucket")
+
+# Emptying a bucket version by version, as cleanup scripts and infrastructure tools do
+s3.create_bucket(Bucket="boto-versions")
+for k in ["v/1", "v/2", "v/3"]:
+    s3.put_object(Bucket="boto-versions", Key=k, Body=k.encode())
+out["versioning"] = s3.get_bucket_versioning(Bucket="boto-versions").get("Status", "unversioned")
+pages = s3.get_paginator("list_object_versions").paginate(Bucket="boto-versions", PaginationConfig={"PageSize": 2})
+out["versions"] = [[v["Key"], v["VersionId"], v["IsLatest"]] for p in pages for v in p.get("Versions", [])]
+resource = boto3.resource("s3", endpoint_url=os.environ["ENDPOINT"], config=Config(s3={"addressing_style": "path"}, signature_version="s3v4"))
+resource.Bucket("boto-versions").object_versions.delete()
+out["after_versions_delete"] = s3.list_objects_v2(Bucket="boto-versions")["KeyCount"]
+s3.delete_bucket(Bucket="boto-versions")
 out["buckets"] = [b["Name"] for b in s3.list_buckets()["Buckets"]]
 print(json.dumps(out))
 `;
 
-Deno.test("boto3: put/get with metadata, ranges, managed multipart transfer, copy, presigned GET, batch delete", async () => {
+Deno.test("boto3: put/get with metadata, ranges, managed multipart transfer, copy, presigned GET, batch delete, versions", async () => {
   await withAppliance(async (app, scratch) => {
     const { stdout } = await run("/usr/bin/python3", ["-c", SCRIPT], {
       env: { ...awsEnv(app, scratch), ENDPOINT: app.s3 },
@@ -55,5 +67,8 @@ Deno.test("boto3: put/get with metadata, ranges, managed multipart transfer, cop
     assert.deepEqual(out.deleted, ["big.bin", "copy.txt", "small.txt"]);
     assert.equal(out.missing, "NoSuchKey");
     assert.deepEqual(out.buckets, [app.creds.bucket]);
+    assert.equal(out.versioning, "unversioned");
+    assert.deepEqual(out.versions, [["v/1", "null", true], ["v/2", "null", true], ["v/3", "null", true]]);
+    assert.equal(out.after_versions_delete, 0);
   });
 });

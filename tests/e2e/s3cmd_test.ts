@@ -23,7 +23,7 @@ async function s3cmd(app: RunningAppliance, scratch: string, args: string[]) {
   return (await run("/usr/bin/s3cmd", ["-c", config, "--no-progress", ...args], { env: { HOME: scratch } })).stdout;
 }
 
-Deno.test("s3cmd: put, get, ls, sync, del", async () => {
+Deno.test("s3cmd: put, get, ls, sync, info, del", async () => {
   await withAppliance(async (app, scratch) => {
     const b = `s3://${app.creds.bucket}`;
     const file = join(scratch, "one.bin");
@@ -53,6 +53,17 @@ Deno.test("s3cmd: put, get, ls, sync, del", async () => {
     // a second sync of an unchanged tree transfers nothing
     const again = await s3cmd(app, scratch, ["sync", `${tree}/`, `${b}/tree/`]);
     assert.doesNotMatch(again, /upload:/);
+
+    // info reads the bucket's and the object's settings: each answers its unconfigured state
+    const bucketInfo = await s3cmd(app, scratch, ["info", b]);
+    assert.match(bucketInfo, /Payer:\s+BucketOwner/);
+    assert.match(bucketInfo, /Expiration Rule: none/);
+    assert.match(bucketInfo, /Policy:\s+none/);
+    assert.match(bucketInfo, /CORS:\s+none/);
+    assert.match(bucketInfo, /ACL:\s+s3plugin: FULL_CONTROL/);
+    const objectInfo = await s3cmd(app, scratch, ["info", `${b}/put/one.bin`]);
+    assert.match(objectInfo, /File size: 300000/);
+    assert.match(objectInfo, /ACL:\s+s3plugin: FULL_CONTROL/);
 
     await s3cmd(app, scratch, ["del", `${b}/put/one.bin`]);
     assert.equal((await s3cmd(app, scratch, ["ls", `${b}/put/`])).trim(), "");

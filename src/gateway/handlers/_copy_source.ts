@@ -3,6 +3,7 @@ import type { ByteRange, ObjectInfo, ObjectStore } from "../../storage/mod.ts";
 import { S3Error } from "../s3_errors.ts";
 import { type RequestContext, requireAccess } from "./_context.ts";
 import { evaluateConditions, requestConditions } from "./_object_headers.ts";
+import { checkVersionId } from "./_version.ts";
 
 /** Largest copy source S3 copies in one request (larger objects need UploadPartCopy). */
 export const MAX_COPY_SOURCE_BYTES = 5 * 1024 * 1024 * 1024;
@@ -12,16 +13,13 @@ export interface CopySource {
   key: string;
 }
 
-/** Parse `bucket/key` or `/bucket/key`, percent-decoded; a versionId other than "null" is not supported. */
+/** Parse `bucket/key` or `/bucket/key`, percent-decoded; a versionId other than "null" does not exist. */
 export function parseCopySource(value: string): CopySource {
   let raw = value;
   const q = raw.indexOf("?");
   if (q !== -1) {
     const params = new URLSearchParams(raw.slice(q + 1));
-    const version = params.get("versionId");
-    if (version !== null && version !== "null") {
-      throw new S3Error("NotImplemented", "Object versions are not supported");
-    }
+    checkVersionId(params.get("versionId"));
     raw = raw.slice(0, q);
   }
   let decoded: string;

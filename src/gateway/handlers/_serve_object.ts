@@ -5,6 +5,7 @@ import { S3Error } from "../s3_errors.ts";
 import { contentRange, parseRange } from "../wire/range.ts";
 import { objectOf, type RequestContext, requireAccess } from "./_context.ts";
 import { evaluateConditions, objectHeaders, requestConditions } from "./_object_headers.ts";
+import { NULL_VERSION, queryVersion } from "./_version.ts";
 
 const OVERRIDES = [
   "content-type",
@@ -18,6 +19,7 @@ const OVERRIDES = [
 export async function serveObject(ctx: RequestContext, options: { body: boolean }): Promise<Response> {
   const { bucket, key } = objectOf(ctx);
   requireAccess(ctx, { bucket, key, permission: "read" });
+  const version = queryVersion(ctx.url);
   const partNumber = requestedPart(ctx);
   // Without a Range header one open serves both the checks and the body; a part is read with its object's info.
   const whole = partNumber !== undefined
@@ -26,7 +28,7 @@ export async function serveObject(ctx: RequestContext, options: { body: boolean 
     ? await ctx.store.getObject(bucket, key)
     : undefined;
   try {
-    return await respond(ctx, bucket, key, options, whole, partNumber !== undefined);
+    return await respond(ctx, bucket, key, { ...options, version }, whole, partNumber !== undefined);
   } catch (err) {
     await discard(whole).catch(() => {});
     throw err;
@@ -59,7 +61,7 @@ async function respond(
   ctx: RequestContext,
   bucket: string,
   key: string,
-  options: { body: boolean },
+  options: { body: boolean; version: boolean },
   whole: GetResult | undefined,
   part: boolean,
 ): Promise<Response> {
@@ -97,6 +99,7 @@ async function respond(
       const v = ctx.url.searchParams.get(`response-${name}`);
       if (v !== null) headers[name] = v;
     }
+    if (options.version) headers["x-amz-version-id"] = NULL_VERSION;
   }
   const length = range ? range.end - range.start + 1 : info.size;
   // A part of zero bytes (an empty object's part 1) is answered like the empty object: there is no range to name.

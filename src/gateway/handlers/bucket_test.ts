@@ -73,7 +73,10 @@ Deno.test("virtual-host style: Host bucket.<domain> addresses the bucket", async
 Deno.test("unsupported subresources answer NotImplemented and unknown methods MethodNotAllowed", async () => {
   const h = createHarness();
   await h.request({ method: "PUT", path: "/b" });
-  let r = await h.text({ path: "/b", query: { acl: "" } });
+  let r = await h.text({ method: "PUT", path: "/b", query: { acl: "" }, body: "<AccessControlPolicy/>" });
+  assert.equal(r.res.status, 501);
+  assert.equal(errorCode(r.body), "NotImplemented");
+  r = await h.text({ path: "/b/k", query: { attributes: "" } });
   assert.equal(r.res.status, 501);
   assert.equal(errorCode(r.body), "NotImplemented");
   r = await h.text({ method: "PATCH", path: "/b/k" });

@@ -5,6 +5,7 @@ import { createBucket } from "./bucket_create.ts";
 import { deleteBucket } from "./bucket_delete.ts";
 import { headBucket } from "./bucket_head.ts";
 import { listBuckets } from "./bucket_list.ts";
+import { BUCKET_SETTING_HANDLERS, getObjectAcl, getObjectTagging } from "./bucket_settings.ts";
 import { getBucketLocation } from "./bucket_location.ts";
 import { abortMultipartUpload } from "./multipart_abort.ts";
 import { completeMultipartUpload } from "./multipart_complete.ts";
@@ -21,6 +22,7 @@ import { putObject } from "./object_put.ts";
 import { deleteObjects } from "./objects_delete.ts";
 import { listObjectsV1 } from "./objects_list_v1.ts";
 import { listObjectsV2 } from "./objects_list_v2.ts";
+import { listObjectVersions } from "./objects_list_versions.ts";
 
 export type Handler = (ctx: RequestContext) => Promise<Response>;
 
@@ -45,4 +47,8 @@ export const HANDLERS: Record<Exclude<S3Operation, "Unknown">, Handler> = {
   AbortMultipartUpload: abortMultipartUpload,
   ListParts: listParts,
   ListMultipartUploads: listMultipartUploads,
+  ListObjectVersions: listObjectVersions,
+  GetObjectAcl: getObjectAcl,
+  GetObjectTagging: getObjectTagging,
+  ...BUCKET_SETTING_HANDLERS,
 };

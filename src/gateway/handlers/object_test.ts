@@ -174,7 +174,7 @@ Deno.test("GET/HEAD/DELETE errors: NoSuchKey, NoSuchBucket, KeyTooLongError; DEL
   assert.equal(r.res.status, 400);
   assert.equal(errorCode(r.body), "RequestHeaderSectionTooLarge");
   r = await h.text({ method: "PUT", path: "/bkt/c", headers: { "x-amz-copy-source": "bkt/obj?versionId=v1" } });
-  assert.equal(errorCode(r.body), "NotImplemented");
+  assert.equal(errorCode(r.body), "NoSuchVersion");
   assert.equal((await h.request({ method: "DELETE", path: "/bkt/missing" })).status, 204);
   assert.equal((await h.request({ method: "DELETE", path: "/bkt/obj" })).status, 204);
   assert.equal((await h.request({ method: "GET", path: "/bkt/obj" })).status, 404);

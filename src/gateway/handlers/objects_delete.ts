@@ -5,6 +5,7 @@ import { childrenNamed, childText, type XmlNode } from "../wire/xml.ts";
 import { bucketOf, type RequestContext } from "./_context.ts";
 import { xmlResponse } from "./_respond.ts";
 import { readXmlBody } from "./_xml_body.ts";
+import { checkVersionId } from "./_version.ts";
 
 const MAX_KEYS = 1000;
 
@@ -29,16 +30,14 @@ export async function deleteObjects(ctx: RequestContext): Promise<Response> {
     if (key === undefined || key === "") throw new S3Error("MalformedXML", "Every Object needs a Key");
     const version = childText(o, "VersionId");
     try {
-      if (version !== undefined && version !== "null") {
-        throw new S3Error("NotImplemented", "Object versions are not supported");
-      }
       if (!mayAccess(ctx.identity, { bucket, key, permission: "write" })) throw new S3Error("AccessDenied");
+      checkVersionId(version);
       await ctx.store.deleteObject(bucket, key);
       deletedKeys.push(key);
-      if (!quiet) deleted.push({ Key: key });
+      if (!quiet) deleted.push({ Key: key, VersionId: version });
     } catch (err) {
       const s3 = toS3Error(err);
-      errors.push({ Key: key, Code: s3.code, Message: s3.message });
+      errors.push({ Key: key, VersionId: version, Code: s3.code, Message: s3.message });
     }
   }
   ctx.event.deletedKeys = deletedKeys;
