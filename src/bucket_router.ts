@@ -145,8 +145,8 @@ export function createBucketRouter(deps: BucketRouterDeps): BucketRouter {
           partNumber: target.partNumber,
         }, body));
     },
-    completeMultipartUpload: async (bucket, key, uploadId, parts) =>
-      (await storeOf(bucket)).completeMultipartUpload(bucket, key, uploadId, parts),
+    completeMultipartUpload: async (bucket, key, uploadId, parts, options) =>
+      (await storeOf(bucket)).completeMultipartUpload(bucket, key, uploadId, parts, options),
     abortMultipartUpload: async (bucket, key, uploadId) =>
       (await storeOf(bucket)).abortMultipartUpload(bucket, key, uploadId),
     listParts: async (bucket, key, uploadId, options) =>

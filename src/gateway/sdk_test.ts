@@ -4,8 +4,10 @@ import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { Readable } from "node:stream";
 import {
+  CompleteMultipartUploadCommand,
   CopyObjectCommand,
   CreateBucketCommand,
+  CreateMultipartUploadCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
   HeadObjectCommand,
@@ -13,6 +15,7 @@ import {
   PutObjectCommand,
   S3Client,
   S3ServiceException,
+  UploadPartCommand,
 } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
@@ -192,6 +195,48 @@ Deno.test("SDK: ListObjectsV2 pages with continuation tokens and delimiters; Cop
       new DeleteObjectsCommand({ Bucket: "sdk", Delete: { Objects: [{ Key: "a/1" }, { Key: "a/2" }] } }),
     );
     assert.deepEqual(del.Deleted?.map((d) => d.Key), ["a/1", "a/2"]);
+  });
+});
+
+Deno.test("SDK: conditional writes: IfNoneMatch creates once, also among racing writers; IfMatch; multipart", async () => {
+  await withServer(async (s3) => {
+    const putIf = (Key: string, Body: string, condition: { IfNoneMatch?: string; IfMatch?: string }) =>
+      s3.send(new PutObjectCommand({ Bucket: "sdk", Key, Body, ...condition }));
+    const first = await putIf("lock", "held by 1", { IfNoneMatch: "*" });
+    await rejectsWith(putIf("lock", "held by 2", { IfNoneMatch: "*" }), "PreconditionFailed", 412);
+    const racers = await Promise.allSettled(
+      Array.from({ length: 8 }, (_, i) => putIf("race", `writer ${i}`, { IfNoneMatch: "*" })),
+    );
+    assert.equal(racers.filter((r) => r.status === "fulfilled").length, 1);
+    const winner = racers.findIndex((r) => r.status === "fulfilled");
+    const got = await s3.send(new GetObjectCommand({ Bucket: "sdk", Key: "race" }));
+    assert.equal(await got.Body!.transformToString(), `writer ${winner}`);
+    await rejectsWith(
+      putIf("lock", "stale", { IfMatch: '"00000000000000000000000000000000"' }),
+      "PreconditionFailed",
+      412,
+    );
+    await putIf("lock", "released", { IfMatch: first.ETag! });
+    await rejectsWith(putIf("nothing", "x", { IfMatch: first.ETag! }), "NoSuchKey", 404);
+
+    const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: "sdk", Key: "lock" }));
+    const part = await s3.send(
+      new UploadPartCommand({ Bucket: "sdk", Key: "lock", UploadId, PartNumber: 1, Body: "multipart" }),
+    );
+    const complete = (condition: { IfNoneMatch?: string }) =>
+      s3.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: "sdk",
+          Key: "lock",
+          UploadId,
+          MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag }] },
+          ...condition,
+        }),
+      );
+    await rejectsWith(complete({ IfNoneMatch: "*" }), "PreconditionFailed", 412);
+    await complete({});
+    const after = await s3.send(new GetObjectCommand({ Bucket: "sdk", Key: "lock" }));
+    assert.equal(await after.Body!.transformToString(), "multipart");
   });
 });
 

@@ -8,11 +8,25 @@ import { Buffer } from "node:buffer";
 import { createHash } from "node:crypto";
 import type { Clock } from "../clock.ts";
 import { AppError } from "../errors.ts";
-import type { ByteRange, ObjectInfo, PartInfo, PutOptions } from "./mod.ts";
+import {
+  type ByteRange,
+  checkWriteCondition,
+  type ObjectInfo,
+  type PartInfo,
+  type PutOptions,
+  type WriteCondition,
+} from "./mod.ts";
 import { validateBucketName } from "./_keys.ts";
 import { checkRange, noSuchBucket, noSuchKey } from "./_objects.ts";
 import { SortedKeys } from "./_sorted_keys.ts";
-import { createDirSyncer, isNotFound, mapFsError, openStored, readStoredMeta } from "./_fs_files.ts";
+import {
+  createDirSyncer,
+  isNotFound,
+  mapFsError,
+  openStored,
+  readStoredMeta,
+  readStoredMetaSync,
+} from "./_fs_files.ts";
 import { writeTemp } from "./_fs_temp_file.ts";
 import { createGroupCommit } from "./_fs_group_commit.ts";
 import { replaySmallLog } from "./_fs_small_log.ts";
@@ -166,31 +180,53 @@ export async function createFsCore(rootDir: string, clock: Clock) {
     await syncDir(target.slice(0, target.lastIndexOf("/")));
   }
 
+  /**
+   * A check that `condition` holds for what is stored at `key` now, for a publication to run right before it
+   * replaces the file (in the same serialized turn, so no other change to the key comes in between).
+   */
+  function conditionCheck(bucket: string, key: string, condition: WriteCondition | undefined) {
+    if (condition === undefined) return undefined;
+    return () => {
+      const meta = readStoredMetaSync<ObjectMeta>(objectPath(bucket, key));
+      checkWriteCondition(condition, meta?.key === key ? meta.etag : undefined, key);
+    };
+  }
+
   /** The linked keys of a bucket whose index is loaded. */
   const linkedOf = (bucket: string) => linkedKeys.get(bucket) ?? new Map<string, string>();
 
-  /** Publishes a finished temp file as `key`; the data of a linked object it replaces is removed once durable. */
-  async function publishObject(bucket: string, key: string, tmpPath: string) {
+  /**
+   * Publishes a finished temp file as `key` if `condition` holds then (else removes it); the data of a linked object
+   * it replaces is removed once durable.
+   */
+  async function publishObject(bucket: string, key: string, tmpPath: string, condition?: WriteCondition) {
     const index = await indexOf(bucket);
     let replaced: string | undefined;
     await rename(tmpPath, objectPath(bucket, key), () => noSuchBucket(bucket), () => {
       index.add(key);
       replaced = linkedOf(bucket).get(key);
       linkedOf(bucket).delete(key);
-    });
+    }, conditionCheck(bucket, key, condition));
     if (replaced !== undefined) await links.retire(bucket, replaced);
   }
 
   /**
-   * Publishes an object file held in memory (a small PUT) through the group commit. Only when `smallWrites`
-   * is true.
+   * Publishes an object file held in memory (a small PUT) through the group commit, if `condition` holds then.
+   * Only when `smallWrites` is true.
    */
-  async function publishSmall(bucket: string, key: string, file: { size: number; write(out: Uint8Array): void }) {
+  async function publishSmall(
+    bucket: string,
+    key: string,
+    file: { size: number; write(out: Uint8Array): void },
+    condition?: WriteCondition,
+  ) {
     const index = await indexOf(bucket);
     const target = objectPath(bucket, key);
+    const precheck = conditionCheck(bucket, key, condition);
     let replaced: string | undefined;
     await serialized(target, async () => {
       try {
+        precheck?.();
         // Unique among the store's temp files (the others are named by random UUIDs; tmp/ is emptied at open).
         await group!.publish({ tmp: `${tmp}/g${++smallCount}`, target, ...file }, () => {
           index.add(key);
@@ -205,16 +241,24 @@ export async function createFsCore(rootDir: string, clock: Clock) {
   }
 
   /**
-   * Publishes the manifest of a completed upload (commit point), then moves the upload's directory to `data/`.
-   * Runs serialized on the object's path, so no other change to the key interleaves with the move.
+   * Publishes the manifest of a completed upload (commit point) if `condition` holds then, then moves the upload's
+   * directory to `data/`. Runs serialized on the object's path, so no other change to the key interleaves.
    */
-  async function publishLinked(bucket: string, key: string, uploadId: string, manifestPath: string) {
+  async function publishLinked(
+    bucket: string,
+    key: string,
+    uploadId: string,
+    manifestPath: string,
+    condition?: WriteCondition,
+  ) {
     const index = await indexOf(bucket);
     const target = objectPath(bucket, key);
+    const precheck = conditionCheck(bucket, key, condition);
     let replaced: string | undefined;
     await serialized(target, async () => {
       try {
         await group?.settle(target);
+        precheck?.();
         await Deno.rename(manifestPath, target);
       } catch (err) {
         await Deno.remove(manifestPath).catch(() => {});

@@ -129,7 +129,7 @@ export function fsMultipart(core: FsCore): MultipartMethods {
       return info!;
     },
 
-    completeMultipartUpload(bucket, key, uploadId, parts) {
+    completeMultipartUpload(bucket, key, uploadId, parts, opts = {}) {
       return serialized(uploadDir(bucket, uploadId), async () => {
         const upload = await readUpload(bucket, key, uploadId);
         const numbers = parts.map((p) => p.partNumber).filter((n) => Number.isInteger(n) && n >= 1 && n <= 10_000);
@@ -151,7 +151,7 @@ export function fsMultipart(core: FsCore): MultipartMethods {
           };
           const link: Link = { uploadId, parts: selected.map((p) => [p.partNumber, p.size]) };
           const manifest = await writeTemp(tmp, (out) => out.writeMeta({ ...info, link }));
-          await publishLinked(bucket, key, uploadId, manifest);
+          await publishLinked(bucket, key, uploadId, manifest, opts.condition);
           await removeUnselected(linkedDir(bucket, uploadId), new Set(selected.map((p) => p.partNumber)));
           return info;
         } finally {

@@ -25,6 +25,7 @@ const BY_CODE: Record<string, AppErrorCode> = {
   XAmzContentSHA256Mismatch: "BadDigest",
   IncompleteBody: "IncompleteBody",
   PreconditionFailed: "PreconditionFailed",
+  ConditionalRequestConflict: "Conflict",
   NotModified: "NotModified",
   InvalidArgument: "InvalidArgument",
   InvalidRequest: "InvalidArgument",

@@ -22,7 +22,7 @@ import { selectCompletedParts, validatePartNumber } from "./_multipart.ts";
 import { checkRange } from "./_objects.ts";
 import { resolveMaxKeys } from "./_sorted_keys.ts";
 import { md5Base64, sendStreaming, spool, verifiedBody } from "./_s3_body.ts";
-import { checksumParams, copySource, quoted, rangeHeader, writeParams } from "./_s3_client.ts";
+import { checksumParams, conditionParams, copySource, quoted, rangeHeader, writeParams } from "./_s3_client.ts";
 
 const COPY_PART_SIZE = 512 * 1024 * 1024;
 
@@ -162,18 +162,23 @@ export function s3Multipart(deps: S3MultipartDeps) {
       );
     },
 
-    async completeMultipartUpload(bucket, key, uploadId, parts) {
+    async completeMultipartUpload(bucket, key, uploadId, parts, opts = {}) {
       const stored = await listAllParts(bucket, key, uploadId);
       const selected = selectCompletedParts(parts, new Map(stored.map((p) => [p.partNumber, p])));
-      await send(() =>
-        client.send(
-          new CompleteMultipartUploadCommand({
-            Bucket: upstream(bucket),
-            Key: key,
-            UploadId: uploadId,
-            MultipartUpload: { Parts: selected.map((p) => ({ PartNumber: p.partNumber, ETag: p.etag })) },
-          }),
-        )
+      // The upload exists (its parts were just listed): with If-Match, NoSuchKey means the object is missing.
+      const notFound = opts.condition?.ifMatch !== undefined ? "NoSuchKey" : undefined;
+      await send(
+        () =>
+          client.send(
+            new CompleteMultipartUploadCommand({
+              Bucket: upstream(bucket),
+              Key: key,
+              UploadId: uploadId,
+              MultipartUpload: { Parts: selected.map((p) => ({ PartNumber: p.partNumber, ETag: p.etag })) },
+              ...conditionParams(opts.condition),
+            }),
+          ),
+        notFound,
       );
       return await headObject(bucket, key);
     },

@@ -120,7 +120,7 @@ export async function createFsStore(options: FsStoreOptions): Promise<ObjectStor
       if (core.smallWrites && contentLength !== undefined && contentLength <= SMALL_FILE) {
         const { bytes, size, md5Hex } = await readSmallBody(body, { ...opts, contentLength });
         const info = infoOf(size, md5Hex);
-        await core.publishSmall(bucket, key, smallFile(bytes, info));
+        await core.publishSmall(bucket, key, smallFile(bytes, info), opts.condition);
         return info;
       }
       let info: ObjectInfo | undefined;
@@ -130,7 +130,7 @@ export async function createFsStore(options: FsStoreOptions): Promise<ObjectStor
         await out.writeMeta(info);
       };
       const tmpPath = await writeTemp(tmp, fill, { expectedBytes: opts.contentLength, direct: core.direct });
-      await publishObject(bucket, key, tmpPath);
+      await publishObject(bucket, key, tmpPath, opts.condition);
       return info!;
     },
 

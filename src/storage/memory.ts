@@ -23,6 +23,7 @@ import type {
   PartInfo,
   PutOptions,
 } from "./mod.ts";
+import { checkWriteCondition } from "./mod.ts";
 import { drainBody } from "./_body.ts";
 import { compareKeys, validateBucketName, validateKey } from "./_keys.ts";
 import {
@@ -187,6 +188,8 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): ObjectStore
       validateKey(key);
       bucketOf(bucket);
       const { data, md5Hex } = await readBody(body, opts);
+      // Checked in the same turn as the publication: no other write comes in between.
+      if (opts.condition) checkWriteCondition(opts.condition, bucketOf(bucket).objects.get(key)?.info.etag, key);
       return publish(bucket, {
         data,
         info: {
@@ -291,11 +294,12 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): ObjectStore
       return structuredClone(info);
     },
 
-    async completeMultipartUpload(bucket, key, uploadId, parts: CompletedPart[]) {
+    async completeMultipartUpload(bucket, key, uploadId, parts: CompletedPart[], opts = {}) {
       await Promise.resolve();
       const u = uploadOf(bucket, key, uploadId);
       const stored = new Map([...u.parts].map(([n, p]) => [n, p.info]));
       const selected = selectCompletedParts(parts, stored);
+      if (opts.condition) checkWriteCondition(opts.condition, bucketOf(bucket).objects.get(key)?.info.etag, key);
       const size = selected.reduce((s, p) => s + p.size, 0);
       const data = concat(selected.map((p) => u.parts.get(p.partNumber)!.data), size);
       uploads.delete(uploadId);

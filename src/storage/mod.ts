@@ -12,6 +12,7 @@
  *
  * @module
  */
+import { AppError } from "../errors.ts";
 
 /** Checksum algorithms S3 supports (`x-amz-checksum-*`); values are base64 as on the wire. */
 export type ChecksumAlgorithm = "crc32" | "crc32c" | "crc64nvme" | "sha1" | "sha256";
@@ -71,7 +72,34 @@ export interface PutOptions extends StoredHeaders {
   contentLength?: number;
   /** S3 Object Lock retention of the new object; only for backends with `capabilities.objectLock`. */
   objectLock?: { mode: "GOVERNANCE" | "COMPLIANCE"; retainUntil: Date };
+  /**
+   * A conditional write (S3's `If-None-Match: *` / `If-Match` on PUT), checked atomically with the publication: of
+   * concurrent writers whose condition held when they started, only those for which it still holds when the object is
+   * published succeed; the others fail with PreconditionFailed (If-Match on a missing key: NoSuchKey) and store nothing.
+   */
+  condition?: WriteCondition;
   signal?: AbortSignal;
+}
+
+export interface WriteCondition {
+  /** `*`: write only if no object has the key. */
+  ifNoneMatch?: "*";
+  /** Write only if the object with the key has this ETag (quotes optional; `*`: any object). */
+  ifMatch?: string;
+}
+
+const unquoted = (etag: string) => etag.trim().replace(/^"|"$/g, "");
+
+/** Throws unless `condition` holds for the stored object's ETag (`undefined`: there is no object). */
+export function checkWriteCondition(condition: WriteCondition, currentEtag: string | undefined, key: string): void {
+  if (condition.ifNoneMatch !== undefined && currentEtag !== undefined) {
+    throw new AppError("PreconditionFailed", `Object "${key}" exists (If-None-Match: *)`);
+  }
+  if (condition.ifMatch === undefined) return;
+  if (currentEtag === undefined) throw new AppError("NoSuchKey", `Object "${key}" does not exist (If-Match)`);
+  if (condition.ifMatch.trim() !== "*" && unquoted(condition.ifMatch) !== unquoted(currentEtag)) {
+    throw new AppError("PreconditionFailed", `Object "${key}" has another ETag (If-Match)`);
+  }
 }
 
 /** Inclusive byte range, already resolved against the object size. */
@@ -200,12 +228,16 @@ export interface ObjectStore {
     source: { bucket: string; key: string; range?: ByteRange },
     target: { bucket: string; key: string; uploadId: string; partNumber: number },
   ): Promise<PartInfo>;
-  /** Parts must be ascending (InvalidPartOrder), exist with matching ETags (InvalidPart), all but the last ≥ 5 MiB (EntityTooSmall). */
+  /**
+   * Parts must be ascending (InvalidPartOrder), exist with matching ETags (InvalidPart), all but the last ≥ 5 MiB
+   * (EntityTooSmall). A `condition` is checked as for `putObject`; the upload stays in progress when it fails.
+   */
   completeMultipartUpload(
     bucket: string,
     key: string,
     uploadId: string,
     parts: CompletedPart[],
+    options?: { condition?: WriteCondition },
   ): Promise<ObjectInfo>;
   abortMultipartUpload(bucket: string, key: string, uploadId: string): Promise<void>;
   listParts(

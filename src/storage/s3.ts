@@ -36,7 +36,15 @@ import { checkRange, storedAttributes } from "./_objects.ts";
 import { resolveMaxKeys } from "./_sorted_keys.ts";
 import { collectBody, md5Base64, sendStreaming, verifiedBody } from "./_s3_body.ts";
 import { mapS3Error } from "./_s3_errors.ts";
-import { checksumParams, createS3Client, quoted, type S3StoreOptions, toInfo, writeParams } from "./_s3_client.ts";
+import {
+  checksumParams,
+  conditionParams,
+  createS3Client,
+  quoted,
+  type S3StoreOptions,
+  toInfo,
+  writeParams,
+} from "./_s3_client.ts";
 import { isMultipartEtag } from "./_multipart.ts";
 import { s3Multipart } from "./_s3_multipart.ts";
 import { createLeanS3, headOutput, leanKey, putHeaders } from "./_s3_lean.ts";
@@ -175,6 +183,11 @@ export function createS3Store(options: S3StoreOptions): ObjectStore {
 
     async putObject(bucket, key, body, opts = {}) {
       validateKey(key);
+      const oneRequest = opts.contentLength !== undefined && opts.contentLength <= MAX_SINGLE_PUT;
+      // Sent on anything else, lib-storage may choose a multipart upload, and it passes no condition on to one.
+      if (opts.condition && !oneRequest) {
+        throw new AppError("NotImplemented", "A conditional write needs the body's length");
+      }
       const Bucket = upstream(bucket);
       let size = 0;
       const verified = verifiedBody(body, opts, (n) => size = n);
@@ -196,7 +209,7 @@ export function createS3Store(options: S3StoreOptions): ObjectStore {
             signal: opts.signal,
           }, "NoSuchBucket");
           etag = sent.headers.get("etag") ?? undefined;
-        } else if (opts.contentLength !== undefined && opts.contentLength <= MAX_SINGLE_PUT) {
+        } else if (oneRequest) {
           ({ ETag: etag } = await sendStreaming(verified, opts.signal, (nodeBody, abortSignal) =>
             client.send(
               new PutObjectCommand({
@@ -205,6 +218,7 @@ export function createS3Store(options: S3StoreOptions): ObjectStore {
                 Body: nodeBody,
                 ContentLength: opts.contentLength,
                 ...(opts.expectedMd5Hex ? { ContentMD5: md5Base64(opts.expectedMd5Hex) } : {}),
+                ...conditionParams(opts.condition),
                 ...writeParams(opts),
                 ...checksumParams(opts.checksums),
               }),

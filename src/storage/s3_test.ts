@@ -19,5 +19,6 @@ objectStoreContract("s3 → s3rver", async () => {
       "s3rver 3.7 maps keys to file paths: keys with empty segments ('a//b', '/x') fail and a segment over 255 bytes crashes it",
     rangeEndZeroIgnored: "s3rver 3.7 reads 'bytes=0-0' as 'bytes=0-'",
     storesInterruptedBodies: "s3rver 3.7 keeps the bytes received before a client disconnects as the object",
+    conditionalWritesIgnored: "s3rver 3.7 ignores If-None-Match and If-Match on PUT",
   },
 });

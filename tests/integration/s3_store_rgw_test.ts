@@ -63,5 +63,7 @@ objectStoreContract("s3 → Ceph RGW", async () => {
     completeRequiresAllParts:
       "Ceph RGW 16 rejects a CompleteMultipartUpload that leaves out uploaded parts ('total parts mismatch' → InvalidPart)",
     partNumberIgnored: "Ceph RGW 16 ignores GET ?partNumber and answers the whole object",
+    ifMatchMissingKeyIsPreconditionFailed: "Ceph RGW 16 answers If-Match on a missing key with 412, not 404 NoSuchKey",
+    conditionalCompleteIgnored: "Ceph RGW 16 ignores If-None-Match and If-Match on CompleteMultipartUpload",
   },
 });

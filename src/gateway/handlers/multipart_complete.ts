@@ -1,10 +1,11 @@
-/** CompleteMultipartUpload. @module */
+/** CompleteMultipartUpload; supports If-None-Match: * and If-Match, as PutObject does. @module */
 import { S3Error } from "../s3_errors.ts";
 import { childrenNamed, childText } from "../wire/xml.ts";
 import { objectOf, type RequestContext, requireAccess } from "./_context.ts";
 import { MAX_PART_NUMBER, uploadIdOf } from "./_multipart_params.ts";
 import { xmlResponse } from "./_respond.ts";
 import { readXmlBody } from "./_xml_body.ts";
+import { refuseEarly, writeCondition } from "./_write_condition.ts";
 
 const CHECKSUM_ELEMENTS = {
   crc32: "ChecksumCRC32",
@@ -29,7 +30,9 @@ export async function completeMultipartUpload(ctx: RequestContext): Promise<Resp
     return { partNumber: n, etag: etag.startsWith('"') ? etag : `"${etag}"` };
   });
   if (parts.length === 0) throw new S3Error("MalformedXML", "You must specify at least one part");
-  const info = await ctx.store.completeMultipartUpload(bucket, key, uploadId, parts);
+  const condition = writeCondition(ctx);
+  if (condition) await refuseEarly(ctx, bucket, key, condition);
+  const info = await ctx.store.completeMultipartUpload(bucket, key, uploadId, parts, condition ? { condition } : {});
   Object.assign(ctx.event, { size: info.size, etag: info.etag, checksums: info.checksums });
   const checksums = Object.fromEntries(
     Object.entries(info.checksums).map(([alg, v]) => [CHECKSUM_ELEMENTS[alg as keyof typeof CHECKSUM_ELEMENTS], v]),

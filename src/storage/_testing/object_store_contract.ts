@@ -18,6 +18,7 @@ import { emptyAndDeleteBucket } from "./contract_helpers.ts";
 import { basicCases } from "./contract_basic_cases.ts";
 import { listingCases } from "./contract_listing_cases.ts";
 import { multipartCases, partReadCases } from "./contract_multipart_cases.ts";
+import { conditionCases } from "./contract_condition_cases.ts";
 
 /**
  * Known, documented ways a third-party server deviates from S3. Each field holds the reason (shown in the test
@@ -48,6 +49,12 @@ export interface ContractDeviations {
   lateChecksumsNeedLength?: string;
   /** GET ignores `partNumber` (answers the whole object): the `s3` backend must refuse rather than pass that on. */
   partNumberIgnored?: string;
+  /** PUT ignores `If-None-Match` / `If-Match`: the conditional-write cases are ignored. */
+  conditionalWritesIgnored?: string;
+  /** CompleteMultipartUpload ignores `If-None-Match` / `If-Match`: the conditional-completion case is ignored. */
+  conditionalCompleteIgnored?: string;
+  /** `If-Match` on a missing key fails with PreconditionFailed instead of NoSuchKey. */
+  ifMatchMissingKeyIsPreconditionFailed?: string;
 }
 
 export interface ContractContext {
@@ -61,8 +68,8 @@ export interface ContractContext {
 
 export interface ContractCase {
   name: string;
-  /** The case is reported as ignored for a server that declares this deviation. */
-  unsupportedWhen?: keyof ContractDeviations;
+  /** The case is reported as ignored for a server that declares this deviation (or any of these). */
+  unsupportedWhen?: keyof ContractDeviations | (keyof ContractDeviations)[];
   fn(ctx: ContractContext): Promise<void>;
 }
 
@@ -88,9 +95,16 @@ export function objectStoreContract(
     let counter = 0;
     try {
       for (
-        const c of [...basicCases, ...listingCases, ...multipartCases, ...partReadCases, ...(options.extraCases ?? [])]
+        const c of [
+          ...basicCases,
+          ...conditionCases,
+          ...listingCases,
+          ...multipartCases,
+          ...partReadCases,
+          ...(options.extraCases ?? []),
+        ]
       ) {
-        const ignore = c.unsupportedWhen !== undefined && Boolean(deviations[c.unsupportedWhen]);
+        const ignore = [c.unsupportedWhen ?? []].flat().some((deviation) => Boolean(deviations[deviation]));
         await t.step({
           name: c.name,
           ignore,
