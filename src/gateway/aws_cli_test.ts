@@ -199,6 +199,21 @@ Deno.test("aws s3api: versions of an unversioned bucket, and its settings read a
   });
 });
 
+Deno.test("aws s3 cp --sse, a public --acl and s3api --tagging are refused with S3's errors, storing nothing; --acl private works", async () => {
+  await withCli(async (cli) => {
+    await Deno.writeTextFile(`${cli.dir}/f`, "secret?");
+    let r = await cli.run("s3", "cp", `${cli.dir}/f`, "s3://cli/enc", "--sse", "AES256");
+    assert.match(r.stderr, /NotImplemented/);
+    r = await cli.run("s3", "cp", `${cli.dir}/f`, "s3://cli/pub", "--acl", "public-read");
+    assert.match(r.stderr, /AccessControlListNotSupported/);
+    r = await cli.run("s3api", "put-object", "--bucket", "cli", "--key", "tagged", "--tagging", "a=b");
+    assert.match(r.stderr, /NotImplemented/);
+    await cli.ok("s3", "cp", `${cli.dir}/f`, "s3://cli/private", "--acl", "private");
+    const listed = JSON.parse(await cli.ok("s3api", "list-objects-v2", "--bucket", "cli"));
+    assert.deepEqual(listed.Contents.map((o: { Key: string }) => o.Key), ["private"]);
+  });
+});
+
 Deno.test("aws s3api with payload signing enabled sends a signed SHA-256 payload that is verified", async () => {
   await withCli(async (cli) => {
     await Deno.writeFile(`${cli.dir}/signed.bin`, pattern(100_000));

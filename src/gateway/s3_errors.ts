@@ -9,6 +9,7 @@ import { type RequestIds, withIds } from "./request_ids.ts";
 import { buildXml } from "./wire/xml.ts";
 
 const S3_ERRORS = {
+  AccessControlListNotSupported: [400, "The bucket does not allow ACLs"],
   AccessDenied: [403, "Access Denied"],
   AuthorizationHeaderMalformed: [400, "The authorization header is malformed"],
   AuthorizationQueryParametersError: [400, "Error parsing the X-Amz-Credential parameter"],

@@ -8,10 +8,12 @@ import { S3Error } from "../s3_errors.ts";
 import { bucketOf, type RequestContext, requireAdmin } from "./_context.ts";
 import { emptyResponse } from "./_respond.ts";
 import { readXmlBody } from "./_xml_body.ts";
+import { refuseAclGrants } from "./_write_features.ts";
 
 export async function createBucket(ctx: RequestContext): Promise<Response> {
   const bucket = bucketOf(ctx);
   requireAdmin(ctx);
+  refuseAclGrants(ctx.headers);
   const length = ctx.headers.get("content-length");
   const hasBody = ctx.req.body !== null && length !== "0";
   if (hasBody) {

@@ -4,6 +4,7 @@ import { objectOf, type RequestContext, requireAccess } from "./_context.ts";
 import { MAX_COPY_SOURCE_BYTES, resolveCopySource } from "./_copy_source.ts";
 import { putOptionsFrom } from "./_object_headers.ts";
 import { isoDate, xmlResponse } from "./_respond.ts";
+import { writeFeatures } from "./_write_features.ts";
 
 export async function copyObject(ctx: RequestContext): Promise<Response> {
   const target = objectOf(ctx);
@@ -11,6 +12,10 @@ export async function copyObject(ctx: RequestContext): Promise<Response> {
   const directive = (ctx.headers.get("x-amz-metadata-directive") ?? "COPY").toUpperCase();
   if (directive !== "COPY" && directive !== "REPLACE") {
     throw new S3Error("InvalidArgument", "Unknown metadata directive");
+  }
+  // The backends' copies take no retention: refused rather than dropped.
+  if (writeFeatures(ctx).objectLock) {
+    throw new S3Error("NotImplemented", "Object Lock retention on a copy is not available");
   }
   const { source, info: sourceInfo } = await resolveCopySource(ctx, ctx.store);
   if (sourceInfo.size > MAX_COPY_SOURCE_BYTES) {

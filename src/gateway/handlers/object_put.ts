@@ -3,11 +3,12 @@ import { objectOf, type RequestContext, requireAccess } from "./_context.ts";
 import { putOptionsFrom } from "./_object_headers.ts";
 import { emptyResponse } from "./_respond.ts";
 import { refuseEarly, writeCondition } from "./_write_condition.ts";
+import { writeFeatures } from "./_write_features.ts";
 
 export async function putObject(ctx: RequestContext): Promise<Response> {
   const { bucket, key } = objectOf(ctx);
   requireAccess(ctx, { bucket, key, permission: "write" });
-  const options = putOptionsFrom(ctx.headers);
+  const options = { ...putOptionsFrom(ctx.headers), ...writeFeatures(ctx) };
   const payload = ctx.payload({ md5CheckedByStore: true });
   const condition = writeCondition(ctx);
   if (condition) await refuseEarly(ctx, bucket, key, condition);
