@@ -30,6 +30,7 @@ export type S3Operation =
   | "ListMultipartUploads"
   | "ListObjectVersions"
   | BucketSettingRead
+  | "GetObjectAttributes"
   | "GetObjectAcl"
   | "GetObjectTagging"
   | "Unknown";

@@ -113,7 +113,7 @@ Deno.test("aws s3 cp: multipart upload and ranged multi-part download of a 20 Mi
   });
 });
 
-Deno.test("aws s3api head-object/get-object --part-number read one part of a multipart upload; its copy is one part", async () => {
+Deno.test("aws s3api head-object/get-object --part-number read one part of a multipart upload; get-object-attributes counts the parts; a copy is one part", async () => {
   await withCli(async (cli) => {
     const data = pattern(20 * 1024 * 1024 + 17);
     await Deno.writeFile(`${cli.dir}/big.bin`, data);
@@ -140,6 +140,25 @@ Deno.test("aws s3api head-object/get-object --part-number read one part of a mul
       "x",
     );
     assert.match(beyond.stderr, /InvalidPartNumber/);
+    const attributes = JSON.parse(
+      await cli.ok(
+        "s3api",
+        "get-object-attributes",
+        "--bucket",
+        "cli",
+        "--key",
+        "big.bin",
+        "--object-attributes",
+        "ETag",
+        "ObjectSize",
+        "ObjectParts",
+        "StorageClass",
+      ),
+    );
+    assert.deepEqual(
+      [attributes.ETag, attributes.ObjectSize, attributes.ObjectParts.TotalPartsCount, attributes.StorageClass],
+      [head.ETag.replaceAll('"', ""), data.byteLength, 3, "STANDARD"],
+    );
     // As S3: a copy is one part, with the MD5 of its bytes as ETag.
     const copy = JSON.parse(
       await cli.ok("s3api", "copy-object", "--bucket", "cli", "--key", "copy.bin", "--copy-source", "cli/big.bin"),

@@ -51,12 +51,14 @@ const SUBRESOURCES = [
 ];
 
 /**
- * The subresources a GET may read, by target: the object versions of a bucket, and settings clients cannot change
- * here, which read as unconfigured (`handlers/bucket_settings.ts`). Every other use of a subresource is NotImplemented.
+ * The subresources a GET may read, by target: the object versions of a bucket, an object's attributes, and settings
+ * clients cannot change here, which read as unconfigured (`handlers/bucket_settings.ts`). Every other use of a
+ * subresource is NotImplemented.
  */
-const READABLE: Record<string, { bucket: S3Operation; object?: S3Operation }> = {
+const READABLE: Record<string, { bucket?: S3Operation; object?: S3Operation }> = {
   versions: { bucket: "ListObjectVersions" },
   versioning: { bucket: "GetBucketVersioning" },
+  attributes: { object: "GetObjectAttributes" },
   acl: { bucket: "GetBucketAcl", object: "GetObjectAcl" },
   tagging: { bucket: "GetBucketTagging", object: "GetObjectTagging" },
   cors: { bucket: "GetBucketCors" },

@@ -40,6 +40,7 @@ Deno.test("resolveRoute() names every supported operation", () => {
     ["GET", "http://h/bkt?object-lock", {}, "GetObjectLockConfiguration bkt -"],
     ["GET", "http://h/bkt?publicAccessBlock", {}, "GetPublicAccessBlock bkt -"],
     ["GET", "http://h/bkt/k?versionId=null", {}, "GetObject bkt k"],
+    ["GET", "http://h/bkt/k?attributes", {}, "GetObjectAttributes bkt k"],
   ];
   for (const [method, url, headers, expected] of table) {
     assert.equal(route(method, url, headers), expected, `${method} ${url}`);
@@ -54,7 +55,8 @@ Deno.test("resolveRoute() reports unsupported requests", () => {
   assert.equal(route("PUT", "http://h/bkt/k?tagging"), "NotImplemented");
   assert.equal(route("DELETE", "http://h/bkt?policy"), "NotImplemented");
   assert.equal(route("GET", "http://h/bkt/k?versions"), "NotImplemented");
-  assert.equal(route("GET", "http://h/bkt/k?attributes"), "NotImplemented");
+  assert.equal(route("GET", "http://h/bkt?attributes"), "NotImplemented");
+  assert.equal(route("GET", "http://h/bkt/k?retention"), "NotImplemented");
   assert.equal(route("GET", "http://h/?acl"), "NotImplemented");
   assert.equal(route("GET", "http://h/bkt/%E0%A4%A"), "InvalidURI");
 });

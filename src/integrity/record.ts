@@ -46,6 +46,7 @@ const READ_OPS: ReadonlySet<S3Operation> = new Set<S3Operation>([
   "ListParts",
   "ListMultipartUploads",
   "ListObjectVersions",
+  "GetObjectAttributes",
   "GetObjectAcl",
   "GetObjectTagging",
   ...BUCKET_SETTING_READS,

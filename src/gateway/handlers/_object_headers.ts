@@ -7,6 +7,7 @@
 import type { ObjectInfo, PutOptions, StoredHeaders } from "../../storage/mod.ts";
 import type { HeaderReader } from "../request_headers.ts";
 import { S3Error } from "../s3_errors.ts";
+import { checksumType } from "../wire/checksums.ts";
 
 /** S3 limit on the total size of user metadata (names + values). */
 export const MAX_USER_METADATA_BYTES = 2048;
@@ -77,7 +78,7 @@ export function objectHeaders(info: ObjectInfo, options: { checksums: boolean })
   if (options.checksums) {
     for (const [alg, v] of Object.entries(info.checksums)) {
       h[`x-amz-checksum-${alg}`] = v;
-      h["x-amz-checksum-type"] = v.includes("-") ? "COMPOSITE" : "FULL_OBJECT";
+      h["x-amz-checksum-type"] = checksumType(v);
     }
   }
   return h;

@@ -76,7 +76,7 @@ Deno.test("unsupported subresources answer NotImplemented and unknown methods Me
   let r = await h.text({ method: "PUT", path: "/b", query: { acl: "" }, body: "<AccessControlPolicy/>" });
   assert.equal(r.res.status, 501);
   assert.equal(errorCode(r.body), "NotImplemented");
-  r = await h.text({ path: "/b/k", query: { attributes: "" } });
+  r = await h.text({ path: "/b/k", query: { retention: "" } });
   assert.equal(r.res.status, 501);
   assert.equal(errorCode(r.body), "NotImplemented");
   r = await h.text({ method: "PATCH", path: "/b/k" });

@@ -17,6 +17,7 @@ import { uploadPartCopy } from "./multipart_upload_part_copy.ts";
 import { copyObject } from "./object_copy.ts";
 import { deleteObject } from "./object_delete.ts";
 import { getObject } from "./object_get.ts";
+import { getObjectAttributes } from "./object_attributes.ts";
 import { headObject } from "./object_head.ts";
 import { putObject } from "./object_put.ts";
 import { deleteObjects } from "./objects_delete.ts";
@@ -48,6 +49,7 @@ export const HANDLERS: Record<Exclude<S3Operation, "Unknown">, Handler> = {
   ListParts: listParts,
   ListMultipartUploads: listMultipartUploads,
   ListObjectVersions: listObjectVersions,
+  GetObjectAttributes: getObjectAttributes,
   GetObjectAcl: getObjectAcl,
   GetObjectTagging: getObjectTagging,
   ...BUCKET_SETTING_HANDLERS,

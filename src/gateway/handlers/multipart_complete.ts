@@ -1,19 +1,12 @@
 /** CompleteMultipartUpload; supports If-None-Match: * and If-Match, as PutObject does. @module */
 import { S3Error } from "../s3_errors.ts";
+import { checksumElements } from "../wire/checksums.ts";
 import { childrenNamed, childText } from "../wire/xml.ts";
 import { objectOf, type RequestContext, requireAccess } from "./_context.ts";
 import { MAX_PART_NUMBER, uploadIdOf } from "./_multipart_params.ts";
 import { xmlResponse } from "./_respond.ts";
 import { readXmlBody } from "./_xml_body.ts";
 import { refuseEarly, writeCondition } from "./_write_condition.ts";
-
-const CHECKSUM_ELEMENTS = {
-  crc32: "ChecksumCRC32",
-  crc32c: "ChecksumCRC32C",
-  crc64nvme: "ChecksumCRC64NVME",
-  sha1: "ChecksumSHA1",
-  sha256: "ChecksumSHA256",
-};
 
 export async function completeMultipartUpload(ctx: RequestContext): Promise<Response> {
   const { bucket, key } = objectOf(ctx);
@@ -34,14 +27,11 @@ export async function completeMultipartUpload(ctx: RequestContext): Promise<Resp
   if (condition) await refuseEarly(ctx, bucket, key, condition);
   const info = await ctx.store.completeMultipartUpload(bucket, key, uploadId, parts, condition ? { condition } : {});
   Object.assign(ctx.event, { size: info.size, etag: info.etag, checksums: info.checksums });
-  const checksums = Object.fromEntries(
-    Object.entries(info.checksums).map(([alg, v]) => [CHECKSUM_ELEMENTS[alg as keyof typeof CHECKSUM_ELEMENTS], v]),
-  );
   return xmlResponse(ctx.ids, "CompleteMultipartUploadResult", {
     Location: `${ctx.url.origin}/${encodeURIComponent(bucket)}/${key.split("/").map(encodeURIComponent).join("/")}`,
     Bucket: bucket,
     Key: key,
     ETag: info.etag,
-    ...checksums,
+    ...checksumElements(info.checksums),
   });
 }

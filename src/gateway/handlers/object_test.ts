@@ -271,3 +271,57 @@ Deno.test("a streamed body's Content-MD5 is checked by the fs store: PutObject a
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("GetObjectAttributes: the attributes asked for, ETag bare, checksums with their type, parts counted", async () => {
+  const h = createHarness();
+  await h.request({ method: "PUT", path: "/attr" });
+  const body = new TextEncoder().encode("attributes");
+  const crc32 = digestBase64("crc32", body);
+  await h.request({ method: "PUT", path: "/attr/k", body, headers: { "x-amz-checksum-crc32": crc32 } });
+  const ask = (attributes: string | undefined, headers: Record<string, string> = {}, path = "/attr/k") =>
+    h.text({
+      path,
+      query: { attributes: "" },
+      headers: { ...(attributes === undefined ? {} : { "x-amz-object-attributes": attributes }), ...headers },
+    });
+  const etag = (await h.request({ method: "HEAD", path: "/attr/k" })).headers.get("etag")!;
+  let r = await ask("ETag,ObjectSize,StorageClass,Checksum");
+  assert.equal(r.res.status, 200, r.body);
+  assert.match(r.body, /<GetObjectAttributesResponse xmlns="[^"]+">/);
+  assert.equal(/<ETag>([^<]*)<\/ETag>/.exec(r.body)![1], etag.replaceAll('"', ""));
+  assert.match(
+    r.body,
+    /<StorageClass>STANDARD<\/StorageClass><ObjectSize>10<\/ObjectSize>/,
+  );
+  assert.match(r.body, new RegExp(`<Checksum><ChecksumCRC32>${crc32}</ChecksumCRC32><ChecksumType>FULL_OBJECT</`));
+  assert.ok(r.res.headers.get("last-modified"));
+  assert.equal(h.events.at(-1)!.op, "GetObjectAttributes");
+  r = await ask("ObjectSize");
+  assert.doesNotMatch(r.body, /<ETag>|<Checksum>|<ObjectParts>/);
+  r = await ask("ObjectParts");
+  assert.doesNotMatch(r.body, /<ObjectParts>/, "a simple object has no parts to count");
+  assert.equal((await ask("ETag", { "if-none-match": etag })).res.status, 304);
+  assert.equal(errorCode((await ask("ETag", { "if-match": '"other"' })).body), "PreconditionFailed");
+  assert.equal(errorCode((await ask(undefined)).body), "InvalidArgument");
+  assert.equal(errorCode((await ask("ETag,Owner")).body), "InvalidArgument");
+  assert.equal(errorCode((await ask("ETag", {}, "/attr/none")).body), "NoSuchKey");
+
+  const { uploadId } = await startUpload(h, "/attr/mp");
+  const part = await h.request({
+    method: "PUT",
+    path: "/attr/mp",
+    query: { partNumber: "1", uploadId },
+    body: "one part",
+  });
+  const xml = `<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>${
+    part.headers.get("etag")
+  }</ETag></Part></CompleteMultipartUpload>`;
+  await h.request({ method: "POST", path: "/attr/mp", query: { uploadId }, body: xml });
+  r = await ask("ObjectParts,ETag", {}, "/attr/mp");
+  assert.match(r.body, /<ETag>[0-9a-f]{32}-1<\/ETag><ObjectParts><PartsCount>1<\/PartsCount><\/ObjectParts>/);
+});
+
+async function startUpload(h: Harness, path: string): Promise<{ uploadId: string }> {
+  const r = await h.text({ method: "POST", path, query: { uploads: "" } });
+  return { uploadId: /<UploadId>([^<]+)<\/UploadId>/.exec(r.body)![1]! };
+}

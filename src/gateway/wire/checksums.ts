@@ -48,6 +48,27 @@ export function createDigest(alg: DigestAlgorithm): Crc {
   }
 }
 
+/** S3's XML element of each checksum (`ChecksumCRC32`, …). */
+const CHECKSUM_ELEMENTS: Record<ChecksumAlgorithm, string> = {
+  crc32: "ChecksumCRC32",
+  crc32c: "ChecksumCRC32C",
+  crc64nvme: "ChecksumCRC64NVME",
+  sha1: "ChecksumSHA1",
+  sha256: "ChecksumSHA256",
+};
+
+/** A stored checksum's type: a multipart object's composite ones end in `-<parts>`. */
+export function checksumType(value: string): "COMPOSITE" | "FULL_OBJECT" {
+  return value.includes("-") ? "COMPOSITE" : "FULL_OBJECT";
+}
+
+/** Stored checksums as the elements S3 answers them in (CompleteMultipartUpload, GetObjectAttributes). */
+export function checksumElements(checksums: Partial<Record<ChecksumAlgorithm, string>>): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(checksums).map(([alg, v]) => [CHECKSUM_ELEMENTS[alg as ChecksumAlgorithm], v]),
+  );
+}
+
 /** True when `name` (lower case, without `x-amz-checksum-`) is an S3 checksum algorithm. */
 export function isChecksumAlgorithm(name: string): name is ChecksumAlgorithm {
   return (CHECKSUM_ALGORITHMS as readonly string[]).includes(name);
