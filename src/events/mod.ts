@@ -16,6 +16,7 @@ export type S3Operation =
   | "ListObjects"
   | "ListObjectsV2"
   | "PutObject"
+  | "PostObject"
   | "GetObject"
   | "HeadObject"
   | "DeleteObject"
@@ -34,6 +35,14 @@ export type S3Operation =
   | "GetObjectAcl"
   | "GetObjectTagging"
   | "Unknown";
+
+/** Operations that, when they succeed, leave a new version of the object their event names. */
+export const OBJECT_WRITES: ReadonlySet<S3Operation> = new Set<S3Operation>([
+  "PutObject",
+  "PostObject",
+  "CopyObject",
+  "CompleteMultipartUpload",
+]);
 
 /** Reads of bucket settings that clients cannot change here: each answers the setting's unconfigured state. */
 export const BUCKET_SETTING_READS = [

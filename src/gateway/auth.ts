@@ -15,6 +15,7 @@ import {
   credentialScope,
   parseAmzDate,
   parseAuthorizationHeader,
+  parsePostForm,
   parsePresignedQuery,
   signaturesEqual,
   signHex,
@@ -166,8 +167,37 @@ async function byQuery(req: RequestHead, url: URL, deps: AuthDeps): Promise<Auth
   return { identity: { accessKeyId: params.accessKeyId, admin: secret.admin, grants: secret.grants }, payload };
 }
 
+/**
+ * The signer of a browser-based upload form (lower-case field names): its SigV4 fields and the signature over its
+ * policy. The policy's own conditions are checked by the caller (`wire/post_policy.ts`).
+ */
+export async function authenticatePostForm(fields: Map<string, string>, deps: AuthDeps): Promise<Identity> {
+  if (fields.has("awsaccesskeyid")) {
+    throw new S3Error(
+      "InvalidRequest",
+      "The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256",
+    );
+  }
+  if (!fields.has("x-amz-signature")) throw new S3Error("AccessDenied", "Anonymous access is not allowed");
+  let form;
+  try {
+    form = parsePostForm(fields);
+  } catch (err) {
+    throw new S3Error("InvalidArgument", err instanceof Error ? err.message : String(err));
+  }
+  if (!parseAmzDate(form.amzDate)) {
+    throw new S3Error("InvalidArgument", "x-amz-date must be in the ISO8601 Long Format");
+  }
+  const secret = await checkScope(form, form.amzDate, deps, "AuthorizationQueryParametersError");
+  const key = (deps.signingKeys ?? signingKey)(secret.secretAccessKey, form);
+  if (!signaturesEqual(signHex(key, form.policy), form.signature)) {
+    throw new S3Error("SignatureDoesNotMatch", undefined, { fields: { AWSAccessKeyId: form.accessKeyId } });
+  }
+  return { accessKeyId: form.accessKeyId, admin: secret.admin, grants: secret.grants };
+}
+
 async function checkScope(
-  cred: SigV4Credential,
+  cred: Pick<SigV4Credential, "accessKeyId" | "date" | "region" | "service">,
   amzDate: string,
   deps: AuthDeps,
   malformedCode: "AuthorizationHeaderMalformed" | "AuthorizationQueryParametersError",

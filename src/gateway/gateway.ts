@@ -10,8 +10,8 @@ import type { EventBus, OperationEvent, S3Operation } from "../events/mod.ts";
 import { handOff } from "../http_handoff.ts";
 import type { Logger } from "../log.ts";
 import type { ObjectStore } from "../storage/mod.ts";
-import { authenticate, type AuthResult } from "./auth.ts";
-import type { CredentialStore } from "./credentials.ts";
+import { authenticate, authenticatePostForm, type AuthResult } from "./auth.ts";
+import type { CredentialStore, Identity } from "./credentials.ts";
 import type { EventDraft, GatewayLimits, RequestContext } from "./handlers/_context.ts";
 import { HANDLERS } from "./handlers/mod.ts";
 import type { GatewayMetrics } from "./metrics.ts";
@@ -37,6 +37,9 @@ export interface PipelineDeps {
   limits: GatewayLimits;
   metrics: GatewayMetrics;
 }
+
+/** The caller of a request that has not (yet) proven who it is. */
+const ANONYMOUS: Identity = { accessKeyId: "anonymous", admin: false, grants: [] };
 
 /** Bodies of at least this many bytes are passed through `handOff`. */
 const HAND_OFF_BYTES = 1024 * 1024;
@@ -70,7 +73,8 @@ async function handleRequest(
   let sentWhole: number | undefined;
   try {
     if (headerBytes > MAX_HEADER_BYTES) throw new S3Error("RequestHeaderSectionTooLarge");
-    auth = await authenticate(head, url, deps);
+    // A browser-based upload is authenticated by its form (`signPostForm`), read by the handler.
+    auth = route.op === "PostObject" ? undefined : await authenticate(head, url, deps);
     if (route.error) throw route.error;
     const authed = auth;
     const ctx: RequestContext = {
@@ -80,7 +84,12 @@ async function handleRequest(
       bucket: route.bucket,
       key: route.key,
       store: deps.buckets,
-      identity: auth.identity,
+      identity: auth?.identity ?? ANONYMOUS,
+      signPostForm: async (fields) => {
+        const identity = await authenticatePostForm(fields, deps);
+        auth = { identity, payload: { kind: "unsigned" } };
+        return identity;
+      },
       clock: deps.clock,
       region: deps.region,
       limits: deps.limits,
@@ -88,9 +97,9 @@ async function handleRequest(
       ids,
       payload: (options) =>
         payload ??= createPayload(req, {
-          mode: authed.payload,
+          mode: authed?.payload ?? { kind: "unsigned" },
           maxBytes: deps.limits.maxObjectBytes,
-          ...(authed.chunkSigning ? { chunkSigning: authed.chunkSigning } : {}),
+          ...(authed?.chunkSigning ? { chunkSigning: authed.chunkSigning } : {}),
           ...options,
         }, headers),
     };
@@ -127,7 +136,8 @@ async function handleRequest(
     };
     // Optional fields are set only when known, so subscribers never see them present but undefined.
     if (route.bucket !== undefined) event.bucket = route.bucket;
-    if (route.key !== undefined) event.key = route.key;
+    const key = route.key ?? draft.key;
+    if (key !== undefined) event.key = key;
     if (draft.size !== undefined) event.size = draft.size;
     if (draft.etag !== undefined) event.etag = draft.etag;
     if (draft.checksums && Object.keys(draft.checksums).length > 0) {

@@ -31,13 +31,15 @@ export function readHeaders(headers: Headers): { reader: HeaderReader; bytes: nu
     bytes += name.length + value.length + 4;
     values.set(name, value);
   });
+  return { reader: mapReader(values), bytes };
+}
+
+/** A reader over `values` (lower-case names): also what the fields of a POST form are read as. */
+export function mapReader(values: Map<string, string>): HeaderReader {
   return {
-    reader: {
-      get: (name) => values.get(name.toLowerCase()) ?? null,
-      has: (name) => values.has(name.toLowerCase()),
-      forEach: (fn) => values.forEach(fn),
-      keys: () => values.keys(),
-    },
-    bytes,
+    get: (name) => values.get(name.toLowerCase()) ?? null,
+    has: (name) => values.has(name.toLowerCase()),
+    forEach: (fn) => values.forEach(fn),
+    keys: () => values.keys(),
   };
 }

@@ -6,6 +6,7 @@
 import type { S3Operation } from "../events/mod.ts";
 import type { HeaderReader, RequestHead } from "./request_headers.ts";
 import { S3Error } from "./s3_errors.ts";
+import { formBoundary } from "./wire/form_data.ts";
 
 export interface Target {
   bucket?: string;
@@ -104,7 +105,7 @@ function notAllowed(method: string): S3Error {
   return new S3Error("MethodNotAllowed", `The specified method ${method} is not allowed against this resource`);
 }
 
-function bucketOp(method: string, q: URLSearchParams): S3Operation | S3Error {
+function bucketOp(method: string, q: URLSearchParams, headers: HeaderReader): S3Operation | S3Error {
   switch (method) {
     case "GET":
       if (q.has("location")) return "GetBucketLocation";
@@ -117,7 +118,10 @@ function bucketOp(method: string, q: URLSearchParams): S3Operation | S3Error {
     case "HEAD":
       return "HeadBucket";
     case "POST":
-      return q.has("delete") ? "DeleteObjects" : notAllowed(method);
+      if (q.has("delete")) return "DeleteObjects";
+      // A browser-based upload: the form names the key.
+      if (formBoundary(headers.get("content-type")) !== undefined) return "PostObject";
+      return notAllowed(method);
     default:
       return notAllowed(method);
   }
@@ -166,7 +170,7 @@ export function resolveRoute(req: RequestHead, url: URL, virtualHostDomain?: str
   if (subresource !== undefined) return subresourceRoute(req.method, target, subresource);
   let op: S3Operation | S3Error;
   if (target.bucket === undefined) op = req.method === "GET" ? "ListBuckets" : notAllowed(req.method);
-  else if (target.key === undefined) op = bucketOp(req.method, q);
+  else if (target.key === undefined) op = bucketOp(req.method, q, req.headers);
   else op = objectOp(req.method, q, req.headers);
   return op instanceof S3Error ? { ...target, op: "Unknown", error: op } : { ...target, op };
 }

@@ -19,6 +19,7 @@ import {
 } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
+import { createPresignedPost } from "@aws-sdk/s3-presigned-post";
 import { ADMIN, createHarness, sdkSigner } from "./_testing/harness.ts";
 import { serveHarness } from "./_testing/server.ts";
 
@@ -237,6 +238,58 @@ Deno.test("SDK: conditional writes: IfNoneMatch creates once, also among racing 
     await complete({});
     const after = await s3.send(new GetObjectCommand({ Bucket: "sdk", Key: "lock" }));
     assert.equal(await after.Body!.transformToString(), "multipart");
+  });
+});
+
+Deno.test("SDK presigned POST: a browser form upload within its policy is stored; outside it, nothing is", async () => {
+  await withServer(async (s3, { h }) => {
+    const { url, fields } = await createPresignedPost(s3, {
+      Bucket: "sdk",
+      Key: "uploads/${filename}",
+      Conditions: [["starts-with", "$key", "uploads/"], ["content-length-range", 1, 100_000], [
+        "starts-with",
+        "$Content-Type",
+        "text/",
+      ]],
+      Fields: { "Content-Type": "text/plain", success_action_status: "201" },
+      Expires: 600,
+    });
+    const post = (file: Blob, name: string, change: Record<string, string> = {}) => {
+      const form = new FormData();
+      for (const [k, v] of Object.entries({ ...fields, ...change })) form.append(k, v);
+      form.append("file", file, name);
+      return fetch(url, { method: "POST", body: form });
+    };
+    const refused = async (res: Response, status: number, code: string) => {
+      assert.equal(res.status, status);
+      assert.match(await res.text(), new RegExp(`<Code>${code}</Code>`));
+    };
+    const res = await post(new Blob(["hello from a browser"]), "hello.txt");
+    assert.equal(res.status, 201);
+    assert.match(
+      await res.text(),
+      /<PostResponse xmlns="[^"]+"><Location>[^<]+\/sdk\/uploads\/hello.txt<\/Location><Bucket>sdk<\/Bucket><Key>uploads\/hello.txt<\/Key><ETag>/,
+    );
+    const got = await s3.send(new GetObjectCommand({ Bucket: "sdk", Key: "uploads/hello.txt" }));
+    assert.equal(got.ContentType, "text/plain");
+    assert.equal(await got.Body!.transformToString(), "hello from a browser");
+    const event = h.events.at(-2)!; // the GET's event is the last
+    assert.deepEqual([event.op, event.key, event.size, event.actor], [
+      "PostObject",
+      "uploads/hello.txt",
+      20,
+      ADMIN.accessKeyId,
+    ]);
+
+    await refused(await post(new Blob([new Uint8Array(100_001)]), "big.bin"), 400, "EntityTooLarge");
+    await refused(await post(new Blob([""]), "empty.txt"), 400, "EntityTooSmall");
+    await refused(await post(new Blob(["x"]), "x.txt", { "Content-Type": "image/png" }), 403, "AccessDenied");
+    await refused(await post(new Blob(["x"]), "x.txt", { "x-amz-meta-extra": "1" }), 403, "AccessDenied");
+    await refused(await post(new Blob(["x"]), "x.txt", { key: "elsewhere/x.txt" }), 403, "AccessDenied");
+    const otherPolicy = btoa(JSON.stringify({ expiration: "2099-01-01T00:00:00Z", conditions: [] }));
+    await refused(await post(new Blob(["x"]), "x.txt", { Policy: otherPolicy }), 403, "SignatureDoesNotMatch");
+    const listed = await s3.send(new ListObjectsV2Command({ Bucket: "sdk" }));
+    assert.deepEqual(listed.Contents?.map((o) => o.Key), ["uploads/hello.txt"]);
   });
 });
 

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { OBJECT_WRITES } from "../events/mod.ts";
 import type { ObjectStore } from "../storage/mod.ts";
 import type { JournalStore } from "./journal.ts";
 import { decodeRecord, type JournalRecord, type ObservedOperation, type RecordBody } from "./record_codec.ts";
@@ -40,7 +41,7 @@ interface KeyState {
   last: { seq: number; time: string; op: string; actor: string };
 }
 
-const CREATES = new Set(["PutObject", "CopyObject", "CompleteMultipartUpload", "ObservedCreate", "ObservedModify"]);
+const CREATES = new Set<string>([...OBJECT_WRITES, "ObservedCreate", "ObservedModify"]);
 const DELETES = new Set(["DeleteObject", "DeleteObjects", "ObservedDelete"]);
 export const RECONCILE_ACTOR = "integrity-reconcile";
 const PAGE = 5000;

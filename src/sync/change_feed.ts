@@ -7,21 +7,20 @@
  * @module
  */
 import type { Clock } from "../clock.ts";
-import type { EventBus, OperationEvent } from "../events/mod.ts";
+import { type EventBus, OBJECT_WRITES, type OperationEvent } from "../events/mod.ts";
 import type { Logger } from "../log.ts";
 import type { SyncRepo } from "./repo.ts";
 
 type ChangeInsert = Parameters<SyncRepo["appendChanges"]>[0][number];
 
 /** Gateway operations that change what a bucket holds. */
-const PUTS = new Set(["PutObject", "CompleteMultipartUpload", "CopyObject"]);
 const DELETES = new Set(["DeleteObject", "DeleteObjects", "DeleteBucket"]);
 
 /** Maps one event to a change record, or null when it does not change a watched bucket's objects. */
 export function changeOf(event: OperationEvent, watched: ReadonlySet<string>, clock: Clock): ChangeInsert | null {
   if (event.status >= 300 || !event.bucket || !watched.has(event.bucket)) return null;
   const base = { bucket: event.bucket, time: clock.now(), etag: null, size: null };
-  if (PUTS.has(event.op)) {
+  if (OBJECT_WRITES.has(event.op)) {
     if (!event.key) return { ...base, key: null, op: "reset" };
     return { ...base, key: event.key, op: "put", etag: event.etag ?? null, size: event.size ?? null };
   }

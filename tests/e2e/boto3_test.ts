@@ -49,11 +49,24 @@ resource = boto3.resource("s3", endpoint_url=os.environ["ENDPOINT"], config=Conf
 resource.Bucket("boto-versions").object_versions.delete()
 out["after_versions_delete"] = s3.list_objects_v2(Bucket="boto-versions")["KeyCount"]
 s3.delete_bucket(Bucket="boto-versions")
+
+# A browser-based upload: a presigned POST form, sent as multipart/form-data by requests
+import requests
+post = s3.generate_presigned_post("boto-post", "in/\${filename}", Fields={"Content-Type": "text/plain"},
+                                  Conditions=[{"Content-Type": "text/plain"}, ["content-length-range", 1, 1024]], ExpiresIn=300)
+s3.create_bucket(Bucket="boto-post")
+sent = requests.post(post["url"], data=post["fields"], files={"file": ("note.txt", b"posted by boto3")})
+too_big = requests.post(post["url"], data=post["fields"], files={"file": ("big.txt", b"x" * 2000)})
+obj = s3.get_object(Bucket="boto-post", Key="in/note.txt")
+out["post"] = [sent.status_code, obj["Body"].read().decode(), obj["ContentType"], too_big.status_code,
+               "EntityTooLarge" in too_big.text, s3.list_objects_v2(Bucket="boto-post")["KeyCount"]]
+s3.delete_object(Bucket="boto-post", Key="in/note.txt")
+s3.delete_bucket(Bucket="boto-post")
 out["buckets"] = [b["Name"] for b in s3.list_buckets()["Buckets"]]
 print(json.dumps(out))
 `;
 
-Deno.test("boto3: put/get with metadata, ranges, managed multipart transfer, copy, presigned GET, batch delete, versions", async () => {
+Deno.test("boto3: put/get with metadata, ranges, managed multipart transfer, copy, presigned GET, batch delete, versions, presigned POST", async () => {
   await withAppliance(async (app, scratch) => {
     const { stdout } = await run("/usr/bin/python3", ["-c", SCRIPT], {
       env: { ...awsEnv(app, scratch), ENDPOINT: app.s3 },
@@ -70,5 +83,6 @@ Deno.test("boto3: put/get with metadata, ranges, managed multipart transfer, cop
     assert.equal(out.versioning, "unversioned");
     assert.deepEqual(out.versions, [["v/1", "null", true], ["v/2", "null", true], ["v/3", "null", true]]);
     assert.equal(out.after_versions_delete, 0);
+    assert.deepEqual(out.post, [204, "posted by boto3", "text/plain", 400, true, 1]);
   });
 });

@@ -15,6 +15,8 @@ import { S3Error } from "../s3_errors.ts";
 
 /** Fields of the operation event a handler knows best. */
 export interface EventDraft {
+  /** The object key, when the request names it in its body rather than its path (PostObject). */
+  key?: string;
   size?: number;
   etag?: string;
   checksums?: Partial<Record<ChecksumAlgorithm, string>>;
@@ -42,7 +44,13 @@ export interface RequestContext {
   bucket: string | undefined;
   key: string | undefined;
   store: ObjectStore;
+  /** The caller; for PostObject anonymous until `signPostForm` has verified the form. */
   identity: Identity;
+  /**
+   * PostObject only (its request carries no other authentication): verifies the form's signature over its policy
+   * and returns the signer, who is then the request's actor.
+   */
+  signPostForm(fields: Map<string, string>): Promise<Identity>;
   clock: Clock;
   region: string;
   limits: GatewayLimits;

@@ -39,9 +39,11 @@ export function refuseAclGrants(headers: HeaderReader): void {
   }
 }
 
-/** Checks the write's feature headers (PutObject, CreateMultipartUpload, CopyObject); returns the ones to apply. */
-export function writeFeatures(ctx: RequestContext): Pick<PutOptions, "objectLock"> {
-  const h = ctx.headers;
+/**
+ * Checks the write's feature headers (PutObject, CreateMultipartUpload, CopyObject; a POST form's fields for
+ * PostObject); returns the ones to apply.
+ */
+export function writeFeatures(ctx: RequestContext, h: HeaderReader = ctx.headers): Pick<PutOptions, "objectLock"> {
   if (ENCRYPTION_HEADERS.some((name) => h.has(name))) {
     throw new S3Error("NotImplemented", "Server-side encryption is not available: objects are stored as sent");
   }
@@ -50,11 +52,10 @@ export function writeFeatures(ctx: RequestContext): Pick<PutOptions, "objectLock
     throw new S3Error("NotImplemented", "Website redirects are not available");
   }
   refuseAclGrants(h);
-  return objectLockOf(ctx);
+  return objectLockOf(ctx, h);
 }
 
-function objectLockOf(ctx: RequestContext): Pick<PutOptions, "objectLock"> {
-  const h = ctx.headers;
+function objectLockOf(ctx: RequestContext, h: HeaderReader): Pick<PutOptions, "objectLock"> {
   const mode = h.get("x-amz-object-lock-mode");
   const until = h.get("x-amz-object-lock-retain-until-date");
   const legalHold = h.get("x-amz-object-lock-legal-hold");

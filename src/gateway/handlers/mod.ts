@@ -19,6 +19,7 @@ import { deleteObject } from "./object_delete.ts";
 import { getObject } from "./object_get.ts";
 import { getObjectAttributes } from "./object_attributes.ts";
 import { headObject } from "./object_head.ts";
+import { postObject } from "./object_post.ts";
 import { putObject } from "./object_put.ts";
 import { deleteObjects } from "./objects_delete.ts";
 import { listObjectsV1 } from "./objects_list_v1.ts";
@@ -36,6 +37,7 @@ export const HANDLERS: Record<Exclude<S3Operation, "Unknown">, Handler> = {
   ListObjects: listObjectsV1,
   ListObjectsV2: listObjectsV2,
   PutObject: putObject,
+  PostObject: postObject,
   GetObject: getObject,
   HeadObject: headObject,
   DeleteObject: deleteObject,

@@ -127,6 +127,27 @@ export function parsePresignedQuery(params: URLSearchParams): PresignedParams {
   };
 }
 
+export interface PostFormCredential extends Omit<SigV4Credential, "signedHeaders"> {
+  amzDate: string;
+  /** The base64 policy document: what the signature signs. */
+  policy: string;
+}
+
+/** Parse the SigV4 fields of a browser-based upload form (lower-case field names). */
+export function parsePostForm(fields: Map<string, string>): PostFormCredential {
+  if (fields.get("x-amz-algorithm") !== ALGORITHM) throw new SyntaxError(`x-amz-algorithm must be ${ALGORITHM}`);
+  const credential = fields.get("x-amz-credential");
+  const amzDate = fields.get("x-amz-date");
+  const signature = fields.get("x-amz-signature");
+  const policy = fields.get("policy");
+  if (!credential || !amzDate || !signature || !policy) {
+    throw new SyntaxError(
+      "A signed POST form needs the fields x-amz-credential, x-amz-date, x-amz-signature and policy",
+    );
+  }
+  return { ...parseCredentialScope(credential), signature: checkSignature(signature), amzDate, policy };
+}
+
 /** Parse `YYYYMMDDTHHMMSSZ`; undefined when malformed. */
 export function parseAmzDate(value: string): Date | undefined {
   const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(value);

@@ -1,0 +1,107 @@
+/**
+ * PostObject: a browser-based upload, an HTML form posted as `multipart/form-data` to the bucket. The form carries
+ * the key, the object's headers and metadata, a policy and a SigV4 signature over that policy; the request has no
+ * other authentication. The signer needs write access to the key, the form must meet the policy
+ * (`wire/post_policy.ts`), and the file streams into the store while it arrives, within the policy's
+ * `content-length-range`. Nothing is stored unless all of it holds.
+ *
+ * @module
+ */
+import { mayAccess } from "../credentials.ts";
+import { mapReader } from "../request_headers.ts";
+import { withIds } from "../request_ids.ts";
+import { S3Error } from "../s3_errors.ts";
+import { formBoundary, readFormUpload } from "../wire/form_data.ts";
+import { checkPostPolicy, parsePostPolicy } from "../wire/post_policy.ts";
+import { buildXml } from "../wire/xml.ts";
+import { bucketOf, type RequestContext } from "./_context.ts";
+import { putOptionsFrom } from "./_object_headers.ts";
+import { emptyResponse } from "./_respond.ts";
+import { writeFeatures } from "./_write_features.ts";
+
+const FIELD_HEADERS: Record<string, string> = { acl: "x-amz-acl", tagging: "x-amz-tagging" };
+
+/** Passes `file` through, failing it when it exceeds `maxBytes` or ends below `minBytes`. */
+function sizeChecked(file: ReadableStream<Uint8Array>, minBytes: number, maxBytes: number) {
+  let size = 0;
+  return file.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        size += chunk.byteLength;
+        if (size > maxBytes) {
+          throw new S3Error("EntityTooLarge", "Your proposed upload exceeds the maximum allowed size", {
+            fields: { MaxSizeAllowed: String(maxBytes) },
+          });
+        }
+        controller.enqueue(chunk);
+      },
+      flush() {
+        if (size < minBytes) {
+          throw new S3Error("EntityTooSmall", "Your proposed upload is smaller than the minimum allowed size", {
+            fields: { MinSizeAllowed: String(minBytes), ProposedSize: String(size) },
+          });
+        }
+      },
+    }),
+  );
+}
+
+function objectUrl(ctx: RequestContext, bucket: string, key: string): string {
+  return `${ctx.url.origin}/${encodeURIComponent(bucket)}/${key.split("/").map(encodeURIComponent).join("/")}`;
+}
+
+export async function postObject(ctx: RequestContext): Promise<Response> {
+  const bucket = bucketOf(ctx);
+  const boundary = formBoundary(ctx.headers.get("content-type"));
+  if (boundary === undefined) throw new S3Error("MalformedPOSTRequest", "The POST body must be multipart/form-data");
+  const form = await readFormUpload(ctx.payload({ checksumHeadersDescribeBody: false }).stream, boundary);
+  try {
+    const identity = await ctx.signPostForm(form.fields);
+    const policy = parsePostPolicy(form.fields.get("policy")!);
+    const named = form.fields.get("key");
+    if (!named) throw new S3Error("InvalidArgument", "Bucket POST must contain a field named 'key'");
+    const key = named.replaceAll("${filename}", form.filename ?? "");
+    ctx.event.key = key;
+    const { minBytes, maxBytes } = checkPostPolicy(
+      policy,
+      new Map([...form.fields, ["key", key], ["bucket", bucket]]),
+      ctx.clock.now(),
+    );
+    if (!mayAccess(identity, { bucket, key, permission: "write" })) throw new S3Error("AccessDenied");
+    // The form's `acl` and `tagging` fields are what the headers `x-amz-acl` and `x-amz-tagging` are to a PUT.
+    const fields = mapReader(new Map([...form.fields].map(([k, v]) => [FIELD_HEADERS[k] ?? k, v])));
+    const options = { ...putOptionsFrom(fields), ...writeFeatures(ctx, fields) };
+    const info = await ctx.store.putObject(bucket, key, sizeChecked(form.file, minBytes, maxBytes), options);
+    Object.assign(ctx.event, { size: info.size, etag: info.etag });
+    return answer(ctx, form.fields, { bucket, key, etag: info.etag });
+  } catch (err) {
+    await form.file.cancel(err).catch(() => {});
+    throw err;
+  }
+}
+
+/** S3's answers: a redirect when the form asks for one, else the form's `success_action_status` (default 204). */
+function answer(ctx: RequestContext, fields: Map<string, string>, o: { bucket: string; key: string; etag: string }) {
+  const location = objectUrl(ctx, o.bucket, o.key);
+  const redirect = fields.get("success_action_redirect") ?? fields.get("redirect");
+  if (redirect) {
+    try {
+      const to = new URL(redirect);
+      to.searchParams.set("bucket", o.bucket);
+      to.searchParams.set("key", o.key);
+      to.searchParams.set("etag", o.etag);
+      return new Response(null, { status: 303, headers: withIds(ctx.ids, { location: to.href, etag: o.etag }) });
+    } catch {
+      // S3 ignores a redirect that is not a URL and answers with the status instead.
+    }
+  }
+  const status = fields.get("success_action_status");
+  if (status === "201") {
+    const xml = buildXml("PostResponse", { Location: location, Bucket: o.bucket, Key: o.key, ETag: o.etag });
+    return new Response(xml, {
+      status: 201,
+      headers: withIds(ctx.ids, { "content-type": "application/xml", etag: o.etag, location }),
+    });
+  }
+  return emptyResponse(ctx.ids, status === "200" ? 200 : 204, { etag: o.etag, location });
+}
