@@ -1,6 +1,8 @@
 // A client that disconnects mid-upload must leave no object behind: the request body errors, the error runs
 // through the payload pipeline into the fs store, which discards its temp file.
 import assert from "node:assert/strict";
+import { S3Client } from "@aws-sdk/client-s3";
+import { createPresignedPost } from "@aws-sdk/s3-presigned-post";
 import { createFsStore } from "../storage/fs.ts";
 import { ADMIN, createHarness, sdkSigner } from "./_testing/harness.ts";
 import { serveHarness } from "./_testing/server.ts";
@@ -68,6 +70,47 @@ Deno.test("client disconnecting mid-upload leaves no object and no temp file (fs
 
 Deno.test("client disconnecting mid-upload of a small body (read whole, not streamed) leaves nothing", async () => {
   await disconnectMidUpload(32 * 1024);
+});
+
+Deno.test("a browser disconnecting mid-way through a POST form's file leaves no object and no temp file", async () => {
+  const root = await Deno.makeTempDir({ prefix: "gateway-disconnect-" });
+  const store = await createFsStore({ root });
+  const h = createHarness({ store });
+  const server = serveHarness(h);
+  const s3 = new S3Client({ endpoint: server.endpoint, region: "us-east-1", forcePathStyle: true, credentials: ADMIN });
+  try {
+    assert.equal((await h.request({ method: "PUT", path: "/drop" })).status, 200);
+    const { fields } = await createPresignedPost(s3, { Bucket: "drop", Key: "posted.bin", Expires: 600 });
+    const form = new FormData();
+    for (const [k, v] of Object.entries(fields)) form.append(k, v);
+    form.append("file", new Blob([new Uint8Array(4 * 1024 * 1024).fill(5)]), "posted.bin");
+    const encoded = new Response(form);
+    const body = new Uint8Array(await encoded.arrayBuffer());
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+    const head = [
+      "POST /drop HTTP/1.1",
+      `host: 127.0.0.1:${server.port}`,
+      `content-type: ${encoded.headers.get("content-type")}`,
+      `content-length: ${body.byteLength}`,
+      "",
+      "",
+    ].join("\r\n");
+    await conn.write(new TextEncoder().encode(head));
+    const half = Math.floor(body.byteLength / 2);
+    for (let sent = 0; sent < half;) sent += await conn.write(body.subarray(sent, half));
+    conn.close();
+    await waitFor(() => h.events.some((e) => e.op === "PostObject"));
+    const ev = h.events.find((e) => e.op === "PostObject")!;
+    assert.notEqual(ev.status, 204);
+    assert.deepEqual([ev.key, ev.actor], ["posted.bin", ADMIN.accessKeyId]);
+    assert.equal((await h.request({ method: "HEAD", path: "/drop/posted.bin" })).status, 404);
+    await waitFor(async () => (await dirEntries(`${root}/tmp`)).length === 0);
+  } finally {
+    s3.destroy();
+    await server.close();
+    await store.close();
+    await Deno.remove(root, { recursive: true });
+  }
 });
 
 Deno.test("client disconnecting mid-download cancels the store's stream and records a partial transfer", async () => {
