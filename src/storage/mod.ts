@@ -7,6 +7,8 @@
  *   stream leaves nothing visible.
  * - ETags are S3-identical: hex MD5 for simple puts, `md5(concat(part md5s))-N` for multipart; returned with quotes.
  * - Listings are in UTF-8 byte order of keys.
+ * - Conditional writes (`PutOptions.condition`) are checked atomically with the publication: of racing writers
+ *   whose condition names the same state, one wins.
  * - Errors are `AppError`s: NoSuchBucket, NoSuchKey, NoSuchUpload, BucketAlreadyExists, BucketNotEmpty,
  *   InvalidBucketName, KeyTooLong, InvalidPart, InvalidPartOrder, EntityTooSmall, InvalidRange, NoSpace, Unavailable.
  *

@@ -18,6 +18,11 @@ export function emptyResponse(ids: RequestIds, status: number, headers: Record<s
   return new Response(null, { status, headers: withIds(ids, headers) });
 }
 
+/** The path-style URL of an object on the endpoint `url` was sent to (the `Location` S3 answers uploads with). */
+export function objectUrl(url: URL, bucket: string, key: string): string {
+  return `${url.origin}/${encodeURIComponent(bucket)}/${key.split("/").map(encodeURIComponent).join("/")}`;
+}
+
 /** S3 timestamps in listings: ISO 8601 with milliseconds. */
 export function isoDate(d: Date): string {
   return d.toISOString();

@@ -4,7 +4,7 @@ import { checksumElements } from "../wire/checksums.ts";
 import { childrenNamed, childText } from "../wire/xml.ts";
 import { objectOf, type RequestContext, requireAccess } from "./_context.ts";
 import { MAX_PART_NUMBER, uploadIdOf } from "./_multipart_params.ts";
-import { xmlResponse } from "./_respond.ts";
+import { objectUrl, xmlResponse } from "./_respond.ts";
 import { readXmlBody } from "./_xml_body.ts";
 import { refuseEarly, writeCondition } from "./_write_condition.ts";
 
@@ -28,7 +28,7 @@ export async function completeMultipartUpload(ctx: RequestContext): Promise<Resp
   const info = await ctx.store.completeMultipartUpload(bucket, key, uploadId, parts, condition ? { condition } : {});
   Object.assign(ctx.event, { size: info.size, etag: info.etag, checksums: info.checksums });
   return xmlResponse(ctx.ids, "CompleteMultipartUploadResult", {
-    Location: `${ctx.url.origin}/${encodeURIComponent(bucket)}/${key.split("/").map(encodeURIComponent).join("/")}`,
+    Location: objectUrl(ctx.url, bucket, key),
     Bucket: bucket,
     Key: key,
     ETag: info.etag,

@@ -16,7 +16,7 @@ import { checkPostPolicy, parsePostPolicy } from "../wire/post_policy.ts";
 import { buildXml } from "../wire/xml.ts";
 import { bucketOf, type RequestContext } from "./_context.ts";
 import { putOptionsFrom } from "./_object_headers.ts";
-import { emptyResponse } from "./_respond.ts";
+import { emptyResponse, objectUrl } from "./_respond.ts";
 import { writeFeatures } from "./_write_features.ts";
 
 const FIELD_HEADERS: Record<string, string> = { acl: "x-amz-acl", tagging: "x-amz-tagging" };
@@ -44,10 +44,6 @@ function sizeChecked(file: ReadableStream<Uint8Array>, minBytes: number, maxByte
       },
     }),
   );
-}
-
-function objectUrl(ctx: RequestContext, bucket: string, key: string): string {
-  return `${ctx.url.origin}/${encodeURIComponent(bucket)}/${key.split("/").map(encodeURIComponent).join("/")}`;
 }
 
 export async function postObject(ctx: RequestContext): Promise<Response> {
@@ -82,7 +78,7 @@ export async function postObject(ctx: RequestContext): Promise<Response> {
 
 /** S3's answers: a redirect when the form asks for one, else the form's `success_action_status` (default 204). */
 function answer(ctx: RequestContext, fields: Map<string, string>, o: { bucket: string; key: string; etag: string }) {
-  const location = objectUrl(ctx, o.bucket, o.key);
+  const location = objectUrl(ctx.url, o.bucket, o.key);
   const redirect = fields.get("success_action_redirect") ?? fields.get("redirect");
   if (redirect) {
     try {

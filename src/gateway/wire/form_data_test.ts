@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { S3Error } from "../s3_errors.ts";
+import { streamOf } from "../../storage/_testing/contract_helpers.ts";
 import { formBoundary, MAX_FIELD_BYTES, readFormUpload } from "./form_data.ts";
 
 /** A form encoded by the platform's own multipart/form-data serializer. */
@@ -8,17 +9,6 @@ async function encoded(form: FormData): Promise<{ bytes: Uint8Array; boundary: s
   const boundary = formBoundary(res.headers.get("content-type"));
   assert.ok(boundary);
   return { bytes: new Uint8Array(await res.arrayBuffer()), boundary };
-}
-
-function pieces(bytes: Uint8Array, size: number): ReadableStream<Uint8Array> {
-  let at = 0;
-  return new ReadableStream({
-    pull(c) {
-      if (at >= bytes.byteLength) return c.close();
-      c.enqueue(bytes.slice(at, at + size));
-      at += size;
-    },
-  });
 }
 
 async function code(p: Promise<unknown>): Promise<string> {
@@ -49,7 +39,7 @@ Deno.test("readFormUpload(): fields before the file, the file streamed, across a
   form.append("after", "ignored");
   const { bytes, boundary } = await encoded(form);
   for (const size of [1, 7, 100, 65_536, bytes.byteLength]) {
-    const got = await readFormUpload(pieces(bytes, size), boundary);
+    const got = await readFormUpload(streamOf(bytes, size), boundary);
     assert.deepEqual([...got.fields], [
       ["key", "uploads/${filename}"],
       ["content-type", "image/png"],
@@ -64,23 +54,26 @@ Deno.test("readFormUpload(): no file, a body cut off inside the file, oversized 
   const noFile = new FormData();
   noFile.append("key", "k");
   let form = await encoded(noFile);
-  assert.equal(await code(readFormUpload(pieces(form.bytes, 5), form.boundary)), "IncorrectNumberOfFilesInPostRequest");
+  assert.equal(
+    await code(readFormUpload(streamOf(form.bytes, 5), form.boundary)),
+    "IncorrectNumberOfFilesInPostRequest",
+  );
 
   const withFile = new FormData();
   withFile.append("key", "k");
   withFile.append("file", new File([content], "f"));
   form = await encoded(withFile);
   const cut = form.bytes.subarray(0, form.bytes.byteLength - 200);
-  assert.equal(await code(readFormUpload(pieces(cut, 1000), form.boundary)), "MalformedPOSTRequest");
+  assert.equal(await code(readFormUpload(streamOf(cut, 1000), form.boundary)), "MalformedPOSTRequest");
 
   const big = new FormData();
   big.append("x-amz-meta-big", "x".repeat(MAX_FIELD_BYTES + 1));
   big.append("file", new File(["data"], "f"));
   form = await encoded(big);
-  assert.equal(await code(readFormUpload(pieces(form.bytes, 4096), form.boundary)), "MalformedPOSTRequest");
+  assert.equal(await code(readFormUpload(streamOf(form.bytes, 4096), form.boundary)), "MalformedPOSTRequest");
 
   assert.equal(
-    await code(readFormUpload(pieces(new TextEncoder().encode("no form here"), 4), "b")),
+    await code(readFormUpload(streamOf(new TextEncoder().encode("no form here"), 4), "b")),
     "MalformedPOSTRequest",
   );
   assert.equal(formBoundary('multipart/form-data; boundary="a b"'), "a b");
