@@ -1,6 +1,8 @@
-// More real clients against the gateway over HTTP: boto3, s3cmd and rclone (Debian packages; CI installs them).
+// More real clients against the gateway over HTTP: boto3, s3cmd, rclone and curl (Debian packages; CI installs them).
 // A missing tool makes the test fail, never skip.
 import assert from "node:assert/strict";
+import { CreateBucketCommand, GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { createPresignedPost } from "@aws-sdk/s3-presigned-post";
 import { ADMIN, createHarness } from "./_testing/harness.ts";
 import { serveHarness, type TestServer } from "./_testing/server.ts";
 
@@ -108,5 +110,46 @@ Deno.test("rclone: copy a directory tree up and back, check sizes and hashes, pu
     assert.equal(await Deno.readTextFile(`${dir}/back/sub/c d.txt`), "text with space");
     const r = await run("/usr/bin/rclone", ["purge", "gw:rclone"], env);
     assert.equal(r.code, 0, r.stderr);
+  });
+});
+
+Deno.test("curl -F: a presigned POST form sent by curl's own multipart encoder is stored, in bytes and headers", async () => {
+  await withGateway(async (server, dir) => {
+    const s3 = new S3Client({
+      endpoint: server.endpoint,
+      region: "us-east-1",
+      forcePathStyle: true,
+      credentials: ADMIN,
+    });
+    try {
+      await s3.send(new CreateBucketCommand({ Bucket: "curl" }));
+      const { url, fields } = await createPresignedPost(s3, {
+        Bucket: "curl",
+        Key: "forms/${filename}",
+        Conditions: [["starts-with", "$key", "forms/"], ["starts-with", "$x-amz-meta-sender", ""]],
+        Fields: { "Content-Type": "application/octet-stream" },
+        Expires: 300,
+      });
+      const data = pattern(300_000);
+      await Deno.writeFile(`${dir}/payload.bin`, data);
+      const form = Object.entries({ ...fields, "x-amz-meta-sender": "curl" }).flatMap(([k, v]) => ["-F", `${k}=${v}`]);
+      const r = await run("/usr/bin/curl", [
+        "-sS",
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code}",
+        ...form,
+        "-F",
+        `file=@${dir}/payload.bin`,
+        url,
+      ]);
+      assert.equal(r.stdout, "204", r.stderr);
+      const got = await s3.send(new GetObjectCommand({ Bucket: "curl", Key: "forms/payload.bin" }));
+      assert.equal(got.Metadata?.sender, "curl");
+      assert.deepEqual(await got.Body!.transformToByteArray(), data);
+    } finally {
+      s3.destroy();
+    }
   });
 });
