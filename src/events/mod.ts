@@ -61,6 +61,8 @@ export const BUCKET_SETTING_READS = [
   "GetBucketReplication",
   "GetPublicAccessBlock",
   "GetBucketOwnershipControls",
+  "GetBucketPolicyStatus",
+  "GetBucketAccelerateConfiguration",
 ] as const;
 
 export type BucketSettingRead = typeof BUCKET_SETTING_READS[number];

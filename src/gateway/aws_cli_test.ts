@@ -206,6 +206,8 @@ Deno.test("aws s3api: versions of an unversioned bucket, and its settings read a
     assert.deepEqual(tags.TagSet, []);
     const block = JSON.parse(await cli.ok("s3api", "get-public-access-block", "--bucket", "cli"));
     assert.equal(block.PublicAccessBlockConfiguration.BlockPublicAcls, true);
+    const status = JSON.parse(await cli.ok("s3api", "get-bucket-policy-status", "--bucket", "cli"));
+    assert.equal(status.PolicyStatus.IsPublic, false);
     const unset: [string, string][] = [
       ["get-bucket-tagging", "NoSuchTagSet"],
       ["get-bucket-policy", "NoSuchBucketPolicy"],

@@ -74,6 +74,8 @@ const READABLE: Record<string, { bucket?: S3Operation; object?: S3Operation }> =
   replication: { bucket: "GetBucketReplication" },
   publicAccessBlock: { bucket: "GetPublicAccessBlock" },
   ownershipControls: { bucket: "GetBucketOwnershipControls" },
+  policyStatus: { bucket: "GetBucketPolicyStatus" },
+  accelerate: { bucket: "GetBucketAccelerateConfiguration" },
 };
 
 function decodePath(s: string): string {

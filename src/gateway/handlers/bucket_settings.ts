@@ -1,7 +1,8 @@
 /**
  * Reads of the settings clients cannot change here, each answered with the state it has in a bucket where it was
  * never configured: not versioned, the owner in full control (ACLs play no part: access comes from the key's
- * grants), owner-enforced object ownership, public access blocked (there is no anonymous access), the owner paying
+ * grants), owner-enforced object ownership, public access blocked and no policy making the bucket public (there is no
+ * anonymous access), transfer acceleration never enabled, the owner paying
  * for requests, no logging or notifications, and no tags, CORS rules, policy, lifecycle rules, default encryption,
  * object lock, website or replication (S3's "not found" error for each). Tools that read settings before they work
  * (s3cmd `info`) get S3's answer instead of NotImplemented; writing a setting stays NotImplemented.
@@ -31,6 +32,8 @@ const UNCONFIGURED: Record<BucketSettingRead, Unconfigured> = {
     root: "PublicAccessBlockConfiguration",
     body: { BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: true },
   },
+  GetBucketPolicyStatus: { root: "PolicyStatus", body: { IsPublic: false } },
+  GetBucketAccelerateConfiguration: { root: "AccelerateConfiguration", body: {} },
   GetBucketRequestPayment: { root: "RequestPaymentConfiguration", body: { Payer: "BucketOwner" } },
   GetBucketLogging: { root: "BucketLoggingStatus", body: {} },
   GetBucketNotificationConfiguration: { root: "NotificationConfiguration", body: {} },

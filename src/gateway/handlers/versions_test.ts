@@ -139,6 +139,10 @@ Deno.test("bucket settings read as never configured; writing them stays NotImple
   assert.equal(tag(r.body, "ObjectOwnership"), "BucketOwnerEnforced");
   r = await h.text({ path: "/shared", query: { publicAccessBlock: "" } });
   assert.equal(tag(r.body, "RestrictPublicBuckets"), "true");
+  r = await h.text({ path: "/shared", query: { policyStatus: "" } });
+  assert.equal(tag(r.body, "IsPublic"), "false");
+  r = await h.text({ path: "/shared", query: { accelerate: "" } });
+  assert.match(r.body, /<AccelerateConfiguration xmlns="[^"]+"><\/AccelerateConfiguration>$/);
   for (const name of ["logging", "notification"]) {
     r = await h.text({ path: "/shared", query: { [name]: "" } });
     assert.equal(r.res.status, 200, name);
