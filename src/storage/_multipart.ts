@@ -7,7 +7,15 @@
 import { Buffer } from "node:buffer";
 import { createHash } from "node:crypto";
 import { AppError } from "../errors.ts";
-import { type ByteRange, type ChecksumAlgorithm, type CompletedPart, MIN_PART_SIZE, type PartInfo } from "./mod.ts";
+import {
+  type ByteRange,
+  type ChecksumAlgorithm,
+  type CompletedPart,
+  isCompositeChecksum,
+  MIN_PART_SIZE,
+  type PartInfo,
+  unquoteEtag,
+} from "./mod.ts";
 import { crc32, crc32c } from "./_crc.ts";
 
 export const MAX_PART_NUMBER = 10_000;
@@ -20,10 +28,6 @@ export function validatePartNumber(partNumber: number): void {
 
 export function quoteEtag(hex: string): string {
   return `"${hex}"`;
-}
-
-export function unquoteEtag(etag: string): string {
-  return etag.replace(/^"|"$/g, "").toLowerCase();
 }
 
 /**
@@ -78,7 +82,7 @@ export function copyKeepsEtag(source: { etag: string }, range: ByteRange | undef
 export function copiedChecksums(
   checksums: Partial<Record<ChecksumAlgorithm, string>>,
 ): Partial<Record<ChecksumAlgorithm, string>> {
-  return Object.fromEntries(Object.entries(checksums).filter(([, value]) => !/-\d+$/.test(value!)));
+  return Object.fromEntries(Object.entries(checksums).filter(([, value]) => !isCompositeChecksum(value!)));
 }
 
 export function multipartEtag(parts: PartInfo[]): string {

@@ -8,7 +8,14 @@ import { NodeHttpHandler } from "@smithy/node-http-handler";
 import { Agent as HttpAgent } from "node:http";
 import { Agent as HttpsAgent } from "node:https";
 import type { Clock } from "../clock.ts";
-import type { ByteRange, ChecksumAlgorithm, ObjectInfo, PutOptions, WriteCondition } from "./mod.ts";
+import {
+  type ByteRange,
+  type ChecksumAlgorithm,
+  type ObjectInfo,
+  type PutOptions,
+  unquoteEtag,
+  type WriteCondition,
+} from "./mod.ts";
 
 export interface S3StoreOptions {
   /** e.g. `https://s3.eu-central-1.amazonaws.com`, `http://minio:9000`; omit for AWS's default endpoint. */
@@ -86,13 +93,12 @@ export function checksumParams(checksums: PutOptions["checksums"]): Record<strin
   return out;
 }
 
-/** Headers, metadata and storage class of a write, as SDK parameters. */
 /**
  * The `If-Match` value sent upstream: the bare ETag. S3 and MinIO take it quoted or not; Ceph RGW 16 compares the
  * bare value and refuses a quoted one as not matching.
  */
 export function upstreamIfMatch(etag: string): string {
-  return etag.trim().replace(/^"|"$/g, "");
+  return unquoteEtag(etag);
 }
 
 /** The SDK parameters of a conditional write (PutObject, CompleteMultipartUpload). */
@@ -103,6 +109,7 @@ export function conditionParams(condition: WriteCondition | undefined) {
   };
 }
 
+/** Headers, metadata and storage class of a write, as SDK parameters. */
 export function writeParams(opts: PutOptions) {
   return {
     ...(opts.contentType !== undefined ? { ContentType: opts.contentType } : {}),

@@ -6,24 +6,25 @@
  */
 import { type Clock, systemClock } from "../clock.ts";
 import { AppError } from "../errors.ts";
-import type {
-  BucketInfo,
-  ByteRange,
-  ChecksumAlgorithm,
-  CompletedPart,
-  CopyOptions,
-  GetOptions,
-  GetResult,
-  ListOptions,
-  ListResult,
-  ListUploadsOptions,
-  MultipartUpload,
-  ObjectInfo,
-  ObjectStore,
-  PartInfo,
-  PutOptions,
+import {
+  type BucketInfo,
+  type ByteRange,
+  type ChecksumAlgorithm,
+  checkWriteCondition,
+  type CompletedPart,
+  type CopyOptions,
+  type GetOptions,
+  type GetResult,
+  type ListOptions,
+  type ListResult,
+  type ListUploadsOptions,
+  type MultipartUpload,
+  type ObjectInfo,
+  type ObjectStore,
+  type PartInfo,
+  type PutOptions,
+  type WriteCondition,
 } from "./mod.ts";
-import { checkWriteCondition } from "./mod.ts";
 import { drainBody } from "./_body.ts";
 import { compareKeys, validateBucketName, validateKey } from "./_keys.ts";
 import {
@@ -117,8 +118,10 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): ObjectStore
     return u;
   }
 
-  function publish(bucket: string, object: StoredObject): ObjectInfo {
+  /** Stores `object` if `condition` holds for the key's current object (checked in the same turn: nothing comes between). */
+  function publish(bucket: string, object: StoredObject, condition?: WriteCondition): ObjectInfo {
     const b = bucketOf(bucket);
+    if (condition) checkWriteCondition(condition, b.objects.get(object.info.key)?.info.etag, object.info.key);
     b.objects.set(object.info.key, object);
     b.keys.add(object.info.key);
     return cloneInfo(object.info);
@@ -188,8 +191,6 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): ObjectStore
       validateKey(key);
       bucketOf(bucket);
       const { data, md5Hex } = await readBody(body, opts);
-      // Checked in the same turn as the publication: no other write comes in between.
-      if (opts.condition) checkWriteCondition(opts.condition, bucketOf(bucket).objects.get(key)?.info.etag, key);
       return publish(bucket, {
         data,
         info: {
@@ -200,7 +201,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): ObjectStore
           checksums: { ...opts.checksums },
           ...storedAttributes(opts),
         },
-      });
+      }, opts.condition);
     },
 
     async getObject(bucket, key, opts: GetOptions = {}): Promise<GetResult> {
@@ -299,11 +300,9 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): ObjectStore
       const u = uploadOf(bucket, key, uploadId);
       const stored = new Map([...u.parts].map(([n, p]) => [n, p.info]));
       const selected = selectCompletedParts(parts, stored);
-      if (opts.condition) checkWriteCondition(opts.condition, bucketOf(bucket).objects.get(key)?.info.etag, key);
       const size = selected.reduce((s, p) => s + p.size, 0);
       const data = concat(selected.map((p) => u.parts.get(p.partNumber)!.data), size);
-      uploads.delete(uploadId);
-      return publish(bucket, {
+      const info = publish(bucket, {
         data,
         partSizes: selected.map((p) => p.size),
         info: {
@@ -317,7 +316,10 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): ObjectStore
           >,
           ...storedAttributes(u.options),
         },
-      });
+      }, opts.condition);
+      // Only once published: an upload whose condition failed stays in progress.
+      uploads.delete(uploadId);
+      return info;
     },
 
     async abortMultipartUpload(bucket, key, uploadId) {

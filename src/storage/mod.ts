@@ -90,7 +90,15 @@ export interface WriteCondition {
   ifMatch?: string;
 }
 
-const unquoted = (etag: string) => etag.trim().replace(/^"|"$/g, "");
+/** An ETag as compared: without its quotes (and surrounding space), in lower case. */
+export function unquoteEtag(etag: string): string {
+  return etag.trim().replace(/^"|"$/g, "").toLowerCase();
+}
+
+/** Whether a stored checksum is a multipart object's composite one (`…-<parts>`), not that of the whole object. */
+export function isCompositeChecksum(value: string): boolean {
+  return /-\d+$/.test(value);
+}
 
 /** Throws unless `condition` holds for the stored object's ETag (`undefined`: there is no object). */
 export function checkWriteCondition(condition: WriteCondition, currentEtag: string | undefined, key: string): void {
@@ -99,7 +107,7 @@ export function checkWriteCondition(condition: WriteCondition, currentEtag: stri
   }
   if (condition.ifMatch === undefined) return;
   if (currentEtag === undefined) throw new AppError("NoSuchKey", `Object "${key}" does not exist (If-Match)`);
-  if (condition.ifMatch.trim() !== "*" && unquoted(condition.ifMatch) !== unquoted(currentEtag)) {
+  if (condition.ifMatch.trim() !== "*" && unquoteEtag(condition.ifMatch) !== unquoteEtag(currentEtag)) {
     throw new AppError("PreconditionFailed", `Object "${key}" has another ETag (If-Match)`);
   }
 }

@@ -13,7 +13,7 @@ import type { SyncRepo } from "./repo.ts";
 
 type ChangeInsert = Parameters<SyncRepo["appendChanges"]>[0][number];
 
-/** Gateway operations that change what a bucket holds. */
+/** Gateway operations that remove what a bucket holds (`OBJECT_WRITES` are those that add to it). */
 const DELETES = new Set(["DeleteObject", "DeleteObjects", "DeleteBucket"]);
 
 /** Maps one event to a change record, or null when it does not change a watched bucket's objects. */

@@ -6,6 +6,7 @@
  */
 import type { ObjectInfo, PutOptions, StoredHeaders } from "../../storage/mod.ts";
 import type { HeaderReader } from "../request_headers.ts";
+import { type RequestIds, withIds } from "../request_ids.ts";
 import { S3Error } from "../s3_errors.ts";
 import { checksumType } from "../wire/checksums.ts";
 
@@ -134,6 +135,18 @@ export function evaluateConditions(
     if (since && modified <= secondsOf(since)) return notModified;
   }
   return "ok";
+}
+
+/**
+ * The conditions of a read (GET, HEAD, GetObjectAttributes) against the object's `info`: throws PreconditionFailed,
+ * or returns the 304 answer (ETag and Last-Modified) when the client's copy is current; undefined to go on.
+ */
+export function notModifiedAnswer(headers: HeaderReader, info: ObjectInfo, ids: RequestIds): Response | undefined {
+  const verdict = evaluateConditions(requestConditions(headers), info, { notModifiedIsFailure: false });
+  if (verdict === "precondition-failed") throw new S3Error("PreconditionFailed");
+  if (verdict === "ok") return undefined;
+  const h = withIds(ids, { etag: info.etag, "last-modified": httpDate(info.lastModified) });
+  return new Response(null, { status: 304, headers: h });
 }
 
 export function requestConditions(headers: HeaderReader, prefix = ""): Conditions {

@@ -4,8 +4,8 @@ import { withIds } from "../request_ids.ts";
 import { S3Error } from "../s3_errors.ts";
 import { contentRange, parseRange } from "../wire/range.ts";
 import { objectOf, type RequestContext, requireAccess } from "./_context.ts";
-import { evaluateConditions, objectHeaders, requestConditions } from "./_object_headers.ts";
-import { NULL_VERSION, queryVersion } from "./_version.ts";
+import { notModifiedAnswer, objectHeaders } from "./_object_headers.ts";
+import { versionHeaders } from "./_version.ts";
 
 const OVERRIDES = [
   "content-type",
@@ -19,7 +19,7 @@ const OVERRIDES = [
 export async function serveObject(ctx: RequestContext, options: { body: boolean }): Promise<Response> {
   const { bucket, key } = objectOf(ctx);
   requireAccess(ctx, { bucket, key, permission: "read" });
-  const version = queryVersion(ctx.url);
+  const version = versionHeaders(ctx.url);
   const partNumber = requestedPart(ctx);
   // Without a Range header one open serves both the checks and the body; a part is read with its object's info.
   const whole = partNumber !== undefined
@@ -61,20 +61,15 @@ async function respond(
   ctx: RequestContext,
   bucket: string,
   key: string,
-  options: { body: boolean; version: boolean },
+  options: { body: boolean; version: Record<string, string> },
   whole: GetResult | undefined,
   part: boolean,
 ): Promise<Response> {
   const head = whole?.info ?? await ctx.store.headObject(bucket, key);
-  const verdict = evaluateConditions(requestConditions(ctx.headers), head, { notModifiedIsFailure: false });
-  if (verdict === "precondition-failed") throw new S3Error("PreconditionFailed");
-  if (verdict === "not-modified") {
+  const notModified = notModifiedAnswer(ctx.headers, head, ctx.ids);
+  if (notModified) {
     await discard(whole);
-    const h = objectHeaders(head, { checksums: false });
-    return new Response(null, {
-      status: 304,
-      headers: withIds(ctx.ids, { etag: h.etag!, "last-modified": h["last-modified"]! }),
-    });
+    return notModified;
   }
   const range = part ? whole!.range : parseRange(ctx.headers.get("range"), head.size);
   if (range === "unsatisfiable") {
@@ -99,7 +94,7 @@ async function respond(
       const v = ctx.url.searchParams.get(`response-${name}`);
       if (v !== null) headers[name] = v;
     }
-    if (options.version) headers["x-amz-version-id"] = NULL_VERSION;
+    Object.assign(headers, options.version);
   }
   const length = range ? range.end - range.start + 1 : info.size;
   // A part of zero bytes (an empty object's part 1) is answered like the empty object: there is no range to name.

@@ -23,11 +23,13 @@ export function checkVersionId(id: string | null | undefined): void {
   );
 }
 
-/** Checks the request's `versionId` query parameter; true when it names the "null" version. */
-export function queryVersion(url: URL): boolean {
+/**
+ * Checks the request's `versionId` query parameter; returns the header an answer about the object carries: the
+ * version named (`x-amz-version-id: null`), none when no version was asked for.
+ */
+export function versionHeaders(url: URL): Record<string, string> {
   // Most requests have no query: no parameters to parse.
-  if (url.search === "") return false;
-  const id = url.searchParams.get("versionId");
+  const id = url.search === "" ? null : url.searchParams.get("versionId");
   checkVersionId(id);
-  return id !== null;
+  return id === null ? {} : { "x-amz-version-id": NULL_VERSION };
 }

@@ -2,9 +2,9 @@
  * Reads of the settings clients cannot change here, each answered with the state it has in a bucket where it was
  * never configured: not versioned, the owner in full control (ACLs play no part: access comes from the key's
  * grants), owner-enforced object ownership, public access blocked and no policy making the bucket public (there is no
- * anonymous access), transfer acceleration never enabled, the owner paying
- * for requests, no logging or notifications, and no tags, CORS rules, policy, lifecycle rules, default encryption,
- * object lock, website or replication (S3's "not found" error for each). Tools that read settings before they work
+ * anonymous access), transfer acceleration never enabled, the owner paying for requests, no logging or notifications,
+ * and no tags, CORS rules, policy, lifecycle rules, default encryption, object lock, website or replication (S3's
+ * "not found" error for each). Tools that read settings before they work
  * (s3cmd `info`) get S3's answer instead of NotImplemented; writing a setting stays NotImplemented.
  *
  * @module
@@ -17,7 +17,7 @@ import { escapeXml, type XmlNode } from "../wire/xml.ts";
 import { bucketOf, objectOf, type RequestContext, requireAccess } from "./_context.ts";
 import type { Handler } from "./mod.ts";
 import { OWNER, xmlResponse } from "./_respond.ts";
-import { NULL_VERSION, queryVersion } from "./_version.ts";
+import { versionHeaders } from "./_version.ts";
 
 type Unconfigured = { root: string; body: XmlNode } | { acl: true } | { error: S3ErrorCode };
 
@@ -79,9 +79,9 @@ export const BUCKET_SETTING_HANDLERS = Object.fromEntries(
 async function objectSetting(ctx: RequestContext): Promise<Record<string, string>> {
   const { bucket, key } = objectOf(ctx);
   requireAccess(ctx, { bucket, key, permission: "read" });
-  const version = queryVersion(ctx.url);
+  const headers = versionHeaders(ctx.url);
   await ctx.store.headObject(bucket, key);
-  return version ? { "x-amz-version-id": NULL_VERSION } : {};
+  return headers;
 }
 
 /** GetObjectAcl: the owner's full control. */

@@ -5,19 +5,20 @@
  *
  * @module
  */
+import { unquoteEtag } from "../../storage/mod.ts";
 import { S3Error } from "../s3_errors.ts";
 import { checksumElements, checksumType } from "../wire/checksums.ts";
 import { objectOf, type RequestContext, requireAccess } from "./_context.ts";
-import { evaluateConditions, httpDate, requestConditions } from "./_object_headers.ts";
-import { emptyResponse, xmlResponse } from "./_respond.ts";
-import { NULL_VERSION, queryVersion } from "./_version.ts";
+import { httpDate, notModifiedAnswer } from "./_object_headers.ts";
+import { xmlResponse } from "./_respond.ts";
+import { versionHeaders } from "./_version.ts";
 
 const ATTRIBUTES = new Set(["ETag", "Checksum", "ObjectParts", "StorageClass", "ObjectSize"]);
 
 export async function getObjectAttributes(ctx: RequestContext): Promise<Response> {
   const { bucket, key } = objectOf(ctx);
   requireAccess(ctx, { bucket, key, permission: "read" });
-  const version = queryVersion(ctx.url);
+  const headers = versionHeaders(ctx.url);
   const wanted = new Set(
     (ctx.headers.get("x-amz-object-attributes") ?? "").split(",").map((a) => a.trim()).filter((a) => a !== ""),
   );
@@ -30,16 +31,12 @@ export async function getObjectAttributes(ctx: RequestContext): Promise<Response
   const unknown = [...wanted].find((a) => !ATTRIBUTES.has(a));
   if (unknown !== undefined) throw new S3Error("InvalidArgument", `Invalid attribute name specified: ${unknown}`);
   const info = await ctx.store.headObject(bucket, key);
-  const headers: Record<string, string> = {
-    "last-modified": httpDate(info.lastModified),
-    ...(version ? { "x-amz-version-id": NULL_VERSION } : {}),
-  };
-  const verdict = evaluateConditions(requestConditions(ctx.headers), info, { notModifiedIsFailure: false });
-  if (verdict === "precondition-failed") throw new S3Error("PreconditionFailed");
-  if (verdict === "not-modified") return emptyResponse(ctx.ids, 304, { ...headers, etag: info.etag });
+  const notModified = notModifiedAnswer(ctx.headers, info, ctx.ids);
+  if (notModified) return notModified;
+  headers["last-modified"] = httpDate(info.lastModified);
   const checksums = Object.values(info.checksums);
   return xmlResponse(ctx.ids, "GetObjectAttributesResponse", {
-    ETag: wanted.has("ETag") ? info.etag.replace(/^"|"$/g, "") : undefined,
+    ETag: wanted.has("ETag") ? unquoteEtag(info.etag) : undefined,
     Checksum: wanted.has("Checksum") && checksums.length > 0
       ? { ...checksumElements(info.checksums), ChecksumType: checksumType(checksums[0]!) }
       : undefined,

@@ -5,7 +5,7 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import type { ChecksumAlgorithm } from "../../storage/mod.ts";
+import { type ChecksumAlgorithm, isCompositeChecksum } from "../../storage/mod.ts";
 import { type Crc, createCrc32, createCrc32c, createCrc64Nvme } from "./crc.ts";
 
 export const CHECKSUM_ALGORITHMS: readonly ChecksumAlgorithm[] = ["crc32", "crc32c", "crc64nvme", "sha1", "sha256"];
@@ -59,7 +59,7 @@ const CHECKSUM_ELEMENTS: Record<ChecksumAlgorithm, string> = {
 
 /** A stored checksum's type: a multipart object's composite ones end in `-<parts>`. */
 export function checksumType(value: string): "COMPOSITE" | "FULL_OBJECT" {
-  return value.includes("-") ? "COMPOSITE" : "FULL_OBJECT";
+  return isCompositeChecksum(value) ? "COMPOSITE" : "FULL_OBJECT";
 }
 
 /** Stored checksums as the elements S3 answers them in (CompleteMultipartUpload, GetObjectAttributes). */
