@@ -41,6 +41,7 @@ export function realApplianceParts(options: { logger: Logger; integrity?: Integr
     gateway: (ctx) =>
       createGateway({
         buckets: ctx.buckets,
+        cors: ctx.cors,
         credentials: ctx.credentials,
         events: ctx.events,
         clock: ctx.clock,

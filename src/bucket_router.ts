@@ -1,19 +1,27 @@
 /**
  * The gateway's view of storage: one `ObjectStore` whose buckets are each routed to the backend the
  * `buckets` table names. New buckets (S3 CreateBucket) go to the default backend unless a backend is chosen
- * (management API). Copies between buckets on different backends stream through this process.
+ * (management API). Copies between buckets on different backends stream through this process. The router also
+ * keeps each bucket's CORS rules, in the bucket's row: they go when the bucket goes.
  *
  * @module
  */
 import type { Clock } from "./clock.ts";
 import type { Db } from "./db/client.ts";
 import { getSetting, SETTING } from "./db/repos/settings.ts";
-import { deleteBucketRow, findBucketRow, insertBucketRow, listBucketRows } from "./db/repos/buckets.ts";
+import {
+  deleteBucketRow,
+  findBucketRow,
+  insertBucketRow,
+  listBucketRows,
+  updateBucketCors,
+} from "./db/repos/buckets.ts";
 import { AppError, isAppError } from "./errors.ts";
+import type { BucketCorsStore, CorsRule } from "./gateway/mod.ts";
 import type { BackendRegistry } from "./service.ts";
 import type { ByteRange, CopyOptions, ObjectInfo, ObjectStore, PutOptions } from "./storage/mod.ts";
 
-export interface BucketRouter extends ObjectStore {
+export interface BucketRouter extends ObjectStore, BucketCorsStore {
   /** Creates a bucket on a chosen backend. */
   createBucketOn(bucket: string, backendId: string, options?: { objectLock?: boolean }): Promise<void>;
   /** The backend id serving a bucket (NoSuchBucket when unknown). */
@@ -34,24 +42,40 @@ function sourceHeaders(info: ObjectInfo): PutOptions {
   return out;
 }
 
+interface BucketEntry {
+  backendId: string;
+  cors: CorsRule[] | undefined;
+}
+
+function noSuchBucket(bucket: string): AppError {
+  return new AppError("NoSuchBucket", `Bucket "${bucket}" does not exist`, { details: { bucket } });
+}
+
 export function createBucketRouter(deps: BucketRouterDeps): BucketRouter {
   const { db, backends } = deps;
-  /** bucket → backend id; a bucket row changes only through this router, so the cache stays coherent. */
-  const routes = new Map<string, string>();
+  /** The rows of the buckets in use; a bucket row changes only through this router, so the cache stays coherent. */
+  const entries = new Map<string, BucketEntry>();
 
-  async function backendOf(bucket: string): Promise<string> {
-    const cached = routes.get(bucket);
+  async function entryOf(bucket: string): Promise<BucketEntry> {
+    const cached = entries.get(bucket);
     if (cached !== undefined) return cached;
     const row = await findBucketRow(db, bucket);
-    if (!row) throw new AppError("NoSuchBucket", `Bucket "${bucket}" does not exist`, { details: { bucket } });
-    routes.set(bucket, row.backendId);
-    return row.backendId;
+    if (!row) throw noSuchBucket(bucket);
+    const entry = { backendId: row.backendId, cors: row.cors ? JSON.parse(row.cors) : undefined };
+    entries.set(bucket, entry);
+    return entry;
+  }
+
+  async function backendOf(bucket: string): Promise<string> {
+    return (await entryOf(bucket)).backendId;
   }
 
   /** The store serving `bucket`; synchronous when the bucket's backend is cached (the per-request case). */
   function storeOf(bucket: string): ObjectStore | Promise<ObjectStore> {
-    const id = routes.get(bucket);
-    return id !== undefined ? storeById(bucket, id) : backendOf(bucket).then((found) => storeById(bucket, found));
+    const entry = entries.get(bucket);
+    return entry !== undefined
+      ? storeById(bucket, entry.backendId)
+      : backendOf(bucket).then((found) => storeById(bucket, found));
   }
 
   function storeById(bucket: string, id: string): ObjectStore {
@@ -76,7 +100,7 @@ export function createBucketRouter(deps: BucketRouterDeps): BucketRouter {
     if (!await insertBucketRow(db, { name: bucket, backendId, createdAt: deps.clock.now() })) {
       throw new AppError("BucketAlreadyExists", `Bucket "${bucket}" already exists`, { details: { bucket } });
     }
-    routes.set(bucket, backendId);
+    entries.set(bucket, { backendId, cors: undefined });
   }
 
   /** Streams a (ranged) source object into `write` when source and target live on different backends. */
@@ -95,6 +119,18 @@ export function createBucketRouter(deps: BucketRouterDeps): BucketRouter {
     backendOf,
     createBucketOn,
 
+    corsOf(bucket) {
+      const entry = entries.get(bucket);
+      return entry !== undefined ? entry.cors : entryOf(bucket).then((found) => found.cors);
+    },
+    async setCors(bucket, rules) {
+      const entry = await entryOf(bucket);
+      if (!await updateBucketCors(db, bucket, rules === undefined ? null : JSON.stringify(rules))) {
+        throw noSuchBucket(bucket);
+      }
+      entry.cors = rules;
+    },
+
     async listBuckets() {
       return (await listBucketRows(db)).map((r) => ({ name: r.name, createdAt: r.createdAt }));
     },
@@ -111,7 +147,7 @@ export function createBucketRouter(deps: BucketRouterDeps): BucketRouter {
         if (!isAppError(err, "NoSuchBucket")) throw err;
       }
       await deleteBucketRow(db, bucket);
-      routes.delete(bucket);
+      entries.delete(bucket);
     },
     async headBucket(bucket) {
       return await (await storeOf(bucket)).headBucket(bucket);

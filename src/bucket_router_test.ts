@@ -81,3 +81,29 @@ Deno.test("bucket router answers Unavailable for a bucket whose backend is not o
     await t.cleanup();
   }
 });
+
+Deno.test("bucket router keeps CORS rules in the bucket's row: kept across restarts, gone with the bucket", async () => {
+  const t = await setup();
+  try {
+    const rules = [{ allowedOrigins: ["*"], allowedMethods: ["GET" as const], allowedHeaders: [], exposeHeaders: [] }];
+    await assert.rejects(
+      t.router.setCors("web", rules),
+      (err) => err instanceof AppError && err.code === "NoSuchBucket",
+    );
+    await t.router.createBucketOn("web", "b");
+    assert.equal(await t.router.corsOf("web"), undefined);
+    await t.router.setCors("web", rules);
+    assert.deepEqual(await t.router.corsOf("web"), rules);
+    const restarted = createBucketRouter({ db: t.db, backends: t.backends, clock: fakeClock() });
+    assert.deepEqual(await restarted.corsOf("web"), rules, "read back from the database");
+    await restarted.setCors("web", undefined);
+    assert.equal(await restarted.corsOf("web"), undefined);
+    await restarted.setCors("web", rules);
+    await restarted.deleteBucket("web");
+    await assert.rejects(Promise.resolve(restarted.corsOf("web")), (err) => err instanceof AppError);
+    await restarted.createBucketOn("web", "b");
+    assert.equal(await restarted.corsOf("web"), undefined, "a bucket created again starts without rules");
+  } finally {
+    await t.cleanup();
+  }
+});

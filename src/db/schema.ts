@@ -28,6 +28,8 @@ export const buckets = sqliteTable("buckets", {
   name: text("name").primaryKey(),
   backendId: text("backend_id").notNull().references(() => backends.id),
   createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
+  /** The bucket's CORS rules as JSON (`CorsRule[]`); null when none are set. */
+  cors: text("cors"),
 });
 
 /** S3 access keys (users). `secret` is encrypted at rest. */

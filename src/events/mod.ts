@@ -34,6 +34,10 @@ export type S3Operation =
   | "GetObjectAttributes"
   | "GetObjectAcl"
   | "GetObjectTagging"
+  | "GetBucketCors"
+  | "PutBucketCors"
+  | "DeleteBucketCors"
+  | "PreflightRequest"
   | "Unknown";
 
 /** Operations that, when they succeed, leave a new version of the object their event names. */
@@ -49,7 +53,6 @@ export const BUCKET_SETTING_READS = [
   "GetBucketVersioning",
   "GetBucketAcl",
   "GetBucketTagging",
-  "GetBucketCors",
   "GetBucketPolicy",
   "GetBucketLifecycleConfiguration",
   "GetBucketEncryption",

@@ -220,6 +220,45 @@ Deno.test("aws s3api: versions of an unversioned bucket, and its settings read a
   });
 });
 
+Deno.test("aws s3api put-bucket-cors, get-bucket-cors and delete-bucket-cors; a refused rule keeps the old ones", async () => {
+  await withCli(async (cli) => {
+    const missing = await cli.run("s3api", "get-bucket-cors", "--bucket", "cli");
+    assert.match(missing.stderr, /NoSuchCORSConfiguration/);
+    const config = {
+      CORSRules: [
+        {
+          ID: "console",
+          AllowedOrigins: ["https://pve.example:8006"],
+          AllowedMethods: ["GET", "PUT", "POST"],
+          AllowedHeaders: ["*"],
+          ExposeHeaders: ["ETag", "x-amz-request-id"],
+          MaxAgeSeconds: 3000,
+        },
+        { AllowedOrigins: ["*"], AllowedMethods: ["GET"] },
+      ],
+    };
+    await cli.ok("s3api", "put-bucket-cors", "--bucket", "cli", "--cors-configuration", JSON.stringify(config));
+    const got = JSON.parse(await cli.ok("s3api", "get-bucket-cors", "--bucket", "cli"));
+    assert.deepEqual(got.CORSRules, config.CORSRules);
+    const bad = { CORSRules: [{ AllowedOrigins: ["*"], AllowedMethods: ["PATCH"] }] };
+    const refused = await cli.run(
+      "s3api",
+      "put-bucket-cors",
+      "--bucket",
+      "cli",
+      "--cors-configuration",
+      JSON.stringify(bad),
+    );
+    assert.match(refused.stderr, /InvalidRequest.*PATCH/s);
+    assert.deepEqual(
+      JSON.parse(await cli.ok("s3api", "get-bucket-cors", "--bucket", "cli")).CORSRules,
+      config.CORSRules,
+    );
+    await cli.ok("s3api", "delete-bucket-cors", "--bucket", "cli");
+    assert.match((await cli.run("s3api", "get-bucket-cors", "--bucket", "cli")).stderr, /NoSuchCORSConfiguration/);
+  });
+});
+
 Deno.test("aws s3 cp --sse, a public --acl and s3api --tagging are refused with S3's errors, storing nothing; --acl private works", async () => {
   await withCli(async (cli) => {
     await Deno.writeTextFile(`${cli.dir}/f`, "secret?");

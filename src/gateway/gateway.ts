@@ -12,6 +12,14 @@ import type { Logger } from "../log.ts";
 import type { ObjectStore } from "../storage/mod.ts";
 import { authenticate, authenticatePostForm, type AuthResult } from "./auth.ts";
 import type { CredentialStore, Identity } from "./credentials.ts";
+import {
+  type BucketCorsStore,
+  CORS_VARY,
+  type CorsRequest,
+  corsResponseHeaders,
+  type CorsRule,
+  matchingRule,
+} from "./cors.ts";
 import type { EventDraft, GatewayLimits, RequestContext } from "./handlers/_context.ts";
 import { HANDLERS } from "./handlers/mod.ts";
 import type { GatewayMetrics } from "./metrics.ts";
@@ -27,6 +35,7 @@ export const MAX_HEADER_BYTES = 64 * 1024;
 
 export interface PipelineDeps {
   buckets: ObjectStore;
+  cors: BucketCorsStore;
   credentials: CredentialStore;
   events: EventBus<OperationEvent>;
   clock: Clock;
@@ -73,8 +82,11 @@ async function handleRequest(
   let sentWhole: number | undefined;
   try {
     if (headerBytes > MAX_HEADER_BYTES) throw new S3Error("RequestHeaderSectionTooLarge");
-    // A browser-based upload is authenticated by its form (`signPostForm`), read by the handler.
-    auth = route.op === "PostObject" ? undefined : await authenticate(head, url, deps);
+    // A browser-based upload is authenticated by its form (`signPostForm`), read by the handler; a browser's
+    // preflight carries no authentication.
+    auth = route.op === "PostObject" || route.op === "PreflightRequest"
+      ? undefined
+      : await authenticate(head, url, deps);
     if (route.error) throw route.error;
     const authed = auth;
     const ctx: RequestContext = {
@@ -84,6 +96,7 @@ async function handleRequest(
       bucket: route.bucket,
       key: route.key,
       store: deps.buckets,
+      cors: deps.cors,
       identity: auth?.identity ?? ANONYMOUS,
       signPostForm: async (fields) => {
         const identity = await authenticatePostForm(fields, deps);
@@ -117,6 +130,10 @@ async function handleRequest(
     }
     errorCode = mapped.code;
     response = mapped.response;
+  }
+  const origin = headers.get("origin");
+  if (origin !== null && route.bucket !== undefined && route.op !== "PreflightRequest") {
+    await addCorsHeaders(response, deps.cors, route.bucket, { origin, method: req.method, headers: [] });
   }
   const finish = (bytesOut: number, streamError?: unknown) => {
     // A body that broke off mid-way (store failure, client gone) is recorded as an incomplete transfer.
@@ -173,6 +190,28 @@ async function handleRequest(
     statusText: response.statusText,
     headers: response.headers,
   });
+}
+
+/**
+ * The CORS headers of a web page's request, success or error, from the first of the bucket's rules that allows it;
+ * only `Vary` when none does, and nothing when the bucket has no rules (or does not exist: the answer says so).
+ */
+async function addCorsHeaders(
+  response: Response,
+  cors: BucketCorsStore,
+  bucket: string,
+  request: CorsRequest,
+): Promise<void> {
+  let rules: CorsRule[] | undefined;
+  try {
+    rules = await cors.corsOf(bucket);
+  } catch {
+    return;
+  }
+  if (rules === undefined) return;
+  const rule = matchingRule(rules, request);
+  const added = rule ? corsResponseHeaders(rule, request.origin) : { vary: CORS_VARY };
+  for (const [name, value] of Object.entries(added)) response.headers.set(name, value);
 }
 
 /** Pass `body` through, calling `done` once with the bytes sent when it ends, fails or is cancelled. */

@@ -52,9 +52,9 @@ const SUBRESOURCES = [
 ];
 
 /**
- * The subresources a GET may read, by target: the object versions of a bucket, an object's attributes, and settings
- * clients cannot change here, which read as unconfigured (`handlers/bucket_settings.ts`). Every other use of a
- * subresource is NotImplemented.
+ * The subresources a GET may read, by target: the object versions of a bucket, an object's attributes, the CORS
+ * rules, and settings clients cannot change here, which read as unconfigured (`handlers/bucket_settings.ts`). Every
+ * other use of a subresource than these and `WRITABLE` is NotImplemented.
  */
 const READABLE: Record<string, { bucket?: S3Operation; object?: S3Operation }> = {
   versions: { bucket: "ListObjectVersions" },
@@ -76,6 +76,11 @@ const READABLE: Record<string, { bucket?: S3Operation; object?: S3Operation }> =
   ownershipControls: { bucket: "GetBucketOwnershipControls" },
   policyStatus: { bucket: "GetBucketPolicyStatus" },
   accelerate: { bucket: "GetBucketAccelerateConfiguration" },
+};
+
+/** The settings clients can change here, by subresource and method (bucket targets only). */
+const WRITABLE: Record<string, Record<string, S3Operation>> = {
+  cors: { PUT: "PutBucketCors", DELETE: "DeleteBucketCors" },
 };
 
 function decodePath(s: string): string {
@@ -152,7 +157,8 @@ function objectOp(method: string, q: URLSearchParams, headers: HeaderReader): S3
 
 function subresourceRoute(method: string, target: Target, subresource: string): Route {
   const readable = method === "GET" && target.bucket !== undefined ? READABLE[subresource] : undefined;
-  const op = target.key === undefined ? readable?.bucket : readable?.object;
+  const written = target.bucket !== undefined && target.key === undefined ? WRITABLE[subresource]?.[method] : undefined;
+  const op = written ?? (target.key === undefined ? readable?.bucket : readable?.object);
   if (op !== undefined) return { ...target, op };
   const error = new S3Error("NotImplemented", `${method} of the ${subresource} subresource is not implemented`);
   return { ...target, op: "Unknown", error };
@@ -166,6 +172,8 @@ export function resolveRoute(req: RequestHead, url: URL, virtualHostDomain?: str
   } catch (err) {
     return { op: "Unknown", error: err as S3Error };
   }
+  // A browser's CORS preflight, whatever the path or query names.
+  if (req.method === "OPTIONS") return { ...target, op: "PreflightRequest" };
   const q = url.searchParams;
   // Most requests have no query at all: skip the 28 lookups.
   const subresource = url.search === "" ? undefined : SUBRESOURCES.find((name) => q.has(name));

@@ -41,6 +41,11 @@ Deno.test("resolveRoute() names every supported operation", () => {
     ["GET", "http://h/bkt?publicAccessBlock", {}, "GetPublicAccessBlock bkt -"],
     ["GET", "http://h/bkt/k?versionId=null", {}, "GetObject bkt k"],
     ["GET", "http://h/bkt/k?attributes", {}, "GetObjectAttributes bkt k"],
+    ["GET", "http://h/bkt?cors", {}, "GetBucketCors bkt -"],
+    ["PUT", "http://h/bkt?cors", {}, "PutBucketCors bkt -"],
+    ["DELETE", "http://h/bkt?cors", {}, "DeleteBucketCors bkt -"],
+    ["OPTIONS", "http://h/bkt/k?uploads", {}, "PreflightRequest bkt k"],
+    ["OPTIONS", "http://h/bkt", {}, "PreflightRequest bkt -"],
   ];
   for (const [method, url, headers, expected] of table) {
     assert.equal(route(method, url, headers), expected, `${method} ${url}`);
@@ -54,6 +59,8 @@ Deno.test("resolveRoute() reports unsupported requests", () => {
   assert.equal(route("PUT", "http://h/bkt?versioning"), "NotImplemented");
   assert.equal(route("PUT", "http://h/bkt/k?tagging"), "NotImplemented");
   assert.equal(route("DELETE", "http://h/bkt?policy"), "NotImplemented");
+  assert.equal(route("PUT", "http://h/bkt/k?cors"), "NotImplemented");
+  assert.equal(route("POST", "http://h/bkt?cors"), "NotImplemented");
   assert.equal(route("GET", "http://h/bkt/k?versions"), "NotImplemented");
   assert.equal(route("GET", "http://h/bkt?attributes"), "NotImplemented");
   assert.equal(route("GET", "http://h/bkt/k?retention"), "NotImplemented");

@@ -11,8 +11,10 @@ import { buildXml } from "./wire/xml.ts";
 const S3_ERRORS = {
   AccessControlListNotSupported: [400, "The bucket does not allow ACLs"],
   AccessDenied: [403, "Access Denied"],
+  AccessForbidden: [403, "CORSResponse: This CORS request is not allowed"],
   AuthorizationHeaderMalformed: [400, "The authorization header is malformed"],
   AuthorizationQueryParametersError: [400, "Error parsing the X-Amz-Credential parameter"],
+  BadRequest: [400, "Bad Request"],
   BadDigest: [400, "The Content-MD5 or checksum you specified did not match what we received"],
   BucketAlreadyOwnedByYou: [409, "Your previous request to create the named bucket succeeded and you already own it"],
   BucketNotEmpty: [409, "The bucket you tried to delete is not empty"],

@@ -49,6 +49,8 @@ const READ_OPS: ReadonlySet<S3Operation> = new Set<S3Operation>([
   "GetObjectAttributes",
   "GetObjectAcl",
   "GetObjectTagging",
+  "GetBucketCors",
+  "PreflightRequest",
   ...BUCKET_SETTING_READS,
 ]);
 

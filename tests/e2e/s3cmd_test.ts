@@ -23,7 +23,7 @@ async function s3cmd(app: RunningAppliance, scratch: string, args: string[]) {
   return (await run("/usr/bin/s3cmd", ["-c", config, "--no-progress", ...args], { env: { HOME: scratch } })).stdout;
 }
 
-Deno.test("s3cmd: put, get, ls, sync, info, del", async () => {
+Deno.test("s3cmd: put, get, ls, sync, info, setcors, delcors, del", async () => {
   await withAppliance(async (app, scratch) => {
     const b = `s3://${app.creds.bucket}`;
     const file = join(scratch, "one.bin");
@@ -64,6 +64,34 @@ Deno.test("s3cmd: put, get, ls, sync, info, del", async () => {
     const objectInfo = await s3cmd(app, scratch, ["info", `${b}/put/one.bin`]);
     assert.match(objectInfo, /File size: 300000/);
     assert.match(objectInfo, /ACL:\s+s3plugin: FULL_CONTROL/);
+
+    // setcors / delcors: the rules are kept by the appliance and answer a browser's preflight
+    const cors = join(scratch, "cors.xml");
+    await Deno.writeTextFile(
+      cors,
+      "<CORSConfiguration><CORSRule><AllowedOrigin>https://pve.example:8006</AllowedOrigin>" +
+        "<AllowedMethod>GET</AllowedMethod><AllowedMethod>PUT</AllowedMethod><AllowedHeader>*</AllowedHeader>" +
+        "</CORSRule></CORSConfiguration>",
+    );
+    await s3cmd(app, scratch, ["setcors", cors, b]);
+    assert.match(
+      await s3cmd(app, scratch, ["info", b]),
+      /CORS:\s+<\?xml[^]*<AllowedOrigin>https:\/\/pve\.example:8006</,
+    );
+    const preflight = (origin: string) =>
+      fetch(`${app.s3}/${app.creds.bucket}/put/new.bin`, {
+        method: "OPTIONS",
+        headers: { origin, "access-control-request-method": "PUT", "access-control-request-headers": "content-type" },
+      });
+    let answer = await preflight("https://pve.example:8006");
+    await answer.body?.cancel();
+    assert.equal(answer.status, 200);
+    assert.equal(answer.headers.get("access-control-allow-origin"), "https://pve.example:8006");
+    answer = await preflight("https://elsewhere.example");
+    await answer.body?.cancel();
+    assert.equal(answer.status, 403);
+    await s3cmd(app, scratch, ["delcors", b]);
+    assert.match(await s3cmd(app, scratch, ["info", b]), /CORS:\s+none/);
 
     await s3cmd(app, scratch, ["del", `${b}/put/one.bin`]);
     assert.equal((await s3cmd(app, scratch, ["ls", `${b}/put/`])).trim(), "");

@@ -11,6 +11,8 @@ export interface BucketRow {
   name: string;
   backendId: string;
   createdAt: Date;
+  /** The bucket's CORS rules as JSON; null when none are set. */
+  cors?: string | null;
 }
 
 export async function listBucketRows(db: Db): Promise<BucketRow[]> {
@@ -25,6 +27,12 @@ export async function findBucketRow(db: Db, name: string): Promise<BucketRow | u
 /** Inserts the row; false when the bucket name is already taken. */
 export async function insertBucketRow(db: Db, row: BucketRow): Promise<boolean> {
   const rows = await db.insert(buckets).values(row).onConflictDoNothing().returning({ name: buckets.name });
+  return rows.length > 0;
+}
+
+/** Sets the bucket's CORS rules (null: none); false when there is no such bucket. */
+export async function updateBucketCors(db: Db, name: string, cors: string | null): Promise<boolean> {
+  const rows = await db.update(buckets).set({ cors }).where(eq(buckets.name, name)).returning({ name: buckets.name });
   return rows.length > 0;
 }
 

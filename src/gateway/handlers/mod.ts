@@ -2,6 +2,7 @@
 import type { S3Operation } from "../../events/mod.ts";
 import type { RequestContext } from "./_context.ts";
 import { createBucket } from "./bucket_create.ts";
+import { deleteBucketCors, getBucketCors, preflight, putBucketCors } from "./bucket_cors.ts";
 import { deleteBucket } from "./bucket_delete.ts";
 import { headBucket } from "./bucket_head.ts";
 import { listBuckets } from "./bucket_list.ts";
@@ -54,5 +55,9 @@ export const HANDLERS: Record<Exclude<S3Operation, "Unknown">, Handler> = {
   GetObjectAttributes: getObjectAttributes,
   GetObjectAcl: getObjectAcl,
   GetObjectTagging: getObjectTagging,
+  GetBucketCors: getBucketCors,
+  PutBucketCors: putBucketCors,
+  DeleteBucketCors: deleteBucketCors,
+  PreflightRequest: preflight,
   ...BUCKET_SETTING_HANDLERS,
 };

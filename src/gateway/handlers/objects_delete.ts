@@ -4,17 +4,14 @@ import { S3Error, toS3Error } from "../s3_errors.ts";
 import { childrenNamed, childText, type XmlNode } from "../wire/xml.ts";
 import { bucketOf, type RequestContext } from "./_context.ts";
 import { xmlResponse } from "./_respond.ts";
-import { readXmlBody } from "./_xml_body.ts";
+import { readXmlBody, requireBodyDigest } from "./_xml_body.ts";
 import { checkVersionId } from "./_version.ts";
 
 const MAX_KEYS = 1000;
 
 export async function deleteObjects(ctx: RequestContext): Promise<Response> {
   const bucket = bucketOf(ctx);
-  const h = ctx.headers;
-  const hasDigest = h.has("content-md5") || h.has("x-amz-trailer") ||
-    [...h.keys()].some((n) => /^x-amz-checksum-(crc32|crc32c|crc64nvme|sha1|sha256)$/.test(n));
-  if (!hasDigest) throw new S3Error("InvalidRequest", "Missing required header for this request: Content-MD5");
+  requireBodyDigest(ctx.headers);
   const root = await readXmlBody(ctx, "Delete");
   const quiet = childText(root, "Quiet")?.trim() === "true";
   const objects = childrenNamed(root, "Object");
