@@ -75,6 +75,7 @@ try {
     const backends = createBackendRegistry();
     await backends.set("gateway", createS3Store(s3Config));
     const clock = systemClock();
+    const router = createBucketRouter({ db: handle.db, backends, clock });
     const service = await createBlockdevService({
       db: handle.db,
       dataDir: `${work}/${name}`,
@@ -82,7 +83,8 @@ try {
       logger: silentLogger(),
       events: createEventBus<OperationEvent>({ onSubscriberError: () => {} }),
       backends,
-      buckets: createBucketRouter({ db: handle.db, backends, clock }),
+      buckets: router,
+      bucketConfig: router,
       listen: { api: "127.0.0.1:0", s3: "127.0.0.1:0", iscsi: "127.0.0.1:0" },
     }, { sealer: plain, volumeOptions });
     services.push(service);

@@ -25,6 +25,7 @@ import { createIntegrity } from "../src/integrity/integrity.ts";
 import { silentLogger } from "../src/log.ts";
 import type { ServiceContext } from "../src/service.ts";
 import { createFsStore } from "../src/storage/fs.ts";
+import { createMemoryBucketConfigStore } from "../src/gateway/bucket_config.ts";
 
 const RECORDS = Number(Deno.env.get("BENCH_INTEGRITY_RECORDS") ?? 1_000_000);
 const PUTS = Number(Deno.env.get("BENCH_INTEGRITY_PUTS") ?? 2000);
@@ -102,6 +103,7 @@ async function openService(name: string, events: EventBus<OperationEvent>) {
     events,
     backends,
     buckets: fs,
+    bucketConfig: createMemoryBucketConfigStore(fs),
     listen: { api: "127.0.0.1:0", s3: "127.0.0.1:0", iscsi: "127.0.0.1:0" },
   };
   const integrity = await createIntegrity(ctx, {

@@ -19,7 +19,7 @@ import { type BackendRecord, listBackends, type SecretSealer } from "./db/repos/
 import { getSetting, SETTING } from "./db/repos/settings.ts";
 import { createEventBus, type EventBus, type OperationEvent } from "./events/mod.ts";
 import { type RunningHttpServer, serveHttp } from "./http_server.ts";
-import type { BucketCorsStore, CredentialStore, Gateway } from "./gateway/mod.ts";
+import type { CredentialStore, Gateway } from "./gateway/mod.ts";
 import type { AccessKeyStore } from "./db/repos/access_keys.ts";
 import type { Logger } from "./log.ts";
 import type { RunningService, ServiceContext } from "./service.ts";
@@ -42,7 +42,7 @@ export interface ApplianceParts {
   sealer(dataDir: string): Promise<SecretSealer>;
   openBackend(record: BackendRecord): Promise<ObjectStore>;
   accessKeys(db: Db, sealer: SecretSealer): AccessKeyStore;
-  gateway(ctx: ServiceContext & { credentials: CredentialStore; cors: BucketCorsStore }): Gateway;
+  gateway(ctx: ServiceContext & { credentials: CredentialStore }): Gateway;
   services: ServiceFactory[];
   /** How long SIGTERM waits for in-flight requests. */
   drainMs: number;
@@ -112,7 +112,17 @@ export async function createAppliance(config: ServeConfig, parts: ApplianceParts
       s3: formatListenAddress(config.listen.s3),
       iscsi: formatListenAddress(config.listen.iscsi),
     };
-    const ctx: ServiceContext = { db, dataDir, clock, logger, events, backends, buckets, listen };
+    const ctx: ServiceContext = {
+      db,
+      dataDir,
+      clock,
+      logger,
+      events,
+      backends,
+      buckets,
+      bucketConfig: buckets,
+      listen,
+    };
     const running: RunningService[] = [];
     const addresses: Record<string, string> = {};
     const enabled = parts.services.map((f) => f.name);
@@ -120,7 +130,6 @@ export async function createAppliance(config: ServeConfig, parts: ApplianceParts
       ...ctx,
       logger: logger.child({ service: "gateway" }),
       credentials: accessKeys.credentials,
-      cors: buckets,
     });
 
     const api = createApi({

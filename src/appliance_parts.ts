@@ -16,6 +16,7 @@ import { createDataDirSecretBox } from "./secret_box.ts";
 import { createBlockdevService } from "./blockdev/mod.ts";
 import { createSyncService } from "./sync/mod.ts";
 import { createIntegrityService, type IntegrityOptions } from "./integrity/mod.ts";
+import { createLifecycleService } from "./lifecycle/mod.ts";
 
 /** Every service the appliance runs, in start order (stopped in reverse). */
 export function serviceFactories(options: { integrity?: IntegrityOptions } = {}): ServiceFactory[] {
@@ -23,6 +24,7 @@ export function serviceFactories(options: { integrity?: IntegrityOptions } = {})
     { name: "blockdev", create: (ctx) => createBlockdevService(ctx) },
     { name: "sync", create: (ctx) => createSyncService(ctx) },
     { name: "integrity", create: (ctx) => createIntegrityService(ctx, options.integrity) },
+    { name: "lifecycle", create: (ctx) => createLifecycleService(ctx) },
   ];
 }
 
@@ -41,7 +43,7 @@ export function realApplianceParts(options: { logger: Logger; integrity?: Integr
     gateway: (ctx) =>
       createGateway({
         buckets: ctx.buckets,
-        cors: ctx.cors,
+        bucketConfig: ctx.bucketConfig,
         credentials: ctx.credentials,
         events: ctx.events,
         clock: ctx.clock,

@@ -2,7 +2,7 @@
  * The gateway's view of storage: one `ObjectStore` whose buckets are each routed to the backend the
  * `buckets` table names. New buckets (S3 CreateBucket) go to the default backend unless a backend is chosen
  * (management API). Copies between buckets on different backends stream through this process. The router also
- * keeps each bucket's CORS rules, in the bucket's row: they go when the bucket goes.
+ * keeps each bucket's settings (CORS and lifecycle rules) in the bucket's row: they go when the bucket goes.
  *
  * @module
  */
@@ -14,14 +14,20 @@ import {
   findBucketRow,
   insertBucketRow,
   listBucketRows,
-  updateBucketCors,
+  updateBucketSetting,
 } from "./db/repos/buckets.ts";
 import { AppError, isAppError } from "./errors.ts";
-import type { BucketCorsStore, CorsRule } from "./gateway/mod.ts";
+import {
+  type BucketConfig,
+  type BucketConfigName,
+  type BucketConfigStore,
+  decodeConfig,
+  encodeConfig,
+} from "./gateway/bucket_config.ts";
 import type { BackendRegistry } from "./service.ts";
 import type { ByteRange, CopyOptions, ObjectInfo, ObjectStore, PutOptions } from "./storage/mod.ts";
 
-export interface BucketRouter extends ObjectStore, BucketCorsStore {
+export interface BucketRouter extends ObjectStore, BucketConfigStore {
   /** Creates a bucket on a chosen backend. */
   createBucketOn(bucket: string, backendId: string, options?: { objectLock?: boolean }): Promise<void>;
   /** The backend id serving a bucket (NoSuchBucket when unknown). */
@@ -44,7 +50,7 @@ function sourceHeaders(info: ObjectInfo): PutOptions {
 
 interface BucketEntry {
   backendId: string;
-  cors: CorsRule[] | undefined;
+  config: Partial<BucketConfig>;
 }
 
 function noSuchBucket(bucket: string): AppError {
@@ -61,7 +67,10 @@ export function createBucketRouter(deps: BucketRouterDeps): BucketRouter {
     if (cached !== undefined) return cached;
     const row = await findBucketRow(db, bucket);
     if (!row) throw noSuchBucket(bucket);
-    const entry = { backendId: row.backendId, cors: row.cors ? JSON.parse(row.cors) : undefined };
+    const config: Partial<BucketConfig> = {};
+    if (row.cors) config.cors = decodeConfig("cors", row.cors);
+    if (row.lifecycle) config.lifecycle = decodeConfig("lifecycle", row.lifecycle);
+    const entry = { backendId: row.backendId, config };
     entries.set(bucket, entry);
     return entry;
   }
@@ -100,7 +109,7 @@ export function createBucketRouter(deps: BucketRouterDeps): BucketRouter {
     if (!await insertBucketRow(db, { name: bucket, backendId, createdAt: deps.clock.now() })) {
       throw new AppError("BucketAlreadyExists", `Bucket "${bucket}" already exists`, { details: { bucket } });
     }
-    entries.set(bucket, { backendId, cors: undefined });
+    entries.set(bucket, { backendId, config: {} });
   }
 
   /** Streams a (ranged) source object into `write` when source and target live on different backends. */
@@ -119,16 +128,17 @@ export function createBucketRouter(deps: BucketRouterDeps): BucketRouter {
     backendOf,
     createBucketOn,
 
-    corsOf(bucket) {
+    configOf<K extends BucketConfigName>(bucket: string, name: K) {
       const entry = entries.get(bucket);
-      return entry !== undefined ? entry.cors : entryOf(bucket).then((found) => found.cors);
+      return entry !== undefined ? entry.config[name] : entryOf(bucket).then((found) => found.config[name]);
     },
-    async setCors(bucket, rules) {
+    async setConfig(bucket, name, value) {
       const entry = await entryOf(bucket);
-      if (!await updateBucketCors(db, bucket, rules === undefined ? null : JSON.stringify(rules))) {
+      if (!await updateBucketSetting(db, bucket, name, value === undefined ? null : encodeConfig(name, value))) {
         throw noSuchBucket(bucket);
       }
-      entry.cors = rules;
+      if (value === undefined) delete entry.config[name];
+      else entry.config[name] = value;
     },
 
     async listBuckets() {

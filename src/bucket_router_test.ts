@@ -82,27 +82,32 @@ Deno.test("bucket router answers Unavailable for a bucket whose backend is not o
   }
 });
 
-Deno.test("bucket router keeps CORS rules in the bucket's row: kept across restarts, gone with the bucket", async () => {
+Deno.test("bucket router keeps CORS and lifecycle rules in the bucket's row: kept across restarts, gone with the bucket", async () => {
   const t = await setup();
   try {
     const rules = [{ allowedOrigins: ["*"], allowedMethods: ["GET" as const], allowedHeaders: [], exposeHeaders: [] }];
     await assert.rejects(
-      t.router.setCors("web", rules),
+      t.router.setConfig("web", "cors", rules),
       (err) => err instanceof AppError && err.code === "NoSuchBucket",
     );
     await t.router.createBucketOn("web", "b");
-    assert.equal(await t.router.corsOf("web"), undefined);
-    await t.router.setCors("web", rules);
-    assert.deepEqual(await t.router.corsOf("web"), rules);
+    assert.equal(await t.router.configOf("web", "cors"), undefined);
+    await t.router.setConfig("web", "cors", rules);
+    assert.deepEqual(await t.router.configOf("web", "cors"), rules);
     const restarted = createBucketRouter({ db: t.db, backends: t.backends, clock: fakeClock() });
-    assert.deepEqual(await restarted.corsOf("web"), rules, "read back from the database");
-    await restarted.setCors("web", undefined);
-    assert.equal(await restarted.corsOf("web"), undefined);
-    await restarted.setCors("web", rules);
+    assert.deepEqual(await restarted.configOf("web", "cors"), rules, "read back from the database");
+    const lifecycle = [{ enabled: true, prefix: "tmp/", expiration: { date: new Date("2027-01-01T00:00:00Z") } }];
+    await restarted.setConfig("web", "lifecycle", lifecycle);
+    const again = createBucketRouter({ db: t.db, backends: t.backends, clock: fakeClock() });
+    assert.deepEqual(await again.configOf("web", "lifecycle"), lifecycle, "dates come back as dates");
+    assert.deepEqual(await again.configOf("web", "cors"), rules, "each setting in its own column");
+    await restarted.setConfig("web", "cors", undefined);
+    assert.equal(await restarted.configOf("web", "cors"), undefined);
+    await restarted.setConfig("web", "cors", rules);
     await restarted.deleteBucket("web");
-    await assert.rejects(Promise.resolve(restarted.corsOf("web")), (err) => err instanceof AppError);
+    await assert.rejects(Promise.resolve(restarted.configOf("web", "cors")), (err) => err instanceof AppError);
     await restarted.createBucketOn("web", "b");
-    assert.equal(await restarted.corsOf("web"), undefined, "a bucket created again starts without rules");
+    assert.equal(await restarted.configOf("web", "cors"), undefined, "a bucket created again starts without rules");
   } finally {
     await t.cleanup();
   }

@@ -8,6 +8,7 @@ import type { Hono } from "hono";
 import type { Clock } from "./clock.ts";
 import type { Db } from "./db/client.ts";
 import type { EventBus, OperationEvent } from "./events/mod.ts";
+import type { BucketConfigStore } from "./gateway/bucket_config.ts";
 import type { Logger } from "./log.ts";
 import type { ObjectStore } from "./storage/mod.ts";
 
@@ -28,6 +29,8 @@ export interface ServiceContext {
   backends: BackendRegistry;
   /** The gateway's buckets, each routed to its backend: what S3 clients of the appliance see. */
   buckets: ObjectStore;
+  /** The settings of those buckets that clients set through S3 (CORS and lifecycle rules). */
+  bucketConfig: BucketConfigStore;
   /** Listen addresses from the command line (`HOST:PORT`, port 0 = pick a free one). */
   listen: { api: string; s3: string; iscsi: string };
 }

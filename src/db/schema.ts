@@ -30,6 +30,8 @@ export const buckets = sqliteTable("buckets", {
   createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
   /** The bucket's CORS rules as JSON (`CorsRule[]`); null when none are set. */
   cors: text("cors"),
+  /** The bucket's lifecycle rules as JSON (`LifecycleRule[]`, dates as ISO strings); null when none are set. */
+  lifecycle: text("lifecycle"),
 });
 
 /** S3 access keys (users). `secret` is encrypted at rest. */

@@ -38,6 +38,9 @@ export type S3Operation =
   | "PutBucketCors"
   | "DeleteBucketCors"
   | "PreflightRequest"
+  | "GetBucketLifecycleConfiguration"
+  | "PutBucketLifecycleConfiguration"
+  | "DeleteBucketLifecycle"
   | "Unknown";
 
 /** Operations that, when they succeed, leave a new version of the object their event names. */
@@ -54,7 +57,6 @@ export const BUCKET_SETTING_READS = [
   "GetBucketAcl",
   "GetBucketTagging",
   "GetBucketPolicy",
-  "GetBucketLifecycleConfiguration",
   "GetBucketEncryption",
   "GetObjectLockConfiguration",
   "GetBucketRequestPayment",

@@ -212,7 +212,6 @@ Deno.test("aws s3api: versions of an unversioned bucket, and its settings read a
       ["get-bucket-tagging", "NoSuchTagSet"],
       ["get-bucket-policy", "NoSuchBucketPolicy"],
       ["get-bucket-encryption", "ServerSideEncryptionConfigurationNotFoundError"],
-      ["get-bucket-lifecycle-configuration", "NoSuchLifecycleConfiguration"],
     ];
     for (const [command, code] of unset) {
       assert.match((await cli.run("s3api", command, "--bucket", "cli")).stderr, new RegExp(code), command);
@@ -256,6 +255,45 @@ Deno.test("aws s3api put-bucket-cors, get-bucket-cors and delete-bucket-cors; a 
     );
     await cli.ok("s3api", "delete-bucket-cors", "--bucket", "cli");
     assert.match((await cli.run("s3api", "get-bucket-cors", "--bucket", "cli")).stderr, /NoSuchCORSConfiguration/);
+  });
+});
+
+Deno.test("aws s3api put-bucket-lifecycle-configuration, get and delete-bucket-lifecycle round-trip", async () => {
+  await withCli(async (cli) => {
+    assert.match(
+      (await cli.run("s3api", "get-bucket-lifecycle-configuration", "--bucket", "cli")).stderr,
+      /NoSuchLifecycleConfiguration/,
+    );
+    const rules = [
+      {
+        ID: "vzdump",
+        Filter: { Prefix: "dump/" },
+        Status: "Enabled",
+        Expiration: { Days: 90 },
+        AbortIncompleteMultipartUpload: { DaysAfterInitiation: 2 },
+      },
+      {
+        ID: "large isos",
+        Filter: { And: { Prefix: "template/iso/", ObjectSizeGreaterThan: 1073741824 } },
+        Status: "Disabled",
+        Expiration: { Date: "2027-01-01T00:00:00+00:00" },
+      },
+    ];
+    await cli.ok(
+      "s3api",
+      "put-bucket-lifecycle-configuration",
+      "--bucket",
+      "cli",
+      "--lifecycle-configuration",
+      JSON.stringify({ Rules: rules }),
+    );
+    const got = JSON.parse(await cli.ok("s3api", "get-bucket-lifecycle-configuration", "--bucket", "cli"));
+    assert.deepEqual(got.Rules, rules);
+    await cli.ok("s3api", "delete-bucket-lifecycle", "--bucket", "cli");
+    assert.match(
+      (await cli.run("s3api", "get-bucket-lifecycle-configuration", "--bucket", "cli")).stderr,
+      /NoSuchLifecycleConfiguration/,
+    );
   });
 });
 

@@ -5,7 +5,6 @@
  *
  * @module
  */
-import type { ObjectStore } from "../storage/mod.ts";
 
 export const CORS_METHODS = ["GET", "PUT", "POST", "DELETE", "HEAD"] as const;
 export type CorsMethod = typeof CORS_METHODS[number];
@@ -19,14 +18,6 @@ export interface CorsRule {
   /** Response headers the page's script may read. */
   exposeHeaders: string[];
   maxAgeSeconds?: number;
-}
-
-/** Where the buckets' rules are kept. */
-export interface BucketCorsStore {
-  /** The rules of `bucket`, undefined when it has none; NoSuchBucket when it does not exist. */
-  corsOf(bucket: string): CorsRule[] | undefined | Promise<CorsRule[] | undefined>;
-  /** Replaces the rules of an existing bucket (undefined removes them); NoSuchBucket when it does not exist. */
-  setCors(bucket: string, rules: CorsRule[] | undefined): Promise<void>;
 }
 
 export function isCorsMethod(method: string): method is CorsMethod {
@@ -89,24 +80,4 @@ export function corsResponseHeaders(
   if (rule.exposeHeaders.length > 0) headers["access-control-expose-headers"] = rule.exposeHeaders.join(", ");
   if (rule.maxAgeSeconds !== undefined) headers["access-control-max-age"] = String(rule.maxAgeSeconds);
   return headers;
-}
-
-/**
- * Rules kept in memory for the buckets of `store`, lost on restart: for a gateway over a bare store (tests, tools).
- * Rules are tied to the bucket's creation time, so a bucket deleted and created again starts without them.
- */
-export function createMemoryCorsStore(store: Pick<ObjectStore, "headBucket">): BucketCorsStore {
-  const held = new Map<string, { createdAt: number; rules: CorsRule[] }>();
-  return {
-    async corsOf(bucket) {
-      const { createdAt } = await store.headBucket(bucket);
-      const entry = held.get(bucket);
-      return entry?.createdAt === createdAt.getTime() ? entry.rules : undefined;
-    },
-    async setCors(bucket, rules) {
-      const { createdAt } = await store.headBucket(bucket);
-      if (rules === undefined) held.delete(bucket);
-      else held.set(bucket, { createdAt: createdAt.getTime(), rules });
-    },
-  };
 }

@@ -1,13 +1,5 @@
 import assert from "node:assert/strict";
-import { createMemoryStore } from "../storage/memory.ts";
-import {
-  CORS_VARY,
-  corsResponseHeaders,
-  type CorsRule,
-  createMemoryCorsStore,
-  matchingRule,
-  requestedHeaders,
-} from "./cors.ts";
+import { CORS_VARY, corsResponseHeaders, type CorsRule, matchingRule, requestedHeaders } from "./cors.ts";
 
 const rule = (over: Partial<CorsRule>): CorsRule => ({
   allowedOrigins: ["https://app.example"],
@@ -70,19 +62,4 @@ Deno.test("corsResponseHeaders: a named origin is echoed with credentials; a rul
     "access-control-allow-methods": "GET",
     vary: CORS_VARY,
   });
-});
-
-Deno.test("memory CORS store: rules need an existing bucket and go with it", async () => {
-  const store = createMemoryStore();
-  const cors = createMemoryCorsStore(store);
-  await assert.rejects(cors.setCors("nope", [rule({})]), /NoSuchBucket|does not exist/);
-  await store.createBucket("web");
-  assert.equal(await cors.corsOf("web"), undefined);
-  await cors.setCors("web", [rule({})]);
-  assert.deepEqual(await cors.corsOf("web"), [rule({})]);
-  await store.deleteBucket("web");
-  await assert.rejects(Promise.resolve(cors.corsOf("web")), /NoSuchBucket|does not exist/);
-  await new Promise((resolve) => setTimeout(resolve, 2)); // a later creation time
-  await store.createBucket("web");
-  assert.equal(await cors.corsOf("web"), undefined, "a bucket created again starts without the old rules");
 });

@@ -12,14 +12,8 @@ import type { Logger } from "../log.ts";
 import type { ObjectStore } from "../storage/mod.ts";
 import { authenticate, authenticatePostForm, type AuthResult } from "./auth.ts";
 import type { CredentialStore, Identity } from "./credentials.ts";
-import {
-  type BucketCorsStore,
-  CORS_VARY,
-  type CorsRequest,
-  corsResponseHeaders,
-  type CorsRule,
-  matchingRule,
-} from "./cors.ts";
+import type { BucketConfigStore } from "./bucket_config.ts";
+import { CORS_VARY, type CorsRequest, corsResponseHeaders, type CorsRule, matchingRule } from "./cors.ts";
 import type { EventDraft, GatewayLimits, RequestContext } from "./handlers/_context.ts";
 import { HANDLERS } from "./handlers/mod.ts";
 import type { GatewayMetrics } from "./metrics.ts";
@@ -35,7 +29,7 @@ export const MAX_HEADER_BYTES = 64 * 1024;
 
 export interface PipelineDeps {
   buckets: ObjectStore;
-  cors: BucketCorsStore;
+  bucketConfig: BucketConfigStore;
   credentials: CredentialStore;
   events: EventBus<OperationEvent>;
   clock: Clock;
@@ -96,7 +90,7 @@ async function handleRequest(
       bucket: route.bucket,
       key: route.key,
       store: deps.buckets,
-      cors: deps.cors,
+      bucketConfig: deps.bucketConfig,
       identity: auth?.identity ?? ANONYMOUS,
       signPostForm: async (fields) => {
         const identity = await authenticatePostForm(fields, deps);
@@ -133,7 +127,7 @@ async function handleRequest(
   }
   const origin = headers.get("origin");
   if (origin !== null && route.bucket !== undefined && route.op !== "PreflightRequest") {
-    await addCorsHeaders(response, deps.cors, route.bucket, { origin, method: req.method, headers: [] });
+    await addCorsHeaders(response, deps.bucketConfig, route.bucket, { origin, method: req.method, headers: [] });
   }
   const finish = (bytesOut: number, streamError?: unknown) => {
     // A body that broke off mid-way (store failure, client gone) is recorded as an incomplete transfer.
@@ -198,13 +192,13 @@ async function handleRequest(
  */
 async function addCorsHeaders(
   response: Response,
-  cors: BucketCorsStore,
+  config: BucketConfigStore,
   bucket: string,
   request: CorsRequest,
 ): Promise<void> {
   let rules: CorsRule[] | undefined;
   try {
-    rules = await cors.corsOf(bucket);
+    rules = await config.configOf(bucket, "cors");
   } catch {
     return;
   }

@@ -15,19 +15,20 @@ import type { Clock } from "../clock.ts";
 import type { EventBus, OperationEvent } from "../events/mod.ts";
 import type { Logger } from "../log.ts";
 import type { ObjectStore } from "../storage/mod.ts";
-import { type BucketCorsStore, createMemoryCorsStore } from "./cors.ts";
+import { type BucketConfigStore, createMemoryBucketConfigStore } from "./bucket_config.ts";
 import type { CredentialStore } from "./credentials.ts";
 import { createRequestHandler } from "./gateway.ts";
 import { createGatewayMetrics } from "./metrics.ts";
 
 export type { Credential, CredentialStore, Grant, Identity, Permission } from "./credentials.ts";
 export { createStaticCredentialStore } from "./credentials.ts";
-export type { BucketCorsStore, CorsRule } from "./cors.ts";
+export type { BucketConfig, BucketConfigName, BucketConfigStore } from "./bucket_config.ts";
+export type { CorsRule } from "./cors.ts";
 
 export interface GatewayDeps {
   buckets: ObjectStore;
-  /** The buckets' CORS rules (the bucket router keeps them in the database); default: held in memory. */
-  cors?: BucketCorsStore;
+  /** The buckets' CORS and lifecycle rules (the bucket router keeps them in the database); default: in memory. */
+  bucketConfig?: BucketConfigStore;
   credentials: CredentialStore;
   events: EventBus<OperationEvent>;
   clock: Clock;
@@ -54,7 +55,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
   const metrics = createGatewayMetrics();
   const handle = createRequestHandler({
     ...deps,
-    cors: deps.cors ?? createMemoryCorsStore(deps.buckets),
+    bucketConfig: deps.bucketConfig ?? createMemoryBucketConfigStore(deps.buckets),
     region: deps.region ?? "us-east-1",
     virtualHostDomain: deps.virtualHostDomain,
     maxClockSkewMs: deps.maxClockSkewMs ?? 15 * 60 * 1000,

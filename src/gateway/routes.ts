@@ -53,7 +53,7 @@ const SUBRESOURCES = [
 
 /**
  * The subresources a GET may read, by target: the object versions of a bucket, an object's attributes, the CORS
- * rules, and settings clients cannot change here, which read as unconfigured (`handlers/bucket_settings.ts`). Every
+ * and lifecycle rules, and settings clients cannot change here, which read as unconfigured (`handlers/bucket_settings.ts`). Every
  * other use of a subresource than these and `WRITABLE` is NotImplemented.
  */
 const READABLE: Record<string, { bucket?: S3Operation; object?: S3Operation }> = {
@@ -81,6 +81,7 @@ const READABLE: Record<string, { bucket?: S3Operation; object?: S3Operation }> =
 /** The settings clients can change here, by subresource and method (bucket targets only). */
 const WRITABLE: Record<string, Record<string, S3Operation>> = {
   cors: { PUT: "PutBucketCors", DELETE: "DeleteBucketCors" },
+  lifecycle: { PUT: "PutBucketLifecycleConfiguration", DELETE: "DeleteBucketLifecycle" },
 };
 
 function decodePath(s: string): string {

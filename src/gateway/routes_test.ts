@@ -44,6 +44,9 @@ Deno.test("resolveRoute() names every supported operation", () => {
     ["GET", "http://h/bkt?cors", {}, "GetBucketCors bkt -"],
     ["PUT", "http://h/bkt?cors", {}, "PutBucketCors bkt -"],
     ["DELETE", "http://h/bkt?cors", {}, "DeleteBucketCors bkt -"],
+    ["GET", "http://h/bkt?lifecycle", {}, "GetBucketLifecycleConfiguration bkt -"],
+    ["PUT", "http://h/bkt?lifecycle", {}, "PutBucketLifecycleConfiguration bkt -"],
+    ["DELETE", "http://h/bkt?lifecycle", {}, "DeleteBucketLifecycle bkt -"],
     ["OPTIONS", "http://h/bkt/k?uploads", {}, "PreflightRequest bkt k"],
     ["OPTIONS", "http://h/bkt", {}, "PreflightRequest bkt -"],
   ];

@@ -17,6 +17,7 @@ import { createMemoryStore } from "../storage/memory.ts";
 import type { ObjectStore } from "../storage/mod.ts";
 import type { Timers } from "./integrity.ts";
 import { createIntegrityService } from "./mod.ts";
+import { createMemoryBucketConfigStore } from "../gateway/bucket_config.ts";
 
 export interface ManualTimers extends Timers {
   /** Run every callback whose period is `ms`. */
@@ -95,6 +96,7 @@ export async function createTestContext(): Promise<TestContext> {
     events: createEventBus<OperationEvent>(),
     backends,
     buckets: data,
+    bucketConfig: createMemoryBucketConfigStore(data),
     listen: { api: "127.0.0.1:0", s3: "127.0.0.1:0", iscsi: "127.0.0.1:0" },
   };
   return t;

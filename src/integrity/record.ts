@@ -51,6 +51,7 @@ const READ_OPS: ReadonlySet<S3Operation> = new Set<S3Operation>([
   "GetObjectTagging",
   "GetBucketCors",
   "PreflightRequest",
+  "GetBucketLifecycleConfiguration",
   ...BUCKET_SETTING_READS,
 ]);
 

@@ -35,6 +35,7 @@ export async function serviceContext(
       await insertBackend(handle.db, plainSealer, { id, kind: "s3", config: {}, createdAt: clock.now() });
     }
   }
+  const router = createBucketRouter({ db: handle.db, backends, clock });
   return {
     db: handle.db,
     dataDir,
@@ -42,7 +43,8 @@ export async function serviceContext(
     logger: silentLogger(),
     events: createEventBus<OperationEvent>({ onSubscriberError: () => {} }),
     backends,
-    buckets: createBucketRouter({ db: handle.db, backends, clock }),
+    buckets: router,
+    bucketConfig: router,
     listen: { api: "127.0.0.1:0", s3: "127.0.0.1:0", iscsi: "127.0.0.1:0" },
     async close() {
       await backends.close();

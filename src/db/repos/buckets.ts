@@ -13,6 +13,8 @@ export interface BucketRow {
   createdAt: Date;
   /** The bucket's CORS rules as JSON; null when none are set. */
   cors?: string | null;
+  /** The bucket's lifecycle rules as JSON; null when none are set. */
+  lifecycle?: string | null;
 }
 
 export async function listBucketRows(db: Db): Promise<BucketRow[]> {
@@ -30,9 +32,16 @@ export async function insertBucketRow(db: Db, row: BucketRow): Promise<boolean> 
   return rows.length > 0;
 }
 
-/** Sets the bucket's CORS rules (null: none); false when there is no such bucket. */
-export async function updateBucketCors(db: Db, name: string, cors: string | null): Promise<boolean> {
-  const rows = await db.update(buckets).set({ cors }).where(eq(buckets.name, name)).returning({ name: buckets.name });
+/** Sets one JSON setting of the bucket (null: none); false when there is no such bucket. */
+export async function updateBucketSetting(
+  db: Db,
+  name: string,
+  setting: "cors" | "lifecycle",
+  json: string | null,
+): Promise<boolean> {
+  const rows = await db.update(buckets).set({ [setting]: json }).where(eq(buckets.name, name)).returning({
+    name: buckets.name,
+  });
   return rows.length > 0;
 }
 

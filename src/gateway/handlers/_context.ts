@@ -6,7 +6,7 @@
  */
 import type { Clock } from "../../clock.ts";
 import type { ChecksumAlgorithm, ObjectStore } from "../../storage/mod.ts";
-import type { BucketCorsStore } from "../cors.ts";
+import type { BucketConfigStore } from "../bucket_config.ts";
 import type { Access, Identity } from "../credentials.ts";
 import { mayAccess } from "../credentials.ts";
 import type { Payload, PayloadOptions } from "../payload.ts";
@@ -45,8 +45,8 @@ export interface RequestContext {
   bucket: string | undefined;
   key: string | undefined;
   store: ObjectStore;
-  /** The buckets' CORS rules. */
-  cors: BucketCorsStore;
+  /** The buckets' CORS and lifecycle rules. */
+  bucketConfig: BucketConfigStore;
   /** The caller; for PostObject anonymous until `signPostForm` has verified the form. */
   identity: Identity;
   /**

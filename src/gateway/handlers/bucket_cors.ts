@@ -20,7 +20,7 @@ const MAX_CORS_XML_BYTES = 64 * 1024;
 export async function getBucketCors(ctx: RequestContext): Promise<Response> {
   const bucket = bucketOf(ctx);
   if (!maySeeBucket(ctx.identity, bucket)) throw new S3Error("AccessDenied");
-  const rules = await ctx.cors.corsOf(bucket);
+  const rules = await ctx.bucketConfig.configOf(bucket, "cors");
   if (rules === undefined) throw new S3Error("NoSuchCORSConfiguration");
   return xmlResponse(ctx.ids, "CORSConfiguration", corsConfigurationXml(rules));
 }
@@ -30,14 +30,14 @@ export async function putBucketCors(ctx: RequestContext): Promise<Response> {
   requireAdmin(ctx);
   requireBodyDigest(ctx.headers);
   const rules = parseCorsConfiguration(await readXmlBody(ctx, "CORSConfiguration", { maxBytes: MAX_CORS_XML_BYTES }));
-  await ctx.cors.setCors(bucket, rules);
+  await ctx.bucketConfig.setConfig(bucket, "cors", rules);
   return emptyResponse(ctx.ids, 200);
 }
 
 export async function deleteBucketCors(ctx: RequestContext): Promise<Response> {
   const bucket = bucketOf(ctx);
   requireAdmin(ctx);
-  await ctx.cors.setCors(bucket, undefined);
+  await ctx.bucketConfig.setConfig(bucket, "cors", undefined);
   return emptyResponse(ctx.ids, 204);
 }
 
@@ -50,7 +50,7 @@ export async function preflight(ctx: RequestContext): Promise<Response> {
     throw new S3Error("BadRequest", `Invalid Access-Control-Request-Method: ${method}`);
   }
   if (ctx.bucket === undefined) throw new S3Error("AccessForbidden", "CORSResponse: Bucket not found");
-  const rules = await ctx.cors.corsOf(ctx.bucket);
+  const rules = await ctx.bucketConfig.configOf(ctx.bucket, "cors");
   if (rules === undefined) throw new S3Error("AccessForbidden", "CORSResponse: CORS is not enabled for this bucket.");
   const headers = requestedHeaders(ctx.headers.get("access-control-request-headers"));
   const rule = matchingRule(rules, { origin, method, headers });

@@ -3,7 +3,7 @@
  * never configured: not versioned, the owner in full control (ACLs play no part: access comes from the key's
  * grants), owner-enforced object ownership, public access blocked and no policy making the bucket public (there is no
  * anonymous access), transfer acceleration never enabled, the owner paying for requests, no logging or notifications,
- * and no tags, policy, lifecycle rules, default encryption, object lock, website or replication (S3's
+ * and no tags, policy, default encryption, object lock, website or replication (S3's
  * "not found" error for each). Tools that read settings before they work
  * (s3cmd `info`) get S3's answer instead of NotImplemented; writing a setting stays NotImplemented.
  *
@@ -39,7 +39,6 @@ const UNCONFIGURED: Record<BucketSettingRead, Unconfigured> = {
   GetBucketNotificationConfiguration: { root: "NotificationConfiguration", body: {} },
   GetBucketTagging: { error: "NoSuchTagSet" },
   GetBucketPolicy: { error: "NoSuchBucketPolicy" },
-  GetBucketLifecycleConfiguration: { error: "NoSuchLifecycleConfiguration" },
   GetBucketEncryption: { error: "ServerSideEncryptionConfigurationNotFoundError" },
   GetObjectLockConfiguration: { error: "ObjectLockConfigurationNotFoundError" },
   GetBucketWebsite: { error: "NoSuchWebsiteConfiguration" },

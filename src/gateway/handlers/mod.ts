@@ -3,6 +3,7 @@ import type { S3Operation } from "../../events/mod.ts";
 import type { RequestContext } from "./_context.ts";
 import { createBucket } from "./bucket_create.ts";
 import { deleteBucketCors, getBucketCors, preflight, putBucketCors } from "./bucket_cors.ts";
+import { deleteBucketLifecycle, getBucketLifecycle, putBucketLifecycle } from "./bucket_lifecycle.ts";
 import { deleteBucket } from "./bucket_delete.ts";
 import { headBucket } from "./bucket_head.ts";
 import { listBuckets } from "./bucket_list.ts";
@@ -59,5 +60,8 @@ export const HANDLERS: Record<Exclude<S3Operation, "Unknown">, Handler> = {
   PutBucketCors: putBucketCors,
   DeleteBucketCors: deleteBucketCors,
   PreflightRequest: preflight,
+  GetBucketLifecycleConfiguration: getBucketLifecycle,
+  PutBucketLifecycleConfiguration: putBucketLifecycle,
+  DeleteBucketLifecycle: deleteBucketLifecycle,
   ...BUCKET_SETTING_HANDLERS,
 };

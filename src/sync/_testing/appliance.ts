@@ -13,6 +13,7 @@ import { silentLogger } from "../../log.ts";
 import type { RunningService, ServiceContext } from "../../service.ts";
 import type { ObjectStore } from "../../storage/mod.ts";
 import { createSyncService } from "../mod.ts";
+import { createMemoryBucketConfigStore } from "../../gateway/bucket_config.ts";
 
 export const KEY = { accessKeyId: "AKSYNCTEST0000000001", secretAccessKey: "sync/test/secret/0000000000000000000000" };
 
@@ -77,6 +78,7 @@ export async function startTestAppliance(options: {
       ids: () => Object.keys(options.stores),
     },
     buckets: options.stores[options.gateway]!,
+    bucketConfig: createMemoryBucketConfigStore(options.stores[options.gateway]!),
     listen: { api: "127.0.0.1:0", s3: "127.0.0.1:0", iscsi: "127.0.0.1:0" },
   };
   let sync = await createSyncService(ctx, { tickMs: 100 });

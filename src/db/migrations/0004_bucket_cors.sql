@@ -1,1 +1,0 @@
-ALTER TABLE `buckets` ADD `cors` text;

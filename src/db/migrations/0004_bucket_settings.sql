@@ -1,0 +1,2 @@
+ALTER TABLE `buckets` ADD `cors` text;--> statement-breakpoint
+ALTER TABLE `buckets` ADD `lifecycle` text;

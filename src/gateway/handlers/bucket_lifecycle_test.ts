@@ -1,0 +1,51 @@
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { createHarness, errorCode, READER } from "../_testing/harness.ts";
+
+const CONFIG = "<LifecycleConfiguration><Rule><ID>dumps</ID><Filter><Prefix>dump/</Prefix></Filter>" +
+  "<Status>Enabled</Status><Expiration><Days>30</Days></Expiration><AbortIncompleteMultipartUpload>" +
+  "<DaysAfterInitiation>1</DaysAfterInitiation></AbortIncompleteMultipartUpload></Rule></LifecycleConfiguration>";
+
+const md5 = (body: string) => createHash("md5").update(body).digest("base64");
+
+Deno.test("PutBucketLifecycleConfiguration, Get and DeleteBucketLifecycle round-trip; refusals keep the rules", async () => {
+  const h = createHarness();
+  await h.request({ method: "PUT", path: "/web" });
+  const put = (body: string, headers: Record<string, string> = { "content-md5": md5(body) }, as = undefined) =>
+    h.text({ method: "PUT", path: "/web", query: { lifecycle: "" }, body, headers, ...(as ? { as } : {}) });
+  let r = await h.text({ path: "/web", query: { lifecycle: "" } });
+  assert.equal(errorCode(r.body), "NoSuchLifecycleConfiguration");
+  r = await put(CONFIG);
+  assert.equal(r.res.status, 200, r.body);
+  r = await h.text({ path: "/web", query: { lifecycle: "" } });
+  assert.equal(r.res.status, 200);
+  assert.match(
+    r.body,
+    /<LifecycleConfiguration xmlns="http:\/\/s3.amazonaws.com\/doc\/2006-03-01\/"><Rule><ID>dumps<\/ID><Filter><Prefix>dump\/<\/Prefix><\/Filter><Status>Enabled<\/Status><Expiration><Days>30<\/Days><\/Expiration><AbortIncompleteMultipartUpload><DaysAfterInitiation>1<\/DaysAfterInitiation><\/AbortIncompleteMultipartUpload><\/Rule><\/LifecycleConfiguration>/,
+  );
+  const refusals: [Promise<{ res: Response; body: string }>, number, string][] = [
+    [h.text({ method: "PUT", path: "/web", query: { lifecycle: "" }, body: CONFIG, as: READER }), 403, "AccessDenied"],
+    [put(CONFIG, {}), 400, "InvalidRequest"],
+    [put(CONFIG.replace("<Days>30", "<Days>-1")), 400, "InvalidArgument"],
+    [put(CONFIG.replaceAll("Expiration>", "Transition>")), 501, "NotImplemented"],
+  ];
+  for (const [pending, status, code] of refusals) {
+    const refused = await pending;
+    assert.equal(refused.res.status, status, refused.body);
+    assert.equal(errorCode(refused.body), code, refused.body);
+  }
+  r = await h.text({ path: "/web", query: { lifecycle: "" } });
+  assert.match(r.body, /<Days>30<\/Days>/, "a refused configuration left the rules as they were");
+  r = await h.text({ method: "DELETE", path: "/web", query: { lifecycle: "" } });
+  assert.equal(r.res.status, 204);
+  r = await h.text({ path: "/web", query: { lifecycle: "" } });
+  assert.equal(errorCode(r.body), "NoSuchLifecycleConfiguration");
+  assert.deepEqual(
+    h.events.filter((e) => e.op.includes("Lifecycle")).map((e) => `${e.op} ${e.status}`).slice(0, 3),
+    [
+      "GetBucketLifecycleConfiguration 404",
+      "PutBucketLifecycleConfiguration 200",
+      "GetBucketLifecycleConfiguration 200",
+    ],
+  );
+});

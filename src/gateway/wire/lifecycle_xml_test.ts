@@ -1,0 +1,114 @@
+import assert from "node:assert/strict";
+import { S3Error } from "../s3_errors.ts";
+import { lifecycleConfigurationXml, parseLifecycleConfiguration } from "./lifecycle_xml.ts";
+import { buildXml, parseXml } from "./xml.ts";
+
+const parse = (inner: string) =>
+  parseLifecycleConfiguration(
+    parseXml(
+      `<LifecycleConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/">${inner}</LifecycleConfiguration>`,
+    ),
+  );
+
+function refused(inner: string, code: string, message: RegExp) {
+  assert.throws(() => parse(inner), (err: unknown) => {
+    assert.ok(err instanceof S3Error);
+    assert.equal(err.s3Code, code, err.message);
+    assert.match(err.message, message);
+    return true;
+  });
+}
+
+Deno.test("LifecycleConfiguration: filters, legacy prefixes, expirations and aborts are read and written back", () => {
+  const rules = parse(
+    "<Rule><ID>dumps</ID><Filter><Prefix>dump/</Prefix></Filter><Status>Enabled</Status>" +
+      "<Expiration><Days>30</Days></Expiration>" +
+      "<AbortIncompleteMultipartUpload><DaysAfterInitiation>2</DaysAfterInitiation></AbortIncompleteMultipartUpload></Rule>" +
+      "<Rule><Prefix>tmp/</Prefix><Status>Disabled</Status><Expiration><Date>2027-01-01T00:00:00.000Z</Date></Expiration></Rule>" +
+      "<Rule><ID>big</ID><Filter><And><Prefix>iso/</Prefix><ObjectSizeGreaterThan>1048576</ObjectSizeGreaterThan>" +
+      "<ObjectSizeLessThan>4294967296</ObjectSizeLessThan></And></Filter><Status>Enabled</Status>" +
+      "<Expiration><Days>365</Days></Expiration></Rule>" +
+      "<Rule><Filter></Filter><Status>Enabled</Status><Expiration><Date>2027-02-01</Date></Expiration></Rule>",
+  );
+  assert.deepEqual(rules, [
+    { id: "dumps", enabled: true, prefix: "dump/", expiration: { days: 30 }, abortIncompleteUploadDays: 2 },
+    { enabled: false, prefix: "tmp/", expiration: { date: new Date("2027-01-01T00:00:00Z") } },
+    {
+      id: "big",
+      enabled: true,
+      prefix: "iso/",
+      sizeGreaterThan: 1048576,
+      sizeLessThan: 4294967296,
+      expiration: { days: 365 },
+    },
+    { enabled: true, prefix: "", expiration: { date: new Date("2027-02-01T00:00:00Z") } },
+  ]);
+  const xml = buildXml("LifecycleConfiguration", lifecycleConfigurationXml(rules));
+  assert.match(xml, /<Rule><ID>dumps<\/ID><Filter><Prefix>dump\/<\/Prefix><\/Filter><Status>Enabled<\/Status>/);
+  assert.match(xml, /<Filter><And><Prefix>iso\/<\/Prefix><ObjectSizeGreaterThan>1048576<\/ObjectSizeGreaterThan>/);
+  assert.match(xml, /<Date>2027-01-01T00:00:00.000Z<\/Date>/);
+  assert.deepEqual(parseLifecycleConfiguration(parseXml(xml)), rules, "what is written reads back the same");
+});
+
+Deno.test("LifecycleConfiguration: what S3 refuses is refused; what needs versions, tags or classes is NotImplemented", () => {
+  const on = "<Status>Enabled</Status>";
+  const days = "<Expiration><Days>1</Days></Expiration>";
+  refused("", "MalformedXML", /between 1 and 1000 rules/);
+  refused(`<Rule><Filter/>${days}</Rule>`, "MalformedXML", /Status/);
+  refused(`<Rule><Filter/><Status>On</Status>${days}</Rule>`, "MalformedXML", /Status/);
+  refused(`<Rule><Filter/>${on}</Rule>`, "InvalidRequest", /At least one action/);
+  refused(`<Rule><Filter/>${on}<Expiration><Days>0</Days></Expiration></Rule>`, "InvalidArgument", /positive integer/);
+  refused(
+    `<Rule><Filter/>${on}<Expiration><Days>1</Days><Date>2027-01-01</Date></Expiration></Rule>`,
+    "MalformedXML",
+    /either Days or Date/,
+  );
+  refused(
+    `<Rule><Filter/>${on}<Expiration><Date>2027-01-01T12:00:00Z</Date></Expiration></Rule>`,
+    "InvalidArgument",
+    /midnight/,
+  );
+  refused(`<Rule><Filter/>${on}<Expiration><Date>soon</Date></Expiration></Rule>`, "InvalidArgument", /midnight/);
+  refused(
+    `<Rule><Filter/>${on}<AbortIncompleteMultipartUpload><DaysAfterInitiation>x</DaysAfterInitiation></AbortIncompleteMultipartUpload></Rule>`,
+    "InvalidArgument",
+    /DaysAfterInitiation/,
+  );
+  refused(`<Rule><Filter/><Prefix>a</Prefix>${on}${days}</Rule>`, "MalformedXML", /either a Filter or a Prefix/);
+  refused(
+    `<Rule><Filter><Prefix>a</Prefix><ObjectSizeLessThan>5</ObjectSizeLessThan></Filter>${on}${days}</Rule>`,
+    "MalformedXML",
+    /And/,
+  );
+  refused(
+    `<Rule><Filter><And><ObjectSizeGreaterThan>9</ObjectSizeGreaterThan><ObjectSizeLessThan>5</ObjectSizeLessThan></And></Filter>${on}${days}</Rule>`,
+    "InvalidArgument",
+    /less than/,
+  );
+  refused(
+    `<Rule><ID>a</ID><Filter/>${on}${days}</Rule><Rule><ID>a</ID><Filter/>${on}${days}</Rule>`,
+    "InvalidArgument",
+    /unique/,
+  );
+  refused(`<Rule><Filter/>${on}${days}<Expire/></Rule>`, "MalformedXML", /Expire/);
+  refused(
+    `<Rule><Filter/>${on}<Transition><Days>1</Days><StorageClass>GLACIER</StorageClass></Transition></Rule>`,
+    "NotImplemented",
+    /storage class/,
+  );
+  refused(
+    `<Rule><Filter/>${on}<NoncurrentVersionExpiration><NoncurrentDays>1</NoncurrentDays></NoncurrentVersionExpiration></Rule>`,
+    "NotImplemented",
+    /unversioned/,
+  );
+  refused(
+    `<Rule><Filter><Tag><Key>a</Key><Value>b</Value></Tag></Filter>${on}${days}</Rule>`,
+    "NotImplemented",
+    /tags/,
+  );
+  refused(
+    `<Rule><Filter/>${on}<Expiration><ExpiredObjectDeleteMarker>true</ExpiredObjectDeleteMarker></Expiration></Rule>`,
+    "NotImplemented",
+    /delete markers/,
+  );
+});

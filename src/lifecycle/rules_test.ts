@@ -1,0 +1,37 @@
+import assert from "node:assert/strict";
+import { abortsUpload, dueAfterDays, expiresObject, type LifecycleRule } from "./rules.ts";
+
+const at = (iso: string) => new Date(iso);
+
+Deno.test("dueAfterDays adds the days and rounds up to the next midnight UTC, as S3 does", () => {
+  assert.deepEqual(dueAfterDays(at("2026-03-01T10:30:00Z"), 1), at("2026-03-03T00:00:00Z"));
+  assert.deepEqual(dueAfterDays(at("2026-03-01T00:00:00Z"), 1), at("2026-03-02T00:00:00Z"), "midnight stays");
+  assert.deepEqual(dueAfterDays(at("2026-12-31T23:59:59Z"), 30), at("2027-01-31T00:00:00Z"));
+});
+
+Deno.test("expiresObject: enabled rules, their prefix and size bounds, days or date", () => {
+  const rule: LifecycleRule = { enabled: true, prefix: "logs/", expiration: { days: 7 } };
+  const object = { key: "logs/a", size: 100, lastModified: at("2026-03-01T10:00:00Z") };
+  assert.equal(expiresObject(rule, object, at("2026-03-08T23:59:59Z")), false);
+  assert.equal(expiresObject(rule, object, at("2026-03-09T00:00:00Z")), true);
+  assert.equal(expiresObject(rule, { ...object, key: "log/a" }, at("2027-01-01T00:00:00Z")), false);
+  assert.equal(expiresObject({ ...rule, enabled: false }, object, at("2027-01-01T00:00:00Z")), false);
+  const later = at("2027-01-01T00:00:00Z");
+  assert.equal(expiresObject({ ...rule, sizeGreaterThan: 100 }, object, later), false, "strictly greater");
+  assert.equal(expiresObject({ ...rule, sizeGreaterThan: 99 }, object, later), true);
+  assert.equal(expiresObject({ ...rule, sizeLessThan: 100 }, object, later), false, "strictly less");
+  assert.equal(expiresObject({ ...rule, sizeLessThan: 101 }, object, later), true);
+  const dated: LifecycleRule = { enabled: true, prefix: "", expiration: { date: at("2026-06-01T00:00:00Z") } };
+  assert.equal(expiresObject(dated, object, at("2026-05-31T23:59:59Z")), false);
+  assert.equal(expiresObject(dated, object, at("2026-06-01T00:00:00Z")), true, "every object from the date on");
+  assert.equal(expiresObject({ enabled: true, prefix: "", abortIncompleteUploadDays: 1 }, object, later), false);
+});
+
+Deno.test("abortsUpload: days after initiation, under the rule's prefix", () => {
+  const rule: LifecycleRule = { enabled: true, prefix: "dump/", abortIncompleteUploadDays: 2 };
+  const upload = { key: "dump/vzdump.vma.zst", initiated: at("2026-03-01T18:00:00Z") };
+  assert.equal(abortsUpload(rule, upload, at("2026-03-03T23:00:00Z")), false);
+  assert.equal(abortsUpload(rule, upload, at("2026-03-04T00:00:00Z")), true);
+  assert.equal(abortsUpload(rule, { ...upload, key: "iso/x" }, at("2027-01-01T00:00:00Z")), false);
+  assert.equal(abortsUpload({ ...rule, abortIncompleteUploadDays: undefined }, upload, at("2027-01-01Z")), false);
+});
