@@ -2,8 +2,7 @@
 import type { S3Operation } from "../../events/mod.ts";
 import type { RequestContext } from "./_context.ts";
 import { createBucket } from "./bucket_create.ts";
-import { deleteBucketCors, getBucketCors, preflight, putBucketCors } from "./bucket_cors.ts";
-import { deleteBucketLifecycle, getBucketLifecycle, putBucketLifecycle } from "./bucket_lifecycle.ts";
+import { BUCKET_CONFIG_HANDLERS } from "./bucket_config.ts";
 import { deleteBucket } from "./bucket_delete.ts";
 import { headBucket } from "./bucket_head.ts";
 import { listBuckets } from "./bucket_list.ts";
@@ -22,6 +21,7 @@ import { getObject } from "./object_get.ts";
 import { getObjectAttributes } from "./object_attributes.ts";
 import { headObject } from "./object_head.ts";
 import { postObject } from "./object_post.ts";
+import { preflight } from "./preflight.ts";
 import { putObject } from "./object_put.ts";
 import { deleteObjects } from "./objects_delete.ts";
 import { listObjectsV1 } from "./objects_list_v1.ts";
@@ -56,12 +56,7 @@ export const HANDLERS: Record<Exclude<S3Operation, "Unknown">, Handler> = {
   GetObjectAttributes: getObjectAttributes,
   GetObjectAcl: getObjectAcl,
   GetObjectTagging: getObjectTagging,
-  GetBucketCors: getBucketCors,
-  PutBucketCors: putBucketCors,
-  DeleteBucketCors: deleteBucketCors,
   PreflightRequest: preflight,
-  GetBucketLifecycleConfiguration: getBucketLifecycle,
-  PutBucketLifecycleConfiguration: putBucketLifecycle,
-  DeleteBucketLifecycle: deleteBucketLifecycle,
+  ...BUCKET_CONFIG_HANDLERS,
   ...BUCKET_SETTING_HANDLERS,
 };

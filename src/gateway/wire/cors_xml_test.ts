@@ -1,21 +1,9 @@
 import assert from "node:assert/strict";
-import { S3Error } from "../s3_errors.ts";
+import { xmlDocument } from "../_testing/xml_document.ts";
 import { corsConfigurationXml, MAX_CORS_RULES, parseCorsConfiguration } from "./cors_xml.ts";
 import { buildXml, parseXml } from "./xml.ts";
 
-const parse = (inner: string) =>
-  parseCorsConfiguration(
-    parseXml(`<CORSConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/">${inner}</CORSConfiguration>`),
-  );
-
-function refused(inner: string, code: string, message: RegExp) {
-  assert.throws(() => parse(inner), (err: unknown) => {
-    assert.ok(err instanceof S3Error);
-    assert.equal(err.s3Code, code);
-    assert.match(err.message, message);
-    return true;
-  });
-}
+const { parse, refused } = xmlDocument("CORSConfiguration", parseCorsConfiguration);
 
 Deno.test("CORSConfiguration: every element of a rule is read, and written back in S3's order", () => {
   const rules = parse(

@@ -1,23 +1,9 @@
 import assert from "node:assert/strict";
-import { S3Error } from "../s3_errors.ts";
+import { xmlDocument } from "../_testing/xml_document.ts";
 import { lifecycleConfigurationXml, parseLifecycleConfiguration } from "./lifecycle_xml.ts";
 import { buildXml, parseXml } from "./xml.ts";
 
-const parse = (inner: string) =>
-  parseLifecycleConfiguration(
-    parseXml(
-      `<LifecycleConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/">${inner}</LifecycleConfiguration>`,
-    ),
-  );
-
-function refused(inner: string, code: string, message: RegExp) {
-  assert.throws(() => parse(inner), (err: unknown) => {
-    assert.ok(err instanceof S3Error);
-    assert.equal(err.s3Code, code, err.message);
-    assert.match(err.message, message);
-    return true;
-  });
-}
+const { parse, refused } = xmlDocument("LifecycleConfiguration", parseLifecycleConfiguration);
 
 Deno.test("LifecycleConfiguration: filters, legacy prefixes, expirations and aborts are read and written back", () => {
   const rules = parse(
