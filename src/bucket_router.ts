@@ -51,7 +51,16 @@ function sourceHeaders(info: ObjectInfo): PutOptions {
 interface BucketEntry {
   backendId: string;
   config: Partial<BucketConfig>;
+  /** When the row was read (clock milliseconds). */
+  readAt: number;
 }
+
+/**
+ * How long a bucket's row is served from memory before it is read again. This router keeps its cache in step with
+ * what it changes itself; what another appliance sharing the database changes (a bucket deleted, rules set) shows
+ * here within this time.
+ */
+export const BUCKET_ROW_TTL_MS = 30_000;
 
 function noSuchBucket(bucket: string): AppError {
   return new AppError("NoSuchBucket", `Bucket "${bucket}" does not exist`, { details: { bucket } });
@@ -59,18 +68,28 @@ function noSuchBucket(bucket: string): AppError {
 
 export function createBucketRouter(deps: BucketRouterDeps): BucketRouter {
   const { db, backends } = deps;
-  /** The rows of the buckets in use; a bucket row changes only through this router, so the cache stays coherent. */
+  /** The rows of the buckets in use, as last read or written here. */
   const entries = new Map<string, BucketEntry>();
+  const now = () => deps.clock.now().getTime();
+
+  /** The cached row of `bucket`, unless it is older than `BUCKET_ROW_TTL_MS`. */
+  function fresh(bucket: string): BucketEntry | undefined {
+    const entry = entries.get(bucket);
+    return entry !== undefined && now() - entry.readAt < BUCKET_ROW_TTL_MS ? entry : undefined;
+  }
 
   async function entryOf(bucket: string): Promise<BucketEntry> {
-    const cached = entries.get(bucket);
+    const cached = fresh(bucket);
     if (cached !== undefined) return cached;
     const row = await findBucketRow(db, bucket);
-    if (!row) throw noSuchBucket(bucket);
+    if (!row) {
+      entries.delete(bucket);
+      throw noSuchBucket(bucket);
+    }
     const config: Partial<BucketConfig> = {};
     if (row.cors) config.cors = decodeConfig("cors", row.cors);
     if (row.lifecycle) config.lifecycle = decodeConfig("lifecycle", row.lifecycle);
-    const entry = { backendId: row.backendId, config };
+    const entry = { backendId: row.backendId, config, readAt: now() };
     entries.set(bucket, entry);
     return entry;
   }
@@ -81,7 +100,7 @@ export function createBucketRouter(deps: BucketRouterDeps): BucketRouter {
 
   /** The store serving `bucket`; synchronous when the bucket's backend is cached (the per-request case). */
   function storeOf(bucket: string): ObjectStore | Promise<ObjectStore> {
-    const entry = entries.get(bucket);
+    const entry = fresh(bucket);
     return entry !== undefined
       ? storeById(bucket, entry.backendId)
       : backendOf(bucket).then((found) => storeById(bucket, found));
@@ -109,7 +128,7 @@ export function createBucketRouter(deps: BucketRouterDeps): BucketRouter {
     if (!await insertBucketRow(db, { name: bucket, backendId, createdAt: deps.clock.now() })) {
       throw new AppError("BucketAlreadyExists", `Bucket "${bucket}" already exists`, { details: { bucket } });
     }
-    entries.set(bucket, { backendId, config: {} });
+    entries.set(bucket, { backendId, config: {}, readAt: now() });
   }
 
   /** Streams a (ranged) source object into `write` when source and target live on different backends. */
@@ -129,7 +148,7 @@ export function createBucketRouter(deps: BucketRouterDeps): BucketRouter {
     createBucketOn,
 
     configOf<K extends BucketConfigName>(bucket: string, name: K) {
-      const entry = entries.get(bucket);
+      const entry = fresh(bucket);
       return entry !== undefined ? entry.config[name] : entryOf(bucket).then((found) => found.config[name]);
     },
     async setConfig(bucket, name, value) {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { createBackendRegistry } from "./backend_registry.ts";
 import { AppError } from "./errors.ts";
-import { createBucketRouter } from "./bucket_router.ts";
+import { BUCKET_ROW_TTL_MS, createBucketRouter } from "./bucket_router.ts";
 import { fakeClock } from "./clock.ts";
 import { createDb } from "./db/client.ts";
 import { migrateDb } from "./db/migrate.ts";
@@ -108,6 +108,27 @@ Deno.test("bucket router keeps CORS and lifecycle rules in the bucket's row: kep
     await assert.rejects(Promise.resolve(restarted.configOf("web", "cors")), (err) => err instanceof AppError);
     await restarted.createBucketOn("web", "b");
     assert.equal(await restarted.configOf("web", "cors"), undefined, "a bucket created again starts without rules");
+  } finally {
+    await t.cleanup();
+  }
+});
+
+Deno.test("two appliances on one database: what one changes shows on the other within the row TTL", async () => {
+  const t = await setup();
+  try {
+    const clock = fakeClock();
+    const other = createBucketRouter({ db: t.db, backends: t.backends, clock });
+    await t.router.createBucketOn("shared", "b");
+    assert.equal(await other.configOf("shared", "cors"), undefined, "the other reads the row on first use");
+    const rules = [{ allowedOrigins: ["*"], allowedMethods: ["GET" as const], allowedHeaders: [], exposeHeaders: [] }];
+    await t.router.setConfig("shared", "cors", rules);
+    assert.equal(await other.configOf("shared", "cors"), undefined, "served from its cache for a while");
+    clock.advance(BUCKET_ROW_TTL_MS);
+    assert.deepEqual(await other.configOf("shared", "cors"), rules);
+    await t.router.setConfig("shared", "cors", undefined);
+    await t.router.deleteBucket("shared");
+    clock.advance(BUCKET_ROW_TTL_MS);
+    await assert.rejects(other.headBucket("shared"), (err) => err instanceof AppError && err.code === "NoSuchBucket");
   } finally {
     await t.cleanup();
   }
