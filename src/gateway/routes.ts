@@ -53,8 +53,8 @@ const SUBRESOURCES = [
 
 /**
  * The subresources a GET may read, by target: the object versions of a bucket, an object's attributes, the CORS
- * and lifecycle rules, and settings clients cannot change here, which read as unconfigured (`handlers/bucket_settings.ts`). Every
- * other use of a subresource than these and `WRITABLE` is NotImplemented.
+ * and lifecycle rules, and settings clients cannot change here, which read as unconfigured
+ * (`handlers/bucket_settings.ts`). Every other use of a subresource than these and `WRITABLE` is NotImplemented.
  */
 const READABLE: Record<string, { bucket?: S3Operation; object?: S3Operation }> = {
   versions: { bucket: "ListObjectVersions" },

@@ -4,7 +4,7 @@ import { parseXml, type XmlElement } from "../wire/xml.ts";
 import type { HeaderReader } from "../request_headers.ts";
 import type { RequestContext } from "./_context.ts";
 
-/** Operations whose body S3 requires a digest of (DeleteObjects, PutBucketCors): Content-MD5 or a checksum. */
+/** For operations whose body S3 requires a digest of (DeleteObjects, bucket settings): Content-MD5 or a checksum. */
 export function requireBodyDigest(h: HeaderReader): void {
   const hasDigest = h.has("content-md5") || h.has("x-amz-trailer") ||
     [...h.keys()].some((n) => /^x-amz-checksum-(crc32|crc32c|crc64nvme|sha1|sha256)$/.test(n));
