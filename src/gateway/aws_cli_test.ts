@@ -258,7 +258,7 @@ Deno.test("aws s3api put-bucket-cors, get-bucket-cors and delete-bucket-cors; a 
   });
 });
 
-Deno.test("aws s3api put-bucket-lifecycle-configuration, get and delete-bucket-lifecycle round-trip", async () => {
+Deno.test("aws s3api put-bucket-lifecycle-configuration, get and delete-bucket-lifecycle round-trip; head-object shows the expiration", async () => {
   await withCli(async (cli) => {
     assert.match(
       (await cli.run("s3api", "get-bucket-lifecycle-configuration", "--bucket", "cli")).stderr,
@@ -289,6 +289,10 @@ Deno.test("aws s3api put-bucket-lifecycle-configuration, get and delete-bucket-l
     );
     const got = JSON.parse(await cli.ok("s3api", "get-bucket-lifecycle-configuration", "--bucket", "cli"));
     assert.deepEqual(got.Rules, rules);
+    await Deno.writeTextFile(`${cli.dir}/dump`, "backup");
+    await cli.ok("s3api", "put-object", "--bucket", "cli", "--key", "dump/a.vma", "--body", `${cli.dir}/dump`);
+    const head = JSON.parse(await cli.ok("s3api", "head-object", "--bucket", "cli", "--key", "dump/a.vma"));
+    assert.match(head.Expiration, /^expiry-date="[^"]+ 00:00:00 GMT", rule-id="vzdump"$/);
     await cli.ok("s3api", "delete-bucket-lifecycle", "--bucket", "cli");
     assert.match(
       (await cli.run("s3api", "get-bucket-lifecycle-configuration", "--bucket", "cli")).stderr,

@@ -48,3 +48,19 @@ export function abortsUpload(rule: LifecycleRule, upload: { key: string; initiat
   if (!rule.enabled || days === undefined || !upload.key.startsWith(rule.prefix)) return false;
   return dueAfterDays(upload.initiated, days).getTime() <= now.getTime();
 }
+
+/** When the first of `rules` to expire an object of `key`, `size` bytes, last written at `lastModified`, does so. */
+export function objectExpiry(
+  rules: readonly LifecycleRule[],
+  object: { key: string; size: number; lastModified: Date },
+): { date: Date; rule: LifecycleRule } | undefined {
+  let first: { date: Date; rule: LifecycleRule } | undefined;
+  for (const rule of rules) {
+    // Any time at which the rule would expire the object tells whether it applies: the end of time.
+    if (rule.expiration === undefined || !expiresObject(rule, object, new Date(8.64e15))) continue;
+    const { expiration } = rule;
+    const date = "days" in expiration ? dueAfterDays(object.lastModified, expiration.days) : expiration.date;
+    if (first === undefined || date < first.date) first = { date, rule };
+  }
+  return first;
+}

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { abortsUpload, dueAfterDays, expiresObject, type LifecycleRule } from "./rules.ts";
+import { abortsUpload, dueAfterDays, expiresObject, type LifecycleRule, objectExpiry } from "./rules.ts";
 
 const at = (iso: string) => new Date(iso);
 
@@ -34,4 +34,17 @@ Deno.test("abortsUpload: days after initiation, under the rule's prefix", () => 
   assert.equal(abortsUpload(rule, upload, at("2026-03-04T00:00:00Z")), true);
   assert.equal(abortsUpload(rule, { ...upload, key: "iso/x" }, at("2027-01-01T00:00:00Z")), false);
   assert.equal(abortsUpload({ ...rule, abortIncompleteUploadDays: undefined }, upload, at("2027-01-01Z")), false);
+});
+
+Deno.test("objectExpiry: the earliest date among the enabled rules that apply", () => {
+  const object = { key: "dump/a.vma", size: 10, lastModified: at("2026-03-01T10:00:00Z") };
+  const rules: LifecycleRule[] = [
+    { id: "all", enabled: true, prefix: "", expiration: { days: 30 } },
+    { id: "dumps", enabled: true, prefix: "dump/", expiration: { days: 7 } },
+    { id: "off", enabled: false, prefix: "", expiration: { days: 1 } },
+    { id: "big", enabled: true, prefix: "", sizeGreaterThan: 100, expiration: { days: 2 } },
+    { id: "aborts", enabled: true, prefix: "", abortIncompleteUploadDays: 1 },
+  ];
+  assert.deepEqual(objectExpiry(rules, object), { date: at("2026-03-09T00:00:00Z"), rule: rules[1] });
+  assert.equal(objectExpiry(rules.slice(2), object), undefined);
 });

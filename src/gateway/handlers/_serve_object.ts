@@ -1,9 +1,13 @@
-/** GET and HEAD of an object: conditions, ranges and parts, response-* overrides and checksum headers. @module */
+/**
+ * GET and HEAD of an object: conditions, ranges and parts, response-* overrides, checksum headers and the
+ * lifecycle's expiration. @module
+ */
 import type { GetResult } from "../../storage/mod.ts";
 import { withIds } from "../request_ids.ts";
 import { S3Error } from "../s3_errors.ts";
 import { contentRange, parseRange } from "../wire/range.ts";
 import { objectOf, type RequestContext, requireAccess } from "./_context.ts";
+import { expirationOf } from "./_expiration.ts";
 import { notModifiedAnswer, objectHeaders } from "./_object_headers.ts";
 import { versionHeaders } from "./_version.ts";
 
@@ -88,6 +92,8 @@ async function respond(
   } else if (!options.body) await discard(whole);
   else if (whole && !whole.bytes) body = whole.body;
   const headers = objectHeaders(info, { checksums: wantChecksums });
+  const expiration = await expirationOf(ctx, bucket, head);
+  if (expiration) headers["x-amz-expiration"] = expiration;
   // Most requests have no query: no parameters to parse.
   if (ctx.url.search !== "") {
     for (const name of OVERRIDES) {

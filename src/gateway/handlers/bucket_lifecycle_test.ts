@@ -49,3 +49,30 @@ Deno.test("PutBucketLifecycleConfiguration, Get and DeleteBucketLifecycle round-
     ],
   );
 });
+
+Deno.test("x-amz-expiration on PUT, GET and HEAD names when a rule will delete the object, and which", async () => {
+  const h = createHarness();
+  await h.request({ method: "PUT", path: "/web" });
+  const r = await h.text({
+    method: "PUT",
+    path: "/web",
+    query: { lifecycle: "" },
+    body: CONFIG,
+    headers: { "content-md5": md5(CONFIG) },
+  });
+  assert.equal(r.res.status, 200, r.body);
+  const put = await h.request({ method: "PUT", path: "/web/dump/a.vma", body: "backup" });
+  await put.body?.cancel();
+  const expected = /^expiry-date="\w{3}, \d{2} \w{3} \d{4} 00:00:00 GMT", rule-id="dumps"$/;
+  assert.match(put.headers.get("x-amz-expiration") ?? "", expected);
+  const stored = await h.store.headObject("web", "dump/a.vma");
+  const due = new Date(Math.ceil((stored.lastModified.getTime() + 30 * 86_400_000) / 86_400_000) * 86_400_000);
+  for (const method of ["GET", "HEAD"]) {
+    const res = await h.request({ method, path: "/web/dump/a.vma" });
+    await res.body?.cancel();
+    assert.equal(res.headers.get("x-amz-expiration"), `expiry-date="${due.toUTCString()}", rule-id="dumps"`, method);
+  }
+  const other = await h.request({ method: "PUT", path: "/web/iso/x.iso", body: "iso" });
+  await other.body?.cancel();
+  assert.equal(other.headers.get("x-amz-expiration"), null, "no rule for this prefix");
+});

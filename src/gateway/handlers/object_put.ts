@@ -1,5 +1,6 @@
 /** PutObject: streams the verified body into the store; supports If-None-Match: * and If-Match. @module */
 import { objectOf, type RequestContext, requireAccess } from "./_context.ts";
+import { expirationOf } from "./_expiration.ts";
 import { putOptionsFrom } from "./_object_headers.ts";
 import { emptyResponse } from "./_respond.ts";
 import { refuseEarly, writeCondition } from "./_write_condition.ts";
@@ -22,5 +23,7 @@ export async function putObject(ctx: RequestContext): Promise<Response> {
   Object.assign(ctx.event, { size: info.size, etag: info.etag, checksums: info.checksums });
   const headers: Record<string, string> = { etag: info.etag };
   for (const [alg, v] of Object.entries(payload.checksums)) headers[`x-amz-checksum-${alg}`] = v;
+  const expiration = await expirationOf(ctx, bucket, info);
+  if (expiration) headers["x-amz-expiration"] = expiration;
   return emptyResponse(ctx.ids, 200, headers);
 }
