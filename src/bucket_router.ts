@@ -18,6 +18,7 @@ import {
 } from "./db/repos/buckets.ts";
 import { AppError, isAppError } from "./errors.ts";
 import {
+  BUCKET_CONFIG_NAMES,
   type BucketConfig,
   type BucketConfigName,
   type BucketConfigStore,
@@ -86,10 +87,12 @@ export function createBucketRouter(deps: BucketRouterDeps): BucketRouter {
       entries.delete(bucket);
       throw noSuchBucket(bucket);
     }
-    const config: Partial<BucketConfig> = {};
-    if (row.cors) config.cors = decodeConfig("cors", row.cors);
-    if (row.lifecycle) config.lifecycle = decodeConfig("lifecycle", row.lifecycle);
-    const entry = { backendId: row.backendId, config, readAt: now() };
+    const config: Record<string, unknown> = {};
+    for (const name of BUCKET_CONFIG_NAMES) {
+      const json = row[name];
+      if (json) config[name] = decodeConfig(name, json);
+    }
+    const entry = { backendId: row.backendId, config: config as Partial<BucketConfig>, readAt: now() };
     entries.set(bucket, entry);
     return entry;
   }

@@ -32,6 +32,8 @@ export const buckets = sqliteTable("buckets", {
   cors: text("cors"),
   /** The bucket's lifecycle rules as JSON (`LifecycleRule[]`, dates as ISO strings); null when none are set. */
   lifecycle: text("lifecycle"),
+  /** The bucket's tags as JSON (`BucketTag[]`); null when none are set. */
+  tags: text("tags"),
 });
 
 /** S3 access keys (users). `secret` is encrypted at rest. */

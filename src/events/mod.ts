@@ -41,6 +41,9 @@ export type S3Operation =
   | "GetBucketLifecycleConfiguration"
   | "PutBucketLifecycleConfiguration"
   | "DeleteBucketLifecycle"
+  | "GetBucketTagging"
+  | "PutBucketTagging"
+  | "DeleteBucketTagging"
   | "Unknown";
 
 /** Operations that, when they succeed, leave a new version of the object their event names. */
@@ -55,7 +58,6 @@ export const OBJECT_WRITES: ReadonlySet<S3Operation> = new Set<S3Operation>([
 export const BUCKET_SETTING_READS = [
   "GetBucketVersioning",
   "GetBucketAcl",
-  "GetBucketTagging",
   "GetBucketPolicy",
   "GetBucketEncryption",
   "GetObjectLockConfiguration",

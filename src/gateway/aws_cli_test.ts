@@ -301,6 +301,26 @@ Deno.test("aws s3api put-bucket-lifecycle-configuration, get and delete-bucket-l
   });
 });
 
+Deno.test("aws s3api put-bucket-tagging, get-bucket-tagging and delete-bucket-tagging; a reserved key is refused", async () => {
+  await withCli(async (cli) => {
+    const tagging = { TagSet: [{ Key: "owner", Value: "pve-admins" }, { Key: "cluster", Value: "pve1" }] };
+    await cli.ok("s3api", "put-bucket-tagging", "--bucket", "cli", "--tagging", JSON.stringify(tagging));
+    assert.deepEqual(JSON.parse(await cli.ok("s3api", "get-bucket-tagging", "--bucket", "cli")).TagSet, tagging.TagSet);
+    const reserved = { TagSet: [{ Key: "aws:owner", Value: "x" }] };
+    const refused = await cli.run(
+      "s3api",
+      "put-bucket-tagging",
+      "--bucket",
+      "cli",
+      "--tagging",
+      JSON.stringify(reserved),
+    );
+    assert.match(refused.stderr, /InvalidTag/);
+    await cli.ok("s3api", "delete-bucket-tagging", "--bucket", "cli");
+    assert.match((await cli.run("s3api", "get-bucket-tagging", "--bucket", "cli")).stderr, /NoSuchTagSet/);
+  });
+});
+
 Deno.test("aws s3 cp --sse, a public --acl and s3api --tagging are refused with S3's errors, storing nothing; --acl private works", async () => {
   await withCli(async (cli) => {
     await Deno.writeTextFile(`${cli.dir}/f`, "secret?");

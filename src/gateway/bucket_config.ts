@@ -1,5 +1,5 @@
 /**
- * What a bucket holds beyond its objects and clients set through the S3 API: its CORS rules and its lifecycle rules.
+ * What a bucket holds beyond its objects and clients set through the S3 API: its CORS rules, lifecycle rules and tags.
  * The appliance keeps them in the bucket's database row (`bucket_router.ts`); a gateway over a bare store keeps them
  * in memory.
  *
@@ -9,12 +9,22 @@ import type { LifecycleRule } from "../lifecycle/rules.ts";
 import type { ObjectStore } from "../storage/mod.ts";
 import type { CorsRule } from "./cors.ts";
 
+/** A tag of the bucket (PutBucketTagging): cost allocation, ownership, whatever the admin files buckets by. */
+export interface BucketTag {
+  key: string;
+  value: string;
+}
+
 export interface BucketConfig {
   cors: CorsRule[];
   lifecycle: LifecycleRule[];
+  tags: BucketTag[];
 }
 
 export type BucketConfigName = keyof BucketConfig;
+
+/** Every setting, each kept in the bucket's database column of the same name. */
+export const BUCKET_CONFIG_NAMES: readonly BucketConfigName[] = ["cors", "lifecycle", "tags"];
 
 export interface BucketConfigStore {
   /** One setting of `bucket`, undefined when it is not set; NoSuchBucket when the bucket does not exist. */

@@ -53,7 +53,7 @@ const SUBRESOURCES = [
 
 /**
  * The subresources a GET may read, by target: the object versions of a bucket, an object's attributes, the CORS
- * and lifecycle rules, and settings clients cannot change here, which read as unconfigured
+ * and lifecycle rules and tags, and settings clients cannot change here, which read as unconfigured
  * (`handlers/bucket_settings.ts`). Every other use of a subresource than these and `WRITABLE` is NotImplemented.
  */
 const READABLE: Record<string, { bucket?: S3Operation; object?: S3Operation }> = {
@@ -82,6 +82,7 @@ const READABLE: Record<string, { bucket?: S3Operation; object?: S3Operation }> =
 const WRITABLE: Record<string, Record<string, S3Operation>> = {
   cors: { PUT: "PutBucketCors", DELETE: "DeleteBucketCors" },
   lifecycle: { PUT: "PutBucketLifecycleConfiguration", DELETE: "DeleteBucketLifecycle" },
+  tagging: { PUT: "PutBucketTagging", DELETE: "DeleteBucketTagging" },
 };
 
 function decodePath(s: string): string {

@@ -47,6 +47,8 @@ Deno.test("resolveRoute() names every supported operation", () => {
     ["GET", "http://h/bkt?lifecycle", {}, "GetBucketLifecycleConfiguration bkt -"],
     ["PUT", "http://h/bkt?lifecycle", {}, "PutBucketLifecycleConfiguration bkt -"],
     ["DELETE", "http://h/bkt?lifecycle", {}, "DeleteBucketLifecycle bkt -"],
+    ["PUT", "http://h/bkt?tagging", {}, "PutBucketTagging bkt -"],
+    ["DELETE", "http://h/bkt?tagging", {}, "DeleteBucketTagging bkt -"],
     ["OPTIONS", "http://h/bkt/k?uploads", {}, "PreflightRequest bkt k"],
     ["OPTIONS", "http://h/bkt", {}, "PreflightRequest bkt -"],
   ];

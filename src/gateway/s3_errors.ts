@@ -33,6 +33,7 @@ const S3_ERRORS = {
   InvalidPartNumber: [416, "The requested partnumber is not satisfiable"],
   InvalidRange: [416, "The requested range is not satisfiable"],
   InvalidRequest: [400, "Invalid Request"],
+  InvalidTag: [400, "The tag provided was not a valid tag"],
   InvalidURI: [400, "Couldn't parse the specified URI"],
   KeyTooLongError: [400, "Your key is too long"],
   MalformedPOSTRequest: [400, "The body of your POST request is not well-formed multipart/form-data"],

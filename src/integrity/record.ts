@@ -52,6 +52,7 @@ const READ_OPS: ReadonlySet<S3Operation> = new Set<S3Operation>([
   "GetBucketCors",
   "PreflightRequest",
   "GetBucketLifecycleConfiguration",
+  "GetBucketTagging",
   ...BUCKET_SETTING_READS,
 ]);
 

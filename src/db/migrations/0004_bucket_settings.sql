@@ -1,2 +1,3 @@
 ALTER TABLE `buckets` ADD `cors` text;--> statement-breakpoint
-ALTER TABLE `buckets` ADD `lifecycle` text;
+ALTER TABLE `buckets` ADD `lifecycle` text;--> statement-breakpoint
+ALTER TABLE `buckets` ADD `tags` text;

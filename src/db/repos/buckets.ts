@@ -15,6 +15,8 @@ export interface BucketRow {
   cors?: string | null;
   /** The bucket's lifecycle rules as JSON; null when none are set. */
   lifecycle?: string | null;
+  /** The bucket's tags as JSON; null when none are set. */
+  tags?: string | null;
 }
 
 export async function listBucketRows(db: Db): Promise<BucketRow[]> {
@@ -36,7 +38,7 @@ export async function insertBucketRow(db: Db, row: BucketRow): Promise<boolean> 
 export async function updateBucketSetting(
   db: Db,
   name: string,
-  setting: "cors" | "lifecycle",
+  setting: "cors" | "lifecycle" | "tags",
   json: string | null,
 ): Promise<boolean> {
   const rows = await db.update(buckets).set({ [setting]: json }).where(eq(buckets.name, name)).returning({

@@ -1,6 +1,6 @@
 /**
  * The bucket settings clients set through S3, each read, replaced and removed the same way: PutBucketCors,
- * GetBucketCors, DeleteBucketCors and the lifecycle's three. Setting and removing take an admin key, as creating the
+ * GetBucketCors, DeleteBucketCors, and the same three for lifecycle rules and for tags. Setting and removing take an admin key, as creating the
  * bucket does, and a body digest, as S3 requires; reading takes a key that may see the bucket.
  *
  * @module
@@ -10,6 +10,7 @@ import { maySeeBucket } from "../credentials.ts";
 import { S3Error, type S3ErrorCode } from "../s3_errors.ts";
 import { corsConfigurationXml, parseCorsConfiguration } from "../wire/cors_xml.ts";
 import { lifecycleConfigurationXml, parseLifecycleConfiguration } from "../wire/lifecycle_xml.ts";
+import { parseTagging, taggingXml } from "../wire/tagging_xml.ts";
 import type { XmlElement, XmlNode } from "../wire/xml.ts";
 import { bucketOf, requireAdmin } from "./_context.ts";
 import { emptyResponse, xmlResponse } from "./_respond.ts";
@@ -24,6 +25,8 @@ interface SettingDocument<K extends BucketConfigName> {
   missing: S3ErrorCode;
   /** S3's limit on the document's size, when it has one below the gateway's. */
   maxBytes?: number;
+  /** The status of a successful PUT: 200 unless S3 answers otherwise. */
+  putStatus?: number;
   parse(root: XmlElement): BucketConfig[K];
   toXml(value: BucketConfig[K]): XmlNode;
 }
@@ -45,7 +48,7 @@ function settingHandlers<K extends BucketConfigName>(
       requireBodyDigest(ctx.headers);
       const value = doc.parse(await readXmlBody(ctx, doc.root, doc.maxBytes ? { maxBytes: doc.maxBytes } : {}));
       await ctx.bucketConfig.setConfig(bucket, doc.name, value);
-      return emptyResponse(ctx.ids, 200);
+      return emptyResponse(ctx.ids, doc.putStatus ?? 200);
     },
     async remove(ctx) {
       const bucket = bucketOf(ctx);
@@ -74,6 +77,15 @@ const lifecycle = settingHandlers({
   toXml: lifecycleConfigurationXml,
 });
 
+const tags = settingHandlers({
+  name: "tags",
+  root: "Tagging",
+  missing: "NoSuchTagSet",
+  putStatus: 204,
+  parse: parseTagging,
+  toXml: taggingXml,
+});
+
 export const BUCKET_CONFIG_HANDLERS = {
   GetBucketCors: cors.get,
   PutBucketCors: cors.put,
@@ -81,4 +93,7 @@ export const BUCKET_CONFIG_HANDLERS = {
   GetBucketLifecycleConfiguration: lifecycle.get,
   PutBucketLifecycleConfiguration: lifecycle.put,
   DeleteBucketLifecycle: lifecycle.remove,
+  GetBucketTagging: tags.get,
+  PutBucketTagging: tags.put,
+  DeleteBucketTagging: tags.remove,
 };

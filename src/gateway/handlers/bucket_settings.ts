@@ -3,9 +3,9 @@
  * never configured: not versioned, the owner in full control (ACLs play no part: access comes from the key's
  * grants), owner-enforced object ownership, public access blocked and no policy making the bucket public (there is no
  * anonymous access), transfer acceleration never enabled, the owner paying for requests, no logging or notifications,
- * and no tags, policy, default encryption, object lock, website or replication (S3's "not found" error for each).
+ * and no policy, default encryption, object lock, website or replication (S3's "not found" error for each).
  * Tools that read settings before they work (s3cmd `info`) get S3's answer instead of NotImplemented; writing one of
- * these settings stays NotImplemented. CORS and lifecycle rules can be set: `bucket_config.ts`.
+ * these settings stays NotImplemented. CORS and lifecycle rules and bucket tags can be set: `bucket_config.ts`.
  *
  * @module
  */
@@ -37,7 +37,6 @@ const UNCONFIGURED: Record<BucketSettingRead, Unconfigured> = {
   GetBucketRequestPayment: { root: "RequestPaymentConfiguration", body: { Payer: "BucketOwner" } },
   GetBucketLogging: { root: "BucketLoggingStatus", body: {} },
   GetBucketNotificationConfiguration: { root: "NotificationConfiguration", body: {} },
-  GetBucketTagging: { error: "NoSuchTagSet" },
   GetBucketPolicy: { error: "NoSuchBucketPolicy" },
   GetBucketEncryption: { error: "ServerSideEncryptionConfigurationNotFoundError" },
   GetObjectLockConfiguration: { error: "ObjectLockConfigurationNotFoundError" },
