@@ -64,6 +64,11 @@ Deno.test("TUI buckets screen creates a bucket through the API and deletes it af
     await until(ui.lastFrame, /Created media-q1/);
     assert.deepEqual((await api.client.buckets.list()).map((b) => b.name), ["media-q1"]);
     await until(ui.lastFrame, /› media-q1\s+local/);
+    // What S3 clients set on the bucket shows on its row.
+    await api.buckets.setConfig("media-q1", "tags", [{ key: "owner", value: "pve" }]);
+    await api.buckets.setConfig("media-q1", "lifecycle", [{ enabled: true, prefix: "", abortIncompleteUploadDays: 2 }]);
+    ui.stdin.write("r");
+    await until(ui.lastFrame, /› media-q1\s+local\s+lifecycle 1 · owner=pve/);
 
     ui.stdin.write("d");
     await until(ui.lastFrame, /Delete bucket media-q1\? \(y\/n\)/);

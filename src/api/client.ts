@@ -30,6 +30,9 @@ export interface BucketView {
   backend: string;
   default: boolean;
   createdAt: string;
+  corsRules: number;
+  lifecycleRules: number;
+  tags: Record<string, string>;
 }
 export interface AccessKeyView {
   accessKeyId: string;

@@ -62,6 +62,13 @@ Deno.test("buckets: create on a chosen backend, list, conflict, delete only when
     const created = await t.client.buckets.create({ name: "photos", backend: "second" });
     assert.equal(created.backend, "second");
     await t.client.buckets.create({ name: "logs" });
+    assert.deepEqual([created.corsRules, created.lifecycleRules, created.tags], [0, 0, {}]);
+    await t.buckets.setConfig("logs", "tags", [{ key: "owner", value: "pve-admins" }, { key: "tier", value: "hot" }]);
+    await t.buckets.setConfig("logs", "cors", [
+      { allowedOrigins: ["*"], allowedMethods: ["GET"], allowedHeaders: [], exposeHeaders: [] },
+    ]);
+    const logs = await t.client.buckets.get("logs");
+    assert.deepEqual([logs.corsRules, logs.lifecycleRules, logs.tags], [1, 0, { owner: "pve-admins", tier: "hot" }]);
     assert.deepEqual((await t.client.buckets.list()).map((b) => [b.name, b.backend]), [
       ["logs", "local"],
       ["photos", "second"],

@@ -1,5 +1,6 @@
 /**
- * Buckets: list with their backend, create (on the default backend), delete when empty.
+ * Buckets: list with their backend and the settings S3 clients gave them, create (on the default backend), delete
+ * when empty.
  *
  * @module
  */
@@ -7,13 +8,23 @@ import type { BucketView } from "../../src/api/client.ts";
 import { ResourceScreen } from "../components/ResourceScreen.tsx";
 import type { ScreenProps } from "./screen_props.ts";
 
+/** What S3 clients set on the bucket, in a few words: `lifecycle 2 · cors 1 · owner=pve`. */
+function settingsOf(b: BucketView): string {
+  const parts = [
+    ...(b.lifecycleRules > 0 ? [`lifecycle ${b.lifecycleRules}`] : []),
+    ...(b.corsRules > 0 ? [`cors ${b.corsRules}`] : []),
+    ...Object.entries(b.tags).map(([key, value]) => `${key}=${value}`),
+  ];
+  return parts.join(" · ");
+}
+
 export function BucketsScreen({ client, onCapture }: ScreenProps) {
   return (
     <ResourceScreen<BucketView>
       onCapture={onCapture}
       title="Buckets"
       load={() => client.buckets.list()}
-      row={(b) => `${b.name.padEnd(40)} ${b.backend}${b.default ? "  (default)" : ""}`}
+      row={(b) => `${b.name.padEnd(40)} ${b.backend.padEnd(12)} ${settingsOf(b)}${b.default ? "  (default)" : ""}`}
       empty="No buckets"
       actions={[
         {

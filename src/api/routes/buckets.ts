@@ -3,9 +3,10 @@
  *
  * @module
  */
-import { findBucketRow, listBucketRows } from "../../db/repos/buckets.ts";
+import { type BucketRow, findBucketRow, listBucketRows } from "../../db/repos/buckets.ts";
 import { getSetting, SETTING } from "../../db/repos/settings.ts";
 import { AppError } from "../../errors.ts";
+import { decodeConfig } from "../../gateway/bucket_config.ts";
 import type { ApiDeps } from "../deps.ts";
 import { type ApiRoute, defineRoute, errors } from "../route.ts";
 import type { JsonSchema } from "../schema.ts";
@@ -17,20 +18,35 @@ const BUCKET_SCHEMA: JsonSchema = {
     backend: { type: "string", description: "Id of the backend storing the bucket" },
     default: { type: "boolean", description: "The appliance's default bucket" },
     createdAt: { type: "string", format: "date-time" },
+    corsRules: { type: "integer", description: "CORS rules set through S3 (PutBucketCors)" },
+    lifecycleRules: {
+      type: "integer",
+      description: "Lifecycle rules set through S3 (PutBucketLifecycleConfiguration)",
+    },
+    tags: {
+      type: "object",
+      properties: {},
+      additionalProperties: { type: "string" },
+      description: "Tags set through S3 (PutBucketTagging)",
+    },
   },
-  required: ["name", "backend", "default", "createdAt"],
+  required: ["name", "backend", "default", "createdAt", "corsRules", "lifecycleRules", "tags"],
 };
 
 export function bucketRoutes(deps: ApiDeps): ApiRoute[] {
   const { db } = deps;
 
-  async function present(row: { name: string; backendId: string; createdAt: Date }) {
+  async function present(row: BucketRow) {
     const def = await getSetting(db, SETTING.defaultBucket);
+    const tags = row.tags ? decodeConfig("tags", row.tags) : [];
     return {
       name: row.name,
       backend: row.backendId,
       default: row.name === def,
       createdAt: row.createdAt.toISOString(),
+      corsRules: row.cors ? decodeConfig("cors", row.cors).length : 0,
+      lifecycleRules: row.lifecycle ? decodeConfig("lifecycle", row.lifecycle).length : 0,
+      tags: Object.fromEntries(tags.map((t) => [t.key, t.value])),
     };
   }
 
