@@ -44,6 +44,8 @@ export type S3Operation =
   | "GetBucketTagging"
   | "PutBucketTagging"
   | "DeleteBucketTagging"
+  | "PutBucketAcl"
+  | "PutObjectAcl"
   | "Unknown";
 
 /** Operations that, when they succeed, leave a new version of the object their event names. */

@@ -321,7 +321,7 @@ Deno.test("aws s3api put-bucket-tagging, get-bucket-tagging and delete-bucket-ta
   });
 });
 
-Deno.test("aws s3 cp --sse, a public --acl and s3api --tagging are refused with S3's errors, storing nothing; --acl private works", async () => {
+Deno.test("aws s3 cp --sse, a public --acl and s3api --tagging are refused with S3's errors, storing nothing; --acl private works, as put-bucket-acl and put-object-acl", async () => {
   await withCli(async (cli) => {
     await Deno.writeTextFile(`${cli.dir}/f`, "secret?");
     let r = await cli.run("s3", "cp", `${cli.dir}/f`, "s3://cli/enc", "--sse", "AES256");
@@ -333,6 +333,29 @@ Deno.test("aws s3 cp --sse, a public --acl and s3api --tagging are refused with 
     await cli.ok("s3", "cp", `${cli.dir}/f`, "s3://cli/private", "--acl", "private");
     const listed = JSON.parse(await cli.ok("s3api", "list-objects-v2", "--bucket", "cli"));
     assert.deepEqual(listed.Contents.map((o: { Key: string }) => o.Key), ["private"]);
+    // Setting an ACL: the owner's full control alone is what every bucket and object has; sharing is refused.
+    await cli.ok("s3api", "put-bucket-acl", "--bucket", "cli", "--acl", "private");
+    await cli.ok(
+      "s3api",
+      "put-object-acl",
+      "--bucket",
+      "cli",
+      "--key",
+      "private",
+      "--acl",
+      "bucket-owner-full-control",
+    );
+    r = await cli.run("s3api", "put-object-acl", "--bucket", "cli", "--key", "private", "--acl", "public-read");
+    assert.match(r.stderr, /AccessControlListNotSupported/);
+    r = await cli.run(
+      "s3api",
+      "put-bucket-acl",
+      "--bucket",
+      "cli",
+      "--grant-read",
+      "uri=http://acs.amazonaws.com/groups/global/AllUsers",
+    );
+    assert.match(r.stderr, /AccessControlListNotSupported/);
   });
 });
 

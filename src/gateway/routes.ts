@@ -78,11 +78,14 @@ const READABLE: Record<string, { bucket?: S3Operation; object?: S3Operation }> =
   accelerate: { bucket: "GetBucketAccelerateConfiguration" },
 };
 
-/** The settings clients can change here, by subresource and method (bucket targets only). */
-const WRITABLE: Record<string, Record<string, S3Operation>> = {
-  cors: { PUT: "PutBucketCors", DELETE: "DeleteBucketCors" },
-  lifecycle: { PUT: "PutBucketLifecycleConfiguration", DELETE: "DeleteBucketLifecycle" },
-  tagging: { PUT: "PutBucketTagging", DELETE: "DeleteBucketTagging" },
+type ByMethod = Record<string, S3Operation>;
+
+/** The settings clients can change here, by subresource, target and method. */
+const WRITABLE: Record<string, { bucket?: ByMethod; object?: ByMethod }> = {
+  cors: { bucket: { PUT: "PutBucketCors", DELETE: "DeleteBucketCors" } },
+  lifecycle: { bucket: { PUT: "PutBucketLifecycleConfiguration", DELETE: "DeleteBucketLifecycle" } },
+  tagging: { bucket: { PUT: "PutBucketTagging", DELETE: "DeleteBucketTagging" } },
+  acl: { bucket: { PUT: "PutBucketAcl" }, object: { PUT: "PutObjectAcl" } },
 };
 
 function decodePath(s: string): string {
@@ -158,9 +161,13 @@ function objectOp(method: string, q: URLSearchParams, headers: HeaderReader): S3
 }
 
 function subresourceRoute(method: string, target: Target, subresource: string): Route {
-  const readable = method === "GET" && target.bucket !== undefined ? READABLE[subresource] : undefined;
-  const written = target.bucket !== undefined && target.key === undefined ? WRITABLE[subresource]?.[method] : undefined;
-  const op = written ?? (target.key === undefined ? readable?.bucket : readable?.object);
+  const reads = method === "GET" ? READABLE[subresource] : undefined;
+  const writes = WRITABLE[subresource];
+  const op = target.bucket === undefined
+    ? undefined
+    : target.key === undefined
+    ? reads?.bucket ?? writes?.bucket?.[method]
+    : reads?.object ?? writes?.object?.[method];
   if (op !== undefined) return { ...target, op };
   const error = new S3Error("NotImplemented", `${method} of the ${subresource} subresource is not implemented`);
   return { ...target, op: "Unknown", error };

@@ -49,6 +49,8 @@ Deno.test("resolveRoute() names every supported operation", () => {
     ["DELETE", "http://h/bkt?lifecycle", {}, "DeleteBucketLifecycle bkt -"],
     ["PUT", "http://h/bkt?tagging", {}, "PutBucketTagging bkt -"],
     ["DELETE", "http://h/bkt?tagging", {}, "DeleteBucketTagging bkt -"],
+    ["PUT", "http://h/bkt?acl", {}, "PutBucketAcl bkt -"],
+    ["PUT", "http://h/bkt/k?acl", {}, "PutObjectAcl bkt k"],
     ["OPTIONS", "http://h/bkt/k?uploads", {}, "PreflightRequest bkt k"],
     ["OPTIONS", "http://h/bkt", {}, "PreflightRequest bkt -"],
   ];
@@ -70,6 +72,8 @@ Deno.test("resolveRoute() reports unsupported requests", () => {
   assert.equal(route("GET", "http://h/bkt?attributes"), "NotImplemented");
   assert.equal(route("GET", "http://h/bkt/k?retention"), "NotImplemented");
   assert.equal(route("GET", "http://h/?acl"), "NotImplemented");
+  assert.equal(route("PUT", "http://h/?acl"), "NotImplemented");
+  assert.equal(route("DELETE", "http://h/bkt/k?acl"), "NotImplemented");
   assert.equal(route("GET", "http://h/bkt/%E0%A4%A"), "InvalidURI");
 });
 

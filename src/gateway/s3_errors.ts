@@ -41,6 +41,7 @@ const S3_ERRORS = {
   MetadataTooLarge: [400, "Your metadata headers exceed the maximum allowed metadata size"],
   MethodNotAllowed: [405, "The specified method is not allowed against this resource"],
   MissingContentLength: [411, "You must provide the Content-Length HTTP header"],
+  MissingSecurityHeader: [400, "Your request was missing a required header"],
   NoSuchBucket: [404, "The specified bucket does not exist"],
   NoSuchKey: [404, "The specified key does not exist"],
   NoSuchUpload: [404, "The specified multipart upload does not exist"],

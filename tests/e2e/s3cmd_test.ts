@@ -23,7 +23,7 @@ async function s3cmd(app: RunningAppliance, scratch: string, args: string[]) {
   return (await run("/usr/bin/s3cmd", ["-c", config, "--no-progress", ...args], { env: { HOME: scratch } })).stdout;
 }
 
-Deno.test("s3cmd: put, get, ls, sync, info, setcors, delcors, del", async () => {
+Deno.test("s3cmd: put, get, ls, sync, info, setacl, setcors, delcors, del", async () => {
   await withAppliance(async (app, scratch) => {
     const b = `s3://${app.creds.bucket}`;
     const file = join(scratch, "one.bin");
@@ -64,6 +64,12 @@ Deno.test("s3cmd: put, get, ls, sync, info, setcors, delcors, del", async () => 
     const objectInfo = await s3cmd(app, scratch, ["info", `${b}/put/one.bin`]);
     assert.match(objectInfo, /File size: 300000/);
     assert.match(objectInfo, /ACL:\s+s3plugin: FULL_CONTROL/);
+    // setacl reads the ACL and writes it back: private is what every object has, public is refused
+    await s3cmd(app, scratch, ["setacl", "--acl-private", `${b}/put/one.bin`]);
+    await assert.rejects(
+      s3cmd(app, scratch, ["setacl", "--acl-public", `${b}/put/one.bin`]),
+      /AccessControlListNotSupported/,
+    );
 
     // setcors / delcors: the rules are kept by the appliance and answer a browser's preflight
     const cors = join(scratch, "cors.xml");

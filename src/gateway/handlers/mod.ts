@@ -2,6 +2,7 @@
 import type { S3Operation } from "../../events/mod.ts";
 import type { RequestContext } from "./_context.ts";
 import { createBucket } from "./bucket_create.ts";
+import { putBucketAcl, putObjectAcl } from "./acl_put.ts";
 import { BUCKET_CONFIG_HANDLERS } from "./bucket_config.ts";
 import { deleteBucket } from "./bucket_delete.ts";
 import { headBucket } from "./bucket_head.ts";
@@ -58,5 +59,7 @@ export const HANDLERS: Record<Exclude<S3Operation, "Unknown">, Handler> = {
   GetObjectTagging: getObjectTagging,
   PreflightRequest: preflight,
   ...BUCKET_CONFIG_HANDLERS,
+  PutBucketAcl: putBucketAcl,
+  PutObjectAcl: putObjectAcl,
   ...BUCKET_SETTING_HANDLERS,
 };

@@ -1,0 +1,62 @@
+/**
+ * PutBucketAcl and PutObjectAcl, answered as S3 answers them for a bucket whose object ownership is
+ * `BucketOwnerEnforced`, as every bucket here reads: an ACL that gives the owner full control and nobody anything else
+ * changes nothing and is accepted (`x-amz-acl: private` or `bucket-owner-full-control`, or such an
+ * `AccessControlPolicy`); any other is refused with AccessControlListNotSupported. Tools that set ACLs back to private
+ * work; none can share an object by ACL, since access comes from access keys' grants.
+ *
+ * @module
+ */
+import { S3Error } from "../s3_errors.ts";
+import { childrenNamed, childText, type XmlElement } from "../wire/xml.ts";
+import { bucketOf, objectOf, type RequestContext, requireAccess, requireAdmin } from "./_context.ts";
+import { emptyResponse, OWNER } from "./_respond.ts";
+import { versionHeaders } from "./_version.ts";
+import { refuseAclGrants } from "./_write_features.ts";
+import { readXmlBody } from "./_xml_body.ts";
+
+function notSupported(): S3Error {
+  return new S3Error(
+    "AccessControlListNotSupported",
+    "The bucket does not allow ACLs: access is granted to access keys, not by ACLs",
+  );
+}
+
+/** A grant of full control to the owner, and nothing else. */
+function isOwnerFullControl(grant: XmlElement): boolean {
+  const [grantee] = childrenNamed(grant, "Grantee");
+  return grantee !== undefined && childText(grantee, "ID")?.trim() === OWNER.ID &&
+    childText(grant, "Permission")?.trim() === "FULL_CONTROL";
+}
+
+/** Refuses any ACL but the owner's full control, given as a header or as a body. */
+async function requireOwnerOnlyAcl(ctx: RequestContext): Promise<void> {
+  refuseAclGrants(ctx.headers);
+  const hasBody = ctx.req.body !== null && ctx.headers.get("content-length") !== "0";
+  if (!hasBody) {
+    if (ctx.headers.get("x-amz-acl") === null) {
+      throw new S3Error("MissingSecurityHeader", "An ACL is required: x-amz-acl or an AccessControlPolicy body");
+    }
+    return;
+  }
+  const policy = await readXmlBody(ctx, "AccessControlPolicy");
+  const grants = childrenNamed(policy, "AccessControlList").flatMap((list) => childrenNamed(list, "Grant"));
+  if (grants.length === 0 || !grants.every(isOwnerFullControl)) throw notSupported();
+}
+
+export async function putBucketAcl(ctx: RequestContext): Promise<Response> {
+  const bucket = bucketOf(ctx);
+  requireAdmin(ctx);
+  await requireOwnerOnlyAcl(ctx);
+  await ctx.store.headBucket(bucket);
+  return emptyResponse(ctx.ids, 200);
+}
+
+export async function putObjectAcl(ctx: RequestContext): Promise<Response> {
+  const { bucket, key } = objectOf(ctx);
+  requireAccess(ctx, { bucket, key, permission: "write" });
+  const headers = versionHeaders(ctx.url);
+  await requireOwnerOnlyAcl(ctx);
+  await ctx.store.headObject(bucket, key);
+  return emptyResponse(ctx.ids, 200, headers);
+}
