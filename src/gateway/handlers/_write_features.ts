@@ -32,11 +32,16 @@ const ENCRYPTION_HEADERS = [
 export function refuseAclGrants(headers: HeaderReader): void {
   const acl = headers.get("x-amz-acl");
   if ((acl !== null && !OWNER_ONLY_ACLS.has(acl.trim())) || GRANT_HEADERS.some((name) => headers.has(name))) {
-    throw new S3Error(
-      "AccessControlListNotSupported",
-      "The bucket does not allow ACLs: access is granted to access keys, not by ACLs",
-    );
+    throw aclNotSupported();
   }
+}
+
+/** S3's answer to an ACL that grants more than the owner's full control, on a bucket with ACLs disabled. */
+export function aclNotSupported(): S3Error {
+  return new S3Error(
+    "AccessControlListNotSupported",
+    "The bucket does not allow ACLs: access is granted to access keys, not by ACLs",
+  );
 }
 
 /**

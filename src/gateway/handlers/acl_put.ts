@@ -12,15 +12,8 @@ import { childrenNamed, childText, type XmlElement } from "../wire/xml.ts";
 import { bucketOf, objectOf, type RequestContext, requireAccess, requireAdmin } from "./_context.ts";
 import { emptyResponse, OWNER } from "./_respond.ts";
 import { versionHeaders } from "./_version.ts";
-import { refuseAclGrants } from "./_write_features.ts";
+import { aclNotSupported, refuseAclGrants } from "./_write_features.ts";
 import { readXmlBody } from "./_xml_body.ts";
-
-function notSupported(): S3Error {
-  return new S3Error(
-    "AccessControlListNotSupported",
-    "The bucket does not allow ACLs: access is granted to access keys, not by ACLs",
-  );
-}
 
 /** A grant of full control to the owner, and nothing else. */
 function isOwnerFullControl(grant: XmlElement): boolean {
@@ -41,7 +34,7 @@ async function requireOwnerOnlyAcl(ctx: RequestContext): Promise<void> {
   }
   const policy = await readXmlBody(ctx, "AccessControlPolicy");
   const grants = childrenNamed(policy, "AccessControlList").flatMap((list) => childrenNamed(list, "Grant"));
-  if (grants.length === 0 || !grants.every(isOwnerFullControl)) throw notSupported();
+  if (grants.length === 0 || !grants.every(isOwnerFullControl)) throw aclNotSupported();
 }
 
 export async function putBucketAcl(ctx: RequestContext): Promise<Response> {
