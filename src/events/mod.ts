@@ -31,6 +31,7 @@ export type S3Operation =
   | "ListMultipartUploads"
   | "ListObjectVersions"
   | BucketSettingRead
+  | FixedSettingWrite
   | "GetObjectAttributes"
   | "GetObjectAcl"
   | "GetObjectTagging"
@@ -75,6 +76,20 @@ export const BUCKET_SETTING_READS = [
 ] as const;
 
 export type BucketSettingRead = typeof BUCKET_SETTING_READS[number];
+
+/**
+ * Writes of settings whose state is fixed here: each is accepted when it asks for that state (a no-op), so tools that
+ * harden a bucket (Terraform, Pulumi) succeed, and refused otherwise.
+ */
+export const FIXED_SETTING_WRITES = [
+  "PutBucketOwnershipControls",
+  "PutPublicAccessBlock",
+  "PutBucketRequestPayment",
+  "PutBucketLogging",
+  "PutBucketNotificationConfiguration",
+] as const;
+
+export type FixedSettingWrite = typeof FIXED_SETTING_WRITES[number];
 
 export interface OperationEvent {
   /** Access key id of the caller, or "anonymous" when the request carried no valid identity. */

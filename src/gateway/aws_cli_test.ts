@@ -208,6 +208,26 @@ Deno.test("aws s3api: versions of an unversioned bucket, and its settings read a
     assert.equal(block.PublicAccessBlockConfiguration.BlockPublicAcls, true);
     const status = JSON.parse(await cli.ok("s3api", "get-bucket-policy-status", "--bucket", "cli"));
     assert.equal(status.PolicyStatus.IsPublic, false);
+    // Hardening a bucket to the state it has succeeds; loosening it is refused.
+    const blocked = "BlockPublicAcls=true,IgnorePublicAcls=true,BlockPublicPolicy=true,RestrictPublicBuckets=true";
+    await cli.ok("s3api", "put-public-access-block", "--bucket", "cli", "--public-access-block-configuration", blocked);
+    await cli.ok(
+      "s3api",
+      "put-bucket-ownership-controls",
+      "--bucket",
+      "cli",
+      "--ownership-controls",
+      "Rules=[{ObjectOwnership=BucketOwnerEnforced}]",
+    );
+    const loosened = await cli.run(
+      "s3api",
+      "put-public-access-block",
+      "--bucket",
+      "cli",
+      "--public-access-block-configuration",
+      blocked.replace("BlockPublicAcls=true", "BlockPublicAcls=false"),
+    );
+    assert.match(loosened.stderr, /NotImplemented/);
     const unset: [string, string][] = [
       ["get-bucket-tagging", "NoSuchTagSet"],
       ["get-bucket-policy", "NoSuchBucketPolicy"],

@@ -86,6 +86,11 @@ const WRITABLE: Record<string, { bucket?: ByMethod; object?: ByMethod }> = {
   lifecycle: { bucket: { PUT: "PutBucketLifecycleConfiguration", DELETE: "DeleteBucketLifecycle" } },
   tagging: { bucket: { PUT: "PutBucketTagging", DELETE: "DeleteBucketTagging" } },
   acl: { bucket: { PUT: "PutBucketAcl" }, object: { PUT: "PutObjectAcl" } },
+  ownershipControls: { bucket: { PUT: "PutBucketOwnershipControls" } },
+  publicAccessBlock: { bucket: { PUT: "PutPublicAccessBlock" } },
+  requestPayment: { bucket: { PUT: "PutBucketRequestPayment" } },
+  logging: { bucket: { PUT: "PutBucketLogging" } },
+  notification: { bucket: { PUT: "PutBucketNotificationConfiguration" } },
 };
 
 function decodePath(s: string): string {

@@ -5,18 +5,20 @@
  * anonymous access), transfer acceleration never enabled, the owner paying for requests, no logging or notifications,
  * and no policy, default encryption, object lock, website or replication (S3's "not found" error for each).
  * Tools that read settings before they work (s3cmd `info`) get S3's answer instead of NotImplemented; writing one of
- * these settings stays NotImplemented. CORS and lifecycle rules and bucket tags can be set: `bucket_config.ts`.
+ * these settings stays NotImplemented, except a write that asks for the state a setting already has (a no-op that
+ * tools hardening a bucket make). CORS and lifecycle rules and bucket tags can be set: `bucket_config.ts`.
  *
  * @module
  */
-import type { BucketSettingRead } from "../../events/mod.ts";
+import type { BucketSettingRead, FixedSettingWrite } from "../../events/mod.ts";
 import { maySeeBucket } from "../credentials.ts";
 import { withIds } from "../request_ids.ts";
 import { S3Error, type S3ErrorCode } from "../s3_errors.ts";
-import { escapeXml, type XmlNode } from "../wire/xml.ts";
-import { bucketOf, objectOf, type RequestContext, requireAccess } from "./_context.ts";
+import { escapeXml, type XmlElement, type XmlNode } from "../wire/xml.ts";
+import { bucketOf, objectOf, type RequestContext, requireAccess, requireAdmin } from "./_context.ts";
 import type { Handler } from "./mod.ts";
-import { OWNER, xmlResponse } from "./_respond.ts";
+import { emptyResponse, OWNER, xmlResponse } from "./_respond.ts";
+import { readXmlBody } from "./_xml_body.ts";
 import { versionHeaders } from "./_version.ts";
 
 type Unconfigured = { root: string; body: XmlNode } | { acl: true } | { error: S3ErrorCode };
@@ -71,6 +73,58 @@ function bucketSetting(answer: Unconfigured): Handler {
 export const BUCKET_SETTING_HANDLERS = Object.fromEntries(
   Object.entries(UNCONFIGURED).map(([op, answer]) => [op, bucketSetting(answer)]),
 ) as Record<BucketSettingRead, Handler>;
+
+/** Each fixed setting's write: the read that answers its state, and why no other state can be set. */
+const FIXED: Record<FixedSettingWrite, { read: BucketSettingRead; why: string }> = {
+  PutBucketOwnershipControls: {
+    read: "GetBucketOwnershipControls",
+    why: "Object ownership is always BucketOwnerEnforced: access comes from access keys' grants, not ACLs",
+  },
+  PutPublicAccessBlock: {
+    read: "GetPublicAccessBlock",
+    why: "Public access is always blocked: there is no anonymous access",
+  },
+  PutBucketRequestPayment: { read: "GetBucketRequestPayment", why: "The bucket owner always pays for requests" },
+  PutBucketLogging: {
+    read: "GetBucketLogging",
+    why: "Server access logs are not available: the integrity journal records every operation",
+  },
+  PutBucketNotificationConfiguration: {
+    read: "GetBucketNotificationConfiguration",
+    why: "Event notifications are not available",
+  },
+};
+
+/** Whether `el` holds exactly the elements of `expected`, with the same texts. */
+function sameDocument(el: XmlElement, expected: XmlNode): boolean {
+  const names = Object.keys(expected);
+  if (el.children.length !== names.length) return false;
+  return names.every((name) => {
+    const child = el.children.find((c) => c.name === name);
+    const want = expected[name];
+    if (child === undefined) return false;
+    return typeof want === "object" && want !== null && !(want instanceof Date) && !Array.isArray(want)
+      ? sameDocument(child, want)
+      : child.text.trim() === String(want);
+  });
+}
+
+function fixedSettingWrite({ read, why }: { read: BucketSettingRead; why: string }): Handler {
+  const state = UNCONFIGURED[read] as { root: string; body: XmlNode };
+  return async (ctx) => {
+    const bucket = bucketOf(ctx);
+    requireAdmin(ctx);
+    const document = await readXmlBody(ctx, state.root);
+    if (!sameDocument(document, state.body)) throw new S3Error("NotImplemented", why);
+    await ctx.store.headBucket(bucket);
+    return emptyResponse(ctx.ids, 200);
+  };
+}
+
+/** The handler of each fixed setting's write. */
+export const FIXED_SETTING_HANDLERS = Object.fromEntries(
+  Object.entries(FIXED).map(([op, fixed]) => [op, fixedSettingWrite(fixed)]),
+) as Record<FixedSettingWrite, Handler>;
 
 /** Opens the object (read grant, version, existence) and returns the headers of the answer. */
 async function objectSetting(ctx: RequestContext): Promise<Record<string, string>> {

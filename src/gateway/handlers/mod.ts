@@ -7,7 +7,7 @@ import { BUCKET_CONFIG_HANDLERS } from "./bucket_config.ts";
 import { deleteBucket } from "./bucket_delete.ts";
 import { headBucket } from "./bucket_head.ts";
 import { listBuckets } from "./bucket_list.ts";
-import { BUCKET_SETTING_HANDLERS, getObjectAcl, getObjectTagging } from "./bucket_settings.ts";
+import { BUCKET_SETTING_HANDLERS, FIXED_SETTING_HANDLERS, getObjectAcl, getObjectTagging } from "./bucket_settings.ts";
 import { getBucketLocation } from "./bucket_location.ts";
 import { abortMultipartUpload } from "./multipart_abort.ts";
 import { completeMultipartUpload } from "./multipart_complete.ts";
@@ -62,4 +62,5 @@ export const HANDLERS: Record<Exclude<S3Operation, "Unknown">, Handler> = {
   PutBucketAcl: putBucketAcl,
   PutObjectAcl: putObjectAcl,
   ...BUCKET_SETTING_HANDLERS,
+  ...FIXED_SETTING_HANDLERS,
 };
