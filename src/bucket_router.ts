@@ -23,7 +23,6 @@ import {
   type BucketConfigName,
   type BucketConfigStore,
   decodeConfig,
-  encodeConfig,
 } from "./gateway/bucket_config.ts";
 import type { BackendRegistry } from "./service.ts";
 import type { ByteRange, CopyOptions, ObjectInfo, ObjectStore, PutOptions } from "./storage/mod.ts";
@@ -156,7 +155,7 @@ export function createBucketRouter(deps: BucketRouterDeps): BucketRouter {
     },
     async setConfig(bucket, name, value) {
       const entry = await entryOf(bucket);
-      if (!await updateBucketSetting(db, bucket, name, value === undefined ? null : encodeConfig(name, value))) {
+      if (!await updateBucketSetting(db, bucket, name, value === undefined ? null : JSON.stringify(value))) {
         throw noSuchBucket(bucket);
       }
       if (value === undefined) delete entry.config[name];

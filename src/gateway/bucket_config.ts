@@ -62,12 +62,7 @@ export function createMemoryBucketConfigStore(store: Pick<ObjectStore, "headBuck
   };
 }
 
-/** A setting as the JSON kept in the database. */
-export function encodeConfig<K extends BucketConfigName>(_name: K, value: BucketConfig[K]): string {
-  return JSON.stringify(value);
-}
-
-/** A setting from its JSON (lifecycle dates come back as `Date`s). */
+/** A setting from the JSON kept in the database (`JSON.stringify` of it; lifecycle dates come back as `Date`s). */
 export function decodeConfig<K extends BucketConfigName>(name: K, json: string): BucketConfig[K] {
   const value = JSON.parse(json);
   if (name === "lifecycle") {

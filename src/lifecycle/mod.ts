@@ -27,8 +27,8 @@ export interface LifecycleOptions {
 const HOUR_MS = 60 * 60 * 1000;
 const AFTER_SET_MS = 2_000;
 
-function counter(name: string, help: string, value: number, type = "counter"): string {
-  return `# HELP ${name} ${help}\n# TYPE ${name} ${type}\n${name} ${value}\n`;
+function counter(name: string, help: string, value: number): string {
+  return `# HELP ${name} ${help}\n# TYPE ${name} counter\n${name} ${value}\n`;
 }
 
 export function createLifecycleService(
