@@ -3,7 +3,8 @@
  * runs at start, then every `intervalMs` (default one hour), and a few seconds after a bucket's rules are set, for
  * that bucket. Passes never overlap: one asked for while another runs follows it.
  *
- * Routes at `/api/v1/lifecycle`: `GET /status` (the last pass) and `POST /run` (a pass now, answered when done).
+ * Routes at `/api/v1/lifecycle`: `GET /status` (the last pass) and `POST /run[?bucket=NAME]` (a pass now, over every
+ * bucket or one, answered when done).
  *
  * @example
  * ```ts
@@ -89,7 +90,7 @@ export function createLifecycleService(
   const routes = new Hono();
   routes.onError(createErrorHandler(logger));
   routes.get("/status", (c) => c.json({ running: running !== undefined, lastPass: last ?? null, totals }));
-  routes.post("/run", async (c) => c.json(await runPass()));
+  routes.post("/run", async (c) => c.json(await runPass(c.req.query("bucket") || undefined)));
 
   return Promise.resolve({
     name: "lifecycle",
