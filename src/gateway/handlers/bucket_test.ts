@@ -73,9 +73,11 @@ Deno.test("virtual-host style: Host bucket.<domain> addresses the bucket", async
 Deno.test("unsupported subresources answer NotImplemented and unknown methods MethodNotAllowed", async () => {
   const h = createHarness();
   await h.request({ method: "PUT", path: "/b" });
-  let r = await h.text({ method: "PUT", path: "/b", query: { acl: "" }, body: "<AccessControlPolicy/>" });
+  let r = await h.text({ method: "PUT", path: "/b", query: { policy: "" }, body: '{"Statement": []}' });
   assert.equal(r.res.status, 501);
   assert.equal(errorCode(r.body), "NotImplemented");
+  r = await h.text({ method: "PUT", path: "/b", query: { acl: "" }, body: "<AccessControlPolicy/>" });
+  assert.equal(errorCode(r.body), "AccessControlListNotSupported", "an ACL without the owner's grant");
   r = await h.text({ path: "/b/k", query: { retention: "" } });
   assert.equal(r.res.status, 501);
   assert.equal(errorCode(r.body), "NotImplemented");
