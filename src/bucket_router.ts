@@ -2,7 +2,7 @@
  * The gateway's view of storage: one `ObjectStore` whose buckets are each routed to the backend the
  * `buckets` table names. New buckets (S3 CreateBucket) go to the default backend unless a backend is chosen
  * (management API). Copies between buckets on different backends stream through this process. The router also
- * keeps each bucket's settings (CORS and lifecycle rules) in the bucket's row: they go when the bucket goes.
+ * keeps each bucket's settings (CORS rules, lifecycle rules, tags) in the bucket's row: they go when the bucket goes.
  *
  * @module
  */

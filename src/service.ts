@@ -29,7 +29,7 @@ export interface ServiceContext {
   backends: BackendRegistry;
   /** The gateway's buckets, each routed to its backend: what S3 clients of the appliance see. */
   buckets: ObjectStore;
-  /** The settings of those buckets that clients set through S3 (CORS and lifecycle rules). */
+  /** The settings of those buckets that clients set through S3 (CORS rules, lifecycle rules, tags). */
   bucketConfig: BucketConfigStore;
   /** Listen addresses from the command line (`HOST:PORT`, port 0 = pick a free one). */
   listen: { api: string; s3: string; iscsi: string };

@@ -27,7 +27,10 @@ export type { CorsRule } from "./cors.ts";
 
 export interface GatewayDeps {
   buckets: ObjectStore;
-  /** The buckets' CORS and lifecycle rules (the bucket router keeps them in the database); default: in memory. */
+  /**
+   * The buckets' CORS rules, lifecycle rules and tags (the bucket router keeps them in the database); default: in
+   * memory.
+   */
   bucketConfig?: BucketConfigStore;
   credentials: CredentialStore;
   events: EventBus<OperationEvent>;

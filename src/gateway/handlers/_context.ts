@@ -45,7 +45,7 @@ export interface RequestContext {
   bucket: string | undefined;
   key: string | undefined;
   store: ObjectStore;
-  /** The buckets' CORS and lifecycle rules. */
+  /** The buckets' settings: CORS rules, lifecycle rules, tags. */
   bucketConfig: BucketConfigStore;
   /** The caller; for PostObject anonymous until `signPostForm` has verified the form. */
   identity: Identity;
