@@ -5,11 +5,12 @@
  * outside the recorded path.
  *
  * An object is deleted only if it is still the one listed (same ETag and time): one written again since the listing
- * is left for a later pass to judge by its new time.
+ * is left for a later pass to judge by its new time, and one deleted since is passed over.
  *
  * @module
  */
 import type { Clock } from "../clock.ts";
+import { isAppError } from "../errors.ts";
 import type { BucketConfigStore } from "../gateway/bucket_config.ts";
 import { createRequestIds } from "../gateway/request_ids.ts";
 import type { OperationEvent } from "../events/mod.ts";
@@ -81,6 +82,8 @@ export function createLifecyclePass(deps: PassDeps): (only?: string) => Promise<
           record("DeleteObject", bucket, listed.key, time, { size: listed.size, etag: listed.etag });
           tally.expired++;
         } catch (err) {
+          // Deleted since the listing (by a client, or by another appliance's pass): nothing left to do.
+          if (isAppError(err, "NoSuchKey")) continue;
           tally.errors++;
           deps.logger.warn("lifecycle: cannot expire an object", { bucket, key: listed.key, error: String(err) });
         }

@@ -77,7 +77,7 @@ Deno.test("a pass aborts the uploads a rule ends and pages through many objects"
   assert.equal(t.events.filter((e) => e.op === "AbortMultipartUpload" && e.key === "dump/stale.vma").length, 1);
 });
 
-Deno.test("an object written again after the listing is left alone, and one bucket's failure does not stop the pass", async () => {
+Deno.test("an object written again or deleted after the listing is left alone; one bucket's failure does not stop the pass", async () => {
   let store: ObjectStore | undefined;
   const t = await setup((s) => {
     store = s;
@@ -86,19 +86,23 @@ Deno.test("an object written again after the listing is left alone, and one buck
       // The listing is taken, then a client writes the key again before the pass reaches it.
       async listObjects(bucket, options) {
         const page = await s.listObjects(bucket, options);
-        if (bucket === "backups") await put(s, bucket, "dump/a.vma", "rewritten");
+        if (bucket === "backups") {
+          await put(s, bucket, "dump/a.vma", "rewritten");
+          await s.deleteObject(bucket, "dump/b.vma");
+        }
         return page;
       },
     };
   });
   await put(store!, "backups", "dump/a.vma", "first");
+  await put(store!, "backups", "dump/b.vma", "deleted by a client meanwhile");
   await t.store.createBucket("gone");
   await t.bucketConfig.setConfig("gone", "lifecycle", [{ enabled: true, prefix: "", expiration: { days: 1 } }]);
   await t.store.deleteBucket("gone");
   t.clock.advance(10 * DAY);
   await t.bucketConfig.setConfig("backups", "lifecycle", [{ enabled: true, prefix: "", expiration: { days: 1 } }]);
   const result = await t.pass();
-  assert.deepEqual([result.expired, result.errors], [0, 0]);
+  assert.deepEqual([result.expired, result.errors], [0, 0], "neither the rewritten nor the deleted object counts");
   assert.equal(new TextDecoder().decode(await getBytes(t.store, "backups", "dump/a.vma")), "rewritten");
   const only = await t.pass("missing-bucket");
   assert.equal(only.errors, 1, "a bucket that cannot be walked is counted");
