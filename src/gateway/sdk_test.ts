@@ -8,11 +8,20 @@ import {
   CopyObjectCommand,
   CreateBucketCommand,
   CreateMultipartUploadCommand,
+  DeleteBucketCorsCommand,
   DeleteObjectsCommand,
+  GetBucketCorsCommand,
+  GetBucketLifecycleConfigurationCommand,
+  GetBucketTaggingCommand,
   GetObjectCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
+  PutBucketAclCommand,
+  PutBucketCorsCommand,
+  PutBucketLifecycleConfigurationCommand,
+  PutBucketTaggingCommand,
   PutObjectCommand,
+  PutPublicAccessBlockCommand,
   S3Client,
   S3ServiceException,
   UploadPartCommand,
@@ -290,6 +299,46 @@ Deno.test("SDK presigned POST: a browser form upload within its policy is stored
     await refused(await post(new Blob(["x"]), "x.txt", { Policy: otherPolicy }), 403, "SignatureDoesNotMatch");
     const listed = await s3.send(new ListObjectsV2Command({ Bucket: "sdk" }));
     assert.deepEqual(listed.Contents?.map((o) => o.Key), ["uploads/hello.txt"]);
+  });
+});
+
+Deno.test("SDK: bucket settings (CORS, lifecycle, tags, ACL, public access block) with its default request checksums", async () => {
+  await withServer(async (s3, { seen }) => {
+    const CORSRules = [{ AllowedOrigins: ["https://pve.example"], AllowedMethods: ["GET", "PUT"], MaxAgeSeconds: 60 }];
+    await s3.send(new PutBucketCorsCommand({ Bucket: "sdk", CORSConfiguration: { CORSRules } }));
+    // The SDK proves the body with a checksum header of its own choice rather than Content-MD5.
+    const sent = seen.at(-1)!;
+    assert.ok([...sent.keys()].some((name) => name.startsWith("x-amz-checksum-")), [...sent.keys()].join(" "));
+    assert.deepEqual((await s3.send(new GetBucketCorsCommand({ Bucket: "sdk" }))).CORSRules, CORSRules);
+    await s3.send(new DeleteBucketCorsCommand({ Bucket: "sdk" }));
+    await rejectsWith(s3.send(new GetBucketCorsCommand({ Bucket: "sdk" })), "NoSuchCORSConfiguration", 404);
+
+    const Rules = [{
+      ID: "uploads",
+      Status: "Enabled" as const,
+      Filter: { Prefix: "dump/" },
+      AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 },
+    }];
+    await s3.send(new PutBucketLifecycleConfigurationCommand({ Bucket: "sdk", LifecycleConfiguration: { Rules } }));
+    assert.deepEqual((await s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket: "sdk" }))).Rules, Rules);
+
+    const TagSet = [{ Key: "owner", Value: "pve-admins" }];
+    await s3.send(new PutBucketTaggingCommand({ Bucket: "sdk", Tagging: { TagSet } }));
+    assert.deepEqual((await s3.send(new GetBucketTaggingCommand({ Bucket: "sdk" }))).TagSet, TagSet);
+
+    await s3.send(new PutBucketAclCommand({ Bucket: "sdk", ACL: "private" }));
+    await rejectsWith(
+      s3.send(new PutBucketAclCommand({ Bucket: "sdk", ACL: "public-read" })),
+      "AccessControlListNotSupported",
+      400,
+    );
+    const block = {
+      BlockPublicAcls: true,
+      IgnorePublicAcls: true,
+      BlockPublicPolicy: true,
+      RestrictPublicBuckets: true,
+    };
+    await s3.send(new PutPublicAccessBlockCommand({ Bucket: "sdk", PublicAccessBlockConfiguration: block }));
   });
 });
 
