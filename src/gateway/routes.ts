@@ -51,46 +51,45 @@ const SUBRESOURCES = [
   "website",
 ];
 
+type ByMethod = Partial<Record<string, S3Operation>>;
+
 /**
- * The subresources a GET may read, by target: the object versions of a bucket, an object's attributes, the CORS
- * and lifecycle rules and tags, and settings clients cannot change here, which read as unconfigured
- * (`handlers/bucket_settings.ts`). Every other use of a subresource than these and `WRITABLE` is NotImplemented.
+ * The operations a subresource names, by target and method: the object versions of a bucket, an object's attributes,
+ * the CORS and lifecycle rules and tags, ACLs, and settings clients cannot change here, which read as unconfigured
+ * and accept only the state they have (`handlers/bucket_settings.ts`). Every other use of a subresource is
+ * NotImplemented.
  */
-const READABLE: Record<string, { bucket?: S3Operation; object?: S3Operation }> = {
-  versions: { bucket: "ListObjectVersions" },
-  versioning: { bucket: "GetBucketVersioning" },
-  attributes: { object: "GetObjectAttributes" },
-  acl: { bucket: "GetBucketAcl", object: "GetObjectAcl" },
-  tagging: { bucket: "GetBucketTagging", object: "GetObjectTagging" },
-  cors: { bucket: "GetBucketCors" },
-  policy: { bucket: "GetBucketPolicy" },
-  lifecycle: { bucket: "GetBucketLifecycleConfiguration" },
-  encryption: { bucket: "GetBucketEncryption" },
-  "object-lock": { bucket: "GetObjectLockConfiguration" },
-  requestPayment: { bucket: "GetBucketRequestPayment" },
-  logging: { bucket: "GetBucketLogging" },
-  notification: { bucket: "GetBucketNotificationConfiguration" },
-  website: { bucket: "GetBucketWebsite" },
-  replication: { bucket: "GetBucketReplication" },
-  publicAccessBlock: { bucket: "GetPublicAccessBlock" },
-  ownershipControls: { bucket: "GetBucketOwnershipControls" },
-  policyStatus: { bucket: "GetBucketPolicyStatus" },
-  accelerate: { bucket: "GetBucketAccelerateConfiguration" },
-};
-
-type ByMethod = Record<string, S3Operation>;
-
-/** The settings clients can change here, by subresource, target and method. */
-const WRITABLE: Record<string, { bucket?: ByMethod; object?: ByMethod }> = {
-  cors: { bucket: { PUT: "PutBucketCors", DELETE: "DeleteBucketCors" } },
-  lifecycle: { bucket: { PUT: "PutBucketLifecycleConfiguration", DELETE: "DeleteBucketLifecycle" } },
-  tagging: { bucket: { PUT: "PutBucketTagging", DELETE: "DeleteBucketTagging" } },
-  acl: { bucket: { PUT: "PutBucketAcl" }, object: { PUT: "PutObjectAcl" } },
-  ownershipControls: { bucket: { PUT: "PutBucketOwnershipControls" } },
-  publicAccessBlock: { bucket: { PUT: "PutPublicAccessBlock" } },
-  requestPayment: { bucket: { PUT: "PutBucketRequestPayment" } },
-  logging: { bucket: { PUT: "PutBucketLogging" } },
-  notification: { bucket: { PUT: "PutBucketNotificationConfiguration" } },
+const SUBRESOURCE_OPERATIONS: Record<string, { bucket?: ByMethod; object?: ByMethod }> = {
+  versions: { bucket: { GET: "ListObjectVersions" } },
+  versioning: { bucket: { GET: "GetBucketVersioning" } },
+  attributes: { object: { GET: "GetObjectAttributes" } },
+  acl: { bucket: { GET: "GetBucketAcl", PUT: "PutBucketAcl" }, object: { GET: "GetObjectAcl", PUT: "PutObjectAcl" } },
+  tagging: {
+    bucket: { GET: "GetBucketTagging", PUT: "PutBucketTagging", DELETE: "DeleteBucketTagging" },
+    object: { GET: "GetObjectTagging" },
+  },
+  cors: { bucket: { GET: "GetBucketCors", PUT: "PutBucketCors", DELETE: "DeleteBucketCors" } },
+  lifecycle: {
+    bucket: {
+      GET: "GetBucketLifecycleConfiguration",
+      PUT: "PutBucketLifecycleConfiguration",
+      DELETE: "DeleteBucketLifecycle",
+    },
+  },
+  policy: { bucket: { GET: "GetBucketPolicy" } },
+  encryption: { bucket: { GET: "GetBucketEncryption" } },
+  "object-lock": { bucket: { GET: "GetObjectLockConfiguration" } },
+  requestPayment: { bucket: { GET: "GetBucketRequestPayment", PUT: "PutBucketRequestPayment" } },
+  logging: { bucket: { GET: "GetBucketLogging", PUT: "PutBucketLogging" } },
+  notification: {
+    bucket: { GET: "GetBucketNotificationConfiguration", PUT: "PutBucketNotificationConfiguration" },
+  },
+  website: { bucket: { GET: "GetBucketWebsite" } },
+  replication: { bucket: { GET: "GetBucketReplication" } },
+  publicAccessBlock: { bucket: { GET: "GetPublicAccessBlock", PUT: "PutPublicAccessBlock" } },
+  ownershipControls: { bucket: { GET: "GetBucketOwnershipControls", PUT: "PutBucketOwnershipControls" } },
+  policyStatus: { bucket: { GET: "GetBucketPolicyStatus" } },
+  accelerate: { bucket: { GET: "GetBucketAccelerateConfiguration" } },
 };
 
 function decodePath(s: string): string {
@@ -166,13 +165,8 @@ function objectOp(method: string, q: URLSearchParams, headers: HeaderReader): S3
 }
 
 function subresourceRoute(method: string, target: Target, subresource: string): Route {
-  const reads = method === "GET" ? READABLE[subresource] : undefined;
-  const writes = WRITABLE[subresource];
-  const op = target.bucket === undefined
-    ? undefined
-    : target.key === undefined
-    ? reads?.bucket ?? writes?.bucket?.[method]
-    : reads?.object ?? writes?.object?.[method];
+  const ops = target.bucket === undefined ? undefined : SUBRESOURCE_OPERATIONS[subresource];
+  const op = (target.key === undefined ? ops?.bucket : ops?.object)?.[method];
   if (op !== undefined) return { ...target, op };
   const error = new S3Error("NotImplemented", `${method} of the ${subresource} subresource is not implemented`);
   return { ...target, op: "Unknown", error };

@@ -28,18 +28,21 @@ export function dueAfterDays(time: Date, days: number): Date {
   return new Date(Math.ceil((time.getTime() + days * DAY_MS) / DAY_MS) * DAY_MS);
 }
 
-/** Whether `rule` expires an object of `key`, `size` bytes, last written at `lastModified`, at `now`. */
-export function expiresObject(
-  rule: LifecycleRule,
-  object: { key: string; size: number; lastModified: Date },
-  now: Date,
-): boolean {
+type ObjectFacts = { key: string; size: number; lastModified: Date };
+
+/** When `rule` expires an object of `key`, `size` bytes, last written at `lastModified`; undefined if it never does. */
+function expiryDate(rule: LifecycleRule, object: ObjectFacts): Date | undefined {
   const { expiration } = rule;
-  if (!rule.enabled || expiration === undefined || !object.key.startsWith(rule.prefix)) return false;
-  if (rule.sizeGreaterThan !== undefined && !(object.size > rule.sizeGreaterThan)) return false;
-  if (rule.sizeLessThan !== undefined && !(object.size < rule.sizeLessThan)) return false;
-  const due = "days" in expiration ? dueAfterDays(object.lastModified, expiration.days) : expiration.date;
-  return due.getTime() <= now.getTime();
+  if (!rule.enabled || expiration === undefined || !object.key.startsWith(rule.prefix)) return undefined;
+  if (rule.sizeGreaterThan !== undefined && !(object.size > rule.sizeGreaterThan)) return undefined;
+  if (rule.sizeLessThan !== undefined && !(object.size < rule.sizeLessThan)) return undefined;
+  return "days" in expiration ? dueAfterDays(object.lastModified, expiration.days) : expiration.date;
+}
+
+/** Whether `rule` expires the object at `now`. */
+export function expiresObject(rule: LifecycleRule, object: ObjectFacts, now: Date): boolean {
+  const due = expiryDate(rule, object);
+  return due !== undefined && due.getTime() <= now.getTime();
 }
 
 /** Whether `rule` aborts an upload of `key` begun at `initiated`, at `now`. */
@@ -49,18 +52,15 @@ export function abortsUpload(rule: LifecycleRule, upload: { key: string; initiat
   return dueAfterDays(upload.initiated, days).getTime() <= now.getTime();
 }
 
-/** When the first of `rules` to expire an object of `key`, `size` bytes, last written at `lastModified`, does so. */
+/** When the first of `rules` to expire the object does so, and which rule that is. */
 export function objectExpiry(
   rules: readonly LifecycleRule[],
-  object: { key: string; size: number; lastModified: Date },
+  object: ObjectFacts,
 ): { date: Date; rule: LifecycleRule } | undefined {
   let first: { date: Date; rule: LifecycleRule } | undefined;
   for (const rule of rules) {
-    // Any time at which the rule would expire the object tells whether it applies: the end of time.
-    if (rule.expiration === undefined || !expiresObject(rule, object, new Date(8.64e15))) continue;
-    const { expiration } = rule;
-    const date = "days" in expiration ? dueAfterDays(object.lastModified, expiration.days) : expiration.date;
-    if (first === undefined || date < first.date) first = { date, rule };
+    const date = expiryDate(rule, object);
+    if (date !== undefined && (first === undefined || date < first.date)) first = { date, rule };
   }
   return first;
 }

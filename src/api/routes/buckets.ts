@@ -36,8 +36,8 @@ const BUCKET_SCHEMA: JsonSchema = {
 export function bucketRoutes(deps: ApiDeps): ApiRoute[] {
   const { db } = deps;
 
-  async function present(row: BucketRow) {
-    const def = await getSetting(db, SETTING.defaultBucket);
+  /** The bucket as the API shows it; `def` is the default bucket's name (read once per request). */
+  function present(row: BucketRow, def: string | undefined) {
     const tags = row.tags ? decodeConfig("tags", row.tags) : [];
     return {
       name: row.name,
@@ -49,6 +49,8 @@ export function bucketRoutes(deps: ApiDeps): ApiRoute[] {
       tags: Object.fromEntries(tags.map((t) => [t.key, t.value])),
     };
   }
+
+  const defaultBucket = () => getSetting(db, SETTING.defaultBucket);
 
   async function load(name: string) {
     const row = await findBucketRow(db, name);
@@ -63,7 +65,10 @@ export function bucketRoutes(deps: ApiDeps): ApiRoute[] {
       tag: "buckets",
       summary: "List the gateway's buckets and their backends",
       responses: { 200: { description: "Buckets", schema: { type: "array", items: BUCKET_SCHEMA } } },
-      handle: async (c) => c.json(await Promise.all((await listBucketRows(db)).map(present))),
+      handle: async (c) => {
+        const def = await defaultBucket();
+        return c.json((await listBucketRows(db)).map((row) => present(row, def)));
+      },
     }),
     defineRoute({
       method: "GET",
@@ -71,7 +76,7 @@ export function bucketRoutes(deps: ApiDeps): ApiRoute[] {
       tag: "buckets",
       summary: "Read one bucket",
       responses: { 200: { description: "The bucket", schema: BUCKET_SCHEMA }, ...errors(404) },
-      handle: async (c) => c.json(await present(await load(c.req.param("name")!))),
+      handle: async (c) => c.json(present(await load(c.req.param("name")!), await defaultBucket())),
     }),
     defineRoute<{ name: string; backend?: string }>({
       method: "POST",
@@ -91,7 +96,7 @@ export function bucketRoutes(deps: ApiDeps): ApiRoute[] {
         const backend = body.backend ?? await getSetting(db, SETTING.defaultBackend);
         if (!backend) throw new AppError("Conflict", 'No default backend is configured; name one in "backend"');
         await deps.buckets.createBucketOn(body.name, backend);
-        return c.json(await present(await load(body.name)), 201);
+        return c.json(present(await load(body.name), await defaultBucket()), 201);
       },
     }),
     defineRoute({

@@ -46,6 +46,11 @@ class Sha256 {
   }
 }
 
+/** The `Content-MD5` header value of a request body (S3 requires one on bucket setting documents). */
+export function contentMd5(body: string | Uint8Array): string {
+  return createHash("md5").update(body).digest("base64");
+}
+
 export function sdkSigner(key: { accessKeyId: string; secretAccessKey: string }, region = "us-east-1"): SignatureV4 {
   return new SignatureV4({ credentials: key, region, service: "s3", sha256: Sha256, uriEscapePath: false });
 }

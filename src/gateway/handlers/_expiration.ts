@@ -10,9 +10,7 @@ export async function expirationOf(
   bucket: string,
   object: ObjectInfo,
 ): Promise<string | undefined> {
-  // Settings are cached: most calls answer at once, without a promise to wait for.
-  const pending = ctx.bucketConfig.configOf(bucket, "lifecycle");
-  const rules = pending instanceof Promise ? await pending : pending;
+  const rules = await ctx.bucketConfig.configOf(bucket, "lifecycle");
   const expiry = rules && objectExpiry(rules, object);
   if (!expiry) return undefined;
   return `expiry-date="${httpDate(expiry.date)}", rule-id="${(expiry.rule.id ?? "").replaceAll('"', '\\"')}"`;

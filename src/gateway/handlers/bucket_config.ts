@@ -46,7 +46,7 @@ function settingHandlers<K extends BucketConfigName>(
       const bucket = bucketOf(ctx);
       requireAdmin(ctx);
       requireBodyDigest(ctx.headers);
-      const value = doc.parse(await readXmlBody(ctx, doc.root, doc.maxBytes ? { maxBytes: doc.maxBytes } : {}));
+      const value = doc.parse(await readXmlBody(ctx, doc.root, { maxBytes: doc.maxBytes }));
       await ctx.bucketConfig.setConfig(bucket, doc.name, value);
       return emptyResponse(ctx.ids, doc.putStatus ?? 200);
     },

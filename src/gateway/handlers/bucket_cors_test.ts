@@ -1,14 +1,11 @@
 import assert from "node:assert/strict";
-import { createHash } from "node:crypto";
-import { ADMIN, createHarness, errorCode, type Harness, READER } from "../_testing/harness.ts";
+import { ADMIN, contentMd5, createHarness, errorCode, type Harness, READER } from "../_testing/harness.ts";
 
 const CONFIG = '<CORSConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/">' +
   "<CORSRule><ID>app</ID><AllowedOrigin>https://app.example</AllowedOrigin><AllowedMethod>GET</AllowedMethod>" +
   "<AllowedMethod>PUT</AllowedMethod><AllowedHeader>content-type</AllowedHeader><AllowedHeader>x-amz-*</AllowedHeader>" +
   "<ExposeHeader>ETag</ExposeHeader><MaxAgeSeconds>600</MaxAgeSeconds></CORSRule>" +
   "<CORSRule><AllowedOrigin>*</AllowedOrigin><AllowedMethod>HEAD</AllowedMethod></CORSRule></CORSConfiguration>";
-
-const md5 = (body: string) => createHash("md5").update(body).digest("base64");
 
 async function withCors(h: Harness, bucket = "web"): Promise<void> {
   await h.request({ method: "PUT", path: `/${bucket}` });
@@ -17,7 +14,7 @@ async function withCors(h: Harness, bucket = "web"): Promise<void> {
     path: `/${bucket}`,
     query: { cors: "" },
     body: CONFIG,
-    headers: { "content-md5": md5(CONFIG) },
+    headers: { "content-md5": contentMd5(CONFIG) },
   });
   assert.equal(r.res.status, 200, r.body);
 }
@@ -62,17 +59,17 @@ Deno.test("PutBucketCors refuses non-admin keys, a body without digest, a wrong 
   const put = (body: string, headers: Record<string, string>, bucket = "web", as = ADMIN) =>
     h.text({ method: "PUT", path: `/${bucket}`, query: { cors: "" }, body, headers, as });
   const cases: [Promise<{ res: Response; body: string }>, number, string][] = [
-    [put(CONFIG, { "content-md5": md5(CONFIG) }, "web", READER), 403, "AccessDenied"],
+    [put(CONFIG, { "content-md5": contentMd5(CONFIG) }, "web", READER), 403, "AccessDenied"],
     [put(CONFIG, {}), 400, "InvalidRequest"],
-    [put(CONFIG, { "content-md5": md5(CONFIG + " ") }), 400, "BadDigest"],
-    [put("<CORSConfiguration/>", { "content-md5": md5("<CORSConfiguration/>") }), 400, "MalformedXML"],
-    [put("<CORSConfiguration", { "content-md5": md5("<CORSConfiguration") }), 400, "MalformedXML"],
-    [put(CONFIG, { "content-md5": md5(CONFIG) }, "missing"), 404, "NoSuchBucket"],
+    [put(CONFIG, { "content-md5": contentMd5(CONFIG + " ") }), 400, "BadDigest"],
+    [put("<CORSConfiguration/>", { "content-md5": contentMd5("<CORSConfiguration/>") }), 400, "MalformedXML"],
+    [put("<CORSConfiguration", { "content-md5": contentMd5("<CORSConfiguration") }), 400, "MalformedXML"],
+    [put(CONFIG, { "content-md5": contentMd5(CONFIG) }, "missing"), 404, "NoSuchBucket"],
   ];
   const big = `<CORSConfiguration><CORSRule><AllowedOrigin>${
     "o".repeat(70_000)
   }</AllowedOrigin></CORSRule></CORSConfiguration>`;
-  cases.push([put(big, { "content-md5": md5(big) }), 400, "MalformedXML"]);
+  cases.push([put(big, { "content-md5": contentMd5(big) }), 400, "MalformedXML"]);
   for (const [pending, status, code] of cases) {
     const r = await pending;
     assert.equal(r.res.status, status, r.body);

@@ -1,17 +1,14 @@
 import assert from "node:assert/strict";
-import { createHash } from "node:crypto";
-import { createHarness, errorCode, READER } from "../_testing/harness.ts";
+import { contentMd5, createHarness, errorCode, READER } from "../_testing/harness.ts";
 
 const CONFIG = "<LifecycleConfiguration><Rule><ID>dumps</ID><Filter><Prefix>dump/</Prefix></Filter>" +
   "<Status>Enabled</Status><Expiration><Days>30</Days></Expiration><AbortIncompleteMultipartUpload>" +
   "<DaysAfterInitiation>1</DaysAfterInitiation></AbortIncompleteMultipartUpload></Rule></LifecycleConfiguration>";
 
-const md5 = (body: string) => createHash("md5").update(body).digest("base64");
-
 Deno.test("PutBucketLifecycleConfiguration, Get and DeleteBucketLifecycle round-trip; refusals keep the rules", async () => {
   const h = createHarness();
   await h.request({ method: "PUT", path: "/web" });
-  const put = (body: string, headers: Record<string, string> = { "content-md5": md5(body) }) =>
+  const put = (body: string, headers: Record<string, string> = { "content-md5": contentMd5(body) }) =>
     h.text({ method: "PUT", path: "/web", query: { lifecycle: "" }, body, headers });
   let r = await h.text({ path: "/web", query: { lifecycle: "" } });
   assert.equal(errorCode(r.body), "NoSuchLifecycleConfiguration");
@@ -58,7 +55,7 @@ Deno.test("x-amz-expiration on PUT, GET and HEAD names when a rule will delete t
     path: "/web",
     query: { lifecycle: "" },
     body: CONFIG,
-    headers: { "content-md5": md5(CONFIG) },
+    headers: { "content-md5": contentMd5(CONFIG) },
   });
   assert.equal(r.res.status, 200, r.body);
   const put = await h.request({ method: "PUT", path: "/web/dump/a.vma", body: "backup" });

@@ -103,9 +103,8 @@ function sameDocument(el: XmlElement, expected: XmlNode): boolean {
     const child = el.children.find((c) => c.name === name);
     const want = expected[name];
     if (child === undefined) return false;
-    return typeof want === "object" && want !== null && !(want instanceof Date) && !Array.isArray(want)
-      ? sameDocument(child, want)
-      : child.text.trim() === String(want);
+    // The unconfigured states hold nested elements and plain values only.
+    return typeof want === "object" ? sameDocument(child, want as XmlNode) : child.text.trim() === String(want);
   });
 }
 
