@@ -191,13 +191,18 @@ export function createBucketRouter(deps: BucketRouterDeps): BucketRouter {
     async copyObject(source, target, options: CopyOptions = {}) {
       const [from, to] = await Promise.all([backendOf(source.bucket), backendOf(target.bucket)]);
       if (from === to) return await backends.get(to).copyObject(source, target, options);
+      const tags = options.taggingDirective === "REPLACE"
+        ? options.tags
+        : await backends.get(from).getObjectTagging(source.bucket, source.key);
       return await crossCopy(source, (body, info) => {
-        const { metadataDirective, ...rest } = options;
+        const { metadataDirective, taggingDirective: _tagging, ...rest } = options;
         const attributes = metadataDirective === "REPLACE" ? rest : { ...rest, ...sourceHeaders(info) };
-        return backends.get(to).putObject(target.bucket, target.key, body, attributes);
+        return backends.get(to).putObject(target.bucket, target.key, body, { ...attributes, tags });
       });
     },
     listObjects: async (bucket, options) => (await storeOf(bucket)).listObjects(bucket, options),
+    getObjectTagging: async (bucket, key) => (await storeOf(bucket)).getObjectTagging(bucket, key),
+    putObjectTagging: async (bucket, key, tags) => (await storeOf(bucket)).putObjectTagging(bucket, key, tags),
 
     createMultipartUpload: async (bucket, key, options) =>
       (await storeOf(bucket)).createMultipartUpload(bucket, key, options),

@@ -35,6 +35,8 @@ export type S3Operation =
   | "GetObjectAttributes"
   | "GetObjectAcl"
   | "GetObjectTagging"
+  | "PutObjectTagging"
+  | "DeleteObjectTagging"
   | "GetBucketCors"
   | "PutBucketCors"
   | "DeleteBucketCors"

@@ -341,15 +341,78 @@ Deno.test("aws s3api put-bucket-tagging, get-bucket-tagging and delete-bucket-ta
   });
 });
 
-Deno.test("aws s3 cp --sse, a public --acl and s3api --tagging are refused with S3's errors, storing nothing; --acl private works, as put-bucket-acl and put-object-acl", async () => {
+Deno.test("aws s3api object tags: put-object --tagging, get/put/delete-object-tagging, get-object's TagCount, copy-object --tagging-directive, create-multipart-upload --tagging", async () => {
+  await withCli(async (cli) => {
+    await Deno.writeTextFile(`${cli.dir}/f`, "tagged data");
+    const object = (key: string) => ["--bucket", "cli", "--key", key];
+    const tagsOf = async (key: string) =>
+      JSON.parse(await cli.ok("s3api", "get-object-tagging", ...object(key))).TagSet.map(
+        (t: { Key: string; Value: string }) => `${t.Key}=${t.Value}`,
+      );
+    await cli.ok("s3api", "put-object", ...object("t"), "--body", `${cli.dir}/f`, "--tagging", "app=pve&tier=cold");
+    assert.deepEqual(await tagsOf("t"), ["app=pve", "tier=cold"]);
+    const got = JSON.parse(await cli.ok("s3api", "get-object", ...object("t"), `${cli.dir}/out`));
+    assert.equal(got.TagCount, 2);
+    const set = { TagSet: [{ Key: "stage", Value: "verified" }] };
+    await cli.ok("s3api", "put-object-tagging", ...object("t"), "--tagging", JSON.stringify(set));
+    assert.deepEqual(await tagsOf("t"), ["stage=verified"]);
+    assert.equal(JSON.parse(await cli.ok("s3api", "head-object", ...object("t"))).ETag, got.ETag);
+    await cli.ok("s3api", "copy-object", ...object("c"), "--copy-source", "cli/t");
+    assert.deepEqual(await tagsOf("c"), ["stage=verified"]);
+    await cli.ok(
+      "s3api",
+      "copy-object",
+      ...object("c"),
+      "--copy-source",
+      "cli/t",
+      "--tagging-directive",
+      "REPLACE",
+      "--tagging",
+      "copied=yes",
+    );
+    assert.deepEqual(await tagsOf("c"), ["copied=yes"]);
+    await cli.ok("s3api", "delete-object-tagging", ...object("t"));
+    assert.deepEqual(await tagsOf("t"), []);
+    const tooMany = { TagSet: Array.from({ length: 11 }, (_, i) => ({ Key: `k${i}`, Value: "v" })) };
+    const refused = await cli.run("s3api", "put-object-tagging", ...object("t"), "--tagging", JSON.stringify(tooMany));
+    assert.match(refused.stderr, /BadRequest/);
+    const mpu = JSON.parse(await cli.ok("s3api", "create-multipart-upload", ...object("m"), "--tagging", "via=mpu"));
+    const part = JSON.parse(
+      await cli.ok(
+        "s3api",
+        "upload-part",
+        ...object("m"),
+        "--upload-id",
+        mpu.UploadId,
+        "--part-number",
+        "1",
+        "--body",
+        `${cli.dir}/f`,
+      ),
+    );
+    const parts = { Parts: [{ PartNumber: 1, ETag: part.ETag }] };
+    await cli.ok(
+      "s3api",
+      "complete-multipart-upload",
+      ...object("m"),
+      "--upload-id",
+      mpu.UploadId,
+      "--multipart-upload",
+      JSON.stringify(parts),
+    );
+    assert.deepEqual(await tagsOf("m"), ["via=mpu"]);
+  });
+});
+
+Deno.test("aws s3 cp --sse, a public --acl and s3api --tagging with a reserved key are refused with S3's errors, storing nothing; --acl private works, as put-bucket-acl and put-object-acl", async () => {
   await withCli(async (cli) => {
     await Deno.writeTextFile(`${cli.dir}/f`, "secret?");
     let r = await cli.run("s3", "cp", `${cli.dir}/f`, "s3://cli/enc", "--sse", "AES256");
     assert.match(r.stderr, /NotImplemented/);
     r = await cli.run("s3", "cp", `${cli.dir}/f`, "s3://cli/pub", "--acl", "public-read");
     assert.match(r.stderr, /AccessControlListNotSupported/);
-    r = await cli.run("s3api", "put-object", "--bucket", "cli", "--key", "tagged", "--tagging", "a=b");
-    assert.match(r.stderr, /NotImplemented/);
+    r = await cli.run("s3api", "put-object", "--bucket", "cli", "--key", "tagged", "--tagging", "aws:owner=me");
+    assert.match(r.stderr, /InvalidTag/);
     await cli.ok("s3", "cp", `${cli.dir}/f`, "s3://cli/private", "--acl", "private");
     const listed = JSON.parse(await cli.ok("s3api", "list-objects-v2", "--bucket", "cli"));
     assert.deepEqual(listed.Contents.map((o: { Key: string }) => o.Key), ["private"]);

@@ -66,7 +66,7 @@ const SUBRESOURCE_OPERATIONS: Record<string, { bucket?: ByMethod; object?: ByMet
   acl: { bucket: { GET: "GetBucketAcl", PUT: "PutBucketAcl" }, object: { GET: "GetObjectAcl", PUT: "PutObjectAcl" } },
   tagging: {
     bucket: { GET: "GetBucketTagging", PUT: "PutBucketTagging", DELETE: "DeleteBucketTagging" },
-    object: { GET: "GetObjectTagging" },
+    object: { GET: "GetObjectTagging", PUT: "PutObjectTagging", DELETE: "DeleteObjectTagging" },
   },
   cors: { bucket: { GET: "GetBucketCors", PUT: "PutBucketCors", DELETE: "DeleteBucketCors" } },
   lifecycle: {

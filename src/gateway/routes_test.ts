@@ -49,6 +49,8 @@ Deno.test("resolveRoute() names every supported operation", () => {
     ["DELETE", "http://h/bkt?lifecycle", {}, "DeleteBucketLifecycle bkt -"],
     ["PUT", "http://h/bkt?tagging", {}, "PutBucketTagging bkt -"],
     ["DELETE", "http://h/bkt?tagging", {}, "DeleteBucketTagging bkt -"],
+    ["PUT", "http://h/bkt/k?tagging", {}, "PutObjectTagging bkt k"],
+    ["DELETE", "http://h/bkt/k?tagging", {}, "DeleteObjectTagging bkt k"],
     ["PUT", "http://h/bkt?acl", {}, "PutBucketAcl bkt -"],
     ["PUT", "http://h/bkt/k?acl", {}, "PutObjectAcl bkt k"],
     ["OPTIONS", "http://h/bkt/k?uploads", {}, "PreflightRequest bkt k"],
@@ -64,7 +66,7 @@ Deno.test("resolveRoute() reports unsupported requests", () => {
   assert.equal(route("PATCH", "http://h/bkt/k"), "MethodNotAllowed");
   assert.equal(route("POST", "http://h/bkt"), "MethodNotAllowed");
   assert.equal(route("PUT", "http://h/bkt?versioning"), "NotImplemented");
-  assert.equal(route("PUT", "http://h/bkt/k?tagging"), "NotImplemented");
+  assert.equal(route("PUT", "http://h/bkt/k?retention"), "NotImplemented");
   assert.equal(route("DELETE", "http://h/bkt?policy"), "NotImplemented");
   assert.equal(route("PUT", "http://h/bkt/k?cors"), "NotImplemented");
   assert.equal(route("POST", "http://h/bkt?cors"), "NotImplemented");

@@ -10,10 +10,12 @@ import {
   CreateMultipartUploadCommand,
   DeleteBucketCorsCommand,
   DeleteObjectsCommand,
+  DeleteObjectTaggingCommand,
   GetBucketCorsCommand,
   GetBucketLifecycleConfigurationCommand,
   GetBucketTaggingCommand,
   GetObjectCommand,
+  GetObjectTaggingCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
   PutBucketAclCommand,
@@ -21,6 +23,7 @@ import {
   PutBucketLifecycleConfigurationCommand,
   PutBucketTaggingCommand,
   PutObjectCommand,
+  PutObjectTaggingCommand,
   PutPublicAccessBlockCommand,
   S3Client,
   S3ServiceException,
@@ -425,5 +428,63 @@ Deno.test("SDK: a client configured for another region is told the gateway's reg
     } finally {
       eu.destroy();
     }
+  });
+});
+
+Deno.test("SDK object tags: Tagging on PutObject and a presigned POST, TagCount on GET, Put/Get/DeleteObjectTagging with default checksums, CopyObject's TaggingDirective", async () => {
+  await withServer(async (s3, { endpoint, seen }) => {
+    await s3.send(
+      new PutObjectCommand({ Bucket: "sdk", Key: "t", Body: "tagged", Tagging: "app=pve&tier=cold%20data" }),
+    );
+    const tagsOf = async (Key: string) =>
+      (await s3.send(new GetObjectTaggingCommand({ Bucket: "sdk", Key }))).TagSet?.map((t) => [t.Key, t.Value]);
+    assert.deepEqual(await tagsOf("t"), [["app", "pve"], ["tier", "cold data"]]);
+    const got = await s3.send(new GetObjectCommand({ Bucket: "sdk", Key: "t" }));
+    assert.equal(got.TagCount, 2);
+    assert.equal(await got.Body!.transformToString(), "tagged");
+
+    await s3.send(
+      new PutObjectTaggingCommand({ Bucket: "sdk", Key: "t", Tagging: { TagSet: [{ Key: "k", Value: "v" }] } }),
+    );
+    // The SDK proves the document with a checksum header of its own choice, not Content-MD5.
+    assert.ok([...seen.at(-1)!.keys()].some((name) => name.startsWith("x-amz-checksum-")));
+    assert.deepEqual(await tagsOf("t"), [["k", "v"]]);
+    await s3.send(new CopyObjectCommand({ Bucket: "sdk", Key: "c", CopySource: "sdk/t" }));
+    assert.deepEqual(await tagsOf("c"), [["k", "v"]]);
+    await s3.send(
+      new CopyObjectCommand({
+        Bucket: "sdk",
+        Key: "c",
+        CopySource: "sdk/t",
+        TaggingDirective: "REPLACE",
+        Tagging: "n=1",
+      }),
+    );
+    assert.deepEqual(await tagsOf("c"), [["n", "1"]]);
+    await s3.send(new DeleteObjectTaggingCommand({ Bucket: "sdk", Key: "t" }));
+    assert.deepEqual(await tagsOf("t"), []);
+    assert.equal((await s3.send(new GetObjectCommand({ Bucket: "sdk", Key: "t" }))).TagCount, undefined);
+    await rejectsWith(
+      s3.send(
+        new PutObjectTaggingCommand({ Bucket: "sdk", Key: "t", Tagging: { TagSet: [{ Key: "aws:x", Value: "1" }] } }),
+      ),
+      "InvalidTag",
+      400,
+    );
+
+    const tagging = "<Tagging><TagSet><Tag><Key>from</Key><Value>form</Value></Tag></TagSet></Tagging>";
+    const { url, fields } = await createPresignedPost(s3, {
+      Bucket: "sdk",
+      Key: "posted",
+      Fields: { tagging },
+      Expires: 600,
+    });
+    const form = new FormData();
+    for (const [k, v] of Object.entries(fields)) form.append(k, v);
+    form.append("file", new Blob(["from a form"]), "f.txt");
+    const res = await fetch(url, { method: "POST", body: form });
+    assert.equal(res.status, 204, await res.text());
+    assert.deepEqual(await tagsOf("posted"), [["from", "form"]]);
+    assert.ok(url.startsWith(endpoint));
   });
 });

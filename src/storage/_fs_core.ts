@@ -12,12 +12,13 @@ import {
   type ByteRange,
   checkWriteCondition,
   type ObjectInfo,
+  type ObjectTags,
   type PartInfo,
   type PutOptions,
   type WriteCondition,
 } from "./mod.ts";
 import { validateBucketName } from "./_keys.ts";
-import { checkRange, noSuchBucket, noSuchKey } from "./_objects.ts";
+import { checkRange, noSuchBucket, noSuchKey, tagCountOf } from "./_objects.ts";
 import { SortedKeys } from "./_sorted_keys.ts";
 import {
   createDirSyncer,
@@ -38,8 +39,8 @@ import { openDirectWrites } from "./_fs_direct.ts";
 import type { BodyHash } from "./_body.ts";
 
 export type Stored<T extends { lastModified: Date }> = Omit<T, "lastModified"> & { lastModified: string };
-/** What an object file's metadata holds: the object's info, plus where its data is when it is linked. */
-export type ObjectMeta = Stored<ObjectInfo> & { link?: Link };
+/** What an object file's metadata holds: the object's info, its tags, and where its data is when it is linked. */
+export type ObjectMeta = Stored<Omit<ObjectInfo, "tagCount">> & { link?: Link; tags?: ObjectTags };
 export type PartMeta = Stored<PartInfo>;
 export interface UploadMeta {
   key: string;
@@ -63,9 +64,21 @@ export function toInfo<T extends { lastModified: Date }>(meta: Stored<T>): T {
 }
 
 export function objectInfo(meta: ObjectMeta): ObjectInfo {
-  const { link: _link, ...info } = meta;
-  return toInfo<ObjectInfo>(info);
+  const { link: _link, tags, ...info } = meta;
+  return { ...toInfo<ObjectInfo>(info), ...tagCountOf(tags) };
 }
+
+/** An object's metadata to store: its info (without `tagCount`) and its tags, when it has any. */
+export function objectMeta<T extends ObjectInfo>(
+  info: T,
+  tags: ObjectTags,
+): Omit<T, "tagCount"> & { tags?: ObjectTags } {
+  const { tagCount: _count, ...kept } = info;
+  return Object.keys(tags).length > 0 ? { ...kept, tags } : kept;
+}
+
+/** Thrown inside a retag's publication when the object changed since it was read: the retag starts over. */
+class ObjectChanged extends Error {}
 
 export type FsCore = Awaited<ReturnType<typeof createFsCore>>;
 
@@ -325,16 +338,18 @@ export async function createFsCore(rootDir: string, clock: Clock) {
   async function openObject(
     bucket: string,
     key: string,
-  ): Promise<{ info: ObjectInfo; source: DataSource; data?: Uint8Array<ArrayBuffer>; partSizes?: number[] }> {
+  ): Promise<
+    { info: ObjectInfo; tags: ObjectTags; source: DataSource; data?: Uint8Array<ArrayBuffer>; partSizes?: number[] }
+  > {
     for (let attempt = 0; attempt < 100; attempt++) {
       const opened = await readObject(bucket, key);
       const info = objectInfo(opened.meta);
-      const link = opened.meta.link;
-      if (!link) return { info, source: fileSource(opened), ...(opened.data ? { data: opened.data } : {}) };
+      const { link, tags = {} } = opened.meta;
+      if (!link) return { info, tags, source: fileSource(opened), ...(opened.data ? { data: opened.data } : {}) };
       opened.file.close();
       const source = links.source(bucket, link);
       if (linkedOf(bucket).get(key) === link.uploadId) {
-        return { info, source, partSizes: link.parts.map(([, size]) => size) };
+        return { info, tags, source, partSizes: link.parts.map(([, size]) => size) };
       }
       // Replaced between reading the manifest and pinning its data: read the newer version.
       source.release();
@@ -345,7 +360,7 @@ export async function createFsCore(rootDir: string, clock: Clock) {
   /** Copies (a range of) a stored object into a new temp file, returning its path, size and MD5 when hashed. */
   async function copyToTemp(
     source: { bucket: string; key: string; range?: ByteRange },
-    finish: (info: ObjectInfo, size: number, md5Hex?: string) => unknown,
+    finish: (info: ObjectInfo, size: number, md5Hex: string | undefined, tags: ObjectTags) => unknown,
   ) {
     const src = await openObject(source.bucket, source.key);
     try {
@@ -355,11 +370,48 @@ export async function createFsCore(rootDir: string, clock: Clock) {
       const hash = copyKeepsEtag(src.info, range) ? undefined : createHash("md5");
       return await writeTemp(tmp, async (out) => {
         await src.source.copy(start, size, out, hash && ((c) => hash.update(c)));
-        await out.writeMeta(finish(src.info, size, hash?.digest("hex")));
+        await out.writeMeta(finish(src.info, size, hash?.digest("hex"), src.tags));
       });
     } finally {
       src.source.release();
     }
+  }
+
+  /**
+   * Gives an object new tags (none: `{}`) by writing its file again with the same data and info (a linked object's
+   * manifest only), published only over the version it was read from: when another write comes first, it starts
+   * over on that one.
+   */
+  async function retag(bucket: string, key: string, tags: ObjectTags) {
+    const target = objectPath(bucket, key);
+    for (let attempt = 0; attempt < 100; attempt++) {
+      const opened = await readObject(bucket, key);
+      const { tags: _old, ...kept } = opened.meta;
+      const meta: ObjectMeta = Object.keys(tags).length > 0 ? { ...kept, tags } : kept;
+      const source = meta.link ? (opened.file.close(), undefined) : fileSource(opened);
+      let tmpPath: string;
+      try {
+        tmpPath = await writeTemp(tmp, async (out) => {
+          await source?.copy(0, source.size, out);
+          await out.writeMeta(meta);
+        });
+      } finally {
+        source?.release();
+      }
+      const unchanged = () => {
+        const now = readStoredMetaSync<ObjectMeta>(target);
+        const same = now?.key === key && now.etag === meta.etag && now.lastModified === meta.lastModified &&
+          now.link?.uploadId === meta.link?.uploadId;
+        if (!same) throw new ObjectChanged();
+      };
+      try {
+        await rename(tmpPath, target, () => noSuchBucket(bucket), undefined, unchanged);
+        return;
+      } catch (err) {
+        if (!(err instanceof ObjectChanged)) throw err;
+      }
+    }
+    throw new AppError("Internal", `Object "${key}" keeps changing while its tags are written`);
   }
 
   return {
@@ -388,8 +440,10 @@ export async function createFsCore(rootDir: string, clock: Clock) {
     publishLinked,
     removeObject,
     discardDir,
+    readObject,
     statObject,
     openObject,
     copyToTemp,
+    retag,
   };
 }

@@ -14,12 +14,12 @@ import {
   selectCompletedParts,
   validatePartNumber,
 } from "./_multipart.ts";
-import { noSuchBucket, noSuchUpload, pageUploads, storedAttributes } from "./_objects.ts";
+import { newObjectTags, noSuchBucket, noSuchUpload, pageUploads, storedAttributes, tagCountOf } from "./_objects.ts";
 import { resolveMaxKeys } from "./_sorted_keys.ts";
 import { isNotFound, mapFsError, readStoredMeta } from "./_fs_files.ts";
 import { writeTemp } from "./_fs_temp_file.ts";
 import type { Link } from "./_fs_linked.ts";
-import { type FsCore, type PartMeta, toInfo, type UploadMeta } from "./_fs_core.ts";
+import { type FsCore, objectMeta, type PartMeta, toInfo, type UploadMeta } from "./_fs_core.ts";
 
 const UPLOAD_ID = /^[0-9a-f]{32}$/;
 
@@ -140,6 +140,7 @@ export function fsMultipart(core: FsCore): MultipartMethods {
           await Promise.all(numbers.map((n) => serialized(partPath(bucket, uploadId, n), () => Promise.resolve())));
           const stored = await readParts(bucket, uploadId, numbers);
           const selected = selectCompletedParts(parts, new Map(stored.map((p) => [p.partNumber, p])));
+          const tags = newObjectTags(upload.options);
           const info: ObjectInfo = {
             key,
             size: selected.reduce((s, p) => s + p.size, 0),
@@ -148,9 +149,10 @@ export function fsMultipart(core: FsCore): MultipartMethods {
             partsCount: selected.length,
             checksums: { ...upload.options.checksums, ...compositeChecksums(selected) },
             ...storedAttributes(upload.options),
+            ...tagCountOf(tags),
           };
           const link: Link = { uploadId, parts: selected.map((p) => [p.partNumber, p.size]) };
-          const manifest = await writeTemp(tmp, (out) => out.writeMeta({ ...info, link }));
+          const manifest = await writeTemp(tmp, (out) => out.writeMeta({ ...objectMeta(info, tags), link }));
           await publishLinked(bucket, key, uploadId, manifest, opts.condition);
           await removeUnselected(linkedDir(bucket, uploadId), new Set(selected.map((p) => p.partNumber)));
           return info;

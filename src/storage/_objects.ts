@@ -11,6 +11,7 @@ import type {
   ListUploadsOptions,
   MultipartUpload,
   ObjectInfo,
+  ObjectTags,
   PutOptions,
   StoredHeaders,
 } from "./mod.ts";
@@ -37,6 +38,20 @@ export function copyAttributes(source: ObjectInfo, options: CopyOptions): PutOpt
   return (options.metadataDirective ?? "COPY") === "REPLACE"
     ? options
     : { ...source, storageClass: options.storageClass ?? source.storageClass };
+}
+
+/**
+ * The tags a write gives its object: a put's (or a copy's with REPLACE) from the options, a copy's by default its
+ * source's.
+ */
+export function newObjectTags(options: CopyOptions, sourceTags?: ObjectTags): ObjectTags {
+  return sourceTags === undefined || options.taggingDirective === "REPLACE" ? { ...options.tags } : { ...sourceTags };
+}
+
+/** The `tagCount` of an object's info: present only when there are tags. */
+export function tagCountOf(tags: ObjectTags | undefined): Pick<ObjectInfo, "tagCount"> {
+  const count = tags ? Object.keys(tags).length : 0;
+  return count > 0 ? { tagCount: count } : {};
 }
 
 /** Validates an inclusive range against an object size (S3 answers 416 InvalidRange). */

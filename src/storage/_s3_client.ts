@@ -12,6 +12,7 @@ import {
   type ByteRange,
   type ChecksumAlgorithm,
   type ObjectInfo,
+  type ObjectTags,
   type PutOptions,
   unquoteEtag,
   type WriteCondition,
@@ -124,6 +125,16 @@ export function writeParams(opts: PutOptions) {
       : {}),
     Metadata: opts.metadata ?? {},
   };
+}
+
+/** A tag set as S3's `x-amz-tagging` header carries it: URL-encoded `key=value` pairs joined by `&`. */
+export function encodeTagging(tags: ObjectTags): string {
+  return Object.entries(tags).map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join("&");
+}
+
+/** The SDK's `Tagging` parameter for a new object's tags (nothing without tags). */
+export function taggingParams(tags: ObjectTags | undefined): { Tagging?: string } {
+  return tags && Object.keys(tags).length > 0 ? { Tagging: encodeTagging(tags) } : {};
 }
 
 export function toInfo(key: string, out: HeadObjectOutput, size: number): ObjectInfo {

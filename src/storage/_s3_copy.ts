@@ -8,10 +8,10 @@
 import { CopyObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import type { Clock } from "../clock.ts";
 import { AppError, isAppError } from "../errors.ts";
-import type { CopyOptions, ObjectInfo, ObjectStore } from "./mod.ts";
+import type { CopyOptions, ObjectInfo, ObjectStore, ObjectTags } from "./mod.ts";
 import { validateKey } from "./_keys.ts";
 import { copyAttributes, storedAttributes } from "./_objects.ts";
-import { copySource, quoted, writeParams } from "./_s3_client.ts";
+import { copySource, quoted, taggingParams, writeParams } from "./_s3_client.ts";
 import { type LeanS3, xmlText } from "./_s3_lean.ts";
 import type { s3Multipart } from "./_s3_multipart.ts";
 
@@ -25,6 +25,7 @@ export interface S3CopyDeps {
   upstream(bucket: string): string;
   send<T>(fn: () => Promise<T>, notFound?: "NoSuchBucket" | "NoSuchKey"): Promise<T>;
   headObject(bucket: string, key: string): Promise<ObjectInfo>;
+  tagsOf(bucket: string, key: string): Promise<ObjectTags>;
   /** The lean request path when it can carry these keys, else null (SDK). */
   leanFor(...keys: string[]): LeanS3 | null;
   clock: Clock;
@@ -34,7 +35,7 @@ export interface S3CopyDeps {
 export function s3CopyObject(
   deps: S3CopyDeps,
 ): (source: Source, target: Target, opts: CopyOptions) => Promise<ObjectInfo> {
-  const { client, upstream, send, headObject, leanFor, clock, multipart } = deps;
+  const { client, upstream, send, headObject, tagsOf, leanFor, clock, multipart } = deps;
 
   /** CopyObject pinned to the source version `etag`; undefined when the source no longer has it. */
   async function copyPinned(
@@ -44,9 +45,12 @@ export function s3CopyObject(
     etag: string,
   ): Promise<{ etag?: string; lastModified?: Date } | undefined> {
     const replace = (opts.metadataDirective ?? "COPY") === "REPLACE";
+    const tagging = opts.taggingDirective === "REPLACE"
+      ? { TaggingDirective: "REPLACE" as const, ...taggingParams(opts.tags) }
+      : {};
     const Bucket = upstream(target.bucket);
     const CopySource = copySource(upstream(source.bucket), source.key);
-    const direct = replace ? null : leanFor(source.key, target.key);
+    const direct = replace || opts.taggingDirective === "REPLACE" ? null : leanFor(source.key, target.key);
     const copied = direct
       ? direct.send({
         method: "PUT",
@@ -71,6 +75,7 @@ export function s3CopyObject(
             CopySourceIfMatch: etag,
             MetadataDirective: replace ? "REPLACE" : "COPY",
             ...(replace ? writeParams(opts) : opts.storageClass ? { StorageClass: opts.storageClass as never } : {}),
+            ...tagging,
           }),
         ), "NoSuchKey").then((out) => ({
           etag: out.CopyObjectResult?.ETag,
@@ -121,7 +126,8 @@ export function s3CopyObject(
       const src = await headObject(source.bucket, source.key);
       if (source.range || src.size > MAX_SINGLE_COPY) {
         // CopyObject takes no range and stops at 5 GiB: copy through a multipart upload of part copies.
-        return await multipart.copyByParts(source, target, src, copyAttributes(src, opts));
+        const tags = opts.taggingDirective === "REPLACE" ? opts.tags : await tagsOf(source.bucket, source.key);
+        return await multipart.copyByParts(source, target, src, { ...copyAttributes(src, opts), tags });
       }
       // If-Match pins the copy to the version just read, so the result can be described without another HEAD.
       const out = await copyPinned(source, target, opts, src.etag);

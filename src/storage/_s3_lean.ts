@@ -25,7 +25,7 @@ import { decodeEntities } from "../gateway/wire/xml.ts";
 import type { PutOptions, StoredHeaders } from "./mod.ts";
 import { md5Base64 } from "./_s3_body.ts";
 import { mapS3Error } from "./_s3_errors.ts";
-import { type S3StoreOptions, upstreamIfMatch } from "./_s3_client.ts";
+import { type S3StoreOptions, taggingParams, upstreamIfMatch } from "./_s3_client.ts";
 
 export interface LeanRequest {
   method: "HEAD" | "DELETE" | "PUT";
@@ -105,6 +105,8 @@ export function putHeaders(opts: PutOptions): Record<string, string> | null {
   for (const [name, value] of Object.entries(opts.metadata ?? {})) headers[`x-amz-meta-${name.toLowerCase()}`] = value;
   for (const [algorithm, value] of Object.entries(opts.checksums ?? {})) headers[`x-amz-checksum-${algorithm}`] = value;
   if (opts.storageClass !== undefined) headers["x-amz-storage-class"] = opts.storageClass;
+  const { Tagging } = taggingParams(opts.tags);
+  if (Tagging !== undefined) headers["x-amz-tagging"] = Tagging;
   if (opts.expectedMd5Hex !== undefined) headers["content-md5"] = md5Base64(opts.expectedMd5Hex);
   if (opts.condition?.ifNoneMatch !== undefined) headers["if-none-match"] = opts.condition.ifNoneMatch;
   if (opts.condition?.ifMatch !== undefined) headers["if-match"] = upstreamIfMatch(opts.condition.ifMatch);

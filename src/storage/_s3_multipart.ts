@@ -22,7 +22,15 @@ import { selectCompletedParts, validatePartNumber } from "./_multipart.ts";
 import { checkRange } from "./_objects.ts";
 import { resolveMaxKeys } from "./_sorted_keys.ts";
 import { md5Base64, sendStreaming, spool, verifiedBody } from "./_s3_body.ts";
-import { checksumParams, conditionParams, copySource, quoted, rangeHeader, writeParams } from "./_s3_client.ts";
+import {
+  checksumParams,
+  conditionParams,
+  copySource,
+  quoted,
+  rangeHeader,
+  taggingParams,
+  writeParams,
+} from "./_s3_client.ts";
 
 const COPY_PART_SIZE = 512 * 1024 * 1024;
 
@@ -106,7 +114,14 @@ export function s3Multipart(deps: S3MultipartDeps) {
     async createMultipartUpload(bucket, key, opts = {}) {
       validateKey(key);
       const out = await send(() =>
-        client.send(new CreateMultipartUploadCommand({ Bucket: upstream(bucket), Key: key, ...writeParams(opts) }))
+        client.send(
+          new CreateMultipartUploadCommand({
+            Bucket: upstream(bucket),
+            Key: key,
+            ...writeParams(opts),
+            ...taggingParams(opts.tags),
+          }),
+        )
       );
       return out.UploadId!;
     },

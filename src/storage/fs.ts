@@ -28,10 +28,10 @@ import type { ObjectInfo, ObjectStore } from "./mod.ts";
 import { drainBody, readSmallBody } from "./_body.ts";
 import { validateBucketName, validateKey } from "./_keys.ts";
 import { copiedChecksums, quoteEtag } from "./_multipart.ts";
-import { copyAttributes, noSuchBucket, servedRange, storedAttributes } from "./_objects.ts";
+import { copyAttributes, newObjectTags, noSuchBucket, servedRange, storedAttributes, tagCountOf } from "./_objects.ts";
 import { type FileWriter, mapFsError, readStoredMetaSync, SMALL_FILE, smallFile, syncDir } from "./_fs_files.ts";
 import { writeTemp } from "./_fs_temp_file.ts";
-import { createFsCore, objectInfo, type ObjectMeta } from "./_fs_core.ts";
+import { createFsCore, objectInfo, type ObjectMeta, objectMeta } from "./_fs_core.ts";
 import { fsMultipart } from "./_fs_multipart.ts";
 
 export interface FsStoreOptions {
@@ -108,6 +108,7 @@ export async function createFsStore(options: FsStoreOptions): Promise<ObjectStor
     async putObject(bucket, key, body, opts = {}) {
       validateKey(key);
       await indexOf(bucket);
+      const tags = newObjectTags(opts);
       const infoOf = (size: number, md5Hex: string): ObjectInfo => ({
         key,
         size,
@@ -115,19 +116,20 @@ export async function createFsStore(options: FsStoreOptions): Promise<ObjectStor
         lastModified: clock.now(),
         checksums: { ...opts.checksums },
         ...storedAttributes(opts),
+        ...tagCountOf(tags),
       });
       const { contentLength } = opts;
       if (core.smallWrites && contentLength !== undefined && contentLength <= SMALL_FILE) {
         const { bytes, size, md5Hex } = await readSmallBody(body, { ...opts, contentLength });
         const info = infoOf(size, md5Hex);
-        await core.publishSmall(bucket, key, smallFile(bytes, info), opts.condition);
+        await core.publishSmall(bucket, key, smallFile(bytes, objectMeta(info, tags)), opts.condition);
         return info;
       }
       let info: ObjectInfo | undefined;
       const fill = async (out: FileWriter) => {
         const { size, md5Hex } = await drainBody(body, opts, out.write, core.bodyHash(opts));
         info = infoOf(size, md5Hex);
-        await out.writeMeta(info);
+        await out.writeMeta(objectMeta(info, tags));
       };
       const tmpPath = await writeTemp(tmp, fill, { expectedBytes: opts.contentLength, direct: core.direct });
       await publishObject(bucket, key, tmpPath, opts.condition);
@@ -168,7 +170,8 @@ export async function createFsStore(options: FsStoreOptions): Promise<ObjectStor
       validateKey(target.key);
       await indexOf(target.bucket);
       let info: ObjectInfo | undefined;
-      const tmpPath = await copyToTemp(source, (src, size, md5Hex) => {
+      const tmpPath = await copyToTemp(source, (src, size, md5Hex, sourceTags) => {
+        const tags = newObjectTags(opts, sourceTags);
         info = {
           key: target.key,
           size,
@@ -176,8 +179,9 @@ export async function createFsStore(options: FsStoreOptions): Promise<ObjectStor
           lastModified: clock.now(),
           checksums: source.range ? { ...opts.checksums } : copiedChecksums(src.checksums),
           ...storedAttributes(copyAttributes(src, opts)),
+          ...tagCountOf(tags),
         };
-        return info;
+        return objectMeta(info, tags);
       });
       await publishObject(target.bucket, target.key, tmpPath);
       return info!;
@@ -194,6 +198,14 @@ export async function createFsStore(options: FsStoreOptions): Promise<ObjectStor
         ...(page.nextStartAfter !== undefined ? { nextStartAfter: page.nextStartAfter } : {}),
       };
     },
+
+    async getObjectTagging(bucket, key) {
+      const opened = await core.readObject(bucket, key);
+      opened.file.close();
+      return { ...opened.meta.tags };
+    },
+
+    putObjectTagging: core.retag,
 
     ...fsMultipart(core),
 

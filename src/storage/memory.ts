@@ -21,6 +21,7 @@ import {
   type MultipartUpload,
   type ObjectInfo,
   type ObjectStore,
+  type ObjectTags,
   type PartInfo,
   type PutOptions,
   type WriteCondition,
@@ -40,18 +41,21 @@ import {
   checkRange,
   cloneInfo,
   copyAttributes,
+  newObjectTags,
   noSuchBucket,
   noSuchKey,
   noSuchUpload,
   pageUploads,
   servedRange,
   storedAttributes,
+  tagCountOf,
 } from "./_objects.ts";
 import { resolveMaxKeys, SortedKeys } from "./_sorted_keys.ts";
 
 interface StoredObject {
   info: ObjectInfo;
   data: Uint8Array;
+  tags: ObjectTags;
   /** Of a completed multipart upload: each part's size, in object order. */
   partSizes?: number[];
 }
@@ -191,8 +195,10 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): ObjectStore
       validateKey(key);
       bucketOf(bucket);
       const { data, md5Hex } = await readBody(body, opts);
+      const tags = newObjectTags(opts);
       return publish(bucket, {
         data,
+        tags,
         info: {
           key,
           size: data.byteLength,
@@ -200,6 +206,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): ObjectStore
           lastModified: clock.now(),
           checksums: { ...opts.checksums },
           ...storedAttributes(opts),
+          ...tagCountOf(tags),
         },
       }, opts.condition);
     },
@@ -229,8 +236,10 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): ObjectStore
       bucketOf(target.bucket);
       const { object, data } = sourceBytes(source);
       const attrs = copyAttributes(object.info, opts);
+      const tags = newObjectTags(opts, object.tags);
       return publish(target.bucket, {
         data: data.slice(),
+        tags,
         info: {
           key: target.key,
           size: data.byteLength,
@@ -238,6 +247,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): ObjectStore
           lastModified: clock.now(),
           checksums: source.range ? { ...opts.checksums } : copiedChecksums(object.info.checksums),
           ...storedAttributes(attrs),
+          ...tagCountOf(tags),
         },
       });
     },
@@ -252,6 +262,19 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): ObjectStore
         isTruncated: page.isTruncated,
         ...(page.nextStartAfter !== undefined ? { nextStartAfter: page.nextStartAfter } : {}),
       };
+    },
+
+    async getObjectTagging(bucket, key) {
+      await Promise.resolve();
+      return { ...objectOf(bucket, key).tags };
+    },
+
+    async putObjectTagging(bucket, key, tags) {
+      await Promise.resolve();
+      const object = objectOf(bucket, key);
+      const { tagCount: _old, ...info } = object.info;
+      object.tags = { ...tags };
+      object.info = { ...info, ...tagCountOf(tags) };
     },
 
     async createMultipartUpload(bucket, key, opts = {}) {
@@ -302,8 +325,10 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): ObjectStore
       const selected = selectCompletedParts(parts, stored);
       const size = selected.reduce((s, p) => s + p.size, 0);
       const data = concat(selected.map((p) => u.parts.get(p.partNumber)!.data), size);
+      const tags = newObjectTags(u.options);
       const info = publish(bucket, {
         data,
+        tags,
         partSizes: selected.map((p) => p.size),
         info: {
           key,
@@ -315,6 +340,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): ObjectStore
             Record<ChecksumAlgorithm, string>
           >,
           ...storedAttributes(u.options),
+          ...tagCountOf(tags),
         },
       }, opts.condition);
       // Only once published: an upload whose condition failed stays in progress.

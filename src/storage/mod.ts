@@ -57,7 +57,12 @@ export interface ObjectInfo extends StoredHeaders {
   /** For multipart objects: number of parts. */
   partsCount?: number;
   storageClass?: string;
+  /** How many tags the object has; absent when it has none or the backend did not say (an `s3` upstream tells on GET). */
+  tagCount?: number;
 }
+
+/** An object's tags (S3: at most 10), by key. */
+export type ObjectTags = Record<string, string>;
 
 export interface PutOptions extends StoredHeaders {
   metadata?: Record<string, string>;
@@ -68,6 +73,8 @@ export interface PutOptions extends StoredHeaders {
    */
   checksums?: Partial<Record<ChecksumAlgorithm, string>>;
   storageClass?: string;
+  /** The new object's tags. */
+  tags?: ObjectTags;
   /** Expected MD5 (hex); the store fails with BadDigest and keeps nothing if the body differs. */
   expectedMd5Hex?: string;
   /** Expected body length; a shorter/longer body fails with IncompleteBody and keeps nothing. */
@@ -144,6 +151,8 @@ export interface GetResult {
 export interface CopyOptions extends PutOptions {
   /** "COPY" keeps source metadata/headers (default); "REPLACE" uses the ones in these options. */
   metadataDirective?: "COPY" | "REPLACE";
+  /** "COPY" keeps the source's tags (default); "REPLACE" gives the copy `tags` (none when absent). */
+  taggingDirective?: "COPY" | "REPLACE";
   /**
    * The source's size and ETag as the caller already knows them (e.g. from a listing). A backend that otherwise reads
    * the source's description before copying (`s3`: a HEAD) may skip that read and pin the copy to this ETag; when the
@@ -225,6 +234,13 @@ export interface ObjectStore {
     options?: CopyOptions,
   ): Promise<ObjectInfo>;
   listObjects(bucket: string, options?: ListOptions): Promise<ListResult>;
+  getObjectTagging(bucket: string, key: string): Promise<ObjectTags>;
+  /**
+   * Replaces the object's tags (none: removes them), keeping its data, ETag, last-modified time and metadata. An
+   * object replaced while its tags are written keeps the newer version's data: the tags go to whichever version is
+   * current.
+   */
+  putObjectTagging(bucket: string, key: string, tags: ObjectTags): Promise<void>;
 
   createMultipartUpload(bucket: string, key: string, options?: PutOptions): Promise<string>;
   uploadPart(

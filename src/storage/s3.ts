@@ -20,11 +20,13 @@ import {
   DeleteBucketCommand,
   DeleteObjectCommand,
   GetObjectCommand,
+  GetObjectTaggingCommand,
   HeadBucketCommand,
   HeadObjectCommand,
   ListBucketsCommand,
   ListObjectsV2Command,
   PutObjectCommand,
+  PutObjectTaggingCommand,
   S3Client,
 } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
@@ -32,7 +34,7 @@ import { systemClock } from "../clock.ts";
 import { AppError, isAppError } from "../errors.ts";
 import type { ObjectInfo, ObjectStore } from "./mod.ts";
 import { compareKeys, validateBucketName, validateKey } from "./_keys.ts";
-import { checkRange, storedAttributes } from "./_objects.ts";
+import { checkRange, storedAttributes, tagCountOf } from "./_objects.ts";
 import { resolveMaxKeys } from "./_sorted_keys.ts";
 import { collectBody, md5Base64, sendStreaming, verifiedBody } from "./_s3_body.ts";
 import { mapS3Error } from "./_s3_errors.ts";
@@ -42,6 +44,7 @@ import {
   createS3Client,
   quoted,
   type S3StoreOptions,
+  taggingParams,
   toInfo,
   writeParams,
 } from "./_s3_client.ts";
@@ -124,7 +127,16 @@ export function createS3Store(options: S3StoreOptions): ObjectStore {
 
   const multipart = s3Multipart({ client, upstream, send, headObject, clock });
 
-  const copyObject = s3CopyObject({ client, upstream, send, headObject, leanFor, clock, multipart });
+  const copyObject = s3CopyObject({
+    client,
+    upstream,
+    send,
+    headObject,
+    tagsOf: (bucket, key) => store.getObjectTagging(bucket, key),
+    leanFor,
+    clock,
+    multipart,
+  });
 
   const store: ObjectStore = {
     kind: "s3",
@@ -220,6 +232,7 @@ export function createS3Store(options: S3StoreOptions): ObjectStore {
                 ...(opts.expectedMd5Hex ? { ContentMD5: md5Base64(opts.expectedMd5Hex) } : {}),
                 ...conditionParams(opts.condition),
                 ...writeParams(opts),
+                ...taggingParams(opts.tags),
                 ...checksumParams(opts.checksums),
               }),
               { abortSignal },
@@ -231,7 +244,14 @@ export function createS3Store(options: S3StoreOptions): ObjectStore {
             partSize,
             queueSize: 2,
             leavePartsOnError: false,
-            params: { Bucket, Key: key, Body: verified, ...writeParams(opts), ...checksumParams(opts.checksums) },
+            params: {
+              Bucket,
+              Key: key,
+              Body: verified,
+              ...writeParams(opts),
+              ...taggingParams(opts.tags),
+              ...checksumParams(opts.checksums),
+            },
           });
           const onAbort = () => upload.abort();
           opts.signal?.addEventListener("abort", onAbort, { once: true });
@@ -251,6 +271,7 @@ export function createS3Store(options: S3StoreOptions): ObjectStore {
         lastModified: clock.now(),
         checksums: { ...opts.checksums },
         ...storedAttributes(opts),
+        ...tagCountOf(opts.tags),
       };
     },
 
@@ -275,7 +296,7 @@ export function createS3Store(options: S3StoreOptions): ObjectStore {
       const body = out.Body
         ? out.Body.transformToWebStream() as ReadableStream<Uint8Array>
         : ReadableStream.from<Uint8Array>([]);
-      const info = toInfo(key, out, size);
+      const info = { ...toInfo(key, out, size), ...(out.TagCount ? { tagCount: out.TagCount } : {}) };
       if (partNumber !== undefined && !served && !wholeIsPart(partNumber, info)) {
         await body.cancel();
         throw new AppError("NotImplemented", `The upstream S3 server ignored partNumber ${partNumber} for "${key}"`);
@@ -297,6 +318,25 @@ export function createS3Store(options: S3StoreOptions): ObjectStore {
     },
 
     copyObject: (source, target, opts = {}) => copyObject(source, target, opts),
+
+    async getObjectTagging(bucket, key) {
+      validateKey(key);
+      const out = await send(
+        () => client.send(new GetObjectTaggingCommand({ Bucket: upstream(bucket), Key: key })),
+        "NoSuchKey",
+      );
+      return Object.fromEntries((out.TagSet ?? []).map((t) => [t.Key ?? "", t.Value ?? ""]));
+    },
+
+    async putObjectTagging(bucket, key, tags) {
+      validateKey(key);
+      // An empty tag set removes the tags (as DeleteObjectTagging does, which not every server has).
+      const Tagging = { TagSet: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) };
+      await send(
+        () => client.send(new PutObjectTaggingCommand({ Bucket: upstream(bucket), Key: key, Tagging })),
+        "NoSuchKey",
+      );
+    },
 
     async listObjects(bucket, opts = {}) {
       const maxKeys = resolveMaxKeys(opts.maxKeys);

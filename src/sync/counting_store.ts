@@ -24,6 +24,8 @@ const METHODS = [
   "deleteObject",
   "copyObject",
   "listObjects",
+  "getObjectTagging",
+  "putObjectTagging",
   "createMultipartUpload",
   "uploadPart",
   "uploadPartCopy",

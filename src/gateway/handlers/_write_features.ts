@@ -1,13 +1,15 @@
 /**
- * Headers that ask a write for more than an object's bytes and attributes: server-side encryption, tags, ACL grants,
- * Object Lock, a website redirect. What the appliance cannot honour is refused with S3's error for it, never
- * dropped: a client must not come to believe that an object is encrypted, tagged, shared or locked when it is not.
+ * Headers that ask a write for more than an object's bytes and attributes: tags, server-side encryption, ACL grants,
+ * Object Lock, a website redirect. Tags are checked and applied; what the appliance cannot honour is refused with
+ * S3's error for it, never dropped: a client must not come to believe that an object is encrypted, shared or locked
+ * when it is not.
  *
  * @module
  */
 import type { PutOptions } from "../../storage/mod.ts";
 import type { HeaderReader } from "../request_headers.ts";
 import { S3Error } from "../s3_errors.ts";
+import { parseTaggingHeader } from "../wire/tagging_xml.ts";
 import type { RequestContext } from "./_context.ts";
 
 /** The canned ACLs that grant nothing beyond the owner's full control, which every bucket and object has. */
@@ -48,16 +50,19 @@ export function aclNotSupported(): S3Error {
  * Checks the write's feature headers (PutObject, CreateMultipartUpload, CopyObject; a POST form's fields for
  * PostObject); returns the ones to apply.
  */
-export function writeFeatures(ctx: RequestContext, h: HeaderReader = ctx.headers): Pick<PutOptions, "objectLock"> {
+export function writeFeatures(
+  ctx: RequestContext,
+  h: HeaderReader = ctx.headers,
+): Pick<PutOptions, "objectLock" | "tags"> {
   if (ENCRYPTION_HEADERS.some((name) => h.has(name))) {
     throw new S3Error("NotImplemented", "Server-side encryption is not available: objects are stored as sent");
   }
-  if (h.has("x-amz-tagging")) throw new S3Error("NotImplemented", "Object tags are not stored");
   if (h.has("x-amz-website-redirect-location")) {
     throw new S3Error("NotImplemented", "Website redirects are not available");
   }
   refuseAclGrants(h);
-  return objectLockOf(ctx, h);
+  const tagging = h.get("x-amz-tagging");
+  return { ...objectLockOf(ctx, h), ...(tagging !== null ? { tags: parseTaggingHeader(tagging) } : {}) };
 }
 
 function objectLockOf(ctx: RequestContext, h: HeaderReader): Pick<PutOptions, "objectLock"> {

@@ -138,8 +138,3 @@ async function objectSetting(ctx: RequestContext): Promise<Record<string, string
 export async function getObjectAcl(ctx: RequestContext): Promise<Response> {
   return ownerAcl(ctx, await objectSetting(ctx));
 }
-
-/** GetObjectTagging: objects here carry no tags. */
-export async function getObjectTagging(ctx: RequestContext): Promise<Response> {
-  return xmlResponse(ctx.ids, "Tagging", { TagSet: {} }, await objectSetting(ctx));
-}

@@ -7,7 +7,7 @@ import { BUCKET_CONFIG_HANDLERS } from "./bucket_config.ts";
 import { deleteBucket } from "./bucket_delete.ts";
 import { headBucket } from "./bucket_head.ts";
 import { listBuckets } from "./bucket_list.ts";
-import { BUCKET_SETTING_HANDLERS, FIXED_SETTING_HANDLERS, getObjectAcl, getObjectTagging } from "./bucket_settings.ts";
+import { BUCKET_SETTING_HANDLERS, FIXED_SETTING_HANDLERS, getObjectAcl } from "./bucket_settings.ts";
 import { getBucketLocation } from "./bucket_location.ts";
 import { abortMultipartUpload } from "./multipart_abort.ts";
 import { completeMultipartUpload } from "./multipart_complete.ts";
@@ -24,6 +24,7 @@ import { headObject } from "./object_head.ts";
 import { postObject } from "./object_post.ts";
 import { preflight } from "./preflight.ts";
 import { putObject } from "./object_put.ts";
+import { deleteObjectTagging, getObjectTagging, putObjectTagging } from "./object_tagging.ts";
 import { deleteObjects } from "./objects_delete.ts";
 import { listObjectsV1 } from "./objects_list_v1.ts";
 import { listObjectsV2 } from "./objects_list_v2.ts";
@@ -57,6 +58,8 @@ export const HANDLERS: Record<Exclude<S3Operation, "Unknown">, Handler> = {
   GetObjectAttributes: getObjectAttributes,
   GetObjectAcl: getObjectAcl,
   GetObjectTagging: getObjectTagging,
+  PutObjectTagging: putObjectTagging,
+  DeleteObjectTagging: deleteObjectTagging,
   PreflightRequest: preflight,
   ...BUCKET_CONFIG_HANDLERS,
   PutBucketAcl: putBucketAcl,

@@ -1,4 +1,7 @@
-/** CopyObject: x-amz-metadata-directive COPY/REPLACE and x-amz-copy-source-if-* conditions. @module */
+/**
+ * CopyObject: x-amz-metadata-directive and x-amz-tagging-directive COPY/REPLACE, x-amz-copy-source-if-* conditions.
+ * @module
+ */
 import { S3Error } from "../s3_errors.ts";
 import { objectOf, type RequestContext, requireAccess } from "./_context.ts";
 import { MAX_COPY_SOURCE_BYTES, resolveCopySource } from "./_copy_source.ts";
@@ -9,14 +12,11 @@ import { writeFeatures } from "./_write_features.ts";
 export async function copyObject(ctx: RequestContext): Promise<Response> {
   const target = objectOf(ctx);
   requireAccess(ctx, { bucket: target.bucket, key: target.key, permission: "write" });
-  const directive = (ctx.headers.get("x-amz-metadata-directive") ?? "COPY").toUpperCase();
-  if (directive !== "COPY" && directive !== "REPLACE") {
-    throw new S3Error("InvalidArgument", "Unknown metadata directive");
-  }
+  const directive = directiveOf(ctx, "x-amz-metadata-directive", "Unknown metadata directive");
+  const taggingDirective = directiveOf(ctx, "x-amz-tagging-directive", "Unknown tagging directive");
+  const { objectLock, tags } = writeFeatures(ctx);
   // The backends' copies take no retention: refused rather than dropped.
-  if (writeFeatures(ctx).objectLock) {
-    throw new S3Error("NotImplemented", "Object Lock retention on a copy is not available");
-  }
+  if (objectLock) throw new S3Error("NotImplemented", "Object Lock retention on a copy is not available");
   const { source, info: sourceInfo } = await resolveCopySource(ctx, ctx.store);
   if (sourceInfo.size > MAX_COPY_SOURCE_BYTES) {
     throw new S3Error(
@@ -25,14 +25,26 @@ export async function copyObject(ctx: RequestContext): Promise<Response> {
     );
   }
   const storageClass = ctx.headers.get("x-amz-storage-class");
-  if (source.bucket === target.bucket && source.key === target.key && directive === "COPY" && storageClass === null) {
+  const same = source.bucket === target.bucket && source.key === target.key;
+  if (same && directive === "COPY" && taggingDirective === "COPY" && storageClass === null) {
     throw new S3Error(
       "InvalidRequest",
       "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
     );
   }
   const options = directive === "REPLACE" ? putOptionsFrom(ctx.headers) : storageClass ? { storageClass } : {};
-  const info = await ctx.store.copyObject(source, target, { ...options, metadataDirective: directive });
+  const info = await ctx.store.copyObject(source, target, {
+    ...options,
+    metadataDirective: directive,
+    // As in S3, x-amz-tagging counts only with REPLACE; COPY keeps the source's tags.
+    ...(taggingDirective === "REPLACE" ? { taggingDirective, tags: tags ?? {} } : {}),
+  });
   Object.assign(ctx.event, { size: info.size, etag: info.etag, checksums: info.checksums, source });
   return xmlResponse(ctx.ids, "CopyObjectResult", { LastModified: isoDate(info.lastModified), ETag: info.etag });
+}
+
+function directiveOf(ctx: RequestContext, header: string, unknown: string): "COPY" | "REPLACE" {
+  const directive = (ctx.headers.get(header) ?? "COPY").toUpperCase();
+  if (directive !== "COPY" && directive !== "REPLACE") throw new S3Error("InvalidArgument", unknown);
+  return directive;
 }

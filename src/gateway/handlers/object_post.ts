@@ -13,13 +13,14 @@ import { withIds } from "../request_ids.ts";
 import { S3Error } from "../s3_errors.ts";
 import { formBoundary, readFormUpload } from "../wire/form_data.ts";
 import { checkPostPolicy, parsePostPolicy } from "../wire/post_policy.ts";
-import { buildXml } from "../wire/xml.ts";
+import { MAX_OBJECT_TAGS, parseTagging } from "../wire/tagging_xml.ts";
+import { buildXml, parseXml } from "../wire/xml.ts";
 import { bucketOf, type RequestContext } from "./_context.ts";
 import { putOptionsFrom } from "./_object_headers.ts";
 import { emptyResponse, objectUrl } from "./_respond.ts";
 import { writeFeatures } from "./_write_features.ts";
 
-const FIELD_HEADERS: Record<string, string> = { acl: "x-amz-acl", tagging: "x-amz-tagging" };
+const FIELD_HEADERS: Record<string, string> = { acl: "x-amz-acl" };
 
 /** Passes `file` through, failing it when it exceeds `maxBytes` or ends below `minBytes`. */
 function sizeChecked(file: ReadableStream<Uint8Array>, minBytes: number, maxBytes: number) {
@@ -64,9 +65,14 @@ export async function postObject(ctx: RequestContext): Promise<Response> {
       ctx.clock.now(),
     );
     if (!mayAccess(identity, { bucket, key, permission: "write" })) throw new S3Error("AccessDenied");
-    // The form's `acl` and `tagging` fields are what the headers `x-amz-acl` and `x-amz-tagging` are to a PUT.
+    // The form's `acl` field is what the header `x-amz-acl` is to a PUT; its `tagging` field is a Tagging document.
     const fields = mapReader(new Map([...form.fields].map(([k, v]) => [FIELD_HEADERS[k] ?? k, v])));
-    const options = { ...putOptionsFrom(fields), ...writeFeatures(ctx, fields) };
+    const tagging = form.fields.get("tagging");
+    const options = {
+      ...putOptionsFrom(fields),
+      ...writeFeatures(ctx, fields),
+      ...(tagging !== undefined ? { tags: taggingField(tagging) } : {}),
+    };
     const info = await ctx.store.putObject(bucket, key, sizeChecked(form.file, minBytes, maxBytes), options);
     Object.assign(ctx.event, { size: info.size, etag: info.etag });
     return answer(ctx, form.fields, { bucket, key, etag: info.etag });
@@ -74,6 +80,18 @@ export async function postObject(ctx: RequestContext): Promise<Response> {
     await form.file.cancel(err).catch(() => {});
     throw err;
   }
+}
+
+/** The tags of a form's `tagging` field: a `Tagging` XML document, as S3 takes it there. */
+function taggingField(xml: string): Record<string, string> {
+  let root;
+  try {
+    root = parseXml(xml);
+  } catch {
+    throw new S3Error("MalformedXML", "The form's tagging field is not a well-formed Tagging document");
+  }
+  if (root.name !== "Tagging") throw new S3Error("MalformedXML", "The form's tagging field must be a Tagging document");
+  return Object.fromEntries(parseTagging(root, MAX_OBJECT_TAGS).map((t) => [t.key, t.value]));
 }
 
 /** S3's answers: a redirect when the form asks for one, else the form's `success_action_status` (default 204). */

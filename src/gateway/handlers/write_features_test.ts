@@ -5,7 +5,7 @@ const REFUSED: [Record<string, string>, number, string][] = [
   [{ "x-amz-server-side-encryption": "AES256" }, 501, "NotImplemented"],
   [{ "x-amz-server-side-encryption": "aws:kms" }, 501, "NotImplemented"],
   [{ "x-amz-server-side-encryption-customer-algorithm": "AES256" }, 501, "NotImplemented"],
-  [{ "x-amz-tagging": "retention=30d" }, 501, "NotImplemented"],
+  [{ "x-amz-tagging": "aws:retention=30d" }, 400, "InvalidTag"],
   [{ "x-amz-website-redirect-location": "/other" }, 501, "NotImplemented"],
   [{ "x-amz-acl": "public-read" }, 400, "AccessControlListNotSupported"],
   [
@@ -21,7 +21,7 @@ const REFUSED: [Record<string, string>, number, string][] = [
   [{ "x-amz-object-lock-legal-hold": "ON" }, 400, "InvalidRequest"],
 ];
 
-Deno.test("writes asking for encryption, tags, ACL grants, Object Lock or a redirect are refused and store nothing", async () => {
+Deno.test("writes asking for encryption, reserved tags, ACL grants, Object Lock or a redirect are refused and store nothing", async () => {
   const h = createHarness();
   await h.request({ method: "PUT", path: "/feat" });
   await h.request({ method: "PUT", path: "/feat/src", body: "source" });

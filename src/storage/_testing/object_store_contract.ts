@@ -19,6 +19,7 @@ import { basicCases } from "./contract_basic_cases.ts";
 import { listingCases } from "./contract_listing_cases.ts";
 import { multipartCases, partReadCases } from "./contract_multipart_cases.ts";
 import { conditionCases } from "./contract_condition_cases.ts";
+import { taggingCases } from "./contract_tagging_cases.ts";
 
 /**
  * Known, documented ways a third-party server deviates from S3. Each field holds the reason (shown in the test
@@ -55,6 +56,8 @@ export interface ContractDeviations {
   conditionalCompleteIgnored?: string;
   /** `If-Match` on a missing key fails with PreconditionFailed instead of NoSuchKey. */
   ifMatchMissingKeyIsPreconditionFailed?: string;
+  /** Tags given with a write (`x-amz-tagging`, a copy's tagging directive) are not stored or not counted on GET. */
+  tagsOnWritesIgnored?: string;
 }
 
 export interface ContractContext {
@@ -101,6 +104,7 @@ export function objectStoreContract(
           ...listingCases,
           ...multipartCases,
           ...partReadCases,
+          ...taggingCases,
           ...(options.extraCases ?? []),
         ]
       ) {
