@@ -237,7 +237,11 @@ Deno.test("fs linked objects: kill -9 during completion leaves the object comple
         parts: { partNumber: number; etag: string }[];
       };
       if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
-      child.kill("SIGKILL");
+      try {
+        child.kill("SIGKILL");
+      } catch {
+        // Already ended: on a busy machine the completion can finish within the delay.
+      }
       await child.status;
       await reader.cancel();
 

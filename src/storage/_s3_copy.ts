@@ -11,7 +11,7 @@ import { AppError, isAppError } from "../errors.ts";
 import type { CopyOptions, ObjectInfo, ObjectStore, ObjectTags } from "./mod.ts";
 import { validateKey } from "./_keys.ts";
 import { copyAttributes, storedAttributes } from "./_objects.ts";
-import { copySource, quoted, taggingParams, writeParams } from "./_s3_client.ts";
+import { copySource, quoted, writeParams } from "./_s3_client.ts";
 import { type LeanS3, xmlText } from "./_s3_lean.ts";
 import type { s3Multipart } from "./_s3_multipart.ts";
 
@@ -45,12 +45,9 @@ export function s3CopyObject(
     etag: string,
   ): Promise<{ etag?: string; lastModified?: Date } | undefined> {
     const replace = (opts.metadataDirective ?? "COPY") === "REPLACE";
-    const tagging = opts.taggingDirective === "REPLACE"
-      ? { TaggingDirective: "REPLACE" as const, ...taggingParams(opts.tags) }
-      : {};
     const Bucket = upstream(target.bucket);
     const CopySource = copySource(upstream(source.bucket), source.key);
-    const direct = replace || opts.taggingDirective === "REPLACE" ? null : leanFor(source.key, target.key);
+    const direct = replace ? null : leanFor(source.key, target.key);
     const copied = direct
       ? direct.send({
         method: "PUT",
@@ -75,7 +72,6 @@ export function s3CopyObject(
             CopySourceIfMatch: etag,
             MetadataDirective: replace ? "REPLACE" : "COPY",
             ...(replace ? writeParams(opts) : opts.storageClass ? { StorageClass: opts.storageClass as never } : {}),
-            ...tagging,
           }),
         ), "NoSuchKey").then((out) => ({
           etag: out.CopyObjectResult?.ETag,

@@ -317,7 +317,13 @@ export function createS3Store(options: S3StoreOptions): ObjectStore {
       else await send(() => client.send(new DeleteObjectCommand({ Bucket: upstream(bucket), Key: key })));
     },
 
-    copyObject: (source, target, opts = {}) => copyObject(source, target, opts),
+    async copyObject(source, target, opts = {}) {
+      const info = await copyObject(source, target, opts);
+      if (opts.taggingDirective !== "REPLACE") return info;
+      // Set after the copy: some servers (Ceph RGW 16) ignore a CopyObject's x-amz-tagging-directive.
+      await store.putObjectTagging(target.bucket, target.key, opts.tags ?? {});
+      return info;
+    },
 
     async getObjectTagging(bucket, key) {
       validateKey(key);

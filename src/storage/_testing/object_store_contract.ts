@@ -58,6 +58,12 @@ export interface ContractDeviations {
   ifMatchMissingKeyIsPreconditionFailed?: string;
   /** Tags given with a write (`x-amz-tagging`, a copy's tagging directive) are not stored or not counted on GET. */
   tagsOnWritesIgnored?: string;
+  /** Tags given to CreateMultipartUpload are not on the completed object. */
+  multipartTagsIgnored?: string;
+  /** Setting an object's tags gives it a new last-modified time. */
+  taggingChangesLastModified?: string;
+  /** Setting tags while the object is being replaced fails (the write itself succeeds): the race case is ignored. */
+  taggingRacesFail?: string;
 }
 
 export interface ContractContext {
