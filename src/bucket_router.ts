@@ -191,9 +191,13 @@ export function createBucketRouter(deps: BucketRouterDeps): BucketRouter {
     async copyObject(source, target, options: CopyOptions = {}) {
       const [from, to] = await Promise.all([backendOf(source.bucket), backendOf(target.bucket)]);
       if (from === to) return await backends.get(to).copyObject(source, target, options);
+      // A source on a server without object tags (NotImplemented) has none to copy.
       const tags = options.taggingDirective === "REPLACE"
         ? options.tags
-        : await backends.get(from).getObjectTagging(source.bucket, source.key);
+        : await backends.get(from).getObjectTagging(source.bucket, source.key).catch((err) => {
+          if (isAppError(err, "NotImplemented")) return {};
+          throw err;
+        });
       return await crossCopy(source, (body, info) => {
         const { metadataDirective, taggingDirective: _tagging, ...rest } = options;
         const attributes = metadataDirective === "REPLACE" ? rest : { ...rest, ...sourceHeaders(info) };

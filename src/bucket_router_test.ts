@@ -40,7 +40,7 @@ objectStoreContract("bucket router over memory backends", async () => {
   return { store: router, cleanup };
 });
 
-Deno.test("bucket router sends each bucket to its backend and copies across backends by streaming", async () => {
+Deno.test("bucket router sends each bucket to its backend and copies across backends by streaming, tags too", async () => {
   const t = await setup();
   try {
     await t.router.createBucket("on-a");
@@ -49,6 +49,7 @@ Deno.test("bucket router sends each bucket to its backend and copies across back
     await t.router.putObject("on-a", "k", streamOf(text("hello world")), {
       contentType: "text/plain",
       metadata: { owner: "ops" },
+      tags: { tier: "hot" },
     });
     const copied = await t.router.copyObject({ bucket: "on-a", key: "k", range: { start: 6, end: 10 } }, {
       bucket: "on-b",
@@ -59,6 +60,12 @@ Deno.test("bucket router sends each bucket to its backend and copies across back
     assert.equal(new TextDecoder().decode(await collect(got.body)), "world");
     assert.equal(got.info.contentType, "text/plain");
     assert.deepEqual(got.info.metadata, { owner: "ops" });
+    assert.deepEqual(await t.router.getObjectTagging("on-b", "k2"), { tier: "hot" }, "the source's tags by default");
+    await t.router.copyObject({ bucket: "on-a", key: "k" }, { bucket: "on-b", key: "k3" }, {
+      taggingDirective: "REPLACE",
+      tags: { tier: "cold" },
+    });
+    assert.deepEqual(await t.router.getObjectTagging("on-b", "k3"), { tier: "cold" });
     assert.equal(await t.router.backendOf("on-b"), "b");
     await assert.rejects(t.router.backendOf("missing"), /does not exist/);
   } finally {

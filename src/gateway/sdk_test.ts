@@ -431,7 +431,7 @@ Deno.test("SDK: a client configured for another region is told the gateway's reg
   });
 });
 
-Deno.test("SDK object tags: Tagging on PutObject and a presigned POST, TagCount on GET, Put/Get/DeleteObjectTagging with default checksums, CopyObject's TaggingDirective", async () => {
+Deno.test("SDK object tags: Tagging on PutObject and a presigned POST, TagCount on GET and HEAD, Put/Get/DeleteObjectTagging with default checksums, CopyObject's TaggingDirective", async () => {
   await withServer(async (s3, { endpoint, seen }) => {
     await s3.send(
       new PutObjectCommand({ Bucket: "sdk", Key: "t", Body: "tagged", Tagging: "app=pve&tier=cold%20data" }),
@@ -442,6 +442,7 @@ Deno.test("SDK object tags: Tagging on PutObject and a presigned POST, TagCount 
     const got = await s3.send(new GetObjectCommand({ Bucket: "sdk", Key: "t" }));
     assert.equal(got.TagCount, 2);
     assert.equal(await got.Body!.transformToString(), "tagged");
+    assert.equal((await s3.send(new HeadObjectCommand({ Bucket: "sdk", Key: "t" }))).TagCount, 2);
 
     await s3.send(
       new PutObjectTaggingCommand({ Bucket: "sdk", Key: "t", Tagging: { TagSet: [{ Key: "k", Value: "v" }] } }),

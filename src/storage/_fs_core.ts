@@ -64,16 +64,18 @@ export function toInfo<T extends { lastModified: Date }>(meta: Stored<T>): T {
 }
 
 export function objectInfo(meta: ObjectMeta): ObjectInfo {
-  const { link: _link, tags, ...info } = meta;
-  return { ...toInfo<ObjectInfo>(info), ...tagCountOf(tags) };
+  const { link: _link, tags, ...stored } = meta;
+  const info = toInfo<ObjectInfo>(stored);
+  if (tags) Object.assign(info, tagCountOf(tags));
+  return info;
 }
 
-/** An object's metadata to store: its info (without `tagCount`) and its tags, when it has any. */
-export function objectMeta<T extends ObjectInfo>(
+/** An object's metadata to store: its description (without `tagCount`) and its tags, when it has any. */
+export function objectMeta<T extends { tagCount?: number; tags?: ObjectTags }>(
   info: T,
   tags: ObjectTags,
-): Omit<T, "tagCount"> & { tags?: ObjectTags } {
-  const { tagCount: _count, ...kept } = info;
+): Omit<T, "tagCount" | "tags"> & { tags?: ObjectTags } {
+  const { tagCount: _count, tags: _old, ...kept } = info;
   return Object.keys(tags).length > 0 ? { ...kept, tags } : kept;
 }
 
@@ -386,8 +388,7 @@ export async function createFsCore(rootDir: string, clock: Clock) {
     const target = objectPath(bucket, key);
     for (let attempt = 0; attempt < 100; attempt++) {
       const opened = await readObject(bucket, key);
-      const { tags: _old, ...kept } = opened.meta;
-      const meta: ObjectMeta = Object.keys(tags).length > 0 ? { ...kept, tags } : kept;
+      const meta: ObjectMeta = objectMeta(opened.meta, tags);
       const source = meta.link ? (opened.file.close(), undefined) : fileSource(opened);
       let tmpPath: string;
       try {

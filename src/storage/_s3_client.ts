@@ -152,6 +152,7 @@ export function toInfo(key: string, out: HeadObjectOutput, size: number): Object
     expires: out.ExpiresString ?? out.Expires?.toUTCString(),
     storageClass: out.StorageClass,
     partsCount: out.PartsCount,
+    tagCount: out.TagCount || undefined,
   };
   return {
     key,

@@ -65,6 +65,7 @@ export function headOutput(headers: Headers): HeadObjectOutput {
   const get = (name: string) => headers.get(name) ?? undefined;
   const lastModified = get("last-modified");
   const parts = get("x-amz-mp-parts-count");
+  const tags = get("x-amz-tagging-count");
   return {
     ContentLength: Number(get("content-length") ?? 0),
     ETag: get("etag"),
@@ -77,6 +78,7 @@ export function headOutput(headers: Headers): HeadObjectOutput {
     ExpiresString: get("expires"),
     StorageClass: get("x-amz-storage-class") as HeadObjectOutput["StorageClass"],
     ...(parts ? { PartsCount: Number(parts) } : {}),
+    ...(tags ? { TagCount: Number(tags) } : {}),
     Metadata: metadata,
     ...checksums,
   };

@@ -57,7 +57,7 @@ export interface ObjectInfo extends StoredHeaders {
   /** For multipart objects: number of parts. */
   partsCount?: number;
   storageClass?: string;
-  /** How many tags the object has; absent when it has none or the backend did not say (an `s3` upstream tells on GET). */
+  /** How many tags the object has; absent when it has none, or the backend did not say (listings never do). */
   tagCount?: number;
 }
 

@@ -296,7 +296,7 @@ export function createS3Store(options: S3StoreOptions): ObjectStore {
       const body = out.Body
         ? out.Body.transformToWebStream() as ReadableStream<Uint8Array>
         : ReadableStream.from<Uint8Array>([]);
-      const info = { ...toInfo(key, out, size), ...(out.TagCount ? { tagCount: out.TagCount } : {}) };
+      const info = toInfo(key, out, size);
       if (partNumber !== undefined && !served && !wholeIsPart(partNumber, info)) {
         await body.cancel();
         throw new AppError("NotImplemented", `The upstream S3 server ignored partNumber ${partNumber} for "${key}"`);

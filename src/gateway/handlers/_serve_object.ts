@@ -94,8 +94,7 @@ async function respond(
   const headers = objectHeaders(info, { checksums: wantChecksums });
   const expiration = await expirationOf(ctx, bucket, head);
   if (expiration) headers["x-amz-expiration"] = expiration;
-  // As S3: a GET tells how many tags the object has, a HEAD does not.
-  if (options.body && info.tagCount) headers["x-amz-tagging-count"] = String(info.tagCount);
+  if (info.tagCount) headers["x-amz-tagging-count"] = String(info.tagCount);
   // Most requests have no query: no parameters to parse.
   if (ctx.url.search !== "") {
     for (const name of OVERRIDES) {
