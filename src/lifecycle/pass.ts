@@ -16,7 +16,7 @@ import { createRequestIds } from "../gateway/request_ids.ts";
 import type { OperationEvent } from "../events/mod.ts";
 import type { Logger } from "../log.ts";
 import type { ObjectInfo, ObjectStore } from "../storage/mod.ts";
-import { abortsUpload, expiresObject, type LifecycleRule } from "./rules.ts";
+import { abortsUpload, expiresObject, hasRuleTags, type LifecycleRule } from "./rules.ts";
 
 export interface PassDeps {
   buckets: ObjectStore;
@@ -77,6 +77,7 @@ export function createLifecyclePass(deps: PassDeps): (only?: string) => Promise<
         if (!expiresObject(rule, listed, now)) continue;
         const time = deps.clock.now();
         try {
+          if (rule.tags && !hasRuleTags(rule, await deps.buckets.getObjectTagging(bucket, listed.key))) continue;
           if (!isUnchanged(listed, await deps.buckets.headObject(bucket, listed.key))) continue;
           await deps.buckets.deleteObject(bucket, listed.key);
           record("DeleteObject", bucket, listed.key, time, { size: listed.size, etag: listed.etag });

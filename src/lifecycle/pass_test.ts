@@ -59,6 +59,25 @@ Deno.test("a pass deletes what the rules expire, nothing else, and publishes eac
   assert.deepEqual(await keys(t.store), ["dump/big-old.vma", "iso/old.iso"]);
 });
 
+Deno.test("a rule with tags deletes only the objects that have every one of them, tags set at write or later", async () => {
+  const t = await setup();
+  const putTagged = (key: string, tags: Record<string, string>) =>
+    t.store.putObject("backups", key, streamOf(text("x")), { tags });
+  await putTagged("dump/a", { kind: "tmp", team: "ops" });
+  await putTagged("dump/b", { kind: "tmp" });
+  await putTagged("dump/c", { kind: "keep", team: "ops" });
+  await put(t.store, "backups", "dump/d", "untagged");
+  await t.store.putObjectTagging("backups", "dump/d", { team: "ops", kind: "tmp" });
+  t.clock.advance(3 * DAY);
+  await t.bucketConfig.setConfig("backups", "lifecycle", [
+    { id: "tmp", enabled: true, prefix: "dump/", tags: { kind: "tmp", team: "ops" }, expiration: { days: 1 } },
+  ]);
+  const result = await t.pass();
+  assert.deepEqual([result.expired, result.errors], [2, 0]);
+  assert.deepEqual(await keys(t.store), ["dump/b", "dump/c"]);
+  assert.deepEqual(t.events.map((e) => e.key), ["dump/a", "dump/d"]);
+});
+
 Deno.test("a pass aborts the uploads a rule ends and pages through many objects", async () => {
   const t = await setup();
   const stale = await t.store.createMultipartUpload("backups", "dump/stale.vma");

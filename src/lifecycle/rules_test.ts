@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { abortsUpload, dueAfterDays, expiresObject, type LifecycleRule, objectExpiry } from "./rules.ts";
+import { abortsUpload, dueAfterDays, expiresObject, hasRuleTags, type LifecycleRule, objectExpiry } from "./rules.ts";
 
 const at = (iso: string) => new Date(iso);
 
@@ -36,7 +36,7 @@ Deno.test("abortsUpload: days after initiation, under the rule's prefix", () => 
   assert.equal(abortsUpload({ ...rule, abortIncompleteUploadDays: undefined }, upload, at("2027-01-01Z")), false);
 });
 
-Deno.test("objectExpiry: the earliest date among the enabled rules that apply", () => {
+Deno.test("objectExpiry: the earliest date among the enabled rules that apply", async () => {
   const object = { key: "dump/a.vma", size: 10, lastModified: at("2026-03-01T10:00:00Z") };
   const rules: LifecycleRule[] = [
     { id: "all", enabled: true, prefix: "", expiration: { days: 30 } },
@@ -45,6 +45,33 @@ Deno.test("objectExpiry: the earliest date among the enabled rules that apply", 
     { id: "big", enabled: true, prefix: "", sizeGreaterThan: 100, expiration: { days: 2 } },
     { id: "aborts", enabled: true, prefix: "", abortIncompleteUploadDays: 1 },
   ];
-  assert.deepEqual(objectExpiry(rules, object), { date: at("2026-03-09T00:00:00Z"), rule: rules[1] });
-  assert.equal(objectExpiry(rules.slice(2), object), undefined);
+  const noTags = () => Promise.reject(new Error("no rule filters on tags: they must not be read"));
+  assert.deepEqual(await objectExpiry(rules, object, noTags), { date: at("2026-03-09T00:00:00Z"), rule: rules[1] });
+  assert.equal(await objectExpiry(rules.slice(2), object, noTags), undefined);
+});
+
+Deno.test("rules with tags: an object must have every one; its tags are read once, only when such a rule would decide", async () => {
+  const object = { key: "dump/a.vma", size: 10, lastModified: at("2026-03-01T10:00:00Z") };
+  const rule: LifecycleRule = {
+    id: "tmp",
+    enabled: true,
+    prefix: "",
+    tags: { kind: "tmp", team: "ops" },
+    expiration: { days: 1 },
+  };
+  assert.equal(hasRuleTags(rule, { kind: "tmp", team: "ops", extra: "x" }), true);
+  assert.equal(hasRuleTags(rule, { kind: "tmp" }), false);
+  assert.equal(hasRuleTags(rule, { kind: "tmp", team: "dev" }), false);
+  assert.equal(hasRuleTags({ ...rule, tags: undefined }, {}), true);
+  let reads = 0;
+  const tagsOf = (tags: Record<string, string>) => () => (reads++, Promise.resolve(tags));
+  const all: LifecycleRule = { id: "all", enabled: true, prefix: "", expiration: { days: 30 } };
+  const second = { ...rule, id: "tmp2", tags: { kind: "tmp" }, expiration: { days: 2 } };
+  assert.deepEqual((await objectExpiry([all, rule, second], object, tagsOf({ kind: "tmp" })))?.rule, second);
+  assert.equal(reads, 1, "read once for two rules with tags");
+  assert.deepEqual((await objectExpiry([all, rule], object, tagsOf({})))?.rule, all);
+  reads = 0;
+  // A rule with tags that comes due later than one without is never the first: no read.
+  await objectExpiry([{ ...all, expiration: { days: 1 } }, { ...rule, expiration: { days: 9 } }], object, tagsOf({}));
+  assert.equal(reads, 0);
 });

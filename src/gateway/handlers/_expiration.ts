@@ -11,7 +11,8 @@ export async function expirationOf(
   object: ObjectInfo,
 ): Promise<string | undefined> {
   const rules = await ctx.bucketConfig.configOf(bucket, "lifecycle");
-  const expiry = rules && objectExpiry(rules, object);
+  if (!rules) return undefined;
+  const expiry = await objectExpiry(rules, object, () => ctx.store.getObjectTagging(bucket, object.key));
   if (!expiry) return undefined;
   return `expiry-date="${httpDate(expiry.date)}", rule-id="${(expiry.rule.id ?? "").replaceAll('"', '\\"')}"`;
 }

@@ -73,3 +73,38 @@ Deno.test("x-amz-expiration on PUT, GET and HEAD names when a rule will delete t
   await other.body?.cancel();
   assert.equal(other.headers.get("x-amz-expiration"), null, "no rule for this prefix");
 });
+
+Deno.test("x-amz-expiration names a rule with tags only for objects that have them", async () => {
+  const h = createHarness();
+  await h.request({ method: "PUT", path: "/web" });
+  const config = "<LifecycleConfiguration><Rule><ID>tmp</ID><Filter><Tag><Key>kind</Key><Value>tmp</Value></Tag>" +
+    "</Filter><Status>Enabled</Status><Expiration><Days>1</Days></Expiration></Rule></LifecycleConfiguration>";
+  const set = await h.text({
+    method: "PUT",
+    path: "/web",
+    query: { lifecycle: "" },
+    body: config,
+    headers: { "content-md5": contentMd5(config) },
+  });
+  assert.equal(set.res.status, 200, set.body);
+  const tagged = await h.request({
+    method: "PUT",
+    path: "/web/a",
+    body: "x",
+    headers: { "x-amz-tagging": "kind=tmp" },
+  });
+  await tagged.body?.cancel();
+  assert.match(tagged.headers.get("x-amz-expiration") ?? "", /rule-id="tmp"$/);
+  const plain = await h.request({
+    method: "PUT",
+    path: "/web/b",
+    body: "x",
+    headers: { "x-amz-tagging": "kind=keep" },
+  });
+  await plain.body?.cancel();
+  assert.equal(plain.headers.get("x-amz-expiration"), null);
+  const body = "<Tagging><TagSet><Tag><Key>kind</Key><Value>tmp</Value></Tag></TagSet></Tagging>";
+  await h.request({ method: "PUT", path: "/web/b", query: { tagging: "" }, body });
+  const head = await h.request({ method: "HEAD", path: "/web/b" });
+  assert.match(head.headers.get("x-amz-expiration") ?? "", /rule-id="tmp"$/, "tagged later");
+});

@@ -7,17 +7,17 @@
  */
 import type { LifecycleRule } from "../../lifecycle/rules.ts";
 import { S3Error } from "../s3_errors.ts";
+import { readTag } from "./tagging_xml.ts";
 import { childrenNamed, childText, type XmlElement, type XmlNode } from "./xml.ts";
 
 export const MAX_LIFECYCLE_RULES = 1000;
 const MAX_RULE_ID = 255;
 const RULE_ELEMENTS = new Set(["ID", "Filter", "Prefix", "Status", "Expiration", "AbortIncompleteMultipartUpload"]);
-/** Actions that need what this appliance has not: storage classes to move to, object versions, tags. */
+/** Actions that need what this appliance has not: storage classes to move to, object versions. */
 const UNSUPPORTED: Record<string, string> = {
   Transition: "Transitions are not available: there is one storage class",
   NoncurrentVersionTransition: "Buckets here are unversioned: they have no noncurrent versions",
   NoncurrentVersionExpiration: "Buckets here are unversioned: they have no noncurrent versions",
-  Tag: "Objects here carry no tags to filter on",
 };
 
 function malformed(message: string): S3Error {
@@ -52,16 +52,21 @@ function byteCount(text: string, what: string): number {
 
 const CONDITIONS = ["Prefix", "ObjectSizeGreaterThan", "ObjectSizeLessThan"];
 
-/** Prefix and size conditions of a `Filter`: one directly in it, or several in its one `And`. */
+/** Prefix, size and tag conditions of a `Filter`: one directly in it, or several in its one `And`. */
 function readFilter(filter: XmlElement, rule: LifecycleRule): void {
   refuseUnsupported(filter);
   const [and] = childrenNamed(filter, "And");
   if (filter.children.length > 1) throw malformed("Several conditions of a Filter go in one And");
   const holder = and ?? filter;
-  only(holder, CONDITIONS);
+  only(holder, [...CONDITIONS, "Tag"]);
   for (const name of CONDITIONS) {
     if (childrenNamed(holder, name).length > 1) throw malformed(`${name} may appear once in a Filter`);
   }
+  const tags = childrenNamed(holder, "Tag").map(readTag);
+  if (new Set(tags.map((t) => t.key)).size !== tags.length) {
+    throw new S3Error("InvalidRequest", "Duplicate Tag Keys are not allowed.");
+  }
+  if (tags.length > 0) rule.tags = Object.fromEntries(tags.map((t) => [t.key, t.value]));
   rule.prefix = childText(holder, "Prefix") ?? "";
   const greater = childText(holder, "ObjectSizeGreaterThan");
   const less = childText(holder, "ObjectSizeLessThan");
@@ -120,6 +125,9 @@ function parseRule(el: XmlElement): LifecycleRule {
     rule.abortIncompleteUploadDays = positiveDays(childText(abort, "DaysAfterInitiation"), "DaysAfterInitiation");
   }
   if (!expiration && !abort) throw new S3Error("InvalidRequest", "At least one action needs to be specified in a rule");
+  if (abort && rule.tags) {
+    throw new S3Error("InvalidRequest", "AbortIncompleteMultipartUpload cannot be specified with Tags.");
+  }
   return rule;
 }
 
@@ -138,12 +146,15 @@ export function parseLifecycleConfiguration(root: XmlElement): LifecycleRule[] {
 }
 
 function filterXml(rule: LifecycleRule): XmlNode {
+  const tags = Object.entries(rule.tags ?? {}).map(([Key, Value]) => ({ Key, Value }));
   const conditions: XmlNode = {
     Prefix: rule.prefix === "" ? undefined : rule.prefix,
+    Tag: tags.length > 0 ? tags : undefined,
     ObjectSizeGreaterThan: rule.sizeGreaterThan,
     ObjectSizeLessThan: rule.sizeLessThan,
   };
-  const count = Object.values(conditions).filter((v) => v !== undefined).length;
+  const count = [rule.prefix !== "", rule.sizeGreaterThan !== undefined, rule.sizeLessThan !== undefined]
+    .filter((set) => set).length + tags.length;
   if (count > 1) return { And: conditions };
   return count === 0 ? { Prefix: "" } : conditions;
 }

@@ -36,7 +36,31 @@ Deno.test("LifecycleConfiguration: filters, legacy prefixes, expirations and abo
   assert.deepEqual(parseLifecycleConfiguration(parseXml(xml)), rules, "what is written reads back the same");
 });
 
-Deno.test("LifecycleConfiguration: what S3 refuses is refused; what needs versions, tags or classes is NotImplemented", () => {
+Deno.test("LifecycleConfiguration: tag filters, alone or with a prefix and sizes in an And, read and written back", () => {
+  const rules = parse(
+    "<Rule><ID>one</ID><Filter><Tag><Key>kind</Key><Value>tmp</Value></Tag></Filter><Status>Enabled</Status>" +
+      "<Expiration><Days>1</Days></Expiration></Rule>" +
+      "<Rule><ID>and</ID><Filter><And><Prefix>dump/</Prefix><Tag><Key>kind</Key><Value>tmp</Value></Tag>" +
+      "<Tag><Key>team</Key><Value>ops</Value></Tag><ObjectSizeGreaterThan>10</ObjectSizeGreaterThan></And></Filter>" +
+      "<Status>Enabled</Status><Expiration><Days>7</Days></Expiration></Rule>",
+  );
+  assert.deepEqual(rules, [
+    { id: "one", enabled: true, prefix: "", tags: { kind: "tmp" }, expiration: { days: 1 } },
+    {
+      id: "and",
+      enabled: true,
+      prefix: "dump/",
+      tags: { kind: "tmp", team: "ops" },
+      sizeGreaterThan: 10,
+      expiration: { days: 7 },
+    },
+  ]);
+  const xml = buildXml("LifecycleConfiguration", lifecycleConfigurationXml(rules));
+  assert.match(xml, /<Filter><Tag><Key>kind<\/Key><Value>tmp<\/Value><\/Tag><\/Filter>/);
+  assert.deepEqual(parseLifecycleConfiguration(parseXml(xml)), rules, "what is written reads back the same");
+});
+
+Deno.test("LifecycleConfiguration: what S3 refuses is refused; what needs versions or classes is NotImplemented", () => {
   const on = "<Status>Enabled</Status>";
   const days = "<Expiration><Days>1</Days></Expiration>";
   refused("", "MalformedXML", /between 1 and 1000 rules/);
@@ -87,10 +111,20 @@ Deno.test("LifecycleConfiguration: what S3 refuses is refused; what needs versio
     "NotImplemented",
     /unversioned/,
   );
+  const tag = (k: string, v = "x") => `<Tag><Key>${k}</Key><Value>${v}</Value></Tag>`;
   refused(
-    `<Rule><Filter><Tag><Key>a</Key><Value>b</Value></Tag></Filter>${on}${days}</Rule>`,
-    "NotImplemented",
-    /tags/,
+    `<Rule><Filter><And>${tag("a")}${tag("a", "y")}</And></Filter>${on}${days}</Rule>`,
+    "InvalidRequest",
+    /Duplicate/,
+  );
+  refused(`<Rule><Filter>${tag("aws:x")}</Filter>${on}${days}</Rule>`, "InvalidTag", /System tags/);
+  refused(`<Rule><Filter>${tag("a")}${tag("b")}</Filter>${on}${days}</Rule>`, "MalformedXML", /And/);
+  refused(
+    `<Rule><Filter>${
+      tag("a")
+    }</Filter>${on}<AbortIncompleteMultipartUpload><DaysAfterInitiation>1</DaysAfterInitiation></AbortIncompleteMultipartUpload></Rule>`,
+    "InvalidRequest",
+    /cannot be specified with Tags/,
   );
   refused(
     `<Rule><Filter/>${on}<Expiration><ExpiredObjectDeleteMarker>true</ExpiredObjectDeleteMarker></Expiration></Rule>`,

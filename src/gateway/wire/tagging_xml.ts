@@ -56,6 +56,11 @@ function parseTag(el: XmlElement): BucketTag {
   return { key, value };
 }
 
+/** One `Tag` element (Key and Value), checked against S3's rules for a tag. */
+export function readTag(el: XmlElement): BucketTag {
+  return checkTag(parseTag(el));
+}
+
 /** The tags of a `Tagging` element, at most `max` (a bucket's limit by default). */
 export function parseTagging(root: XmlElement, max = MAX_BUCKET_TAGS): BucketTag[] {
   const sets = childrenNamed(root, "TagSet");
