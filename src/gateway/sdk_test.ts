@@ -33,6 +33,7 @@ import { Upload } from "@aws-sdk/lib-storage";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import { createPresignedPost } from "@aws-sdk/s3-presigned-post";
 import { ADMIN, createHarness, sdkSigner } from "./_testing/harness.ts";
+import { digestBase64 } from "./wire/checksums.ts";
 import { serveHarness } from "./_testing/server.ts";
 
 function client(endpoint: string, key = ADMIN, region = "us-east-1") {
@@ -487,5 +488,42 @@ Deno.test("SDK object tags: Tagging on PutObject and a presigned POST, TagCount 
     assert.equal(res.status, 204, await res.text());
     assert.deepEqual(await tagsOf("posted"), [["from", "form"]]);
     assert.ok(url.startsWith(endpoint));
+  });
+});
+
+Deno.test("SDK multipart with CRC64NVME and with CRC32 FULL_OBJECT: the whole object's checksum, checked by the SDK on GET", async () => {
+  await withServer(async (s3) => {
+    const parts = [new Uint8Array(5 * 1024 * 1024).fill(7), new Uint8Array(1234).fill(9)];
+    const whole = new Uint8Array([...parts[0]!, ...parts[1]!]);
+    const cases: { Key: string; ChecksumAlgorithm: "CRC64NVME" | "CRC32"; ChecksumType?: "FULL_OBJECT" }[] = [
+      { Key: "nvme", ChecksumAlgorithm: "CRC64NVME" },
+      { Key: "crc32-full", ChecksumAlgorithm: "CRC32", ChecksumType: "FULL_OBJECT" },
+    ];
+    for (const { Key, ...checksum } of cases) {
+      const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: "sdk", Key, ...checksum }));
+      const done = [];
+      for (const [i, Body] of parts.entries()) {
+        const out = await s3.send(
+          new UploadPartCommand({ Bucket: "sdk", Key, UploadId, PartNumber: i + 1, Body, ...checksum }),
+        );
+        done.push({
+          PartNumber: i + 1,
+          ETag: out.ETag,
+          ChecksumCRC64NVME: out.ChecksumCRC64NVME,
+          ChecksumCRC32: out.ChecksumCRC32,
+        });
+      }
+      const completed = await s3.send(
+        new CompleteMultipartUploadCommand({ Bucket: "sdk", Key, UploadId, MultipartUpload: { Parts: done } }),
+      );
+      const algorithm = checksum.ChecksumAlgorithm.toLowerCase() as "crc64nvme" | "crc32";
+      const expected = digestBase64(algorithm, whole);
+      assert.equal(completed.ChecksumType, "FULL_OBJECT", Key);
+      assert.equal(completed.ChecksumCRC64NVME ?? completed.ChecksumCRC32, expected, Key);
+      // With ChecksumMode the SDK computes the body's checksum itself and fails the read on a mismatch.
+      const got = await s3.send(new GetObjectCommand({ Bucket: "sdk", Key, ChecksumMode: "ENABLED" }));
+      assert.equal(got.ChecksumType, "FULL_OBJECT");
+      assert.equal((await got.Body!.transformToByteArray()).byteLength, whole.byteLength);
+    }
   });
 });

@@ -8,7 +8,8 @@ import type { MultipartMethods, ObjectInfo, PartInfo } from "./mod.ts";
 import { drainBody } from "./_body.ts";
 import { validateKey } from "./_keys.ts";
 import {
-  compositeChecksums,
+  checkCompletionChecksums,
+  multipartChecksums,
   multipartEtag,
   quoteEtag,
   selectCompletedParts,
@@ -140,6 +141,8 @@ export function fsMultipart(core: FsCore): MultipartMethods {
           await Promise.all(numbers.map((n) => serialized(partPath(bucket, uploadId, n), () => Promise.resolve())));
           const stored = await readParts(bucket, uploadId, numbers);
           const selected = selectCompletedParts(parts, new Map(stored.map((p) => [p.partNumber, p])));
+          const checksums = multipartChecksums(selected, upload.options.checksumType);
+          checkCompletionChecksums(opts.checksums, checksums);
           const tags = newObjectTags(upload.options);
           const info: ObjectInfo = {
             key,
@@ -147,7 +150,7 @@ export function fsMultipart(core: FsCore): MultipartMethods {
             etag: multipartEtag(selected),
             lastModified: clock.now(),
             partsCount: selected.length,
-            checksums: { ...upload.options.checksums, ...compositeChecksums(selected) },
+            checksums: { ...upload.options.checksums, ...checksums },
             ...storedAttributes(upload.options),
             ...tagCountOf(tags),
           };

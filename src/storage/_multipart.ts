@@ -1,6 +1,7 @@
 /**
  * Backend-independent multipart rules: part numbers, the completion checks S3 performs
- * (InvalidPartOrder, InvalidPart, EntityTooSmall), the `md5-of-md5s-N` ETag and composite checksums.
+ * (InvalidPartOrder, InvalidPart, EntityTooSmall), the `md5-of-md5s-N` ETag and the object's checksums (composite or
+ * full-object, from the parts').
  *
  * @module
  */
@@ -10,6 +11,7 @@ import { AppError } from "../errors.ts";
 import {
   type ByteRange,
   type ChecksumAlgorithm,
+  type ChecksumType,
   type CompletedPart,
   isCompositeChecksum,
   MIN_PART_SIZE,
@@ -17,6 +19,7 @@ import {
   unquoteEtag,
 } from "./mod.ts";
 import { crc32, crc32c } from "./_crc.ts";
+import { combineCrcs, isCombinable } from "./_crc_combine.ts";
 
 export const MAX_PART_NUMBER = 10_000;
 
@@ -108,15 +111,48 @@ function digestOf(algorithm: ChecksumAlgorithm, data: Uint8Array): Uint8Array | 
   }
 }
 
-/** S3 composite checksums: `base64(H(concat(raw part checksums)))-N`, for algorithms every part carries. */
-export function compositeChecksums(parts: PartInfo[]): Partial<Record<ChecksumAlgorithm, string>> {
+/**
+ * A multipart object's checksums from its parts', for the algorithms every part carries: full-object (the CRC of the
+ * whole object, combined from the parts' CRCs) for CRC64/NVME always and for CRC32 and CRC32C when the upload asked
+ * for `FULL_OBJECT`; otherwise composite, `base64(H(concat(raw part checksums)))-N`, as S3 builds them.
+ */
+export function multipartChecksums(
+  parts: PartInfo[],
+  type: ChecksumType | undefined,
+): Partial<Record<ChecksumAlgorithm, string>> {
   const out: Partial<Record<ChecksumAlgorithm, string>> = {};
   const algorithms = Object.keys(parts[0]?.checksums ?? {}) as ChecksumAlgorithm[];
   for (const algorithm of algorithms) {
     if (!parts.every((p) => p.checksums[algorithm] !== undefined)) continue;
+    if (isCombinable(algorithm) && (algorithm === "crc64nvme" || type === "FULL_OBJECT")) {
+      out[algorithm] = combineCrcs(algorithm, parts.map((p) => ({ crc: p.checksums[algorithm]!, size: p.size })));
+      continue;
+    }
     const raw = Buffer.concat(parts.map((p) => Buffer.from(p.checksums[algorithm]!, "base64")));
     const digest = digestOf(algorithm, raw);
     if (digest) out[algorithm] = `${Buffer.from(digest).toString("base64")}-${parts.length}`;
   }
   return out;
+}
+
+/**
+ * Checks the whole object's checksums a completion was sent with against those its parts give (a composite one may
+ * be sent with or without its `-N`): one the parts do not carry is InvalidArgument, a different value BadDigest.
+ */
+export function checkCompletionChecksums(
+  expected: Partial<Record<ChecksumAlgorithm, string>> | undefined,
+  computed: Partial<Record<ChecksumAlgorithm, string>>,
+): void {
+  for (const [algorithm, value] of Object.entries(expected ?? {}) as [ChecksumAlgorithm, string][]) {
+    const actual = computed[algorithm];
+    if (actual === undefined) {
+      throw new AppError(
+        "InvalidArgument",
+        `The upload's parts carry no ${algorithm} checksum to check the object's against`,
+      );
+    }
+    if (value !== actual && `${value}-${actual.slice(actual.lastIndexOf("-") + 1)}` !== actual) {
+      throw new AppError("BadDigest", `The ${algorithm} you specified did not match the calculated checksum`);
+    }
+  }
 }

@@ -11,6 +11,7 @@ import type { Clock } from "../clock.ts";
 import {
   type ByteRange,
   type ChecksumAlgorithm,
+  isCompositeChecksum,
   type ObjectInfo,
   type ObjectTags,
   type PutOptions,
@@ -91,6 +92,17 @@ export function checksumParams(checksums: PutOptions["checksums"]): Record<strin
     const value = checksums?.[algorithm as ChecksumAlgorithm];
     if (value !== undefined) out[field] = value;
   }
+  return out;
+}
+
+/**
+ * A completion's whole-object checksums as the SDK takes them, with the `ChecksumType` S3 wants beside them (a
+ * composite value ends in `-<parts>`).
+ */
+export function completionChecksumParams(checksums: PutOptions["checksums"]): Record<string, string> {
+  const out = checksumParams(checksums);
+  const values = Object.values(checksums ?? {});
+  if (values.length > 0) out.ChecksumType = values.some(isCompositeChecksum) ? "COMPOSITE" : "FULL_OBJECT";
   return out;
 }
 

@@ -24,6 +24,7 @@ import { resolveMaxKeys } from "./_sorted_keys.ts";
 import { md5Base64, sendStreaming, spool, verifiedBody } from "./_s3_body.ts";
 import {
   checksumParams,
+  completionChecksumParams,
   conditionParams,
   copySource,
   quoted,
@@ -120,6 +121,8 @@ export function s3Multipart(deps: S3MultipartDeps) {
             Key: key,
             ...writeParams(opts),
             ...taggingParams(opts.tags),
+            ...(opts.checksumAlgorithm ? { ChecksumAlgorithm: opts.checksumAlgorithm.toUpperCase() as never } : {}),
+            ...(opts.checksumType ? { ChecksumType: opts.checksumType } : {}),
           }),
         )
       );
@@ -191,6 +194,7 @@ export function s3Multipart(deps: S3MultipartDeps) {
               UploadId: uploadId,
               MultipartUpload: { Parts: selected.map((p) => ({ PartNumber: p.partNumber, ETag: p.etag })) },
               ...conditionParams(opts.condition),
+              ...completionChecksumParams(opts.checksums),
             }),
           ),
         notFound,

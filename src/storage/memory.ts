@@ -29,9 +29,10 @@ import {
 import { drainBody } from "./_body.ts";
 import { compareKeys, validateBucketName, validateKey } from "./_keys.ts";
 import {
-  compositeChecksums,
+  checkCompletionChecksums,
   copiedChecksums,
   copyKeepsEtag,
+  multipartChecksums,
   multipartEtag,
   quoteEtag,
   selectCompletedParts,
@@ -324,6 +325,8 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): ObjectStore
       const stored = new Map([...u.parts].map(([n, p]) => [n, p.info]));
       const selected = selectCompletedParts(parts, stored);
       const size = selected.reduce((s, p) => s + p.size, 0);
+      const checksums = multipartChecksums(selected, u.options.checksumType);
+      checkCompletionChecksums(opts.checksums, checksums);
       const data = concat(selected.map((p) => u.parts.get(p.partNumber)!.data), size);
       const tags = newObjectTags(u.options);
       const info = publish(bucket, {
@@ -336,7 +339,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): ObjectStore
           etag: multipartEtag(selected),
           lastModified: clock.now(),
           partsCount: selected.length,
-          checksums: { ...u.options.checksums, ...compositeChecksums(selected) } as Partial<
+          checksums: { ...u.options.checksums, ...checksums } as Partial<
             Record<ChecksumAlgorithm, string>
           >,
           ...storedAttributes(u.options),

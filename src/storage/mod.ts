@@ -19,6 +19,9 @@ import { AppError } from "../errors.ts";
 /** Checksum algorithms S3 supports (`x-amz-checksum-*`); values are base64 as on the wire. */
 export type ChecksumAlgorithm = "crc32" | "crc32c" | "crc64nvme" | "sha1" | "sha256";
 
+/** How a multipart object's checksum is made from its parts' (`x-amz-checksum-type`). */
+export type ChecksumType = "FULL_OBJECT" | "COMPOSITE";
+
 /** Standard HTTP headers that S3 stores with an object and returns on GET/HEAD. */
 export interface StoredHeaders {
   contentType?: string;
@@ -73,6 +76,10 @@ export interface PutOptions extends StoredHeaders {
    */
   checksums?: Partial<Record<ChecksumAlgorithm, string>>;
   storageClass?: string;
+  /** Of a multipart upload: the algorithm of the checksums its parts will carry (`x-amz-checksum-algorithm`). */
+  checksumAlgorithm?: ChecksumAlgorithm;
+  /** Of a multipart upload: the checksum its object gets from the parts' (default: composite, CRC64/NVME full). */
+  checksumType?: ChecksumType;
   /** The new object's tags. */
   tags?: ObjectTags;
   /** Expected MD5 (hex); the store fails with BadDigest and keeps nothing if the body differs. */
@@ -256,14 +263,15 @@ export interface ObjectStore {
   ): Promise<PartInfo>;
   /**
    * Parts must be ascending (InvalidPartOrder), exist with matching ETags (InvalidPart), all but the last ≥ 5 MiB
-   * (EntityTooSmall). A `condition` is checked as for `putObject`; the upload stays in progress when it fails.
+   * (EntityTooSmall). A `condition` is checked as for `putObject`, and `checksums` (the whole object's, as the client
+   * computed them) against those the parts give (BadDigest); the upload stays in progress when either fails.
    */
   completeMultipartUpload(
     bucket: string,
     key: string,
     uploadId: string,
     parts: CompletedPart[],
-    options?: { condition?: WriteCondition },
+    options?: { condition?: WriteCondition; checksums?: Partial<Record<ChecksumAlgorithm, string>> },
   ): Promise<ObjectInfo>;
   abortMultipartUpload(bucket: string, key: string, uploadId: string): Promise<void>;
   listParts(

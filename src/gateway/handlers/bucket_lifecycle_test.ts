@@ -5,6 +5,16 @@ const CONFIG = "<LifecycleConfiguration><Rule><ID>dumps</ID><Filter><Prefix>dump
   "<Status>Enabled</Status><Expiration><Days>30</Days></Expiration><AbortIncompleteMultipartUpload>" +
   "<DaysAfterInitiation>1</DaysAfterInitiation></AbortIncompleteMultipartUpload></Rule></LifecycleConfiguration>";
 
+/** A harness with bucket `web` holding lifecycle rules `config`. */
+async function withRules(config: string) {
+  const h = createHarness();
+  await h.request({ method: "PUT", path: "/web" });
+  const headers = { "content-md5": contentMd5(config) };
+  const r = await h.text({ method: "PUT", path: "/web", query: { lifecycle: "" }, body: config, headers });
+  assert.equal(r.res.status, 200, r.body);
+  return h;
+}
+
 Deno.test("PutBucketLifecycleConfiguration, Get and DeleteBucketLifecycle round-trip; refusals keep the rules", async () => {
   const h = createHarness();
   await h.request({ method: "PUT", path: "/web" });
@@ -48,16 +58,7 @@ Deno.test("PutBucketLifecycleConfiguration, Get and DeleteBucketLifecycle round-
 });
 
 Deno.test("x-amz-expiration on PUT, GET and HEAD names when a rule will delete the object, and which", async () => {
-  const h = createHarness();
-  await h.request({ method: "PUT", path: "/web" });
-  const r = await h.text({
-    method: "PUT",
-    path: "/web",
-    query: { lifecycle: "" },
-    body: CONFIG,
-    headers: { "content-md5": contentMd5(CONFIG) },
-  });
-  assert.equal(r.res.status, 200, r.body);
+  const h = await withRules(CONFIG);
   const put = await h.request({ method: "PUT", path: "/web/dump/a.vma", body: "backup" });
   await put.body?.cancel();
   const expected = /^expiry-date="\w{3}, \d{2} \w{3} \d{4} 00:00:00 GMT", rule-id="dumps"$/;
@@ -75,18 +76,10 @@ Deno.test("x-amz-expiration on PUT, GET and HEAD names when a rule will delete t
 });
 
 Deno.test("x-amz-expiration names a rule with tags only for objects that have them", async () => {
-  const h = createHarness();
-  await h.request({ method: "PUT", path: "/web" });
-  const config = "<LifecycleConfiguration><Rule><ID>tmp</ID><Filter><Tag><Key>kind</Key><Value>tmp</Value></Tag>" +
-    "</Filter><Status>Enabled</Status><Expiration><Days>1</Days></Expiration></Rule></LifecycleConfiguration>";
-  const set = await h.text({
-    method: "PUT",
-    path: "/web",
-    query: { lifecycle: "" },
-    body: config,
-    headers: { "content-md5": contentMd5(config) },
-  });
-  assert.equal(set.res.status, 200, set.body);
+  const h = await withRules(
+    "<LifecycleConfiguration><Rule><ID>tmp</ID><Filter><Tag><Key>kind</Key><Value>tmp</Value></Tag></Filter>" +
+      "<Status>Enabled</Status><Expiration><Days>1</Days></Expiration></Rule></LifecycleConfiguration>",
+  );
   const tagged = await h.request({
     method: "PUT",
     path: "/web/a",

@@ -1,12 +1,37 @@
-/** CompleteMultipartUpload; supports If-None-Match: * and If-Match, as PutObject does. @module */
+/**
+ * CompleteMultipartUpload; supports If-None-Match: * and If-Match, as PutObject does, and checks the whole object's
+ * checksum when the request carries one (`x-amz-checksum-*`).
+ *
+ * @module
+ */
+import type { ChecksumAlgorithm } from "../../storage/mod.ts";
+import type { HeaderReader } from "../request_headers.ts";
 import { S3Error } from "../s3_errors.ts";
-import { checksumElements } from "../wire/checksums.ts";
+import { checksumElements, checksumType, isChecksumAlgorithm, isWellFormedDigest } from "../wire/checksums.ts";
 import { childrenNamed, childText } from "../wire/xml.ts";
 import { objectOf, type RequestContext, requireAccess } from "./_context.ts";
 import { MAX_PART_NUMBER, uploadIdOf } from "./_multipart_params.ts";
 import { objectUrl, xmlResponse } from "./_respond.ts";
 import { readXmlBody } from "./_xml_body.ts";
 import { refuseEarly, writeCondition } from "./_write_condition.ts";
+
+/** The whole object's checksums a completion carries (a composite one with its `-<parts>`). */
+function completionChecksums(headers: HeaderReader): Partial<Record<ChecksumAlgorithm, string>> {
+  const type = headers.get("x-amz-checksum-type");
+  if (type !== null && type !== "FULL_OBJECT" && type !== "COMPOSITE") {
+    throw new S3Error("InvalidRequest", "Value for x-amz-checksum-type header is invalid.");
+  }
+  const out: Partial<Record<ChecksumAlgorithm, string>> = {};
+  headers.forEach((value, name) => {
+    const algorithm = name.startsWith("x-amz-checksum-") ? name.slice("x-amz-checksum-".length) : "";
+    if (!isChecksumAlgorithm(algorithm)) return;
+    if (!isWellFormedDigest(algorithm, value.replace(/-\d{1,5}$/, ""))) {
+      throw new S3Error("InvalidRequest", `Value for ${name} header is invalid`);
+    }
+    out[algorithm] = value;
+  });
+  return out;
+}
 
 export async function completeMultipartUpload(ctx: RequestContext): Promise<Response> {
   const { bucket, key } = objectOf(ctx);
@@ -23,9 +48,14 @@ export async function completeMultipartUpload(ctx: RequestContext): Promise<Resp
     return { partNumber: n, etag: etag.startsWith('"') ? etag : `"${etag}"` };
   });
   if (parts.length === 0) throw new S3Error("MalformedXML", "You must specify at least one part");
+  const checksums = completionChecksums(ctx.headers);
   const condition = writeCondition(ctx);
   if (condition) await refuseEarly(ctx, bucket, key, condition);
-  const info = await ctx.store.completeMultipartUpload(bucket, key, uploadId, parts, condition ? { condition } : {});
+  const info = await ctx.store.completeMultipartUpload(bucket, key, uploadId, parts, {
+    ...(condition ? { condition } : {}),
+    ...(Object.keys(checksums).length > 0 ? { checksums } : {}),
+  });
+  const [first] = Object.values(info.checksums);
   Object.assign(ctx.event, { size: info.size, etag: info.etag, checksums: info.checksums });
   return xmlResponse(ctx.ids, "CompleteMultipartUploadResult", {
     Location: objectUrl(ctx.url, bucket, key),
@@ -33,5 +63,6 @@ export async function completeMultipartUpload(ctx: RequestContext): Promise<Resp
     Key: key,
     ETag: info.etag,
     ...checksumElements(info.checksums),
+    ...(first !== undefined ? { ChecksumType: checksumType(first) } : {}),
   });
 }

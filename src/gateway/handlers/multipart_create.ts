@@ -1,4 +1,12 @@
-/** CreateMultipartUpload. @module */
+/**
+ * CreateMultipartUpload, with the checksum the parts will carry (`x-amz-checksum-algorithm`) and how the object's is
+ * made from theirs (`x-amz-checksum-type`: COMPOSITE by default, FULL_OBJECT always for CRC64NVME), checked as S3
+ * checks them.
+ *
+ * @module
+ */
+import type { ChecksumAlgorithm, ChecksumType } from "../../storage/mod.ts";
+import type { HeaderReader } from "../request_headers.ts";
 import { S3Error } from "../s3_errors.ts";
 import { isChecksumAlgorithm } from "../wire/checksums.ts";
 import { objectOf, type RequestContext, requireAccess } from "./_context.ts";
@@ -6,18 +14,52 @@ import { putOptionsFrom } from "./_object_headers.ts";
 import { xmlResponse } from "./_respond.ts";
 import { writeFeatures } from "./_write_features.ts";
 
+const FULL_OBJECT_ONLY: ReadonlySet<string> = new Set(["crc64nvme"]);
+const COMPOSITE_ONLY: ReadonlySet<string> = new Set(["sha1", "sha256"]);
+
+/** The upload's checksum algorithm and type, or nothing when it names no algorithm. */
+function checksumChoice(
+  headers: HeaderReader,
+): { checksumAlgorithm: ChecksumAlgorithm; checksumType: ChecksumType } | Record<never, never> {
+  const named = headers.get("x-amz-checksum-algorithm");
+  const type = headers.get("x-amz-checksum-type");
+  if (named === null) {
+    if (type !== null) {
+      throw new S3Error(
+        "InvalidRequest",
+        "The x-amz-checksum-type header can only be used with the x-amz-checksum-algorithm header.",
+      );
+    }
+    return {};
+  }
+  const algorithm = named.toLowerCase();
+  if (!isChecksumAlgorithm(algorithm)) throw new S3Error("InvalidRequest", `Unsupported checksum algorithm ${named}`);
+  if (type !== null && type !== "FULL_OBJECT" && type !== "COMPOSITE") {
+    throw new S3Error("InvalidRequest", "Value for x-amz-checksum-type header is invalid.");
+  }
+  const checksumType = type ?? (FULL_OBJECT_ONLY.has(algorithm) ? "FULL_OBJECT" : "COMPOSITE");
+  const excluded = checksumType === "FULL_OBJECT" ? COMPOSITE_ONLY : FULL_OBJECT_ONLY;
+  if (excluded.has(algorithm)) {
+    throw new S3Error(
+      "InvalidRequest",
+      `The ${checksumType} checksum type cannot be used with the ${algorithm} checksum algorithm.`,
+    );
+  }
+  return { checksumAlgorithm: algorithm, checksumType };
+}
+
 export async function createMultipartUpload(ctx: RequestContext): Promise<Response> {
   const { bucket, key } = objectOf(ctx);
   requireAccess(ctx, { bucket, key, permission: "write" });
-  const options = { ...putOptionsFrom(ctx.headers), ...writeFeatures(ctx) };
-  const algorithm = ctx.headers.get("x-amz-checksum-algorithm");
-  if (algorithm !== null && !isChecksumAlgorithm(algorithm.toLowerCase())) {
-    throw new S3Error("InvalidRequest", `Unsupported checksum algorithm ${algorithm}`);
-  }
+  const checksum = checksumChoice(ctx.headers);
+  const options = { ...putOptionsFrom(ctx.headers), ...writeFeatures(ctx), ...checksum };
   const uploadId = await ctx.store.createMultipartUpload(bucket, key, options);
-  const headers: Record<string, string> = algorithm === null
-    ? {}
-    : { "x-amz-checksum-algorithm": algorithm.toUpperCase() };
+  const headers: Record<string, string> = "checksumAlgorithm" in checksum
+    ? {
+      "x-amz-checksum-algorithm": checksum.checksumAlgorithm.toUpperCase(),
+      "x-amz-checksum-type": checksum.checksumType,
+    }
+    : {};
   return xmlResponse(
     ctx.ids,
     "InitiateMultipartUploadResult",

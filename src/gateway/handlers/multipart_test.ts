@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { MIN_PART_SIZE } from "../../storage/mod.ts";
 import { createHarness, errorCode, type Harness } from "../_testing/harness.ts";
+import { digestBase64 } from "../wire/checksums.ts";
 
 async function start(h: Harness, key: string): Promise<string> {
   const r = await h.text({
@@ -180,4 +181,62 @@ Deno.test("partNumber must be an integer 1-10000 and cannot be combined with a R
   assert.equal(errorCode(both.body), "InvalidRequest");
   const missing = await h.text({ path: "/mpu/nope", query: { partNumber: "1" } });
   assert.equal(errorCode(missing.body), "NoSuchKey");
+});
+
+Deno.test("multipart checksum types: S3's combinations, the headers echoed, a full-object CRC checked at completion and served", async () => {
+  const h = await harness();
+  const create = (headers: Record<string, string>) =>
+    h.text({ method: "POST", path: "/mpu/c", query: { uploads: "" }, headers });
+  const refusals: [Record<string, string>, RegExp][] = [
+    [{ "x-amz-checksum-type": "FULL_OBJECT" }, /only be used with the x-amz-checksum-algorithm/],
+    [{ "x-amz-checksum-algorithm": "CRC32", "x-amz-checksum-type": "WHOLE" }, /x-amz-checksum-type header is invalid/],
+    [{ "x-amz-checksum-algorithm": "SHA256", "x-amz-checksum-type": "FULL_OBJECT" }, /FULL_OBJECT .* sha256/],
+    [{ "x-amz-checksum-algorithm": "CRC64NVME", "x-amz-checksum-type": "COMPOSITE" }, /COMPOSITE .* crc64nvme/],
+  ];
+  for (const [headers, message] of refusals) {
+    const r = await create(headers);
+    assert.equal(errorCode(r.body), "InvalidRequest", JSON.stringify(headers));
+    assert.match(r.body, message);
+  }
+  let r = await create({ "x-amz-checksum-algorithm": "CRC64NVME" });
+  assert.equal(r.res.headers.get("x-amz-checksum-algorithm"), "CRC64NVME");
+  assert.equal(r.res.headers.get("x-amz-checksum-type"), "FULL_OBJECT", "CRC64NVME is always full-object");
+  r = await create({ "x-amz-checksum-algorithm": "crc32", "x-amz-checksum-type": "FULL_OBJECT" });
+  assert.equal(r.res.headers.get("x-amz-checksum-type"), "FULL_OBJECT");
+  const uploadId = /<UploadId>([^<]+)<\/UploadId>/.exec(r.body)![1]!;
+  const bodies = [new Uint8Array(MIN_PART_SIZE).fill(1), new Uint8Array(10).fill(2)];
+  const etags: [number, string][] = [];
+  for (const [i, body] of bodies.entries()) {
+    const res = await h.request({
+      method: "PUT",
+      path: "/mpu/c",
+      query: { uploadId, partNumber: String(i + 1) },
+      body,
+      headers: { "x-amz-checksum-crc32": digestBase64("crc32", body) },
+    });
+    assert.equal(res.status, 200, await res.text());
+    etags.push([i + 1, res.headers.get("etag")!]);
+  }
+  const whole = new Uint8Array([...bodies[0]!, ...bodies[1]!]);
+  const complete = (crc32: string) =>
+    h.text({
+      method: "POST",
+      path: "/mpu/c",
+      query: { uploadId },
+      body: completeXml(etags),
+      headers: { "x-amz-checksum-crc32": crc32, "x-amz-checksum-type": "FULL_OBJECT" },
+    });
+  r = await complete(digestBase64("crc32", bodies[1]!));
+  assert.equal(errorCode(r.body), "BadDigest");
+  r = await complete(digestBase64("crc32", whole));
+  assert.equal(r.res.status, 200, r.body);
+  assert.match(
+    r.body,
+    new RegExp(
+      `<ChecksumCRC32>${digestBase64("crc32", whole)}</ChecksumCRC32><ChecksumType>FULL_OBJECT</ChecksumType>`,
+    ),
+  );
+  const head = await h.request({ method: "HEAD", path: "/mpu/c", headers: { "x-amz-checksum-mode": "ENABLED" } });
+  assert.equal(head.headers.get("x-amz-checksum-crc32"), digestBase64("crc32", whole));
+  assert.equal(head.headers.get("x-amz-checksum-type"), "FULL_OBJECT");
 });

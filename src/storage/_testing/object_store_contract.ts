@@ -20,6 +20,7 @@ import { listingCases } from "./contract_listing_cases.ts";
 import { multipartCases, partReadCases } from "./contract_multipart_cases.ts";
 import { conditionCases } from "./contract_condition_cases.ts";
 import { taggingCases } from "./contract_tagging_cases.ts";
+import { checksumCases } from "./contract_checksum_cases.ts";
 
 /**
  * Known, documented ways a third-party server deviates from S3. Each field holds the reason (shown in the test
@@ -111,6 +112,7 @@ export function objectStoreContract(
           ...multipartCases,
           ...partReadCases,
           ...taggingCases,
+          ...checksumCases,
           ...(options.extraCases ?? []),
         ]
       ) {
