@@ -187,7 +187,7 @@ export function createBucketRouter(deps: BucketRouterDeps): BucketRouter {
     putObject: async (bucket, key, body, options) => (await storeOf(bucket)).putObject(bucket, key, body, options),
     getObject: async (bucket, key, options) => (await storeOf(bucket)).getObject(bucket, key, options),
     headObject: async (bucket, key) => (await storeOf(bucket)).headObject(bucket, key),
-    deleteObject: async (bucket, key) => (await storeOf(bucket)).deleteObject(bucket, key),
+    deleteObject: async (bucket, key, options) => (await storeOf(bucket)).deleteObject(bucket, key, options),
     async copyObject(source, target, options: CopyOptions = {}) {
       const [from, to] = await Promise.all([backendOf(source.bucket), backendOf(target.bucket)]);
       if (from === to) return await backends.get(to).copyObject(source, target, options);

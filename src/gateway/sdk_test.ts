@@ -9,6 +9,7 @@ import {
   CreateBucketCommand,
   CreateMultipartUploadCommand,
   DeleteBucketCorsCommand,
+  DeleteObjectCommand,
   DeleteObjectsCommand,
   DeleteObjectTaggingCommand,
   GetBucketCorsCommand,
@@ -525,5 +526,38 @@ Deno.test("SDK multipart with CRC64NVME and with CRC32 FULL_OBJECT: the whole ob
       assert.equal(got.ChecksumType, "FULL_OBJECT");
       assert.equal((await got.Body!.transformToByteArray()).byteLength, whole.byteLength);
     }
+  });
+});
+
+Deno.test("SDK conditional deletes: DeleteObject with IfMatch and DeleteObjects with an ETag per key delete only that version", async () => {
+  await withServer(async (s3, { h }) => {
+    const put = async (Key: string, Body: string) =>
+      (await s3.send(new PutObjectCommand({ Bucket: "sdk", Key, Body }))).ETag!;
+    const first = await put("lock", "one");
+    await put("lock", "two");
+    await rejectsWith(
+      s3.send(new DeleteObjectCommand({ Bucket: "sdk", Key: "lock", IfMatch: first })),
+      "PreconditionFailed",
+      412,
+    );
+    const second = (await s3.send(new HeadObjectCommand({ Bucket: "sdk", Key: "lock" }))).ETag!;
+    await s3.send(new DeleteObjectCommand({ Bucket: "sdk", Key: "lock", IfMatch: second }));
+    await rejectsWith(s3.send(new HeadObjectCommand({ Bucket: "sdk", Key: "lock" })), "NotFound", 404);
+
+    const a = await put("a", "a");
+    await put("b", "b");
+    const out = await s3.send(
+      new DeleteObjectsCommand({
+        Bucket: "sdk",
+        Delete: { Objects: [{ Key: "a", ETag: a }, { Key: "b", ETag: a }] },
+      }),
+    );
+    assert.deepEqual(out.Deleted?.map((d) => d.Key), ["a"]);
+    assert.deepEqual(out.Errors?.map((e) => [e.Key, e.Code]), [["b", "PreconditionFailed"]]);
+    assert.equal(
+      await (await s3.send(new GetObjectCommand({ Bucket: "sdk", Key: "b" }))).Body!.transformToString(),
+      "b",
+    );
+    assert.deepEqual(h.events.filter((e) => e.op === "DeleteObjects").at(-1)?.deletedKeys, ["a"]);
   });
 });

@@ -4,8 +4,9 @@
  * made (actor `lifecycle`), so the integrity journal records it and sync carries it to mirrors: nothing changes
  * outside the recorded path.
  *
- * An object is deleted only if it is still the one listed (same ETag and time): one written again since the listing
- * is left for a later pass to judge by its new time, and one deleted since is passed over.
+ * An object is deleted only if it is still the one listed (same ETag and time, and the deletion itself conditional on
+ * the ETag): one written again since the listing is left for a later pass to judge by its new time, and one deleted
+ * since is passed over.
  *
  * @module
  */
@@ -79,12 +80,13 @@ export function createLifecyclePass(deps: PassDeps): (only?: string) => Promise<
         try {
           if (rule.tags && !hasRuleTags(rule, await deps.buckets.getObjectTagging(bucket, listed.key))) continue;
           if (!isUnchanged(listed, await deps.buckets.headObject(bucket, listed.key))) continue;
-          await deps.buckets.deleteObject(bucket, listed.key);
+          await deps.buckets.deleteObject(bucket, listed.key, { condition: { ifMatch: listed.etag } });
           record("DeleteObject", bucket, listed.key, time, { size: listed.size, etag: listed.etag });
           tally.expired++;
         } catch (err) {
-          // Deleted since the listing (by a client, or by another appliance's pass): nothing left to do.
-          if (isAppError(err, "NoSuchKey")) continue;
+          // Deleted since the listing (by a client, or by another appliance's pass), or replaced since the look just
+          // before (the deletion is conditional on the listed ETag): nothing to do now.
+          if (isAppError(err, "NoSuchKey", "PreconditionFailed")) continue;
           tally.errors++;
           deps.logger.warn("lifecycle: cannot expire an object", { bucket, key: listed.key, error: String(err) });
         }

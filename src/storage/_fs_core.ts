@@ -289,12 +289,14 @@ export async function createFsCore(rootDir: string, clock: Clock) {
     if (replaced !== undefined && replaced !== uploadId) await links.retire(bucket, replaced);
   }
 
-  async function removeObject(bucket: string, key: string) {
+  async function removeObject(bucket: string, key: string, options: { condition?: WriteCondition } = {}) {
     const index = await indexOf(bucket);
     const path = objectPath(bucket, key);
+    const precheck = conditionCheck(bucket, key, options.condition);
     let replaced: string | undefined;
     await serialized(path, async () => {
       await group?.settle(path);
+      precheck?.();
       await Deno.remove(path).catch((err) => {
         if (!isNotFound(err)) throw err;
       });

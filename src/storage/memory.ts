@@ -225,9 +225,10 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): ObjectStore
       return cloneInfo(objectOf(bucket, key).info);
     },
 
-    async deleteObject(bucket, key) {
+    async deleteObject(bucket, key, opts = {}) {
       await Promise.resolve();
       const b = bucketOf(bucket);
+      if (opts.condition) checkWriteCondition(opts.condition, b.objects.get(key)?.info.etag, key);
       b.objects.delete(key);
       b.keys.delete(key);
     },

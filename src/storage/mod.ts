@@ -233,8 +233,12 @@ export interface ObjectStore {
   putObject(bucket: string, key: string, body: ReadableStream<Uint8Array>, options?: PutOptions): Promise<ObjectInfo>;
   getObject(bucket: string, key: string, options?: GetOptions): Promise<GetResult>;
   headObject(bucket: string, key: string): Promise<ObjectInfo>;
-  /** Deleting a missing key succeeds (S3 semantics). */
-  deleteObject(bucket: string, key: string): Promise<void>;
+  /**
+   * Deleting a missing key succeeds (S3 semantics). With `condition.ifMatch`, the object is deleted only if it has
+   * that ETag (`*`: any) when it is removed, checked atomically with the removal: otherwise PreconditionFailed, and a
+   * missing key NoSuchKey.
+   */
+  deleteObject(bucket: string, key: string, options?: { condition?: Pick<WriteCondition, "ifMatch"> }): Promise<void>;
   copyObject(
     source: { bucket: string; key: string; range?: ByteRange },
     target: { bucket: string; key: string },

@@ -32,7 +32,7 @@ import {
 import { Upload } from "@aws-sdk/lib-storage";
 import { systemClock } from "../clock.ts";
 import { AppError, isAppError } from "../errors.ts";
-import type { ObjectInfo, ObjectStore } from "./mod.ts";
+import { checkWriteCondition, type ObjectInfo, type ObjectStore } from "./mod.ts";
 import { compareKeys, validateBucketName, validateKey } from "./_keys.ts";
 import { checkRange, storedAttributes, tagCountOf } from "./_objects.ts";
 import { resolveMaxKeys } from "./_sorted_keys.ts";
@@ -46,6 +46,7 @@ import {
   type S3StoreOptions,
   taggingParams,
   toInfo,
+  upstreamIfMatch,
   writeParams,
 } from "./_s3_client.ts";
 import { isMultipartEtag } from "./_multipart.ts";
@@ -310,11 +311,25 @@ export function createS3Store(options: S3StoreOptions): ObjectStore {
 
     headObject,
 
-    async deleteObject(bucket, key) {
+    async deleteObject(bucket, key, opts = {}) {
       validateKey(key);
+      const ifMatch = opts.condition?.ifMatch;
+      // Some servers ignore If-Match on DELETE (Ceph RGW 16): the ETag is also checked here first, so a condition
+      // that already fails is never dropped; the upstream's own check, where it has one, closes the race.
+      if (ifMatch !== undefined) checkWriteCondition({ ifMatch }, (await headObject(bucket, key)).etag, key);
       const direct = leanFor(key);
-      if (direct) await direct.send({ method: "DELETE", bucket: upstream(bucket), key }, "NoSuchBucket");
-      else await send(() => client.send(new DeleteObjectCommand({ Bucket: upstream(bucket), Key: key })));
+      // With If-Match, NoSuchKey is the object's absence, not the bucket's.
+      const notFound = ifMatch !== undefined ? "NoSuchKey" : "NoSuchBucket";
+      if (direct) {
+        const headers: Record<string, string> = ifMatch !== undefined ? { "if-match": upstreamIfMatch(ifMatch) } : {};
+        await direct.send({ method: "DELETE", bucket: upstream(bucket), key, headers }, notFound);
+      } else {
+        const condition = ifMatch !== undefined ? { IfMatch: upstreamIfMatch(ifMatch) } : {};
+        await send(
+          () => client.send(new DeleteObjectCommand({ Bucket: upstream(bucket), Key: key, ...condition })),
+          notFound,
+        );
+      }
     },
 
     async copyObject(source, target, opts = {}) {

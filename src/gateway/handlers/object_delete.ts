@@ -1,12 +1,25 @@
-/** DeleteObject: deleting a missing key succeeds, as in S3. @module */
+/**
+ * DeleteObject: deleting a missing key succeeds, as in S3; with `If-Match` the object is deleted only if it has that
+ * ETag (`*`: if it exists), checked atomically with the removal.
+ *
+ * @module
+ */
+import { S3Error } from "../s3_errors.ts";
 import { objectOf, type RequestContext, requireAccess } from "./_context.ts";
 import { emptyResponse } from "./_respond.ts";
 import { versionHeaders } from "./_version.ts";
+
+/** Conditions S3 takes on deletes in its directory buckets only. */
+const DIRECTORY_BUCKET_CONDITIONS = ["x-amz-if-match-last-modified-time", "x-amz-if-match-size"];
 
 export async function deleteObject(ctx: RequestContext): Promise<Response> {
   const { bucket, key } = objectOf(ctx);
   requireAccess(ctx, { bucket, key, permission: "write" });
   const headers = versionHeaders(ctx.url);
-  await ctx.store.deleteObject(bucket, key);
+  if (DIRECTORY_BUCKET_CONDITIONS.some((name) => ctx.headers.has(name))) {
+    throw new S3Error("NotImplemented", "Deletes conditional on the time or size are not available; If-Match is");
+  }
+  const ifMatch = ctx.headers.get("if-match");
+  await ctx.store.deleteObject(bucket, key, ifMatch !== null ? { condition: { ifMatch } } : {});
   return emptyResponse(ctx.ids, 204, headers);
 }

@@ -325,3 +325,25 @@ async function startUpload(h: Harness, path: string): Promise<{ uploadId: string
   const r = await h.text({ method: "POST", path, query: { uploads: "" } });
   return { uploadId: /<UploadId>([^<]+)<\/UploadId>/.exec(r.body)![1]! };
 }
+
+Deno.test("DeleteObject with If-Match: 412 for another ETag, 404 for a missing key; conditions on time or size refused, deleting nothing", async () => {
+  const h = createHarness();
+  await h.request({ method: "PUT", path: "/del" });
+  const put = await h.request({ method: "PUT", path: "/del/k", body: "v1" });
+  const etag = put.headers.get("etag")!;
+  const del = (headers: Record<string, string>, key = "k") =>
+    h.text({ method: "DELETE", path: `/del/${key}`, headers });
+  let r = await del({ "if-match": '"0123456789abcdef0123456789abcdef"' });
+  assert.deepEqual([r.res.status, errorCode(r.body)], [412, "PreconditionFailed"]);
+  for (const name of ["x-amz-if-match-size", "x-amz-if-match-last-modified-time"]) {
+    r = await del({ [name]: "2" });
+    assert.deepEqual([r.res.status, errorCode(r.body)], [501, "NotImplemented"], name);
+  }
+  assert.equal((await h.text({ path: "/del/k" })).body, "v1", "nothing was deleted");
+  r = await del({ "if-match": etag });
+  assert.equal(r.res.status, 204);
+  r = await del({ "if-match": etag });
+  assert.deepEqual([r.res.status, errorCode(r.body)], [404, "NoSuchKey"]);
+  r = await del({});
+  assert.equal(r.res.status, 204, "an unconditional delete of a missing key succeeds");
+});

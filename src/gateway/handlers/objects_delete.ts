@@ -1,4 +1,9 @@
-/** DeleteObjects: up to 1000 keys, per-key results, Quiet mode. @module */
+/**
+ * DeleteObjects: up to 1000 keys, per-key results, Quiet mode; a key with an `ETag` is deleted only if the object has
+ * it (a conditional delete, as DeleteObject with If-Match).
+ *
+ * @module
+ */
 import { mayAccess } from "../credentials.ts";
 import { S3Error, toS3Error } from "../s3_errors.ts";
 import { childrenNamed, childText, type XmlNode } from "../wire/xml.ts";
@@ -26,10 +31,14 @@ export async function deleteObjects(ctx: RequestContext): Promise<Response> {
     const key = childText(o, "Key");
     if (key === undefined || key === "") throw new S3Error("MalformedXML", "Every Object needs a Key");
     const version = childText(o, "VersionId");
+    const ifMatch = childText(o, "ETag")?.trim();
     try {
       if (!mayAccess(ctx.identity, { bucket, key, permission: "write" })) throw new S3Error("AccessDenied");
       checkVersionId(version);
-      await ctx.store.deleteObject(bucket, key);
+      if (o.children.some((c) => c.name === "LastModifiedTime" || c.name === "Size")) {
+        throw new S3Error("NotImplemented", "Deletes conditional on the time or size are not available; ETag is");
+      }
+      await ctx.store.deleteObject(bucket, key, ifMatch ? { condition: { ifMatch } } : {});
       deletedKeys.push(key);
       if (!quiet) deleted.push({ Key: key, VersionId: version });
     } catch (err) {

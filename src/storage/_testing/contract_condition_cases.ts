@@ -99,4 +99,39 @@ export const conditionCases: ContractCase[] = [
       assert.deepEqual(await getBytes(store, bucket, "mp"), text("second"));
     },
   },
+  {
+    name: "conditional deletes: If-Match removes only the ETag it names",
+    unsupportedWhen: "conditionalWritesIgnored",
+    async fn({ store, bucket }) {
+      const first = await putIf(store, bucket, "k", text("A"), {});
+      const stale = '"0123456789abcdef0123456789abcdef"';
+      await rejectsWithCode(store.deleteObject(bucket, "k", { condition: { ifMatch: stale } }), "PreconditionFailed");
+      assert.deepEqual(await getBytes(store, bucket, "k"), text("A"), "a failed condition deletes nothing");
+      await store.deleteObject(bucket, "k", { condition: { ifMatch: first.etag } });
+      await rejectsWithCode(store.headObject(bucket, "k"), "NoSuchKey");
+      await rejectsWithCode(store.deleteObject(bucket, "k", { condition: { ifMatch: first.etag } }), "NoSuchKey");
+      await putIf(store, bucket, "any", text("B"), {});
+      await store.deleteObject(bucket, "any", { condition: { ifMatch: "*" } });
+      await rejectsWithCode(store.headObject(bucket, "any"), "NoSuchKey");
+    },
+  },
+  {
+    name: "conditional deletes race a write: the newer version is never deleted",
+    unsupportedWhen: ["conditionalWritesIgnored", "conditionalDeletesNotAtomic"],
+    async fn({ store, bucket }) {
+      for (const size of [1_000, 200_000]) {
+        for (let round = 0; round < 5; round++) {
+          const key = `race-${size}-${round}`;
+          const old = await putIf(store, bucket, key, bytes(size, 1), {});
+          const newer = bytes(size, 2);
+          const [, deleted] = await Promise.allSettled([
+            putIf(store, bucket, key, newer, {}),
+            store.deleteObject(bucket, key, { condition: { ifMatch: old.etag } }),
+          ]);
+          if (deleted.status === "rejected" && !isAppError(deleted.reason, "PreconditionFailed")) throw deleted.reason;
+          assert.deepEqual(await getBytes(store, bucket, key), newer, `${key}: the newer version was deleted`);
+        }
+      }
+    },
+  },
 ];

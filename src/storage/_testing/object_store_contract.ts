@@ -53,6 +53,8 @@ export interface ContractDeviations {
   partNumberIgnored?: string;
   /** PUT ignores `If-None-Match` / `If-Match`: the conditional-write cases are ignored. */
   conditionalWritesIgnored?: string;
+  /** DELETE ignores `If-Match` (the `s3` backend checks the ETag first, not atomically): the race case is ignored. */
+  conditionalDeletesNotAtomic?: string;
   /** CompleteMultipartUpload ignores `If-None-Match` / `If-Match`: the conditional-completion case is ignored. */
   conditionalCompleteIgnored?: string;
   /** `If-Match` on a missing key fails with PreconditionFailed instead of NoSuchKey. */
