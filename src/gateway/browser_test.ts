@@ -58,8 +58,10 @@ function fromPage(page: Page, urls: Urls) {
       put: await attempt(() =>
         fetch(put, { method: "PUT", body: "hello from a browser", headers: { "content-type": "text/plain" } })
       ),
-      get: await attempt(() => fetch(get)),
-      missing: await attempt(() => fetch(missing)),
+      // Not from the browser's cache: a URL presigned again within the same second is the same URL, and a cached
+      // answer (revalidated with a 304) would carry the CORS headers of when it was first fetched.
+      get: await attempt(() => fetch(get, { cache: "no-store" })),
+      missing: await attempt(() => fetch(missing, { cache: "no-store" })),
       post: await attempt(() => fetch(post.url, { method: "POST", body: form })),
     };
   }, urls);
