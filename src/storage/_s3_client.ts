@@ -140,7 +140,7 @@ export function writeParams(opts: PutOptions) {
 }
 
 /** A tag set as S3's `x-amz-tagging` header carries it: URL-encoded `key=value` pairs joined by `&`. */
-export function encodeTagging(tags: ObjectTags): string {
+function encodeTagging(tags: ObjectTags): string {
   return Object.entries(tags).map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join("&");
 }
 

@@ -70,7 +70,7 @@ export function parseTagging(root: XmlElement, max = MAX_BUCKET_TAGS): BucketTag
   return checkTagSet(set.children.map(parseTag), max);
 }
 
-/** The tags of an `x-amz-tagging` header (or a POST form's `tagging` field as a header would carry it). */
+/** The tags of an `x-amz-tagging` header. */
 export function parseTaggingHeader(value: string): Record<string, string> {
   const tags: BucketTag[] = [];
   for (const pair of value.split("&")) {
