@@ -489,6 +489,15 @@ Deno.test("SDK object tags: Tagging on PutObject and a presigned POST, TagCount 
     assert.equal(res.status, 204, await res.text());
     assert.deepEqual(await tagsOf("posted"), [["from", "form"]]);
     assert.ok(url.startsWith(endpoint));
+    // A form whose tagging field is not a Tagging document stores nothing.
+    const bad = await createPresignedPost(s3, { Bucket: "sdk", Key: "bad-tags", Fields: { tagging: "<Tagging>" } });
+    const badForm = new FormData();
+    for (const [k, v] of Object.entries(bad.fields)) badForm.append(k, v);
+    badForm.append("file", new Blob(["never stored"]), "f.txt");
+    const refused = await fetch(bad.url, { method: "POST", body: badForm });
+    assert.equal(refused.status, 400);
+    assert.match(await refused.text(), /<Code>MalformedXML<\/Code>/);
+    await rejectsWith(s3.send(new HeadObjectCommand({ Bucket: "sdk", Key: "bad-tags" })), "NotFound", 404);
   });
 });
 

@@ -173,7 +173,7 @@ Deno.test("createFsStore() concurrent puts and deletes: the key index agrees wit
   });
 });
 
-Deno.test("createFsStore() on a full disk fails with NoSpace and leaves nothing partial", async () => {
+Deno.test("createFsStore() on a full disk fails with NoSpace and leaves nothing partial, tags included", async () => {
   await withRoot(async (root) => {
     const mount = new Deno.Command("mount", { args: ["-t", "tmpfs", "-o", "size=4m", "tmpfs", root] });
     const mounted = await mount.output();
@@ -191,6 +191,13 @@ Deno.test("createFsStore() on a full disk fails with NoSpace and leaves nothing 
       await rejectsWithCode(store.headObject("full", "huge"), "NoSuchKey");
       assert.deepEqual(await getBytes(store, "full", "small"), bytes(1024 * 1024, 1));
       assert.deepEqual(await filesUnder(`${root}/tmp`), []);
+      // Tags are written with a copy of the object's file, which no longer fits.
+      await put(store, "full", "filler", bytes(2.5 * 1024 * 1024, 6));
+      await rejectsWithCode(store.putObjectTagging("full", "small", { a: "1" }), "NoSpace", "retag");
+      assert.deepEqual(await store.getObjectTagging("full", "small"), {});
+      assert.deepEqual(await getBytes(store, "full", "small"), bytes(1024 * 1024, 1));
+      assert.deepEqual(await filesUnder(`${root}/tmp`), []);
+      await store.deleteObject("full", "filler");
       const uploadId = await store.createMultipartUpload("full", "mp");
       await rejectsWithCode(
         store.uploadPart("full", "mp", { uploadId, partNumber: 1 }, streamOf(bytes(8 * 1024 * 1024, 4))),
