@@ -391,7 +391,10 @@ export async function createFsCore(rootDir: string, clock: Clock) {
     for (let attempt = 0; attempt < 100; attempt++) {
       const opened = await readObject(bucket, key);
       const meta: ObjectMeta = objectMeta(opened.meta, tags);
-      const source = meta.link ? (opened.file.close(), undefined) : fileSource(opened);
+      // A linked object's data stays where it is: only its manifest is written again.
+      let source: DataSource | undefined;
+      if (meta.link) opened.file.close();
+      else source = fileSource(opened);
       let tmpPath: string;
       try {
         tmpPath = await writeTemp(tmp, async (out) => {

@@ -76,6 +76,7 @@ export function objectHeaders(info: ObjectInfo, options: { checksums: boolean })
   for (const k in info.metadata) h[`x-amz-meta-${k}`] = info.metadata[k]!;
   if (info.storageClass && info.storageClass !== "STANDARD") h["x-amz-storage-class"] = info.storageClass;
   if (info.partsCount !== undefined) h["x-amz-mp-parts-count"] = String(info.partsCount);
+  if (info.tagCount) h["x-amz-tagging-count"] = String(info.tagCount);
   if (options.checksums) {
     for (const [alg, v] of Object.entries(info.checksums)) {
       h[`x-amz-checksum-${alg}`] = v;

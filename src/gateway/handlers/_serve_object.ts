@@ -94,7 +94,6 @@ async function respond(
   const headers = objectHeaders(info, { checksums: wantChecksums });
   const expiration = await expirationOf(ctx, bucket, head);
   if (expiration) headers["x-amz-expiration"] = expiration;
-  if (info.tagCount) headers["x-amz-tagging-count"] = String(info.tagCount);
   // Most requests have no query: no parameters to parse.
   if (ctx.url.search !== "") {
     for (const name of OVERRIDES) {

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { ChecksumAlgorithm, ChecksumType } from "../../storage/mod.ts";
+import type { PutOptions } from "../../storage/mod.ts";
 import type { HeaderReader } from "../request_headers.ts";
 import { S3Error } from "../s3_errors.ts";
 import { isChecksumAlgorithm } from "../wire/checksums.ts";
@@ -17,10 +17,8 @@ import { writeFeatures } from "./_write_features.ts";
 const FULL_OBJECT_ONLY: ReadonlySet<string> = new Set(["crc64nvme"]);
 const COMPOSITE_ONLY: ReadonlySet<string> = new Set(["sha1", "sha256"]);
 
-/** The upload's checksum algorithm and type, or nothing when it names no algorithm. */
-function checksumChoice(
-  headers: HeaderReader,
-): { checksumAlgorithm: ChecksumAlgorithm; checksumType: ChecksumType } | Record<never, never> {
+/** The upload's checksum algorithm and type; neither when it names no algorithm. */
+function checksumChoice(headers: HeaderReader): Pick<PutOptions, "checksumAlgorithm" | "checksumType"> {
   const named = headers.get("x-amz-checksum-algorithm");
   const type = headers.get("x-amz-checksum-type");
   if (named === null) {
@@ -54,11 +52,9 @@ export async function createMultipartUpload(ctx: RequestContext): Promise<Respon
   const checksum = checksumChoice(ctx.headers);
   const options = { ...putOptionsFrom(ctx.headers), ...writeFeatures(ctx), ...checksum };
   const uploadId = await ctx.store.createMultipartUpload(bucket, key, options);
-  const headers: Record<string, string> = "checksumAlgorithm" in checksum
-    ? {
-      "x-amz-checksum-algorithm": checksum.checksumAlgorithm.toUpperCase(),
-      "x-amz-checksum-type": checksum.checksumType,
-    }
+  const { checksumAlgorithm, checksumType } = checksum;
+  const headers: Record<string, string> = checksumAlgorithm && checksumType
+    ? { "x-amz-checksum-algorithm": checksumAlgorithm.toUpperCase(), "x-amz-checksum-type": checksumType }
     : {};
   return xmlResponse(
     ctx.ids,

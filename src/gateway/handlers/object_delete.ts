@@ -12,12 +12,17 @@ import { versionHeaders } from "./_version.ts";
 /** Conditions S3 takes on deletes in its directory buckets only. */
 const DIRECTORY_BUCKET_CONDITIONS = ["x-amz-if-match-last-modified-time", "x-amz-if-match-size"];
 
+/** The answer to a delete conditional on the object's time or size (DeleteObject's headers, DeleteObjects' elements). */
+export function timeOrSizeConditionRefused(): S3Error {
+  return new S3Error("NotImplemented", "Deletes conditional on the time or size are not available; the ETag is");
+}
+
 export async function deleteObject(ctx: RequestContext): Promise<Response> {
   const { bucket, key } = objectOf(ctx);
   requireAccess(ctx, { bucket, key, permission: "write" });
   const headers = versionHeaders(ctx.url);
   if (DIRECTORY_BUCKET_CONDITIONS.some((name) => ctx.headers.has(name))) {
-    throw new S3Error("NotImplemented", "Deletes conditional on the time or size are not available; If-Match is");
+    throw timeOrSizeConditionRefused();
   }
   const ifMatch = ctx.headers.get("if-match");
   await ctx.store.deleteObject(bucket, key, ifMatch !== null ? { condition: { ifMatch } } : {});

@@ -23,7 +23,7 @@ export async function putObject(ctx: RequestContext): Promise<Response> {
   Object.assign(ctx.event, { size: info.size, etag: info.etag, checksums: info.checksums });
   const headers: Record<string, string> = { etag: info.etag };
   for (const [alg, v] of Object.entries(payload.checksums)) headers[`x-amz-checksum-${alg}`] = v;
-  const expiration = await expirationOf(ctx, bucket, info);
+  const expiration = await expirationOf(ctx, bucket, info, options.tags ?? {});
   if (expiration) headers["x-amz-expiration"] = expiration;
   return emptyResponse(ctx.ids, 200, headers);
 }

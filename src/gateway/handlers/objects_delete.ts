@@ -11,6 +11,7 @@ import { bucketOf, type RequestContext } from "./_context.ts";
 import { xmlResponse } from "./_respond.ts";
 import { readXmlBody, requireBodyDigest } from "./_xml_body.ts";
 import { checkVersionId } from "./_version.ts";
+import { timeOrSizeConditionRefused } from "./object_delete.ts";
 
 const MAX_KEYS = 1000;
 
@@ -36,7 +37,7 @@ export async function deleteObjects(ctx: RequestContext): Promise<Response> {
       if (!mayAccess(ctx.identity, { bucket, key, permission: "write" })) throw new S3Error("AccessDenied");
       checkVersionId(version);
       if (o.children.some((c) => c.name === "LastModifiedTime" || c.name === "Size")) {
-        throw new S3Error("NotImplemented", "Deletes conditional on the time or size are not available; ETag is");
+        throw timeOrSizeConditionRefused();
       }
       await ctx.store.deleteObject(bucket, key, ifMatch ? { condition: { ifMatch } } : {});
       deletedKeys.push(key);
