@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { Readable } from "node:stream";
 import {
+  type CompletedPart,
   CompleteMultipartUploadCommand,
   CopyObjectCommand,
   CreateBucketCommand,
@@ -19,6 +20,7 @@ import {
   GetObjectTaggingCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
+  ListPartsCommand,
   PutBucketAclCommand,
   PutBucketCorsCommand,
   PutBucketLifecycleConfigurationCommand,
@@ -501,7 +503,7 @@ Deno.test("SDK object tags: Tagging on PutObject and a presigned POST, TagCount 
   });
 });
 
-Deno.test("SDK multipart with CRC64NVME and with CRC32 FULL_OBJECT: the whole object's checksum, checked by the SDK on GET", async () => {
+Deno.test("SDK multipart with CRC64NVME and with CRC32 FULL_OBJECT: ListParts names the choice and each part's checksum, a completion must name the right ones, the whole object's checksum is checked by the SDK on GET", async () => {
   await withServer(async (s3) => {
     const parts = [new Uint8Array(5 * 1024 * 1024).fill(7), new Uint8Array(1234).fill(9)];
     const whole = new Uint8Array([...parts[0]!, ...parts[1]!]);
@@ -511,7 +513,7 @@ Deno.test("SDK multipart with CRC64NVME and with CRC32 FULL_OBJECT: the whole ob
     ];
     for (const { Key, ...checksum } of cases) {
       const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: "sdk", Key, ...checksum }));
-      const done = [];
+      const done: CompletedPart[] = [];
       for (const [i, Body] of parts.entries()) {
         const out = await s3.send(
           new UploadPartCommand({ Bucket: "sdk", Key, UploadId, PartNumber: i + 1, Body, ...checksum }),
@@ -523,6 +525,22 @@ Deno.test("SDK multipart with CRC64NVME and with CRC32 FULL_OBJECT: the whole ob
           ChecksumCRC32: out.ChecksumCRC32,
         });
       }
+      const listed = await s3.send(new ListPartsCommand({ Bucket: "sdk", Key, UploadId }));
+      assert.deepEqual([listed.ChecksumAlgorithm, listed.ChecksumType], [checksum.ChecksumAlgorithm, "FULL_OBJECT"]);
+      assert.deepEqual(
+        listed.Parts!.map((p) => p.ChecksumCRC64NVME ?? p.ChecksumCRC32),
+        done.map((p) => p.ChecksumCRC64NVME ?? p.ChecksumCRC32),
+        Key,
+      );
+      const { ChecksumCRC64NVME, ChecksumCRC32 } = done[1]!;
+      const swapped = [{ ...done[0]!, ChecksumCRC64NVME, ChecksumCRC32 }, done[1]!];
+      await rejectsWith(
+        s3.send(
+          new CompleteMultipartUploadCommand({ Bucket: "sdk", Key, UploadId, MultipartUpload: { Parts: swapped } }),
+        ),
+        "InvalidPart",
+        400,
+      );
       const completed = await s3.send(
         new CompleteMultipartUploadCommand({ Bucket: "sdk", Key, UploadId, MultipartUpload: { Parts: done } }),
       );

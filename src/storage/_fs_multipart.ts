@@ -11,6 +11,7 @@ import {
   checkCompletionChecksums,
   multipartChecksums,
   multipartEtag,
+  partListing,
   quoteEtag,
   selectCompletedParts,
   validatePartNumber,
@@ -173,16 +174,11 @@ export function fsMultipart(core: FsCore): MultipartMethods {
     },
 
     async listParts(bucket, key, uploadId, opts = {}) {
-      await readUpload(bucket, key, uploadId);
+      const upload = await readUpload(bucket, key, uploadId);
       const maxParts = resolveMaxKeys(opts.maxParts);
       const numbers = (await partNumbers(bucket, uploadId)).filter((n) => n > (opts.partNumberMarker ?? 0));
       const parts = await readParts(bucket, uploadId, numbers.slice(0, maxParts));
-      const isTruncated = numbers.length > maxParts;
-      return {
-        parts,
-        isTruncated,
-        ...(isTruncated ? { nextPartNumberMarker: parts[parts.length - 1]!.partNumber } : {}),
-      };
+      return partListing(parts, numbers.length > maxParts, upload.options);
     },
 
     async listMultipartUploads(bucket, opts = {}) {

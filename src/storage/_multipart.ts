@@ -16,6 +16,8 @@ import {
   isCompositeChecksum,
   MIN_PART_SIZE,
   type PartInfo,
+  type PartListing,
+  type PutOptions,
   unquoteEtag,
 } from "./mod.ts";
 import { crc32, crc32c } from "./_crc.ts";
@@ -35,7 +37,8 @@ export function quoteEtag(hex: string): string {
 
 /**
  * Checks the client's part list against the stored parts and returns the parts to assemble, in order.
- * Mirrors S3: ascending order first, then existence/ETag match, then the 5 MiB minimum for all but the last.
+ * Mirrors S3: ascending order first, then existence/ETag match (and the part's checksums, where the client names
+ * them), then the 5 MiB minimum for all but the last.
  */
 export function selectCompletedParts(requested: CompletedPart[], stored: Map<number, PartInfo>): PartInfo[] {
   if (requested.length === 0) throw new AppError("InvalidArgument", "At least one part must be specified");
@@ -53,6 +56,16 @@ export function selectCompletedParts(requested: CompletedPart[], stored: Map<num
         details: { partNumber: p.partNumber, etag: p.etag },
       });
     }
+    for (const [algorithm, value] of Object.entries(p.checksums ?? {})) {
+      const stored = part.checksums[algorithm as ChecksumAlgorithm];
+      if (stored !== value) {
+        throw new AppError(
+          "InvalidPart",
+          `Part ${p.partNumber}: the ${algorithm} checksum given does not match the part's (${stored ?? "none"})`,
+          { details: { partNumber: p.partNumber, algorithm } },
+        );
+      }
+    }
     return part;
   });
   selected.forEach((part, i) => {
@@ -63,6 +76,25 @@ export function selectCompletedParts(requested: CompletedPart[], stored: Map<num
     }
   });
   return selected;
+}
+
+/**
+ * A page of ListParts: `parts` (ascending, at most the page's size), whether more follow, and the upload's checksum
+ * choice from the `options` it was created with.
+ */
+export function partListing(
+  parts: PartInfo[],
+  isTruncated: boolean,
+  options: Pick<PutOptions, "checksumAlgorithm" | "checksumType">,
+): PartListing {
+  const { checksumAlgorithm, checksumType } = options;
+  return {
+    parts,
+    isTruncated,
+    ...(isTruncated ? { nextPartNumberMarker: parts[parts.length - 1]!.partNumber } : {}),
+    ...(checksumAlgorithm ? { checksumAlgorithm } : {}),
+    ...(checksumType ? { checksumType } : {}),
+  };
 }
 
 /** Whether `etag` (quoted) is a multipart upload's `"…-N"`, not the MD5 of the object's bytes. */

@@ -84,6 +84,13 @@ const SDK_CHECKSUMS = {
   sha1: "ChecksumSHA1",
   sha256: "ChecksumSHA256",
 } as const satisfies Record<ChecksumAlgorithm, string>;
+type SdkChecksumField = (typeof SDK_CHECKSUMS)[ChecksumAlgorithm];
+
+/** The algorithm an SDK answer names (`CRC32`, …), if it is one the store knows. */
+export function checksumAlgorithmOf(name: string | undefined): ChecksumAlgorithm | undefined {
+  const lower = name?.toLowerCase();
+  return lower !== undefined && Object.hasOwn(SDK_CHECKSUMS, lower) ? lower as ChecksumAlgorithm : undefined;
+}
 
 /** `x-amz-checksum-*` request parameters for the checksums known when the request starts. */
 export function checksumParams(checksums: PutOptions["checksums"]): Record<string, string> {
@@ -149,12 +156,18 @@ export function taggingParams(tags: ObjectTags | undefined): { Tagging?: string 
   return tags && Object.keys(tags).length > 0 ? { Tagging: encodeTagging(tags) } : {};
 }
 
-export function toInfo(key: string, out: HeadObjectOutput, size: number): ObjectInfo {
+/** The checksums an SDK answer carries (`ChecksumCRC32`, …: of an object, or of a part in a part listing). */
+export function checksumsOf(out: Partial<Record<SdkChecksumField, string>>): ObjectInfo["checksums"] {
   const checksums: ObjectInfo["checksums"] = {};
   for (const [algorithm, field] of Object.entries(SDK_CHECKSUMS)) {
-    const value = out[field as keyof HeadObjectOutput];
-    if (typeof value === "string") checksums[algorithm as ChecksumAlgorithm] = value;
+    const value = out[field];
+    if (value !== undefined) checksums[algorithm as ChecksumAlgorithm] = value;
   }
+  return checksums;
+}
+
+export function toInfo(key: string, out: HeadObjectOutput, size: number): ObjectInfo {
+  const checksums = checksumsOf(out);
   const optional = {
     contentType: out.ContentType,
     contentEncoding: out.ContentEncoding,

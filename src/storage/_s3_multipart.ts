@@ -23,7 +23,9 @@ import { checkRange } from "./_objects.ts";
 import { resolveMaxKeys } from "./_sorted_keys.ts";
 import { md5Base64, sendStreaming, spool, verifiedBody } from "./_s3_body.ts";
 import {
+  checksumAlgorithmOf,
   checksumParams,
+  checksumsOf,
   completionChecksumParams,
   conditionParams,
   copySource,
@@ -61,7 +63,7 @@ export function s3Multipart(deps: S3MultipartDeps) {
     etag: quoted(p.ETag),
     size: p.Size ?? 0,
     lastModified: p.LastModified ?? new Date(0),
-    checksums: {},
+    checksums: checksumsOf(p),
   });
 
   async function listAllParts(bucket: string, key: string, uploadId: string): Promise<PartInfo[]> {
@@ -192,7 +194,14 @@ export function s3Multipart(deps: S3MultipartDeps) {
               Bucket: upstream(bucket),
               Key: key,
               UploadId: uploadId,
-              MultipartUpload: { Parts: selected.map((p) => ({ PartNumber: p.partNumber, ETag: p.etag })) },
+              // S3 wants each part's checksum in the completion of an upload created with an algorithm.
+              MultipartUpload: {
+                Parts: selected.map((p) => ({
+                  PartNumber: p.partNumber,
+                  ETag: p.etag,
+                  ...checksumParams(p.checksums),
+                })),
+              },
               ...conditionParams(opts.condition),
               ...completionChecksumParams(opts.checksums),
             }),
@@ -221,10 +230,13 @@ export function s3Multipart(deps: S3MultipartDeps) {
         )
       );
       const isTruncated = out.IsTruncated === true;
+      const algorithm = checksumAlgorithmOf(out.ChecksumAlgorithm);
       return {
         parts: (out.Parts ?? []).map(toPart),
         isTruncated,
         ...(isTruncated && out.NextPartNumberMarker ? { nextPartNumberMarker: Number(out.NextPartNumberMarker) } : {}),
+        ...(algorithm ? { checksumAlgorithm: algorithm } : {}),
+        ...(out.ChecksumType ? { checksumType: out.ChecksumType } : {}),
       };
     },
 

@@ -34,6 +34,7 @@ import {
   copyKeepsEtag,
   multipartChecksums,
   multipartEtag,
+  partListing,
   quoteEtag,
   selectCompletedParts,
   validatePartNumber,
@@ -364,13 +365,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): ObjectStore
       const maxParts = resolveMaxKeys(opts.maxParts);
       const all = [...u.parts.values()].map((p) => p.info).filter((p) => p.partNumber > (opts.partNumberMarker ?? 0))
         .sort((a, b) => a.partNumber - b.partNumber);
-      const parts = all.slice(0, maxParts).map((p) => structuredClone(p));
-      const isTruncated = all.length > maxParts;
-      return {
-        parts,
-        isTruncated,
-        ...(isTruncated ? { nextPartNumberMarker: parts[parts.length - 1]!.partNumber } : {}),
-      };
+      return partListing(all.slice(0, maxParts).map((p) => structuredClone(p)), all.length > maxParts, u.options);
     },
 
     async listMultipartUploads(bucket, opts: ListUploadsOptions = {}) {

@@ -204,6 +204,17 @@ export interface PartInfo {
 export interface CompletedPart {
   partNumber: number;
   etag: string;
+  /** The part's checksums as the client names them in its completion; each must be the stored part's. */
+  checksums?: Partial<Record<ChecksumAlgorithm, string>>;
+}
+
+/** A page of an upload's parts, with the checksum choice the upload was created with (none when it named none). */
+export interface PartListing {
+  parts: PartInfo[];
+  isTruncated: boolean;
+  nextPartNumberMarker?: number;
+  checksumAlgorithm?: ChecksumAlgorithm;
+  checksumType?: ChecksumType;
 }
 
 export interface ListUploadsOptions {
@@ -283,7 +294,7 @@ export interface ObjectStore {
     key: string,
     uploadId: string,
     options?: { partNumberMarker?: number; maxParts?: number },
-  ): Promise<{ parts: PartInfo[]; isTruncated: boolean; nextPartNumberMarker?: number }>;
+  ): Promise<PartListing>;
   listMultipartUploads(
     bucket: string,
     options?: ListUploadsOptions,

@@ -7,8 +7,15 @@
 import type { ChecksumAlgorithm } from "../../storage/mod.ts";
 import type { HeaderReader } from "../request_headers.ts";
 import { S3Error } from "../s3_errors.ts";
-import { checksumElements, checksumType, isChecksumAlgorithm, isWellFormedDigest } from "../wire/checksums.ts";
-import { childrenNamed, childText } from "../wire/xml.ts";
+import {
+  CHECKSUM_ALGORITHMS,
+  CHECKSUM_ELEMENTS,
+  checksumElements,
+  checksumType,
+  isChecksumAlgorithm,
+  isWellFormedDigest,
+} from "../wire/checksums.ts";
+import { childrenNamed, childText, type XmlElement } from "../wire/xml.ts";
 import { objectOf, type RequestContext, requireAccess } from "./_context.ts";
 import { MAX_PART_NUMBER, uploadIdOf } from "./_multipart_params.ts";
 import { objectUrl, xmlResponse } from "./_respond.ts";
@@ -33,6 +40,20 @@ function completionChecksums(headers: HeaderReader): Partial<Record<ChecksumAlgo
   return out;
 }
 
+/** The checksums a `<Part>` of the completion names (`<ChecksumCRC32>`, …), each well-formed. */
+function partChecksums(part: XmlElement, partNumber: number): Partial<Record<ChecksumAlgorithm, string>> {
+  const out: Partial<Record<ChecksumAlgorithm, string>> = {};
+  for (const algorithm of CHECKSUM_ALGORITHMS) {
+    const value = childText(part, CHECKSUM_ELEMENTS[algorithm])?.trim();
+    if (value === undefined) continue;
+    if (!isWellFormedDigest(algorithm, value)) {
+      throw new S3Error("InvalidRequest", `Value for ${CHECKSUM_ELEMENTS[algorithm]} of part ${partNumber} is invalid`);
+    }
+    out[algorithm] = value;
+  }
+  return out;
+}
+
 export async function completeMultipartUpload(ctx: RequestContext): Promise<Response> {
   const { bucket, key } = objectOf(ctx);
   requireAccess(ctx, { bucket, key, permission: "write" });
@@ -45,7 +66,12 @@ export async function completeMultipartUpload(ctx: RequestContext): Promise<Resp
     if (!Number.isInteger(n) || n < 1 || n > MAX_PART_NUMBER || !etag) {
       throw new S3Error("MalformedXML", "Every Part needs a PartNumber (1-10000) and an ETag");
     }
-    return { partNumber: n, etag: etag.startsWith('"') ? etag : `"${etag}"` };
+    const checksums = partChecksums(p, n);
+    return {
+      partNumber: n,
+      etag: etag.startsWith('"') ? etag : `"${etag}"`,
+      ...(Object.keys(checksums).length > 0 ? { checksums } : {}),
+    };
   });
   if (parts.length === 0) throw new S3Error("MalformedXML", "You must specify at least one part");
   const checksums = completionChecksums(ctx.headers);

@@ -1,4 +1,5 @@
 /** ListParts. @module */
+import { checksumElements } from "../wire/checksums.ts";
 import { objectOf, type RequestContext, requireAccess } from "./_context.ts";
 import { intParam } from "./_listing.ts";
 import { uploadIdOf } from "./_multipart_params.ts";
@@ -28,6 +29,9 @@ export async function listParts(ctx: RequestContext): Promise<Response> {
       LastModified: isoDate(p.lastModified),
       ETag: p.etag,
       Size: p.size,
+      ...checksumElements(p.checksums),
     })),
+    ...(result.checksumAlgorithm ? { ChecksumAlgorithm: result.checksumAlgorithm.toUpperCase() } : {}),
+    ...(result.checksumType ? { ChecksumType: result.checksumType } : {}),
   });
 }

@@ -49,7 +49,7 @@ export function createDigest(alg: DigestAlgorithm): Crc {
 }
 
 /** S3's XML element of each checksum (`ChecksumCRC32`, …). */
-const CHECKSUM_ELEMENTS: Record<ChecksumAlgorithm, string> = {
+export const CHECKSUM_ELEMENTS: Record<ChecksumAlgorithm, string> = {
   crc32: "ChecksumCRC32",
   crc32c: "ChecksumCRC32C",
   crc64nvme: "ChecksumCRC64NVME",

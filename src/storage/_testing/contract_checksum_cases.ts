@@ -62,4 +62,34 @@ export const checksumCases: ContractCase[] = [
       assert.match((await store.headObject(bucket, "composite")).checksums.crc32c ?? "", /^[A-Za-z0-9+/]{6}==-2$/);
     },
   },
+  {
+    name:
+      "multipart checksums: ListParts gives each part's checksum and the upload's choice; a completion naming a part's checksum must name the stored one",
+    unsupportedWhen: ["multipartUnsupported", "checksumsNotStored"],
+    async fn(ctx) {
+      const { store, bucket } = ctx;
+      const up = await upload(ctx, "listed", "sha256", "COMPOSITE");
+      const listed = await store.listParts(bucket, "listed", up.uploadId);
+      assert.equal(listed.checksumAlgorithm, "sha256");
+      assert.equal(listed.checksumType, "COMPOSITE");
+      const first = up.whole.subarray(0, MIN_PART_SIZE), second = up.whole.subarray(MIN_PART_SIZE);
+      assert.deepEqual(listed.parts.map((p) => p.checksums.sha256), [
+        digestBase64("sha256", first),
+        digestBase64("sha256", second),
+      ]);
+      const page = await store.listParts(bucket, "listed", up.uploadId, { partNumberMarker: 1 });
+      assert.deepEqual([page.parts.map((p) => p.partNumber), page.checksumAlgorithm], [[2], "sha256"]);
+
+      const named = up.parts.map((p, i) => ({ ...p, checksums: { sha256: listed.parts[i]!.checksums.sha256! } }));
+      const swapped = [{ ...named[0]!, checksums: named[1]!.checksums }, named[1]!];
+      await rejectsWithCode(store.completeMultipartUpload(bucket, "listed", up.uploadId, swapped), "InvalidPart");
+      const done = await store.completeMultipartUpload(bucket, "listed", up.uploadId, named);
+      assert.match(done.checksums.sha256 ?? "", /-2$/, "the refused completion left the upload completable");
+
+      const plain = await store.createMultipartUpload(bucket, "plain");
+      const none = await store.listParts(bucket, "plain", plain);
+      assert.deepEqual([none.checksumAlgorithm, none.checksumType], [undefined, undefined]);
+      await store.abortMultipartUpload(bucket, "plain", plain);
+    },
+  },
 ];
