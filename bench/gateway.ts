@@ -10,7 +10,9 @@
  * up and down.
  *
  * Env: BENCH_GW_LARGE_MIB (1024), BENCH_GW_SMALL_OPS (4000 per server and round), BENCH_GW_SMALL_ROUNDS (3),
- * BENCH_GW_SMALL_WARMUP (8000 untimed PUTs and GETs per server first), BENCH_GW_MEMORY_GIB (5; 0 skips).
+ * BENCH_GW_SMALL_WARMUP (8000 untimed PUTs and GETs per server first), BENCH_GW_MEMORY_GIB (5; 0 skips). Every
+ * server's files, and the `dd` copy, go under one temporary directory (TMPDIR, else /tmp): the run names its file
+ * system, since what a file create costs differs between them (see bench/README.md).
  *
  * @module
  */
@@ -29,6 +31,19 @@ const SMALL_ROUNDS = Number(Deno.env.get("BENCH_GW_SMALL_ROUNDS") ?? 3);
 const MEMORY_GIB = Number(Deno.env.get("BENCH_GW_MEMORY_GIB") ?? 5);
 const CONCURRENCY = 16;
 const NULL_SERVER = "null HTTP server";
+
+/** The file system holding `dir`: its type, device and, for ext4, whether it keeps a journal (jbd2 lists those). */
+async function fileSystemOf(dir: string): Promise<string> {
+  const out = await new Deno.Command("findmnt", {
+    args: ["--noheadings", "--output", "FSTYPE,SOURCE,OPTIONS", "--target", dir],
+    stdout: "piped",
+  }).output();
+  const [type = "?", source = "?", options = ""] = new TextDecoder().decode(out.stdout).trim().split(/\s+/);
+  if (type !== "ext4") return `${type} on ${source} (${options})`;
+  const device = source.replace(/^\/dev\//, "");
+  const journal = [...Deno.readDirSync("/proc/fs/jbd2")].some((e) => e.name.startsWith(`${device}-`));
+  return `ext4 ${journal ? "with" : "without"} a journal on ${source} (${options})`;
+}
 
 /** Samples a process's VmRSS every 100 ms and keeps the peak per named phase, in MiB. */
 function rssSampler(pid: number) {
@@ -87,6 +102,7 @@ try {
 
   const rows: string[] = [];
   const loadBefore = (await Deno.readTextFile("/proc/loadavg")).trim();
+  console.log(`files under ${work}: ${await fileSystemOf(work)}`);
   const ceiling = await disk(file, work);
   rows.push(
     `| disk (dd, conv=fsync / read) | ${ceiling.up.toFixed(0)} | – | ${ceiling.hot.toFixed(0)} | ${
