@@ -206,6 +206,7 @@ export function createBucketRouter(deps: BucketRouterDeps): BucketRouter {
     },
     listObjects: async (bucket, options) => (await storeOf(bucket)).listObjects(bucket, options),
     getObjectTagging: async (bucket, key) => (await storeOf(bucket)).getObjectTagging(bucket, key),
+    listObjectParts: async (bucket, key, options) => (await storeOf(bucket)).listObjectParts(bucket, key, options),
     putObjectTagging: async (bucket, key, tags) => (await storeOf(bucket)).putObjectTagging(bucket, key, tags),
 
     createMultipartUpload: async (bucket, key, options) =>

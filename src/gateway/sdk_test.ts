@@ -16,6 +16,7 @@ import {
   GetBucketCorsCommand,
   GetBucketLifecycleConfigurationCommand,
   GetBucketTaggingCommand,
+  GetObjectAttributesCommand,
   GetObjectCommand,
   GetObjectTaggingCommand,
   HeadObjectCommand,
@@ -503,7 +504,7 @@ Deno.test("SDK object tags: Tagging on PutObject and a presigned POST, TagCount 
   });
 });
 
-Deno.test("SDK multipart with CRC64NVME and with CRC32 FULL_OBJECT: ListParts names the choice and each part's checksum, a completion must name the right ones, the whole object's checksum is checked by the SDK on GET", async () => {
+Deno.test("SDK multipart with CRC64NVME and with CRC32 FULL_OBJECT: ListParts names the choice and each part's checksum, a completion must name the right ones, GetObjectAttributes pages through the object's parts, the whole object's checksum is checked by the SDK on GET", async () => {
   await withServer(async (s3) => {
     const parts = [new Uint8Array(5 * 1024 * 1024).fill(7), new Uint8Array(1234).fill(9)];
     const whole = new Uint8Array([...parts[0]!, ...parts[1]!]);
@@ -544,6 +545,29 @@ Deno.test("SDK multipart with CRC64NVME and with CRC32 FULL_OBJECT: ListParts na
       const completed = await s3.send(
         new CompleteMultipartUploadCommand({ Bucket: "sdk", Key, UploadId, MultipartUpload: { Parts: done } }),
       );
+      const attributes = (PartNumberMarker?: string) =>
+        s3.send(
+          new GetObjectAttributesCommand({
+            Bucket: "sdk",
+            Key,
+            ObjectAttributes: ["ObjectParts"],
+            MaxParts: 1,
+            ...(PartNumberMarker ? { PartNumberMarker } : {}),
+          }),
+        );
+      for (const [i, page] of [await attributes(), await attributes("1")].entries()) {
+        const { Parts, ...rest } = page.ObjectParts!;
+        assert.deepEqual(rest, {
+          TotalPartsCount: 2,
+          PartNumberMarker: i === 0 ? "0" : "1",
+          MaxParts: 1,
+          IsTruncated: i === 0,
+          ...(i === 0 ? { NextPartNumberMarker: "1" } : {}),
+        }, Key);
+        const { PartNumber, Size, ChecksumCRC64NVME, ChecksumCRC32 } = Parts![0]!;
+        assert.deepEqual([Parts!.length, PartNumber, Size], [1, i + 1, parts[i]!.byteLength]);
+        assert.equal(ChecksumCRC64NVME ?? ChecksumCRC32, done[i]!.ChecksumCRC64NVME ?? done[i]!.ChecksumCRC32);
+      }
       const algorithm = checksum.ChecksumAlgorithm.toLowerCase() as "crc64nvme" | "crc32";
       const expected = digestBase64(algorithm, whole);
       assert.equal(completed.ChecksumType, "FULL_OBJECT", Key);

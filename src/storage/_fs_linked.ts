@@ -3,7 +3,7 @@
  * completing an upload moves files instead of copying their bytes.
  *
  *   buckets/<bucket>/objects/<name>       manifest: an object file without data whose metadata also holds
- *                                         `link: {uploadId, parts: [[partNumber, size], …]}`
+ *                                         `link: {uploadId, parts: [[partNumber, size, checksums], …]}`
  *   buckets/<bucket>/data/<uploadId>/     the upload's directory after completion: upload.json, part-NNNNN
  *
  * Completion (each step durable before the next): the manifest is written to tmp/ and fsynced; it is renamed over
@@ -18,13 +18,19 @@
  * @module
  */
 import { AppError } from "../errors.ts";
+import type { ChecksumAlgorithm, ObjectPart } from "./mod.ts";
 import { isNotFound, readStoredMeta } from "./_fs_files.ts";
 import { type DataSource, type Segment, segmentSource } from "./_fs_read.ts";
 
 export interface Link {
   uploadId: string;
-  /** `[partNumber, size]` of each part, in object order. */
-  parts: [number, number][];
+  /** `[partNumber, size, checksums]` of each part, in object order (no checksums in manifests written before them). */
+  parts: [number, number, Partial<Record<ChecksumAlgorithm, string>>?][];
+}
+
+/** The parts of a linked object as the store describes them. */
+export function linkedParts(link: Link): ObjectPart[] {
+  return link.parts.map(([partNumber, size, checksums = {}]) => ({ partNumber, size, checksums }));
 }
 
 interface LinksDeps {

@@ -155,7 +155,7 @@ export function fsMultipart(core: FsCore): MultipartMethods {
             ...storedAttributes(upload.options),
             ...tagCountOf(tags),
           };
-          const link: Link = { uploadId, parts: selected.map((p) => [p.partNumber, p.size]) };
+          const link: Link = { uploadId, parts: selected.map((p) => [p.partNumber, p.size, p.checksums]) };
           const manifest = await writeTemp(tmp, (out) => out.writeMeta({ ...objectMeta(info, tags), link }));
           await publishLinked(bucket, key, uploadId, manifest, opts.condition);
           await removeUnselected(linkedDir(bucket, uploadId), new Set(selected.map((p) => p.partNumber)));

@@ -15,6 +15,8 @@ import {
   type CompletedPart,
   isCompositeChecksum,
   MIN_PART_SIZE,
+  type ObjectPart,
+  type ObjectPartListing,
   type PartInfo,
   type PartListing,
   type PutOptions,
@@ -22,6 +24,7 @@ import {
 } from "./mod.ts";
 import { crc32, crc32c } from "./_crc.ts";
 import { combineCrcs, isCombinable } from "./_crc_combine.ts";
+import { resolveMaxKeys } from "./_sorted_keys.ts";
 
 export const MAX_PART_NUMBER = 10_000;
 
@@ -94,6 +97,24 @@ export function partListing(
     ...(isTruncated ? { nextPartNumberMarker: parts[parts.length - 1]!.partNumber } : {}),
     ...(checksumAlgorithm ? { checksumAlgorithm } : {}),
     ...(checksumType ? { checksumType } : {}),
+  };
+}
+
+/** The page of `parts` (all of an object's, ascending) after `partNumberMarker`, at most `maxParts` of them. */
+export function objectPartListing(
+  etag: string,
+  parts: readonly ObjectPart[],
+  options: { partNumberMarker?: number; maxParts?: number },
+): ObjectPartListing {
+  const after = parts.filter((p) => p.partNumber > (options.partNumberMarker ?? 0));
+  const page = after.slice(0, resolveMaxKeys(options.maxParts)).map((p) => ({ ...p, checksums: { ...p.checksums } }));
+  const isTruncated = after.length > page.length;
+  return {
+    etag,
+    totalPartsCount: parts.length,
+    parts: page,
+    isTruncated,
+    ...(isTruncated ? { nextPartNumberMarker: page[page.length - 1]!.partNumber } : {}),
   };
 }
 

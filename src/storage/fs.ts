@@ -27,11 +27,12 @@ import { AppError } from "../errors.ts";
 import type { ObjectInfo, ObjectStore } from "./mod.ts";
 import { drainBody, readSmallBody } from "./_body.ts";
 import { validateBucketName, validateKey } from "./_keys.ts";
-import { copiedChecksums, quoteEtag } from "./_multipart.ts";
+import { copiedChecksums, objectPartListing, quoteEtag } from "./_multipart.ts";
 import { copyAttributes, newObjectTags, noSuchBucket, servedRange, storedAttributes, tagCountOf } from "./_objects.ts";
 import { type FileWriter, mapFsError, readStoredMetaSync, SMALL_FILE, smallFile, syncDir } from "./_fs_files.ts";
 import { writeTemp } from "./_fs_temp_file.ts";
 import { createFsCore, objectInfo, type ObjectMeta, objectMeta } from "./_fs_core.ts";
+import { linkedParts } from "./_fs_linked.ts";
 import { fsMultipart } from "./_fs_multipart.ts";
 
 export interface FsStoreOptions {
@@ -203,6 +204,13 @@ export async function createFsStore(options: FsStoreOptions): Promise<ObjectStor
       const opened = await core.readObject(bucket, key);
       opened.file.close();
       return { ...opened.meta.tags };
+    },
+
+    async listObjectParts(bucket, key, opts = {}) {
+      const opened = await core.readObject(bucket, key);
+      opened.file.close();
+      const { link, etag } = opened.meta;
+      return link && objectPartListing(etag, linkedParts(link), opts);
     },
 
     putObjectTagging: core.retag,

@@ -20,6 +20,7 @@ import {
   type ListUploadsOptions,
   type MultipartUpload,
   type ObjectInfo,
+  type ObjectPart,
   type ObjectStore,
   type ObjectTags,
   type PartInfo,
@@ -34,6 +35,7 @@ import {
   copyKeepsEtag,
   multipartChecksums,
   multipartEtag,
+  objectPartListing,
   partListing,
   quoteEtag,
   selectCompletedParts,
@@ -58,8 +60,8 @@ interface StoredObject {
   info: ObjectInfo;
   data: Uint8Array;
   tags: ObjectTags;
-  /** Of a completed multipart upload: each part's size, in object order. */
-  partSizes?: number[];
+  /** Of a completed multipart upload: its parts, in object order. */
+  parts?: ObjectPart[];
 }
 
 interface Upload extends MultipartUpload {
@@ -216,7 +218,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): ObjectStore
     async getObject(bucket, key, opts: GetOptions = {}): Promise<GetResult> {
       await Promise.resolve();
       const object = objectOf(bucket, key);
-      const { info, range } = servedRange(object.info, opts, object.partSizes);
+      const { info, range } = servedRange(object.info, opts, object.parts?.map((p) => p.size));
       const data = range ? object.data.subarray(range.start, range.end + 1) : object.data;
       return { info: cloneInfo(info), body: streamOf(data), ...(range ? { range } : {}) };
     },
@@ -265,6 +267,12 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): ObjectStore
         isTruncated: page.isTruncated,
         ...(page.nextStartAfter !== undefined ? { nextStartAfter: page.nextStartAfter } : {}),
       };
+    },
+
+    async listObjectParts(bucket, key, opts = {}) {
+      await Promise.resolve();
+      const object = objectOf(bucket, key);
+      return object.parts && objectPartListing(object.info.etag, object.parts, opts);
     },
 
     async getObjectTagging(bucket, key) {
@@ -334,7 +342,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): ObjectStore
       const info = publish(bucket, {
         data,
         tags,
-        partSizes: selected.map((p) => p.size),
+        parts: selected.map(({ partNumber, size, checksums }) => ({ partNumber, size, checksums: { ...checksums } })),
         info: {
           key,
           size,

@@ -208,6 +208,22 @@ export interface CompletedPart {
   checksums?: Partial<Record<ChecksumAlgorithm, string>>;
 }
 
+/** A part of a completed multipart object. */
+export interface ObjectPart {
+  partNumber: number;
+  size: number;
+  checksums: Partial<Record<ChecksumAlgorithm, string>>;
+}
+
+/** A page of a multipart object's parts, with the ETag of the object they are the parts of. */
+export interface ObjectPartListing {
+  etag: string;
+  totalPartsCount: number;
+  parts: ObjectPart[];
+  isTruncated: boolean;
+  nextPartNumberMarker?: number;
+}
+
 /** A page of an upload's parts, with the checksum choice the upload was created with (none when it named none). */
 export interface PartListing {
   parts: PartInfo[];
@@ -263,6 +279,15 @@ export interface ObjectStore {
    * current.
    */
   putObjectTagging(bucket: string, key: string, tags: ObjectTags): Promise<void>;
+  /**
+   * A page of the parts a multipart object was completed from (their upload's part numbers, sizes and checksums),
+   * as GetObjectAttributes lists them; undefined for an object that is not multipart (a copy of one included).
+   */
+  listObjectParts(
+    bucket: string,
+    key: string,
+    options?: { partNumberMarker?: number; maxParts?: number },
+  ): Promise<ObjectPartListing | undefined>;
 
   createMultipartUpload(bucket: string, key: string, options?: PutOptions): Promise<string>;
   uploadPart(

@@ -21,5 +21,6 @@ objectStoreContract("s3 → s3rver", async () => {
     storesInterruptedBodies: "s3rver 3.7 keeps the bytes received before a client disconnects as the object",
     conditionalWritesIgnored: "s3rver 3.7 ignores If-None-Match and If-Match on PUT",
     tagsOnWritesIgnored: "s3rver 3.7 ignores x-amz-tagging on writes and sends no x-amz-tagging-count",
+    objectAttributesUnsupported: "s3rver 3.7 has no GetObjectAttributes",
   },
 });

@@ -26,6 +26,7 @@ const METHODS = [
   "listObjects",
   "getObjectTagging",
   "putObjectTagging",
+  "listObjectParts",
   "createMultipartUpload",
   "uploadPart",
   "uploadPartCopy",

@@ -16,7 +16,8 @@ export interface ListParams {
 }
 
 /** Parse a non-negative integer query parameter capped at `max`. */
-export function intParam(q: URLSearchParams, name: string, fallback: number, max: number): number {
+/** An integer parameter of a query (or of the headers: anything with `get(name)`), at most `max`. */
+export function intParam(q: { get(name: string): string | null }, name: string, fallback: number, max: number): number {
   const v = q.get(name);
   if (v === null) return fallback;
   if (!/^\d+$/.test(v)) throw new S3Error("InvalidArgument", `Provided ${name} not an integer or within integer range`);

@@ -1,14 +1,15 @@
 /**
  * GetObjectAttributes: the attributes named by `x-amz-object-attributes`, from the object's description (no data is
- * read). As in S3, the ETag comes without quotes, and a multipart object's parts are counted but not listed (S3 lists
- * them only for objects whose parts carry checksums of their own).
+ * read). As in S3, the ETag comes without quotes, and a multipart object's parts are counted, and listed a page at a
+ * time (`x-amz-max-parts`, `x-amz-part-number-marker`) with their sizes and checksums when the object has checksums.
  *
  * @module
  */
-import { unquoteEtag } from "../../storage/mod.ts";
+import { type ObjectInfo, type ObjectPartListing, unquoteEtag } from "../../storage/mod.ts";
 import { S3Error } from "../s3_errors.ts";
 import { checksumElements, checksumType } from "../wire/checksums.ts";
 import { objectOf, type RequestContext, requireAccess } from "./_context.ts";
+import { intParam } from "./_listing.ts";
 import { httpDate, notModifiedAnswer } from "./_object_headers.ts";
 import { xmlResponse } from "./_respond.ts";
 import { versionHeaders } from "./_version.ts";
@@ -30,7 +31,14 @@ export async function getObjectAttributes(ctx: RequestContext): Promise<Response
   }
   const unknown = [...wanted].find((a) => !ATTRIBUTES.has(a));
   if (unknown !== undefined) throw new S3Error("InvalidArgument", `Invalid attribute name specified: ${unknown}`);
-  const info = await ctx.store.headObject(bucket, key);
+  const maxParts = intParam(ctx.headers, "x-amz-max-parts", 1000, 1000);
+  const marker = intParam(ctx.headers, "x-amz-part-number-marker", 0, 10_000);
+  const { info, parts } = await describe(
+    ctx,
+    bucket,
+    key,
+    wanted.has("ObjectParts") ? { marker, maxParts } : undefined,
+  );
   const notModified = notModifiedAnswer(ctx.headers, info, ctx.ids);
   if (notModified) return notModified;
   headers["last-modified"] = httpDate(info.lastModified);
@@ -40,10 +48,40 @@ export async function getObjectAttributes(ctx: RequestContext): Promise<Response
     Checksum: wanted.has("Checksum") && checksums.length > 0
       ? { ...checksumElements(info.checksums), ChecksumType: checksumType(checksums[0]!) }
       : undefined,
-    ObjectParts: wanted.has("ObjectParts") && info.partsCount !== undefined
-      ? { PartsCount: info.partsCount }
-      : undefined,
+    ObjectParts: parts && {
+      PartsCount: parts.totalPartsCount,
+      PartNumberMarker: marker,
+      NextPartNumberMarker: parts.nextPartNumberMarker,
+      MaxParts: maxParts,
+      IsTruncated: parts.isTruncated,
+      // As S3 does, parts are listed only for an object with checksums of its own.
+      Part: checksums.length > 0
+        ? parts.parts.map((p) => ({ PartNumber: p.partNumber, Size: p.size, ...checksumElements(p.checksums) }))
+        : undefined,
+    },
     StorageClass: wanted.has("StorageClass") ? info.storageClass ?? "STANDARD" : undefined,
     ObjectSize: wanted.has("ObjectSize") ? info.size : undefined,
   }, headers);
+}
+
+/**
+ * The object's description and, when `page` is given and the object is multipart, that page of its parts, both of
+ * the same version (an object replaced between the two reads is read again).
+ */
+async function describe(
+  ctx: RequestContext,
+  bucket: string,
+  key: string,
+  page: { marker: number; maxParts: number } | undefined,
+): Promise<{ info: ObjectInfo; parts?: ObjectPartListing }> {
+  for (let attempt = 0; attempt < 10; attempt++) {
+    const info = await ctx.store.headObject(bucket, key);
+    if (!page || info.partsCount === undefined) return { info };
+    const parts = await ctx.store.listObjectParts(bucket, key, {
+      partNumberMarker: page.marker,
+      maxParts: page.maxParts,
+    });
+    if (parts?.etag === info.etag) return { info, parts };
+  }
+  throw new S3Error("InternalError", "The object kept changing while its attributes were read");
 }

@@ -272,7 +272,7 @@ Deno.test("a streamed body's Content-MD5 is checked by the fs store: PutObject a
   }
 });
 
-Deno.test("GetObjectAttributes: the attributes asked for, ETag bare, checksums with their type, parts counted", async () => {
+Deno.test("GetObjectAttributes: the attributes asked for, ETag bare, checksums with their type, parts of an object without checksums counted", async () => {
   const h = createHarness();
   await h.request({ method: "PUT", path: "/attr" });
   const body = new TextEncoder().encode("attributes");
@@ -318,7 +318,15 @@ Deno.test("GetObjectAttributes: the attributes asked for, ETag bare, checksums w
   }</ETag></Part></CompleteMultipartUpload>`;
   await h.request({ method: "POST", path: "/attr/mp", query: { uploadId }, body: xml });
   r = await ask("ObjectParts,ETag", {}, "/attr/mp");
-  assert.match(r.body, /<ETag>[0-9a-f]{32}-1<\/ETag><ObjectParts><PartsCount>1<\/PartsCount><\/ObjectParts>/);
+  assert.match(
+    r.body,
+    /<ETag>[0-9a-f]{32}-1<\/ETag><ObjectParts><PartsCount>1<\/PartsCount><PartNumberMarker>0<\/PartNumberMarker><MaxParts>1000<\/MaxParts><IsTruncated>false<\/IsTruncated><\/ObjectParts>/,
+    "parts without checksums are counted, not listed",
+  );
+  assert.equal(
+    errorCode((await ask("ObjectParts", { "x-amz-max-parts": "many" }, "/attr/mp")).body),
+    "InvalidArgument",
+  );
 });
 
 async function startUpload(h: Harness, path: string): Promise<{ uploadId: string }> {

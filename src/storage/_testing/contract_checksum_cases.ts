@@ -92,4 +92,46 @@ export const checksumCases: ContractCase[] = [
       await store.abortMultipartUpload(bucket, "plain", plain);
     },
   },
+  {
+    name:
+      "multipart objects list their parts (numbers, sizes, checksums) a page at a time; other objects have none to list",
+    unsupportedWhen: ["multipartUnsupported", "checksumsNotStored", "objectAttributesUnsupported"],
+    async fn(ctx) {
+      const { store, bucket } = ctx;
+      const up = await upload(ctx, "parts", "crc32c");
+      const done = await store.completeMultipartUpload(bucket, "parts", up.uploadId, up.parts);
+      const sizes = [MIN_PART_SIZE, up.whole.byteLength - MIN_PART_SIZE];
+      const all = await store.listObjectParts(bucket, "parts");
+      assert.deepEqual(all, {
+        etag: done.etag,
+        totalPartsCount: 2,
+        isTruncated: false,
+        parts: [0, 1].map((i) => ({
+          partNumber: i + 1,
+          size: sizes[i]!,
+          checksums: {
+            crc32c: digestBase64("crc32c", up.whole.subarray(i * MIN_PART_SIZE, i * MIN_PART_SIZE + sizes[i]!)),
+          },
+        })),
+      });
+      const first = await store.listObjectParts(bucket, "parts", { maxParts: 1 });
+      assert.deepEqual([first?.parts.map((p) => p.partNumber), first?.isTruncated, first?.nextPartNumberMarker], [
+        [1],
+        true,
+        1,
+      ]);
+      const rest = await store.listObjectParts(bucket, "parts", { partNumberMarker: 1 });
+      assert.deepEqual([rest?.parts.map((p) => p.partNumber), rest?.totalPartsCount, rest?.isTruncated], [
+        [2],
+        2,
+        false,
+      ]);
+
+      await store.putObject(bucket, "simple", streamOf(bytes(10, 1)));
+      assert.equal(await store.listObjectParts(bucket, "simple"), undefined);
+      await store.copyObject({ bucket, key: "parts" }, { bucket, key: "copy" });
+      assert.equal(await store.listObjectParts(bucket, "copy"), undefined, "a copy is stored as one part");
+      await rejectsWithCode(store.listObjectParts(bucket, "missing"), "NoSuchKey");
+    },
+  },
 ];

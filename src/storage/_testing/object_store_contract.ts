@@ -67,6 +67,8 @@ export interface ContractDeviations {
   taggingChangesLastModified?: string;
   /** Setting tags while the object is being replaced fails (the write itself succeeds): the race case is ignored. */
   taggingRacesFail?: string;
+  /** GetObjectAttributes is not served, so a multipart object's parts cannot be listed. */
+  objectAttributesUnsupported?: string;
 }
 
 export interface ContractContext {
