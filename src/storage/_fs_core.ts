@@ -361,10 +361,14 @@ export async function createFsCore(rootDir: string, clock: Clock) {
     throw new AppError("Internal", `Object "${key}" keeps changing while it is opened`);
   }
 
-  /** Copies (a range of) a stored object into a new temp file, returning its path, size and MD5 when hashed. */
+  /**
+   * Copies (a range of) a stored object into a new temp file, returning its path, size and MD5 when hashed;
+   * `onChunk` sees the copied bytes too.
+   */
   async function copyToTemp(
     source: { bucket: string; key: string; range?: ByteRange },
     finish: (info: ObjectInfo, size: number, md5Hex: string | undefined, tags: ObjectTags) => unknown,
+    onChunk?: (chunk: Uint8Array) => void,
   ) {
     const src = await openObject(source.bucket, source.key);
     try {
@@ -373,7 +377,10 @@ export async function createFsCore(rootDir: string, clock: Clock) {
       const size = range ? range.end - range.start + 1 : src.source.size;
       const hash = copyKeepsEtag(src.info, range) ? undefined : createHash("md5");
       return await writeTemp(tmp, async (out) => {
-        await src.source.copy(start, size, out, hash && ((c) => hash.update(c)));
+        await src.source.copy(start, size, out, (c) => {
+          hash?.update(c);
+          onChunk?.(c);
+        });
         await out.writeMeta(finish(src.info, size, hash?.digest("hex"), src.tags));
       });
     } finally {

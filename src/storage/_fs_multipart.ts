@@ -9,6 +9,7 @@ import { drainBody } from "./_body.ts";
 import { validateKey } from "./_keys.ts";
 import {
   checkCompletionChecksums,
+  copiedPartChecksum,
   multipartChecksums,
   multipartEtag,
   partListing,
@@ -112,7 +113,8 @@ export function fsMultipart(core: FsCore): MultipartMethods {
 
     async uploadPartCopy(source, target) {
       validatePartNumber(target.partNumber);
-      await readUpload(target.bucket, target.key, target.uploadId);
+      const upload = await readUpload(target.bucket, target.key, target.uploadId);
+      const checksum = copiedPartChecksum(upload.options.checksumAlgorithm);
       let info: PartInfo | undefined;
       const tmpPath = await copyToTemp(
         { ...source, range: source.range ?? { start: 0, end: Number.MAX_SAFE_INTEGER } },
@@ -122,10 +124,11 @@ export function fsMultipart(core: FsCore): MultipartMethods {
             etag: quoteEtag(md5Hex!),
             size,
             lastModified: clock.now(),
-            checksums: {},
+            checksums: checksum.result(),
           };
           return info;
         },
+        checksum.update,
       );
       await publishPart(target.bucket, target.uploadId, target.partNumber, tmpPath);
       return info!;

@@ -22,7 +22,7 @@ import {
   type PutOptions,
   unquoteEtag,
 } from "./mod.ts";
-import { crc32, crc32c } from "./_crc.ts";
+import { createDigest } from "../gateway/wire/checksums.ts";
 import { combineCrcs, isCombinable } from "./_crc_combine.ts";
 import { resolveMaxKeys } from "./_sorted_keys.ts";
 
@@ -148,20 +148,26 @@ export function multipartEtag(parts: PartInfo[]): string {
 }
 
 function digestOf(algorithm: ChecksumAlgorithm, data: Uint8Array): Uint8Array | undefined {
-  switch (algorithm) {
-    case "sha1":
-    case "sha256":
-      return createHash(algorithm).update(data).digest();
-    case "crc32":
-    case "crc32c": {
-      const value = algorithm === "crc32" ? crc32(data) : crc32c(data);
-      const out = new Uint8Array(4);
-      new DataView(out.buffer).setUint32(0, value);
-      return out;
-    }
-    default:
-      return undefined; // crc64nvme is full-object only in S3; no composite form exists.
-  }
+  // crc64nvme is full-object only in S3; no composite form exists.
+  if (algorithm === "crc64nvme") return undefined;
+  const digest = createDigest(algorithm);
+  digest.update(data);
+  return digest.digest();
+}
+
+/**
+ * The checksum of a part copied into an upload (UploadPartCopy): S3 gives such a part the checksum of the upload's
+ * algorithm, computed from the copied bytes (`update` sees each chunk); none when the upload named no algorithm.
+ */
+export function copiedPartChecksum(algorithm: ChecksumAlgorithm | undefined): {
+  update(chunk: Uint8Array): void;
+  result(): Partial<Record<ChecksumAlgorithm, string>>;
+} {
+  const digest = algorithm && createDigest(algorithm);
+  return {
+    update: (chunk) => digest?.update(chunk),
+    result: () => digest ? { [algorithm!]: digest.digest().toBase64() } : {},
+  };
 }
 
 /**

@@ -109,7 +109,7 @@ export function s3Multipart(deps: S3MultipartDeps) {
       etag: quoted(out.CopyPartResult?.ETag),
       size,
       lastModified: clock.now(),
-      checksums: {},
+      checksums: checksumsOf(out.CopyPartResult ?? {}),
     };
   }
 

@@ -32,6 +32,7 @@ import { compareKeys, validateBucketName, validateKey } from "./_keys.ts";
 import {
   checkCompletionChecksums,
   copiedChecksums,
+  copiedPartChecksum,
   copyKeepsEtag,
   multipartChecksums,
   multipartEtag,
@@ -318,12 +319,14 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): ObjectStore
       validatePartNumber(target.partNumber);
       const u = uploadOf(target.bucket, target.key, target.uploadId);
       const { data } = sourceBytes(source);
+      const checksum = copiedPartChecksum(u.options.checksumAlgorithm);
+      checksum.update(data);
       const info: PartInfo = {
         partNumber: target.partNumber,
         etag: quoteEtag(await md5HexOf(data)),
         size: data.byteLength,
         lastModified: clock.now(),
-        checksums: {},
+        checksums: checksum.result(),
       };
       u.parts.set(target.partNumber, { info, data: data.slice() });
       return structuredClone(info);

@@ -1,4 +1,10 @@
-/** UploadPartCopy: a part from (a range of) an existing object. @module */
+/**
+ * UploadPartCopy: a part from (a range of) an existing object, with the checksum of the upload's algorithm when it
+ * named one (as S3 computes it for a copied part).
+ *
+ * @module
+ */
+import { checksumElements } from "../wire/checksums.ts";
 import { objectOf, type RequestContext, requireAccess } from "./_context.ts";
 import { parseCopyRange, resolveCopySource } from "./_copy_source.ts";
 import { partNumberOf, uploadIdOf } from "./_multipart_params.ts";
@@ -12,5 +18,9 @@ export async function uploadPartCopy(ctx: RequestContext): Promise<Response> {
   const range = parseCopyRange(ctx.headers.get("x-amz-copy-source-range"), info.size);
   const part = await ctx.store.uploadPartCopy({ ...source, ...(range ? { range } : {}) }, target);
   Object.assign(ctx.event, { size: part.size, etag: part.etag, source });
-  return xmlResponse(ctx.ids, "CopyPartResult", { LastModified: isoDate(part.lastModified), ETag: part.etag });
+  return xmlResponse(ctx.ids, "CopyPartResult", {
+    LastModified: isoDate(part.lastModified),
+    ETag: part.etag,
+    ...checksumElements(part.checksums),
+  });
 }

@@ -134,4 +134,48 @@ export const checksumCases: ContractCase[] = [
       await rejectsWithCode(store.listObjectParts(bucket, "missing"), "NoSuchKey");
     },
   },
+  {
+    name:
+      "a part copied into an upload with a checksum algorithm gets that checksum of the bytes copied; without one, none",
+    unsupportedWhen: ["multipartUnsupported", "checksumsNotStored"],
+    async fn({ store, bucket }) {
+      const source = bytes(MIN_PART_SIZE + 100, 9);
+      await store.putObject(bucket, "source", streamOf(source));
+      const copied = source.subarray(100);
+      const uploadId = await store.createMultipartUpload(bucket, "copied", {
+        checksumAlgorithm: "crc32",
+        checksumType: "COMPOSITE",
+      });
+      const first = await store.uploadPartCopy({
+        bucket,
+        key: "source",
+        range: { start: 100, end: source.byteLength - 1 },
+      }, {
+        bucket,
+        key: "copied",
+        uploadId,
+        partNumber: 1,
+      });
+      assert.deepEqual(first.checksums, { crc32: digestBase64("crc32", copied) });
+      const tail = bytes(10, 4);
+      const second = await store.uploadPart(bucket, "copied", { uploadId, partNumber: 2 }, streamOf(tail), {
+        checksums: { crc32: digestBase64("crc32", tail) },
+        contentLength: tail.byteLength,
+      });
+      const listed = await store.listParts(bucket, "copied", uploadId);
+      assert.deepEqual(listed.parts.map((p) => p.checksums), [first.checksums, second.checksums]);
+      const done = await store.completeMultipartUpload(bucket, "copied", uploadId, [first, second]);
+      assert.match(done.checksums.crc32 ?? "", /-2$/, "every part has its checksum, so the object has one");
+
+      const plain = await store.createMultipartUpload(bucket, "plain");
+      const part = await store.uploadPartCopy({ bucket, key: "source" }, {
+        bucket,
+        key: "plain",
+        uploadId: plain,
+        partNumber: 1,
+      });
+      assert.deepEqual(part.checksums, {});
+      await store.abortMultipartUpload(bucket, "plain", plain);
+    },
+  },
 ];
