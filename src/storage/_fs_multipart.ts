@@ -9,9 +9,9 @@ import { drainBody } from "./_body.ts";
 import { validateKey } from "./_keys.ts";
 import {
   checkCompletionChecksums,
-  copiedPartChecksum,
   multipartChecksums,
   multipartEtag,
+  partChecksums,
   partListing,
   quoteEtag,
   selectCompletedParts,
@@ -94,16 +94,21 @@ export function fsMultipart(core: FsCore): MultipartMethods {
 
     async uploadPart(bucket, key, upload, body, opts = {}) {
       validatePartNumber(upload.partNumber);
-      await readUpload(bucket, key, upload.uploadId);
+      const { options } = await readUpload(bucket, key, upload.uploadId);
+      const checksums = partChecksums(options.checksumAlgorithm, opts.checksums);
       let info: PartInfo | undefined;
       const tmpPath = await writeTemp(tmp, async (out) => {
-        const { size, md5Hex } = await drainBody(body, opts, out.write, core.bodyHash(opts));
+        const write = (chunk: Uint8Array) => {
+          checksums.update(chunk);
+          return out.write(chunk);
+        };
+        const { size, md5Hex } = await drainBody(body, opts, write, core.bodyHash(opts));
         info = {
           partNumber: upload.partNumber,
           etag: quoteEtag(md5Hex),
           size,
           lastModified: clock.now(),
-          checksums: { ...opts.checksums },
+          checksums: checksums.result(),
         };
         await out.writeMeta(info);
       }, { direct: core.direct });
@@ -114,7 +119,7 @@ export function fsMultipart(core: FsCore): MultipartMethods {
     async uploadPartCopy(source, target) {
       validatePartNumber(target.partNumber);
       const upload = await readUpload(target.bucket, target.key, target.uploadId);
-      const checksum = copiedPartChecksum(upload.options.checksumAlgorithm);
+      const checksums = partChecksums(upload.options.checksumAlgorithm);
       let info: PartInfo | undefined;
       const tmpPath = await copyToTemp(
         { ...source, range: source.range ?? { start: 0, end: Number.MAX_SAFE_INTEGER } },
@@ -124,11 +129,11 @@ export function fsMultipart(core: FsCore): MultipartMethods {
             etag: quoteEtag(md5Hex!),
             size,
             lastModified: clock.now(),
-            checksums: checksum.result(),
+            checksums: checksums.result(),
           };
           return info;
         },
-        checksum.update,
+        checksums.update,
       );
       await publishPart(target.bucket, target.uploadId, target.partNumber, tmpPath);
       return info!;

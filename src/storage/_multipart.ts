@@ -156,17 +156,23 @@ function digestOf(algorithm: ChecksumAlgorithm, data: Uint8Array): Uint8Array | 
 }
 
 /**
- * The checksum of a part copied into an upload (UploadPartCopy): S3 gives such a part the checksum of the upload's
- * algorithm, computed from the copied bytes (`update` sees each chunk); none when the upload named no algorithm.
+ * The checksums a part keeps: those the client sent with it (`given`, verified; for a copy, none), and the checksum of
+ * the upload's `algorithm` computed from the part's bytes when the client did not send that one, as S3 computes it.
+ * `update` sees each chunk of the part; `result` reads `given` again, since trailing checksums arrive with the end of
+ * the body.
  */
-export function copiedPartChecksum(algorithm: ChecksumAlgorithm | undefined): {
-  update(chunk: Uint8Array): void;
-  result(): Partial<Record<ChecksumAlgorithm, string>>;
-} {
-  const digest = algorithm && createDigest(algorithm);
+export function partChecksums(
+  algorithm: ChecksumAlgorithm | undefined,
+  given: Partial<Record<ChecksumAlgorithm, string>> = {},
+): { update(chunk: Uint8Array): void; result(): Partial<Record<ChecksumAlgorithm, string>> } {
+  const digest = algorithm && given[algorithm] === undefined ? createDigest(algorithm) : undefined;
   return {
     update: (chunk) => digest?.update(chunk),
-    result: () => digest ? { [algorithm!]: digest.digest().toBase64() } : {},
+    result: () => {
+      const out = { ...given };
+      if (digest && out[algorithm!] === undefined) out[algorithm!] = digest.digest().toBase64();
+      return out;
+    },
   };
 }
 

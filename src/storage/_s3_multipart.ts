@@ -164,7 +164,8 @@ export function s3Multipart(deps: S3MultipartDeps) {
           etag: quoted(out.ETag),
           size,
           lastModified: clock.now(),
-          checksums: { ...opts.checksums },
+          // The upstream's answer names the checksum it computed for a part sent without one.
+          checksums: { ...checksumsOf(out), ...opts.checksums },
         };
       } finally {
         if (spooled) await Deno.remove(spooled).catch(() => {});

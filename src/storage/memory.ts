@@ -32,11 +32,11 @@ import { compareKeys, validateBucketName, validateKey } from "./_keys.ts";
 import {
   checkCompletionChecksums,
   copiedChecksums,
-  copiedPartChecksum,
   copyKeepsEtag,
   multipartChecksums,
   multipartEtag,
   objectPartListing,
+  partChecksums,
   partListing,
   quoteEtag,
   selectCompletedParts,
@@ -301,15 +301,16 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): ObjectStore
 
     async uploadPart(bucket, key, upload, body, opts = {}) {
       validatePartNumber(upload.partNumber);
-      uploadOf(bucket, key, upload.uploadId);
+      const checksums = partChecksums(uploadOf(bucket, key, upload.uploadId).options.checksumAlgorithm, opts.checksums);
       const { data, md5Hex } = await readBody(body, opts);
+      checksums.update(data);
       const u = uploadOf(bucket, key, upload.uploadId);
       const info: PartInfo = {
         partNumber: upload.partNumber,
         etag: quoteEtag(md5Hex),
         size: data.byteLength,
         lastModified: clock.now(),
-        checksums: { ...opts.checksums },
+        checksums: checksums.result(),
       };
       u.parts.set(upload.partNumber, { info, data });
       return structuredClone(info);
@@ -319,14 +320,14 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): ObjectStore
       validatePartNumber(target.partNumber);
       const u = uploadOf(target.bucket, target.key, target.uploadId);
       const { data } = sourceBytes(source);
-      const checksum = copiedPartChecksum(u.options.checksumAlgorithm);
-      checksum.update(data);
+      const checksums = partChecksums(u.options.checksumAlgorithm);
+      checksums.update(data);
       const info: PartInfo = {
         partNumber: target.partNumber,
         etag: quoteEtag(await md5HexOf(data)),
         size: data.byteLength,
         lastModified: clock.now(),
-        checksums: checksum.result(),
+        checksums: checksums.result(),
       };
       u.parts.set(target.partNumber, { info, data: data.slice() });
       return structuredClone(info);

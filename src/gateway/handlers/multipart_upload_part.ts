@@ -15,6 +15,7 @@ export async function uploadPart(ctx: RequestContext): Promise<Response> {
   });
   Object.assign(ctx.event, { size: part.size, etag: part.etag, checksums: part.checksums });
   const headers: Record<string, string> = { etag: part.etag };
-  for (const [alg, v] of Object.entries(payload.checksums)) headers[`x-amz-checksum-${alg}`] = v;
+  // The part's checksums: those sent, and the upload's algorithm's when the store computed it.
+  for (const [alg, v] of Object.entries(part.checksums)) headers[`x-amz-checksum-${alg}`] = v;
   return emptyResponse(ctx.ids, 200, headers);
 }
