@@ -504,7 +504,7 @@ Deno.test("SDK object tags: Tagging on PutObject and a presigned POST, TagCount 
   });
 });
 
-Deno.test("SDK multipart with CRC64NVME and with CRC32 FULL_OBJECT: ListParts names the choice and each part's checksum, a completion must name the right ones, GetObjectAttributes pages through the object's parts, the whole object's checksum is checked by the SDK on GET", async () => {
+Deno.test("SDK multipart with CRC64NVME and with CRC32 FULL_OBJECT: ListParts names the choice and each part's checksum, a completion must name the right ones, GetObjectAttributes pages through the object's parts, the whole object's checksum is checked by the SDK on GET and named in listings", async () => {
   await withServer(async (s3) => {
     const parts = [new Uint8Array(5 * 1024 * 1024).fill(7), new Uint8Array(1234).fill(9)];
     const whole = new Uint8Array([...parts[0]!, ...parts[1]!]);
@@ -577,6 +577,15 @@ Deno.test("SDK multipart with CRC64NVME and with CRC32 FULL_OBJECT: ListParts na
       assert.equal(got.ChecksumType, "FULL_OBJECT");
       assert.equal((await got.Body!.transformToByteArray()).byteLength, whole.byteLength);
     }
+    const { Contents } = await s3.send(new ListObjectsV2Command({ Bucket: "sdk" }));
+    assert.deepEqual(
+      Contents!.map(({ Key, ChecksumAlgorithm, ChecksumType }) => ({ Key, ChecksumAlgorithm, ChecksumType })),
+      [
+        { Key: "crc32-full", ChecksumAlgorithm: ["CRC32"], ChecksumType: "FULL_OBJECT" },
+        { Key: "nvme", ChecksumAlgorithm: ["CRC64NVME"], ChecksumType: "FULL_OBJECT" },
+      ],
+      "listings name each object's checksum and its type",
+    );
   });
 });
 

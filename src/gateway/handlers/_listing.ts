@@ -1,6 +1,7 @@
 /** Parameters and entries shared by ListObjects (v1) and ListObjectsV2. @module */
 import type { ListResult, ObjectInfo } from "../../storage/mod.ts";
 import { S3Error } from "../s3_errors.ts";
+import { checksumType } from "../wire/checksums.ts";
 import { uriEncode } from "../wire/sigv4.ts";
 import type { XmlNode } from "../wire/xml.ts";
 import { bucketOf, type RequestContext, requireAccess } from "./_context.ts";
@@ -60,14 +61,22 @@ export async function listPage(
   });
 }
 
+/** A listed object's checksum algorithms and, as S3 lists it, the type of its checksum (all of one type). */
+function checksumListing(checksums: ObjectInfo["checksums"]): XmlNode {
+  const values = Object.values(checksums);
+  if (values.length === 0) return {};
+  return {
+    ChecksumAlgorithm: Object.keys(checksums).map((a) => a.toUpperCase()),
+    ChecksumType: checksumType(values[0]!),
+  };
+}
+
 export function contentsEntry(o: ObjectInfo, p: ListParams, options: { owner: boolean }): XmlNode {
   return {
     Key: p.encode(o.key),
     LastModified: isoDate(o.lastModified),
     ETag: o.etag,
-    ...(Object.keys(o.checksums).length > 0
-      ? { ChecksumAlgorithm: Object.keys(o.checksums).map((a) => a.toUpperCase()) }
-      : {}),
+    ...checksumListing(o.checksums),
     Size: o.size,
     ...(options.owner ? { Owner: OWNER } : {}),
     StorageClass: o.storageClass ?? "STANDARD",
