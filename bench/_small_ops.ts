@@ -55,7 +55,7 @@ function crc32Base64(body: Uint8Array): string {
 
 const SDK_HEADERS = { "x-amz-user-agent": "aws-sdk-js/3.1175.0", "amz-sdk-request": "attempt=1; max=1" };
 
-async function signAll(
+export async function signAll(
   t: SmallOpsTarget,
   method: "PUT" | "GET",
   keys: string[],
@@ -91,7 +91,7 @@ async function signAll(
 }
 
 /** Runs `fn` for 0 … count-1, `concurrency` at a time, each runner on a connection of its own. */
-async function timedParallel(
+export async function timedParallel(
   t: SmallOpsTarget,
   count: number,
   concurrency: number,
