@@ -186,7 +186,7 @@ export function fsMultipart(core: FsCore): MultipartMethods {
       const maxParts = resolveMaxKeys(opts.maxParts);
       const numbers = (await partNumbers(bucket, uploadId)).filter((n) => n > (opts.partNumberMarker ?? 0));
       const parts = await readParts(bucket, uploadId, numbers.slice(0, maxParts));
-      return partListing(parts, numbers.length > maxParts, upload.options);
+      return partListing(parts, numbers.length > maxParts, upload.options, opts.partNumberMarker);
     },
 
     async listMultipartUploads(bucket, opts = {}) {

@@ -81,20 +81,26 @@ export function selectCompletedParts(requested: CompletedPart[], stored: Map<num
   return selected;
 }
 
+/** Where the next page starts: after the last part listed (after `marker` when a page of none was asked for). */
+function nextMarker(parts: readonly { partNumber: number }[], marker: number | undefined): number {
+  return parts[parts.length - 1]?.partNumber ?? marker ?? 0;
+}
+
 /**
- * A page of ListParts: `parts` (ascending, at most the page's size), whether more follow, and the upload's checksum
- * choice from the `options` it was created with.
+ * A page of ListParts after `marker`: `parts` (ascending, at most the page's size), whether more follow, and the
+ * upload's checksum choice from the `options` it was created with.
  */
 export function partListing(
   parts: PartInfo[],
   isTruncated: boolean,
   options: Pick<PutOptions, "checksumAlgorithm" | "checksumType">,
+  marker: number | undefined,
 ): PartListing {
   const { checksumAlgorithm, checksumType } = options;
   return {
     parts,
     isTruncated,
-    ...(isTruncated ? { nextPartNumberMarker: parts[parts.length - 1]!.partNumber } : {}),
+    ...(isTruncated ? { nextPartNumberMarker: nextMarker(parts, marker) } : {}),
     ...(checksumAlgorithm ? { checksumAlgorithm } : {}),
     ...(checksumType ? { checksumType } : {}),
   };
@@ -114,7 +120,7 @@ export function objectPartListing(
     totalPartsCount: parts.length,
     parts: page,
     isTruncated,
-    ...(isTruncated ? { nextPartNumberMarker: page[page.length - 1]!.partNumber } : {}),
+    ...(isTruncated ? { nextPartNumberMarker: nextMarker(page, options.partNumberMarker) } : {}),
   };
 }
 

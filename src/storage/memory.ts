@@ -377,7 +377,8 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): ObjectStore
       const maxParts = resolveMaxKeys(opts.maxParts);
       const all = [...u.parts.values()].map((p) => p.info).filter((p) => p.partNumber > (opts.partNumberMarker ?? 0))
         .sort((a, b) => a.partNumber - b.partNumber);
-      return partListing(all.slice(0, maxParts).map((p) => structuredClone(p)), all.length > maxParts, u.options);
+      const parts = all.slice(0, maxParts).map((p) => structuredClone(p));
+      return partListing(parts, all.length > maxParts, u.options, opts.partNumberMarker);
     },
 
     async listMultipartUploads(bucket, opts: ListUploadsOptions = {}) {

@@ -79,6 +79,8 @@ export const checksumCases: ContractCase[] = [
       ]);
       const page = await store.listParts(bucket, "listed", up.uploadId, { partNumberMarker: 1 });
       assert.deepEqual([page.parts.map((p) => p.partNumber), page.checksumAlgorithm], [[2], "sha256"]);
+      const none = await store.listParts(bucket, "listed", up.uploadId, { partNumberMarker: 1, maxParts: 0 });
+      assert.deepEqual([none.parts, none.isTruncated, none.nextPartNumberMarker], [[], true, 1], "a page of no parts");
 
       const named = up.parts.map((p, i) => ({ ...p, checksums: { sha256: listed.parts[i]!.checksums.sha256! } }));
       const swapped = [{ ...named[0]!, checksums: named[1]!.checksums }, named[1]!];
@@ -87,8 +89,8 @@ export const checksumCases: ContractCase[] = [
       assert.match(done.checksums.sha256 ?? "", /-2$/, "the refused completion left the upload completable");
 
       const plain = await store.createMultipartUpload(bucket, "plain");
-      const none = await store.listParts(bucket, "plain", plain);
-      assert.deepEqual([none.checksumAlgorithm, none.checksumType], [undefined, undefined]);
+      const unnamed = await store.listParts(bucket, "plain", plain);
+      assert.deepEqual([unnamed.checksumAlgorithm, unnamed.checksumType], [undefined, undefined]);
       await store.abortMultipartUpload(bucket, "plain", plain);
     },
   },
@@ -120,6 +122,8 @@ export const checksumCases: ContractCase[] = [
         true,
         1,
       ]);
+      const empty = await store.listObjectParts(bucket, "parts", { maxParts: 0 });
+      assert.deepEqual([empty?.parts, empty?.isTruncated, empty?.nextPartNumberMarker], [[], true, 0]);
       const rest = await store.listObjectParts(bucket, "parts", { partNumberMarker: 1 });
       assert.deepEqual([rest?.parts.map((p) => p.partNumber), rest?.totalPartsCount, rest?.isTruncated], [
         [2],
