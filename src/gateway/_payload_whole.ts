@@ -45,7 +45,15 @@ export function wholePayload(req: Request, declaredLength: number, checks: Whole
       if (req.body && !req.body.locked) return req.body.cancel(reason);
     },
   }, { highWaterMark: 0 });
-  return { stream, declaredLength, checksums, failure: () => failure, bytesIn: () => bytesIn };
+  const { alg } = checks.checksum;
+  return {
+    stream,
+    declaredLength,
+    checksums,
+    failure: () => failure,
+    bytesIn: () => bytesIn,
+    ...(alg ? { checksumAlgorithm: alg } : {}),
+  };
 }
 
 /** The checks of `createPayload`'s `verify` and `finish` for a body read whole; fills `checksums`. */

@@ -21,6 +21,8 @@ export interface Payload {
   declaredLength: number | undefined;
   /** Checksums verified so far; complete once `stream` has ended. */
   checksums: Partial<Record<ChecksumAlgorithm, string>>;
+  /** The algorithm whose value `checksums` holds once `stream` has ended (sent as a header or trailer, or announced). */
+  checksumAlgorithm?: ChecksumAlgorithm;
   /** The first verification failure, if any (stores may wrap stream errors; this is the one to report). */
   failure(): unknown;
   /** Raw bytes received on the wire. */
@@ -273,6 +275,7 @@ export function createPayload(req: Request, options: PayloadOptions, headers: He
     failure: () => failure,
     bytesIn: () => bytesIn,
     ...(storeMd5Hex ? { storeMd5Hex } : {}),
+    ...(checksum.alg ? { checksumAlgorithm: checksum.alg } : {}),
   };
 }
 

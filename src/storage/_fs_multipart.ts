@@ -95,7 +95,7 @@ export function fsMultipart(core: FsCore): MultipartMethods {
     async uploadPart(bucket, key, upload, body, opts = {}) {
       validatePartNumber(upload.partNumber);
       const { options } = await readUpload(bucket, key, upload.uploadId);
-      const checksums = partChecksums(options.checksumAlgorithm, opts.checksums);
+      const checksums = partChecksums(options.checksumAlgorithm, opts);
       let info: PartInfo | undefined;
       const tmpPath = await writeTemp(tmp, async (out) => {
         const write = (chunk: Uint8Array) => {

@@ -162,21 +162,23 @@ function digestOf(algorithm: ChecksumAlgorithm, data: Uint8Array): Uint8Array | 
 }
 
 /**
- * The checksums a part keeps: those the client sent with it (`given`, verified; for a copy, none), and the checksum of
- * the upload's `algorithm` computed from the part's bytes when the client did not send that one, as S3 computes it.
- * `update` sees each chunk of the part; `result` reads `given` again, since trailing checksums arrive with the end of
- * the body.
+ * The checksums a part keeps: those the client sent with it (`options.checksums`, verified; for a copy, none), and the
+ * checksum of the upload's `algorithm` computed from the part's bytes when the client sends no such one (neither given
+ * nor `pendingChecksum`), as S3 computes it. `update` sees each chunk of the part; `result` reads the given checksums
+ * again, since trailing ones arrive with the end of the body.
  */
 export function partChecksums(
   algorithm: ChecksumAlgorithm | undefined,
-  given: Partial<Record<ChecksumAlgorithm, string>> = {},
+  options: Pick<PutOptions, "checksums" | "pendingChecksum"> = {},
 ): { update(chunk: Uint8Array): void; result(): Partial<Record<ChecksumAlgorithm, string>> } {
-  const digest = algorithm && given[algorithm] === undefined ? createDigest(algorithm) : undefined;
+  const given = options.checksums ?? {};
+  const sent = (a: ChecksumAlgorithm) => given[a] !== undefined || options.pendingChecksum === a;
+  const digest = algorithm && !sent(algorithm) ? createDigest(algorithm) : undefined;
   return {
     update: (chunk) => digest?.update(chunk),
     result: () => {
       const out = { ...given };
-      if (digest && out[algorithm!] === undefined) out[algorithm!] = digest.digest().toBase64();
+      if (digest) out[algorithm!] ??= digest.digest().toBase64();
       return out;
     },
   };
@@ -201,7 +203,7 @@ export function multipartChecksums(
     }
     const raw = Buffer.concat(parts.map((p) => Buffer.from(p.checksums[algorithm]!, "base64")));
     const digest = digestOf(algorithm, raw);
-    if (digest) out[algorithm] = `${Buffer.from(digest).toString("base64")}-${parts.length}`;
+    if (digest) out[algorithm] = `${digest.toBase64()}-${parts.length}`;
   }
   return out;
 }

@@ -301,7 +301,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): ObjectStore
 
     async uploadPart(bucket, key, upload, body, opts = {}) {
       validatePartNumber(upload.partNumber);
-      const checksums = partChecksums(uploadOf(bucket, key, upload.uploadId).options.checksumAlgorithm, opts.checksums);
+      const checksums = partChecksums(uploadOf(bucket, key, upload.uploadId).options.checksumAlgorithm, opts);
       const { data, md5Hex } = await readBody(body, opts);
       checksums.update(data);
       const u = uploadOf(bucket, key, upload.uploadId);

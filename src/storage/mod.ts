@@ -75,6 +75,8 @@ export interface PutOptions extends StoredHeaders {
    * stream has ended.
    */
   checksums?: Partial<Record<ChecksumAlgorithm, string>>;
+  /** The algorithm whose verified value the caller adds to `checksums` by the end of the body: no need to compute it. */
+  pendingChecksum?: ChecksumAlgorithm;
   storageClass?: string;
   /** Of a multipart upload: the algorithm of the checksums its parts will carry (`x-amz-checksum-algorithm`). */
   checksumAlgorithm?: ChecksumAlgorithm;
@@ -209,11 +211,7 @@ export interface CompletedPart {
 }
 
 /** A part of a completed multipart object. */
-export interface ObjectPart {
-  partNumber: number;
-  size: number;
-  checksums: Partial<Record<ChecksumAlgorithm, string>>;
-}
+export type ObjectPart = Pick<PartInfo, "partNumber" | "size" | "checksums">;
 
 /** A page of a multipart object's parts, with the ETag of the object they are the parts of. */
 export interface ObjectPartListing {
@@ -295,7 +293,7 @@ export interface ObjectStore {
     key: string,
     upload: { uploadId: string; partNumber: number },
     body: ReadableStream<Uint8Array>,
-    options?: Pick<PutOptions, "checksums" | "expectedMd5Hex" | "contentLength" | "signal">,
+    options?: Pick<PutOptions, "checksums" | "pendingChecksum" | "expectedMd5Hex" | "contentLength" | "signal">,
   ): Promise<PartInfo>;
   uploadPartCopy(
     source: { bucket: string; key: string; range?: ByteRange },

@@ -10,6 +10,7 @@ export async function uploadPart(ctx: RequestContext): Promise<Response> {
   const payload = ctx.payload({ md5CheckedByStore: true });
   const part = await ctx.store.uploadPart(bucket, key, upload, payload.stream, {
     checksums: payload.checksums,
+    ...(payload.checksumAlgorithm ? { pendingChecksum: payload.checksumAlgorithm } : {}),
     ...(payload.storeMd5Hex ? { expectedMd5Hex: payload.storeMd5Hex } : {}),
     ...(payload.declaredLength !== undefined ? { contentLength: payload.declaredLength } : {}),
   });
