@@ -55,7 +55,7 @@ function crc32Base64(body: Uint8Array): string {
 
 const SDK_HEADERS = { "x-amz-user-agent": "aws-sdk-js/3.1175.0", "amz-sdk-request": "attempt=1; max=1" };
 
-export async function signAll(
+async function signAll(
   t: SmallOpsTarget,
   method: "PUT" | "GET",
   keys: string[],
@@ -90,46 +90,63 @@ export async function signAll(
   }));
 }
 
-/** Runs `fn` for 0 … count-1, `concurrency` at a time, each runner on a connection of its own. */
-export async function timedParallel(
-  t: SmallOpsTarget,
+/**
+ * Runs `count` requests split evenly among the servers of `group`, `concurrency` connections in all (as evenly
+ * split), each runner on a connection of its own: `fn(t, j, conn, i)` sends request `i` of server `j`'s share. Returns
+ * the requests per second over all, the group's server CPU and this client's CPU per request.
+ */
+async function timedPhase(
+  group: SmallOpsTarget[],
   count: number,
   concurrency: number,
-  fn: (conn: RawConnection, i: number) => Promise<void>,
+  fn: (t: SmallOpsTarget, j: number, conn: RawConnection, i: number) => Promise<void>,
 ): Promise<{ ops: number; cpuMs: number; clientCpuMs: number }> {
-  const { pid } = t;
-  const conns = await Promise.all(Array.from({ length: concurrency }, () => RawConnection.open(t.endpoint)));
-  let next = 0;
-  const cpu0 = processCpuMs(pid);
+  const share = count / group.length;
+  const conns = await Promise.all(
+    group.map((t) =>
+      Promise.all(Array.from({ length: concurrency / group.length }, () => RawConnection.open(t.endpoint)))
+    ),
+  );
+  const groupCpu = () => group.reduce((sum, t) => sum + processCpuMs(t.pid), 0);
+  const cpu0 = groupCpu();
   const client0 = processCpuMs(Deno.pid);
   const t0 = performance.now();
   try {
-    await Promise.all(conns.map(async (conn) => {
-      while (next < count) await fn(conn, next++);
+    await Promise.all(group.map((t, j) => {
+      let next = 0;
+      return Promise.all(conns[j]!.map(async (conn) => {
+        while (next < share) await fn(t, j, conn, next++);
+      }));
     }));
   } finally {
-    for (const conn of conns) conn.close();
+    for (const conn of conns.flat()) conn.close();
   }
   const seconds = (performance.now() - t0) / 1000;
   return {
     ops: count / seconds,
-    cpuMs: (processCpuMs(pid) - cpu0) / count,
+    cpuMs: (groupCpu() - cpu0) / count,
     clientCpuMs: (processCpuMs(Deno.pid) - client0) / count,
   };
 }
 
-/** `count` 4 KiB PUTs under `prefix`, then GETs of them, `concurrency` in flight. */
-async function putsThenGets(t: SmallOpsTarget, prefix: string, count: number, concurrency: number) {
+/**
+ * `count` 4 KiB PUTs under `prefix`, then GETs of them, `concurrency` in flight; with several servers in `group`, the
+ * keys and connections split evenly among them (they take the load together).
+ */
+export async function putsThenGets(group: SmallOpsTarget[], prefix: string, count: number, concurrency: number) {
+  if (count % group.length !== 0 || concurrency % group.length !== 0) {
+    throw new Error(`${group.length} servers cannot share ${count} requests on ${concurrency} connections evenly`);
+  }
   const body = new Uint8Array(4096).map((_, i) => i & 0xff);
-  const keys = Array.from({ length: count }, (_, i) => `${prefix}${i}`);
-  const puts = await signAll(t, "PUT", keys, body);
-  const put = await timedParallel(t, count, concurrency, async (conn, i) => {
-    const res = await conn.request("PUT", puts[i]!.path, puts[i]!.headers, body);
+  const keys = Array.from({ length: count / group.length }, (_, i) => `${prefix}${i}`);
+  const puts = await Promise.all(group.map((t) => signAll(t, "PUT", keys, body)));
+  const put = await timedPhase(group, count, concurrency, async (t, j, conn, i) => {
+    const res = await conn.request("PUT", puts[j]![i]!.path, puts[j]![i]!.headers, body);
     if (res.status !== 200) throw new Error(`${t.name}: PUT answered ${res.status}`);
   });
-  const gets = await signAll(t, "GET", keys, body);
-  const get = await timedParallel(t, count, concurrency, async (conn, i) => {
-    const res = await conn.request("GET", gets[i]!.path, gets[i]!.headers);
+  const gets = await Promise.all(group.map((t) => signAll(t, "GET", keys, body)));
+  const get = await timedPhase(group, count, concurrency, async (t, j, conn, i) => {
+    const res = await conn.request("GET", gets[j]![i]!.path, gets[j]![i]!.headers);
     if (res.status !== 200 || res.length !== body.byteLength) {
       throw new Error(`${t.name}: GET answered ${res.status} with ${res.length} bytes`);
     }
@@ -137,7 +154,7 @@ async function putsThenGets(t: SmallOpsTarget, prefix: string, count: number, co
   return { put, get };
 }
 
-function result(run: Awaited<ReturnType<typeof putsThenGets>>): SmallOpsResult {
+export function result(run: Awaited<ReturnType<typeof putsThenGets>>): SmallOpsResult {
   const { put, get } = run;
   return {
     putOps: put.ops,
@@ -175,14 +192,14 @@ export async function smallOpsRounds(
   plan: SmallOpsPlan,
 ): Promise<Map<string, SmallOpsResult[]>> {
   if (plan.warmup > 0) {
-    for (const t of targets) await putsThenGets(t, "warmup/", plan.warmup, plan.concurrency);
+    for (const t of targets) await putsThenGets([t], "warmup/", plan.warmup, plan.concurrency);
   }
   const results = new Map(targets.map((t) => [t.name, [] as SmallOpsResult[]]));
   for (let round = 0; round < plan.rounds; round++) {
     const order = round % 2 === 0 ? targets : targets.toReversed();
     for (const t of order) {
       await plan.beforeTurn?.();
-      results.get(t.name)!.push(result(await putsThenGets(t, `small/${round}/`, plan.count, plan.concurrency)));
+      results.get(t.name)!.push(result(await putsThenGets([t], `small/${round}/`, plan.count, plan.concurrency)));
     }
   }
   return results;

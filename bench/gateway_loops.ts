@@ -12,45 +12,17 @@
  * @module
  */
 import { run, startAppliance } from "../tests/e2e/_appliance.ts";
-import { median, processCpuMs, signAll, type SmallOpsTarget, timedParallel } from "./_small_ops.ts";
+import { medianResult, putsThenGets, result, type SmallOpsResult, type SmallOpsTarget } from "./_small_ops.ts";
 
 const LOOPS = Number(Deno.env.get("BENCH_LOOPS") ?? 2);
 const ROUNDS = Number(Deno.env.get("BENCH_LOOPS_ROUNDS") ?? 3);
 const OPS = Number(Deno.env.get("BENCH_GW_SMALL_OPS") ?? 4000);
 const WARMUP = Number(Deno.env.get("BENCH_GW_SMALL_WARMUP") ?? 8000);
 const CONCURRENCY = 16;
-if (CONCURRENCY % LOOPS !== 0 || OPS % LOOPS !== 0 || WARMUP % LOOPS !== 0) {
-  throw new Error(`BENCH_LOOPS (${LOOPS}) must divide ${CONCURRENCY} connections and the operation counts`);
-}
 
-const body = new Uint8Array(4096).map((_, i) => i & 0xff);
-
-/** One phase of `count` requests split among `group`; requests per second over all, and server CPU per request. */
-async function phase(group: SmallOpsTarget[], method: "PUT" | "GET", prefix: string, count: number) {
-  const share = count / group.length;
-  const keys = Array.from({ length: share }, (_, i) => `${prefix}${i}`);
-  const signed = await Promise.all(group.map((t) => signAll(t, method, keys, body)));
-  const cpu0 = group.map((t) => processCpuMs(t.pid));
-  const t0 = performance.now();
-  await Promise.all(group.map((t, j) =>
-    timedParallel(t, share, CONCURRENCY / group.length, async (conn, i) => {
-      const { path, headers } = signed[j]![i]!;
-      const res = method === "PUT"
-        ? await conn.request("PUT", path, headers, body)
-        : await conn.request("GET", path, headers);
-      if (res.status !== 200) throw new Error(`${t.name}: ${method} answered ${res.status}`);
-    })
-  ));
-  const seconds = (performance.now() - t0) / 1000;
-  const cpu = group.reduce((sum, t, j) => sum + processCpuMs(t.pid) - cpu0[j]!, 0);
-  return { ops: count / seconds, cpuMs: cpu / count };
-}
-
-async function turn(group: SmallOpsTarget[], prefix: string, count: number) {
+async function turn(group: SmallOpsTarget[], prefix: string, count: number): Promise<SmallOpsResult> {
   await run("/bin/sync", []);
-  const put = await phase(group, "PUT", prefix, count);
-  const get = await phase(group, "GET", prefix, count);
-  return { put, get };
+  return result(await putsThenGets(group, prefix, count, CONCURRENCY));
 }
 
 const apps = await Promise.all(Array.from({ length: LOOPS }, () => startAppliance()));
@@ -68,21 +40,19 @@ try {
     await turn(one, "warmup/one/", WARMUP);
     await turn(targets, "warmup/all/", WARMUP);
   }
-  const results = { one: [] as Awaited<ReturnType<typeof turn>>[], all: [] as Awaited<ReturnType<typeof turn>>[] };
+  const results: Record<"one" | "all", SmallOpsResult[]> = { one: [], all: [] };
   for (let round = 0; round < ROUNDS; round++) {
     const order = round % 2 === 0 ? ["one", "all"] as const : ["all", "one"] as const;
     for (const which of order) {
       results[which].push(await turn(which === "one" ? one : targets, `small/${round}/${which}/`, OPS));
     }
   }
-  const line = (label: string, rs: Awaited<ReturnType<typeof turn>>[]) => {
-    const list = (f: (r: (typeof rs)[number]) => number, digits = 0) =>
-      rs.map((r) => f(r).toLocaleString("en-US", { maximumFractionDigits: digits })).join(", ");
-    return `| ${label} | ${list((r) => r.put.ops)} | ${median(rs.map((r) => r.put.ops)).toFixed(0)} | ${
-      list((r) => r.get.ops)
-    } | ${median(rs.map((r) => r.get.ops)).toFixed(0)} | ${median(rs.map((r) => r.put.cpuMs)).toFixed(2)} / ${
-      median(rs.map((r) => r.get.cpuMs)).toFixed(2)
-    } |`;
+  const rate = (n: number) => n.toLocaleString("en-US", { maximumFractionDigits: 0 });
+  const line = (label: string, rounds: SmallOpsResult[]) => {
+    const m = medianResult(rounds);
+    return `| ${label} | ${rounds.map((r) => rate(r.putOps)).join(", ")} | ${rate(m.putOps)} | ${
+      rounds.map((r) => rate(r.getOps)).join(", ")
+    } | ${rate(m.getOps)} | ${m.putCpuMs.toFixed(2)} / ${m.getCpuMs.toFixed(2)} |`;
   };
   console.log(
     `\n${OPS} × 4 KiB PUTs then GETs per turn at concurrency ${CONCURRENCY}, ${ROUNDS} rounds, after ${WARMUP} untimed\n`,
@@ -91,9 +61,12 @@ try {
   console.log("| --- | --- | ---: | --- | ---: | --- |");
   console.log(line("1", results.one));
   console.log(line(`${LOOPS} (keys and connections split)`, results.all));
-  const ratio = (f: (r: Awaited<ReturnType<typeof turn>>) => number) =>
-    (median(results.all.map(f)) / median(results.one.map(f))).toFixed(2);
-  console.log(`\n${LOOPS} against 1: PUT ${ratio((r) => r.put.ops)}×, GET ${ratio((r) => r.get.ops)}×`);
+  const [single, all] = [medianResult(results.one), medianResult(results.all)];
+  console.log(
+    `\n${LOOPS} against 1: PUT ${(all.putOps / single.putOps).toFixed(2)}×, GET ${
+      (all.getOps / single.getOps).toFixed(2)
+    }×`,
+  );
 } finally {
   for (const app of apps) {
     await app.stop();
