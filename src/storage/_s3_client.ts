@@ -8,6 +8,7 @@ import { NodeHttpHandler } from "@smithy/node-http-handler";
 import { Agent as HttpAgent } from "node:http";
 import { Agent as HttpsAgent } from "node:https";
 import type { Clock } from "../clock.ts";
+import { CHECKSUM_ELEMENTS } from "../gateway/wire/checksums.ts";
 import {
   type ByteRange,
   type ChecksumAlgorithm,
@@ -77,25 +78,12 @@ export function createS3Client(options: S3StoreOptions): S3Client {
   });
 }
 
-const SDK_CHECKSUMS = {
-  crc32: "ChecksumCRC32",
-  crc32c: "ChecksumCRC32C",
-  crc64nvme: "ChecksumCRC64NVME",
-  sha1: "ChecksumSHA1",
-  sha256: "ChecksumSHA256",
-} as const satisfies Record<ChecksumAlgorithm, string>;
-type SdkChecksumField = (typeof SDK_CHECKSUMS)[ChecksumAlgorithm];
-
-/** The algorithm an SDK answer names (`CRC32`, …), if it is one the store knows. */
-export function checksumAlgorithmOf(name: string | undefined): ChecksumAlgorithm | undefined {
-  const lower = name?.toLowerCase();
-  return lower !== undefined && Object.hasOwn(SDK_CHECKSUMS, lower) ? lower as ChecksumAlgorithm : undefined;
-}
+type SdkChecksumField = (typeof CHECKSUM_ELEMENTS)[ChecksumAlgorithm];
 
 /** `x-amz-checksum-*` request parameters for the checksums known when the request starts. */
 export function checksumParams(checksums: PutOptions["checksums"]): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [algorithm, field] of Object.entries(SDK_CHECKSUMS)) {
+  for (const [algorithm, field] of Object.entries(CHECKSUM_ELEMENTS)) {
     const value = checksums?.[algorithm as ChecksumAlgorithm];
     if (value !== undefined) out[field] = value;
   }
@@ -159,7 +147,7 @@ export function taggingParams(tags: ObjectTags | undefined): { Tagging?: string 
 /** The checksums an SDK answer carries (`ChecksumCRC32`, …: of an object, or of a part in a part listing). */
 export function checksumsOf(out: Partial<Record<SdkChecksumField, string>>): ObjectInfo["checksums"] {
   const checksums: ObjectInfo["checksums"] = {};
-  for (const [algorithm, field] of Object.entries(SDK_CHECKSUMS)) {
+  for (const [algorithm, field] of Object.entries(CHECKSUM_ELEMENTS)) {
     const value = out[field];
     if (value !== undefined) checksums[algorithm as ChecksumAlgorithm] = value;
   }

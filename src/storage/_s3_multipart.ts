@@ -15,6 +15,7 @@ import {
   UploadPartCopyCommand,
 } from "@aws-sdk/client-s3";
 import { type Clock, systemClock } from "../clock.ts";
+import { isChecksumAlgorithm } from "../gateway/wire/checksums.ts";
 import { AppError, isAppError } from "../errors.ts";
 import type { ByteRange, MultipartMethods, ObjectInfo, PartInfo, PutOptions } from "./mod.ts";
 import { validateKey } from "./_keys.ts";
@@ -23,7 +24,6 @@ import { checkRange } from "./_objects.ts";
 import { resolveMaxKeys } from "./_sorted_keys.ts";
 import { md5Base64, sendStreaming, spool, verifiedBody } from "./_s3_body.ts";
 import {
-  checksumAlgorithmOf,
   checksumParams,
   checksumsOf,
   completionChecksumParams,
@@ -231,12 +231,12 @@ export function s3Multipart(deps: S3MultipartDeps) {
         )
       );
       const isTruncated = out.IsTruncated === true;
-      const algorithm = checksumAlgorithmOf(out.ChecksumAlgorithm);
+      const algorithm = out.ChecksumAlgorithm?.toLowerCase() ?? "";
       return {
         parts: (out.Parts ?? []).map(toPart),
         isTruncated,
         ...(isTruncated && out.NextPartNumberMarker ? { nextPartNumberMarker: Number(out.NextPartNumberMarker) } : {}),
-        ...(algorithm ? { checksumAlgorithm: algorithm } : {}),
+        ...(isChecksumAlgorithm(algorithm) ? { checksumAlgorithm: algorithm } : {}),
         ...(out.ChecksumType ? { checksumType: out.ChecksumType } : {}),
       };
     },

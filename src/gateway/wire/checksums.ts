@@ -48,14 +48,14 @@ export function createDigest(alg: DigestAlgorithm): Crc {
   }
 }
 
-/** S3's XML element of each checksum (`ChecksumCRC32`, …). */
-export const CHECKSUM_ELEMENTS: Record<ChecksumAlgorithm, string> = {
+/** S3's XML element of each checksum (`ChecksumCRC32`, …), which is also the SDK's field for it. */
+export const CHECKSUM_ELEMENTS = {
   crc32: "ChecksumCRC32",
   crc32c: "ChecksumCRC32C",
   crc64nvme: "ChecksumCRC64NVME",
   sha1: "ChecksumSHA1",
   sha256: "ChecksumSHA256",
-};
+} as const satisfies Record<ChecksumAlgorithm, string>;
 
 /** A stored checksum's type: a multipart object's composite ones end in `-<parts>`. */
 export function checksumType(value: string): "COMPOSITE" | "FULL_OBJECT" {
