@@ -41,7 +41,7 @@ function completionChecksums(headers: HeaderReader): Partial<Record<ChecksumAlgo
 }
 
 /** The checksums a `<Part>` of the completion names (`<ChecksumCRC32>`, …), each well-formed. */
-function partChecksums(part: XmlElement, partNumber: number): Partial<Record<ChecksumAlgorithm, string>> {
+function namedPartChecksums(part: XmlElement, partNumber: number): Partial<Record<ChecksumAlgorithm, string>> {
   const out: Partial<Record<ChecksumAlgorithm, string>> = {};
   for (const algorithm of CHECKSUM_ALGORITHMS) {
     const value = childText(part, CHECKSUM_ELEMENTS[algorithm])?.trim();
@@ -66,7 +66,7 @@ export async function completeMultipartUpload(ctx: RequestContext): Promise<Resp
     if (!Number.isInteger(n) || n < 1 || n > MAX_PART_NUMBER || !etag) {
       throw new S3Error("MalformedXML", "Every Part needs a PartNumber (1-10000) and an ETag");
     }
-    const checksums = partChecksums(p, n);
+    const checksums = namedPartChecksums(p, n);
     return {
       partNumber: n,
       etag: etag.startsWith('"') ? etag : `"${etag}"`,
