@@ -15,6 +15,7 @@ export type AppErrorCode =
   | "BucketAlreadyExists"
   | "BucketNotEmpty"
   | "InvalidArgument"
+  | "InvalidRequest"
   | "InvalidBucketName"
   | "KeyTooLong"
   | "InvalidPart"

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { type AppErrorCode, isAppError } from "../errors.ts";
+import { type AppError, type AppErrorCode, isAppError } from "../errors.ts";
 import { type RequestIds, withIds } from "./request_ids.ts";
 import { buildXml } from "./wire/xml.ts";
 
@@ -103,6 +103,7 @@ const FROM_APP: Record<AppErrorCode, S3ErrorCode> = {
   BucketAlreadyExists: "BucketAlreadyOwnedByYou",
   BucketNotEmpty: "BucketNotEmpty",
   InvalidArgument: "InvalidArgument",
+  InvalidRequest: "InvalidRequest",
   InvalidBucketName: "InvalidBucketName",
   KeyTooLong: "KeyTooLongError",
   InvalidPart: "InvalidPart",
@@ -137,6 +138,18 @@ export function toS3Error(err: unknown): { code: S3ErrorCode; status: number; me
   return { code: "InternalError", status: 500, message: S3_ERRORS.InternalError[1], known: false };
 }
 
+/** The extra elements S3 puts in these errors, from the store's details. */
+function detailFields(err: AppError): Record<string, string> {
+  const { partNumber, etag, partsCount } = err.details;
+  if (err.code === "InvalidPartNumber" && typeof partsCount === "number") {
+    return { ActualPartCount: String(partsCount) };
+  }
+  if (err.code === "InvalidPart" && typeof partNumber === "number") {
+    return { PartNumber: String(partNumber), ...(typeof etag === "string" ? { ETag: etag.replace(/"/g, "") } : {}) };
+  }
+  return {};
+}
+
 /** The `<Error>` document for a failed request. */
 export function errorXml(
   err: { code: string; message: string },
@@ -161,7 +174,7 @@ export function errorResponse(
     ...(err instanceof S3Error ? err.headers : {}),
     "content-type": "application/xml",
   });
-  const fields = err instanceof S3Error ? err.fields : {};
+  const fields = err instanceof S3Error ? err.fields : isAppError(err) ? detailFields(err) : {};
   const body = ctx.method === "HEAD" || s3.status === 304
     ? null
     : errorXml(s3, { resource: ctx.resource, requestId: ctx.ids.requestId, fields });

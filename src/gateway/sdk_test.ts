@@ -589,6 +589,86 @@ Deno.test("SDK multipart with CRC64NVME and with CRC32 FULL_OBJECT: ListParts na
   });
 });
 
+Deno.test("SDK reads parts with ChecksumMode as S3 answers them: a composite object's part carries its own checksum (the SDK checks it), a FULL_OBJECT object's part none unless it is all of the object; a copy gets the full-object checksum of its bytes; parts of another algorithm and composite completions that leave out a part's checksum are refused", async () => {
+  await withServer(async (s3) => {
+    const parts = [new Uint8Array(5 * 1024 * 1024).fill(3), new Uint8Array(777).fill(4)];
+    const upload = async (Key: string, ChecksumType: "COMPOSITE" | "FULL_OBJECT", bodies = parts) => {
+      const { UploadId } = await s3.send(
+        new CreateMultipartUploadCommand({ Bucket: "sdk", Key, ChecksumAlgorithm: "CRC32", ChecksumType }),
+      );
+      const done: CompletedPart[] = [];
+      for (const [i, Body] of bodies.entries()) {
+        const out = await s3.send(
+          new UploadPartCommand({ Bucket: "sdk", Key, UploadId, PartNumber: i + 1, Body, ChecksumAlgorithm: "CRC32" }),
+        );
+        done.push({ PartNumber: i + 1, ETag: out.ETag, ChecksumCRC32: out.ChecksumCRC32 });
+      }
+      return { UploadId, done };
+    };
+    const complete = (Key: string, UploadId: string | undefined, Parts: CompletedPart[]) =>
+      s3.send(new CompleteMultipartUploadCommand({ Bucket: "sdk", Key, UploadId, MultipartUpload: { Parts } }));
+    const part = (Key: string, PartNumber: number) =>
+      s3.send(new GetObjectCommand({ Bucket: "sdk", Key, PartNumber, ChecksumMode: "ENABLED" }));
+
+    const composite = await upload("composite", "COMPOSITE");
+    const other = new Uint8Array(100).fill(5);
+    await assert.rejects(
+      s3.send(
+        new UploadPartCommand({
+          Bucket: "sdk",
+          Key: "composite",
+          UploadId: composite.UploadId,
+          PartNumber: 3,
+          Body: other,
+          ChecksumAlgorithm: "SHA256",
+        }),
+      ),
+      (err: unknown) =>
+        err instanceof S3ServiceException && err.name === "InvalidRequest" &&
+        err.message === "Checksum Type mismatch occurred, expected checksum Type: crc32, actual checksum Type: sha256",
+    );
+    const bare = composite.done.map(({ PartNumber, ETag }) => ({ PartNumber, ETag }));
+    await assert.rejects(
+      complete("composite", composite.UploadId, bare),
+      (err: unknown) =>
+        err instanceof S3ServiceException && err.name === "InvalidRequest" &&
+        /must include the checksum for each part\. It was missing for part 1/.test(err.message),
+    );
+    await complete("composite", composite.UploadId, composite.done);
+    const copy = await s3.send(new CopyObjectCommand({ Bucket: "sdk", Key: "copy", CopySource: "sdk/composite" }));
+    const { ChecksumCRC32, ChecksumType } = copy.CopyObjectResult!;
+    assert.deepEqual(
+      [ChecksumCRC32, ChecksumType],
+      [digestBase64("crc32", new Uint8Array([...parts[0]!, ...parts[1]!])), "FULL_OBJECT"],
+      "a copy, one part, has the CRC32 of its bytes",
+    );
+    for (const [i, bytes] of parts.entries()) {
+      const got = await part("composite", i + 1);
+      assert.deepEqual([got.ChecksumCRC32, got.ChecksumType], [digestBase64("crc32", bytes), "COMPOSITE"]);
+      assert.deepEqual(await got.Body!.transformToByteArray(), bytes, "the SDK checked the part against it");
+    }
+    await assert.rejects(part("composite", 3), (err: unknown) => {
+      assert.ok(err instanceof S3ServiceException);
+      assert.deepEqual([err.name, (err as unknown as { ActualPartCount?: string }).ActualPartCount], [
+        "InvalidPartNumber",
+        "2",
+      ]);
+      return true;
+    });
+
+    const full = await upload("full", "FULL_OBJECT");
+    await complete("full", full.UploadId, full.done.map(({ PartNumber, ETag }) => ({ PartNumber, ETag })));
+    const fullPart = await part("full", 2);
+    assert.deepEqual([fullPart.ChecksumCRC32, fullPart.ChecksumType, fullPart.PartsCount], [undefined, undefined, 2]);
+    await fullPart.Body!.transformToByteArray();
+    const single = await upload("single", "FULL_OBJECT", [parts[1]!]);
+    await complete("single", single.UploadId, single.done);
+    const whole = await part("single", 1);
+    assert.deepEqual([whole.ChecksumCRC32, whole.ChecksumType], [digestBase64("crc32", parts[1]!), "FULL_OBJECT"]);
+    await whole.Body!.transformToByteArray();
+  });
+});
+
 Deno.test("SDK conditional deletes: DeleteObject with IfMatch and DeleteObjects with an ETag per key delete only that version", async () => {
   await withServer(async (s3, { h }) => {
     const put = async (Key: string, Body: string) =>

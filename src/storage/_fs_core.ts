@@ -12,6 +12,7 @@ import {
   type ByteRange,
   checkWriteCondition,
   type ObjectInfo,
+  type ObjectPart,
   type ObjectTags,
   type PartInfo,
   type PutOptions,
@@ -31,7 +32,7 @@ import {
 import { writeTemp } from "./_fs_temp_file.ts";
 import { createGroupCommit } from "./_fs_group_commit.ts";
 import { replaySmallLog } from "./_fs_small_log.ts";
-import { createLinks, type Link } from "./_fs_linked.ts";
+import { createLinks, type Link, linkedParts } from "./_fs_linked.ts";
 import { type DataSource, fileSource } from "./_fs_read.ts";
 import { createMd5Offload } from "./_fs_md5.ts";
 import { copyKeepsEtag } from "./_multipart.ts";
@@ -337,13 +338,13 @@ export async function createFsCore(rootDir: string, clock: Clock) {
 
   /**
    * Opens an object's data; the caller releases `source` (a stream of it releases it when done). `data` is the
-   * whole data when the object was small enough to be read at once; `partSizes` those of a multipart object's parts.
+   * whole data when the object was small enough to be read at once; `parts` a multipart object's parts.
    */
   async function openObject(
     bucket: string,
     key: string,
   ): Promise<
-    { info: ObjectInfo; tags: ObjectTags; source: DataSource; data?: Uint8Array<ArrayBuffer>; partSizes?: number[] }
+    { info: ObjectInfo; tags: ObjectTags; source: DataSource; data?: Uint8Array<ArrayBuffer>; parts?: ObjectPart[] }
   > {
     for (let attempt = 0; attempt < 100; attempt++) {
       const opened = await readObject(bucket, key);
@@ -353,7 +354,7 @@ export async function createFsCore(rootDir: string, clock: Clock) {
       opened.file.close();
       const source = links.source(bucket, link);
       if (linkedOf(bucket).get(key) === link.uploadId) {
-        return { info, tags, source, partSizes: link.parts.map(([, size]) => size) };
+        return { info, tags, source, parts: linkedParts(link) };
       }
       // Replaced between reading the manifest and pinning its data: read the newer version.
       source.release();
@@ -362,16 +363,17 @@ export async function createFsCore(rootDir: string, clock: Clock) {
   }
 
   /**
-   * Copies (a range of) a stored object into a new temp file, returning its path, size and MD5 when hashed;
-   * `onChunk` sees the copied bytes too.
+   * Copies (a range of) a stored object into a new temp file, returning its path, size and MD5 when hashed; the
+   * function `chunkSink` returns for the source (when it returns one) sees the copied bytes too.
    */
   async function copyToTemp(
     source: { bucket: string; key: string; range?: ByteRange },
     finish: (info: ObjectInfo, size: number, md5Hex: string | undefined, tags: ObjectTags) => unknown,
-    onChunk?: (chunk: Uint8Array) => void,
+    chunkSink?: (info: ObjectInfo) => ((chunk: Uint8Array) => void) | undefined,
   ) {
     const src = await openObject(source.bucket, source.key);
     try {
+      const onChunk = chunkSink?.(src.info);
       const range = source.range ? checkRange(source.range, src.source.size) : undefined;
       const start = range?.start ?? 0;
       const size = range ? range.end - range.start + 1 : src.source.size;

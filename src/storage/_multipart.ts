@@ -38,12 +38,23 @@ export function quoteEtag(hex: string): string {
   return `"${hex}"`;
 }
 
+/** Whether an upload created with `options` makes a composite checksum, whose completion names each part's. */
+function isCompositeUpload(options: Pick<PutOptions, "checksumAlgorithm" | "checksumType">): boolean {
+  const { checksumAlgorithm, checksumType } = options;
+  return checksumAlgorithm !== undefined && checksumAlgorithm !== "crc64nvme" && checksumType !== "FULL_OBJECT";
+}
+
 /**
  * Checks the client's part list against the stored parts and returns the parts to assemble, in order.
- * Mirrors S3: ascending order first, then existence/ETag match (and the part's checksums, where the client names
- * them), then the 5 MiB minimum for all but the last.
+ * Mirrors S3: ascending order first, each part's checksum named when the `upload` makes a composite one, then
+ * existence/ETag match (and the part's checksums, where the client names them), then the 5 MiB minimum for all but
+ * the last.
  */
-export function selectCompletedParts(requested: CompletedPart[], stored: Map<number, PartInfo>): PartInfo[] {
+export function selectCompletedParts(
+  requested: CompletedPart[],
+  stored: Map<number, PartInfo>,
+  upload: Pick<PutOptions, "checksumAlgorithm" | "checksumType">,
+): PartInfo[] {
   if (requested.length === 0) throw new AppError("InvalidArgument", "At least one part must be specified");
   for (let i = 1; i < requested.length; i++) {
     if (requested[i]!.partNumber <= requested[i - 1]!.partNumber) {
@@ -51,6 +62,17 @@ export function selectCompletedParts(requested: CompletedPart[], stored: Map<num
         details: { partNumber: requested[i]!.partNumber },
       });
     }
+  }
+  const algorithm = upload.checksumAlgorithm;
+  const unnamed = isCompositeUpload(upload)
+    ? requested.find((p) => p.checksums?.[algorithm!] === undefined)
+    : undefined;
+  if (unnamed) {
+    throw new AppError(
+      "InvalidRequest",
+      `The upload was created using a ${algorithm} checksum. The complete request must include the checksum for ` +
+        `each part. It was missing for part ${unnamed.partNumber} in the request.`,
+    );
   }
   const selected = requested.map((p) => {
     const part = stored.get(p.partNumber);
@@ -65,7 +87,7 @@ export function selectCompletedParts(requested: CompletedPart[], stored: Map<num
         throw new AppError(
           "InvalidPart",
           `Part ${p.partNumber}: the ${algorithm} checksum given does not match the part's (${stored ?? "none"})`,
-          { details: { partNumber: p.partNumber, algorithm } },
+          { details: { partNumber: p.partNumber, etag: p.etag, algorithm } },
         );
       }
     }
@@ -137,14 +159,31 @@ export function copyKeepsEtag(source: { etag: string }, range: ByteRange | undef
   return range === undefined && !isMultipartEtag(source.etag);
 }
 
-/**
- * The checksums a whole copy keeps: the full-object ones. The composite `…-N` values of a multipart source describe
- * its parts, which the copy (stored as one part, as S3 does) does not have.
- */
-export function copiedChecksums(
+/** The checksums of `checksums` that describe the whole object's bytes (not a composite `…-N` of its parts'). */
+export function fullObjectChecksums(
   checksums: Partial<Record<ChecksumAlgorithm, string>>,
 ): Partial<Record<ChecksumAlgorithm, string>> {
   return Object.fromEntries(Object.entries(checksums).filter(([, value]) => !isCompositeChecksum(value!)));
+}
+
+/**
+ * The checksums of a whole copy, which S3 stores as one part: the source's full-object ones as they are, and for each
+ * composite `…-N` one (which describes the source's parts) the full-object checksum of that algorithm, computed from
+ * the bytes copied (`update` sees each chunk).
+ */
+export function copyChecksums(
+  source: Partial<Record<ChecksumAlgorithm, string>>,
+): { update(chunk: Uint8Array): void; result(): Partial<Record<ChecksumAlgorithm, string>> } {
+  const digests = (Object.entries(source) as [ChecksumAlgorithm, string][])
+    .filter(([, value]) => isCompositeChecksum(value))
+    .map(([algorithm]) => [algorithm, createDigest(algorithm)] as const);
+  return {
+    update: (chunk) => digests.forEach(([, digest]) => digest.update(chunk)),
+    result: () => ({
+      ...fullObjectChecksums(source),
+      ...Object.fromEntries(digests.map(([algorithm, digest]) => [algorithm, digest.digest().toBase64()])),
+    }),
+  };
 }
 
 export function multipartEtag(parts: PartInfo[]): string {
@@ -163,8 +202,9 @@ function digestOf(algorithm: ChecksumAlgorithm, data: Uint8Array): Uint8Array | 
 
 /**
  * The checksums a part keeps: those the client sent with it (`options.checksums`, verified; for a copy, none), and the
- * checksum of the upload's `algorithm` computed from the part's bytes when the client sends no such one (neither given
- * nor `pendingChecksum`), as S3 computes it. `update` sees each chunk of the part; `result` reads the given checksums
+ * checksum of the upload's `algorithm` computed from the part's bytes when the client sends no checksum (neither given
+ * nor `pendingChecksum`), as S3 computes it. A part sent with a checksum of another algorithm than the upload's is
+ * refused, as S3 refuses it (InvalidRequest). `update` sees each chunk of the part; `result` reads the given checksums
  * again, since trailing ones arrive with the end of the body.
  */
 export function partChecksums(
@@ -172,7 +212,15 @@ export function partChecksums(
   options: Pick<PutOptions, "checksums" | "pendingChecksum"> = {},
 ): { update(chunk: Uint8Array): void; result(): Partial<Record<ChecksumAlgorithm, string>> } {
   const given = options.checksums ?? {};
-  const sent = (a: ChecksumAlgorithm) => given[a] !== undefined || options.pendingChecksum === a;
+  const named = Object.keys(given) as ChecksumAlgorithm[];
+  if (options.pendingChecksum) named.push(options.pendingChecksum);
+  if (algorithm && named.length > 0 && !named.includes(algorithm)) {
+    throw new AppError(
+      "InvalidRequest",
+      `Checksum Type mismatch occurred, expected checksum Type: ${algorithm}, actual checksum Type: ${named[0]}`,
+    );
+  }
+  const sent = (a: ChecksumAlgorithm) => named.includes(a);
   const digest = algorithm && !sent(algorithm) ? createDigest(algorithm) : undefined;
   return {
     update: (chunk) => digest?.update(chunk),

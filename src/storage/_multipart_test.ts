@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { digestBase64 } from "../gateway/wire/checksums.ts";
+import { isAppError } from "../errors.ts";
 import { partChecksums } from "./_multipart.ts";
 
 const bytes = new TextEncoder().encode("part bytes");
@@ -13,7 +14,15 @@ Deno.test("partChecksums() computes the upload's algorithm only when the client 
   };
   assert.deepEqual(compute({}), { crc32: digestBase64("crc32", bytes) }, "none sent: computed from the chunks");
   const sha = digestBase64("sha256", bytes);
-  assert.deepEqual(compute({ checksums: { sha256: sha } }), { sha256: sha, crc32: digestBase64("crc32", bytes) });
+  assert.throws(
+    () => compute({ checksums: { sha256: sha } }),
+    (err) =>
+      isAppError(err, "InvalidRequest") &&
+      /expected checksum Type: crc32, actual checksum Type: sha256/.test(err.message),
+    "another algorithm than the upload's",
+  );
+  assert.throws(() => partChecksums("crc32", { pendingChecksum: "sha1" }), (err) => isAppError(err, "InvalidRequest"));
+  assert.deepEqual(partChecksums(undefined, { checksums: { sha256: sha } }).result(), { sha256: sha });
   assert.deepEqual(compute({ checksums: { crc32: "AAAAAA==" } }), { crc32: "AAAAAA==" }, "sent: kept as sent");
   const late: Record<string, string> = {};
   const pending = partChecksums("crc32", { checksums: late, pendingChecksum: "crc32" });

@@ -11,11 +11,12 @@ import type {
   ListUploadsOptions,
   MultipartUpload,
   ObjectInfo,
+  ObjectPart,
   ObjectTags,
   PutOptions,
   StoredHeaders,
 } from "./mod.ts";
-import { STORED_HEADER_FIELDS } from "./mod.ts";
+import { isCompositeChecksum, STORED_HEADER_FIELDS } from "./mod.ts";
 import { compareKeys } from "./_keys.ts";
 import { resolveMaxKeys } from "./_sorted_keys.ts";
 
@@ -69,17 +70,18 @@ export function checkRange(range: ByteRange, size: number): ByteRange {
 
 /**
  * What a read of an object serves: `options.range` (checked), or the span of part `options.partNumber` when the
- * sizes of the object's parts are known (`partSizes`; any other object is one part, its whole). A part's span of
- * zero bytes has `end` one below `start`. With a part, the info reports the known parts count only.
+ * object's parts are known (`parts`, in object order; any other object is one part, its whole). A part's span of
+ * zero bytes has `end` one below `start`. With a part, the info reports the known parts count only, and
+ * `partChecksums` the part's own checksums for the object's composite ones (what S3 answers for a part).
  */
 export function servedRange(
   info: ObjectInfo,
   options: GetOptions,
-  partSizes: readonly number[] | undefined,
-): { info: ObjectInfo; range?: ByteRange } {
+  parts: readonly ObjectPart[] | undefined,
+): { info: ObjectInfo; range?: ByteRange; partChecksums?: ObjectPart["checksums"] } {
   const n = options.partNumber;
   if (n === undefined) return { info, ...(options.range ? { range: checkRange(options.range, info.size) } : {}) };
-  const sizes = partSizes ?? [info.size];
+  const sizes = parts?.map((p) => p.size) ?? [info.size];
   if (!Number.isInteger(n) || n < 1 || n > sizes.length) {
     throw new AppError("InvalidPartNumber", `Part ${n} is not satisfiable: the object has ${sizes.length} part(s)`, {
       details: { partNumber: n, partsCount: sizes.length },
@@ -87,9 +89,15 @@ export function servedRange(
   }
   const start = sizes.slice(0, n - 1).reduce((sum, size) => sum + size, 0);
   const { partsCount: _unknown, ...rest } = info;
+  const partChecksums = Object.fromEntries(
+    Object.entries(info.checksums).filter(([, value]) => isCompositeChecksum(value!))
+      .map(([algorithm]) => [algorithm, parts?.[n - 1]?.checksums[algorithm as keyof ObjectPart["checksums"]]])
+      .filter(([, value]) => value !== undefined),
+  );
   return {
-    info: partSizes ? { ...rest, partsCount: sizes.length } : rest,
+    info: parts ? { ...rest, partsCount: sizes.length } : rest,
     range: { start, end: start + sizes[n - 1]! - 1 },
+    ...(Object.keys(partChecksums).length > 0 ? { partChecksums } : {}),
   };
 }
 

@@ -11,7 +11,9 @@ import { AppError, isAppError } from "../errors.ts";
 import type { CopyOptions, ObjectInfo, ObjectStore, ObjectTags } from "./mod.ts";
 import { validateKey } from "./_keys.ts";
 import { copyAttributes, storedAttributes } from "./_objects.ts";
-import { copySource, quoted, writeParams } from "./_s3_client.ts";
+import { checksumsOf, copySource, quoted, writeParams } from "./_s3_client.ts";
+import { fullObjectChecksums } from "./_multipart.ts";
+import { CHECKSUM_ELEMENTS } from "../gateway/wire/checksums.ts";
 import { type LeanS3, xmlText } from "./_s3_lean.ts";
 import type { s3Multipart } from "./_s3_multipart.ts";
 
@@ -43,7 +45,7 @@ export function s3CopyObject(
     target: Target,
     opts: CopyOptions,
     etag: string,
-  ): Promise<{ etag?: string; lastModified?: Date } | undefined> {
+  ): Promise<{ etag?: string; lastModified?: Date; checksums: ObjectInfo["checksums"] } | undefined> {
     const replace = (opts.metadataDirective ?? "COPY") === "REPLACE";
     const Bucket = upstream(target.bucket);
     const CopySource = copySource(upstream(source.bucket), source.key);
@@ -61,7 +63,14 @@ export function s3CopyObject(
         },
       }, "NoSuchKey").then(({ body }) => {
         const lastModified = xmlText(body, "LastModified");
-        return { etag: xmlText(body, "ETag"), ...(lastModified ? { lastModified: new Date(lastModified) } : {}) };
+        const named = Object.fromEntries(
+          Object.values(CHECKSUM_ELEMENTS).map((field) => [field, xmlText(body, field)]),
+        );
+        return {
+          etag: xmlText(body, "ETag"),
+          ...(lastModified ? { lastModified: new Date(lastModified) } : {}),
+          checksums: checksumsOf(named),
+        };
       })
       : send(() =>
         client.send(
@@ -76,6 +85,7 @@ export function s3CopyObject(
         ), "NoSuchKey").then((out) => ({
           etag: out.CopyObjectResult?.ETag,
           lastModified: out.CopyObjectResult?.LastModified,
+          checksums: checksumsOf(out.CopyObjectResult ?? {}),
         }));
     return await copied.catch((err) => {
       if (isAppError(err, "PreconditionFailed")) return undefined;
@@ -102,7 +112,7 @@ export function s3CopyObject(
       size: known.size,
       etag,
       lastModified: out.lastModified ?? clock.now(),
-      checksums: {},
+      checksums: out.checksums,
       ...storedAttributes(replace ? opts : opts.storageClass ? { storageClass: opts.storageClass } : {}),
     };
   }
@@ -133,7 +143,8 @@ export function s3CopyObject(
           size: src.size,
           etag: quoted(out.etag ?? src.etag),
           lastModified: out.lastModified ?? clock.now(),
-          checksums: { ...src.checksums },
+          // As the copy answers them; from a server whose answer names none, the source's that a copy keeps.
+          checksums: Object.keys(out.checksums).length > 0 ? out.checksums : fullObjectChecksums(src.checksums),
           ...storedAttributes(copyAttributes(src, opts)),
         };
       }

@@ -28,7 +28,7 @@ const BY_CODE: Record<string, AppErrorCode> = {
   ConditionalRequestConflict: "Conflict",
   NotModified: "NotModified",
   InvalidArgument: "InvalidArgument",
-  InvalidRequest: "InvalidArgument",
+  InvalidRequest: "InvalidRequest",
   AccessDenied: "Forbidden",
   InvalidAccessKeyId: "Unauthorized",
   SignatureDoesNotMatch: "Unauthorized",

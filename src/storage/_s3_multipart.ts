@@ -17,7 +17,7 @@ import {
 import { type Clock, systemClock } from "../clock.ts";
 import { isChecksumAlgorithm } from "../gateway/wire/checksums.ts";
 import { AppError, isAppError } from "../errors.ts";
-import type { ByteRange, MultipartMethods, ObjectInfo, PartInfo, PutOptions } from "./mod.ts";
+import type { ByteRange, MultipartMethods, ObjectInfo, PartInfo, PartListing, PutOptions } from "./mod.ts";
 import { validateKey } from "./_keys.ts";
 import { selectCompletedParts, validatePartNumber } from "./_multipart.ts";
 import { checkRange } from "./_objects.ts";
@@ -66,24 +66,42 @@ export function s3Multipart(deps: S3MultipartDeps) {
     checksums: checksumsOf(p),
   });
 
-  async function listAllParts(bucket: string, key: string, uploadId: string): Promise<PartInfo[]> {
-    const parts: PartInfo[] = [];
-    let marker: string | undefined;
-    for (;;) {
-      const out = await send(() =>
-        client.send(
-          new ListPartsCommand({
-            Bucket: upstream(bucket),
-            Key: key,
-            UploadId: uploadId,
-            ...(marker ? { PartNumberMarker: marker } : {}),
-          }),
-        )
-      );
-      parts.push(...(out.Parts ?? []).map(toPart));
-      if (!out.IsTruncated || !out.NextPartNumberMarker) return parts;
-      marker = out.NextPartNumberMarker;
+  async function listParts(
+    bucket: string,
+    key: string,
+    uploadId: string,
+    opts: { partNumberMarker?: number; maxParts?: number } = {},
+  ): Promise<PartListing> {
+    const out = await send(() =>
+      client.send(
+        new ListPartsCommand({
+          Bucket: upstream(bucket),
+          Key: key,
+          UploadId: uploadId,
+          MaxParts: resolveMaxKeys(opts.maxParts),
+          ...(opts.partNumberMarker ? { PartNumberMarker: String(opts.partNumberMarker) } : {}),
+        }),
+      )
+    );
+    const isTruncated = out.IsTruncated === true;
+    const algorithm = out.ChecksumAlgorithm?.toLowerCase() ?? "";
+    return {
+      parts: (out.Parts ?? []).map(toPart),
+      isTruncated,
+      ...(isTruncated && out.NextPartNumberMarker ? { nextPartNumberMarker: Number(out.NextPartNumberMarker) } : {}),
+      ...(isChecksumAlgorithm(algorithm) ? { checksumAlgorithm: algorithm } : {}),
+      ...(out.ChecksumType ? { checksumType: out.ChecksumType } : {}),
+    };
+  }
+
+  /** Every part of an upload, page by page, with the upload's checksum choice. */
+  async function listAllParts(bucket: string, key: string, uploadId: string): Promise<PartListing> {
+    const all = await listParts(bucket, key, uploadId);
+    for (let page = all; page.isTruncated && page.nextPartNumberMarker;) {
+      page = await listParts(bucket, key, uploadId, { partNumberMarker: page.nextPartNumberMarker });
+      all.parts.push(...page.parts);
     }
+    return all;
   }
 
   async function copyPart(
@@ -184,8 +202,8 @@ export function s3Multipart(deps: S3MultipartDeps) {
     },
 
     async completeMultipartUpload(bucket, key, uploadId, parts, opts = {}) {
-      const stored = await listAllParts(bucket, key, uploadId);
-      const selected = selectCompletedParts(parts, new Map(stored.map((p) => [p.partNumber, p])));
+      const { parts: stored, ...upload } = await listAllParts(bucket, key, uploadId);
+      const selected = selectCompletedParts(parts, new Map(stored.map((p) => [p.partNumber, p])), upload);
       // The upload exists (its parts were just listed): with If-Match, NoSuchKey means the object is missing.
       const notFound = opts.condition?.ifMatch !== undefined ? "NoSuchKey" : undefined;
       await send(
@@ -218,28 +236,7 @@ export function s3Multipart(deps: S3MultipartDeps) {
       );
     },
 
-    async listParts(bucket, key, uploadId, opts = {}) {
-      const out = await send(() =>
-        client.send(
-          new ListPartsCommand({
-            Bucket: upstream(bucket),
-            Key: key,
-            UploadId: uploadId,
-            MaxParts: resolveMaxKeys(opts.maxParts),
-            ...(opts.partNumberMarker ? { PartNumberMarker: String(opts.partNumberMarker) } : {}),
-          }),
-        )
-      );
-      const isTruncated = out.IsTruncated === true;
-      const algorithm = out.ChecksumAlgorithm?.toLowerCase() ?? "";
-      return {
-        parts: (out.Parts ?? []).map(toPart),
-        isTruncated,
-        ...(isTruncated && out.NextPartNumberMarker ? { nextPartNumberMarker: Number(out.NextPartNumberMarker) } : {}),
-        ...(isChecksumAlgorithm(algorithm) ? { checksumAlgorithm: algorithm } : {}),
-        ...(out.ChecksumType ? { checksumType: out.ChecksumType } : {}),
-      };
-    },
+    listParts,
 
     async listMultipartUploads(bucket, opts = {}) {
       const out = await send(() =>

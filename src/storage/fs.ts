@@ -27,7 +27,7 @@ import { AppError } from "../errors.ts";
 import type { ObjectInfo, ObjectStore } from "./mod.ts";
 import { drainBody, readSmallBody } from "./_body.ts";
 import { validateBucketName, validateKey } from "./_keys.ts";
-import { copiedChecksums, objectPartListing, quoteEtag } from "./_multipart.ts";
+import { copyChecksums, objectPartListing, quoteEtag } from "./_multipart.ts";
 import { copyAttributes, newObjectTags, noSuchBucket, servedRange, storedAttributes, tagCountOf } from "./_objects.ts";
 import { type FileWriter, mapFsError, readStoredMetaSync, SMALL_FILE, smallFile, syncDir } from "./_fs_files.ts";
 import { writeTemp } from "./_fs_temp_file.ts";
@@ -138,9 +138,9 @@ export async function createFsStore(options: FsStoreOptions): Promise<ObjectStor
     },
 
     async getObject(bucket, key, opts = {}) {
-      const { info: stored, source, data, partSizes } = await openObject(bucket, key);
+      const { info: stored, source, data, parts } = await openObject(bucket, key);
       try {
-        const { info, range } = servedRange(stored, opts, partSizes);
+        const { info, range, partChecksums } = servedRange(stored, opts, parts);
         // An empty span (an empty object or part) ends at start - 1: the reads below then yield nothing.
         const span = range ?? { start: 0, end: source.size - 1 };
         if (data) {
@@ -156,7 +156,7 @@ export async function createFsStore(options: FsStoreOptions): Promise<ObjectStor
           };
         }
         const body = source.stream(span);
-        return { info, body, ...(range ? { range } : {}) };
+        return { info, body, ...(range ? { range } : {}), ...(partChecksums ? { partChecksums } : {}) };
       } catch (err) {
         source.release();
         throw err;
@@ -171,6 +171,7 @@ export async function createFsStore(options: FsStoreOptions): Promise<ObjectStor
       validateKey(target.key);
       await indexOf(target.bucket);
       let info: ObjectInfo | undefined;
+      let copied: ReturnType<typeof copyChecksums> | undefined;
       const tmpPath = await copyToTemp(source, (src, size, md5Hex, sourceTags) => {
         const tags = newObjectTags(opts, sourceTags);
         info = {
@@ -178,12 +179,12 @@ export async function createFsStore(options: FsStoreOptions): Promise<ObjectStor
           size,
           etag: md5Hex === undefined ? src.etag : quoteEtag(md5Hex),
           lastModified: clock.now(),
-          checksums: source.range ? { ...opts.checksums } : copiedChecksums(src.checksums),
+          checksums: copied?.result() ?? { ...opts.checksums },
           ...storedAttributes(copyAttributes(src, opts)),
           ...tagCountOf(tags),
         };
         return objectMeta(info, tags);
-      });
+      }, (src) => source.range ? undefined : (copied = copyChecksums(src.checksums)).update);
       await publishObject(target.bucket, target.key, tmpPath);
       return info!;
     },

@@ -31,7 +31,7 @@ import { drainBody } from "./_body.ts";
 import { compareKeys, validateBucketName, validateKey } from "./_keys.ts";
 import {
   checkCompletionChecksums,
-  copiedChecksums,
+  copyChecksums,
   copyKeepsEtag,
   multipartChecksums,
   multipartEtag,
@@ -219,9 +219,14 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): ObjectStore
     async getObject(bucket, key, opts: GetOptions = {}): Promise<GetResult> {
       await Promise.resolve();
       const object = objectOf(bucket, key);
-      const { info, range } = servedRange(object.info, opts, object.parts?.map((p) => p.size));
+      const { info, range, partChecksums } = servedRange(object.info, opts, object.parts);
       const data = range ? object.data.subarray(range.start, range.end + 1) : object.data;
-      return { info: cloneInfo(info), body: streamOf(data), ...(range ? { range } : {}) };
+      return {
+        info: cloneInfo(info),
+        body: streamOf(data),
+        ...(range ? { range } : {}),
+        ...(partChecksums ? { partChecksums } : {}),
+      };
     },
 
     async headObject(bucket, key) {
@@ -241,6 +246,8 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): ObjectStore
       validateKey(target.key);
       bucketOf(target.bucket);
       const { object, data } = sourceBytes(source);
+      const copied = copyChecksums(object.info.checksums);
+      copied.update(data);
       const attrs = copyAttributes(object.info, opts);
       const tags = newObjectTags(opts, object.tags);
       return publish(target.bucket, {
@@ -251,7 +258,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): ObjectStore
           size: data.byteLength,
           etag: copyKeepsEtag(object.info, source.range) ? object.info.etag : quoteEtag(await md5HexOf(data)),
           lastModified: clock.now(),
-          checksums: source.range ? { ...opts.checksums } : copiedChecksums(object.info.checksums),
+          checksums: source.range ? { ...opts.checksums } : copied.result(),
           ...storedAttributes(attrs),
           ...tagCountOf(tags),
         },
@@ -337,7 +344,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): ObjectStore
       await Promise.resolve();
       const u = uploadOf(bucket, key, uploadId);
       const stored = new Map([...u.parts].map(([n, p]) => [n, p.info]));
-      const selected = selectCompletedParts(parts, stored);
+      const selected = selectCompletedParts(parts, stored, u.options);
       const size = selected.reduce((s, p) => s + p.size, 0);
       const checksums = multipartChecksums(selected, u.options.checksumType);
       checkCompletionChecksums(opts.checksums, checksums);

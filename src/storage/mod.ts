@@ -155,6 +155,11 @@ export interface GetResult {
   bytes?: Uint8Array<ArrayBuffer>;
   /** Present when a range was served. */
   range?: ByteRange;
+  /**
+   * Of a part read (`partNumber`) of an object with a composite checksum: the part's own checksums of that algorithm,
+   * which S3 answers for a part instead of the object's (absent when the backend does not know them).
+   */
+  partChecksums?: Partial<Record<ChecksumAlgorithm, string>>;
 }
 
 export interface CopyOptions extends PutOptions {

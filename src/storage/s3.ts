@@ -290,7 +290,8 @@ export function createS3Store(options: S3StoreOptions): ObjectStore {
             Key: key,
             ...(range ? { Range: `bytes=${range.start}-${range.end}` } : {}),
             ...(partNumber !== undefined ? { PartNumber: partNumber } : {}),
-            ...(partial ? {} : { ChecksumMode: "ENABLED" }),
+            // A range has no checksum; a part has its own (composite objects) or the object's (when it is all of it).
+            ...(range ? {} : { ChecksumMode: "ENABLED" }),
           }),
           opts.signal ? { abortSignal: opts.signal } : {},
         ), "NoSuchKey");
@@ -304,10 +305,13 @@ export function createS3Store(options: S3StoreOptions): ObjectStore {
         await body.cancel();
         throw new AppError("NotImplemented", `The upstream S3 server ignored partNumber ${partNumber} for "${key}"`);
       }
+      // S3 answers a part of a composite object with the part's own checksum, named COMPOSITE.
+      const partChecksums = partNumber !== undefined && out.ChecksumType === "COMPOSITE" ? info.checksums : undefined;
       return {
-        info,
+        info: partChecksums ? { ...info, checksums: {} } : info,
         body,
         ...(partial && served ? { range: { start: Number(served[1]), end: Number(served[2]) } } : {}),
+        ...(partChecksums ? { partChecksums } : {}),
       };
     },
 

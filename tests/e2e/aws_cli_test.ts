@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { digestBase64 } from "../../src/gateway/wire/checksums.ts";
 import { aws, peakRssKiB, sha256File, withAppliance, writeTestFile } from "./_appliance.ts";
 
 /** 1 GiB by default, as operators upload vzdump archives; smaller for quick local runs. */
@@ -127,8 +128,26 @@ Deno.test("aws s3api multipart with CRC32 checksums: create, upload-part, list-p
     const joined = join(scratch, "joined");
     await Deno.writeFile(joined, new Uint8Array([...await Deno.readFile(part1), ...await Deno.readFile(part2)]));
     assert.equal(await sha256File(out), await sha256File(joined));
+    // A part read with checksums on names the part's own (which the CLI checks), a copy the CRC32 of its bytes.
+    const second = join(scratch, "second");
+    const read = await api(
+      "get-object",
+      "--bucket",
+      bucket,
+      "--key",
+      "mp/obj",
+      "--part-number",
+      "2",
+      "--checksum-mode",
+      "ENABLED",
+      second,
+    );
+    assert.deepEqual([read.ChecksumCRC32, read.PartsCount], [e2.ChecksumCRC32, 2]);
+    assert.equal(await sha256File(second), await sha256File(part2));
+    const copy = await api("copy-object", "--bucket", bucket, "--key", "mp/copy", "--copy-source", `${bucket}/mp/obj`);
+    assert.equal(copy.CopyObjectResult.ChecksumCRC32, digestBase64("crc32", await Deno.readFile(joined)));
 
-    const second = await api("create-multipart-upload", "--bucket", bucket, "--key", "mp/aborted");
+    const aborted = await api("create-multipart-upload", "--bucket", bucket, "--key", "mp/aborted");
     await api(
       "upload-part",
       "--bucket",
@@ -136,7 +155,7 @@ Deno.test("aws s3api multipart with CRC32 checksums: create, upload-part, list-p
       "--key",
       "mp/aborted",
       "--upload-id",
-      second.UploadId,
+      aborted.UploadId,
       "--part-number",
       "1",
       "--body",
@@ -144,7 +163,7 @@ Deno.test("aws s3api multipart with CRC32 checksums: create, upload-part, list-p
     );
     const listed = await api("list-multipart-uploads", "--bucket", bucket);
     assert.deepEqual(listed.Uploads.map((u: { Key: string }) => u.Key), ["mp/aborted"]);
-    await api("abort-multipart-upload", "--bucket", bucket, "--key", "mp/aborted", "--upload-id", second.UploadId);
+    await api("abort-multipart-upload", "--bucket", bucket, "--key", "mp/aborted", "--upload-id", aborted.UploadId);
     const after = await api("list-multipart-uploads", "--bucket", bucket);
     assert.equal(after.Uploads, undefined);
     const missing = await aws(app, scratch, [
@@ -155,7 +174,7 @@ Deno.test("aws s3api multipart with CRC32 checksums: create, upload-part, list-p
       "--key",
       "mp/aborted",
       "--upload-id",
-      second.UploadId,
+      aborted.UploadId,
     ], { allowFailure: true });
     assert.notEqual(missing.code, 0);
     assert.match(missing.stderr, /NoSuchUpload/);

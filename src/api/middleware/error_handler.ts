@@ -18,6 +18,7 @@ const STATUS: Record<AppErrorCode, ContentfulStatusCode> = {
   BucketAlreadyExists: 409,
   BucketNotEmpty: 409,
   InvalidArgument: 400,
+  InvalidRequest: 400,
   InvalidBucketName: 400,
   KeyTooLong: 400,
   InvalidPart: 400,

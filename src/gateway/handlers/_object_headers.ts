@@ -77,13 +77,23 @@ export function objectHeaders(info: ObjectInfo, options: { checksums: boolean })
   if (info.storageClass && info.storageClass !== "STANDARD") h["x-amz-storage-class"] = info.storageClass;
   if (info.partsCount !== undefined) h["x-amz-mp-parts-count"] = String(info.partsCount);
   if (info.tagCount) h["x-amz-tagging-count"] = String(info.tagCount);
-  if (options.checksums) {
-    for (const [alg, v] of Object.entries(info.checksums)) {
-      h[`x-amz-checksum-${alg}`] = v;
-      h["x-amz-checksum-type"] = checksumType(v);
-    }
-  }
+  if (options.checksums) addChecksumHeaders(h, info.checksums);
   return h;
+}
+
+/**
+ * Adds `x-amz-checksum-<algorithm>` and `x-amz-checksum-type` for `checksums`: of the type their values show, or
+ * `type` (a part's checksums are plain values of a composite object).
+ */
+export function addChecksumHeaders(
+  headers: Record<string, string>,
+  checksums: ObjectInfo["checksums"],
+  type?: "COMPOSITE",
+): void {
+  for (const [alg, v] of Object.entries(checksums)) {
+    headers[`x-amz-checksum-${alg}`] = v;
+    headers["x-amz-checksum-type"] = type ?? checksumType(v);
+  }
 }
 
 function etagMatches(list: string, etag: string): boolean {

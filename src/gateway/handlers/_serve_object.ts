@@ -8,7 +8,7 @@ import { S3Error } from "../s3_errors.ts";
 import { contentRange, parseRange } from "../wire/range.ts";
 import { objectOf, type RequestContext, requireAccess } from "./_context.ts";
 import { expirationOf } from "./_expiration.ts";
-import { notModifiedAnswer, objectHeaders } from "./_object_headers.ts";
+import { addChecksumHeaders, notModifiedAnswer, objectHeaders } from "./_object_headers.ts";
 import { versionHeaders } from "./_version.ts";
 
 const OVERRIDES = [
@@ -82,7 +82,7 @@ async function respond(
       fields: { ActualObjectSize: String(head.size), RangeRequested: ctx.headers.get("range") ?? "" },
     });
   }
-  const wantChecksums = ctx.headers.get("x-amz-checksum-mode")?.toUpperCase() === "ENABLED" && !range;
+  const checksumMode = ctx.headers.get("x-amz-checksum-mode")?.toUpperCase() === "ENABLED";
   let info = head;
   let body: ReadableStream<Uint8Array> | null = null;
   if (options.body && !whole) {
@@ -91,7 +91,13 @@ async function respond(
     body = result.body;
   } else if (!options.body) await discard(whole);
   else if (whole && !whole.bytes) body = whole.body;
-  const headers = objectHeaders(info, { checksums: wantChecksums });
+  // S3 names the checksum of what it sends: a composite object's part has its own, a range or part that is all of
+  // the object the object's, any other range none.
+  const partChecksums = checksumMode ? whole?.partChecksums : undefined;
+  const headers = objectHeaders(info, {
+    checksums: checksumMode && !partChecksums && (!range || (range.start === 0 && range.end === info.size - 1)),
+  });
+  if (partChecksums) addChecksumHeaders(headers, partChecksums, "COMPOSITE");
   const expiration = await expirationOf(ctx, bucket, head);
   if (expiration) headers["x-amz-expiration"] = expiration;
   // Most requests have no query: no parameters to parse.

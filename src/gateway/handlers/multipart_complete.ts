@@ -10,8 +10,7 @@ import { S3Error } from "../s3_errors.ts";
 import {
   CHECKSUM_ALGORITHMS,
   CHECKSUM_ELEMENTS,
-  checksumElements,
-  checksumType,
+  checksumResultElements,
   isChecksumAlgorithm,
   isWellFormedDigest,
 } from "../wire/checksums.ts";
@@ -81,14 +80,12 @@ export async function completeMultipartUpload(ctx: RequestContext): Promise<Resp
     ...(condition ? { condition } : {}),
     ...(Object.keys(checksums).length > 0 ? { checksums } : {}),
   });
-  const [first] = Object.values(info.checksums);
   Object.assign(ctx.event, { size: info.size, etag: info.etag, checksums: info.checksums });
   return xmlResponse(ctx.ids, "CompleteMultipartUploadResult", {
     Location: objectUrl(ctx.url, bucket, key),
     Bucket: bucket,
     Key: key,
     ETag: info.etag,
-    ...checksumElements(info.checksums),
-    ...(first !== undefined ? { ChecksumType: checksumType(first) } : {}),
+    ...checksumResultElements(info.checksums),
   });
 }

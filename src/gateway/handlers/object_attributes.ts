@@ -7,7 +7,7 @@
  */
 import { type ObjectInfo, type ObjectPartListing, unquoteEtag } from "../../storage/mod.ts";
 import { S3Error } from "../s3_errors.ts";
-import { checksumElements, checksumType } from "../wire/checksums.ts";
+import { checksumElements, checksumResultElements } from "../wire/checksums.ts";
 import { objectOf, type RequestContext, requireAccess } from "./_context.ts";
 import { intParam } from "./_listing.ts";
 import { httpDate, notModifiedAnswer } from "./_object_headers.ts";
@@ -42,12 +42,10 @@ export async function getObjectAttributes(ctx: RequestContext): Promise<Response
   const notModified = notModifiedAnswer(ctx.headers, info, ctx.ids);
   if (notModified) return notModified;
   headers["last-modified"] = httpDate(info.lastModified);
-  const checksums = Object.values(info.checksums);
+  const hasChecksums = Object.keys(info.checksums).length > 0;
   return xmlResponse(ctx.ids, "GetObjectAttributesResponse", {
     ETag: wanted.has("ETag") ? unquoteEtag(info.etag) : undefined,
-    Checksum: wanted.has("Checksum") && checksums.length > 0
-      ? { ...checksumElements(info.checksums), ChecksumType: checksumType(checksums[0]!) }
-      : undefined,
+    Checksum: wanted.has("Checksum") && hasChecksums ? checksumResultElements(info.checksums) : undefined,
     ObjectParts: parts && {
       PartsCount: parts.totalPartsCount,
       PartNumberMarker: marker,
@@ -55,7 +53,7 @@ export async function getObjectAttributes(ctx: RequestContext): Promise<Response
       MaxParts: maxParts,
       IsTruncated: parts.isTruncated,
       // As S3 does, parts are listed only for an object with checksums of its own.
-      Part: checksums.length > 0
+      Part: hasChecksums
         ? parts.parts.map((p) => ({ PartNumber: p.partNumber, Size: p.size, ...checksumElements(p.checksums) }))
         : undefined,
     },

@@ -8,6 +8,7 @@ import { MAX_COPY_SOURCE_BYTES, resolveCopySource } from "./_copy_source.ts";
 import { putOptionsFrom } from "./_object_headers.ts";
 import { isoDate, xmlResponse } from "./_respond.ts";
 import { writeFeatures } from "./_write_features.ts";
+import { checksumResultElements } from "../wire/checksums.ts";
 
 export async function copyObject(ctx: RequestContext): Promise<Response> {
   const target = objectOf(ctx);
@@ -40,7 +41,11 @@ export async function copyObject(ctx: RequestContext): Promise<Response> {
     ...(taggingDirective === "REPLACE" ? { taggingDirective, tags: tags ?? {} } : {}),
   });
   Object.assign(ctx.event, { size: info.size, etag: info.etag, checksums: info.checksums, source });
-  return xmlResponse(ctx.ids, "CopyObjectResult", { LastModified: isoDate(info.lastModified), ETag: info.etag });
+  return xmlResponse(ctx.ids, "CopyObjectResult", {
+    LastModified: isoDate(info.lastModified),
+    ETag: info.etag,
+    ...checksumResultElements(info.checksums),
+  });
 }
 
 function directiveOf(ctx: RequestContext, header: string, unknown: string): "COPY" | "REPLACE" {

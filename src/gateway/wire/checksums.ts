@@ -69,6 +69,12 @@ export function checksumElements(checksums: Partial<Record<ChecksumAlgorithm, st
   );
 }
 
+/** Stored checksums as S3 answers them in a result document: their elements, then the `ChecksumType` they share. */
+export function checksumResultElements(checksums: Partial<Record<ChecksumAlgorithm, string>>): Record<string, string> {
+  const [first] = Object.values(checksums);
+  return first === undefined ? {} : { ...checksumElements(checksums), ChecksumType: checksumType(first) };
+}
+
 /** True when `name` (lower case, without `x-amz-checksum-`) is an S3 checksum algorithm. */
 export function isChecksumAlgorithm(name: string): name is ChecksumAlgorithm {
   return (CHECKSUM_ALGORITHMS as readonly string[]).includes(name);

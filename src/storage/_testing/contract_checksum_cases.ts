@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { digestBase64 } from "../../gateway/wire/checksums.ts";
 import { type ChecksumAlgorithm, type ChecksumType, MIN_PART_SIZE } from "../mod.ts";
 import type { ContractCase, ContractContext } from "./object_store_contract.ts";
-import { bytes, rejectsWithCode, streamOf } from "./contract_helpers.ts";
+import { bytes, collect, rejectsWithCode, streamOf } from "./contract_helpers.ts";
 
 /** Uploads two parts carrying `algorithm` checksums; returns what completing needs and the whole object's bytes. */
 async function upload(
@@ -24,7 +24,7 @@ async function upload(
       checksums,
       contentLength: part.byteLength,
     });
-    parts.push({ partNumber: uploaded.partNumber, etag: uploaded.etag });
+    parts.push({ partNumber: uploaded.partNumber, etag: uploaded.etag, checksums });
   }
   const whole = new Uint8Array(data[0]!.byteLength + data[1]!.byteLength);
   whole.set(data[0]!);
@@ -46,7 +46,8 @@ export const checksumCases: ContractCase[] = [
         "BadDigest",
       );
       const expected = digestBase64("crc32", full.whole);
-      const done = await store.completeMultipartUpload(bucket, "full-crc32", full.uploadId, full.parts, {
+      const bare = full.parts.map(({ partNumber, etag }) => ({ partNumber, etag }));
+      const done = await store.completeMultipartUpload(bucket, "full-crc32", full.uploadId, bare, {
         checksums: { crc32: expected },
       });
       assert.equal(done.checksums.crc32, expected, "the failed completion left the upload completable");
@@ -58,6 +59,12 @@ export const checksumCases: ContractCase[] = [
       assert.equal(head.checksums.crc64nvme, digestBase64("crc64nvme", nvme.whole));
 
       const composite = await upload(ctx, "composite", "crc32c");
+      const unnamed = composite.parts.map(({ partNumber, etag }) => ({ partNumber, etag }));
+      await rejectsWithCode(
+        store.completeMultipartUpload(bucket, "composite", composite.uploadId, unnamed),
+        "InvalidRequest",
+        "a composite checksum needs every part's named",
+      );
       await store.completeMultipartUpload(bucket, "composite", composite.uploadId, composite.parts);
       assert.match((await store.headObject(bucket, "composite")).checksums.crc32c ?? "", /^[A-Za-z0-9+/]{6}==-2$/);
     },
@@ -92,6 +99,36 @@ export const checksumCases: ContractCase[] = [
       const unnamed = await store.listParts(bucket, "plain", plain);
       assert.deepEqual([unnamed.checksumAlgorithm, unnamed.checksumType], [undefined, undefined]);
       await store.abortMultipartUpload(bucket, "plain", plain);
+    },
+  },
+  {
+    name:
+      "multipart checksums: a part sent with another algorithm than the upload's is refused; a part read of a composite object carries the part's own",
+    unsupportedWhen: ["multipartUnsupported", "checksumsNotStored"],
+    async fn(ctx) {
+      const { store, bucket } = ctx;
+      const up = await upload(ctx, "by-part", "crc32");
+      const other = bytes(100, 7);
+      await rejectsWithCode(
+        store.uploadPart(bucket, "by-part", { uploadId: up.uploadId, partNumber: 2 }, streamOf(other), {
+          checksums: { sha256: digestBase64("sha256", other) },
+          contentLength: other.byteLength,
+        }),
+        "InvalidRequest",
+        "a SHA256 part of a CRC32 upload",
+      );
+      const kept = await store.listParts(bucket, "by-part", up.uploadId);
+      assert.equal(kept.parts[1]?.size, 1000, "the refused part left the stored one");
+      await store.completeMultipartUpload(bucket, "by-part", up.uploadId, up.parts);
+      const second = await store.getObject(bucket, "by-part", { partNumber: 2 });
+      assert.deepEqual(await collect(second.body), up.whole.subarray(MIN_PART_SIZE));
+      assert.deepEqual(second.partChecksums, { crc32: digestBase64("crc32", up.whole.subarray(MIN_PART_SIZE)) });
+
+      const full = await upload(ctx, "by-part-full", "crc32", "FULL_OBJECT");
+      await store.completeMultipartUpload(bucket, "by-part-full", full.uploadId, full.parts);
+      const part = await store.getObject(bucket, "by-part-full", { partNumber: 1 });
+      await part.body.cancel();
+      assert.equal(part.partChecksums, undefined, "a full-object checksum has no part checksums to give");
     },
   },
   {
@@ -133,8 +170,11 @@ export const checksumCases: ContractCase[] = [
 
       await store.putObject(bucket, "simple", streamOf(bytes(10, 1)));
       assert.equal(await store.listObjectParts(bucket, "simple"), undefined);
-      await store.copyObject({ bucket, key: "parts" }, { bucket, key: "copy" });
+      const copy = await store.copyObject({ bucket, key: "parts" }, { bucket, key: "copy" });
       assert.equal(await store.listObjectParts(bucket, "copy"), undefined, "a copy is stored as one part");
+      const full = { crc32c: digestBase64("crc32c", up.whole) };
+      assert.deepEqual(copy.checksums, full, "with the full-object checksum of its bytes instead of a composite one");
+      assert.deepEqual((await store.headObject(bucket, "copy")).checksums, full);
       await rejectsWithCode(store.listObjectParts(bucket, "missing"), "NoSuchKey");
     },
   },
