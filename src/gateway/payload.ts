@@ -10,7 +10,13 @@ import type { ChunkSigning, PayloadMode } from "./auth.ts";
 import { S3Error } from "./s3_errors.ts";
 import type { HeaderReader } from "./request_headers.ts";
 import { type AwsChunkedParser, createAwsChunkedParser } from "./wire/aws_chunked_stream.ts";
-import { createDigest, type DigestAlgorithm, isChecksumAlgorithm, isWellFormedDigest } from "./wire/checksums.ts";
+import {
+  createDigest,
+  type DigestAlgorithm,
+  isChecksumAlgorithm,
+  isWellFormedDigest,
+  namedChecksumAlgorithm,
+} from "./wire/checksums.ts";
 import { chunkSignature, signaturesEqual, trailerSignature } from "./wire/sigv4.ts";
 import { bodyError, WHOLE_BODY_BYTES, wholePayload } from "./_payload_whole.ts";
 
@@ -88,14 +94,8 @@ function expectedChecksum(
     return { alg, inTrailer: true };
   }
   if (found[0]) return { alg: found[0][0], value: found[0][1], inTrailer: false };
-  const announced = (headers.get("x-amz-sdk-checksum-algorithm") ?? headers.get("x-amz-checksum-algorithm"))
-    ?.toLowerCase();
-  if (announced !== undefined) {
-    if (!isChecksumAlgorithm(announced)) {
-      throw new S3Error("InvalidRequest", `Unsupported checksum algorithm ${announced}`);
-    }
-    return { alg: announced, inTrailer: false };
-  }
+  const announced = headers.get("x-amz-sdk-checksum-algorithm") ?? headers.get("x-amz-checksum-algorithm");
+  if (announced !== null) return { alg: namedChecksumAlgorithm(announced), inTrailer: false };
   return { inTrailer: false };
 }
 

@@ -589,7 +589,7 @@ Deno.test("SDK multipart with CRC64NVME and with CRC32 FULL_OBJECT: ListParts na
   });
 });
 
-Deno.test("SDK reads parts with ChecksumMode as S3 answers them: a composite object's part carries its own checksum (the SDK checks it), a FULL_OBJECT object's part none unless it is all of the object; a copy gets the full-object checksum of its bytes; parts of another algorithm and composite completions that leave out a part's checksum are refused", async () => {
+Deno.test("SDK reads parts with ChecksumMode as S3 answers them: a composite object's part carries its own checksum (the SDK checks it), a FULL_OBJECT object's part none unless it is all of the object; a copy gets the full-object checksum of its bytes, of the source's algorithm or the one it names; parts of another algorithm and composite completions that leave out a part's checksum are refused", async () => {
   await withServer(async (s3) => {
     const parts = [new Uint8Array(5 * 1024 * 1024).fill(3), new Uint8Array(777).fill(4)];
     const upload = async (Key: string, ChecksumType: "COMPOSITE" | "FULL_OBJECT", bodies = parts) => {
@@ -641,6 +641,33 @@ Deno.test("SDK reads parts with ChecksumMode as S3 answers them: a composite obj
       [ChecksumCRC32, ChecksumType],
       [digestBase64("crc32", new Uint8Array([...parts[0]!, ...parts[1]!])), "FULL_OBJECT"],
       "a copy, one part, has the CRC32 of its bytes",
+    );
+    const sha = await s3.send(
+      new CopyObjectCommand({
+        Bucket: "sdk",
+        Key: "copy-sha",
+        CopySource: "sdk/composite",
+        ChecksumAlgorithm: "SHA256",
+      }),
+    );
+    const shaOfAll = digestBase64("sha256", new Uint8Array([...parts[0]!, ...parts[1]!]));
+    assert.equal(sha.CopyObjectResult!.ChecksumSHA256, shaOfAll);
+    const head = await s3.send(new HeadObjectCommand({ Bucket: "sdk", Key: "copy-sha", ChecksumMode: "ENABLED" }));
+    assert.deepEqual([head.ChecksumSHA256, head.ChecksumCRC32, head.ChecksumType], [
+      shaOfAll,
+      undefined,
+      "FULL_OBJECT",
+    ]);
+    await assert.rejects(
+      s3.send(
+        new CopyObjectCommand({
+          Bucket: "sdk",
+          Key: "copy-bad",
+          CopySource: "sdk/composite",
+          ChecksumAlgorithm: "MD4" as never,
+        }),
+      ),
+      (err: unknown) => err instanceof S3ServiceException && err.name === "InvalidRequest",
     );
     for (const [i, bytes] of parts.entries()) {
       const got = await part("composite", i + 1);

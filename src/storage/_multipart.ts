@@ -169,18 +169,20 @@ export function fullObjectChecksums(
 /**
  * The checksums of a whole copy, which S3 stores as one part: the source's full-object ones as they are, and for each
  * composite `…-N` one (which describes the source's parts) the full-object checksum of that algorithm, computed from
- * the bytes copied (`update` sees each chunk).
+ * the bytes copied (`update` sees each chunk); with `algorithm` (the copy's `x-amz-checksum-algorithm`), only that
+ * one, computed.
  */
 export function copyChecksums(
   source: Partial<Record<ChecksumAlgorithm, string>>,
+  algorithm?: ChecksumAlgorithm,
 ): { update(chunk: Uint8Array): void; result(): Partial<Record<ChecksumAlgorithm, string>> } {
-  const digests = (Object.entries(source) as [ChecksumAlgorithm, string][])
-    .filter(([, value]) => isCompositeChecksum(value))
-    .map(([algorithm]) => [algorithm, createDigest(algorithm)] as const);
+  const computed = algorithm ? [algorithm] : (Object.entries(source) as [ChecksumAlgorithm, string][])
+    .filter(([, value]) => isCompositeChecksum(value)).map(([name]) => name);
+  const digests = computed.map((name) => [name, createDigest(name)] as const);
   return {
     update: (chunk) => digests.forEach(([, digest]) => digest.update(chunk)),
     result: () => ({
-      ...fullObjectChecksums(source),
+      ...(algorithm ? {} : fullObjectChecksums(source)),
       ...Object.fromEntries(digests.map(([algorithm, digest]) => [algorithm, digest.digest().toBase64()])),
     }),
   };

@@ -59,6 +59,7 @@ export function s3CopyObject(
           "x-amz-copy-source": CopySource,
           "x-amz-copy-source-if-match": etag,
           "x-amz-metadata-directive": "COPY",
+          ...(opts.checksumAlgorithm ? { "x-amz-checksum-algorithm": opts.checksumAlgorithm.toUpperCase() } : {}),
           ...(opts.storageClass ? { "x-amz-storage-class": opts.storageClass } : {}),
         },
       }, "NoSuchKey").then(({ body }) => {
@@ -80,6 +81,7 @@ export function s3CopyObject(
             CopySource,
             CopySourceIfMatch: etag,
             MetadataDirective: replace ? "REPLACE" : "COPY",
+            ...(opts.checksumAlgorithm ? { ChecksumAlgorithm: opts.checksumAlgorithm.toUpperCase() as never } : {}),
             ...(replace ? writeParams(opts) : opts.storageClass ? { StorageClass: opts.storageClass as never } : {}),
           }),
         ), "NoSuchKey").then((out) => ({
@@ -133,7 +135,8 @@ export function s3CopyObject(
       if (source.range || src.size > MAX_SINGLE_COPY) {
         // CopyObject takes no range and stops at 5 GiB: copy through a multipart upload of part copies.
         const tags = opts.taggingDirective === "REPLACE" ? opts.tags : await tagsOf(source.bucket, source.key);
-        return await multipart.copyByParts(source, target, src, { ...copyAttributes(src, opts), tags });
+        const checksum = opts.checksumAlgorithm ? { checksumAlgorithm: opts.checksumAlgorithm } : {};
+        return await multipart.copyByParts(source, target, src, { ...copyAttributes(src, opts), tags, ...checksum });
       }
       // If-Match pins the copy to the version just read, so the result can be described without another HEAD.
       const out = await copyPinned(source, target, opts, src.etag);

@@ -172,19 +172,26 @@ export async function createFsStore(options: FsStoreOptions): Promise<ObjectStor
       await indexOf(target.bucket);
       let info: ObjectInfo | undefined;
       let copied: ReturnType<typeof copyChecksums> | undefined;
-      const tmpPath = await copyToTemp(source, (src, size, md5Hex, sourceTags) => {
-        const tags = newObjectTags(opts, sourceTags);
-        info = {
-          key: target.key,
-          size,
-          etag: md5Hex === undefined ? src.etag : quoteEtag(md5Hex),
-          lastModified: clock.now(),
-          checksums: copied?.result() ?? { ...opts.checksums },
-          ...storedAttributes(copyAttributes(src, opts)),
-          ...tagCountOf(tags),
-        };
-        return objectMeta(info, tags);
-      }, (src) => source.range ? undefined : (copied = copyChecksums(src.checksums)).update);
+      const tmpPath = await copyToTemp(
+        source,
+        (src, size, md5Hex, sourceTags) => {
+          const tags = newObjectTags(opts, sourceTags);
+          info = {
+            key: target.key,
+            size,
+            etag: md5Hex === undefined ? src.etag : quoteEtag(md5Hex),
+            lastModified: clock.now(),
+            checksums: copied?.result() ?? { ...opts.checksums },
+            ...storedAttributes(copyAttributes(src, opts)),
+            ...tagCountOf(tags),
+          };
+          return objectMeta(info, tags);
+        },
+        (src) =>
+          source.range && !opts.checksumAlgorithm
+            ? undefined
+            : (copied = copyChecksums(src.checksums, opts.checksumAlgorithm)).update,
+      );
       await publishObject(target.bucket, target.key, tmpPath);
       return info!;
     },

@@ -246,7 +246,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): ObjectStore
       validateKey(target.key);
       bucketOf(target.bucket);
       const { object, data } = sourceBytes(source);
-      const copied = copyChecksums(object.info.checksums);
+      const copied = copyChecksums(object.info.checksums, opts.checksumAlgorithm);
       copied.update(data);
       const attrs = copyAttributes(object.info, opts);
       const tags = newObjectTags(opts, object.tags);
@@ -258,7 +258,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): ObjectStore
           size: data.byteLength,
           etag: copyKeepsEtag(object.info, source.range) ? object.info.etag : quoteEtag(await md5HexOf(data)),
           lastModified: clock.now(),
-          checksums: source.range ? { ...opts.checksums } : copied.result(),
+          checksums: source.range && !opts.checksumAlgorithm ? { ...opts.checksums } : copied.result(),
           ...storedAttributes(attrs),
           ...tagCountOf(tags),
         },

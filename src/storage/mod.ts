@@ -78,7 +78,10 @@ export interface PutOptions extends StoredHeaders {
   /** The algorithm whose verified value the caller adds to `checksums` by the end of the body: no need to compute it. */
   pendingChecksum?: ChecksumAlgorithm;
   storageClass?: string;
-  /** Of a multipart upload: the algorithm of the checksums its parts will carry (`x-amz-checksum-algorithm`). */
+  /**
+   * Of a multipart upload: the algorithm of the checksums its parts will carry (`x-amz-checksum-algorithm`). Of a
+   * copy: the algorithm of the one checksum the copy gets, computed from its bytes, instead of the source's.
+   */
   checksumAlgorithm?: ChecksumAlgorithm;
   /** Of a multipart upload: the checksum its object gets from the parts' (default: composite, CRC64/NVME full). */
   checksumType?: ChecksumType;

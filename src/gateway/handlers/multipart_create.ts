@@ -8,7 +8,7 @@
 import type { PutOptions } from "../../storage/mod.ts";
 import type { HeaderReader } from "../request_headers.ts";
 import { S3Error } from "../s3_errors.ts";
-import { isChecksumAlgorithm } from "../wire/checksums.ts";
+import { namedChecksumAlgorithm } from "../wire/checksums.ts";
 import { objectOf, type RequestContext, requireAccess } from "./_context.ts";
 import { putOptionsFrom } from "./_object_headers.ts";
 import { xmlResponse } from "./_respond.ts";
@@ -30,8 +30,7 @@ function checksumChoice(headers: HeaderReader): Pick<PutOptions, "checksumAlgori
     }
     return {};
   }
-  const algorithm = named.toLowerCase();
-  if (!isChecksumAlgorithm(algorithm)) throw new S3Error("InvalidRequest", `Unsupported checksum algorithm ${named}`);
+  const algorithm = namedChecksumAlgorithm(named);
   if (type !== null && type !== "FULL_OBJECT" && type !== "COMPOSITE") {
     throw new S3Error("InvalidRequest", "Value for x-amz-checksum-type header is invalid.");
   }

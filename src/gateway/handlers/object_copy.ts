@@ -8,7 +8,7 @@ import { MAX_COPY_SOURCE_BYTES, resolveCopySource } from "./_copy_source.ts";
 import { putOptionsFrom } from "./_object_headers.ts";
 import { isoDate, xmlResponse } from "./_respond.ts";
 import { writeFeatures } from "./_write_features.ts";
-import { checksumResultElements } from "../wire/checksums.ts";
+import { checksumResultElements, namedChecksumAlgorithm } from "../wire/checksums.ts";
 
 export async function copyObject(ctx: RequestContext): Promise<Response> {
   const target = objectOf(ctx);
@@ -34,8 +34,11 @@ export async function copyObject(ctx: RequestContext): Promise<Response> {
     );
   }
   const options = directive === "REPLACE" ? putOptionsFrom(ctx.headers) : storageClass ? { storageClass } : {};
+  // The copy's checksum: of the algorithm named, else the source's (see copyChecksums).
+  const algorithm = ctx.headers.get("x-amz-checksum-algorithm");
   const info = await ctx.store.copyObject(source, target, {
     ...options,
+    ...(algorithm !== null ? { checksumAlgorithm: namedChecksumAlgorithm(algorithm) } : {}),
     metadataDirective: directive,
     // As in S3, x-amz-tagging counts only with REPLACE; COPY keeps the source's tags.
     ...(taggingDirective === "REPLACE" ? { taggingDirective, tags: tags ?? {} } : {}),

@@ -6,6 +6,7 @@
  */
 import { createHash } from "node:crypto";
 import { type ChecksumAlgorithm, isCompositeChecksum } from "../../storage/mod.ts";
+import { S3Error } from "../s3_errors.ts";
 import { type Crc, createCrc32, createCrc32c, createCrc64Nvme } from "./crc.ts";
 
 export const CHECKSUM_ALGORITHMS: readonly ChecksumAlgorithm[] = ["crc32", "crc32c", "crc64nvme", "sha1", "sha256"];
@@ -73,6 +74,13 @@ export function checksumElements(checksums: Partial<Record<ChecksumAlgorithm, st
 export function checksumResultElements(checksums: Partial<Record<ChecksumAlgorithm, string>>): Record<string, string> {
   const [first] = Object.values(checksums);
   return first === undefined ? {} : { ...checksumElements(checksums), ChecksumType: checksumType(first) };
+}
+
+/** A checksum algorithm a request names (`CRC32`, …), checked: InvalidRequest when S3 has no such algorithm. */
+export function namedChecksumAlgorithm(value: string): ChecksumAlgorithm {
+  const algorithm = value.toLowerCase();
+  if (!isChecksumAlgorithm(algorithm)) throw new S3Error("InvalidRequest", `Unsupported checksum algorithm ${value}`);
+  return algorithm;
 }
 
 /** True when `name` (lower case, without `x-amz-checksum-`) is an S3 checksum algorithm. */

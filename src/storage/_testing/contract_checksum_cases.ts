@@ -175,6 +175,12 @@ export const checksumCases: ContractCase[] = [
       const full = { crc32c: digestBase64("crc32c", up.whole) };
       assert.deepEqual(copy.checksums, full, "with the full-object checksum of its bytes instead of a composite one");
       assert.deepEqual((await store.headObject(bucket, "copy")).checksums, full);
+      const sha = await store.copyObject({ bucket, key: "parts" }, { bucket, key: "copy-sha" }, {
+        checksumAlgorithm: "sha256",
+      });
+      const named = { sha256: digestBase64("sha256", up.whole) };
+      assert.deepEqual(sha.checksums, named, "a copy asked for another algorithm has only that one, of its bytes");
+      assert.deepEqual((await store.headObject(bucket, "copy-sha")).checksums, named);
       await rejectsWithCode(store.listObjectParts(bucket, "missing"), "NoSuchKey");
     },
   },
