@@ -634,6 +634,20 @@ Deno.test("SDK reads parts with ChecksumMode as S3 answers them: a composite obj
         err instanceof S3ServiceException && err.name === "InvalidRequest" &&
         /must include the checksum for each part\. It was missing for part 1/.test(err.message),
     );
+    await assert.rejects(
+      s3.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: "sdk",
+          Key: "composite",
+          UploadId: composite.UploadId,
+          MultipartUpload: { Parts: composite.done },
+          ChecksumType: "FULL_OBJECT",
+        }),
+      ),
+      (err: unknown) =>
+        err instanceof S3ServiceException && err.name === "InvalidRequest" &&
+        /created using the COMPOSITE checksum mode/.test(err.message),
+    );
     await complete("composite", composite.UploadId, composite.done);
     const copy = await s3.send(new CopyObjectCommand({ Bucket: "sdk", Key: "copy", CopySource: "sdk/composite" }));
     const { ChecksumCRC32, ChecksumType } = copy.CopyObjectResult!;

@@ -149,7 +149,12 @@ export function fsMultipart(core: FsCore): MultipartMethods {
           // Part uploads that are already renaming finish first; later ones are refused (see publishPart).
           await Promise.all(numbers.map((n) => serialized(partPath(bucket, uploadId, n), () => Promise.resolve())));
           const stored = await readParts(bucket, uploadId, numbers);
-          const selected = selectCompletedParts(parts, new Map(stored.map((p) => [p.partNumber, p])), upload.options);
+          const selected = selectCompletedParts(
+            parts,
+            new Map(stored.map((p) => [p.partNumber, p])),
+            upload.options,
+            opts,
+          );
           const checksums = multipartChecksums(selected, upload.options.checksumType);
           checkCompletionChecksums(opts.checksums, checksums);
           const tags = newObjectTags(upload.options);

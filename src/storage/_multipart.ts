@@ -13,6 +13,7 @@ import {
   type ChecksumAlgorithm,
   type ChecksumType,
   type CompletedPart,
+  type CompleteOptions,
   isCompositeChecksum,
   MIN_PART_SIZE,
   type ObjectPart,
@@ -46,15 +47,25 @@ function isCompositeUpload(options: Pick<PutOptions, "checksumAlgorithm" | "chec
 
 /**
  * Checks the client's part list against the stored parts and returns the parts to assemble, in order.
- * Mirrors S3: ascending order first, each part's checksum named when the `upload` makes a composite one, then
- * existence/ETag match (and the part's checksums, where the client names them), then the 5 MiB minimum for all but
- * the last.
+ * Mirrors S3: the completion's checksum type (`completion.checksumType`) must be the `upload`'s when both name one,
+ * the parts ascending, each part's checksum named when the `upload` makes a composite one; then existence/ETag match
+ * (and the part's checksums, where the client names them: one the part lacks is BadDigest, another value
+ * InvalidPart), then the 5 MiB minimum for all but the last.
  */
 export function selectCompletedParts(
   requested: CompletedPart[],
   stored: Map<number, PartInfo>,
   upload: Pick<PutOptions, "checksumAlgorithm" | "checksumType">,
+  completion: Pick<CompleteOptions, "checksumType"> = {},
 ): PartInfo[] {
+  const { checksumType } = completion;
+  if (checksumType !== undefined && upload.checksumType !== undefined && checksumType !== upload.checksumType) {
+    throw new AppError(
+      "InvalidRequest",
+      `The upload was created using the ${upload.checksumType} checksum mode. The complete request must use the ` +
+        `same checksum mode.`,
+    );
+  }
   if (requested.length === 0) throw new AppError("InvalidArgument", "At least one part must be specified");
   for (let i = 1; i < requested.length; i++) {
     if (requested[i]!.partNumber <= requested[i - 1]!.partNumber) {
@@ -83,10 +94,16 @@ export function selectCompletedParts(
     }
     for (const [algorithm, value] of Object.entries(p.checksums ?? {})) {
       const stored = part.checksums[algorithm as ChecksumAlgorithm];
+      if (stored === undefined) {
+        throw new AppError(
+          "BadDigest",
+          `The ${algorithm} you specified for part ${p.partNumber} did not match what we received.`,
+        );
+      }
       if (stored !== value) {
         throw new AppError(
           "InvalidPart",
-          `Part ${p.partNumber}: the ${algorithm} checksum given does not match the part's (${stored ?? "none"})`,
+          `Part ${p.partNumber}: the ${algorithm} checksum given does not match the part's (${stored})`,
           { details: { partNumber: p.partNumber, etag: p.etag, algorithm } },
         );
       }

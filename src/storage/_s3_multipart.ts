@@ -203,7 +203,7 @@ export function s3Multipart(deps: S3MultipartDeps) {
 
     async completeMultipartUpload(bucket, key, uploadId, parts, opts = {}) {
       const { parts: stored, ...upload } = await listAllParts(bucket, key, uploadId);
-      const selected = selectCompletedParts(parts, new Map(stored.map((p) => [p.partNumber, p])), upload);
+      const selected = selectCompletedParts(parts, new Map(stored.map((p) => [p.partNumber, p])), upload, opts);
       // The upload exists (its parts were just listed): with If-Match, NoSuchKey means the object is missing.
       const notFound = opts.condition?.ifMatch !== undefined ? "NoSuchKey" : undefined;
       await send(

@@ -344,7 +344,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): ObjectStore
       await Promise.resolve();
       const u = uploadOf(bucket, key, uploadId);
       const stored = new Map([...u.parts].map(([n, p]) => [n, p.info]));
-      const selected = selectCompletedParts(parts, stored, u.options);
+      const selected = selectCompletedParts(parts, stored, u.options, opts);
       const size = selected.reduce((s, p) => s + p.size, 0);
       const checksums = multipartChecksums(selected, u.options.checksumType);
       checkCompletionChecksums(opts.checksums, checksums);

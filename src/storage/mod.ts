@@ -218,6 +218,14 @@ export interface CompletedPart {
   checksums?: Partial<Record<ChecksumAlgorithm, string>>;
 }
 
+export interface CompleteOptions {
+  condition?: WriteCondition;
+  /** The whole object's checksums, as the client computed them. */
+  checksums?: Partial<Record<ChecksumAlgorithm, string>>;
+  /** The checksum type the client completes with (`x-amz-checksum-type`): it must be the upload's. */
+  checksumType?: ChecksumType;
+}
+
 /** A part of a completed multipart object. */
 export type ObjectPart = Pick<PartInfo, "partNumber" | "size" | "checksums">;
 
@@ -310,14 +318,15 @@ export interface ObjectStore {
   /**
    * Parts must be ascending (InvalidPartOrder), exist with matching ETags (InvalidPart), all but the last ≥ 5 MiB
    * (EntityTooSmall). A `condition` is checked as for `putObject`, and `checksums` (the whole object's, as the client
-   * computed them) against those the parts give (BadDigest); the upload stays in progress when either fails.
+   * computed them) against those the parts give (BadDigest); a `checksumType` other than the upload's is
+   * InvalidRequest. The upload stays in progress when any of these fails.
    */
   completeMultipartUpload(
     bucket: string,
     key: string,
     uploadId: string,
     parts: CompletedPart[],
-    options?: { condition?: WriteCondition; checksums?: Partial<Record<ChecksumAlgorithm, string>> },
+    options?: CompleteOptions,
   ): Promise<ObjectInfo>;
   abortMultipartUpload(bucket: string, key: string, uploadId: string): Promise<void>;
   listParts(

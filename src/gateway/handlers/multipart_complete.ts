@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { ChecksumAlgorithm } from "../../storage/mod.ts";
+import type { ChecksumAlgorithm, ChecksumType } from "../../storage/mod.ts";
 import type { HeaderReader } from "../request_headers.ts";
 import { S3Error } from "../s3_errors.ts";
 import {
@@ -21,12 +21,18 @@ import { objectUrl, xmlResponse } from "./_respond.ts";
 import { readXmlBody } from "./_xml_body.ts";
 import { refuseEarly, writeCondition } from "./_write_condition.ts";
 
-/** The whole object's checksums a completion carries (a composite one with its `-<parts>`). */
-function completionChecksums(headers: HeaderReader): Partial<Record<ChecksumAlgorithm, string>> {
+/** The checksum type a completion names (`x-amz-checksum-type`), checked; undefined when it names none. */
+function completionType(headers: HeaderReader): ChecksumType | undefined {
   const type = headers.get("x-amz-checksum-type");
-  if (type !== null && type !== "FULL_OBJECT" && type !== "COMPOSITE") {
+  if (type === null) return undefined;
+  if (type !== "FULL_OBJECT" && type !== "COMPOSITE") {
     throw new S3Error("InvalidRequest", "Value for x-amz-checksum-type header is invalid.");
   }
+  return type;
+}
+
+/** The whole object's checksums a completion carries (a composite one with its `-<parts>`). */
+function completionChecksums(headers: HeaderReader): Partial<Record<ChecksumAlgorithm, string>> {
   const out: Partial<Record<ChecksumAlgorithm, string>> = {};
   headers.forEach((value, name) => {
     const algorithm = name.startsWith("x-amz-checksum-") ? name.slice("x-amz-checksum-".length) : "";
@@ -74,11 +80,13 @@ export async function completeMultipartUpload(ctx: RequestContext): Promise<Resp
   });
   if (parts.length === 0) throw new S3Error("MalformedXML", "You must specify at least one part");
   const checksums = completionChecksums(ctx.headers);
+  const checksumType = completionType(ctx.headers);
   const condition = writeCondition(ctx);
   if (condition) await refuseEarly(ctx, bucket, key, condition);
   const info = await ctx.store.completeMultipartUpload(bucket, key, uploadId, parts, {
     ...(condition ? { condition } : {}),
     ...(Object.keys(checksums).length > 0 ? { checksums } : {}),
+    ...(checksumType ? { checksumType } : {}),
   });
   Object.assign(ctx.event, { size: info.size, etag: info.etag, checksums: info.checksums });
   return xmlResponse(ctx.ids, "CompleteMultipartUploadResult", {

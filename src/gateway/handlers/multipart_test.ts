@@ -69,7 +69,7 @@ Deno.test("multipart: create, upload, list parts and uploads, UploadPartCopy wit
   assert.equal(got.headers.get("x-amz-meta-kind"), "mp");
 });
 
-Deno.test("multipart errors: EntityTooSmall, InvalidPart (also a part checksum that does not match), InvalidPartOrder, NoSuchUpload, MalformedXML, InvalidArgument, InvalidRequest", async () => {
+Deno.test("multipart errors: EntityTooSmall, InvalidPart, BadDigest (a part checksum the part was not sent with), InvalidPartOrder, NoSuchUpload, MalformedXML, InvalidArgument, InvalidRequest", async () => {
   const h = await harness();
   const id = await start(h, "k");
   const e1 = await part(h, "k", id, 1, new Uint8Array(10));
@@ -79,8 +79,9 @@ Deno.test("multipart errors: EntityTooSmall, InvalidPart (also a part checksum t
     [completeXml([[1, e1], [3, e2]]), "InvalidPart"],
     [completeXml([[1, '"00000000000000000000000000000000"']]), "InvalidPart"],
     [completeXml([[2, e2], [1, e1]]), "InvalidPartOrder"],
-    // The parts carry no checksum, so naming one cannot match; a value that is no CRC32 is refused before that.
-    [completeXml([[1, e1]]).replace("</Part>", "<ChecksumCRC32>AAAAAA==</ChecksumCRC32></Part>"), "InvalidPart"],
+    // The parts carry no checksum, so naming one cannot match (S3: BadDigest); a value that is no CRC32 is refused
+    // before that.
+    [completeXml([[1, e1]]).replace("</Part>", "<ChecksumCRC32>AAAAAA==</ChecksumCRC32></Part>"), "BadDigest"],
     [completeXml([[1, e1]]).replace("</Part>", "<ChecksumCRC32>not-a-crc</ChecksumCRC32></Part>"), "InvalidRequest"],
     ["<CompleteMultipartUpload><Part>", "MalformedXML"],
     ["<CompleteMultipartUpload></CompleteMultipartUpload>", "MalformedXML"],

@@ -92,6 +92,18 @@ export const checksumCases: ContractCase[] = [
       const named = up.parts.map((p, i) => ({ ...p, checksums: { sha256: listed.parts[i]!.checksums.sha256! } }));
       const swapped = [{ ...named[0]!, checksums: named[1]!.checksums }, named[1]!];
       await rejectsWithCode(store.completeMultipartUpload(bucket, "listed", up.uploadId, swapped), "InvalidPart");
+      const crc32 = { crc32: digestBase64("crc32", first) };
+      const lacking = [{ ...named[0]!, checksums: { ...named[0]!.checksums, ...crc32 } }, named[1]!];
+      await rejectsWithCode(
+        store.completeMultipartUpload(bucket, "listed", up.uploadId, lacking),
+        "BadDigest",
+        "a checksum of an algorithm the part was not sent with",
+      );
+      await rejectsWithCode(
+        store.completeMultipartUpload(bucket, "listed", up.uploadId, named, { checksumType: "FULL_OBJECT" }),
+        "InvalidRequest",
+        "a completion of another checksum type than the upload's",
+      );
       const done = await store.completeMultipartUpload(bucket, "listed", up.uploadId, named);
       assert.match(done.checksums.sha256 ?? "", /-2$/, "the refused completion left the upload completable");
 
