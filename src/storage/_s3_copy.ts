@@ -34,6 +34,19 @@ export interface S3CopyDeps {
   multipart: ReturnType<typeof s3Multipart>;
 }
 
+/**
+ * A copy's checksums: as the copy's answer names them; from a server whose answer names none, those of the source a
+ * copy keeps (none known when the copy was asked for another algorithm).
+ */
+function copyResultChecksums(
+  answered: ObjectInfo["checksums"],
+  source: ObjectInfo,
+  opts: CopyOptions,
+): ObjectInfo["checksums"] {
+  if (Object.keys(answered).length > 0 || opts.checksumAlgorithm) return answered;
+  return fullObjectChecksums(source.checksums);
+}
+
 export function s3CopyObject(
   deps: S3CopyDeps,
 ): (source: Source, target: Target, opts: CopyOptions) => Promise<ObjectInfo> {
@@ -146,8 +159,7 @@ export function s3CopyObject(
           size: src.size,
           etag: quoted(out.etag ?? src.etag),
           lastModified: out.lastModified ?? clock.now(),
-          // As the copy answers them; from a server whose answer names none, the source's that a copy keeps.
-          checksums: Object.keys(out.checksums).length > 0 ? out.checksums : fullObjectChecksums(src.checksums),
+          checksums: copyResultChecksums(out.checksums, src, opts),
           ...storedAttributes(copyAttributes(src, opts)),
         };
       }
