@@ -25,7 +25,8 @@ import {
   decodeConfig,
 } from "./gateway/bucket_config.ts";
 import type { BackendRegistry } from "./service.ts";
-import type { ByteRange, CopyOptions, ObjectInfo, ObjectStore, PutOptions } from "./storage/mod.ts";
+import type { CopyOptions, CopySource, ObjectInfo, ObjectStore, PutOptions } from "./storage/mod.ts";
+import { checkSourceVersion } from "./storage/_objects.ts";
 
 export interface BucketRouter extends ObjectStore, BucketConfigStore {
   /** Creates a bucket on a chosen backend. */
@@ -135,11 +136,17 @@ export function createBucketRouter(deps: BucketRouterDeps): BucketRouter {
 
   /** Streams a (ranged) source object into `write` when source and target live on different backends. */
   async function crossCopy<T>(
-    source: { bucket: string; key: string; range?: ByteRange },
+    source: CopySource,
     write: (body: ReadableStream<Uint8Array>, info: ObjectInfo) => Promise<T>,
   ): Promise<T> {
     const from = await storeOf(source.bucket);
     const got = await from.getObject(source.bucket, source.key, source.range ? { range: source.range } : {});
+    try {
+      checkSourceVersion(source, got.info.etag);
+    } catch (err) {
+      await got.body.cancel();
+      throw err;
+    }
     return await write(got.body, got.info);
   }
 

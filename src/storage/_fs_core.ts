@@ -9,8 +9,8 @@ import { createHash } from "node:crypto";
 import type { Clock } from "../clock.ts";
 import { AppError } from "../errors.ts";
 import {
-  type ByteRange,
   checkWriteCondition,
+  type CopySource,
   type ObjectInfo,
   type ObjectPart,
   type ObjectTags,
@@ -19,7 +19,7 @@ import {
   type WriteCondition,
 } from "./mod.ts";
 import { validateBucketName } from "./_keys.ts";
-import { checkRange, noSuchBucket, noSuchKey, tagCountOf } from "./_objects.ts";
+import { checkRange, checkSourceVersion, noSuchBucket, noSuchKey, tagCountOf } from "./_objects.ts";
 import { SortedKeys } from "./_sorted_keys.ts";
 import {
   createDirSyncer,
@@ -367,12 +367,14 @@ export async function createFsCore(rootDir: string, clock: Clock) {
    * function `chunkSink` returns for the source (when it returns one) sees the copied bytes too.
    */
   async function copyToTemp(
-    source: { bucket: string; key: string; range?: ByteRange },
+    source: CopySource,
     finish: (info: ObjectInfo, size: number, md5Hex: string | undefined, tags: ObjectTags) => unknown,
     chunkSink?: (info: ObjectInfo) => ((chunk: Uint8Array) => void) | undefined,
   ) {
     const src = await openObject(source.bucket, source.key);
     try {
+      // The opened version is the one read from here on, whatever replaces it meanwhile.
+      checkSourceVersion(source, src.info.etag);
       const onChunk = chunkSink?.(src.info);
       const range = source.range ? checkRange(source.range, src.source.size) : undefined;
       const start = range?.start ?? 0;

@@ -7,6 +7,7 @@ import { AppError } from "../errors.ts";
 import type {
   ByteRange,
   CopyOptions,
+  CopySource,
   GetOptions,
   ListUploadsOptions,
   MultipartUpload,
@@ -99,6 +100,15 @@ export function servedRange(
     range: { start, end: start + sizes[n - 1]! - 1 },
     ...(Object.keys(partChecksums).length > 0 ? { partChecksums } : {}),
   };
+}
+
+/** Fails with PreconditionFailed when `source` names a version (`ifMatch`) other than the one with `etag`. */
+export function checkSourceVersion(source: CopySource, etag: string): void {
+  if (source.ifMatch !== undefined && source.ifMatch !== etag) {
+    throw new AppError("PreconditionFailed", `Source "${source.key}" is no longer the version to copy`, {
+      details: { bucket: source.bucket, key: source.key },
+    });
+  }
 }
 
 export function cloneInfo(info: ObjectInfo): ObjectInfo {

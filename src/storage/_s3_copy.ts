@@ -8,9 +8,9 @@
 import { CopyObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import type { Clock } from "../clock.ts";
 import { AppError, isAppError } from "../errors.ts";
-import type { CopyOptions, ObjectInfo, ObjectStore, ObjectTags } from "./mod.ts";
+import type { CopyOptions, CopySource, ObjectInfo, ObjectStore, ObjectTags } from "./mod.ts";
 import { validateKey } from "./_keys.ts";
-import { copyAttributes, storedAttributes } from "./_objects.ts";
+import { checkSourceVersion, copyAttributes, storedAttributes } from "./_objects.ts";
 import { checksumsOf, copySource, quoted, writeParams } from "./_s3_client.ts";
 import { fullObjectChecksums } from "./_multipart.ts";
 import { CHECKSUM_ELEMENTS } from "../gateway/wire/checksums.ts";
@@ -19,7 +19,6 @@ import type { s3Multipart } from "./_s3_multipart.ts";
 
 const MAX_SINGLE_COPY = 5 * 1024 ** 3;
 
-type Source = Parameters<ObjectStore["copyObject"]>[0];
 type Target = Parameters<ObjectStore["copyObject"]>[1];
 
 export interface S3CopyDeps {
@@ -49,19 +48,19 @@ function copyResultChecksums(
 
 export function s3CopyObject(
   deps: S3CopyDeps,
-): (source: Source, target: Target, opts: CopyOptions) => Promise<ObjectInfo> {
+): (source: CopySource, target: Target, opts: CopyOptions) => Promise<ObjectInfo> {
   const { client, upstream, send, headObject, tagsOf, leanFor, clock, multipart } = deps;
 
   /** CopyObject pinned to the source version `etag`; undefined when the source no longer has it. */
   async function copyPinned(
-    source: Source,
+    source: CopySource,
     target: Target,
     opts: CopyOptions,
     etag: string,
   ): Promise<{ etag?: string; lastModified?: Date; checksums: ObjectInfo["checksums"] } | undefined> {
     const replace = (opts.metadataDirective ?? "COPY") === "REPLACE";
     const Bucket = upstream(target.bucket);
-    const CopySource = copySource(upstream(source.bucket), source.key);
+    const sourceHeader = copySource(upstream(source.bucket), source.key);
     const direct = replace ? null : leanFor(source.key, target.key);
     const copied = direct
       ? direct.send({
@@ -69,7 +68,7 @@ export function s3CopyObject(
         bucket: Bucket,
         key: target.key,
         headers: {
-          "x-amz-copy-source": CopySource,
+          "x-amz-copy-source": sourceHeader,
           "x-amz-copy-source-if-match": etag,
           "x-amz-metadata-directive": "COPY",
           ...(opts.checksumAlgorithm ? { "x-amz-checksum-algorithm": opts.checksumAlgorithm.toUpperCase() } : {}),
@@ -91,7 +90,7 @@ export function s3CopyObject(
           new CopyObjectCommand({
             Bucket,
             Key: target.key,
-            CopySource,
+            CopySource: sourceHeader,
             CopySourceIfMatch: etag,
             MetadataDirective: replace ? "REPLACE" : "COPY",
             ...(opts.checksumAlgorithm ? { ChecksumAlgorithm: opts.checksumAlgorithm.toUpperCase() as never } : {}),
@@ -110,7 +109,7 @@ export function s3CopyObject(
 
   /** A copy of a source the caller has described: one request, no HEAD (see `CopyOptions.knownSource`). */
   async function copyKnown(
-    source: Source,
+    source: CopySource,
     target: Target,
     opts: CopyOptions,
     known: { size: number; etag: string },
@@ -133,7 +132,7 @@ export function s3CopyObject(
   }
 
   async function copyObject(
-    source: Source,
+    source: CopySource,
     target: Target,
     opts: CopyOptions,
   ): Promise<ObjectInfo> {
@@ -145,11 +144,19 @@ export function s3CopyObject(
     }
     for (let attempt = 1;; attempt++) {
       const src = await headObject(source.bucket, source.key);
+      checkSourceVersion(source, src.etag);
       if (source.range || src.size > MAX_SINGLE_COPY) {
-        // CopyObject takes no range and stops at 5 GiB: copy through a multipart upload of part copies.
+        // CopyObject takes no range and stops at 5 GiB: copy through a multipart upload of part copies, each pinned
+        // to the version just read, so that parts of different versions are never joined.
         const tags = opts.taggingDirective === "REPLACE" ? opts.tags : await tagsOf(source.bucket, source.key);
         const checksum = opts.checksumAlgorithm ? { checksumAlgorithm: opts.checksumAlgorithm } : {};
-        return await multipart.copyByParts(source, target, src, { ...copyAttributes(src, opts), tags, ...checksum });
+        const attrs = { ...copyAttributes(src, opts), tags, ...checksum };
+        try {
+          return await multipart.copyByParts({ ...source, ifMatch: src.etag }, target, src, attrs);
+        } catch (err) {
+          if (!isAppError(err, "PreconditionFailed") || attempt === 2) throw err;
+          continue; // the source changed during the copy: copy its new version (or fail above if it was named)
+        }
       }
       // If-Match pins the copy to the version just read, so the result can be described without another HEAD.
       const out = await copyPinned(source, target, opts, src.etag);

@@ -17,10 +17,10 @@ import {
 import { type Clock, systemClock } from "../clock.ts";
 import { isChecksumAlgorithm } from "../gateway/wire/checksums.ts";
 import { AppError, isAppError } from "../errors.ts";
-import type { ByteRange, MultipartMethods, ObjectInfo, PartInfo, PartListing, PutOptions } from "./mod.ts";
+import type { CopySource, MultipartMethods, ObjectInfo, PartInfo, PartListing, PutOptions } from "./mod.ts";
 import { validateKey } from "./_keys.ts";
 import { selectCompletedParts, validatePartNumber } from "./_multipart.ts";
-import { checkRange } from "./_objects.ts";
+import { checkRange, checkSourceVersion } from "./_objects.ts";
 import { resolveMaxKeys } from "./_sorted_keys.ts";
 import { md5Base64, sendStreaming, spool, verifiedBody } from "./_s3_body.ts";
 import {
@@ -44,8 +44,6 @@ export interface S3MultipartDeps {
   headObject(bucket: string, key: string): Promise<ObjectInfo>;
   clock?: Clock;
 }
-
-type Source = { bucket: string; key: string; range?: ByteRange };
 
 export function s3Multipart(deps: S3MultipartDeps) {
   const { client, upstream, headObject } = deps;
@@ -105,7 +103,7 @@ export function s3Multipart(deps: S3MultipartDeps) {
   }
 
   async function copyPart(
-    source: Source,
+    source: CopySource,
     target: { bucket: string; key: string; uploadId: string; partNumber: number },
     size: number,
   ) {
@@ -119,6 +117,7 @@ export function s3Multipart(deps: S3MultipartDeps) {
           PartNumber: target.partNumber,
           CopySource: copySource(upstream(source.bucket), source.key),
           ...(source.range ? { CopySourceRange: rangeHeader(source.range) } : {}),
+          ...(source.ifMatch ? { CopySourceIfMatch: source.ifMatch } : {}),
         }),
       )
     );
@@ -193,6 +192,7 @@ export function s3Multipart(deps: S3MultipartDeps) {
     async uploadPartCopy(source, target) {
       validatePartNumber(target.partNumber);
       const src = await headObject(source.bucket, source.key);
+      checkSourceVersion(source, src.etag);
       const range = source.range ? checkRange(source.range, src.size) : undefined;
       return await copyPart(
         { ...source, ...(range ? { range } : {}) },
@@ -263,7 +263,7 @@ export function s3Multipart(deps: S3MultipartDeps) {
 
   /** Server-side copy of (a range of) `src` through a multipart upload of part copies. */
   async function copyByParts(
-    source: Source,
+    source: CopySource,
     target: { bucket: string; key: string },
     src: ObjectInfo,
     attrs: PutOptions,

@@ -8,11 +8,11 @@ import { type Clock, systemClock } from "../clock.ts";
 import { AppError } from "../errors.ts";
 import {
   type BucketInfo,
-  type ByteRange,
   type ChecksumAlgorithm,
   checkWriteCondition,
   type CompletedPart,
   type CopyOptions,
+  type CopySource,
   type GetOptions,
   type GetResult,
   type ListOptions,
@@ -44,6 +44,7 @@ import {
 } from "./_multipart.ts";
 import {
   checkRange,
+  checkSourceVersion,
   cloneInfo,
   copyAttributes,
   newObjectTags,
@@ -147,8 +148,9 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): ObjectStore
     return { data: concat(chunks, size), md5Hex };
   }
 
-  function sourceBytes(source: { bucket: string; key: string; range?: ByteRange }) {
+  function sourceBytes(source: CopySource) {
     const object = objectOf(source.bucket, source.key);
+    checkSourceVersion(source, object.info.etag);
     if (!source.range) return { object, data: object.data };
     const r = checkRange(source.range, object.info.size);
     return { object, data: object.data.subarray(r.start, r.end + 1) };

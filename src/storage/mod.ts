@@ -165,6 +165,19 @@ export interface GetResult {
   partChecksums?: Partial<Record<ChecksumAlgorithm, string>>;
 }
 
+/** What a copy reads: an object, or a range of it. */
+export interface CopySource {
+  bucket: string;
+  key: string;
+  range?: ByteRange;
+  /**
+   * Copy only the version with this ETag (quoted): when the source is another version by the time the copy reads it,
+   * the copy fails with PreconditionFailed and writes nothing. What a caller that checked conditions on a version
+   * passes, so that the version copied is the one checked.
+   */
+  ifMatch?: string;
+}
+
 export interface CopyOptions extends PutOptions {
   /** "COPY" keeps source metadata/headers (default); "REPLACE" uses the ones in these options. */
   metadataDirective?: "COPY" | "REPLACE";
@@ -281,7 +294,7 @@ export interface ObjectStore {
    */
   deleteObject(bucket: string, key: string, options?: { condition?: Pick<WriteCondition, "ifMatch"> }): Promise<void>;
   copyObject(
-    source: { bucket: string; key: string; range?: ByteRange },
+    source: CopySource,
     target: { bucket: string; key: string },
     options?: CopyOptions,
   ): Promise<ObjectInfo>;
@@ -312,7 +325,7 @@ export interface ObjectStore {
     options?: Pick<PutOptions, "checksums" | "pendingChecksum" | "expectedMd5Hex" | "contentLength" | "signal">,
   ): Promise<PartInfo>;
   uploadPartCopy(
-    source: { bucket: string; key: string; range?: ByteRange },
+    source: CopySource,
     target: { bucket: string; key: string; uploadId: string; partNumber: number },
   ): Promise<PartInfo>;
   /**

@@ -22,5 +22,6 @@ objectStoreContract("s3 → s3rver", async () => {
     conditionalWritesIgnored: "s3rver 3.7 ignores If-None-Match and If-Match on PUT",
     tagsOnWritesIgnored: "s3rver 3.7 ignores x-amz-tagging on writes and sends no x-amz-tagging-count",
     objectAttributesUnsupported: "s3rver 3.7 has no GetObjectAttributes",
+    copySourceIfMatchIgnored: "s3rver 3.7 ignores x-amz-copy-source-if-match",
   },
 });

@@ -132,12 +132,13 @@ async function copyInParts(from: ObjectRef, to: ObjectRef, limits: TransferLimit
     for (let start = 0, n = 1; start < before.size; start += limits.partSize, n++) {
       const end = Math.min(start + limits.partSize, before.size) - 1;
       const part = await store.uploadPartCopy(
-        { bucket: from.bucket, key: from.key, range: { start, end } },
+        { bucket: from.bucket, key: from.key, range: { start, end }, ifMatch: before.etag },
         { bucket: to.bucket, key: to.key, uploadId, partNumber: n },
       );
       parts.push({ partNumber: n, etag: part.etag });
     }
-    // Ranges of different versions must never be stitched together: re-check the source before completing.
+    // Ranges of different versions must never be stitched together: each part is pinned to the version described,
+    // and the source is checked again before completing (for servers that do not hold a copy to its If-Match).
     const after = await store.headObject(from.bucket, from.key);
     if (after.etag !== before.etag) {
       throw new AppError("PreconditionFailed", `Source "${from.key}" changed during the copy`, {

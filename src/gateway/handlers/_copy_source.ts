@@ -1,5 +1,6 @@
 /** `x-amz-copy-source` (+ range and conditions) for CopyObject and UploadPartCopy. @module */
 import type { ByteRange, ObjectInfo, ObjectStore } from "../../storage/mod.ts";
+import { isAppError } from "../../errors.ts";
 import { S3Error } from "../s3_errors.ts";
 import { type RequestContext, requireAccess } from "./_context.ts";
 import { evaluateConditions, requestConditions } from "./_object_headers.ts";
@@ -49,6 +50,28 @@ export async function resolveCopySource(
   });
   if (verdict !== "ok") throw new S3Error("PreconditionFailed");
   return { source, info };
+}
+
+/** How many times a copy starts over when its source changes between the check of its conditions and the copy. */
+const COPY_ATTEMPTS = 3;
+
+/**
+ * Resolves the copy source and runs `copy` on the version whose conditions were checked, pinned to it (`ifMatch`):
+ * what is copied is always a version the conditions hold for. When another write replaced the source in between,
+ * the store refuses the pinned copy and the new version is resolved, its conditions checked, and copied.
+ */
+export async function copyCheckedSource<T>(
+  ctx: RequestContext,
+  copy: (source: CopySource & { ifMatch: string }, info: ObjectInfo) => Promise<T>,
+): Promise<T> {
+  for (let attempt = 1;; attempt++) {
+    const { source, info } = await resolveCopySource(ctx, ctx.store);
+    try {
+      return await copy({ ...source, ifMatch: info.etag }, info);
+    } catch (err) {
+      if (attempt === COPY_ATTEMPTS || !isAppError(err, "PreconditionFailed")) throw err;
+    }
+  }
 }
 
 /** `x-amz-copy-source-range: bytes=first-last`, both required and within the source. */

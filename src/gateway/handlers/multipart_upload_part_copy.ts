@@ -6,7 +6,7 @@
  */
 import { checksumElements } from "../wire/checksums.ts";
 import { objectOf, type RequestContext, requireAccess } from "./_context.ts";
-import { parseCopyRange, resolveCopySource } from "./_copy_source.ts";
+import { copyCheckedSource, parseCopyRange } from "./_copy_source.ts";
 import { partNumberOf, uploadIdOf } from "./_multipart_params.ts";
 import { isoDate, xmlResponse } from "./_respond.ts";
 
@@ -14,9 +14,11 @@ export async function uploadPartCopy(ctx: RequestContext): Promise<Response> {
   const { bucket, key } = objectOf(ctx);
   requireAccess(ctx, { bucket, key, permission: "write" });
   const target = { bucket, key, uploadId: uploadIdOf(ctx), partNumber: partNumberOf(ctx) };
-  const { source, info } = await resolveCopySource(ctx, ctx.store);
-  const range = parseCopyRange(ctx.headers.get("x-amz-copy-source-range"), info.size);
-  const part = await ctx.store.uploadPartCopy({ ...source, ...(range ? { range } : {}) }, target);
+  const { part, source } = await copyCheckedSource(ctx, async (source, info) => {
+    const range = parseCopyRange(ctx.headers.get("x-amz-copy-source-range"), info.size);
+    const part = await ctx.store.uploadPartCopy({ ...source, ...(range ? { range } : {}) }, target);
+    return { part, source: { bucket: source.bucket, key: source.key } };
+  });
   Object.assign(ctx.event, { size: part.size, etag: part.etag, source });
   return xmlResponse(ctx.ids, "CopyPartResult", {
     LastModified: isoDate(part.lastModified),

@@ -2,9 +2,10 @@
  * CopyObject: x-amz-metadata-directive and x-amz-tagging-directive COPY/REPLACE, x-amz-copy-source-if-* conditions.
  * @module
  */
+import type { CopyOptions } from "../../storage/mod.ts";
 import { S3Error } from "../s3_errors.ts";
 import { objectOf, type RequestContext, requireAccess } from "./_context.ts";
-import { MAX_COPY_SOURCE_BYTES, resolveCopySource } from "./_copy_source.ts";
+import { copyCheckedSource, MAX_COPY_SOURCE_BYTES } from "./_copy_source.ts";
 import { putOptionsFrom } from "./_object_headers.ts";
 import { isoDate, xmlResponse } from "./_respond.ts";
 import { writeFeatures } from "./_write_features.ts";
@@ -18,30 +19,33 @@ export async function copyObject(ctx: RequestContext): Promise<Response> {
   const { objectLock, tags } = writeFeatures(ctx);
   // The backends' copies take no retention: refused rather than dropped.
   if (objectLock) throw new S3Error("NotImplemented", "Object Lock retention on a copy is not available");
-  const { source, info: sourceInfo } = await resolveCopySource(ctx, ctx.store);
-  if (sourceInfo.size > MAX_COPY_SOURCE_BYTES) {
-    throw new S3Error(
-      "InvalidRequest",
-      `The specified copy source is larger than the maximum allowable size for a copy source: ${MAX_COPY_SOURCE_BYTES}`,
-    );
-  }
   const storageClass = ctx.headers.get("x-amz-storage-class");
-  const same = source.bucket === target.bucket && source.key === target.key;
-  if (same && directive === "COPY" && taggingDirective === "COPY" && storageClass === null) {
-    throw new S3Error(
-      "InvalidRequest",
-      "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
-    );
-  }
   const options = directive === "REPLACE" ? putOptionsFrom(ctx.headers) : storageClass ? { storageClass } : {};
   // The copy's checksum: of the algorithm named, else the source's (see copyChecksums).
   const algorithm = ctx.headers.get("x-amz-checksum-algorithm");
-  const info = await ctx.store.copyObject(source, target, {
+  const copyOptions: CopyOptions = {
     ...options,
     ...(algorithm !== null ? { checksumAlgorithm: namedChecksumAlgorithm(algorithm) } : {}),
     metadataDirective: directive,
     // As in S3, x-amz-tagging counts only with REPLACE; COPY keeps the source's tags.
     ...(taggingDirective === "REPLACE" ? { taggingDirective, tags: tags ?? {} } : {}),
+  };
+  const { info, source } = await copyCheckedSource(ctx, async (source, sourceInfo) => {
+    if (sourceInfo.size > MAX_COPY_SOURCE_BYTES) {
+      throw new S3Error(
+        "InvalidRequest",
+        `The specified copy source is larger than the maximum allowable size for a copy source: ${MAX_COPY_SOURCE_BYTES}`,
+      );
+    }
+    const same = source.bucket === target.bucket && source.key === target.key;
+    if (same && directive === "COPY" && taggingDirective === "COPY" && storageClass === null) {
+      throw new S3Error(
+        "InvalidRequest",
+        "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
+      );
+    }
+    const info = await ctx.store.copyObject(source, target, copyOptions);
+    return { info, source: { bucket: source.bucket, key: source.key } };
   });
   Object.assign(ctx.event, { size: info.size, etag: info.etag, checksums: info.checksums, source });
   return xmlResponse(ctx.ids, "CopyObjectResult", {

@@ -145,6 +145,55 @@ Deno.test("CopyObject: COPY and REPLACE directives, percent-encoded source, copy
   assert.deepEqual(copy.source, { bucket: "cpy", key: "src key" });
 });
 
+Deno.test("CopyObject and UploadPartCopy copy the version their copy-source conditions held for: a source replaced after the check is checked again", async () => {
+  const store = createMemoryStore();
+  // Another client's write lands right after the gateway has read the source to check the conditions.
+  let replaceAfterCheck = false;
+  const racing = Object.create(store) as typeof store;
+  racing.headObject = async (bucket, key) => {
+    const info = await store.headObject(bucket, key);
+    if (key === "src" && replaceAfterCheck) {
+      replaceAfterCheck = false;
+      await store.putObject(bucket, key, ReadableStream.from([new TextEncoder().encode("newer")]));
+    }
+    return info;
+  };
+  const h = createHarness({ store: racing });
+  await h.request({ method: "PUT", path: "/race" });
+  const reset = async () => {
+    await h.request({ method: "PUT", path: "/race/src", body: "older" });
+    const etag = (await h.request({ method: "HEAD", path: "/race/src" })).headers.get("etag")!;
+    replaceAfterCheck = true;
+    return etag;
+  };
+  const copy = (headers: Record<string, string>, path = "/race/dst", query?: Record<string, string>) =>
+    h.text({
+      method: "PUT",
+      path,
+      headers: { "x-amz-copy-source": "race/src", ...headers },
+      ...(query ? { query } : {}),
+    });
+
+  const older = await reset();
+  let r = await copy({ "x-amz-copy-source-if-match": older });
+  assert.equal(r.res.status, 412, "the version the condition holds for is gone: nothing is copied");
+  assert.equal((await h.request({ method: "HEAD", path: "/race/dst" })).status, 404);
+
+  await reset();
+  r = await copy({});
+  assert.equal(r.res.status, 200, r.body);
+  assert.equal(await (await h.request({ path: "/race/dst" })).text(), "newer", "without conditions, the new version");
+
+  const created = await h.text({ method: "POST", path: "/race/mp", query: { uploads: "" } });
+  const uploadId = /<UploadId>([^<]+)<\/UploadId>/.exec(created.body)![1]!;
+  const part = { partNumber: "1", uploadId };
+  const olderPart = await reset();
+  r = await copy({ "x-amz-copy-source-if-match": olderPart }, "/race/mp", part);
+  assert.equal(r.res.status, 412, "a part of the gone version is not copied");
+  const listed = await h.text({ path: "/race/mp", query: { uploadId } });
+  assert.doesNotMatch(listed.body, /<Part>/, "and no part is stored");
+});
+
 Deno.test("an unexpected store failure is InternalError (500) and the message stays inside", async () => {
   const store = createMemoryStore();
   const broken = { ...store, listBuckets: () => Promise.reject(new Error("disk on fire")) };

@@ -26,6 +26,63 @@ async function race(
 
 export const conditionCases: ContractCase[] = [
   {
+    name: "copies pinned to a source version (ifMatch): another version copies nothing, the version named is copied",
+    async fn({ store, bucket }) {
+      const first = await putIf(store, bucket, "src", text("first"), {});
+      await putIf(store, bucket, "src", text("second"), {});
+      const stale = { bucket, key: "src", ifMatch: first.etag };
+      await rejectsWithCode(store.copyObject(stale, { bucket, key: "copy" }), "PreconditionFailed");
+      await rejectsWithCode(store.headObject(bucket, "copy"), "NoSuchKey", "the refused copy wrote nothing");
+      const current = (await store.headObject(bucket, "src")).etag;
+      await store.copyObject({ bucket, key: "src", ifMatch: current }, { bucket, key: "copy" });
+      assert.deepEqual(await getBytes(store, bucket, "copy"), text("second"));
+    },
+  },
+  {
+    name: "part copies pinned to a source version (ifMatch): another version stores no part",
+    unsupportedWhen: "multipartUnsupported",
+    async fn({ store, bucket }) {
+      const first = await putIf(store, bucket, "src", bytes(1000, 3), {});
+      const second = await putIf(store, bucket, "src", bytes(1000, 4), {});
+      const uploadId = await store.createMultipartUpload(bucket, "dst");
+      const target = { bucket, key: "dst", uploadId, partNumber: 1 };
+      const range = { start: 0, end: 499 };
+      await rejectsWithCode(
+        store.uploadPartCopy({ bucket, key: "src", range, ifMatch: first.etag }, target),
+        "PreconditionFailed",
+      );
+      assert.deepEqual((await store.listParts(bucket, "dst", uploadId)).parts, [], "the refused copy stored no part");
+      const part = await store.uploadPartCopy({ bucket, key: "src", range, ifMatch: second.etag }, target);
+      assert.equal(part.size, 500);
+      await store.abortMultipartUpload(bucket, "dst", uploadId);
+    },
+  },
+  {
+    name: "a copy pinned to a version racing an overwrite copies that version or nothing, never the newer one",
+    unsupportedWhen: "copySourceIfMatchIgnored",
+    async fn({ store, bucket }) {
+      for (const size of [1_000, 300_000]) {
+        for (let round = 0; round < 5; round++) {
+          const key = `race-${size}-${round}`;
+          const old = await putIf(store, bucket, key, bytes(size, 1), {});
+          const [, copied] = await Promise.allSettled([
+            putIf(store, bucket, key, bytes(size, 2), {}),
+            store.copyObject({ bucket, key, ifMatch: old.etag }, { bucket, key: `${key}-copy` }),
+          ]);
+          if (copied.status === "rejected") {
+            if (!isAppError(copied.reason, "PreconditionFailed")) throw copied.reason;
+            continue;
+          }
+          assert.deepEqual(
+            await getBytes(store, bucket, `${key}-copy`),
+            bytes(size, 1),
+            `${key}: the newer was copied`,
+          );
+        }
+      }
+    },
+  },
+  {
     name: "conditional writes: If-None-Match: * creates only, If-Match replaces only the ETag it names",
     unsupportedWhen: "conditionalWritesIgnored",
     async fn({ store, bucket, deviations }) {

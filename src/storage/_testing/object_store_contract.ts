@@ -69,6 +69,8 @@ export interface ContractDeviations {
   taggingRacesFail?: string;
   /** GetObjectAttributes is not served, so a multipart object's parts cannot be listed. */
   objectAttributesUnsupported?: string;
+  /** Copies ignore `x-amz-copy-source-if-match` (the `s3` backend checks the ETag first, not atomically). */
+  copySourceIfMatchIgnored?: string;
 }
 
 export interface ContractContext {
