@@ -1,5 +1,5 @@
 /** `x-amz-copy-source` (+ range and conditions) for CopyObject and UploadPartCopy. @module */
-import type { ByteRange, ObjectInfo, ObjectStore } from "../../storage/mod.ts";
+import type { ByteRange, CopySource, ObjectInfo, ObjectStore } from "../../storage/mod.ts";
 import { isAppError } from "../../errors.ts";
 import { S3Error } from "../s3_errors.ts";
 import { type RequestContext, requireAccess } from "./_context.ts";
@@ -8,11 +8,6 @@ import { checkVersionId } from "./_version.ts";
 
 /** Largest copy source S3 copies in one request (larger objects need UploadPartCopy). */
 export const MAX_COPY_SOURCE_BYTES = 5 * 1024 * 1024 * 1024;
-
-export interface CopySource {
-  bucket: string;
-  key: string;
-}
 
 /** Parse `bucket/key` or `/bucket/key`, percent-decoded; a versionId other than "null" does not exist. */
 export function parseCopySource(value: string): CopySource {
@@ -62,7 +57,7 @@ const COPY_ATTEMPTS = 3;
  */
 export async function copyCheckedSource<T>(
   ctx: RequestContext,
-  copy: (source: CopySource & { ifMatch: string }, info: ObjectInfo) => Promise<T>,
+  copy: (source: CopySource, info: ObjectInfo) => Promise<T>,
 ): Promise<T> {
   for (let attempt = 1;; attempt++) {
     const { source, info } = await resolveCopySource(ctx, ctx.store);
