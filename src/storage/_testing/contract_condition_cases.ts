@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { isAppError } from "../../errors.ts";
 import type { ObjectStore, WriteCondition } from "../mod.ts";
 import type { ContractCase } from "./object_store_contract.ts";
-import { bytes, getBytes, rejectsWithCode, streamOf, text } from "./contract_helpers.ts";
+import { bytes, getBytes, raceRounds, rejectsWithCode, streamOf, text } from "./contract_helpers.ts";
 
 function putIf(store: ObjectStore, bucket: string, key: string, data: Uint8Array, condition: WriteCondition) {
   return store.putObject(bucket, key, streamOf(data), { contentLength: data.byteLength, condition });
@@ -61,25 +61,18 @@ export const conditionCases: ContractCase[] = [
     name: "a copy pinned to a version racing an overwrite copies that version or nothing, never the newer one",
     unsupportedWhen: "copySourceIfMatchIgnored",
     async fn({ store, bucket }) {
-      for (const size of [1_000, 300_000]) {
-        for (let round = 0; round < 5; round++) {
-          const key = `race-${size}-${round}`;
-          const old = await putIf(store, bucket, key, bytes(size, 1), {});
-          const [, copied] = await Promise.allSettled([
-            putIf(store, bucket, key, bytes(size, 2), {}),
-            store.copyObject({ bucket, key, ifMatch: old.etag }, { bucket, key: `${key}-copy` }),
-          ]);
-          if (copied.status === "rejected") {
-            if (!isAppError(copied.reason, "PreconditionFailed")) throw copied.reason;
-            continue;
-          }
-          assert.deepEqual(
-            await getBytes(store, bucket, `${key}-copy`),
-            bytes(size, 1),
-            `${key}: the newer was copied`,
-          );
+      await raceRounds([1_000, 300_000], async (key, size) => {
+        const old = await putIf(store, bucket, key, bytes(size, 1), {});
+        const [, copied] = await Promise.allSettled([
+          putIf(store, bucket, key, bytes(size, 2), {}),
+          store.copyObject({ bucket, key, ifMatch: old.etag }, { bucket, key: `${key}-copy` }),
+        ]);
+        if (copied.status === "rejected") {
+          if (!isAppError(copied.reason, "PreconditionFailed")) throw copied.reason;
+          return;
         }
-      }
+        assert.deepEqual(await getBytes(store, bucket, `${key}-copy`), bytes(size, 1), `${key}: the newer was copied`);
+      });
     },
   },
   {
@@ -176,19 +169,16 @@ export const conditionCases: ContractCase[] = [
     name: "conditional deletes race a write: the newer version is never deleted",
     unsupportedWhen: ["conditionalWritesIgnored", "conditionalDeletesNotAtomic"],
     async fn({ store, bucket }) {
-      for (const size of [1_000, 200_000]) {
-        for (let round = 0; round < 5; round++) {
-          const key = `race-${size}-${round}`;
-          const old = await putIf(store, bucket, key, bytes(size, 1), {});
-          const newer = bytes(size, 2);
-          const [, deleted] = await Promise.allSettled([
-            putIf(store, bucket, key, newer, {}),
-            store.deleteObject(bucket, key, { condition: { ifMatch: old.etag } }),
-          ]);
-          if (deleted.status === "rejected" && !isAppError(deleted.reason, "PreconditionFailed")) throw deleted.reason;
-          assert.deepEqual(await getBytes(store, bucket, key), newer, `${key}: the newer version was deleted`);
-        }
-      }
+      await raceRounds([1_000, 200_000], async (key, size) => {
+        const old = await putIf(store, bucket, key, bytes(size, 1), {});
+        const newer = bytes(size, 2);
+        const [, deleted] = await Promise.allSettled([
+          putIf(store, bucket, key, newer, {}),
+          store.deleteObject(bucket, key, { condition: { ifMatch: old.etag } }),
+        ]);
+        if (deleted.status === "rejected" && !isAppError(deleted.reason, "PreconditionFailed")) throw deleted.reason;
+        assert.deepEqual(await getBytes(store, bucket, key), newer, `${key}: the newer version was deleted`);
+      });
     },
   },
 ];

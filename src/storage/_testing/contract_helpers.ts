@@ -109,3 +109,13 @@ export async function emptyAndDeleteBucket(store: ObjectStore, bucket: string, w
     if (!isAppError(err, "NoSuchBucket")) throw err;
   }
 }
+
+/** Runs `round` five times for each size, each time on a fresh key (`race-<size>-<n>`): a race case's repetitions. */
+export async function raceRounds(
+  sizes: number[],
+  round: (key: string, size: number, n: number) => Promise<void>,
+): Promise<void> {
+  for (const size of sizes) {
+    for (let n = 0; n < 5; n++) await round(`race-${size}-${n}`, size, n);
+  }
+}

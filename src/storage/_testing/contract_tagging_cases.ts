@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { MIN_PART_SIZE } from "../mod.ts";
 import type { ContractCase, ContractContext } from "./object_store_contract.ts";
-import { bytes, collect, getBytes, put, rejectsWithCode, streamOf } from "./contract_helpers.ts";
+import { bytes, collect, getBytes, put, raceRounds, rejectsWithCode, streamOf } from "./contract_helpers.ts";
 
 const TAGS = { project: "pve", "owner name": "ops & backup/2026" };
 
@@ -99,18 +99,15 @@ export const taggingCases: ContractCase[] = [
     name: "object tags: written while the object is replaced, they never bring back the old data",
     unsupportedWhen: "taggingRacesFail",
     async fn({ store, bucket }) {
-      for (const size of [100, 300_000]) {
-        for (let round = 0; round < 5; round++) {
-          const key = `race-${size}-${round}`;
-          await store.putObject(bucket, key, streamOf(bytes(size, 1)), { contentLength: size });
-          const newer = bytes(size, 2);
-          await Promise.all([
-            store.putObjectTagging(bucket, key, { round: String(round) }),
-            store.putObject(bucket, key, streamOf(newer), { contentLength: size }),
-          ]);
-          assert.deepEqual(await getBytes(store, bucket, key), newer, `${key}: the old data came back`);
-        }
-      }
+      await raceRounds([100, 300_000], async (key, size, round) => {
+        await store.putObject(bucket, key, streamOf(bytes(size, 1)), { contentLength: size });
+        const newer = bytes(size, 2);
+        await Promise.all([
+          store.putObjectTagging(bucket, key, { round: String(round) }),
+          store.putObject(bucket, key, streamOf(newer), { contentLength: size }),
+        ]);
+        assert.deepEqual(await getBytes(store, bucket, key), newer, `${key}: the old data came back`);
+      });
     },
   },
 ];
