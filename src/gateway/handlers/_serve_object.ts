@@ -61,6 +61,9 @@ async function discard(whole: GetResult | undefined): Promise<void> {
   if (whole && whole.bytes === undefined) await whole.body.cancel();
 }
 
+/** How many times a ranged GET reads again when the object is replaced between its checks and its read. */
+const RANGED_READ_ATTEMPTS = 5;
+
 async function respond(
   ctx: RequestContext,
   bucket: string,
@@ -68,6 +71,7 @@ async function respond(
   options: { body: boolean; version: Record<string, string> },
   whole: GetResult | undefined,
   part: boolean,
+  attempt = 1,
 ): Promise<Response> {
   const head = whole?.info ?? await ctx.store.headObject(bucket, key);
   const notModified = notModifiedAnswer(ctx.headers, head, ctx.ids);
@@ -87,6 +91,15 @@ async function respond(
   let body: ReadableStream<Uint8Array> | null = null;
   if (options.body && !whole) {
     const result = await ctx.store.getObject(bucket, key, { ...(range ? { range } : {}) });
+    if (result.info.etag !== head.etag) {
+      // Replaced since the conditions and the range were checked on `head`: answer for the version read instead (a
+      // ranged download pinned by If-Match must never get bytes of another version).
+      await result.body.cancel();
+      if (attempt === RANGED_READ_ATTEMPTS) {
+        throw new S3Error("ServiceUnavailable", "The object keeps being replaced while it is read; try again");
+      }
+      return await respond(ctx, bucket, key, options, undefined, part, attempt + 1);
+    }
     info = result.info;
     body = result.body;
   } else if (!options.body) await discard(whole);

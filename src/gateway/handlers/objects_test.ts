@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { AppError } from "../../errors.ts";
 import { createMemoryStore } from "../../storage/memory.ts";
 import { createHarness, errorCode, type Harness, WRITER } from "../_testing/harness.ts";
+import { racingStore } from "../_testing/racing_store.ts";
 import { digestBase64 } from "../wire/checksums.ts";
 
 async function filled(keys: string[], bucket = "lst"): Promise<Harness> {
@@ -146,24 +147,13 @@ Deno.test("CopyObject: COPY and REPLACE directives, percent-encoded source, copy
 });
 
 Deno.test("CopyObject and UploadPartCopy copy the version their copy-source conditions held for: a source replaced after the check is checked again", async () => {
-  const store = createMemoryStore();
-  // Another client's write lands right after the gateway has read the source to check the conditions.
-  let replaceAfterCheck = false;
-  const racing = Object.create(store) as typeof store;
-  racing.headObject = async (bucket, key) => {
-    const info = await store.headObject(bucket, key);
-    if (key === "src" && replaceAfterCheck) {
-      replaceAfterCheck = false;
-      await store.putObject(bucket, key, ReadableStream.from([new TextEncoder().encode("newer")]));
-    }
-    return info;
-  };
-  const h = createHarness({ store: racing });
+  const { store, arm } = racingStore("src", new TextEncoder().encode("newer"));
+  const h = createHarness({ store });
   await h.request({ method: "PUT", path: "/race" });
   const reset = async () => {
     await h.request({ method: "PUT", path: "/race/src", body: "older" });
     const etag = (await h.request({ method: "HEAD", path: "/race/src" })).headers.get("etag")!;
-    replaceAfterCheck = true;
+    arm();
     return etag;
   };
   const copy = (headers: Record<string, string>, path = "/race/dst", query?: Record<string, string>) =>
