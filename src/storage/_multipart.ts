@@ -183,26 +183,43 @@ export function fullObjectChecksums(
   return Object.fromEntries(Object.entries(checksums).filter(([, value]) => !isCompositeChecksum(value!)));
 }
 
-/**
- * The checksums of a whole copy, which S3 stores as one part: the source's full-object ones as they are, and for each
- * composite `…-N` one (which describes the source's parts) the full-object checksum of that algorithm, computed from
- * the bytes copied (`update` sees each chunk); with `algorithm` (the copy's `x-amz-checksum-algorithm`), only that
- * one, computed.
- */
-export function copyChecksums(
-  source: Partial<Record<ChecksumAlgorithm, string>>,
-  algorithm?: ChecksumAlgorithm,
-): { update(chunk: Uint8Array): void; result(): Partial<Record<ChecksumAlgorithm, string>> } {
-  const computed = algorithm ? [algorithm] : (Object.entries(source) as [ChecksumAlgorithm, string][])
-    .filter(([, value]) => isCompositeChecksum(value)).map(([name]) => name);
-  const digests = computed.map((name) => [name, createDigest(name)] as const);
+/** Checksums computed while bytes pass: `update` sees each chunk, `result` gives the checksums so far. */
+export interface RunningChecksums {
+  update(chunk: Uint8Array): void;
+  result(): Partial<Record<ChecksumAlgorithm, string>>;
+}
+
+/** The checksums of `algorithms` over the chunks `update` sees, base64 as S3 gives them; `given` ones added as they are. */
+function runningChecksums(
+  algorithms: readonly ChecksumAlgorithm[],
+  given: () => Partial<Record<ChecksumAlgorithm, string>> = () => ({}),
+): RunningChecksums {
+  const digests = algorithms.map((algorithm) => [algorithm, createDigest(algorithm)] as const);
   return {
     update: (chunk) => digests.forEach(([, digest]) => digest.update(chunk)),
     result: () => ({
-      ...(algorithm ? {} : fullObjectChecksums(source)),
       ...Object.fromEntries(digests.map(([algorithm, digest]) => [algorithm, digest.digest().toBase64()])),
+      ...given(),
     }),
   };
+}
+
+/**
+ * The checksums of a copy of `source`. A whole copy, which S3 stores as one part, keeps the source's full-object ones
+ * and gets, for each composite `…-N` one (which describes the source's parts), the full-object checksum of that
+ * algorithm computed from the bytes copied; a copy asked for an algorithm (`x-amz-checksum-algorithm`) gets only that
+ * one, computed. A ranged copy asked for none keeps the checksums of `options` (none computed).
+ */
+export function copyChecksums(
+  source: { checksums: Partial<Record<ChecksumAlgorithm, string>>; range?: ByteRange },
+  options: Pick<PutOptions, "checksums" | "checksumAlgorithm">,
+): RunningChecksums {
+  const algorithm = options.checksumAlgorithm;
+  if (algorithm) return runningChecksums([algorithm]);
+  if (source.range) return runningChecksums([], () => ({ ...options.checksums }));
+  const composite = (Object.entries(source.checksums) as [ChecksumAlgorithm, string][])
+    .filter(([, value]) => isCompositeChecksum(value)).map(([name]) => name);
+  return runningChecksums(composite, () => fullObjectChecksums(source.checksums));
 }
 
 export function multipartEtag(parts: PartInfo[]): string {
@@ -229,7 +246,7 @@ function digestOf(algorithm: ChecksumAlgorithm, data: Uint8Array): Uint8Array | 
 export function partChecksums(
   algorithm: ChecksumAlgorithm | undefined,
   options: Pick<PutOptions, "checksums" | "pendingChecksum"> = {},
-): { update(chunk: Uint8Array): void; result(): Partial<Record<ChecksumAlgorithm, string>> } {
+): RunningChecksums {
   const given = options.checksums ?? {};
   const named = Object.keys(given) as ChecksumAlgorithm[];
   if (options.pendingChecksum) named.push(options.pendingChecksum);
@@ -239,16 +256,7 @@ export function partChecksums(
       `Checksum Type mismatch occurred, expected checksum Type: ${algorithm}, actual checksum Type: ${named[0]}`,
     );
   }
-  const sent = (a: ChecksumAlgorithm) => named.includes(a);
-  const digest = algorithm && !sent(algorithm) ? createDigest(algorithm) : undefined;
-  return {
-    update: (chunk) => digest?.update(chunk),
-    result: () => {
-      const out = { ...given };
-      if (digest) out[algorithm!] ??= digest.digest().toBase64();
-      return out;
-    },
-  };
+  return runningChecksums(algorithm && named.length === 0 ? [algorithm] : [], () => ({ ...given }));
 }
 
 /**

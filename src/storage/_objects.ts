@@ -6,6 +6,7 @@
 import { AppError } from "../errors.ts";
 import type {
   ByteRange,
+  ChecksumAlgorithm,
   CopyOptions,
   CopySource,
   GetOptions,
@@ -90,10 +91,9 @@ export function servedRange(
   }
   const start = sizes.slice(0, n - 1).reduce((sum, size) => sum + size, 0);
   const { partsCount: _unknown, ...rest } = info;
+  const composite = (algorithm: string) => isCompositeChecksum(info.checksums[algorithm as ChecksumAlgorithm] ?? "");
   const partChecksums = Object.fromEntries(
-    Object.entries(info.checksums).filter(([, value]) => isCompositeChecksum(value!))
-      .map(([algorithm]) => [algorithm, parts?.[n - 1]?.checksums[algorithm as keyof ObjectPart["checksums"]]])
-      .filter(([, value]) => value !== undefined),
+    Object.entries(parts?.[n - 1]?.checksums ?? {}).filter(([algorithm]) => composite(algorithm)),
   );
   return {
     info: parts ? { ...rest, partsCount: sizes.length } : rest,

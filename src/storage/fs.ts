@@ -27,7 +27,7 @@ import { AppError } from "../errors.ts";
 import type { ObjectInfo, ObjectStore } from "./mod.ts";
 import { drainBody, readSmallBody } from "./_body.ts";
 import { validateBucketName, validateKey } from "./_keys.ts";
-import { copyChecksums, objectPartListing, quoteEtag } from "./_multipart.ts";
+import { copyChecksums, objectPartListing, quoteEtag, type RunningChecksums } from "./_multipart.ts";
 import { copyAttributes, newObjectTags, noSuchBucket, servedRange, storedAttributes, tagCountOf } from "./_objects.ts";
 import { type FileWriter, mapFsError, readStoredMetaSync, SMALL_FILE, smallFile, syncDir } from "./_fs_files.ts";
 import { writeTemp } from "./_fs_temp_file.ts";
@@ -171,7 +171,7 @@ export async function createFsStore(options: FsStoreOptions): Promise<ObjectStor
       validateKey(target.key);
       await indexOf(target.bucket);
       let info: ObjectInfo | undefined;
-      let copied: ReturnType<typeof copyChecksums> | undefined;
+      let copied: RunningChecksums | undefined;
       const tmpPath = await copyToTemp(
         source,
         (src, size, md5Hex, sourceTags) => {
@@ -181,16 +181,13 @@ export async function createFsStore(options: FsStoreOptions): Promise<ObjectStor
             size,
             etag: md5Hex === undefined ? src.etag : quoteEtag(md5Hex),
             lastModified: clock.now(),
-            checksums: copied?.result() ?? { ...opts.checksums },
+            checksums: copied!.result(),
             ...storedAttributes(copyAttributes(src, opts)),
             ...tagCountOf(tags),
           };
           return objectMeta(info, tags);
         },
-        (src) =>
-          source.range && !opts.checksumAlgorithm
-            ? undefined
-            : (copied = copyChecksums(src.checksums, opts.checksumAlgorithm)).update,
+        (src) => (copied = copyChecksums({ checksums: src.checksums, range: source.range }, opts)).update,
       );
       await publishObject(target.bucket, target.key, tmpPath);
       return info!;

@@ -248,7 +248,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): ObjectStore
       validateKey(target.key);
       bucketOf(target.bucket);
       const { object, data } = sourceBytes(source);
-      const copied = copyChecksums(object.info.checksums, opts.checksumAlgorithm);
+      const copied = copyChecksums({ checksums: object.info.checksums, range: source.range }, opts);
       copied.update(data);
       const attrs = copyAttributes(object.info, opts);
       const tags = newObjectTags(opts, object.tags);
@@ -260,7 +260,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): ObjectStore
           size: data.byteLength,
           etag: copyKeepsEtag(object.info, source.range) ? object.info.etag : quoteEtag(await md5HexOf(data)),
           lastModified: clock.now(),
-          checksums: source.range && !opts.checksumAlgorithm ? { ...opts.checksums } : copied.result(),
+          checksums: copied.result(),
           ...storedAttributes(attrs),
           ...tagCountOf(tags),
         },
