@@ -4,6 +4,7 @@ import { isAppError } from "../../errors.ts";
 import { S3Error } from "../s3_errors.ts";
 import { type RequestContext, requireAccess } from "./_context.ts";
 import { evaluateConditions, requestConditions } from "./_object_headers.ts";
+import { onOneVersion } from "./_one_version.ts";
 import { checkVersionId } from "./_version.ts";
 
 /** Largest copy source S3 copies in one request (larger objects need UploadPartCopy). */
@@ -47,26 +48,24 @@ export async function resolveCopySource(
   return { source, info };
 }
 
-/** How many times a copy starts over when its source changes between the check of its conditions and the copy. */
-const COPY_ATTEMPTS = 3;
-
 /**
  * Resolves the copy source and runs `copy` on the version whose conditions were checked, pinned to it (`ifMatch`):
  * what is copied is always a version the conditions hold for. When another write replaced the source in between,
  * the store refuses the pinned copy and the new version is resolved, its conditions checked, and copied.
  */
-export async function copyCheckedSource<T>(
+export function copyCheckedSource<T>(
   ctx: RequestContext,
   copy: (source: CopySource, info: ObjectInfo) => Promise<T>,
 ): Promise<T> {
-  for (let attempt = 1;; attempt++) {
+  return onOneVersion(async () => {
     const { source, info } = await resolveCopySource(ctx, ctx.store);
     try {
       return await copy({ ...source, ifMatch: info.etag }, info);
     } catch (err) {
-      if (attempt === COPY_ATTEMPTS || !isAppError(err, "PreconditionFailed")) throw err;
+      if (isAppError(err, "PreconditionFailed")) return undefined;
+      throw err;
     }
-  }
+  });
 }
 
 /** `x-amz-copy-source-range: bytes=first-last`, both required and within the source. */

@@ -8,6 +8,7 @@ import { S3Error } from "../s3_errors.ts";
 import { contentRange, parseRange } from "../wire/range.ts";
 import { objectOf, type RequestContext, requireAccess } from "./_context.ts";
 import { expirationOf } from "./_expiration.ts";
+import { onOneVersion } from "./_one_version.ts";
 import { addChecksumHeaders, notModifiedAnswer, objectHeaders } from "./_object_headers.ts";
 import { versionHeaders } from "./_version.ts";
 
@@ -32,7 +33,9 @@ export async function serveObject(ctx: RequestContext, options: { body: boolean 
     ? await ctx.store.getObject(bucket, key)
     : undefined;
   try {
-    return await respond(ctx, bucket, key, { ...options, version }, whole, partNumber !== undefined);
+    return await onOneVersion(() =>
+      respond(ctx, bucket, key, { ...options, version }, whole, partNumber !== undefined)
+    );
   } catch (err) {
     await discard(whole).catch(() => {});
     throw err;
@@ -61,9 +64,10 @@ async function discard(whole: GetResult | undefined): Promise<void> {
   if (whole && whole.bytes === undefined) await whole.body.cancel();
 }
 
-/** How many times a ranged GET reads again when the object is replaced between its checks and its read. */
-const RANGED_READ_ATTEMPTS = 5;
-
+/**
+ * The answer to a GET or HEAD; undefined when the object was replaced between the checks of a ranged GET (on its
+ * description) and the read of its bytes.
+ */
 async function respond(
   ctx: RequestContext,
   bucket: string,
@@ -71,8 +75,7 @@ async function respond(
   options: { body: boolean; version: Record<string, string> },
   whole: GetResult | undefined,
   part: boolean,
-  attempt = 1,
-): Promise<Response> {
+): Promise<Response | undefined> {
   const head = whole?.info ?? await ctx.store.headObject(bucket, key);
   const notModified = notModifiedAnswer(ctx.headers, head, ctx.ids);
   if (notModified) {
@@ -92,13 +95,9 @@ async function respond(
   if (options.body && !whole) {
     const result = await ctx.store.getObject(bucket, key, { ...(range ? { range } : {}) });
     if (result.info.etag !== head.etag) {
-      // Replaced since the conditions and the range were checked on `head`: answer for the version read instead (a
-      // ranged download pinned by If-Match must never get bytes of another version).
+      // A ranged download pinned by If-Match must never get bytes of another version than the one checked.
       await result.body.cancel();
-      if (attempt === RANGED_READ_ATTEMPTS) {
-        throw new S3Error("ServiceUnavailable", "The object keeps being replaced while it is read; try again");
-      }
-      return await respond(ctx, bucket, key, options, undefined, part, attempt + 1);
+      return undefined;
     }
     info = result.info;
     body = result.body;

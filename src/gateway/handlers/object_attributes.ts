@@ -10,6 +10,7 @@ import { S3Error } from "../s3_errors.ts";
 import { checksumElements, checksumResultElements } from "../wire/checksums.ts";
 import { objectOf, type RequestContext, requireAccess } from "./_context.ts";
 import { intParam } from "./_listing.ts";
+import { onOneVersion } from "./_one_version.ts";
 import { httpDate, notModifiedAnswer } from "./_object_headers.ts";
 import { xmlResponse } from "./_respond.ts";
 import { versionHeaders } from "./_version.ts";
@@ -66,20 +67,19 @@ export async function getObjectAttributes(ctx: RequestContext): Promise<Response
  * The object's description and, when `page` is given and the object is multipart, that page of its parts, both of
  * the same version (an object replaced between the two reads is read again).
  */
-async function describe(
+function describe(
   ctx: RequestContext,
   bucket: string,
   key: string,
   page: { marker: number; maxParts: number } | undefined,
 ): Promise<{ info: ObjectInfo; parts?: ObjectPartListing }> {
-  for (let attempt = 0; attempt < 10; attempt++) {
+  return onOneVersion(async () => {
     const info = await ctx.store.headObject(bucket, key);
     if (!page || info.partsCount === undefined) return { info };
     const parts = await ctx.store.listObjectParts(bucket, key, {
       partNumberMarker: page.marker,
       maxParts: page.maxParts,
     });
-    if (parts?.etag === info.etag) return { info, parts };
-  }
-  throw new S3Error("InternalError", "The object kept changing while its attributes were read");
+    return parts?.etag === info.etag ? { info, parts } : undefined;
+  });
 }
