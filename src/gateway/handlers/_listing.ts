@@ -16,7 +16,6 @@ export interface ListParams {
   encodingType: string | undefined;
 }
 
-/** Parse a non-negative integer query parameter capped at `max`. */
 /** An integer parameter of a query (or of the headers: anything with `get(name)`), at most `max`. */
 export function intParam(q: { get(name: string): string | null }, name: string, fallback: number, max: number): number {
   const v = q.get(name);

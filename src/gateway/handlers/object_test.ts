@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { createHarness, errorCode, type Harness, READER, WRITER } from "../_testing/harness.ts";
-import { racingStore } from "../_testing/racing_store.ts";
+import { racingHarness } from "../_testing/racing_harness.ts";
 import { createFsStore } from "../../storage/fs.ts";
 import { digestBase64 } from "../wire/checksums.ts";
 
@@ -68,20 +68,12 @@ Deno.test("conditional GET follows S3 precedence (If-Match over If-Unmodified-Si
 });
 
 Deno.test("a ranged GET answers for the version it reads: an object replaced after its checks is checked again, so If-Match never gets another version's bytes", async () => {
-  const { store, arm } = racingStore("obj", new TextEncoder().encode("NEWER-0123456789"));
-  const h = createHarness({ store });
-  await h.request({ method: "PUT", path: "/bkt" });
-  const put = async () => {
-    await h.request({ method: "PUT", path: "/bkt/obj", body: "older-0123456789" });
-    const etag = (await h.request({ method: "HEAD", path: "/bkt/obj" })).headers.get("etag")!;
-    arm();
-    return etag;
-  };
-  const older = await put();
+  const { h, putOlder } = await racingHarness("bkt", "obj", { older: "older-0123456789", newer: "NEWER-0123456789" });
+  const older = await putOlder();
   let r = await h.text({ path: "/bkt/obj", headers: { range: "bytes=0-4", "if-match": older } });
   assert.equal(r.res.status, 412, "the version If-Match names is gone");
 
-  await put();
+  await putOlder();
   r = await h.text({ path: "/bkt/obj", headers: { range: "bytes=0-4" } });
   assert.equal(r.res.status, 206);
   const now = (await h.request({ method: "HEAD", path: "/bkt/obj" })).headers.get("etag");

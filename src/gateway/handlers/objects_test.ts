@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { AppError } from "../../errors.ts";
 import { createMemoryStore } from "../../storage/memory.ts";
 import { createHarness, errorCode, type Harness, WRITER } from "../_testing/harness.ts";
-import { racingStore } from "../_testing/racing_store.ts";
+import { racingHarness } from "../_testing/racing_harness.ts";
 import { digestBase64 } from "../wire/checksums.ts";
 
 async function filled(keys: string[], bucket = "lst"): Promise<Harness> {
@@ -147,15 +147,7 @@ Deno.test("CopyObject: COPY and REPLACE directives, percent-encoded source, copy
 });
 
 Deno.test("CopyObject and UploadPartCopy copy the version their copy-source conditions held for: a source replaced after the check is checked again", async () => {
-  const { store, arm } = racingStore("src", new TextEncoder().encode("newer"));
-  const h = createHarness({ store });
-  await h.request({ method: "PUT", path: "/race" });
-  const reset = async () => {
-    await h.request({ method: "PUT", path: "/race/src", body: "older" });
-    const etag = (await h.request({ method: "HEAD", path: "/race/src" })).headers.get("etag")!;
-    arm();
-    return etag;
-  };
+  const { h, putOlder: reset } = await racingHarness("race", "src", { older: "older", newer: "newer" });
   const copy = (headers: Record<string, string>, path = "/race/dst", query?: Record<string, string>) =>
     h.text({
       method: "PUT",
