@@ -7,7 +7,7 @@
  */
 import { Buffer } from "node:buffer";
 import { createHash } from "node:crypto";
-import { AppError } from "../errors.ts";
+import { AppError, isAppError } from "../errors.ts";
 import {
   type ByteRange,
   type ChecksumAlgorithm,
@@ -16,6 +16,7 @@ import {
   type CompleteOptions,
   isCompositeChecksum,
   MIN_PART_SIZE,
+  type MultipartMethods,
   type ObjectPart,
   type ObjectPartListing,
   type PartInfo,
@@ -28,6 +29,28 @@ import { combineCrcs, isCombinable } from "./_crc_combine.ts";
 import { resolveMaxKeys } from "./_sorted_keys.ts";
 
 export const MAX_PART_NUMBER = 10_000;
+
+/**
+ * Aborts every multipart upload in progress in `bucket`, a page at a time: what deleting a bucket that holds no
+ * objects does to its uploads in S3. An upload that is gone meanwhile (aborted or completed) is passed over.
+ */
+export async function abortAllUploads(
+  store: Pick<MultipartMethods, "listMultipartUploads" | "abortMultipartUpload">,
+  bucket: string,
+): Promise<void> {
+  let markers = {};
+  for (;;) {
+    const page = await store.listMultipartUploads(bucket, markers);
+    for (const { key, uploadId } of page.uploads) {
+      await store.abortMultipartUpload(bucket, key, uploadId).catch((err) => {
+        if (!isAppError(err, "NoSuchUpload")) throw err;
+      });
+    }
+    const last = page.uploads.at(-1);
+    if (!page.isTruncated || !last) return;
+    markers = { keyMarker: last.key, uploadIdMarker: last.uploadId };
+  }
+}
 
 export function validatePartNumber(partNumber: number): void {
   if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > MAX_PART_NUMBER) {

@@ -27,7 +27,7 @@ import { AppError } from "../errors.ts";
 import type { ObjectInfo, ObjectStore } from "./mod.ts";
 import { drainBody, readSmallBody } from "./_body.ts";
 import { validateBucketName, validateKey } from "./_keys.ts";
-import { copyChecksums, objectPartListing, quoteEtag, type RunningChecksums } from "./_multipart.ts";
+import { abortAllUploads, copyChecksums, objectPartListing, quoteEtag, type RunningChecksums } from "./_multipart.ts";
 import { copyAttributes, newObjectTags, noSuchBucket, servedRange, storedAttributes, tagCountOf } from "./_objects.ts";
 import { type FileWriter, mapFsError, readStoredMetaSync, SMALL_FILE, smallFile, syncDir } from "./_fs_files.ts";
 import { writeTemp } from "./_fs_temp_file.ts";
@@ -57,6 +57,9 @@ export async function createFsStore(options: FsStoreOptions): Promise<ObjectStor
     copyToTemp,
   } = core;
   const { bucketDir, objectPath } = core.paths;
+  const multipart = fsMultipart(core);
+  const notEmpty = (bucket: string) =>
+    new AppError("BucketNotEmpty", `Bucket "${bucket}" is not empty`, { details: { bucket } });
 
   return {
     kind: "fs",
@@ -93,11 +96,10 @@ export async function createFsStore(options: FsStoreOptions): Promise<ObjectStor
 
     async deleteBucket(bucket) {
       const index = await indexOf(bucket);
-      let pending = false;
-      for await (const _ of Deno.readDir(`${bucketDir(bucket)}/uploads`)) pending = true;
-      if (index.size > 0 || pending) {
-        throw new AppError("BucketNotEmpty", `Bucket "${bucket}" is not empty`, { details: { bucket } });
-      }
+      if (index.size > 0) throw notEmpty(bucket);
+      // Each aborted as AbortMultipartUpload would: one that is completing finishes first, and is an object then.
+      await abortAllUploads(multipart, bucket);
+      if (index.size > 0) throw notEmpty(bucket);
       indexes.delete(bucket);
       await discardDir(bucketDir(bucket), () => noSuchBucket(bucket));
     },
@@ -220,7 +222,7 @@ export async function createFsStore(options: FsStoreOptions): Promise<ObjectStor
 
     putObjectTagging: core.retag,
 
-    ...fsMultipart(core),
+    ...multipart,
 
     close() {
       indexes.clear();

@@ -185,11 +185,11 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): ObjectStore
 
     async deleteBucket(bucket) {
       const b = bucketOf(bucket);
-      const pending = [...uploads.values()].some((u) => u.bucket === bucket);
-      if (b.objects.size > 0 || pending) {
+      if (b.objects.size > 0) {
         throw new AppError("BucketNotEmpty", `Bucket "${bucket}" is not empty`, { details: { bucket } });
       }
       await Promise.resolve();
+      for (const [id, u] of uploads) if (u.bucket === bucket) uploads.delete(id);
       buckets.delete(bucket);
     },
 

@@ -280,7 +280,10 @@ export interface ObjectStore {
 
   listBuckets(): Promise<BucketInfo[]>;
   createBucket(bucket: string, options?: { objectLock?: boolean }): Promise<void>;
-  /** Fails with BucketNotEmpty when objects or in-progress multipart uploads remain. */
+  /**
+   * Fails with BucketNotEmpty when objects remain (its uploads in progress are then kept); multipart uploads in
+   * progress in a bucket without objects are aborted with it, as in S3.
+   */
   deleteBucket(bucket: string): Promise<void>;
   headBucket(bucket: string): Promise<BucketInfo>;
 

@@ -51,7 +51,7 @@ import {
   upstreamIfMatch,
   writeParams,
 } from "./_s3_client.ts";
-import { isMultipartEtag } from "./_multipart.ts";
+import { abortAllUploads, isMultipartEtag } from "./_multipart.ts";
 import { s3Multipart } from "./_s3_multipart.ts";
 import { createLeanS3, headOutput, leanKey, putHeaders } from "./_s3_lean.ts";
 import { s3CopyObject } from "./_s3_copy.ts";
@@ -177,16 +177,14 @@ export function createS3Store(options: S3StoreOptions): ObjectStore {
     },
 
     async deleteBucket(bucket) {
-      // Some servers (Ceph RGW) delete a bucket that still has in-progress uploads, losing them silently.
-      const pending = await multipart.methods.listMultipartUploads(bucket, { maxUploads: 1 }).catch((err) => {
-        if (isAppError(err, "NotImplemented", "InvalidArgument")) return { uploads: [] };
-        throw err;
-      });
-      if (pending.uploads.length > 0) {
-        throw new AppError("BucketNotEmpty", `Bucket "${bucket}" has multipart uploads in progress`, {
-          details: { bucket },
-        });
+      // Upstreams differ on a bucket that has uploads in progress (some refuse to delete it, some leave the uploads
+      // behind): they are aborted here as S3 does, but only once the bucket is seen to hold no objects.
+      if ((await store.listObjects(bucket, { maxKeys: 1 })).objects.length > 0) {
+        throw new AppError("BucketNotEmpty", `Bucket "${bucket}" is not empty`, { details: { bucket } });
       }
+      await abortAllUploads(multipart.methods, bucket).catch((err) => {
+        if (!isAppError(err, "NotImplemented", "InvalidArgument")) throw err;
+      });
       await send(() => client.send(new DeleteBucketCommand({ Bucket: upstream(bucket) })));
     },
 

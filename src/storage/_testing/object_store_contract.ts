@@ -31,8 +31,6 @@ export interface ContractDeviations {
   recreateOwnBucketSucceeds?: string;
   /** `x-amz-checksum-*` values are not stored or not returned. */
   checksumsNotStored?: string;
-  /** A bucket with in-progress multipart uploads (and no objects) can be deleted. */
-  deleteBucketIgnoresUploads?: string;
   /** Multipart uploads lack S3's rules/ETag or the list/abort/part-copy operations: multipart cases are ignored. */
   multipartUnsupported?: string;
   /** Listings are not in UTF-8 byte order or mis-paginate: listing cases are ignored. */
