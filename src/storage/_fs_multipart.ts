@@ -4,7 +4,8 @@
  *
  * @module
  */
-import type { MultipartMethods, ObjectInfo, PartInfo } from "./mod.ts";
+import { isAppError } from "../errors.ts";
+import type { CompletedPart, MultipartMethods, ObjectInfo, PartInfo } from "./mod.ts";
 import { drainBody } from "./_body.ts";
 import { validateKey } from "./_keys.ts";
 import {
@@ -14,6 +15,7 @@ import {
   partChecksums,
   partListing,
   quoteEtag,
+  repeatsCompletion,
   selectCompletedParts,
   validatePartNumber,
 } from "./_multipart.ts";
@@ -22,7 +24,7 @@ import { resolveMaxKeys } from "./_sorted_keys.ts";
 import { isNotFound, mapFsError, readStoredMeta } from "./_fs_files.ts";
 import { writeTemp } from "./_fs_temp_file.ts";
 import type { Link } from "./_fs_linked.ts";
-import { type FsCore, objectMeta, type PartMeta, toInfo, type UploadMeta } from "./_fs_core.ts";
+import { type FsCore, objectInfo, objectMeta, type PartMeta, toInfo, type UploadMeta } from "./_fs_core.ts";
 
 const UPLOAD_ID = /^[0-9a-f]{32}$/;
 
@@ -40,6 +42,15 @@ export function fsMultipart(core: FsCore): MultipartMethods {
     } catch (err) {
       throw isNotFound(err) ? noSuchUpload(uploadId) : err;
     }
+  }
+  /** The object at `key` when `uploadId`'s completion with `parts` made it (see `repeatsCompletion`). */
+  async function completedBy(bucket: string, key: string, uploadId: string, parts: CompletedPart[]) {
+    const opened = await core.readObject(bucket, key).catch(() => undefined);
+    if (!opened) return undefined;
+    opened.file.close();
+    const { link } = opened.meta;
+    const made = link && { uploadId: link.uploadId, partNumbers: link.parts.map(([n]) => n) };
+    return repeatsCompletion(parts, uploadId, made) ? objectInfo(opened.meta) : undefined;
   }
 
   async function partNumbers(bucket: string, uploadId: string): Promise<number[]> {
@@ -141,7 +152,16 @@ export function fsMultipart(core: FsCore): MultipartMethods {
 
     completeMultipartUpload(bucket, key, uploadId, parts, opts = {}) {
       return serialized(uploadDir(bucket, uploadId), async () => {
-        const upload = await readUpload(bucket, key, uploadId);
+        let upload: UploadMeta;
+        try {
+          upload = await readUpload(bucket, key, uploadId);
+        } catch (err) {
+          const repeated = isAppError(err, "NoSuchUpload")
+            ? await completedBy(bucket, key, uploadId, parts)
+            : undefined;
+          if (repeated) return repeated;
+          throw err;
+        }
         const numbers = parts.map((p) => p.partNumber).filter((n) => Number.isInteger(n) && n >= 1 && n <= 10_000);
         const id = `${bucket}/${uploadId}`;
         completing.add(id);

@@ -31,6 +31,21 @@ import { resolveMaxKeys } from "./_sorted_keys.ts";
 export const MAX_PART_NUMBER = 10_000;
 
 /**
+ * Whether a completion of `uploadId` naming `requested` repeats the one that made the object now at its key (`made`:
+ * the upload and part numbers the object was completed from). S3 answers a repeated completion, as sent by a client
+ * retrying one whose answer it lost, with the object, where the upload itself is gone.
+ */
+export function repeatsCompletion(
+  requested: CompletedPart[],
+  uploadId: string,
+  made: { uploadId: string; partNumbers: number[] } | undefined,
+): boolean {
+  return made !== undefined && made.uploadId === uploadId &&
+    made.partNumbers.length === requested.length &&
+    made.partNumbers.every((n, i) => requested[i]!.partNumber === n);
+}
+
+/**
  * Aborts every multipart upload in progress in `bucket`, a page at a time: what deleting a bucket that holds no
  * objects does to its uploads in S3. An upload that is gone meanwhile (aborted or completed) is passed over.
  */

@@ -202,10 +202,16 @@ export function s3Multipart(deps: S3MultipartDeps) {
     },
 
     async completeMultipartUpload(bucket, key, uploadId, parts, opts = {}) {
-      const { parts: stored, ...upload } = await listAllParts(bucket, key, uploadId);
-      const selected = selectCompletedParts(parts, new Map(stored.map((p) => [p.partNumber, p])), upload, opts);
-      // The upload exists (its parts were just listed): with If-Match, NoSuchKey means the object is missing.
-      const notFound = opts.condition?.ifMatch !== undefined ? "NoSuchKey" : undefined;
+      let unknown: AppError | undefined;
+      const listed = await listAllParts(bucket, key, uploadId).catch((err) => {
+        if (!isAppError(err, "NoSuchUpload")) throw err;
+        unknown = err;
+      });
+      const selected = listed
+        ? selectCompletedParts(parts, new Map(listed.parts.map((p) => [p.partNumber, p])), listed, opts)
+        : parts;
+      // When the upload exists (its parts were just listed), with If-Match NoSuchKey means the object is missing.
+      const notFound = listed && opts.condition?.ifMatch !== undefined ? "NoSuchKey" : undefined;
       await send(
         () =>
           client.send(
@@ -226,7 +232,11 @@ export function s3Multipart(deps: S3MultipartDeps) {
             }),
           ),
         notFound,
-      );
+      ).catch((err) => {
+        // Sent without the upload, the completion could only repeat one that succeeded (S3 answers that with the
+        // object); anything else the upstream says of it (Ceph RGW 16: a 500) means the upload does not exist.
+        throw unknown ?? err;
+      });
       return await headObject(bucket, key);
     },
 

@@ -39,6 +39,7 @@ import {
   partChecksums,
   partListing,
   quoteEtag,
+  repeatsCompletion,
   selectCompletedParts,
   validatePartNumber,
 } from "./_multipart.ts";
@@ -64,6 +65,8 @@ interface StoredObject {
   tags: ObjectTags;
   /** Of a completed multipart upload: its parts, in object order. */
   parts?: ObjectPart[];
+  /** Of a completed multipart upload: the upload's id. */
+  uploadId?: string;
 }
 
 interface Upload extends MultipartUpload {
@@ -344,7 +347,18 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): ObjectStore
 
     async completeMultipartUpload(bucket, key, uploadId, parts: CompletedPart[], opts = {}) {
       await Promise.resolve();
-      const u = uploadOf(bucket, key, uploadId);
+      let u: Upload;
+      try {
+        u = uploadOf(bucket, key, uploadId);
+      } catch (err) {
+        const object = bucketOf(bucket).objects.get(key);
+        const made = object?.uploadId === undefined ? undefined : {
+          uploadId: object.uploadId,
+          partNumbers: (object.parts ?? []).map((p) => p.partNumber),
+        };
+        if (repeatsCompletion(parts, uploadId, made)) return { ...object!.info };
+        throw err;
+      }
       const stored = new Map([...u.parts].map(([n, p]) => [n, p.info]));
       const selected = selectCompletedParts(parts, stored, u.options, opts);
       const size = selected.reduce((s, p) => s + p.size, 0);
@@ -356,6 +370,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): ObjectStore
         data,
         tags,
         parts: selected.map(({ partNumber, size, checksums }) => ({ partNumber, size, checksums: { ...checksums } })),
+        uploadId,
         info: {
           key,
           size,

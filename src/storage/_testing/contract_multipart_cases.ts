@@ -158,6 +158,24 @@ export const multipartCases: ContractCase[] = [
   },
   {
     unsupportedWhen: "multipartUnsupported",
+    name: "multipart: a completion repeated after it succeeded answers with the object until that is replaced",
+    async fn({ store, bucket }) {
+      const key = "retried";
+      const uploadId = await store.createMultipartUpload(bucket, key);
+      const part = await store.uploadPart(bucket, key, { uploadId, partNumber: 1 }, streamOf(bytes(1000, 31)));
+      const parts = [{ partNumber: 1, etag: part.etag }];
+      const done = await store.completeMultipartUpload(bucket, key, uploadId, parts);
+      const again = await store.completeMultipartUpload(bucket, key, uploadId, parts);
+      assert.deepEqual([again.etag, again.size], [done.etag, 1000]);
+      assert.deepEqual(await getBytes(store, bucket, key), bytes(1000, 31));
+      await rejectsWithCode(store.completeMultipartUpload(bucket, "elsewhere", uploadId, parts), "NoSuchUpload");
+      await put(store, bucket, key, "replaced");
+      await rejectsWithCode(store.completeMultipartUpload(bucket, key, uploadId, parts), "NoSuchUpload", "replaced");
+      assert.deepEqual(await getBytes(store, bucket, key), text("replaced"));
+    },
+  },
+  {
+    unsupportedWhen: "multipartUnsupported",
     name: "multipart: upload part copy with ranges; ranged copyObject",
     async fn({ store, bucket }) {
       const big = bytes(MIN_PART_SIZE + 4096, 21);
