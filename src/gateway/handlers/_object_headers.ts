@@ -27,9 +27,11 @@ export function putOptionsFrom(headers: HeaderReader): PutOptions {
   const options: PutOptions = {};
   for (const [field, name] of STORED) {
     let value = headers.get(name);
-    // aws-chunked is transfer framing, not a stored encoding.
+    // aws-chunked is transfer framing, not a stored encoding; the others are kept as the client wrote them.
     if (name === "content-encoding" && value !== null) {
-      value = value.split(",").map((s) => s.trim()).filter((s) => s !== "" && s !== "aws-chunked").join(",") || null;
+      const codings = value.split(",").map((s) => s.trim()).filter((s) => s !== "");
+      const stored = codings.filter((s) => s !== "aws-chunked");
+      if (stored.length < codings.length) value = stored.join(", ") || null;
     }
     if (value !== null) options[field] = value;
   }
