@@ -9,6 +9,7 @@ import {
   CopyObjectCommand,
   CreateBucketCommand,
   CreateMultipartUploadCommand,
+  DeleteBucketCommand,
   DeleteBucketCorsCommand,
   DeleteObjectCommand,
   DeleteObjectsCommand,
@@ -20,8 +21,11 @@ import {
   GetObjectCommand,
   GetObjectTaggingCommand,
   HeadObjectCommand,
+  ListBucketsCommand,
+  ListMultipartUploadsCommand,
   ListObjectsV2Command,
   ListPartsCommand,
+  paginateListBuckets,
   PutBucketAclCommand,
   PutBucketCorsCommand,
   PutBucketLifecycleConfigurationCommand,
@@ -392,6 +396,59 @@ Deno.test("SDK: errors surface with S3 codes (NoSuchKey, NoSuchBucket, Signature
       wrongSecret.destroy();
       unknownKey.destroy();
     }
+  });
+});
+
+Deno.test("SDK: ListBuckets pages by MaxBuckets with ContinuationToken (paginateListBuckets), filtered by Prefix and BucketRegion", async () => {
+  await withServer(async (s3) => {
+    const names = ["pg-e", "pg-a", "pg-d", "other", "pg-c", "pg-b"];
+    for (const Bucket of names) await s3.send(new CreateBucketCommand({ Bucket }));
+    const pages: string[][] = [];
+    for await (const page of paginateListBuckets({ client: s3, pageSize: 2 }, { Prefix: "pg-" })) {
+      assert.equal(page.Prefix, "pg-");
+      pages.push((page.Buckets ?? []).map((b) => b.Name!));
+    }
+    assert.deepEqual(pages, [["pg-a", "pg-b"], ["pg-c", "pg-d"], ["pg-e"]]);
+    const all = await s3.send(new ListBucketsCommand({}));
+    assert.deepEqual(all.Buckets!.map((b) => b.Name), ["other", "pg-a", "pg-b", "pg-c", "pg-d", "pg-e", "sdk"]);
+    assert.equal(all.ContinuationToken, undefined);
+    const here = await s3.send(new ListBucketsCommand({ BucketRegion: "us-east-1", Prefix: "pg-a" }));
+    assert.deepEqual(here.Buckets!.map((b) => [b.Name, b.BucketRegion]), [["pg-a", "us-east-1"]]);
+    assert.deepEqual((await s3.send(new ListBucketsCommand({ BucketRegion: "eu-west-1" }))).Buckets ?? [], []);
+    await rejectsWith(s3.send(new ListBucketsCommand({ MaxBuckets: 0 })), "InvalidArgument", 400);
+    await rejectsWith(s3.send(new ListBucketsCommand({ ContinuationToken: "%%%" })), "InvalidArgument", 400);
+  });
+});
+
+Deno.test("SDK: a completion retried after it succeeded gets the object; DeleteBucket takes uploads in progress with an empty bucket, not with a full one", async () => {
+  await withServer(async (s3) => {
+    const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: "sdk", Key: "mp" }));
+    const part = await s3.send(
+      new UploadPartCommand({ Bucket: "sdk", Key: "mp", UploadId, PartNumber: 1, Body: "one" }),
+    );
+    const complete = () =>
+      s3.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: "sdk",
+          Key: "mp",
+          UploadId,
+          MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag }] },
+        }),
+      );
+    const first = await complete();
+    const again = await complete();
+    assert.equal(again.ETag, first.ETag);
+    await s3.send(new PutObjectCommand({ Bucket: "sdk", Key: "mp", Body: "replaced" }));
+    await rejectsWith(complete(), "NoSuchUpload", 404);
+
+    const pending = await s3.send(new CreateMultipartUploadCommand({ Bucket: "sdk", Key: "pending" }));
+    await rejectsWith(s3.send(new DeleteBucketCommand({ Bucket: "sdk" })), "BucketNotEmpty", 409);
+    const kept = await s3.send(new ListMultipartUploadsCommand({ Bucket: "sdk" }));
+    assert.deepEqual(kept.Uploads!.map((u) => u.UploadId), [pending.UploadId]);
+    await s3.send(new DeleteObjectCommand({ Bucket: "sdk", Key: "mp" }));
+    await s3.send(new DeleteBucketCommand({ Bucket: "sdk" }));
+    await s3.send(new CreateBucketCommand({ Bucket: "sdk" }));
+    assert.equal((await s3.send(new ListMultipartUploadsCommand({ Bucket: "sdk" }))).Uploads, undefined);
   });
 });
 
