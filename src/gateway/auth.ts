@@ -9,6 +9,7 @@ import type { CredentialStore, Identity } from "./credentials.ts";
 import type { RequestHead } from "./request_headers.ts";
 import { S3Error } from "./s3_errors.ts";
 import {
+  canonicalEncodings,
   canonicalQuery,
   canonicalRequest,
   canonicalUris,
@@ -241,7 +242,10 @@ function verify(
       signedHeaders: cred.signedHeaders,
       payloadHash: opts.payloadHash,
     });
-    if (signaturesEqual(signHex(opts.key, stringToSign(opts.amzDate, scope, creq)), cred.signature)) return;
+    for (const encoding of canonicalEncodings(creq)) {
+      const expected = signHex(opts.key, stringToSign(opts.amzDate, scope, creq, encoding));
+      if (signaturesEqual(expected, cred.signature)) return;
+    }
   }
   throw new S3Error("SignatureDoesNotMatch", undefined, { fields: { AWSAccessKeyId: cred.accessKeyId } });
 }

@@ -268,3 +268,26 @@ Deno.test("a signature for another region is rejected naming the gateway's regio
   assert.match(body, /<Region>us-east-1<\/Region>/);
   assert.equal((await h.text({ path: "/auth" })).res.status, 200, "the gateway's own region is accepted");
 });
+
+Deno.test("a header value beyond ASCII verifies as the bytes sent, or as their UTF-8 when sent as Latin-1; not altered", async () => {
+  const h = await bucketHarness();
+  // The signer signs the UTF-8 form of the value; a request carries either those bytes or one byte per character.
+  const signed = await sdkSigner(ADMIN).sign({
+    method: "GET",
+    protocol: "http:",
+    hostname: "localhost",
+    path: "/auth",
+    query: {},
+    headers: { host: "localhost", "x-amz-meta-city": "Zürich" },
+  });
+  const asBytes = (s: string) => String.fromCharCode(...new TextEncoder().encode(s));
+  const sent = (city: string) =>
+    h.gateway.fetch(
+      new Request("http://localhost/auth", { headers: { ...signed.headers, "x-amz-meta-city": city } }),
+      { remoteAddr: "127.0.0.1" },
+    );
+  for (const city of [asBytes("Zürich"), "Zürich"]) assert.equal((await sent(city)).status, 200, city);
+  for (const city of [asBytes("Zurich"), "Zürichs", "Z\u00fcrich\u00e9"]) {
+    assert.equal(errorCode(await (await sent(city)).text()), "SignatureDoesNotMatch", city);
+  }
+});

@@ -243,8 +243,26 @@ export function credentialScope(cred: Pick<SigV4Credential, "date" | "region" | 
   return `${cred.date}/${cred.region}/${cred.service}/aws4_request`;
 }
 
-export function stringToSign(amzDate: string, scope: string, canonical: string): string {
-  return `${ALGORITHM}\n${amzDate}\n${scope}\n${sha256Hex(canonical)}`;
+/**
+ * How a canonical request may be hashed. Header values come as byte strings (a character per byte received), so
+ * `latin1` hashes the bytes the request carried, as S3 does: a client that sends an `x-amz-meta-*` value as UTF-8
+ * and signs those bytes (boto3) matches it. Some clients (the JavaScript SDK on Node) send such a value as Latin-1
+ * but sign its UTF-8 form: `utf8` matches them, and is tried only when the request has bytes beyond ASCII.
+ */
+export type CanonicalEncoding = "latin1" | "utf8";
+const BEYOND_ASCII = /[^\x00-\x7f]/;
+
+export function canonicalEncodings(canonical: string): CanonicalEncoding[] {
+  return BEYOND_ASCII.test(canonical) ? ["latin1", "utf8"] : ["latin1"];
+}
+
+export function stringToSign(
+  amzDate: string,
+  scope: string,
+  canonical: string,
+  encoding: CanonicalEncoding = "latin1",
+): string {
+  return `${ALGORITHM}\n${amzDate}\n${scope}\n${createHash("sha256").update(canonical, encoding).digest("hex")}`;
 }
 
 /** kSigning = HMAC(HMAC(HMAC(HMAC("AWS4"+secret, date), region), service), "aws4_request"). */
