@@ -108,9 +108,12 @@ Deno.test("standard headers and x-amz-meta-* round-trip; aws-chunked is not stor
   for (const [k, v] of Object.entries(headers)) assert.equal(r.headers.get(k), v, k);
   assert.equal(r.headers.get("x-amz-meta-mixed-case"), "v");
   assert.equal(r.headers.get("content-length"), "2");
-  const codings = [["deflate, gzip", "deflate, gzip"], ["gzip,aws-chunked", "gzip"], ["aws-chunked, br", "br"]];
+  const codings: [string, string][] = [["deflate, gzip", "deflate, gzip"], ["gzip,aws-chunked", "gzip"], [
+    "aws-chunked, br",
+    "br",
+  ]];
   for (const [sent, stored] of codings) {
-    await h.request({ method: "PUT", path: "/bkt/e", body: "{}", headers: { "content-encoding": sent! } });
+    await h.request({ method: "PUT", path: "/bkt/e", body: "{}", headers: { "content-encoding": sent } });
     assert.equal((await h.request({ method: "HEAD", path: "/bkt/e" })).headers.get("content-encoding"), stored, sent);
   }
   await h.request({ method: "PUT", path: "/bkt/e", body: "{}", headers: { "content-encoding": "aws-chunked" } });

@@ -250,7 +250,7 @@ export function credentialScope(cred: Pick<SigV4Credential, "date" | "region" | 
  * but sign its UTF-8 form: `utf8` matches them, and is tried only when the request has bytes beyond ASCII.
  */
 export type CanonicalEncoding = "latin1" | "utf8";
-const BEYOND_ASCII = /[^\x00-\x7f]/;
+const BEYOND_ASCII = /[\u0080-\uffff]/;
 
 export function canonicalEncodings(canonical: string): CanonicalEncoding[] {
   return BEYOND_ASCII.test(canonical) ? ["latin1", "utf8"] : ["latin1"];
