@@ -16,8 +16,13 @@ s3.put_object(Bucket="boto-bucket", Key="small.txt", Body=b"hello boto", Metadat
 obj = s3.get_object(Bucket="boto-bucket", Key="small.txt")
 out["small"] = [obj["Body"].read().decode(), obj["Metadata"], obj["ContentType"]]
 out["range"] = s3.get_object(Bucket="boto-bucket", Key="small.txt", Range="bytes=6-9")["Body"].read().decode()
-# botocore sends a value beyond ASCII as UTF-8 and signs those bytes; they come back as sent (read here as Latin-1)
-s3.put_object(Bucket="boto-bucket", Key="utf8.txt", Body=b"x", Metadata={"city": "Zürich"})
+# botocore refuses Metadata beyond ASCII; set as a header, such a value goes as UTF-8, signed as those bytes, and
+# comes back as sent (read here as Latin-1)
+def utf8_header(params, **kwargs):
+    params["headers"]["x-amz-meta-city"] = "Zürich"
+s3.meta.events.register("before-call.s3.PutObject", utf8_header)
+s3.put_object(Bucket="boto-bucket", Key="utf8.txt", Body=b"x")
+s3.meta.events.unregister("before-call.s3.PutObject", utf8_header)
 city = s3.head_object(Bucket="boto-bucket", Key="utf8.txt")["Metadata"]["city"]
 out["utf8_metadata"] = city.encode("latin-1").decode("utf-8")
 s3.delete_object(Bucket="boto-bucket", Key="utf8.txt")

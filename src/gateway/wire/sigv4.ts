@@ -246,7 +246,7 @@ export function credentialScope(cred: Pick<SigV4Credential, "date" | "region" | 
 /**
  * How a canonical request may be hashed. Header values come as byte strings (a character per byte received), so
  * `latin1` hashes the bytes the request carried, as S3 does: a client that sends an `x-amz-meta-*` value as UTF-8
- * and signs those bytes (boto3) matches it. Some clients (the JavaScript SDK on Node) send such a value as Latin-1
+ * and signs those bytes (the JavaScript SDK, boto3) matches it. Some clients (the JavaScript SDK on Node) send such a value as Latin-1
  * but sign its UTF-8 form: `utf8` matches them, and is tried only when the request has bytes beyond ASCII.
  */
 export type CanonicalEncoding = "latin1" | "utf8";
