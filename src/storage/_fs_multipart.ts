@@ -43,9 +43,12 @@ export function fsMultipart(core: FsCore): MultipartMethods {
       throw isNotFound(err) ? noSuchUpload(uploadId) : err;
     }
   }
+
   /** The object at `key` when `uploadId`'s completion with `parts` made it (see `repeatsCompletion`). */
   async function completedBy(bucket: string, key: string, uploadId: string, parts: CompletedPart[]) {
-    const opened = await core.readObject(bucket, key).catch(() => undefined);
+    const opened = await core.readObject(bucket, key).catch((err) => {
+      if (!isAppError(err, "NoSuchKey")) throw err;
+    });
     if (!opened) return undefined;
     opened.file.close();
     const { link } = opened.meta;

@@ -119,6 +119,10 @@ export function noSuchBucket(bucket: string): AppError {
   return new AppError("NoSuchBucket", `Bucket "${bucket}" does not exist`, { details: { bucket } });
 }
 
+export function bucketNotEmpty(bucket: string): AppError {
+  return new AppError("BucketNotEmpty", `Bucket "${bucket}" is not empty`, { details: { bucket } });
+}
+
 export function noSuchKey(bucket: string, key: string): AppError {
   return new AppError("NoSuchKey", `Object "${key}" does not exist in bucket "${bucket}"`, {
     details: { bucket, key },

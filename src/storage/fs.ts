@@ -28,7 +28,15 @@ import type { ObjectInfo, ObjectStore } from "./mod.ts";
 import { drainBody, readSmallBody } from "./_body.ts";
 import { validateBucketName, validateKey } from "./_keys.ts";
 import { abortAllUploads, copyChecksums, objectPartListing, quoteEtag, type RunningChecksums } from "./_multipart.ts";
-import { copyAttributes, newObjectTags, noSuchBucket, servedRange, storedAttributes, tagCountOf } from "./_objects.ts";
+import {
+  bucketNotEmpty,
+  copyAttributes,
+  newObjectTags,
+  noSuchBucket,
+  servedRange,
+  storedAttributes,
+  tagCountOf,
+} from "./_objects.ts";
 import { type FileWriter, mapFsError, readStoredMetaSync, SMALL_FILE, smallFile, syncDir } from "./_fs_files.ts";
 import { writeTemp } from "./_fs_temp_file.ts";
 import { createFsCore, objectInfo, type ObjectMeta, objectMeta } from "./_fs_core.ts";
@@ -58,8 +66,6 @@ export async function createFsStore(options: FsStoreOptions): Promise<ObjectStor
   } = core;
   const { bucketDir, objectPath } = core.paths;
   const multipart = fsMultipart(core);
-  const notEmpty = (bucket: string) =>
-    new AppError("BucketNotEmpty", `Bucket "${bucket}" is not empty`, { details: { bucket } });
 
   return {
     kind: "fs",
@@ -96,10 +102,10 @@ export async function createFsStore(options: FsStoreOptions): Promise<ObjectStor
 
     async deleteBucket(bucket) {
       const index = await indexOf(bucket);
-      if (index.size > 0) throw notEmpty(bucket);
+      if (index.size > 0) throw bucketNotEmpty(bucket);
       // Each aborted as AbortMultipartUpload would: one that is completing finishes first, and is an object then.
       await abortAllUploads(multipart, bucket);
-      if (index.size > 0) throw notEmpty(bucket);
+      if (index.size > 0) throw bucketNotEmpty(bucket);
       indexes.delete(bucket);
       await discardDir(bucketDir(bucket), () => noSuchBucket(bucket));
     },

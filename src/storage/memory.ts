@@ -44,6 +44,7 @@ import {
   validatePartNumber,
 } from "./_multipart.ts";
 import {
+  bucketNotEmpty,
   checkRange,
   checkSourceVersion,
   cloneInfo,
@@ -189,7 +190,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): ObjectStore
     async deleteBucket(bucket) {
       const b = bucketOf(bucket);
       if (b.objects.size > 0) {
-        throw new AppError("BucketNotEmpty", `Bucket "${bucket}" is not empty`, { details: { bucket } });
+        throw bucketNotEmpty(bucket);
       }
       await Promise.resolve();
       for (const [id, u] of uploads) if (u.bucket === bucket) uploads.delete(id);

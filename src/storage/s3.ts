@@ -35,7 +35,7 @@ import { systemClock } from "../clock.ts";
 import { AppError, isAppError } from "../errors.ts";
 import { checkWriteCondition, type ObjectInfo, type ObjectStore } from "./mod.ts";
 import { compareKeys, validateBucketName, validateKey } from "./_keys.ts";
-import { checkRange, storedAttributes, tagCountOf } from "./_objects.ts";
+import { bucketNotEmpty, checkRange, storedAttributes, tagCountOf } from "./_objects.ts";
 import { resolveMaxKeys } from "./_sorted_keys.ts";
 import { collectBody, md5Base64, sendStreaming, verifiedBody } from "./_s3_body.ts";
 import { mapS3Error } from "./_s3_errors.ts";
@@ -180,7 +180,7 @@ export function createS3Store(options: S3StoreOptions): ObjectStore {
       // Upstreams differ on a bucket that has uploads in progress (some refuse to delete it, some leave the uploads
       // behind): they are aborted here as S3 does, but only once the bucket is seen to hold no objects.
       if ((await store.listObjects(bucket, { maxKeys: 1 })).objects.length > 0) {
-        throw new AppError("BucketNotEmpty", `Bucket "${bucket}" is not empty`, { details: { bucket } });
+        throw bucketNotEmpty(bucket);
       }
       await abortAllUploads(multipart.methods, bucket).catch((err) => {
         if (!isAppError(err, "NotImplemented", "InvalidArgument")) throw err;
