@@ -95,7 +95,8 @@ const HEADER_OF: Record<keyof StoredHeaders, string> = {
 
 /**
  * PutObject headers for `opts` (stored headers, metadata, storage class, checksums, Content-MD5); null when a value
- * is not plain ASCII (fetch refuses those; the SDK path handles them) or Object Lock is asked for.
+ * is not a byte string of printable characters (fetch refuses those; the SDK path handles them) or Object Lock is
+ * asked for.
  */
 export function putHeaders(opts: PutOptions): Record<string, string> | null {
   if (opts.objectLock) return null;
@@ -112,7 +113,8 @@ export function putHeaders(opts: PutOptions): Record<string, string> | null {
   if (opts.expectedMd5Hex !== undefined) headers["content-md5"] = md5Base64(opts.expectedMd5Hex);
   if (opts.condition?.ifNoneMatch !== undefined) headers["if-none-match"] = opts.condition.ifNoneMatch;
   if (opts.condition?.ifMatch !== undefined) headers["if-match"] = upstreamIfMatch(opts.condition.ifMatch);
-  return Object.values(headers).every((v) => /^[\x20-\x7e]*$/.test(v)) ? headers : null;
+  // Bytes beyond ASCII go as they are, and are signed as such (see stringToSign).
+  return Object.values(headers).every((v) => /^[\x20-\x7e\x80-\xff]*$/.test(v)) ? headers : null;
 }
 
 export interface LeanS3 {
