@@ -332,11 +332,19 @@ Deno.test("SDK: bucket settings (CORS, lifecycle, tags, ACL, public access block
     await s3.send(new DeleteBucketCorsCommand({ Bucket: "sdk" }));
     await rejectsWith(s3.send(new GetBucketCorsCommand({ Bucket: "sdk" })), "NoSuchCORSConfiguration", 404);
 
+    // A common baseline policy: actions on versions (nothing to act on in an unversioned bucket) are kept as set,
+    // and a rule given with the older rule-level Prefix is answered with it.
     const Rules = [{
       ID: "uploads",
       Status: "Enabled" as const,
       Filter: { Prefix: "dump/" },
       AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 },
+    }, {
+      ID: "versions",
+      Status: "Enabled" as const,
+      Prefix: "logs/",
+      Expiration: { ExpiredObjectDeleteMarker: true },
+      NoncurrentVersionExpiration: { NoncurrentDays: 30, NewerNoncurrentVersions: 2 },
     }];
     await s3.send(new PutBucketLifecycleConfigurationCommand({ Bucket: "sdk", LifecycleConfiguration: { Rules } }));
     assert.deepEqual((await s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket: "sdk" }))).Rules, Rules);

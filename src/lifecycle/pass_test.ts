@@ -39,6 +39,8 @@ Deno.test("a pass deletes what the rules expire, nothing else, and publishes eac
   await t.bucketConfig.setConfig("backups", "lifecycle", [
     { id: "dumps", enabled: true, prefix: "dump/", sizeLessThan: 1000, expiration: { days: 3 } },
     { enabled: false, prefix: "", expiration: { days: 1 } },
+    // Actions on versions, which unversioned buckets never have: nothing to act on.
+    { enabled: true, prefix: "", versionActions: { expiredObjectDeleteMarker: true, noncurrentDays: 1 } },
   ]);
   let result = await t.pass();
   assert.deepEqual([result.buckets, result.expired, result.aborted, result.errors], [1, 1, 0, 0]);

@@ -22,6 +22,13 @@ export interface LifecycleRule {
   expiration?: { days: number } | { date: Date };
   /** Abort multipart uploads this many days after they began. */
   abortIncompleteUploadDays?: number;
+  /**
+   * Actions on object versions, which the appliance's unversioned buckets never have: kept as set and answered back,
+   * never carried out (S3 takes them on an unversioned bucket too, where they do nothing either).
+   */
+  versionActions?: { expiredObjectDeleteMarker?: boolean; noncurrentDays?: number; newerNoncurrentVersions?: number };
+  /** The rule named its prefix in the older rule-level `Prefix` element, not in a `Filter`; answered the same way. */
+  legacyPrefix?: true;
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;

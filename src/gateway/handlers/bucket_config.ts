@@ -9,7 +9,7 @@ import type { BucketConfig, BucketConfigName } from "../bucket_config.ts";
 import { maySeeBucket } from "../credentials.ts";
 import { S3Error, type S3ErrorCode } from "../s3_errors.ts";
 import { corsConfigurationXml, parseCorsConfiguration } from "../wire/cors_xml.ts";
-import { lifecycleConfigurationXml, parseLifecycleConfiguration } from "../wire/lifecycle_xml.ts";
+import { lifecycleConfigurationXml, parseLifecycleConfiguration, withRuleIds } from "../wire/lifecycle_xml.ts";
 import { parseTagging, taggingXml } from "../wire/tagging_xml.ts";
 import type { XmlElement, XmlNode } from "../wire/xml.ts";
 import { bucketOf, requireAdmin } from "./_context.ts";
@@ -73,7 +73,7 @@ const lifecycle = settingHandlers({
   name: "lifecycle",
   root: "LifecycleConfiguration",
   missing: "NoSuchLifecycleConfiguration",
-  parse: parseLifecycleConfiguration,
+  parse: (root) => withRuleIds(parseLifecycleConfiguration(root)),
   toXml: lifecycleConfigurationXml,
 });
 

@@ -101,3 +101,11 @@ Deno.test("x-amz-expiration names a rule with tags only for objects that have th
   const head = await h.request({ method: "HEAD", path: "/web/b" });
   assert.match(head.headers.get("x-amz-expiration") ?? "", /rule-id="tmp"$/, "tagged later");
 });
+
+Deno.test("a lifecycle rule set without an ID is given one, as S3 does, which it keeps", async () => {
+  const h = await withRules(CONFIG.replace("<ID>dumps</ID>", ""));
+  const read = async () => (await h.text({ path: "/web", query: { lifecycle: "" } })).body;
+  const id = /<Rule><ID>([^<]+)<\/ID><Filter><Prefix>dump\//.exec(await read())?.[1];
+  assert.ok(id, "an ID is answered");
+  assert.equal(/<ID>([^<]+)<\/ID>/.exec(await read())?.[1], id, "the same one each time");
+});

@@ -1,7 +1,7 @@
 /**
  * The `LifecycleConfiguration` document of PutBucketLifecycleConfiguration and GetBucketLifecycleConfiguration, read
  * strictly (what S3 refuses is refused with its codes; what the appliance cannot do, `NotImplemented`) and written
- * back with a `Filter` in every rule.
+ * back as it was given (a rule-level `Prefix` or a `Filter`).
  *
  * @module
  */
@@ -12,12 +12,20 @@ import { childrenNamed, childText, type XmlElement, type XmlNode } from "./xml.t
 
 export const MAX_LIFECYCLE_RULES = 1000;
 const MAX_RULE_ID = 255;
-const RULE_ELEMENTS = new Set(["ID", "Filter", "Prefix", "Status", "Expiration", "AbortIncompleteMultipartUpload"]);
-/** Actions that need what this appliance has not: storage classes to move to, object versions. */
+const RULE_ELEMENTS = new Set([
+  "ID",
+  "Filter",
+  "Prefix",
+  "Status",
+  "Expiration",
+  "NoncurrentVersionExpiration",
+  "AbortIncompleteMultipartUpload",
+]);
+const MAX_NEWER_NONCURRENT_VERSIONS = 100;
+/** Actions that need what this appliance has not: storage classes to move to. */
 const UNSUPPORTED: Record<string, string> = {
   Transition: "Transitions are not available: there is one storage class",
-  NoncurrentVersionTransition: "Buckets here are unversioned: they have no noncurrent versions",
-  NoncurrentVersionExpiration: "Buckets here are unversioned: they have no noncurrent versions",
+  NoncurrentVersionTransition: "Transitions are not available: there is one storage class",
 };
 
 function malformed(message: string): S3Error {
@@ -81,10 +89,39 @@ function readFilter(filter: XmlElement, rule: LifecycleRule): void {
 
 const MIDNIGHT_UTC = /^(\d{4}-\d{2}-\d{2})(T00:00:00(\.0+)?(Z|[+-]00:?00)?)?$/;
 
-function readExpiration(el: XmlElement): NonNullable<LifecycleRule["expiration"]> {
-  if (el.children.some((c) => c.name === "ExpiredObjectDeleteMarker")) {
-    throw new S3Error("NotImplemented", "Buckets here are unversioned: they have no delete markers");
+/** An `Expiration`: days or a date, or else `ExpiredObjectDeleteMarker` (a version action) alone. */
+function readExpiration(el: XmlElement, rule: LifecycleRule): void {
+  const marker = childText(el, "ExpiredObjectDeleteMarker")?.trim();
+  if (marker !== undefined) {
+    only(el, ["ExpiredObjectDeleteMarker"]);
+    if (marker !== "true" && marker !== "false") throw malformed("ExpiredObjectDeleteMarker is true or false");
+    if (rule.tags) throw new S3Error("InvalidRequest", "ExpiredObjectDeleteMarker cannot be specified with Tags.");
+    rule.versionActions = { ...rule.versionActions, expiredObjectDeleteMarker: marker === "true" };
+    return;
   }
+  rule.expiration = readDaysOrDate(el);
+}
+
+function readNoncurrentExpiration(el: XmlElement, rule: LifecycleRule): void {
+  only(el, ["NoncurrentDays", "NewerNoncurrentVersions"]);
+  const newer = childText(el, "NewerNoncurrentVersions")?.trim();
+  if (
+    newer !== undefined &&
+    (!/^\d{1,3}$/.test(newer) || Number(newer) < 1 || Number(newer) > MAX_NEWER_NONCURRENT_VERSIONS)
+  ) {
+    throw new S3Error(
+      "InvalidArgument",
+      `'NewerNoncurrentVersions' must be between 1 and ${MAX_NEWER_NONCURRENT_VERSIONS}`,
+    );
+  }
+  rule.versionActions = {
+    ...rule.versionActions,
+    noncurrentDays: positiveDays(childText(el, "NoncurrentDays"), "NoncurrentDays"),
+    ...(newer !== undefined ? { newerNoncurrentVersions: Number(newer) } : {}),
+  };
+}
+
+function readDaysOrDate(el: XmlElement): NonNullable<LifecycleRule["expiration"]> {
   only(el, ["Days", "Date"]);
   const days = childText(el, "Days");
   const date = childText(el, "Date")?.trim();
@@ -116,15 +153,19 @@ function parseRule(el: XmlElement): LifecycleRule {
   const legacyPrefix = childText(el, "Prefix");
   if (filter && legacyPrefix !== undefined) throw malformed("A Rule takes either a Filter or a Prefix");
   if (filter) readFilter(filter, rule);
-  else rule.prefix = legacyPrefix ?? "";
+  else if (legacyPrefix !== undefined) Object.assign(rule, { prefix: legacyPrefix, legacyPrefix: true });
   const [expiration] = childrenNamed(el, "Expiration");
-  if (expiration) rule.expiration = readExpiration(expiration);
+  if (expiration) readExpiration(expiration, rule);
+  const [noncurrent] = childrenNamed(el, "NoncurrentVersionExpiration");
+  if (noncurrent) readNoncurrentExpiration(noncurrent, rule);
   const [abort] = childrenNamed(el, "AbortIncompleteMultipartUpload");
   if (abort) {
     only(abort, ["DaysAfterInitiation"]);
     rule.abortIncompleteUploadDays = positiveDays(childText(abort, "DaysAfterInitiation"), "DaysAfterInitiation");
   }
-  if (!expiration && !abort) throw new S3Error("InvalidRequest", "At least one action needs to be specified in a rule");
+  if (!expiration && !abort && !noncurrent) {
+    throw new S3Error("InvalidRequest", "At least one action needs to be specified in a rule");
+  }
   if (abort && rule.tags) {
     throw new S3Error("InvalidRequest", "AbortIncompleteMultipartUpload cannot be specified with Tags.");
   }
@@ -159,18 +200,31 @@ function filterXml(rule: LifecycleRule): XmlNode {
   return count === 0 ? { Prefix: "" } : conditions;
 }
 
+function expirationXml(rule: LifecycleRule): XmlNode | undefined {
+  if (rule.expiration) {
+    return "days" in rule.expiration ? { Days: rule.expiration.days } : { Date: rule.expiration.date };
+  }
+  const marker = rule.versionActions?.expiredObjectDeleteMarker;
+  return marker === undefined ? undefined : { ExpiredObjectDeleteMarker: marker };
+}
+
+/** `rules`, each without an ID given one, as S3 names them when they are stored. */
+export function withRuleIds(rules: LifecycleRule[]): LifecycleRule[] {
+  return rules.map((rule) => (rule.id === undefined ? { ...rule, id: crypto.randomUUID() } : rule));
+}
+
 /** The body of a `LifecycleConfiguration` document holding `rules`. */
 export function lifecycleConfigurationXml(rules: readonly LifecycleRule[]): XmlNode {
   return {
     Rule: rules.map((rule) => ({
       ID: rule.id,
-      Filter: filterXml(rule),
+      ...(rule.legacyPrefix ? { Prefix: rule.prefix } : { Filter: filterXml(rule) }),
       Status: rule.enabled ? "Enabled" : "Disabled",
-      Expiration: rule.expiration === undefined
-        ? undefined
-        : "days" in rule.expiration
-        ? { Days: rule.expiration.days }
-        : { Date: rule.expiration.date },
+      Expiration: expirationXml(rule),
+      NoncurrentVersionExpiration: rule.versionActions?.noncurrentDays === undefined ? undefined : {
+        NoncurrentDays: rule.versionActions.noncurrentDays,
+        NewerNoncurrentVersions: rule.versionActions.newerNoncurrentVersions,
+      },
       AbortIncompleteMultipartUpload: rule.abortIncompleteUploadDays === undefined
         ? undefined
         : { DaysAfterInitiation: rule.abortIncompleteUploadDays },

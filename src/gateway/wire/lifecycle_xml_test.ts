@@ -18,7 +18,7 @@ Deno.test("LifecycleConfiguration: filters, legacy prefixes, expirations and abo
   );
   assert.deepEqual(rules, [
     { id: "dumps", enabled: true, prefix: "dump/", expiration: { days: 30 }, abortIncompleteUploadDays: 2 },
-    { enabled: false, prefix: "tmp/", expiration: { date: new Date("2027-01-01T00:00:00Z") } },
+    { enabled: false, prefix: "tmp/", legacyPrefix: true, expiration: { date: new Date("2027-01-01T00:00:00Z") } },
     {
       id: "big",
       enabled: true,
@@ -33,6 +33,11 @@ Deno.test("LifecycleConfiguration: filters, legacy prefixes, expirations and abo
   assert.match(xml, /<Rule><ID>dumps<\/ID><Filter><Prefix>dump\/<\/Prefix><\/Filter><Status>Enabled<\/Status>/);
   assert.match(xml, /<Filter><And><Prefix>iso\/<\/Prefix><ObjectSizeGreaterThan>1048576<\/ObjectSizeGreaterThan>/);
   assert.match(xml, /<Date>2027-01-01T00:00:00.000Z<\/Date>/);
+  assert.match(
+    xml,
+    /<Rule><Prefix>tmp\/<\/Prefix><Status>Disabled<\/Status>/,
+    "a rule-level Prefix is answered as given",
+  );
   assert.deepEqual(parseLifecycleConfiguration(parseXml(xml)), rules, "what is written reads back the same");
 });
 
@@ -60,7 +65,33 @@ Deno.test("LifecycleConfiguration: tag filters, alone or with a prefix and sizes
   assert.deepEqual(parseLifecycleConfiguration(parseXml(xml)), rules, "what is written reads back the same");
 });
 
-Deno.test("LifecycleConfiguration: what S3 refuses is refused; what needs versions or classes is NotImplemented", () => {
+Deno.test("LifecycleConfiguration: actions on versions are kept and answered back, as S3 keeps them on an unversioned bucket", () => {
+  const rules = parse(
+    "<Rule><ID>markers</ID><Filter><Prefix>logs/</Prefix></Filter><Status>Enabled</Status>" +
+      "<Expiration><ExpiredObjectDeleteMarker>true</ExpiredObjectDeleteMarker></Expiration>" +
+      "<NoncurrentVersionExpiration><NoncurrentDays>30</NoncurrentDays><NewerNoncurrentVersions>3</NewerNoncurrentVersions>" +
+      "</NoncurrentVersionExpiration>" +
+      "<AbortIncompleteMultipartUpload><DaysAfterInitiation>7</DaysAfterInitiation></AbortIncompleteMultipartUpload></Rule>" +
+      "<Rule><Filter/><Status>Enabled</Status><NoncurrentVersionExpiration><NoncurrentDays>1</NoncurrentDays>" +
+      "</NoncurrentVersionExpiration></Rule>",
+  );
+  assert.deepEqual(rules, [
+    {
+      id: "markers",
+      enabled: true,
+      prefix: "logs/",
+      versionActions: { expiredObjectDeleteMarker: true, noncurrentDays: 30, newerNoncurrentVersions: 3 },
+      abortIncompleteUploadDays: 7,
+    },
+    { enabled: true, prefix: "", versionActions: { noncurrentDays: 1 } },
+  ]);
+  const xml = buildXml("LifecycleConfiguration", lifecycleConfigurationXml(rules));
+  assert.match(xml, /<Expiration><ExpiredObjectDeleteMarker>true<\/ExpiredObjectDeleteMarker><\/Expiration>/);
+  assert.match(xml, /<NoncurrentVersionExpiration><NoncurrentDays>30<\/NoncurrentDays><NewerNoncurrentVersions>3</);
+  assert.deepEqual(parseLifecycleConfiguration(parseXml(xml)), rules, "what is written reads back the same");
+});
+
+Deno.test("LifecycleConfiguration: what S3 refuses is refused; what needs storage classes is NotImplemented", () => {
   const on = "<Status>Enabled</Status>";
   const days = "<Expiration><Days>1</Days></Expiration>";
   refused("", "MalformedXML", /between 1 and 1000 rules/);
@@ -107,9 +138,19 @@ Deno.test("LifecycleConfiguration: what S3 refuses is refused; what needs versio
     /storage class/,
   );
   refused(
-    `<Rule><Filter/>${on}<NoncurrentVersionExpiration><NoncurrentDays>1</NoncurrentDays></NoncurrentVersionExpiration></Rule>`,
+    `<Rule><Filter/>${on}<NoncurrentVersionTransition><NoncurrentDays>1</NoncurrentDays><StorageClass>GLACIER</StorageClass></NoncurrentVersionTransition></Rule>`,
     "NotImplemented",
-    /unversioned/,
+    /storage class/,
+  );
+  refused(
+    `<Rule><Filter/>${on}<NoncurrentVersionExpiration><NoncurrentDays>0</NoncurrentDays></NoncurrentVersionExpiration></Rule>`,
+    "InvalidArgument",
+    /NoncurrentDays/,
+  );
+  refused(
+    `<Rule><Filter/>${on}<NoncurrentVersionExpiration><NoncurrentDays>1</NoncurrentDays><NewerNoncurrentVersions>101</NewerNoncurrentVersions></NoncurrentVersionExpiration></Rule>`,
+    "InvalidArgument",
+    /NewerNoncurrentVersions/,
   );
   const tag = (k: string, v = "x") => `<Tag><Key>${k}</Key><Value>${v}</Value></Tag>`;
   refused(
@@ -126,9 +167,12 @@ Deno.test("LifecycleConfiguration: what S3 refuses is refused; what needs versio
     "InvalidRequest",
     /cannot be specified with Tags/,
   );
+  const marker = "<ExpiredObjectDeleteMarker>true</ExpiredObjectDeleteMarker>";
+  refused(`<Rule><Filter/>${on}<Expiration>${marker}<Days>1</Days></Expiration></Rule>`, "MalformedXML", /Days/);
+  refused(`<Rule><Filter>${tag("a")}</Filter>${on}<Expiration>${marker}</Expiration></Rule>`, "InvalidRequest", /Tags/);
   refused(
-    `<Rule><Filter/>${on}<Expiration><ExpiredObjectDeleteMarker>true</ExpiredObjectDeleteMarker></Expiration></Rule>`,
-    "NotImplemented",
-    /delete markers/,
+    `<Rule><Filter/>${on}<Expiration><ExpiredObjectDeleteMarker>yes</ExpiredObjectDeleteMarker></Expiration></Rule>`,
+    "MalformedXML",
+    /true or false/,
   );
 });
