@@ -467,3 +467,15 @@ Deno.test("aws s3api reports S3 error codes: NoSuchKey, NoSuchBucket, BucketNotE
     assert.match(r.stderr, /NoSuchUpload/);
   });
 });
+
+Deno.test("aws s3 rb --force removes a bucket whose failed upload left a multipart upload in progress", async () => {
+  await withCli(async (cli) => {
+    await Deno.writeTextFile(`${cli.dir}/f`, "x");
+    await cli.ok("s3api", "put-object", "--bucket", "cli", "--key", "f", "--body", `${cli.dir}/f`);
+    await cli.ok("s3api", "create-multipart-upload", "--bucket", "cli", "--key", "interrupted.vma.zst");
+    // rb --force deletes the objects, then the bucket: the upload in progress goes with it, as in S3.
+    await cli.ok("s3", "rb", "--force", "s3://cli");
+    const r = await cli.run("s3api", "list-multipart-uploads", "--bucket", "cli");
+    assert.match(r.stderr, /NoSuchBucket/);
+  });
+});
