@@ -51,16 +51,17 @@ export async function resolveCopySource(
 /**
  * Resolves the copy source and runs `copy` on the version whose conditions were checked, pinned to it (`ifMatch`):
  * what is copied is always a version the conditions hold for. When another write replaced the source in between,
- * the store refuses the pinned copy and the new version is resolved, its conditions checked, and copied.
+ * the store refuses the pinned copy and the new version is resolved, its conditions checked, and copied. Gives what
+ * `copy` gave, with the source copied from (bucket and key).
  */
 export function copyCheckedSource<T>(
   ctx: RequestContext,
   copy: (source: CopySource, info: ObjectInfo) => Promise<T>,
-): Promise<T> {
+): Promise<{ copied: T; source: CopySource }> {
   return onOneVersion(async () => {
     const { source, info } = await resolveCopySource(ctx, ctx.store);
     try {
-      return await copy({ ...source, ifMatch: info.etag }, info);
+      return { copied: await copy({ ...source, ifMatch: info.etag }, info), source };
     } catch (err) {
       if (isAppError(err, "PreconditionFailed")) return undefined;
       throw err;

@@ -14,10 +14,9 @@ export async function uploadPartCopy(ctx: RequestContext): Promise<Response> {
   const { bucket, key } = objectOf(ctx);
   requireAccess(ctx, { bucket, key, permission: "write" });
   const target = { bucket, key, uploadId: uploadIdOf(ctx), partNumber: partNumberOf(ctx) };
-  const { part, source } = await copyCheckedSource(ctx, async (source, info) => {
+  const { copied: part, source } = await copyCheckedSource(ctx, (source, info) => {
     const range = parseCopyRange(ctx.headers.get("x-amz-copy-source-range"), info.size);
-    const part = await ctx.store.uploadPartCopy({ ...source, ...(range ? { range } : {}) }, target);
-    return { part, source: { bucket: source.bucket, key: source.key } };
+    return ctx.store.uploadPartCopy({ ...source, ...(range ? { range } : {}) }, target);
   });
   Object.assign(ctx.event, { size: part.size, etag: part.etag, source });
   return xmlResponse(ctx.ids, "CopyPartResult", {

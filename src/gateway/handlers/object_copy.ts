@@ -30,7 +30,7 @@ export async function copyObject(ctx: RequestContext): Promise<Response> {
     // As in S3, x-amz-tagging counts only with REPLACE; COPY keeps the source's tags.
     ...(taggingDirective === "REPLACE" ? { taggingDirective, tags: tags ?? {} } : {}),
   };
-  const { info, source } = await copyCheckedSource(ctx, async (source, sourceInfo) => {
+  const { copied: info, source } = await copyCheckedSource(ctx, (source, sourceInfo) => {
     if (sourceInfo.size > MAX_COPY_SOURCE_BYTES) {
       throw new S3Error(
         "InvalidRequest",
@@ -44,8 +44,7 @@ export async function copyObject(ctx: RequestContext): Promise<Response> {
         "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
       );
     }
-    const info = await ctx.store.copyObject(source, target, copyOptions);
-    return { info, source: { bucket: source.bucket, key: source.key } };
+    return ctx.store.copyObject(source, target, copyOptions);
   });
   Object.assign(ctx.event, { size: info.size, etag: info.etag, checksums: info.checksums, source });
   return xmlResponse(ctx.ids, "CopyObjectResult", {
