@@ -8,6 +8,7 @@ import { NodeHttpHandler } from "@smithy/node-http-handler";
 import type { FinalizeRequestMiddleware, MetadataBearer } from "@smithy/types";
 import { Agent as HttpAgent } from "node:http";
 import { Agent as HttpsAgent } from "node:https";
+import { textOfUtf8ByteString, utf8ByteString } from "../bytes.ts";
 import type { Clock } from "../clock.ts";
 import { CHECKSUM_ELEMENTS } from "../gateway/wire/checksums.ts";
 import {
@@ -81,30 +82,33 @@ export function createS3Client(options: S3StoreOptions): S3Client {
   return client;
 }
 
-const BEYOND_ASCII = /[\u0080-\uffff]/;
-
-/** `text`'s UTF-8, one character per byte. */
-function utf8ByteString(text: string): string {
-  return BEYOND_ASCII.test(text) ? String.fromCharCode(...new TextEncoder().encode(text)) : text;
-}
-
 /**
- * Makes the bytes sent for a header value beyond ASCII the bytes signed. The SDK signs a value's UTF-8, while the
- * runtime's node:http writes most requests' header values one byte per character: after signing, each value becomes
- * the byte string of its UTF-8 (on a copy of the request, so that a retry signs the text again).
+ * Makes the bytes sent for a header value beyond ASCII the bytes signed, on every SDK request. Values are byte strings
+ * (a character per byte, as a request brought them); the SDK signs a value's UTF-8, while the runtime's node:http
+ * writes most requests' header values one byte per character. So before signing each value becomes the text its bytes
+ * encode, and after signing the byte string of that text's UTF-8 again (on a copy of the request: a retry signs the
+ * text). Bytes that are not UTF-8 go as the UTF-8 of their Latin-1 reading, the nearest the SDK can sign.
  */
 function sendSignedHeaderBytes(client: S3Client): void {
-  const middleware: FinalizeRequestMiddleware<object, MetadataBearer> = (next) => (args) => {
-    const request = args.request as { headers: Record<string, string> };
-    const headers = Object.fromEntries(Object.entries(request.headers).map(([k, v]) => [k, utf8ByteString(v)]));
-    const copy = Object.assign(Object.create(Object.getPrototypeOf(request)), request, { headers });
-    return next({ ...args, request: copy });
-  };
-  client.middlewareStack.addRelativeTo(middleware, {
+  const mapHeaders =
+    (map: (value: string) => string): FinalizeRequestMiddleware<object, MetadataBearer> => (next) => (args) => {
+      const request = args.request as { headers: Record<string, string> };
+      const headers = Object.fromEntries(Object.entries(request.headers).map(([k, v]) => [k, map(v)]));
+      return next({
+        ...args,
+        request: Object.assign(Object.create(Object.getPrototypeOf(request)), request, { headers }),
+      });
+    };
+  const around = { toMiddleware: "httpSigningMiddleware", override: true } as const;
+  client.middlewareStack.addRelativeTo(mapHeaders((v) => textOfUtf8ByteString(v) ?? v), {
+    ...around,
+    relation: "before",
+    name: "headerBytesAsText",
+  });
+  client.middlewareStack.addRelativeTo(mapHeaders(utf8ByteString), {
+    ...around,
     relation: "after",
-    toMiddleware: "httpSigningMiddleware",
-    name: "signedHeaderBytes",
-    override: true,
+    name: "headerTextAsBytes",
   });
 }
 
@@ -147,38 +151,20 @@ export function conditionParams(condition: WriteCondition | undefined) {
   };
 }
 
-const UTF8 = new TextDecoder("utf-8", { fatal: true });
-
-/**
- * A header value as the SDK must be given it to send the bytes it stands for. Values that came in a request are byte
- * strings (a character per byte); the SDK sends a string as its UTF-8 (and signs that), so such a value goes as the
- * text its bytes encode. Values with characters beyond a byte are text already; bytes that are not UTF-8 go as the
- * UTF-8 of their Latin-1 reading, the nearest the SDK can send.
- */
-export function sdkHeaderValue(value: string): string {
-  if (!BEYOND_ASCII.test(value) || /[\u0100-\uffff]/.test(value)) return value;
-  try {
-    return UTF8.decode(Uint8Array.from(value, (c) => c.charCodeAt(0)));
-  } catch {
-    return value;
-  }
-}
-
 /** Headers, metadata and storage class of a write, as SDK parameters. */
 export function writeParams(opts: PutOptions) {
-  const text = (value: string | undefined) => (value === undefined ? undefined : sdkHeaderValue(value));
   return {
-    ...(opts.contentType !== undefined ? { ContentType: text(opts.contentType) } : {}),
-    ...(opts.contentEncoding !== undefined ? { ContentEncoding: text(opts.contentEncoding) } : {}),
-    ...(opts.contentDisposition !== undefined ? { ContentDisposition: text(opts.contentDisposition) } : {}),
-    ...(opts.contentLanguage !== undefined ? { ContentLanguage: text(opts.contentLanguage) } : {}),
-    ...(opts.cacheControl !== undefined ? { CacheControl: text(opts.cacheControl) } : {}),
+    ...(opts.contentType !== undefined ? { ContentType: opts.contentType } : {}),
+    ...(opts.contentEncoding !== undefined ? { ContentEncoding: opts.contentEncoding } : {}),
+    ...(opts.contentDisposition !== undefined ? { ContentDisposition: opts.contentDisposition } : {}),
+    ...(opts.contentLanguage !== undefined ? { ContentLanguage: opts.contentLanguage } : {}),
+    ...(opts.cacheControl !== undefined ? { CacheControl: opts.cacheControl } : {}),
     ...(opts.expires !== undefined ? { Expires: new Date(opts.expires) } : {}),
     ...(opts.storageClass !== undefined ? { StorageClass: opts.storageClass as never } : {}),
     ...(opts.objectLock
       ? { ObjectLockMode: opts.objectLock.mode, ObjectLockRetainUntilDate: opts.objectLock.retainUntil }
       : {}),
-    Metadata: Object.fromEntries(Object.entries(opts.metadata ?? {}).map(([k, v]) => [k, sdkHeaderValue(v)])),
+    Metadata: opts.metadata ?? {},
   };
 }
 

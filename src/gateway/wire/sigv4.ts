@@ -244,17 +244,12 @@ export function credentialScope(cred: Pick<SigV4Credential, "date" | "region" | 
 }
 
 /**
- * How a canonical request may be hashed. Header values come as byte strings (a character per byte received), so
- * `latin1` hashes the bytes the request carried, as S3 does: a client that sends an `x-amz-meta-*` value as UTF-8
- * and signs those bytes (the JavaScript SDK, boto3) matches it. Some clients (the JavaScript SDK on Node) send such a value as Latin-1
- * but sign its UTF-8 form: `utf8` matches them, and is tried only when the request has bytes beyond ASCII.
+ * How a canonical request is hashed. Header values come as byte strings (a character per byte received), so `latin1`
+ * hashes the bytes the request carried, as S3 does: a client that sends an `x-amz-meta-*` value as UTF-8 and signs
+ * those bytes (the JavaScript SDK, boto3) matches it. A client that sends such a value one byte per character but
+ * signs its UTF-8 form is matched by `utf8`.
  */
 export type CanonicalEncoding = "latin1" | "utf8";
-const BEYOND_ASCII = /[\u0080-\uffff]/;
-
-export function canonicalEncodings(canonical: string): CanonicalEncoding[] {
-  return BEYOND_ASCII.test(canonical) ? ["latin1", "utf8"] : ["latin1"];
-}
 
 export function stringToSign(
   amzDate: string,

@@ -1,5 +1,6 @@
 /** Contract cases: buckets, simple objects, atomicity, ranges, copy, checksums, keys. @module */
 import assert from "node:assert/strict";
+import { utf8ByteString } from "../../bytes.ts";
 import { MAX_KEY_BYTES } from "../mod.ts";
 import type { ContractCase } from "./object_store_contract.ts";
 import {
@@ -68,7 +69,7 @@ export const basicCases: ContractCase[] = [
     name: "metadata beyond ASCII: its bytes (a character per byte, as headers arrive) come back as given",
     unsupportedWhen: "multipartUnsupported",
     async fn({ store, bucket }) {
-      const metadata = { city: String.fromCharCode(...new TextEncoder().encode("Zürich")) };
+      const metadata = { city: utf8ByteString("Zürich") };
       await store.putObject(bucket, "put", streamOf(text("p")), { metadata });
       const uploadId = await store.createMultipartUpload(bucket, "mp", { metadata });
       const part = await store.uploadPart(bucket, "mp", { uploadId, partNumber: 1 }, streamOf(text("m")));
