@@ -19,5 +19,6 @@ export async function expirationOf(
   const tagsOf = tags ? () => Promise.resolve(tags) : () => ctx.store.getObjectTagging(bucket, object.key);
   const expiry = await objectExpiry(rules, object, tagsOf);
   if (!expiry) return undefined;
-  return `expiry-date="${httpDate(expiry.date)}", rule-id="${(expiry.rule.id ?? "").replaceAll('"', '\\"')}"`;
+  // The rule's ID URL-encoded, as S3 sends it: an ID is any text, a header value is not.
+  return `expiry-date="${httpDate(expiry.date)}", rule-id="${encodeURIComponent(expiry.rule.id ?? "")}"`;
 }

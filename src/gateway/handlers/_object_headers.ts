@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { utf8ByteString } from "../../bytes.ts";
 import type { ObjectInfo, PutOptions, StoredHeaders } from "../../storage/mod.ts";
 import type { HeaderReader } from "../request_headers.ts";
 import { type RequestIds, withIds } from "../request_ids.ts";
@@ -21,6 +22,29 @@ const STORED: [keyof StoredHeaders, string][] = [
   ["cacheControl", "cache-control"],
   ["expires", "expires"],
 ];
+
+/** Whether a PUT stores the header `name` (lower case) and GET/HEAD send it back. */
+export function isStoredHeader(name: string): boolean {
+  return name.startsWith("x-amz-meta-") || STORED.some(([, stored]) => stored === name);
+}
+
+/** Control characters, which no header value can carry (a tab can). */
+// deno-lint-ignore no-control-regex -- the control characters are what it finds
+const CONTROL_CHARACTER = /[\x00-\x08\x0a-\x1f\x7f]/;
+
+/**
+ * The header value for `text` given outside a header (a query parameter, a form field): its UTF-8 bytes, as a
+ * header value that arrived beyond ASCII is kept and sent back. Control characters are refused: sent back they would
+ * break every answer about the object.
+ */
+export function headerValueOfText(text: string, argumentName: string): string {
+  if (CONTROL_CHARACTER.test(text)) {
+    throw new S3Error("InvalidArgument", `${argumentName} cannot hold control characters`, {
+      fields: { ArgumentName: argumentName },
+    });
+  }
+  return utf8ByteString(text);
+}
 
 /** Stored headers, user metadata and storage class from a request. */
 export function putOptionsFrom(headers: HeaderReader): PutOptions {

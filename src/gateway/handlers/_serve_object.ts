@@ -9,7 +9,7 @@ import { contentRange, parseRange } from "../wire/range.ts";
 import { objectOf, type RequestContext, requireAccess } from "./_context.ts";
 import { expirationOf } from "./_expiration.ts";
 import { onOneVersion } from "./_one_version.ts";
-import { addChecksumHeaders, notModifiedAnswer, objectHeaders } from "./_object_headers.ts";
+import { addChecksumHeaders, headerValueOfText, notModifiedAnswer, objectHeaders } from "./_object_headers.ts";
 import { versionHeaders } from "./_version.ts";
 
 const OVERRIDES = [
@@ -24,7 +24,8 @@ const OVERRIDES = [
 export async function serveObject(ctx: RequestContext, options: { body: boolean }): Promise<Response> {
   const { bucket, key } = objectOf(ctx);
   requireAccess(ctx, { bucket, key, permission: "read" });
-  const version = versionHeaders(ctx.url);
+  // Most requests have no query: no parameters to parse.
+  const overrides = ctx.url.search === "" ? {} : { ...headerOverrides(ctx.url), ...versionHeaders(ctx.url) };
   const partNumber = requestedPart(ctx);
   // Without a Range header one open serves both the checks and the body; a part is read with its object's info.
   const whole = partNumber !== undefined
@@ -34,12 +35,22 @@ export async function serveObject(ctx: RequestContext, options: { body: boolean 
     : undefined;
   try {
     return await onOneVersion(() =>
-      respond(ctx, bucket, key, { ...options, version }, whole, partNumber !== undefined)
+      respond(ctx, bucket, key, { ...options, overrides }, whole, partNumber !== undefined)
     );
   } catch (err) {
     await discard(whole).catch(() => {});
     throw err;
   }
+}
+
+/** The headers the `response-*` query parameters set, checked before anything is read. */
+function headerOverrides(url: URL): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const name of OVERRIDES) {
+    const v = url.searchParams.get(`response-${name}`);
+    if (v !== null) headers[name] = headerValueOfText(v, `response-${name}`);
+  }
+  return headers;
 }
 
 /** The `partNumber` query parameter, checked (S3: an integer 1-10000, and never with a Range header). */
@@ -72,7 +83,7 @@ async function respond(
   ctx: RequestContext,
   bucket: string,
   key: string,
-  options: { body: boolean; version: Record<string, string> },
+  options: { body: boolean; overrides: Record<string, string> },
   whole: GetResult | undefined,
   part: boolean,
 ): Promise<Response | undefined> {
@@ -112,14 +123,7 @@ async function respond(
   if (partChecksums) addChecksumHeaders(headers, partChecksums, "COMPOSITE");
   const expiration = await expirationOf(ctx, bucket, head);
   if (expiration) headers["x-amz-expiration"] = expiration;
-  // Most requests have no query: no parameters to parse.
-  if (ctx.url.search !== "") {
-    for (const name of OVERRIDES) {
-      const v = ctx.url.searchParams.get(`response-${name}`);
-      if (v !== null) headers[name] = v;
-    }
-    Object.assign(headers, options.version);
-  }
+  Object.assign(headers, options.overrides);
   const length = range ? range.end - range.start + 1 : info.size;
   // A part of zero bytes (an empty object's part 1) is answered like the empty object: there is no range to name.
   const partial = range !== undefined && length > 0;

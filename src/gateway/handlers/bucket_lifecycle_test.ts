@@ -75,6 +75,17 @@ Deno.test("x-amz-expiration on PUT, GET and HEAD names when a rule will delete t
   assert.equal(other.headers.get("x-amz-expiration"), null, "no rule for this prefix");
 });
 
+Deno.test("x-amz-expiration names the rule URL-encoded, as S3 does: any ID leaves PUT, GET and HEAD answering", async () => {
+  // An ID is any text; sent as it is, "€" or a line feed cannot be a header value and every answer failed.
+  const h = await withRules(CONFIG.replace("<ID>dumps</ID>", "<ID>dumps €/daily&#10;run</ID>"));
+  for (const method of ["PUT", "GET", "HEAD"]) {
+    const res = await h.request({ method, path: "/web/dump/a.vma", ...(method === "PUT" ? { body: "backup" } : {}) });
+    await res.body?.cancel();
+    assert.equal(res.status, 200, method);
+    assert.match(res.headers.get("x-amz-expiration") ?? "", /, rule-id="dumps%20%E2%82%AC%2Fdaily%0Arun"$/, method);
+  }
+});
+
 Deno.test("x-amz-expiration names a rule with tags only for objects that have them", async () => {
   const h = await withRules(
     "<LifecycleConfiguration><Rule><ID>tmp</ID><Filter><Tag><Key>kind</Key><Value>tmp</Value></Tag></Filter>" +

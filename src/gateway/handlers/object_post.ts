@@ -16,7 +16,7 @@ import { checkPostPolicy, parsePostPolicy } from "../wire/post_policy.ts";
 import { MAX_OBJECT_TAGS, parseTagging } from "../wire/tagging_xml.ts";
 import { buildXml, parseXml } from "../wire/xml.ts";
 import { bucketOf, type RequestContext } from "./_context.ts";
-import { putOptionsFrom } from "./_object_headers.ts";
+import { headerValueOfText, isStoredHeader, putOptionsFrom } from "./_object_headers.ts";
 import { emptyResponse, objectUrl } from "./_respond.ts";
 import { writeFeatures } from "./_write_features.ts";
 
@@ -66,7 +66,13 @@ export async function postObject(ctx: RequestContext): Promise<Response> {
     );
     if (!mayAccess(identity, { bucket, key, permission: "write" })) throw new S3Error("AccessDenied");
     // The form's `acl` field is what the header `x-amz-acl` is to a PUT; its `tagging` field is a Tagging document.
-    const fields = mapReader(new Map([...form.fields].map(([k, v]) => [FIELD_HEADERS[k] ?? k, v])));
+    // A field stored as a header is held as that header would be: its value's UTF-8 bytes.
+    const fields = mapReader(
+      new Map([...form.fields].map(([k, v]) => {
+        const name = FIELD_HEADERS[k] ?? k;
+        return [name, isStoredHeader(name) ? headerValueOfText(v, k) : v];
+      })),
+    );
     const tagging = form.fields.get("tagging");
     const options = {
       ...putOptionsFrom(fields),

@@ -3,6 +3,7 @@ import { createHarness, errorCode, type Harness, READER, WRITER } from "../_test
 import { racingHarness } from "../_testing/racing_harness.ts";
 import { createFsStore } from "../../storage/fs.ts";
 import { digestBase64 } from "../wire/checksums.ts";
+import { utf8ByteString } from "../../bytes.ts";
 
 async function withObject(body = "0123456789abcdef"): Promise<Harness> {
   const h = createHarness();
@@ -88,6 +89,24 @@ Deno.test("response-* query parameters override GET response headers", async () 
   });
   assert.equal(r.res.headers.get("content-type"), "application/x-test");
   assert.equal(r.res.headers.get("content-disposition"), "attachment; filename=x");
+});
+
+Deno.test("response-* values beyond ASCII are sent as their UTF-8; control characters are refused", async () => {
+  const h = await withObject();
+  const disposition = 'attachment; filename="naïve €.txt"';
+  const r = await h.text({ path: "/bkt/obj", query: { "response-content-disposition": disposition } });
+  assert.equal(r.res.status, 200, r.body);
+  // A header's value is bytes, read here a character per byte.
+  assert.equal(r.res.headers.get("content-disposition"), utf8ByteString(disposition));
+  for (const method of ["GET", "HEAD"]) {
+    const refused = await h.text({
+      method,
+      path: "/bkt/obj",
+      query: { "response-content-type": "text/plain\r\nx: y" },
+    });
+    assert.equal(refused.res.status, 400, method);
+    if (method === "GET") assert.equal(errorCode(refused.body), "InvalidArgument");
+  }
 });
 
 Deno.test("standard headers and x-amz-meta-* round-trip; aws-chunked is not stored as Content-Encoding", async () => {

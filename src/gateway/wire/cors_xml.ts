@@ -31,6 +31,9 @@ function oneWildcardAtMost(element: string, values: string[]): void {
   }
 }
 
+/** An HTTP field name (RFC 9110 token). */
+const FIELD_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
 function parseRule(el: XmlElement): CorsRule {
   for (const child of el.children) {
     if (!RULE_ELEMENTS.has(child.name)) throw malformed(`Unexpected element ${child.name} in CORSRule`);
@@ -51,11 +54,17 @@ function parseRule(el: XmlElement): CorsRule {
   const allowedHeaders = texts("AllowedHeader");
   oneWildcardAtMost("AllowedOrigin", allowedOrigins);
   oneWildcardAtMost("AllowedHeader", allowedHeaders);
+  // Sent back in a header of every answer the rule allows.
+  const exposeHeaders = texts("ExposeHeader");
+  const notAName = exposeHeaders.find((v) => !FIELD_NAME.test(v));
+  if (notAName !== undefined) {
+    throw new S3Error("InvalidRequest", `ExposeHeader "${notAName}" is not an HTTP header name`);
+  }
   const rule: CorsRule = {
     allowedOrigins,
     allowedMethods: methods.filter(isCorsMethod),
     allowedHeaders,
-    exposeHeaders: texts("ExposeHeader"),
+    exposeHeaders,
   };
   const [id, ...moreIds] = texts("ID");
   const [maxAge, ...moreMaxAges] = texts("MaxAgeSeconds");

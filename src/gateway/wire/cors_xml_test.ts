@@ -50,4 +50,12 @@ Deno.test("CORSConfiguration: what S3 refuses is refused, with S3's codes", () =
   refused(`<CORSRule>${origin}${get}<ID>${"x".repeat(256)}</ID></CORSRule>`, "InvalidArgument", /255/);
   refused(`<CORSRule>${origin}${get}<AllowedOrigins>*</AllowedOrigins></CORSRule>`, "MalformedXML", /AllowedOrigins/);
   refused(`<Rule>${origin}${get}</Rule>`, "MalformedXML", /only CORSRule/);
+  // An ExposeHeader is sent back as a header name in every answer the rule allows.
+  for (const name of ["x-€", "x amz", "x-a&#10;b"]) {
+    refused(
+      `<CORSRule>${origin}${get}<ExposeHeader>${name}</ExposeHeader></CORSRule>`,
+      "InvalidRequest",
+      /header name/,
+    );
+  }
 });

@@ -13,8 +13,19 @@ export interface XmlNode {
   [name: string]: XmlValue;
 }
 
+const ESCAPES: Record<string, string> = {
+  "&": "&amp;",
+  "<": "&lt;",
+  ">": "&gt;",
+  '"': "&quot;",
+  "'": "&apos;",
+  // As S3 writes them: a parser would read a raw carriage return as a line feed (XML's end-of-line handling).
+  "\r": "&#13;",
+  "\n": "&#10;",
+};
+
 export function escapeXml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => `&${{ "&": "amp", "<": "lt", ">": "gt", '"': "quot", "'": "apos" }[c]};`);
+  return s.replace(/[&<>"'\r\n]/g, (c) => ESCAPES[c]!);
 }
 
 function render(name: string, value: XmlValue, out: string[]): void {
@@ -52,11 +63,23 @@ export interface XmlElement {
 
 const ENTITIES: Record<string, string> = { amp: "&", lt: "<", gt: ">", quot: '"', apos: "'" };
 
+/**
+ * The character a numeric reference names. NUL, surrogates and numbers beyond Unicode name none; other control
+ * characters are taken (XML 1.0 has no references to them, but object keys may hold them and clients write them so).
+ */
+function character(reference: string, codePoint: number): string {
+  if (codePoint === 0 || (codePoint >= 0xd800 && codePoint <= 0xdfff) || codePoint > 0x10ffff) {
+    throw new SyntaxError(`Cannot parse XML: ${reference} is not a character`);
+  }
+  return String.fromCodePoint(codePoint);
+}
+
 /** Decodes the five XML entities and numeric character references; an unknown entity is a SyntaxError. */
 export function decodeEntities(s: string): string {
   return s.replace(/&(#x[0-9a-fA-F]+|#[0-9]+|[a-z]+);/g, (m, e: string) => {
-    if (e.startsWith("#x")) return String.fromCodePoint(parseInt(e.slice(2), 16));
-    if (e.startsWith("#")) return String.fromCodePoint(parseInt(e.slice(1), 10));
+    if (e.startsWith("#")) {
+      return character(m, e.startsWith("#x") ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10));
+    }
     const v = ENTITIES[e];
     if (v === undefined) throw new SyntaxError(`Cannot parse XML: unknown entity "${m}"`);
     return v;

@@ -4,7 +4,7 @@ import { buildXml, childrenNamed, childText, parseXml } from "./xml.ts";
 Deno.test("buildXml() escapes text and repeats arrays", () => {
   const xml = buildXml("ListBucketResult", {
     Name: "b",
-    Contents: [{ Key: "a&b<c>" }, { Key: "'q\"" }],
+    Contents: [{ Key: "a&b<c>" }, { Key: "'q\"" }, { Key: "line\r\nend" }],
     Skipped: undefined,
     IsTruncated: false,
   });
@@ -12,6 +12,7 @@ Deno.test("buildXml() escapes text and repeats arrays", () => {
     xml,
     '<?xml version="1.0" encoding="UTF-8"?>\n<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">' +
       "<Name>b</Name><Contents><Key>a&amp;b&lt;c&gt;</Key></Contents><Contents><Key>&apos;q&quot;</Key></Contents>" +
+      "<Contents><Key>line&#13;&#10;end</Key></Contents>" +
       "<IsTruncated>false</IsTruncated></ListBucketResult>",
   );
 });
@@ -39,6 +40,11 @@ Deno.test("parseXml() handles self-closing tags, comments, CDATA and prefixes", 
   assert.equal(childrenNamed(root, "X").length, 1);
 });
 
+Deno.test("parseXml() reads character references, and a carriage return written as one stays one", () => {
+  assert.equal(parseXml("<Key>a&#13;&#10;b&#x1;&#x20AC;</Key>").text, "a\r\nb\u0001€");
+  assert.equal(parseXml(buildXml("Key", { K: "x\ry" }, { namespace: false })).children[0]!.text, "x\ry");
+});
+
 Deno.test("parseXml() rejects malformed documents", () => {
   for (
     const bad of [
@@ -51,6 +57,10 @@ Deno.test("parseXml() rejects malformed documents", () => {
       "<a>&bogus;</a>",
       "<1a/>",
       "<a><b>",
+      "<a>&#0;</a>",
+      "<a>&#xD800;</a>",
+      "<a>&#x110000;</a>",
+      "<a>&#99999999999;</a>",
     ]
   ) {
     assert.throws(() => parseXml(bad), SyntaxError, bad);
