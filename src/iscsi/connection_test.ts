@@ -5,6 +5,7 @@ import { silentLogger } from "../log.ts";
 import { bhs, encodeTextKeys, keys, RawInitiator } from "./_testing/raw_initiator.ts";
 import { createIscsiTarget } from "./mod.ts";
 import { encodeFrame } from "./pdu/bhs.ts";
+import { concatBytes } from "../bytes.ts";
 
 const IQN = "iqn.2026-01.test:conn";
 const RESERVED = 0xffffffff;
@@ -217,6 +218,34 @@ Deno.test("a connection lost while a write waits for Data-Out leaves no session 
     ini.close();
     for (let i = 0; i < 50 && target.sessions().length > 0; i++) await new Promise((r) => setTimeout(r, 20));
     assert.equal(target.sessions().length, 0);
+  });
+});
+
+Deno.test("an initiator gone while R2Ts and Data-In are on their way leaves the target serving", async () => {
+  // The target's writes to the closed socket fail; each failure must be handled (an unhandled one ends the process).
+  await withTarget(async (address, target) => {
+    for (let round = 0; round < 5; round++) {
+      const { ini } = await login(address, {
+        extra: [["ImmediateData", "No"], ["InitialR2T", "Yes"], ["MaxRecvDataSegmentLength", "512"]],
+        isid: 20 + round,
+      });
+      const pdus: Uint8Array[] = [];
+      for (let i = 0; i < 32; i++) {
+        const write = i % 2 === 0;
+        const cmd = bhs(0x01, 0x80 | (write ? 0x20 : 0x40) | 0x01, { 16: 100 + i, 20: 65536, 24: ini.cmdSN++ });
+        cmd.set([write ? 0x2a : 0x28, 0, 0, 0, 0, 0, 0, 0, 128, 0], 32);
+        pdus.push(encodeFrame(cmd, new Uint8Array(0), ini.digests));
+      }
+      await ini.sendRaw(concatBytes(pdus));
+      ini.close();
+      for (let i = 0; i < 100 && target.sessions().length > 0; i++) await new Promise((r) => setTimeout(r, 10));
+    }
+    const { ini } = await login(address);
+    const tur = bhs(0x01, 0x80 | 0x01, { 16: 1, 20: 0, 24: ini.cmdSN });
+    await ini.send(tur);
+    const reply = await ini.read();
+    assert.deepEqual([reply?.opcode, reply?.bhs[3]], [0x21, 0]);
+    ini.close();
   });
 });
 

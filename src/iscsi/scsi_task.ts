@@ -74,7 +74,10 @@ export function acceptDataOut(core: ConnectionCore, pdu: DataOutPdu): void {
 }
 
 function advance(core: ConnectionCore, task: Task, step: WriteStep & { ok: true }): void {
-  for (const r2t of step.r2ts) void sendR2t(core, task, r2t);
+  // An R2T that cannot be sent means the connection is gone; its end aborts the task.
+  for (const r2t of step.r2ts) {
+    sendR2t(core, task, r2t).catch((err) => core.logger.debug("iscsi: could not send R2T", { error: String(err) }));
+  }
   if (step.complete) void run(core, task, task.write!.buffer);
 }
 
@@ -140,7 +143,10 @@ async function sendResult(core: ConnectionCore, task: Task, result: ScsiResult, 
       ...(last && collapse ? { status: result.status, residual } : {}),
       ...core.sequence(last && collapse),
     });
-    inFlight.push(core.send(bhs, data.subarray(offset, offset + n)));
+    const sent = core.send(bhs, data.subarray(offset, offset + n));
+    // Awaited below; handled now too, since a failed send leaves the others queued with it unawaited.
+    sent.catch(() => {});
+    inFlight.push(sent);
     // Keep a bounded number of Data-In PDUs queued on the socket: enough to pipeline, little enough to stay bounded.
     if (inFlight.length >= DATA_IN_WINDOW) await inFlight.shift();
     offset += n;
