@@ -4,7 +4,7 @@
  * that bucket. Passes never overlap: one asked for while another runs follows it.
  *
  * Routes at `/api/v1/lifecycle`: `GET /status` (the last pass) and `POST /run[?bucket=NAME]` (a pass now, over every
- * bucket or one, answered when done).
+ * bucket or one that exists, answered when done).
  *
  * @example
  * ```ts
@@ -90,7 +90,12 @@ export function createLifecycleService(
   const routes = new Hono();
   routes.onError(createErrorHandler(logger));
   routes.get("/status", (c) => c.json({ running: running !== undefined, lastPass: last ?? null, totals }));
-  routes.post("/run", async (c) => c.json(await runPass(c.req.query("bucket") || undefined)));
+  routes.post("/run", async (c) => {
+    const only = c.req.query("bucket") || undefined;
+    // A pass asked for a bucket that does not exist is answered NoSuchBucket (404), not run.
+    if (only !== undefined) await ctx.buckets.headBucket(only);
+    return c.json(await runPass(only));
+  });
 
   return Promise.resolve({
     name: "lifecycle",

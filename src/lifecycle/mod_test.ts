@@ -56,8 +56,10 @@ Deno.test("lifecycle service: rules just set are carried out within moments; sta
     await put(t.buckets, "web", "tmp/c", "c");
     const run = await (await t.service.routes!.request("/run", { method: "POST" })).json();
     assert.deepEqual([run.buckets, run.expired, run.errors], [1, 1, 0]);
-    const one = await (await t.service.routes!.request("/run?bucket=nope", { method: "POST" })).json();
-    assert.deepEqual([one.buckets, one.errors], [0, 1], "a pass over one bucket: here, one that does not exist");
+    const one = await (await t.service.routes!.request("/run?bucket=web", { method: "POST" })).json();
+    assert.deepEqual([one.buckets, one.errors], [1, 0], "a pass over one bucket");
+    const none = await t.service.routes!.request("/run?bucket=nope", { method: "POST" });
+    assert.deepEqual([none.status, (await none.json()).code], [404, "NoSuchBucket"]);
     const metrics = t.service.metrics!();
     assert.match(metrics, /^s3_lifecycle_objects_expired_total 2$/m);
     assert.match(metrics, /^s3_lifecycle_uploads_aborted_total 0$/m);
