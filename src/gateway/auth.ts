@@ -163,7 +163,14 @@ async function byQuery(req: RequestHead, url: URL, deps: AuthDeps): Promise<Auth
   const payloadHash = contentSha !== null && params.signedHeaders.includes("x-amz-content-sha256")
     ? contentSha
     : "UNSIGNED-PAYLOAD";
-  verify(req, url, params, { amzDate: params.amzDate, key, payloadHash, excludeQuery: "X-Amz-Signature" });
+  verify(req, url, params, {
+    amzDate: params.amzDate,
+    key,
+    payloadHash,
+    excludeQuery: "X-Amz-Signature",
+    // Unsigned, it is not read (the payload counts as unsigned), so it changes nothing.
+    mayBeUnsigned: "x-amz-content-sha256",
+  });
   const payload = payloadHash === "UNSIGNED-PAYLOAD" ? { kind: "unsigned" as const } : payloadMode(payloadHash);
   if (payload.kind === "chunked") throw new S3Error("NotImplemented", "aws-chunked bodies need header authentication");
   return { identity: { accessKeyId: params.accessKeyId, admin: secret.admin, grants: secret.grants }, payload };
@@ -223,14 +230,39 @@ async function checkScope(
   return secret;
 }
 
+/**
+ * The `x-amz-*` headers of `req` its signature does not cover. S3 refuses a request with any: added to a signed
+ * request (a presigned URL's, say), one would change what the request does — `x-amz-copy-source` turns a PUT into
+ * a copy of another object, `x-amz-meta-*` or `x-amz-tagging` add to what is stored.
+ */
+function unsignedAmzHeaders(req: RequestHead, signed: readonly string[], mayBeUnsigned: string | undefined): string[] {
+  const unsigned: string[] = [];
+  req.headers.forEach((_, name) => {
+    if (name.startsWith("x-amz-") && name !== mayBeUnsigned && !signed.includes(name)) unsigned.push(name);
+  });
+  return unsigned;
+}
+
 function verify(
   req: RequestHead,
   url: URL,
   cred: SigV4Credential,
-  opts: { amzDate: string; key: Uint8Array; payloadHash: string; excludeQuery: string | undefined },
+  opts: {
+    amzDate: string;
+    key: Uint8Array;
+    payloadHash: string;
+    excludeQuery: string | undefined;
+    mayBeUnsigned?: string;
+  },
 ): void {
   if (!cred.signedHeaders.includes("host")) {
     throw new S3Error("AccessDenied", "The host header must be signed");
+  }
+  const unsigned = unsignedAmzHeaders(req, cred.signedHeaders, opts.mayBeUnsigned);
+  if (unsigned.length > 0) {
+    throw new S3Error("AccessDenied", "There were headers present in the request which were not signed", {
+      fields: { HeadersNotSigned: unsigned.join(", ") },
+    });
   }
   const query = canonicalQuery(url.search.slice(1), opts.excludeQuery);
   const scope = credentialScope(cred);

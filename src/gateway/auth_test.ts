@@ -291,3 +291,50 @@ Deno.test("a header value beyond ASCII verifies as the bytes sent, or as their U
     assert.equal(errorCode(await (await sent(city)).text()), "SignatureDoesNotMatch", city);
   }
 });
+
+Deno.test("an x-amz-* header the signature does not cover is refused, on a presigned URL or a signed request", async () => {
+  const h = await bucketHarness();
+  await h.request({ method: "PUT", path: "/auth/secret", body: "top secret" });
+  const signer = sdkSigner(ADMIN);
+  const base = {
+    method: "PUT",
+    protocol: "http:",
+    hostname: "localhost",
+    path: "/auth/mine",
+    query: {},
+    headers: { host: "localhost", "x-amz-content-sha256": "UNSIGNED-PAYLOAD" },
+  };
+  const presigned = await signer.presign(base, { expiresIn: 60, unsignableHeaders: new Set(["x-amz-content-sha256"]) });
+  const signed = await signer.sign(base);
+  const send = (request: typeof signed, added: Record<string, string>) => {
+    const query = new URLSearchParams(request.query as Record<string, string>).toString();
+    return h.gateway.fetch(
+      new Request(`http://localhost/auth/mine${query ? `?${query}` : ""}`, {
+        method: "PUT",
+        headers: { ...request.headers, ...added },
+        body: "mine",
+      }),
+      { remoteAddr: "127.0.0.1" },
+    );
+  };
+  // The holder of a URL to write one key must not turn the write into a copy of another object, or add to it.
+  for (const request of [presigned, signed]) {
+    for (
+      const added of [{ "x-amz-copy-source": "/auth/secret" }, {
+        "x-amz-meta-owner": "eve",
+        "x-amz-tagging": "a=b",
+      }] as Record<string, string>[]
+    ) {
+      const res = await send(request, added);
+      const body = await res.text();
+      assert.equal(res.status, 403, body);
+      assert.equal(errorCode(body), "AccessDenied");
+      assert.match(body, new RegExp(`<HeadersNotSigned>${Object.keys(added).join(", ")}</HeadersNotSigned>`));
+    }
+  }
+  assert.equal((await h.request({ method: "HEAD", path: "/auth/mine" })).status, 404, "nothing written");
+  // As sent by the signer, both write; a presigned URL's unsigned x-amz-content-sha256 is not read, so it may come.
+  assert.equal((await send(presigned, { "x-amz-content-sha256": "UNSIGNED-PAYLOAD" })).status, 200);
+  assert.equal((await send(signed, {})).status, 200);
+  assert.equal((await h.text({ path: "/auth/mine" })).body, "mine");
+});

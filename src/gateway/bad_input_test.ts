@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { type Random, seededRandom } from "../_testing/random.ts";
 import { createFsStore } from "../storage/fs.ts";
-import { contentMd5, createHarness, type Harness, type TestRequest } from "./_testing/harness.ts";
+import { createHarness, type Harness, type TestRequest } from "./_testing/harness.ts";
 
 const ODD = [
   "",
