@@ -50,7 +50,7 @@ export function mayAccess(identity: Identity, access: Access): boolean {
   );
 }
 
-/** May `identity` see `bucket` at all (ListBuckets, HeadBucket, ListMultipartUploads)? */
+/** May `identity` see `bucket` at all (ListBuckets, HeadBucket, GetBucketLocation, bucket settings)? */
 export function maySeeBucket(identity: Identity, bucket: string): boolean {
   return identity.admin || identity.grants.some((g) => g.bucket === bucket);
 }

@@ -1,15 +1,14 @@
 /** ListMultipartUploads. @module */
-import { maySeeBucket } from "../credentials.ts";
-import { S3Error } from "../s3_errors.ts";
-import { bucketOf, type RequestContext } from "./_context.ts";
+import { bucketOf, type RequestContext, requireAccess } from "./_context.ts";
 import { intParam } from "./_listing.ts";
 import { isoDate, OWNER, xmlResponse } from "./_respond.ts";
 
 export async function listMultipartUploads(ctx: RequestContext): Promise<Response> {
   const bucket = bucketOf(ctx);
-  if (!maySeeBucket(ctx.identity, bucket)) throw new S3Error("AccessDenied");
   const q = ctx.url.searchParams;
   const prefix = q.get("prefix") ?? "";
+  // As for a listing of objects: the keys of uploads are names a key without access to them must not learn.
+  requireAccess(ctx, { bucket, key: prefix, permission: "read" });
   const keyMarker = q.get("key-marker") ?? "";
   const uploadIdMarker = q.get("upload-id-marker") ?? "";
   const maxUploads = intParam(q, "max-uploads", 1000, 1000);

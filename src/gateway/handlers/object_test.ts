@@ -277,6 +277,25 @@ Deno.test("grants: a read grant allows GET under its prefix only; write implies 
   assert.equal(errorCode(r.body), "AccessDenied");
 });
 
+Deno.test("grants: multipart uploads are listed only under a granted prefix, as objects are", async () => {
+  const h = createHarness();
+  await h.request({ method: "PUT", path: "/shared" });
+  for (const key of ["team/mine.vma", "teamsecret/plan.vma", "private/other.vma"]) {
+    await h.request({ method: "POST", path: `/shared/${key}`, query: { uploads: "" } });
+  }
+  const list = (prefix?: string) =>
+    h.text({ path: "/shared", query: { uploads: "", ...(prefix === undefined ? {} : { prefix }) }, as: WRITER });
+  const own = await list("team/");
+  assert.equal(own.res.status, 200);
+  assert.deepEqual([...own.body.matchAll(/<Key>([^<]+)<\/Key>/g)].map((m) => m[1]), ["team/mine.vma"]);
+  // Before, any key with a grant on the bucket saw every upload's key, and "team" reached beyond "team/".
+  for (const prefix of [undefined, "", "team", "private/"]) {
+    const refused = await list(prefix);
+    assert.equal(refused.res.status, 403, String(prefix));
+    assert.equal(errorCode(refused.body), "AccessDenied");
+  }
+});
+
 Deno.test("a streamed body's Content-MD5 is checked by the fs store: PutObject and UploadPart, BadDigest stores nothing", async () => {
   const root = await Deno.makeTempDir();
   const store = await createFsStore({ root });
