@@ -8,13 +8,8 @@
  */
 import assert from "node:assert/strict";
 import { type Random, seededRandom } from "../_testing/random.ts";
-import { createMemoryBlockDevice } from "../blockdev/block_device.ts";
-import { fakeClock } from "../clock.ts";
-import { silentLogger } from "../log.ts";
-import { bhs, encodeTextKeys, RawInitiator } from "./_testing/raw_initiator.ts";
-import { createIscsiTarget } from "./mod.ts";
-
-const IQN = "iqn.2026-01.test:bad-input";
+import { login, withTarget } from "./_testing/one_lun_target.ts";
+import { bhs } from "./_testing/raw_initiator.ts";
 
 const CDBS: ((r: Random) => number[])[] = [
   (r) => [0x28, 0, 0, 0, 0, r.int(20), 0, 0, r.int(4), 0], // READ(10)
@@ -33,20 +28,10 @@ const CDBS: ((r: Random) => number[])[] = [
   (r) => Array.from({ length: 16 }, () => r.int(256)), // anything
 ];
 
-async function login(address: string, isid: number, keys: [string, string][] = []): Promise<RawInitiator> {
-  const ini = await RawInitiator.connect(address);
-  const req = bhs(0x43, 0x80 | (1 << 2) | 3, { 16: ini.itt++, 24: ini.cmdSN, 28: 0 });
-  req[8] = 0x80;
-  req[13] = isid;
-  await ini.send(req, encodeTextKeys([["InitiatorName", "iqn.2026-01.test:initiator"], ["TargetName", IQN], ...keys]));
-  const reply = await ini.read();
-  assert.equal(reply?.bhs[36], 0, "login");
-  return ini;
-}
-
 /** One session of random PDUs, ended by closing the socket whatever the target is doing. */
 async function badSession(r: Random, address: string, isid: number): Promise<void> {
-  const ini = await login(address, isid, r.next() < 0.5 ? [["ImmediateData", "No"], ["InitialR2T", "Yes"]] : []);
+  const extra: [string, string][] = r.next() < 0.5 ? [["ImmediateData", "No"], ["InitialR2T", "Yes"]] : [];
+  const { ini } = await login(address, { extra, isid });
   const draining = (async () => {
     while (await ini.read().catch(() => undefined));
   })();
@@ -71,21 +56,11 @@ async function badSession(r: Random, address: string, isid: number): Promise<voi
 }
 
 Deno.test("randomized bad input: PDUs after login and initiators that vanish never end the target", async () => {
-  const device = createMemoryBlockDevice({ id: "c0ffee00-0000-4000-8000-0000000000b1", sizeBytes: 1024 * 1024 });
-  const target = createIscsiTarget({
-    logger: silentLogger(),
-    clock: fakeClock(),
-    resolveTarget: (iqn) => (iqn === IQN ? { luns: new Map([[0, device]]) } : undefined),
-    listTargets: () => [IQN],
-    nopIntervalMs: 0,
-    loginTimeoutMs: 2000,
-  });
-  const { address } = await target.serve("127.0.0.1:0");
-  try {
+  await withTarget(async (address) => {
     const r = seededRandom(1);
     for (let i = 0; i < 400; i++) await badSession(r, address, i % 200);
     // Still serving: a new session reads a block.
-    const ini = await login(address, 250);
+    const { ini } = await login(address, { isid: 250 });
     const read = bhs(0x01, 0x80 | 0x40 | 0x01, { 16: 1, 20: 512, 24: ini.cmdSN });
     read.set([0x28, 0, 0, 0, 0, 0, 0, 0, 1, 0], 32);
     await ini.send(read);
@@ -96,7 +71,5 @@ Deno.test("randomized bad input: PDUs after login and initiators that vanish nev
     }
     assert.equal(bytes, 512);
     ini.close();
-  } finally {
-    await target.close();
-  }
+  }, 2000);
 });

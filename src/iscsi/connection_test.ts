@@ -1,56 +1,10 @@
 import assert from "node:assert/strict";
-import { createMemoryBlockDevice } from "../blockdev/block_device.ts";
-import { fakeClock } from "../clock.ts";
-import { silentLogger } from "../log.ts";
-import { bhs, encodeTextKeys, keys, RawInitiator } from "./_testing/raw_initiator.ts";
-import { createIscsiTarget } from "./mod.ts";
-import { encodeFrame } from "./pdu/bhs.ts";
 import { concatBytes } from "../bytes.ts";
+import { IQN, login, withTarget } from "./_testing/one_lun_target.ts";
+import { bhs, encodeTextKeys, keys, RawInitiator } from "./_testing/raw_initiator.ts";
+import { encodeFrame } from "./pdu/bhs.ts";
 
-const IQN = "iqn.2026-01.test:conn";
 const RESERVED = 0xffffffff;
-
-async function withTarget(
-  fn: (address: string, target: ReturnType<typeof createIscsiTarget>) => Promise<void>,
-  loginTimeoutMs = 5_000,
-) {
-  const device = createMemoryBlockDevice({ id: "c0ffee00-0000-4000-8000-000000000001", sizeBytes: 1024 * 1024 });
-  const target = createIscsiTarget({
-    logger: silentLogger(),
-    clock: fakeClock(),
-    resolveTarget: (iqn) => (iqn === IQN ? { luns: new Map([[0, device]]) } : undefined),
-    listTargets: () => [IQN],
-    nopIntervalMs: 0,
-    loginTimeoutMs,
-  });
-  const { address } = await target.serve("127.0.0.1:0");
-  try {
-    await fn(address, target);
-  } finally {
-    await target.close();
-  }
-}
-
-async function login(
-  address: string,
-  options: { discovery?: boolean; extra?: [string, string][]; isid?: number } = {},
-): Promise<{ ini: RawInitiator; keys: Map<string, string>; statSN: number; maxCmdSN: number }> {
-  const ini = await RawInitiator.connect(address);
-  const pairs: [string, string][] = [["InitiatorName", "iqn.2026-01.test:initiator"]];
-  if (options.discovery) pairs.push(["SessionType", "Discovery"]);
-  else pairs.push(["TargetName", IQN]);
-  pairs.push(...(options.extra ?? []));
-  const req = bhs(0x43, 0x80 | (1 << 2) | 3, { 16: ini.itt++, 24: ini.cmdSN, 28: 0 });
-  req[8] = 0x80;
-  req[13] = options.isid ?? 1;
-  await ini.send(req, encodeTextKeys(pairs));
-  const resp = await ini.read();
-  assert.ok(resp);
-  assert.equal(resp.opcode, 0x23);
-  assert.equal(resp.bhs[36], 0, `login status ${resp.bhs[36]}/${resp.bhs[37]}`);
-  assert.equal(resp.bhs[1]! & 0x83, 0x83); // T, NSG = full feature
-  return { ini, keys: keys(resp.data), statSN: resp.u32(24), maxCmdSN: resp.u32(32) };
-}
 
 Deno.test("discovery session answers SendTargets=All", async () => {
   await withTarget(async (address) => {
