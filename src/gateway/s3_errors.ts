@@ -33,6 +33,7 @@ const S3_ERRORS = {
   InvalidPartNumber: [416, "The requested partnumber is not satisfiable"],
   InvalidRange: [416, "The requested range is not satisfiable"],
   InvalidRequest: [400, "Invalid Request"],
+  InvalidStorageClass: [400, "The storage class you specified is not valid"],
   InvalidTag: [400, "The tag provided was not a valid tag"],
   InvalidURI: [400, "Couldn't parse the specified URI"],
   KeyTooLongError: [400, "Your key is too long"],

@@ -347,6 +347,10 @@ Deno.test("SDK presigned POST: fields beyond ASCII are kept as a header would be
       /<Code>InvalidArgument<\/Code><Message>x-amz-meta-note cannot hold control characters/,
     );
     await rejectsWith(s3.send(new HeadObjectCommand({ Bucket: "sdk", Key: "form/split" })), "NotFound", 404);
+    // A storage class is checked as on a PUT (an unknown one was stored, and broke the object's answers).
+    res = await post("form/class", { "x-amz-storage-class": "GLACIER\r\nx" });
+    assert.equal(res.status, 400);
+    assert.match(await res.text(), /<Code>InvalidStorageClass<\/Code>/);
   });
 });
 

@@ -74,9 +74,34 @@ export function putOptionsFrom(headers: HeaderReader): PutOptions {
     );
   }
   options.metadata = metadata;
-  const storageClass = headers.get("x-amz-storage-class");
-  if (storageClass !== null) options.storageClass = storageClass;
+  const storageClass = requestedStorageClass(headers);
+  if (storageClass !== undefined) options.storageClass = storageClass;
   return options;
+}
+
+/** S3's storage classes. The appliance stores every object the same way and keeps the class named as a label. */
+const STORAGE_CLASSES = new Set([
+  "STANDARD",
+  "REDUCED_REDUNDANCY",
+  "STANDARD_IA",
+  "ONEZONE_IA",
+  "INTELLIGENT_TIERING",
+  "GLACIER",
+  "DEEP_ARCHIVE",
+  "OUTPOSTS",
+  "GLACIER_IR",
+  "SNOW",
+  "EXPRESS_ONEZONE",
+  "FSX_OPENZFS",
+  "FSX_ONTAP",
+]);
+
+/** The `x-amz-storage-class` of a write; one S3 does not have is `InvalidStorageClass`, as in S3. */
+export function requestedStorageClass(headers: HeaderReader): string | undefined {
+  const value = headers.get("x-amz-storage-class");
+  if (value === null) return undefined;
+  if (!STORAGE_CLASSES.has(value)) throw new S3Error("InvalidStorageClass");
+  return value;
 }
 
 /** HTTP-date (second precision) as S3 sends Last-Modified. */

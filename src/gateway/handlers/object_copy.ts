@@ -6,7 +6,7 @@ import type { CopyOptions } from "../../storage/mod.ts";
 import { S3Error } from "../s3_errors.ts";
 import { objectOf, type RequestContext, requireAccess } from "./_context.ts";
 import { copyCheckedSource, MAX_COPY_SOURCE_BYTES } from "./_copy_source.ts";
-import { putOptionsFrom } from "./_object_headers.ts";
+import { putOptionsFrom, requestedStorageClass } from "./_object_headers.ts";
 import { isoDate, xmlResponse } from "./_respond.ts";
 import { writeFeatures } from "./_write_features.ts";
 import { checksumResultElements, namedChecksumAlgorithm } from "../wire/checksums.ts";
@@ -19,7 +19,7 @@ export async function copyObject(ctx: RequestContext): Promise<Response> {
   const { objectLock, tags } = writeFeatures(ctx);
   // The backends' copies take no retention: refused rather than dropped.
   if (objectLock) throw new S3Error("NotImplemented", "Object Lock retention on a copy is not available");
-  const storageClass = ctx.headers.get("x-amz-storage-class");
+  const storageClass = requestedStorageClass(ctx.headers);
   const options = directive === "REPLACE" ? putOptionsFrom(ctx.headers) : storageClass ? { storageClass } : {};
   // The copy's checksum: of the algorithm named, else the source's (see copyChecksums).
   const algorithm = ctx.headers.get("x-amz-checksum-algorithm");
@@ -38,7 +38,7 @@ export async function copyObject(ctx: RequestContext): Promise<Response> {
       );
     }
     const same = source.bucket === target.bucket && source.key === target.key;
-    if (same && directive === "COPY" && taggingDirective === "COPY" && storageClass === null) {
+    if (same && directive === "COPY" && taggingDirective === "COPY" && storageClass === undefined) {
       throw new S3Error(
         "InvalidRequest",
         "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",

@@ -19,9 +19,10 @@ const REFUSED: [Record<string, string>, number, string][] = [
     "InvalidRequest",
   ],
   [{ "x-amz-object-lock-legal-hold": "ON" }, 400, "InvalidRequest"],
+  [{ "x-amz-storage-class": "COLD" }, 400, "InvalidStorageClass"],
 ];
 
-Deno.test("writes asking for encryption, reserved tags, ACL grants, Object Lock or a redirect are refused and store nothing", async () => {
+Deno.test("writes asking for encryption, reserved tags, ACL grants, Object Lock, a redirect or a storage class S3 lacks are refused and store nothing", async () => {
   const h = createHarness();
   await h.request({ method: "PUT", path: "/feat" });
   await h.request({ method: "PUT", path: "/feat/src", body: "source" });
@@ -51,4 +52,13 @@ Deno.test("owner-only canned ACLs are accepted, on objects and buckets; others a
   const r = await h.text({ method: "PUT", path: "/b-public", headers: { "x-amz-acl": "public-read-write" } });
   assert.equal(errorCode(r.body), "AccessControlListNotSupported");
   assert.equal((await h.request({ method: "HEAD", path: "/b-public" })).status, 404);
+});
+
+Deno.test("a storage class S3 has is kept as the object's label", async () => {
+  const h = createHarness();
+  await h.request({ method: "PUT", path: "/feat" });
+  await h.request({ method: "PUT", path: "/feat/k", body: "x", headers: { "x-amz-storage-class": "GLACIER_IR" } });
+  assert.equal((await h.request({ method: "HEAD", path: "/feat/k" })).headers.get("x-amz-storage-class"), "GLACIER_IR");
+  const listed = await h.text({ path: "/feat", query: { "list-type": "2" } });
+  assert.match(listed.body, /<StorageClass>GLACIER_IR<\/StorageClass>/);
 });
