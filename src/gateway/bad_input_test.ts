@@ -1,8 +1,9 @@
 /**
  * Randomized bad input: thousands of correctly signed requests whose headers, query parameters and bodies are
- * mutated (malformed XML, aws-chunked framing, ranges, dates, checksums, copy sources, control characters) must
- * each get an answer of the client's fault or of a feature not implemented — never a server error — and leave the
- * store serving. Seeded: a failure prints the request, and the same seed replays the run.
+ * mutated (malformed XML, aws-chunked framing, ranges, dates, checksums, copy sources, control characters), and
+ * browser-based uploads with odd form fields, must each get an answer of the client's fault or of a feature not
+ * implemented — never a server error — and leave what they stored readable. Seeded: a failure prints the request,
+ * and the same seed replays the run.
  *
  * @module
  */
