@@ -1,8 +1,8 @@
 /**
  * Tags as S3 takes them, with its rules: the `Tagging` document of Put/GetBucketTagging and Put/GetObjectTagging,
  * and the `x-amz-tagging` header of object writes (URL-encoded `key=value` pairs joined by `&`). At most 50 tags on
- * a bucket and 10 on an object; keys of 1 to 128 characters and unique, values of at most 256, and no keys in the
- * reserved `aws:` namespace.
+ * a bucket and 10 on an object; keys of 1 to 128 characters and unique, values of at most 256, both of letters,
+ * digits, white space and `_ . : / = + - @` only, and no keys in the reserved `aws:` namespace.
  *
  * @module
  */
@@ -19,8 +19,13 @@ function malformed(message: string): S3Error {
   return new S3Error("MalformedXML", message);
 }
 
+/** What S3 takes in a tag's key and value: letters, digits, white space and `_ . : / = + - @`. */
+const TAG_TEXT = /^[\p{L}\p{N}\s_.:/=+\-@]*$/u;
+
 function checkTag(tag: BucketTag): BucketTag {
   const { key, value } = tag;
+  if (!TAG_TEXT.test(key)) throw new S3Error("InvalidTag", "The TagKey you have provided is invalid");
+  if (!TAG_TEXT.test(value)) throw new S3Error("InvalidTag", "The TagValue you have provided is invalid");
   // Lengths count characters, as S3 does (a key of 128 emoji is allowed).
   if ([...key].length < 1 || [...key].length > MAX_KEY) {
     throw new S3Error("InvalidTag", `The TagKey you have provided is invalid: 1 to ${MAX_KEY} characters`);
