@@ -4,7 +4,7 @@ import { MIN_PART_SIZE } from "../mod.ts";
 import type { ContractCase, ContractContext } from "./object_store_contract.ts";
 import { bytes, collect, getBytes, put, raceRounds, rejectsWithCode, streamOf } from "./contract_helpers.ts";
 
-const TAGS = { project: "pve", "owner name": "ops & backup/2026" };
+const TAGS = { project: "pve", "owner name": "ops + backup/2026" };
 
 /**
  * What setting tags must not change: data, ETag, size, last-modified time (unless the server declares otherwise),
