@@ -41,10 +41,12 @@ export function wholePayload(req: Request, declaredLength: number, checks: Whole
         controller.error(failure);
       }
     },
-    cancel(reason) {
-      if (req.body && !req.body.locked) return req.body.cancel(reason);
-    },
+    cancel: (reason) => release(reason),
   }, { highWaterMark: 0 });
+  /** A body being read whole is read to its end (or failure) by that read. */
+  const release = async (reason: unknown) => {
+    if (req.body && !req.body.locked) await req.body.cancel(reason).catch(() => {});
+  };
   const { alg } = checks.checksum;
   return {
     stream,
@@ -52,6 +54,7 @@ export function wholePayload(req: Request, declaredLength: number, checks: Whole
     checksums,
     failure: () => failure,
     bytesIn: () => bytesIn,
+    release,
     ...(alg ? { checksumAlgorithm: alg } : {}),
   };
 }

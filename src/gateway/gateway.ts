@@ -114,6 +114,7 @@ async function handleRequest(
     sentWhole = draft.bytesOut;
   } catch (thrown) {
     const err = payload?.failure() ?? thrown;
+    await payload?.release(err);
     const mapped = errorResponse(err, { method: req.method, resource: url.pathname, ids });
     if (!mapped.known) {
       deps.logger.error("S3 request failed unexpectedly", {

@@ -34,6 +34,12 @@ export interface Payload {
   /** Raw bytes received on the wire. */
   bytesIn(): number;
   /**
+   * Lets go of what is left of the request body, for the HTTP server to discard: a client that sends its whole body
+   * before it reads the answer (after `100 Continue`) gets an answer given before the body was read. Held instead,
+   * the body is never read and the client waits until it gives up.
+   */
+  release(reason: unknown): Promise<void>;
+  /**
    * The Content-MD5 (hex) that this payload left to the store (`md5CheckedByStore`); the caller passes it as
    * `expectedMd5Hex`. Undefined when there is none or the payload checks it itself.
    */
@@ -274,6 +280,7 @@ export function createPayload(req: Request, options: PayloadOptions, headers: He
     checksums,
     failure: () => failure,
     bytesIn: () => bytesIn,
+    release: (reason) => raw.cancel(reason),
     ...(storeMd5Hex ? { storeMd5Hex } : {}),
     ...(checksum.alg ? { checksumAlgorithm: checksum.alg } : {}),
   };

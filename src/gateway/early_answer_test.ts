@@ -1,0 +1,80 @@
+// An answer given before the request body is read (the store refuses the write) must reach a client that sends its
+// whole body first, as the AWS CLI does after `100 Continue`: the gateway lets go of the body for the server to
+// discard, instead of holding it unread while the client waits.
+import assert from "node:assert/strict";
+import { createFsStore } from "../storage/fs.ts";
+import { ADMIN, createHarness, sdkSigner } from "./_testing/harness.ts";
+import { serveHarness } from "./_testing/server.ts";
+
+const BODY_BYTES = 16 * 1024 * 1024;
+
+/** PUTs `BODY_BYTES` to `path` on a raw connection, the body sent whole after `100 Continue`; the answer's head. */
+async function putWholeThenRead(port: number, path: string): Promise<string> {
+  const host = `127.0.0.1:${port}`;
+  const signed = await sdkSigner(ADMIN).sign({
+    method: "PUT",
+    protocol: "http:",
+    hostname: "127.0.0.1",
+    port,
+    path,
+    query: {},
+    headers: { host, "content-length": String(BODY_BYTES), "x-amz-content-sha256": "UNSIGNED-PAYLOAD" },
+  });
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  try {
+    const head = [`PUT ${path} HTTP/1.1`, ...Object.entries(signed.headers).map(([k, v]) => `${k}: ${v}`)];
+    await conn.write(new TextEncoder().encode([...head, "Expect: 100-continue", "", ""].join("\r\n")));
+    const piece = new Uint8Array(64 * 1024).fill(7);
+    for (let sent = 0; sent < BODY_BYTES;) sent += await conn.write(piece.subarray(0, BODY_BYTES - sent));
+    let text = "";
+    const buf = new Uint8Array(64 * 1024);
+    while (!/\r\n\r\nHTTP\/1\.1 [2-5]\d\d[^]*\r\n\r\n/.test(text) && !/^HTTP\/1\.1 [2-5]/.test(text)) {
+      const n = await conn.read(buf);
+      if (n === null) break;
+      text += new TextDecoder().decode(buf.subarray(0, n));
+    }
+    return text.replace(/^HTTP\/1\.1 100 Continue\r\n\r\n/, "");
+  } finally {
+    conn.close();
+  }
+}
+
+async function withServer(minFreeBytes: number, fn: (port: number) => Promise<void>): Promise<void> {
+  const root = await Deno.makeTempDir({ prefix: "gateway-early-answer-" });
+  const store = await createFsStore({ root, minFreeBytes });
+  const h = createHarness({ store });
+  const server = serveHarness(h);
+  try {
+    assert.equal((await h.request({ method: "PUT", path: "/early" })).status, 200);
+    await fn(server.port);
+  } finally {
+    await server.close();
+    await store.close();
+    await Deno.remove(root, { recursive: true });
+  }
+}
+
+/** `answer` with a deadline: a held body makes the client wait for an answer that never comes. */
+function within<T>(ms: number, answer: Promise<T>): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([answer, late]).finally(() => clearTimeout(timer));
+}
+
+Deno.test("a write refused before its body is read answers a client that sends its whole body first: NoSuchBucket", async () => {
+  await withServer(0, async (port) => {
+    const head = await within(10_000, putWholeThenRead(port, "/nowhere/big.bin"));
+    assert.match(head, /^HTTP\/1\.1 404 /);
+    assert.match(head, /<Code>NoSuchBucket<\/Code>/);
+  });
+});
+
+Deno.test("a write refused before its body is read answers a client that sends its whole body first: a full disk", async () => {
+  await withServer(Number.MAX_SAFE_INTEGER, async (port) => {
+    const head = await within(10_000, putWholeThenRead(port, "/early/big.bin"));
+    assert.match(head, /^HTTP\/1\.1 507 /);
+    assert.match(head, /<Code>InsufficientStorage<\/Code>/);
+  });
+});
