@@ -1,6 +1,8 @@
 /**
- * The live set of storage backends by id. The management API adds and removes backends at run time;
- * services only read it through the `BackendRegistry` view.
+ * The live set of storage backends by id. The management API adds, replaces (a changed config) and removes backends
+ * at run time; services only read it through the `BackendRegistry` view. What `get` returns follows the backend's
+ * current store, so a service that keeps it (an open block device volume, the integrity anchor) goes on working when
+ * the backend's config is replaced, instead of calling a store that was closed.
  *
  * @module
  */
@@ -20,11 +22,26 @@ export interface MutableBackendRegistry extends BackendRegistry {
 
 export function createBackendRegistry(): MutableBackendRegistry {
   const stores = new Map<string, ObjectStore>();
+  const handles = new Map<string, ObjectStore>();
+  const current = (id: string): ObjectStore => {
+    const store = stores.get(id);
+    if (!store) throw new AppError("NotFound", `Backend "${id}" does not exist`, { details: { backend: id } });
+    return store;
+  };
+  const handleOf = (id: string): ObjectStore =>
+    new Proxy({} as ObjectStore, {
+      get(_, name) {
+        const store = current(id);
+        const value = Reflect.get(store, name);
+        return typeof value === "function" ? value.bind(store) : value;
+      },
+    });
   return {
     get(id) {
-      const store = stores.get(id);
-      if (!store) throw new AppError("NotFound", `Backend "${id}" does not exist`, { details: { backend: id } });
-      return store;
+      current(id);
+      let handle = handles.get(id);
+      if (!handle) handles.set(id, handle = handleOf(id));
+      return handle;
     },
     ids: () => [...stores.keys()].sort(),
     has: (id) => stores.has(id),
