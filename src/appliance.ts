@@ -15,6 +15,7 @@ import type { Clock } from "./clock.ts";
 import { formatListenAddress, type ServeConfig } from "./config.ts";
 import { createDb, type Db } from "./db/client.ts";
 import { migrateDb } from "./db/migrate.ts";
+import { backendCapacities, capacityMetrics } from "./backend_capacity.ts";
 import { type BackendRecord, listBackends, type SecretSealer } from "./db/repos/backends.ts";
 import { getSetting, SETTING } from "./db/repos/settings.ts";
 import { createEventBus, type EventBus, type OperationEvent } from "./events/mod.ts";
@@ -132,6 +133,8 @@ export async function createAppliance(config: ServeConfig, parts: ApplianceParts
       credentials: accessKeys.credentials,
     });
 
+    const capacityFailed = (backend: string, err: unknown) =>
+      logger.warn("cannot read a backend's free space", { backend, error: String(err) });
     const api = createApi({
       db,
       clock,
@@ -143,7 +146,12 @@ export async function createAppliance(config: ServeConfig, parts: ApplianceParts
       accessKeys,
       services: () => running,
       serviceStatus: () => enabled.map((name) => ({ name, ready: running.some((s) => s.name === name) })),
-      metrics: () => [gateway.metrics(), ...running.map((s) => s.metrics?.() ?? "")].filter((t) => t).join("\n"),
+      metrics: () =>
+        [
+          gateway.metrics(),
+          capacityMetrics(backendCapacities(backends, capacityFailed)),
+          ...running.map((s) => s.metrics?.() ?? ""),
+        ].filter((t) => t).join("\n"),
       publicConfig: async () => ({
         dataDir,
         database: redactUrl(dbUrl),

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { render } from "ink-testing-library";
 import { createTestApi } from "../src/api/_test_deps.ts";
+import { createFsStore } from "../src/storage/fs.ts";
 import { App } from "./App.tsx";
 
 const ESC = "\u001b";
@@ -49,6 +50,26 @@ Deno.test("TUI shows health from the API and switches screens with digits and Ta
     await until(ui.lastFrame, /Status: ok/);
   } finally {
     await close();
+  }
+});
+
+Deno.test("TUI health screen shows each fs backend's free space and when writes are refused", async () => {
+  const { api, ui, close } = await setup();
+  const root = await Deno.makeTempDir({ prefix: "tui-capacity-" });
+  try {
+    await api.backends.set("roomy", await createFsStore({ root: `${root}/roomy`, minFreeBytes: 0 }));
+    await api.backends.set(
+      "tight",
+      await createFsStore({ root: `${root}/tight`, minFreeBytes: Number.MAX_SAFE_INTEGER }),
+    );
+    ui.stdin.write("r");
+    const frame = await until(ui.lastFrame, /Backend tight:.*writes refused/);
+    assert.match(frame, /Backend roomy: [\d.]+ [KMGTP]iB free of [\d.]+ [KMGTP]iB \(0 B kept free\)/);
+    assert.doesNotMatch(frame, /Backend roomy:.*refused/);
+    assert.doesNotMatch(frame, /Backend local/, "a memory backend has no free space to tell");
+  } finally {
+    await close();
+    await Deno.remove(root, { recursive: true });
   }
 });
 

@@ -17,6 +17,7 @@ export interface HealthView {
   status: "ok" | "starting" | "unavailable";
   database: boolean;
   services: { name: string; ready: boolean }[];
+  storage: { backend: string; totalBytes: number; availableBytes: number; minFreeBytes: number }[];
 }
 export interface BackendView {
   id: string;

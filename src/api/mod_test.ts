@@ -45,6 +45,7 @@ Deno.test("GET /health answers 503 until every enabled service runs, then 200", 
       status: "starting",
       database: true,
       services: [{ name: "integrity", ready: false }],
+      storage: [],
     });
     t.status[0]!.ready = true;
     const ready = await t.app.request("/api/v1/health");

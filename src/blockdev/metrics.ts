@@ -3,9 +3,10 @@
  *
  * @module
  */
+import { formatSeries, type Series } from "../prometheus.ts";
 import type { VolumeStats } from "./volume.ts";
 
-const SERIES: [name: string, type: "gauge" | "counter", help: string, value: (s: VolumeStats) => number][] = [
+const SERIES: Series<VolumeStats>[] = [
   ["blockdev_dirty_bytes", "gauge", "Unflushed bytes held by the write-back cache", (s) => s.dirtyBytes],
   ["blockdev_dirty_chunks", "gauge", "Chunks with unflushed writes", (s) => s.dirtyChunks],
   ["blockdev_journal_bytes", "gauge", "Size of the local write-ahead journal", (s) => s.journalBytes],
@@ -24,15 +25,6 @@ const SERIES: [name: string, type: "gauge" | "counter", help: string, value: (s:
   ["blockdev_allocated_chunks", "gauge", "Chunks in the chunk map", (s) => s.allocatedChunks],
 ];
 
-function label(value: string): string {
-  return value.replaceAll("\\", "\\\\").replaceAll('"', '\\"').replaceAll("\n", "\\n");
-}
-
 export function formatMetrics(volumes: { name: string; stats: VolumeStats }[]): string {
-  const lines: string[] = [];
-  for (const [name, type, help, value] of SERIES) {
-    lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
-    for (const v of volumes) lines.push(`${name}{volume="${label(v.name)}"} ${value(v.stats)}`);
-  }
-  return lines.join("\n") + "\n";
+  return formatSeries(SERIES, "volume", volumes.map((v) => ({ name: v.name, value: v.stats })));
 }

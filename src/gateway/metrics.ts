@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { promLabel } from "../prometheus.ts";
 
 const BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
@@ -17,10 +18,6 @@ export interface GatewayMetrics {
   started(): void;
   finished(sample: { op: string; status: number; seconds: number; bytesIn: number; bytesOut: number }): void;
   render(): string;
-}
-
-function label(value: string): string {
-  return value.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
 }
 
 export function createGatewayMetrics(): GatewayMetrics {
@@ -39,7 +36,7 @@ export function createGatewayMetrics(): GatewayMetrics {
       // Labels are escaped once per op and status, not per request.
       const id = `${s.op} ${s.status}`;
       let key = keys.get(id);
-      if (key === undefined) keys.set(id, key = `op="${label(s.op)}",status="${s.status}"`);
+      if (key === undefined) keys.set(id, key = `op="${promLabel(s.op)}",status="${s.status}"`);
       requests.set(key, (requests.get(key) ?? 0) + 1);
       bytesIn += s.bytesIn;
       bytesOut += s.bytesOut;
@@ -64,7 +61,7 @@ export function createGatewayMetrics(): GatewayMetrics {
         "# TYPE s3_request_duration_seconds histogram",
       ];
       for (const [op, h] of durations) {
-        const l = label(op);
+        const l = promLabel(op);
         BUCKETS.forEach((b, i) => out.push(`s3_request_duration_seconds_bucket{op="${l}",le="${b}"} ${h.counts[i]}`));
         out.push(`s3_request_duration_seconds_bucket{op="${l}",le="+Inf"} ${h.count}`);
         out.push(`s3_request_duration_seconds_sum{op="${l}"} ${h.sum}`);

@@ -37,6 +37,7 @@ import { type DataSource, fileSource } from "./_fs_read.ts";
 import { createMd5Offload } from "./_fs_md5.ts";
 import { copyKeepsEtag } from "./_multipart.ts";
 import { openDirectWrites } from "./_fs_direct.ts";
+import { createSpaceGuard } from "./_fs_space.ts";
 import type { BodyHash } from "./_body.ts";
 
 export type Stored<T extends { lastModified: Date }> = Omit<T, "lastModified"> & { lastModified: string };
@@ -89,7 +90,7 @@ export type FsCore = Awaited<ReturnType<typeof createFsCore>>;
  * Prepares `root` (emptying `tmp/`, which only holds leftovers of interrupted writes, then replaying the log of
  * small objects) and returns the internals.
  */
-export async function createFsCore(rootDir: string, clock: Clock) {
+export async function createFsCore(rootDir: string, clock: Clock, minFreeBytes?: number) {
   const root = rootDir.replace(/\/+$/, "");
   const tmp = `${root}/tmp`;
   await Deno.mkdir(`${root}/buckets`, { recursive: true });
@@ -114,6 +115,7 @@ export async function createFsCore(rootDir: string, clock: Clock) {
   /** O_DIRECT writes of the full blocks of uploads; undefined without FFI or libc. */
   const direct = openDirectWrites();
   const group = createGroupCommit(root);
+  const space = createSpaceGuard(root, minFreeBytes);
   /** Bodies of a known length of at least 1 MiB are hashed on the MD5 worker, smaller ones inline. */
   const bodyHash = (opts: { contentLength?: number }): BodyHash | undefined =>
     opts.contentLength !== undefined && opts.contentLength >= OFFLOAD_MD5_BYTES ? md5.create() : undefined;
@@ -380,13 +382,14 @@ export async function createFsCore(rootDir: string, clock: Clock) {
       const start = range?.start ?? 0;
       const size = range ? range.end - range.start + 1 : src.source.size;
       const hash = copyKeepsEtag(src.info, range) ? undefined : createHash("md5");
-      return await writeTemp(tmp, async (out) => {
-        await src.source.copy(start, size, out, (c) => {
-          hash?.update(c);
-          onChunk?.(c);
-        });
-        await out.writeMeta(finish(src.info, size, hash?.digest("hex"), src.tags));
-      });
+      return await space.withRoom(size, () =>
+        writeTemp(tmp, async (out) => {
+          await src.source.copy(start, size, out, (c) => {
+            hash?.update(c);
+            onChunk?.(c);
+          });
+          await out.writeMeta(finish(src.info, size, hash?.digest("hex"), src.tags));
+        }));
     } finally {
       src.source.release();
     }
@@ -408,10 +411,11 @@ export async function createFsCore(rootDir: string, clock: Clock) {
       else source = fileSource(opened);
       let tmpPath: string;
       try {
-        tmpPath = await writeTemp(tmp, async (out) => {
-          await source?.copy(0, source.size, out);
-          await out.writeMeta(meta);
-        });
+        tmpPath = await space.withRoom(source?.size ?? 0, () =>
+          writeTemp(tmp, async (out) => {
+            await source?.copy(0, source.size, out);
+            await out.writeMeta(meta);
+          }));
       } finally {
         source?.release();
       }
@@ -440,6 +444,7 @@ export async function createFsCore(rootDir: string, clock: Clock) {
     linkedDir: links.dataDir,
     bodyHash,
     direct,
+    space,
     /** Whether small objects go through the group commit (`publishSmall`). */
     smallWrites: group !== undefined,
     /** Stops the workers (the group commit retires its log first). */

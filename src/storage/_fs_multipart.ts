@@ -111,23 +111,25 @@ export function fsMultipart(core: FsCore): MultipartMethods {
       const { options } = await readUpload(bucket, key, upload.uploadId);
       const checksums = partChecksums(options.checksumAlgorithm, opts);
       let info: PartInfo | undefined;
-      const tmpPath = await writeTemp(tmp, async (out) => {
-        const write = (chunk: Uint8Array) => {
-          checksums.update(chunk);
-          return out.write(chunk);
-        };
-        const { size, md5Hex } = await drainBody(body, opts, write, core.bodyHash(opts));
-        info = {
-          partNumber: upload.partNumber,
-          etag: quoteEtag(md5Hex),
-          size,
-          lastModified: clock.now(),
-          checksums: checksums.result(),
-        };
-        await out.writeMeta(info);
-      }, { direct: core.direct });
-      await publishPart(bucket, upload.uploadId, upload.partNumber, tmpPath);
-      return info!;
+      return await core.space.withRoom(opts.contentLength ?? 0, async () => {
+        const tmpPath = await writeTemp(tmp, async (out) => {
+          const write = (chunk: Uint8Array) => {
+            checksums.update(chunk);
+            return out.write(chunk);
+          };
+          const { size, md5Hex } = await drainBody(body, opts, write, core.bodyHash(opts));
+          info = {
+            partNumber: upload.partNumber,
+            etag: quoteEtag(md5Hex),
+            size,
+            lastModified: clock.now(),
+            checksums: checksums.result(),
+          };
+          await out.writeMeta(info);
+        }, { direct: core.direct });
+        await publishPart(bucket, upload.uploadId, upload.partNumber, tmpPath);
+        return info!;
+      });
     },
 
     async uploadPartCopy(source, target) {

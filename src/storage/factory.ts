@@ -36,6 +36,7 @@ const FS_FIELDS: Record<string, { check: Check; required?: boolean }> = {
     required: true,
     check: (v) => text(v) ?? ((v as string).startsWith("/") ? undefined : "must be an absolute path"),
   },
+  minFreeBytes: { check: int(0, Number.MAX_SAFE_INTEGER) },
 };
 
 const S3_FIELDS: Record<string, { check: Check; required?: boolean }> = {

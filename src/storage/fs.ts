@@ -45,12 +45,17 @@ import { fsMultipart } from "./_fs_multipart.ts";
 
 export interface FsStoreOptions {
   root: string;
+  /**
+   * Free bytes of the file system that writes of objects leave alone (they are refused with NoSpace below it);
+   * default 1 GiB, at most a tenth of the file system.
+   */
+  minFreeBytes?: number;
   clock?: Clock;
 }
 
 export async function createFsStore(options: FsStoreOptions): Promise<ObjectStore> {
   const clock = options.clock ?? systemClock();
-  const core = await createFsCore(options.root, clock);
+  const core = await createFsCore(options.root, clock, options.minFreeBytes);
   const {
     root,
     tmp,
@@ -70,6 +75,7 @@ export async function createFsStore(options: FsStoreOptions): Promise<ObjectStor
   return {
     kind: "fs",
     capabilities: { serverSideCopy: true, objectLock: false },
+    capacity: () => core.space.capacity(),
 
     async listBuckets() {
       const names: string[] = [];
@@ -128,21 +134,23 @@ export async function createFsStore(options: FsStoreOptions): Promise<ObjectStor
         ...tagCountOf(tags),
       });
       const { contentLength } = opts;
-      if (core.smallWrites && contentLength !== undefined && contentLength <= SMALL_FILE) {
-        const { bytes, size, md5Hex } = await readSmallBody(body, { ...opts, contentLength });
-        const info = infoOf(size, md5Hex);
-        await core.publishSmall(bucket, key, smallFile(bytes, objectMeta(info, tags)), opts.condition);
-        return info;
-      }
-      let info: ObjectInfo | undefined;
-      const fill = async (out: FileWriter) => {
-        const { size, md5Hex } = await drainBody(body, opts, out.write, core.bodyHash(opts));
-        info = infoOf(size, md5Hex);
-        await out.writeMeta(objectMeta(info, tags));
-      };
-      const tmpPath = await writeTemp(tmp, fill, { expectedBytes: opts.contentLength, direct: core.direct });
-      await publishObject(bucket, key, tmpPath, opts.condition);
-      return info!;
+      return await core.space.withRoom(contentLength ?? 0, async () => {
+        if (core.smallWrites && contentLength !== undefined && contentLength <= SMALL_FILE) {
+          const { bytes, size, md5Hex } = await readSmallBody(body, { ...opts, contentLength });
+          const info = infoOf(size, md5Hex);
+          await core.publishSmall(bucket, key, smallFile(bytes, objectMeta(info, tags)), opts.condition);
+          return info;
+        }
+        let info: ObjectInfo | undefined;
+        const fill = async (out: FileWriter) => {
+          const { size, md5Hex } = await drainBody(body, opts, out.write, core.bodyHash(opts));
+          info = infoOf(size, md5Hex);
+          await out.writeMeta(objectMeta(info, tags));
+        };
+        const tmpPath = await writeTemp(tmp, fill, { expectedBytes: contentLength, direct: core.direct });
+        await publishObject(bucket, key, tmpPath, opts.condition);
+        return info!;
+      });
     },
 
     async getObject(bucket, key, opts = {}) {

@@ -173,13 +173,26 @@ Deno.test("createFsStore() concurrent puts and deletes: the key index agrees wit
   });
 });
 
-Deno.test("createFsStore() on a full disk fails with NoSpace and leaves nothing partial, tags included", async () => {
+/** Runs `fn` with a tmpfs of `size` (`mount -t tmpfs` size syntax) mounted on a fresh root. */
+async function withTmpfs(size: string, fn: (root: string) => Promise<void>): Promise<void> {
   await withRoot(async (root) => {
-    const mount = new Deno.Command("mount", { args: ["-t", "tmpfs", "-o", "size=4m", "tmpfs", root] });
+    const mount = new Deno.Command("mount", { args: ["-t", "tmpfs", "-o", `size=${size}`, "tmpfs", root] });
     const mounted = await mount.output();
-    assert.ok(mounted.success, `mounting a 4 MiB tmpfs needs root: ${new TextDecoder().decode(mounted.stderr)}`);
+    assert.ok(mounted.success, `mounting a tmpfs needs root: ${new TextDecoder().decode(mounted.stderr)}`);
     try {
-      const store = await createFsStore({ root });
+      await fn(root);
+    } finally {
+      const umount = await new Deno.Command("umount", { args: [root] }).output();
+      assert.ok(umount.success, new TextDecoder().decode(umount.stderr));
+    }
+  });
+}
+
+Deno.test("createFsStore() on a full disk fails with NoSpace and leaves nothing partial, tags included", async () => {
+  await withTmpfs("4m", async (root) => {
+    {
+      // No reserve: the writes run into the file system's own ENOSPC.
+      const store = await createFsStore({ root, minFreeBytes: 0 });
       await store.createBucket("full");
       await put(store, "full", "small", bytes(1024 * 1024, 1));
       await rejectsWithCode(store.putObject("full", "huge", streamOf(bytes(8 * 1024 * 1024, 2))), "NoSpace");
@@ -209,10 +222,87 @@ Deno.test("createFsStore() on a full disk fails with NoSpace and leaves nothing 
       await store.deleteObject("full", "small");
       await put(store, "full", "after", bytes(2 * 1024 * 1024, 5));
       await store.close();
-    } finally {
-      const umount = await new Deno.Command("umount", { args: [root] }).output();
-      assert.ok(umount.success, new TextDecoder().decode(umount.stderr));
     }
+  });
+});
+
+/** `df`'s size and available bytes of the file system holding `path`. */
+async function df(path: string): Promise<{ size: number; avail: number }> {
+  const out = await new Deno.Command("df", { args: ["-B1", "--output=size,avail", path] }).output();
+  assert.ok(out.success, new TextDecoder().decode(out.stderr));
+  const [size, avail] = new TextDecoder().decode(out.stdout).trim().split("\n")[1]!.trim().split(/\s+/).map(Number);
+  return { size: size!, avail: avail! };
+}
+
+/** A body that counts the bytes taken from it. */
+function countedStream(data: Uint8Array): { body: ReadableStream<Uint8Array>; taken: () => number } {
+  let taken = 0;
+  const body = streamOf(data).pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        taken += chunk.byteLength;
+        controller.enqueue(chunk);
+      },
+    }),
+  );
+  return { body, taken: () => taken };
+}
+
+Deno.test("createFsStore() reports its file system's capacity as df does and keeps minFreeBytes free", async () => {
+  await withTmpfs("8m", async (root) => {
+    const MiB = 1024 * 1024;
+    const defaults = await createFsStore({ root });
+    assert.equal(defaults.capacity!().minFreeBytes, Math.floor(8 * MiB / 10), "default: a tenth of a small disk");
+    await defaults.close();
+
+    const store = await createFsStore({ root, minFreeBytes: 3 * MiB });
+    const before = store.capacity!();
+    const seen = await df(root);
+    assert.equal(before.totalBytes, 8 * MiB);
+    assert.equal(before.totalBytes, seen.size);
+    assert.equal(before.availableBytes, seen.avail);
+    assert.equal(before.minFreeBytes, 3 * MiB);
+
+    await store.createBucket("room");
+    await store.putObject("room", "first", streamOf(bytes(3 * MiB, 1)), { contentLength: 3 * MiB });
+    const after = store.capacity!();
+    assert.ok(
+      before.availableBytes - after.availableBytes >= 3 * MiB,
+      `${before.availableBytes} → ${after.availableBytes}`,
+    );
+    assert.equal(after.availableBytes, (await df(root)).avail);
+
+    // A write whose declared length would cut into the reserve is refused before its body is read.
+    const refused = countedStream(bytes(3 * MiB, 2));
+    await rejectsWithCode(
+      store.putObject("room", "second", refused.body, { contentLength: 3 * MiB }),
+      "NoSpace",
+      "put over the reserve",
+    );
+    assert.equal(refused.taken(), 0);
+    await rejectsWithCode(store.headObject("room", "second"), "NoSuchKey");
+    await rejectsWithCode(
+      store.copyObject({ bucket: "room", key: "first" }, { bucket: "room", key: "copy" }),
+      "NoSpace",
+    );
+    const uploadId = await store.createMultipartUpload("room", "mp");
+    await rejectsWithCode(
+      store.uploadPart("room", "mp", { uploadId, partNumber: 1 }, streamOf(bytes(3 * MiB, 3)), {
+        contentLength: 3 * MiB,
+      }),
+      "NoSpace",
+      "part over the reserve",
+    );
+    assert.deepEqual(await filesUnder(`${root}/tmp`), []);
+
+    // What stays within it is written; a delete frees room for the refused write.
+    await store.putObject("room", "small", streamOf(bytes(MiB, 4)), { contentLength: MiB });
+    await store.deleteObject("room", "first");
+    await store.putObject("room", "second", streamOf(bytes(3 * MiB, 2)), { contentLength: 3 * MiB });
+    assert.deepEqual(await getBytes(store, "room", "second"), bytes(3 * MiB, 2));
+    assert.deepEqual(await getBytes(store, "room", "small"), bytes(MiB, 4));
+    await store.abortMultipartUpload("room", "mp", uploadId);
+    await store.close();
   });
 });
 

@@ -267,6 +267,15 @@ export interface ListUploadsOptions {
   maxUploads?: number;
 }
 
+/** The size and free space of what holds a backend's objects (a local file system). */
+export interface StoreCapacity {
+  totalBytes: number;
+  /** Free bytes the appliance may use (`df`'s "Avail"). */
+  availableBytes: number;
+  /** Free bytes writes of objects leave alone: below them they are refused with NoSpace. */
+  minFreeBytes: number;
+}
+
 export interface StoreCapabilities {
   /** Copy without moving bytes through this process. */
   serverSideCopy: boolean;
@@ -355,6 +364,9 @@ export interface ObjectStore {
     bucket: string,
     options?: ListUploadsOptions,
   ): Promise<{ uploads: MultipartUpload[]; isTruncated: boolean }>;
+
+  /** Size and free space, for a backend that has them to tell (the fs backend); no call when absent. */
+  capacity?(): StoreCapacity;
 
   /** Release handles (no-op for most backends). */
   close(): Promise<void>;

@@ -1,9 +1,10 @@
 /**
- * Health of the appliance: overall status, database, and each service.
+ * Health of the appliance: overall status, database, each service, and the free space of the backends that have it.
  *
  * @module
  */
 import { Box, Text, useInput } from "ink";
+import type { HealthView } from "../../src/api/client.ts";
 import { useData } from "../hooks/use_data.ts";
 import type { ScreenProps } from "./screen_props.ts";
 
@@ -27,10 +28,37 @@ export function HealthScreen({ client }: ScreenProps) {
       </Text>
       <Text>Database: {h.database ? "ok" : "unreachable"}</Text>
       {h.services.map((s) => <Text key={s.name}>{s.ready ? "✔" : "…"} {s.name}</Text>)}
+      {h.storage.map((s) => <StorageLine key={s.backend} {...s} />)}
       {Object.entries(addresses).map(([k, v]) => <Text key={k} dimColor>{k}: {v}</Text>)}
       <Box marginTop={1}>
         <Text dimColor>r refresh</Text>
       </Box>
     </Box>
+  );
+}
+
+/** `12.3 GiB` style: binary units, three significant digits. */
+function formatBytes(bytes: number): string {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${unit === 0 ? value : value.toPrecision(3)} ${units[unit]}`;
+}
+
+function StorageLine(s: HealthView["storage"][number]) {
+  const refusing = s.availableBytes <= s.minFreeBytes;
+  const low = s.availableBytes < s.totalBytes / 10;
+  return (
+    <Text>
+      Backend {s.backend}:{" "}
+      <Text color={refusing ? "red" : low ? "yellow" : undefined}>
+        {formatBytes(s.availableBytes)} free of {formatBytes(s.totalBytes)}
+      </Text>
+      {refusing ? " (full: writes refused)" : ""} <Text dimColor>({formatBytes(s.minFreeBytes)} kept free)</Text>
+    </Text>
   );
 }

@@ -4,6 +4,7 @@
  * @module
  */
 import { sql } from "drizzle-orm";
+import { backendCapacities } from "../../backend_capacity.ts";
 import type { ApiDeps } from "../deps.ts";
 import { type ApiRoute, defineRoute } from "../route.ts";
 import type { JsonSchema } from "../schema.ts";
@@ -21,8 +22,23 @@ const HEALTH_SCHEMA: JsonSchema = {
         required: ["name", "ready"],
       },
     },
+    storage: {
+      type: "array",
+      description: "Size and free space of each backend that has them (fs); writes of objects are refused with 507 " +
+        "once availableBytes would fall below minFreeBytes",
+      items: {
+        type: "object",
+        properties: {
+          backend: { type: "string" },
+          totalBytes: { type: "integer" },
+          availableBytes: { type: "integer" },
+          minFreeBytes: { type: "integer" },
+        },
+        required: ["backend", "totalBytes", "availableBytes", "minFreeBytes"],
+      },
+    },
   },
-  required: ["status", "database", "services"],
+  required: ["status", "database", "services", "storage"],
 };
 
 export function systemRoutes(deps: ApiDeps): ApiRoute[] {
@@ -48,7 +64,10 @@ export function systemRoutes(deps: ApiDeps): ApiRoute[] {
         }
         const ready = services.every((s) => s.ready);
         const status = !database ? "unavailable" : ready ? "ok" : "starting";
-        return c.json({ status, database, services }, status === "ok" ? 200 : 503);
+        const storage = backendCapacities(deps.backends, (backend, err) => {
+          deps.logger.warn("health: cannot read a backend's free space", { backend, error: String(err) });
+        });
+        return c.json({ status, database, services, storage }, status === "ok" ? 200 : 503);
       },
     }),
     defineRoute({
