@@ -1,15 +1,19 @@
-// An answer given before the request body is read (the store refuses the write) must reach a client that sends its
-// whole body first, as the AWS CLI does after `100 Continue`: the gateway lets go of the body for the server to
-// discard, instead of holding it unread while the client waits.
+// An error answered while the client is still sending its body must reach a client that sends its whole body first,
+// as the AWS CLI does after `100 Continue`: refused before the body is read (the gateway lets go of the body for the
+// server to discard, instead of holding it unread while the client waits), or part-way (the disk fills).
 import assert from "node:assert/strict";
 import { createFsStore } from "../storage/fs.ts";
-import { ADMIN, createHarness, sdkSigner } from "./_testing/harness.ts";
+import { withTmpfs } from "../storage/_testing/tmpfs.ts";
+import { ADMIN, createHarness, type Harness, sdkSigner } from "./_testing/harness.ts";
 import { serveHarness } from "./_testing/server.ts";
 
 const BODY_BYTES = 16 * 1024 * 1024;
 
-/** PUTs `BODY_BYTES` to `path` on a raw connection, the body sent whole after `100 Continue`; the answer's head. */
-async function putWholeThenRead(port: number, path: string): Promise<string> {
+/**
+ * PUTs `BODY_BYTES` to `path` on a raw connection, the body sent whole after `100 Continue` (`midway` runs after the
+ * first half); the answer's head.
+ */
+async function putWholeThenRead(port: number, path: string, midway?: () => Promise<void>): Promise<string> {
   const host = `127.0.0.1:${port}`;
   const signed = await sdkSigner(ADMIN).sign({
     method: "PUT",
@@ -25,7 +29,14 @@ async function putWholeThenRead(port: number, path: string): Promise<string> {
     const head = [`PUT ${path} HTTP/1.1`, ...Object.entries(signed.headers).map(([k, v]) => `${k}: ${v}`)];
     await conn.write(new TextEncoder().encode([...head, "Expect: 100-continue", "", ""].join("\r\n")));
     const piece = new Uint8Array(64 * 1024).fill(7);
-    for (let sent = 0; sent < BODY_BYTES;) sent += await conn.write(piece.subarray(0, BODY_BYTES - sent));
+    let halfway = midway;
+    for (let sent = 0; sent < BODY_BYTES;) {
+      if (sent >= BODY_BYTES / 2 && halfway) {
+        await halfway();
+        halfway = undefined;
+      }
+      sent += await conn.write(piece.subarray(0, Math.min(piece.byteLength, BODY_BYTES - sent)));
+    }
     let text = "";
     const buf = new Uint8Array(64 * 1024);
     while (!/\r\n\r\nHTTP\/1\.1 [2-5]\d\d[^]*\r\n\r\n/.test(text) && !/^HTTP\/1\.1 [2-5]/.test(text)) {
@@ -39,18 +50,41 @@ async function putWholeThenRead(port: number, path: string): Promise<string> {
   }
 }
 
-async function withServer(minFreeBytes: number, fn: (port: number) => Promise<void>): Promise<void> {
-  const root = await Deno.makeTempDir({ prefix: "gateway-early-answer-" });
+async function withServer(
+  root: string,
+  minFreeBytes: number,
+  fn: (port: number, h: Harness) => Promise<void>,
+): Promise<void> {
   const store = await createFsStore({ root, minFreeBytes });
   const h = createHarness({ store });
   const server = serveHarness(h);
   try {
     assert.equal((await h.request({ method: "PUT", path: "/early" })).status, 200);
-    await fn(server.port);
+    await fn(server.port, h);
   } finally {
     await server.close();
     await store.close();
+  }
+}
+
+async function withTempRoot(fn: (root: string) => Promise<void>): Promise<void> {
+  const root = await Deno.makeTempDir({ prefix: "gateway-early-answer-" });
+  try {
+    await fn(root);
+  } finally {
     await Deno.remove(root, { recursive: true });
+  }
+}
+
+/** Writes zeros to `path` until the file system is full. */
+async function fill(path: string): Promise<void> {
+  const file = await Deno.open(path, { write: true, create: true });
+  try {
+    for (const zeros = new Uint8Array(256 * 1024);;) await file.write(zeros);
+  } catch (err) {
+    assert.equal((err as { code?: string }).code, "ENOSPC", String(err));
+  } finally {
+    file.close();
   }
 }
 
@@ -64,17 +98,33 @@ function within<T>(ms: number, answer: Promise<T>): Promise<T> {
 }
 
 Deno.test("a write refused before its body is read answers a client that sends its whole body first: NoSuchBucket", async () => {
-  await withServer(0, async (port) => {
-    const head = await within(10_000, putWholeThenRead(port, "/nowhere/big.bin"));
-    assert.match(head, /^HTTP\/1\.1 404 /);
-    assert.match(head, /<Code>NoSuchBucket<\/Code>/);
-  });
+  await withTempRoot((root) =>
+    withServer(root, 0, async (port) => {
+      const head = await within(10_000, putWholeThenRead(port, "/nowhere/big.bin"));
+      assert.match(head, /^HTTP\/1\.1 404 /);
+      assert.match(head, /<Code>NoSuchBucket<\/Code>/);
+    })
+  );
 });
 
 Deno.test("a write refused before its body is read answers a client that sends its whole body first: a full disk", async () => {
-  await withServer(Number.MAX_SAFE_INTEGER, async (port) => {
-    const head = await within(10_000, putWholeThenRead(port, "/early/big.bin"));
-    assert.match(head, /^HTTP\/1\.1 507 /);
-    assert.match(head, /<Code>InsufficientStorage<\/Code>/);
-  });
+  await withTempRoot((root) =>
+    withServer(root, Number.MAX_SAFE_INTEGER, async (port) => {
+      const head = await within(10_000, putWholeThenRead(port, "/early/big.bin"));
+      assert.match(head, /^HTTP\/1\.1 507 /);
+      assert.match(head, /<Code>InsufficientStorage<\/Code>/);
+    })
+  );
+});
+
+Deno.test("a disk that fills mid-upload answers 507 to a client still sending its body, and keeps nothing", async () => {
+  await withTmpfs("24m", (root) =>
+    withServer(root, 0, async (port, h) => {
+      // Something else fills the disk while the body is on its way.
+      const head = await within(10_000, putWholeThenRead(port, "/early/big.bin", () => fill(`${root}/filler`)));
+      assert.match(head, /^HTTP\/1\.1 507 /);
+      assert.match(head, /<Code>InsufficientStorage<\/Code>/);
+      assert.equal((await h.request({ method: "HEAD", path: "/early/big.bin" })).status, 404);
+      assert.deepEqual([...Deno.readDirSync(`${root}/tmp`)], []);
+    }));
 });

@@ -12,6 +12,7 @@ import {
   rejectsWithCode,
   streamOf,
 } from "./_testing/contract_helpers.ts";
+import { df, withTmpfs } from "./_testing/tmpfs.ts";
 
 objectStoreContract("fs", async () => {
   const root = await Deno.makeTempDir({ prefix: "fs-store-contract-" });
@@ -173,21 +174,6 @@ Deno.test("createFsStore() concurrent puts and deletes: the key index agrees wit
   });
 });
 
-/** Runs `fn` with a tmpfs of `size` (`mount -t tmpfs` size syntax) mounted on a fresh root. */
-async function withTmpfs(size: string, fn: (root: string) => Promise<void>): Promise<void> {
-  await withRoot(async (root) => {
-    const mount = new Deno.Command("mount", { args: ["-t", "tmpfs", "-o", `size=${size}`, "tmpfs", root] });
-    const mounted = await mount.output();
-    assert.ok(mounted.success, `mounting a tmpfs needs root: ${new TextDecoder().decode(mounted.stderr)}`);
-    try {
-      await fn(root);
-    } finally {
-      const umount = await new Deno.Command("umount", { args: [root] }).output();
-      assert.ok(umount.success, new TextDecoder().decode(umount.stderr));
-    }
-  });
-}
-
 Deno.test("createFsStore() on a full disk fails with NoSpace and leaves nothing partial, tags included", async () => {
   await withTmpfs("4m", async (root) => {
     {
@@ -225,14 +211,6 @@ Deno.test("createFsStore() on a full disk fails with NoSpace and leaves nothing 
     }
   });
 });
-
-/** `df`'s size and available bytes of the file system holding `path`. */
-async function df(path: string): Promise<{ size: number; avail: number }> {
-  const out = await new Deno.Command("df", { args: ["-B1", "--output=size,avail", path] }).output();
-  assert.ok(out.success, new TextDecoder().decode(out.stderr));
-  const [size, avail] = new TextDecoder().decode(out.stdout).trim().split("\n")[1]!.trim().split(/\s+/).map(Number);
-  return { size: size!, avail: avail! };
-}
 
 /** A body that counts the bytes taken from it. */
 function countedStream(data: Uint8Array): { body: ReadableStream<Uint8Array>; taken: () => number } {
