@@ -1,15 +1,9 @@
 import assert from "node:assert/strict";
 import { isAppError } from "../errors.ts";
 import { type JournalRecord, openJournal } from "./journal.ts";
+import { withTempDir } from "../_testing/temp_dir.ts";
 
-async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "journal-test-" });
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
+const withDir = (fn: (dir: string) => Promise<void>) => withTempDir("journal-test-", fn);
 
 async function replay(dir: string, segmentBytes?: number) {
   const records: JournalRecord[] = [];

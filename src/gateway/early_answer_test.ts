@@ -6,6 +6,7 @@ import { createFsStore } from "../storage/fs.ts";
 import { withTmpfs } from "../storage/_testing/tmpfs.ts";
 import { ADMIN, createHarness, type Harness, sdkSigner } from "./_testing/harness.ts";
 import { serveHarness } from "./_testing/server.ts";
+import { withTempDir } from "../_testing/temp_dir.ts";
 
 const BODY_BYTES = 16 * 1024 * 1024;
 
@@ -67,14 +68,7 @@ async function withServer(
   }
 }
 
-async function withTempRoot(fn: (root: string) => Promise<void>): Promise<void> {
-  const root = await Deno.makeTempDir({ prefix: "gateway-early-answer-" });
-  try {
-    await fn(root);
-  } finally {
-    await Deno.remove(root, { recursive: true });
-  }
-}
+const withTempRoot = (fn: (root: string) => Promise<void>) => withTempDir("gateway-early-answer-", fn);
 
 /** Writes zeros to `path` until the file system is full. */
 async function fill(path: string): Promise<void> {

@@ -5,15 +5,9 @@ import { LOG_FILE, readCheckpoint, replaySmallLog, scanRecords } from "./_fs_sma
 import { bytes, collect, getBytes, md5Hex, rejectsWithCode, streamOf } from "./_testing/contract_helpers.ts";
 import { smallVersion, versionOf } from "./_testing/small_versions.ts";
 import { withLoopExt4 } from "./_testing/loop_ext4.ts";
+import { withTempDir } from "../_testing/temp_dir.ts";
 
-async function withRoot(fn: (root: string) => Promise<void>): Promise<void> {
-  const root = await Deno.makeTempDir({ prefix: "fs-group-" });
-  try {
-    await fn(root);
-  } finally {
-    await Deno.remove(root, { recursive: true });
-  }
-}
+const withRoot = (fn: (root: string) => Promise<void>) => withTempDir("fs-group-", fn);
 
 async function names(dir: string): Promise<string[]> {
   const out: string[] = [];

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { handOff } from "../http_handoff.ts";
 import { type Segment, segmentSource } from "./_fs_read.ts";
+import { withTempDir } from "../_testing/temp_dir.ts";
 
 const KiB = 1024;
 
@@ -31,14 +32,7 @@ async function readCopying(stream: ReadableStream<Uint8Array>): Promise<{ bytes:
   return { bytes, sizes: copies.map((c) => c.byteLength) };
 }
 
-async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "fs-read-test-" });
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
+const withDir = (fn: (dir: string) => Promise<void>) => withTempDir("fs-read-test-", fn);
 
 Deno.test("segmentSource() stream: 64 KiB reads for a consumer that keeps chunks, 1 MiB once they are handed off", async () => {
   await withDir(async (dir) => {

@@ -13,20 +13,14 @@ import {
   streamOf,
 } from "./_testing/contract_helpers.ts";
 import { df, withTmpfs } from "./_testing/tmpfs.ts";
+import { withTempDir } from "../_testing/temp_dir.ts";
 
 objectStoreContract("fs", async () => {
   const root = await Deno.makeTempDir({ prefix: "fs-store-contract-" });
   return { store: await createFsStore({ root }), cleanup: () => Deno.remove(root, { recursive: true }) };
 });
 
-async function withRoot(fn: (root: string) => Promise<void>): Promise<void> {
-  const root = await Deno.makeTempDir({ prefix: "fs-store-" });
-  try {
-    await fn(root);
-  } finally {
-    await Deno.remove(root, { recursive: true });
-  }
-}
+const withRoot = (fn: (root: string) => Promise<void>) => withTempDir("fs-store-", fn);
 
 async function filesUnder(dir: string): Promise<string[]> {
   const out: string[] = [];
