@@ -10,6 +10,13 @@ Deno.test("validateStoreConfig() names every bad field and never echoes values",
   assert.throws(() => validateStoreConfig("fs", []), /must be a JSON object/);
   assert.throws(() => validateStoreConfig("fs", { root: "relative/dir" }), /"root" must be an absolute path/);
   assert.throws(() => validateStoreConfig("fs", { root: "/x", roots: "/y" }), /unknown field "roots"/);
+  for (const minFreeBytes of [-1, 1.5, "1G", null]) {
+    assert.throws(
+      () => validateStoreConfig("fs", { root: "/x", minFreeBytes }),
+      /"minFreeBytes" must be an integer from 0 to/,
+    );
+  }
+  assert.deepEqual(validateStoreConfig("fs", { root: "/x", minFreeBytes: 0 }), { root: "/x", minFreeBytes: 0 });
   try {
     validateStoreConfig("s3", {
       endpoint: "ftp://host",
