@@ -27,6 +27,7 @@ import {
 import type { BackendRegistry } from "./service.ts";
 import type { CopyOptions, CopySource, ObjectInfo, ObjectStore, PutOptions } from "./storage/mod.ts";
 import { checkSourceVersion } from "./storage/_objects.ts";
+import { lettingGo } from "./storage/_body.ts";
 
 export interface BucketRouter extends ObjectStore, BucketConfigStore {
   /** Creates a bucket on a chosen backend. */
@@ -191,7 +192,8 @@ export function createBucketRouter(deps: BucketRouterDeps): BucketRouter {
       return await (await storeOf(bucket)).headBucket(bucket);
     },
 
-    putObject: async (bucket, key, body, options) => (await storeOf(bucket)).putObject(bucket, key, body, options),
+    putObject: (bucket, key, body, options) =>
+      lettingGo(body, async () => (await storeOf(bucket)).putObject(bucket, key, body, options)),
     getObject: async (bucket, key, options) => (await storeOf(bucket)).getObject(bucket, key, options),
     headObject: async (bucket, key) => (await storeOf(bucket)).headObject(bucket, key),
     deleteObject: async (bucket, key, options) => (await storeOf(bucket)).deleteObject(bucket, key, options),
@@ -218,8 +220,8 @@ export function createBucketRouter(deps: BucketRouterDeps): BucketRouter {
 
     createMultipartUpload: async (bucket, key, options) =>
       (await storeOf(bucket)).createMultipartUpload(bucket, key, options),
-    uploadPart: async (bucket, key, upload, body, options) =>
-      (await storeOf(bucket)).uploadPart(bucket, key, upload, body, options),
+    uploadPart: (bucket, key, upload, body, options) =>
+      lettingGo(body, async () => (await storeOf(bucket)).uploadPart(bucket, key, upload, body, options)),
     async uploadPartCopy(source, target) {
       const [from, to] = await Promise.all([backendOf(source.bucket), backendOf(target.bucket)]);
       if (from === to) return await backends.get(to).uploadPartCopy(source, target);

@@ -102,6 +102,20 @@ function readerOf(body: ReadableStream<Uint8Array>) {
 }
 
 /**
+ * Runs `write`, which takes `body`; when it fails without having started to read the body (a missing bucket, a bad
+ * key, no room), the body is cancelled, so its source lets go of what it holds (a file, a connection). A write that
+ * started reading cancels the body itself when it fails.
+ */
+export async function lettingGo<T>(body: ReadableStream<Uint8Array>, write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (err) {
+    if (!body.locked) await body.cancel(err).catch(() => {});
+    throw err;
+  }
+}
+
+/**
  * A body of a known length of at most 64 KiB, whole, with its MD5. A default reader takes the one or few chunks
  * as they come: no BYOB attempt (its exception), no read buffer (a 64 KiB allocation costs more than hashing
  * 4 KiB) and no release of the lock (the release allocates an error; the body is finished either way).

@@ -6,7 +6,7 @@
  */
 import { isAppError } from "../errors.ts";
 import type { CompletedPart, MultipartMethods, ObjectInfo, PartInfo } from "./mod.ts";
-import { drainBody } from "./_body.ts";
+import { drainBody, lettingGo } from "./_body.ts";
 import { validateKey } from "./_keys.ts";
 import {
   checkCompletionChecksums,
@@ -107,28 +107,30 @@ export function fsMultipart(core: FsCore): MultipartMethods {
     },
 
     async uploadPart(bucket, key, upload, body, opts = {}) {
-      validatePartNumber(upload.partNumber);
-      const { options } = await readUpload(bucket, key, upload.uploadId);
-      const checksums = partChecksums(options.checksumAlgorithm, opts);
-      let info: PartInfo | undefined;
-      return await core.space.withRoom(opts.contentLength ?? 0, async () => {
-        const tmpPath = await writeTemp(tmp, async (out) => {
-          const write = (chunk: Uint8Array) => {
-            checksums.update(chunk);
-            return out.write(chunk);
-          };
-          const { size, md5Hex } = await drainBody(body, opts, write, core.bodyHash(opts));
-          info = {
-            partNumber: upload.partNumber,
-            etag: quoteEtag(md5Hex),
-            size,
-            lastModified: clock.now(),
-            checksums: checksums.result(),
-          };
-          await out.writeMeta(info);
-        }, { direct: core.direct });
-        await publishPart(bucket, upload.uploadId, upload.partNumber, tmpPath);
-        return info!;
+      return await lettingGo(body, async () => {
+        validatePartNumber(upload.partNumber);
+        const { options } = await readUpload(bucket, key, upload.uploadId);
+        const checksums = partChecksums(options.checksumAlgorithm, opts);
+        let info: PartInfo | undefined;
+        return await core.space.withRoom(opts.contentLength ?? 0, async () => {
+          const tmpPath = await writeTemp(tmp, async (out) => {
+            const write = (chunk: Uint8Array) => {
+              checksums.update(chunk);
+              return out.write(chunk);
+            };
+            const { size, md5Hex } = await drainBody(body, opts, write, core.bodyHash(opts));
+            info = {
+              partNumber: upload.partNumber,
+              etag: quoteEtag(md5Hex),
+              size,
+              lastModified: clock.now(),
+              checksums: checksums.result(),
+            };
+            await out.writeMeta(info);
+          }, { direct: core.direct });
+          await publishPart(bucket, upload.uploadId, upload.partNumber, tmpPath);
+          return info!;
+        });
       });
     },
 

@@ -34,6 +34,7 @@ import {
   taggingParams,
   writeParams,
 } from "./_s3_client.ts";
+import { lettingGo } from "./_body.ts";
 
 const COPY_PART_SIZE = 512 * 1024 * 1024;
 
@@ -149,44 +150,46 @@ export function s3Multipart(deps: S3MultipartDeps) {
     },
 
     async uploadPart(bucket, key, upload, body, opts = {}) {
-      validatePartNumber(upload.partNumber);
-      const base = { Bucket: upstream(bucket), Key: key, UploadId: upload.uploadId, PartNumber: upload.partNumber };
-      let spooled: string | undefined;
-      try {
-        let size = opts.contentLength;
-        let source: ReadableStream<Uint8Array>;
-        if (size === undefined) {
-          const s = await spool(body, opts);
-          spooled = s.path;
-          size = s.size;
-          source = (await Deno.open(s.path)).readable;
-        } else {
-          source = verifiedBody(body, opts);
+      return await lettingGo(body, async () => {
+        validatePartNumber(upload.partNumber);
+        const base = { Bucket: upstream(bucket), Key: key, UploadId: upload.uploadId, PartNumber: upload.partNumber };
+        let spooled: string | undefined;
+        try {
+          let size = opts.contentLength;
+          let source: ReadableStream<Uint8Array>;
+          if (size === undefined) {
+            const s = await spool(body, opts);
+            spooled = s.path;
+            size = s.size;
+            source = (await Deno.open(s.path)).readable;
+          } else {
+            source = verifiedBody(body, opts);
+          }
+          const out = await send(() =>
+            sendStreaming(source, opts.signal, (nodeBody, abortSignal) =>
+              client.send(
+                new UploadPartCommand({
+                  ...base,
+                  Body: nodeBody,
+                  ContentLength: size,
+                  ...(opts.expectedMd5Hex ? { ContentMD5: md5Base64(opts.expectedMd5Hex) } : {}),
+                  ...checksumParams(opts.checksums),
+                }),
+                { abortSignal },
+              ))
+          );
+          return {
+            partNumber: upload.partNumber,
+            etag: quoted(out.ETag),
+            size,
+            lastModified: clock.now(),
+            // The upstream's answer names the checksum it computed for a part sent without one.
+            checksums: { ...checksumsOf(out), ...opts.checksums },
+          };
+        } finally {
+          if (spooled) await Deno.remove(spooled).catch(() => {});
         }
-        const out = await send(() =>
-          sendStreaming(source, opts.signal, (nodeBody, abortSignal) =>
-            client.send(
-              new UploadPartCommand({
-                ...base,
-                Body: nodeBody,
-                ContentLength: size,
-                ...(opts.expectedMd5Hex ? { ContentMD5: md5Base64(opts.expectedMd5Hex) } : {}),
-                ...checksumParams(opts.checksums),
-              }),
-              { abortSignal },
-            ))
-        );
-        return {
-          partNumber: upload.partNumber,
-          etag: quoted(out.ETag),
-          size,
-          lastModified: clock.now(),
-          // The upstream's answer names the checksum it computed for a part sent without one.
-          checksums: { ...checksumsOf(out), ...opts.checksums },
-        };
-      } finally {
-        if (spooled) await Deno.remove(spooled).catch(() => {});
-      }
+      });
     },
 
     async uploadPartCopy(source, target) {

@@ -25,7 +25,7 @@
 import { type Clock, systemClock } from "../clock.ts";
 import { AppError } from "../errors.ts";
 import type { ObjectInfo, ObjectStore } from "./mod.ts";
-import { drainBody, readSmallBody } from "./_body.ts";
+import { drainBody, lettingGo, readSmallBody } from "./_body.ts";
 import { validateBucketName, validateKey } from "./_keys.ts";
 import { abortAllUploads, copyChecksums, objectPartListing, quoteEtag, type RunningChecksums } from "./_multipart.ts";
 import {
@@ -121,35 +121,37 @@ export async function createFsStore(options: FsStoreOptions): Promise<ObjectStor
     },
 
     async putObject(bucket, key, body, opts = {}) {
-      validateKey(key);
-      await indexOf(bucket);
-      const tags = newObjectTags(opts);
-      const infoOf = (size: number, md5Hex: string): ObjectInfo => ({
-        key,
-        size,
-        etag: quoteEtag(md5Hex),
-        lastModified: clock.now(),
-        checksums: { ...opts.checksums },
-        ...storedAttributes(opts),
-        ...tagCountOf(tags),
-      });
-      const { contentLength } = opts;
-      return await core.space.withRoom(contentLength ?? 0, async () => {
-        if (core.smallWrites && contentLength !== undefined && contentLength <= SMALL_FILE) {
-          const { bytes, size, md5Hex } = await readSmallBody(body, { ...opts, contentLength });
-          const info = infoOf(size, md5Hex);
-          await core.publishSmall(bucket, key, smallFile(bytes, objectMeta(info, tags)), opts.condition);
-          return info;
-        }
-        let info: ObjectInfo | undefined;
-        const fill = async (out: FileWriter) => {
-          const { size, md5Hex } = await drainBody(body, opts, out.write, core.bodyHash(opts));
-          info = infoOf(size, md5Hex);
-          await out.writeMeta(objectMeta(info, tags));
-        };
-        const tmpPath = await writeTemp(tmp, fill, { expectedBytes: contentLength, direct: core.direct });
-        await publishObject(bucket, key, tmpPath, opts.condition);
-        return info!;
+      return await lettingGo(body, async () => {
+        validateKey(key);
+        await indexOf(bucket);
+        const tags = newObjectTags(opts);
+        const infoOf = (size: number, md5Hex: string): ObjectInfo => ({
+          key,
+          size,
+          etag: quoteEtag(md5Hex),
+          lastModified: clock.now(),
+          checksums: { ...opts.checksums },
+          ...storedAttributes(opts),
+          ...tagCountOf(tags),
+        });
+        const { contentLength } = opts;
+        return await core.space.withRoom(contentLength ?? 0, async () => {
+          if (core.smallWrites && contentLength !== undefined && contentLength <= SMALL_FILE) {
+            const { bytes, size, md5Hex } = await readSmallBody(body, { ...opts, contentLength });
+            const info = infoOf(size, md5Hex);
+            await core.publishSmall(bucket, key, smallFile(bytes, objectMeta(info, tags)), opts.condition);
+            return info;
+          }
+          let info: ObjectInfo | undefined;
+          const fill = async (out: FileWriter) => {
+            const { size, md5Hex } = await drainBody(body, opts, out.write, core.bodyHash(opts));
+            info = infoOf(size, md5Hex);
+            await out.writeMeta(objectMeta(info, tags));
+          };
+          const tmpPath = await writeTemp(tmp, fill, { expectedBytes: contentLength, direct: core.direct });
+          await publishObject(bucket, key, tmpPath, opts.condition);
+          return info!;
+        });
       });
     },
 

@@ -27,7 +27,7 @@ import {
   type PutOptions,
   type WriteCondition,
 } from "./mod.ts";
-import { drainBody } from "./_body.ts";
+import { drainBody, lettingGo } from "./_body.ts";
 import { compareKeys, validateBucketName, validateKey } from "./_keys.ts";
 import {
   checkCompletionChecksums,
@@ -203,23 +203,25 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): ObjectStore
     },
 
     async putObject(bucket, key, body, opts = {}) {
-      validateKey(key);
-      bucketOf(bucket);
-      const { data, md5Hex } = await readBody(body, opts);
-      const tags = newObjectTags(opts);
-      return publish(bucket, {
-        data,
-        tags,
-        info: {
-          key,
-          size: data.byteLength,
-          etag: quoteEtag(md5Hex),
-          lastModified: clock.now(),
-          checksums: { ...opts.checksums },
-          ...storedAttributes(opts),
-          ...tagCountOf(tags),
-        },
-      }, opts.condition);
+      return await lettingGo(body, async () => {
+        validateKey(key);
+        bucketOf(bucket);
+        const { data, md5Hex } = await readBody(body, opts);
+        const tags = newObjectTags(opts);
+        return publish(bucket, {
+          data,
+          tags,
+          info: {
+            key,
+            size: data.byteLength,
+            etag: quoteEtag(md5Hex),
+            lastModified: clock.now(),
+            checksums: { ...opts.checksums },
+            ...storedAttributes(opts),
+            ...tagCountOf(tags),
+          },
+        }, opts.condition);
+      });
     },
 
     async getObject(bucket, key, opts: GetOptions = {}): Promise<GetResult> {
@@ -313,20 +315,22 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): ObjectStore
     },
 
     async uploadPart(bucket, key, upload, body, opts = {}) {
-      validatePartNumber(upload.partNumber);
-      const checksums = partChecksums(uploadOf(bucket, key, upload.uploadId).options.checksumAlgorithm, opts);
-      const { data, md5Hex } = await readBody(body, opts);
-      checksums.update(data);
-      const u = uploadOf(bucket, key, upload.uploadId);
-      const info: PartInfo = {
-        partNumber: upload.partNumber,
-        etag: quoteEtag(md5Hex),
-        size: data.byteLength,
-        lastModified: clock.now(),
-        checksums: checksums.result(),
-      };
-      u.parts.set(upload.partNumber, { info, data });
-      return structuredClone(info);
+      return await lettingGo(body, async () => {
+        validatePartNumber(upload.partNumber);
+        const checksums = partChecksums(uploadOf(bucket, key, upload.uploadId).options.checksumAlgorithm, opts);
+        const { data, md5Hex } = await readBody(body, opts);
+        checksums.update(data);
+        const u = uploadOf(bucket, key, upload.uploadId);
+        const info: PartInfo = {
+          partNumber: upload.partNumber,
+          etag: quoteEtag(md5Hex),
+          size: data.byteLength,
+          lastModified: clock.now(),
+          checksums: checksums.result(),
+        };
+        u.parts.set(upload.partNumber, { info, data });
+        return structuredClone(info);
+      });
     },
 
     async uploadPartCopy(source, target) {

@@ -55,6 +55,7 @@ import { abortAllUploads, isMultipartEtag } from "./_multipart.ts";
 import { s3Multipart } from "./_s3_multipart.ts";
 import { createLeanS3, headOutput, leanKey, putHeaders } from "./_s3_lean.ts";
 import { s3CopyObject } from "./_s3_copy.ts";
+import { lettingGo } from "./_body.ts";
 
 export type { S3StoreOptions } from "./_s3_client.ts";
 
@@ -195,85 +196,87 @@ export function createS3Store(options: S3StoreOptions): ObjectStore {
     },
 
     async putObject(bucket, key, body, opts = {}) {
-      validateKey(key);
-      const oneRequest = opts.contentLength !== undefined && opts.contentLength <= MAX_SINGLE_PUT;
-      // Sent on anything else, lib-storage may choose a multipart upload, and it passes no condition on to one.
-      if (opts.condition && !oneRequest) {
-        throw new AppError("NotImplemented", "A conditional write needs the body's length");
-      }
-      const Bucket = upstream(bucket);
-      let size = 0;
-      const verified = verifiedBody(body, opts, (n) => size = n);
-      let etag: string | undefined;
-      const small = opts.contentLength !== undefined && opts.contentLength <= LEAN_PUT_MAX;
-      const direct = small ? leanFor(key) : null;
-      try {
-        if (direct && putHeaders(opts)) {
-          // verifiedBody checks length and MD5 before the last chunk is released: a bad body sends nothing.
-          const bytes = await collectBody(verified, opts.contentLength!);
-          // Read now: checksums sent as aws-chunked trailers arrive with the end of the body.
-          const headers = putHeaders(opts)!;
-          const sent = await direct.send({
-            method: "PUT",
-            bucket: Bucket,
-            key,
-            headers,
-            body: bytes,
-            signal: opts.signal,
-          }, "NoSuchBucket");
-          etag = sent.headers.get("etag") ?? undefined;
-        } else if (oneRequest) {
-          ({ ETag: etag } = await sendStreaming(verified, opts.signal, (nodeBody, abortSignal) =>
-            client.send(
-              new PutObjectCommand({
+      return await lettingGo(body, async () => {
+        validateKey(key);
+        const oneRequest = opts.contentLength !== undefined && opts.contentLength <= MAX_SINGLE_PUT;
+        // Sent on anything else, lib-storage may choose a multipart upload, and it passes no condition on to one.
+        if (opts.condition && !oneRequest) {
+          throw new AppError("NotImplemented", "A conditional write needs the body's length");
+        }
+        const Bucket = upstream(bucket);
+        let size = 0;
+        const verified = verifiedBody(body, opts, (n) => size = n);
+        let etag: string | undefined;
+        const small = opts.contentLength !== undefined && opts.contentLength <= LEAN_PUT_MAX;
+        const direct = small ? leanFor(key) : null;
+        try {
+          if (direct && putHeaders(opts)) {
+            // verifiedBody checks length and MD5 before the last chunk is released: a bad body sends nothing.
+            const bytes = await collectBody(verified, opts.contentLength!);
+            // Read now: checksums sent as aws-chunked trailers arrive with the end of the body.
+            const headers = putHeaders(opts)!;
+            const sent = await direct.send({
+              method: "PUT",
+              bucket: Bucket,
+              key,
+              headers,
+              body: bytes,
+              signal: opts.signal,
+            }, "NoSuchBucket");
+            etag = sent.headers.get("etag") ?? undefined;
+          } else if (oneRequest) {
+            ({ ETag: etag } = await sendStreaming(verified, opts.signal, (nodeBody, abortSignal) =>
+              client.send(
+                new PutObjectCommand({
+                  Bucket,
+                  Key: key,
+                  Body: nodeBody,
+                  ContentLength: opts.contentLength,
+                  ...(opts.expectedMd5Hex ? { ContentMD5: md5Base64(opts.expectedMd5Hex) } : {}),
+                  ...conditionParams(opts.condition),
+                  ...writeParams(opts),
+                  ...taggingParams(opts.tags),
+                  ...checksumParams(opts.checksums),
+                }),
+                { abortSignal },
+              )));
+          } else {
+            // Unknown length: lib-storage sends one PutObject when the body fits a part, else a multipart upload.
+            const upload = new Upload({
+              client,
+              partSize,
+              queueSize: 2,
+              leavePartsOnError: false,
+              params: {
                 Bucket,
                 Key: key,
-                Body: nodeBody,
-                ContentLength: opts.contentLength,
-                ...(opts.expectedMd5Hex ? { ContentMD5: md5Base64(opts.expectedMd5Hex) } : {}),
-                ...conditionParams(opts.condition),
+                Body: verified,
                 ...writeParams(opts),
                 ...taggingParams(opts.tags),
                 ...checksumParams(opts.checksums),
-              }),
-              { abortSignal },
-            )));
-        } else {
-          // Unknown length: lib-storage sends one PutObject when the body fits a part, else a multipart upload.
-          const upload = new Upload({
-            client,
-            partSize,
-            queueSize: 2,
-            leavePartsOnError: false,
-            params: {
-              Bucket,
-              Key: key,
-              Body: verified,
-              ...writeParams(opts),
-              ...taggingParams(opts.tags),
-              ...checksumParams(opts.checksums),
-            },
-          });
-          const onAbort = () => upload.abort();
-          opts.signal?.addEventListener("abort", onAbort, { once: true });
-          ({ ETag: etag } = await upload.done().finally(() => opts.signal?.removeEventListener("abort", onAbort)));
+              },
+            });
+            const onAbort = () => upload.abort();
+            opts.signal?.addEventListener("abort", onAbort, { once: true });
+            ({ ETag: etag } = await upload.done().finally(() => opts.signal?.removeEventListener("abort", onAbort)));
+          }
+        } catch (err) {
+          if (opts.signal?.aborted) throw opts.signal.reason;
+          throw mapS3Error(err, "NoSuchBucket");
         }
-      } catch (err) {
-        if (opts.signal?.aborted) throw opts.signal.reason;
-        throw mapS3Error(err, "NoSuchBucket");
-      }
-      // Ceph RGW's CompleteMultipartUpload answer carries no ETag that the SDK can read: ask for it.
-      if (!etag) return await headObject(bucket, key);
-      // Built from what was sent, saving a HEAD per upload; the upstream's Last-Modified may differ by its clock skew.
-      return {
-        key,
-        size,
-        etag: quoted(etag),
-        lastModified: clock.now(),
-        checksums: { ...opts.checksums },
-        ...storedAttributes(opts),
-        ...tagCountOf(opts.tags),
-      };
+        // Ceph RGW's CompleteMultipartUpload answer carries no ETag that the SDK can read: ask for it.
+        if (!etag) return await headObject(bucket, key);
+        // Built from what was sent, saving a HEAD per upload; the upstream's Last-Modified may differ by its clock skew.
+        return {
+          key,
+          size,
+          etag: quoted(etag),
+          lastModified: clock.now(),
+          checksums: { ...opts.checksums },
+          ...storedAttributes(opts),
+          ...tagCountOf(opts.tags),
+        };
+      });
     },
 
     async getObject(bucket, key, opts = {}) {

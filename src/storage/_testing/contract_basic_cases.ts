@@ -198,6 +198,54 @@ export const basicCases: ContractCase[] = [
     },
   },
   {
+    name: "a write that fails lets go of its body: the stream it was given is cancelled, or read to its end",
+    async fn({ store, bucket, deviations }) {
+      const data = bytes(256 * 1024, 5);
+      const watched = () => {
+        let offset = 0;
+        const seen = { cancelled: false, ended: false };
+        const body = new ReadableStream<Uint8Array>({
+          pull(c) {
+            if (offset >= data.byteLength) {
+              seen.ended = true;
+              return c.close();
+            }
+            c.enqueue(data.slice(offset, offset += 64 * 1024));
+          },
+          cancel() {
+            seen.cancelled = true;
+          },
+        });
+        return { body, seen };
+      };
+      const failures: [string, (body: ReadableStream<Uint8Array>) => Promise<unknown>][] = [
+        [
+          "PUT to a missing bucket",
+          (b) => store.putObject("no-such-bucket-here", "k", b, { contentLength: data.length }),
+        ],
+        ["PUT of an invalid key", (b) => store.putObject(bucket, "", b, { contentLength: data.length })],
+        [
+          "PUT with a bad digest",
+          (b) => store.putObject(bucket, "k", b, { contentLength: data.length, expectedMd5Hex: md5Hex(text("other")) }),
+        ],
+      ];
+      if (!deviations.multipartUnsupported) {
+        failures.push([
+          "part of a missing upload",
+          (b) =>
+            store.uploadPart(bucket, "k", { uploadId: "no-such-upload", partNumber: 1 }, b, {
+              contentLength: data.length,
+            }),
+        ]);
+      }
+      for (const [what, write] of failures) {
+        const { body, seen } = watched();
+        await assert.rejects(write(body), what);
+        assert.ok(seen.cancelled || seen.ended, `${what}: the body was left unread and open`);
+      }
+    },
+  },
+  {
     name: "ranges: first byte, middle, tail clamp, unsatisfiable",
     async fn({ store, bucket, deviations }) {
       const data = bytes(100_000, 5);
