@@ -5,6 +5,8 @@
  * - Bodies are `ReadableStream<Uint8Array>` both ways; no backend buffers a whole object.
  * - A put is atomic: readers see the old object or the new one, never a torn one; a failed or aborted body
  *   stream leaves nothing visible.
+ * - A put or part that fails lets go of its body: read to its end, or cancelled (also when it fails before reading
+ *   it), so the body's source releases what it holds.
  * - ETags are S3-identical: hex MD5 for simple puts, `md5(concat(part md5s))-N` for multipart; returned with quotes.
  * - Listings are in UTF-8 byte order of keys.
  * - Conditional writes (`PutOptions.condition`) are checked atomically with the publication: of racing writers
