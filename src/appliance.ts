@@ -133,8 +133,6 @@ export async function createAppliance(config: ServeConfig, parts: ApplianceParts
       credentials: accessKeys.credentials,
     });
 
-    const capacityFailed = (backend: string, err: unknown) =>
-      logger.warn("cannot read a backend's free space", { backend, error: String(err) });
     const api = createApi({
       db,
       clock,
@@ -149,7 +147,7 @@ export async function createAppliance(config: ServeConfig, parts: ApplianceParts
       metrics: () =>
         [
           gateway.metrics(),
-          capacityMetrics(backendCapacities(backends, capacityFailed)),
+          capacityMetrics(backendCapacities(backends, logger)),
           ...running.map((s) => s.metrics?.() ?? ""),
         ].filter((t) => t).join("\n"),
       publicConfig: async () => ({

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { Logger } from "./log.ts";
 import { formatSeries, type Series } from "./prometheus.ts";
 import type { BackendRegistry } from "./service.ts";
 import type { StoreCapacity } from "./storage/mod.ts";
@@ -23,11 +24,8 @@ const SERIES: Series<StoreCapacity>[] = [
   ],
 ];
 
-/** The capacity of every backend that reports one; a backend whose reading fails is left out and passed to `onError`. */
-export function backendCapacities(
-  backends: BackendRegistry,
-  onError: (backend: string, err: unknown) => void,
-): BackendCapacity[] {
+/** The capacity of every backend that reports one; a backend whose reading fails is logged and left out. */
+export function backendCapacities(backends: BackendRegistry, logger: Logger): BackendCapacity[] {
   const out: BackendCapacity[] = [];
   for (const id of backends.ids()) {
     const store = backends.get(id);
@@ -35,7 +33,7 @@ export function backendCapacities(
     try {
       out.push({ backend: id, ...store.capacity() });
     } catch (err) {
-      onError(id, err);
+      logger.warn("cannot read a backend's free space", { backend: id, error: String(err) });
     }
   }
   return out;

@@ -29,6 +29,10 @@ export function wholePayload(req: Request, declaredLength: number, checks: Whole
   const checksums: Partial<Record<ChecksumAlgorithm, string>> = {};
   let failure: unknown;
   let bytesIn = 0;
+  /** A body being read whole is read to its end (or failure) by that read. */
+  const release = async (reason: unknown) => {
+    if (req.body && !req.body.locked) await req.body.cancel(reason).catch(() => {});
+  };
   const stream = new ReadableStream<Uint8Array>({
     async pull(controller) {
       try {
@@ -41,12 +45,8 @@ export function wholePayload(req: Request, declaredLength: number, checks: Whole
         controller.error(failure);
       }
     },
-    cancel: (reason) => release(reason),
+    cancel: release,
   }, { highWaterMark: 0 });
-  /** A body being read whole is read to its end (or failure) by that read. */
-  const release = async (reason: unknown) => {
-    if (req.body && !req.body.locked) await req.body.cancel(reason).catch(() => {});
-  };
   const { alg } = checks.checksum;
   return {
     stream,

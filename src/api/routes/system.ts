@@ -64,9 +64,7 @@ export function systemRoutes(deps: ApiDeps): ApiRoute[] {
         }
         const ready = services.every((s) => s.ready);
         const status = !database ? "unavailable" : ready ? "ok" : "starting";
-        const storage = backendCapacities(deps.backends, (backend, err) => {
-          deps.logger.warn("health: cannot read a backend's free space", { backend, error: String(err) });
-        });
+        const storage = backendCapacities(deps.backends, deps.logger);
         return c.json({ status, database, services, storage }, status === "ok" ? 200 : 503);
       },
     }),
