@@ -4,8 +4,8 @@ import assert from "node:assert/strict";
 import { S3Client } from "@aws-sdk/client-s3";
 import { createPresignedPost } from "@aws-sdk/s3-presigned-post";
 import { createFsStore } from "../storage/fs.ts";
-import { ADMIN, createHarness, sdkSigner } from "./_testing/harness.ts";
-import { serveHarness } from "./_testing/server.ts";
+import { ADMIN, createHarness } from "./_testing/harness.ts";
+import { openSignedRequest, serveHarness } from "./_testing/server.ts";
 
 async function waitFor(cond: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
   const until = Date.now() + ms;
@@ -28,25 +28,11 @@ async function disconnectMidUpload(size: number): Promise<void> {
   const server = serveHarness(h);
   try {
     assert.equal((await h.request({ method: "PUT", path: "/drop" })).status, 200);
-    const host = `127.0.0.1:${server.port}`;
-    const signed = await sdkSigner(ADMIN).sign({
+    const conn = await openSignedRequest(server.port, {
       method: "PUT",
-      protocol: "http:",
-      hostname: "127.0.0.1",
-      port: server.port,
       path: "/drop/partial.bin",
-      query: {},
-      headers: { host, "content-length": String(size), "x-amz-content-sha256": "UNSIGNED-PAYLOAD" },
+      headers: { "content-length": String(size) },
     });
-    const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
-    const head = [
-      `PUT /drop/partial.bin HTTP/1.1`,
-      ...Object.entries(signed.headers).map(([k, v]) => `${k}: ${v}`),
-      "",
-      "",
-    ]
-      .join("\r\n");
-    await conn.write(new TextEncoder().encode(head));
     let sent = 0;
     const piece = new Uint8Array(Math.min(64 * 1024, size / 2)).fill(7);
     while (sent < size / 2) sent += await conn.write(piece);
@@ -123,20 +109,7 @@ Deno.test("client disconnecting mid-download cancels the store's stream and reco
     const size = 8 * 1024 * 1024;
     const put = await h.request({ method: "PUT", path: "/drop/big.bin", body: new Uint8Array(size).fill(3) });
     assert.equal(put.status, 200);
-    const host = `127.0.0.1:${server.port}`;
-    const signed = await sdkSigner(ADMIN).sign({
-      method: "GET",
-      protocol: "http:",
-      hostname: "127.0.0.1",
-      port: server.port,
-      path: "/drop/big.bin",
-      query: {},
-      headers: { host, "x-amz-content-sha256": "UNSIGNED-PAYLOAD" },
-    });
-    const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
-    const head = [`GET /drop/big.bin HTTP/1.1`, ...Object.entries(signed.headers).map(([k, v]) => `${k}: ${v}`), "", ""]
-      .join("\r\n");
-    await conn.write(new TextEncoder().encode(head));
+    const conn = await openSignedRequest(server.port, { method: "GET", path: "/drop/big.bin" });
     const buf = new Uint8Array(64 * 1024);
     let received = 0;
     while (received < 256 * 1024) received += (await conn.read(buf)) ?? 0;

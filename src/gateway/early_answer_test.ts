@@ -4,8 +4,8 @@
 import assert from "node:assert/strict";
 import { createFsStore } from "../storage/fs.ts";
 import { withTmpfs } from "../storage/_testing/tmpfs.ts";
-import { ADMIN, createHarness, type Harness, sdkSigner } from "./_testing/harness.ts";
-import { serveHarness } from "./_testing/server.ts";
+import { createHarness, type Harness } from "./_testing/harness.ts";
+import { openSignedRequest, serveHarness } from "./_testing/server.ts";
 import { withTempDir } from "../_testing/temp_dir.ts";
 
 const BODY_BYTES = 16 * 1024 * 1024;
@@ -14,23 +14,19 @@ const BODY_BYTES = 16 * 1024 * 1024;
  * PUTs `BODY_BYTES` to `path` on a raw connection, the body sent whole after `100 Continue` (`midway` runs after the
  * first half); the answer's head.
  */
-async function putWholeThenRead(port: number, path: string, midway?: () => Promise<void>): Promise<string> {
-  const host = `127.0.0.1:${port}`;
-  const signed = await sdkSigner(ADMIN).sign({
+async function putWholeThenRead(
+  port: number,
+  path: string,
+  options: { headers?: Record<string, string>; midway?: () => Promise<void> } = {},
+): Promise<string> {
+  const conn = await openSignedRequest(port, {
     method: "PUT",
-    protocol: "http:",
-    hostname: "127.0.0.1",
-    port,
     path,
-    query: {},
-    headers: { host, "content-length": String(BODY_BYTES), "x-amz-content-sha256": "UNSIGNED-PAYLOAD" },
+    headers: { "content-length": String(BODY_BYTES), expect: "100-continue", ...options.headers },
   });
-  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
   try {
-    const head = [`PUT ${path} HTTP/1.1`, ...Object.entries(signed.headers).map(([k, v]) => `${k}: ${v}`)];
-    await conn.write(new TextEncoder().encode([...head, "Expect: 100-continue", "", ""].join("\r\n")));
     const piece = new Uint8Array(64 * 1024).fill(7);
-    let halfway = midway;
+    let halfway = options.midway;
     for (let sent = 0; sent < BODY_BYTES;) {
       if (sent >= BODY_BYTES / 2 && halfway) {
         await halfway();
@@ -111,11 +107,28 @@ Deno.test("a write refused before its body is read answers a client that sends i
   );
 });
 
+Deno.test("a write refused before its body is read answers a client that sends its whole body first: a failed If-None-Match", async () => {
+  await withTempRoot((root) =>
+    withServer(root, 0, async (port, h) => {
+      assert.equal((await h.request({ method: "PUT", path: "/early/taken", body: "first" })).status, 200);
+      const head = await within(
+        10_000,
+        putWholeThenRead(port, "/early/taken", { headers: { "if-none-match": "*" } }),
+      );
+      assert.match(head, /^HTTP\/1\.1 412 /);
+      assert.match(head, /<Code>PreconditionFailed<\/Code>/);
+    })
+  );
+});
+
 Deno.test("a disk that fills mid-upload answers 507 to a client still sending its body, and keeps nothing", async () => {
   await withTmpfs("24m", (root) =>
     withServer(root, 0, async (port, h) => {
       // Something else fills the disk while the body is on its way.
-      const head = await within(10_000, putWholeThenRead(port, "/early/big.bin", () => fill(`${root}/filler`)));
+      const head = await within(
+        10_000,
+        putWholeThenRead(port, "/early/big.bin", { midway: () => fill(`${root}/filler`) }),
+      );
       assert.match(head, /^HTTP\/1\.1 507 /);
       assert.match(head, /<Code>InsufficientStorage<\/Code>/);
       assert.equal((await h.request({ method: "HEAD", path: "/early/big.bin" })).status, 404);
