@@ -8,6 +8,14 @@ import { formatListenAddress, type ListenAddress } from "./config.ts";
 import { AppError } from "./errors.ts";
 import type { Logger } from "./log.ts";
 
+/**
+ * The error a response body stream fails with when its handler has already reported the failure: the server cuts the
+ * connection (the client sees a short body) without logging it again.
+ */
+export class ReportedBodyFailure extends Error {
+  override readonly name = "ReportedBodyFailure";
+}
+
 export type Handler = (req: Request, info: { remoteAddr: Deno.NetAddr }) => Response | Promise<Response>;
 
 export interface RunningHttpServer {
@@ -46,7 +54,9 @@ export function serveHttp(
       port: address.port,
       onListen: () => {},
       onError: (err) => {
-        logger.error(`${name}: unhandled request error`, { error: String(err) });
+        if (!(err instanceof ReportedBodyFailure)) {
+          logger.error(`${name}: unhandled request error`, { error: String(err) });
+        }
         return new Response("Internal error", { status: 500 });
       },
     }, tracked);

@@ -3,7 +3,12 @@
 import assert from "node:assert/strict";
 import { S3Client } from "@aws-sdk/client-s3";
 import { createPresignedPost } from "@aws-sdk/s3-presigned-post";
+import { concatBytes } from "../bytes.ts";
+import { serveHttp } from "../http_server.ts";
+import { createLogger } from "../log.ts";
 import { createFsStore } from "../storage/fs.ts";
+import { createMemoryStore } from "../storage/memory.ts";
+import type { GetOptions, GetResult, ObjectStore } from "../storage/mod.ts";
 import { ADMIN, createHarness } from "./_testing/harness.ts";
 import { openSignedRequest, serveHarness } from "./_testing/server.ts";
 
@@ -126,3 +131,76 @@ Deno.test("client disconnecting mid-download cancels the store's stream and reco
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("a store failing mid-download cuts the client's connection, with one warning naming the request", async () => {
+  const size = 8 * 1024 * 1024;
+  const sentBeforeFailure = 256 * 1024;
+  const memory = createMemoryStore();
+  // A backend whose upstream goes away after the first 256 KiB of the object.
+  const store: ObjectStore = Object.assign(Object.create(memory), {
+    async getObject(bucket: string, key: string, options?: GetOptions): Promise<GetResult> {
+      const { info, body } = await memory.getObject(bucket, key, options);
+      await body.cancel();
+      let sent = 0;
+      return {
+        info,
+        body: new ReadableStream<Uint8Array>({
+          pull(controller) {
+            if (sent >= sentBeforeFailure) return controller.error(new Error("upstream connection reset"));
+            controller.enqueue(new Uint8Array(64 * 1024).fill(5));
+            sent += 64 * 1024;
+          },
+        }),
+      };
+    },
+  });
+  const lines: Record<string, unknown>[] = [];
+  const logger = createLogger({ level: "debug", write: (line) => lines.push(JSON.parse(line)) });
+  const h = createHarness({ store, logger });
+  const server = serveHttp(
+    "s3",
+    { hostname: "127.0.0.1", port: 0 },
+    (req, info) => h.gateway.fetch(req, { remoteAddr: info.remoteAddr.hostname }),
+    logger,
+  );
+  try {
+    await h.request({ method: "PUT", path: "/drop" });
+    assert.equal((await h.request({ method: "PUT", path: "/drop/big.bin", body: new Uint8Array(size) })).status, 200);
+    const conn = await openSignedRequest(server.address.port, { method: "GET", path: "/drop/big.bin" });
+    const received = await readUntilClosed(conn, 10_000);
+    assert.match(new TextDecoder().decode(received.subarray(0, 200)), /^HTTP\/1\.1 200 /);
+    assert.match(new TextDecoder().decode(received.subarray(0, 1000)), new RegExp(`content-length: ${size}\r\n`, "i"));
+    assert.ok(received.byteLength < size, `the connection was cut after ${received.byteLength} bytes`);
+
+    await waitFor(() => h.events.some((e) => e.op === "GetObject"));
+    const ev = h.events.find((e) => e.op === "GetObject")!;
+    assert.deepEqual([ev.status, ev.errorCode, ev.bytesOut], [200, "IncompleteBody", sentBeforeFailure]);
+    const problems = lines.filter((l) => l.level === "warn" || l.level === "error");
+    assert.deepEqual(problems.map((l) => [l.level, l.msg, l.requestId, l.bucket, l.key, l.bytesOut]), [
+      [
+        "warn",
+        "S3 response broke off: the client got a short body",
+        ev.requestId,
+        "drop",
+        "big.bin",
+        sentBeforeFailure,
+      ],
+    ]);
+    assert.match(String(problems[0]!.error), /upstream connection reset/);
+  } finally {
+    await server.stop(1000);
+  }
+});
+
+/** Everything the server sends on `conn` until it closes the connection (fails after `ms`). */
+async function readUntilClosed(conn: Deno.Conn, ms: number): Promise<Uint8Array> {
+  const timer = setTimeout(() => conn.close(), ms);
+  const chunks: Uint8Array[] = [];
+  const buf = new Uint8Array(64 * 1024);
+  try {
+    for (let n = await conn.read(buf); n !== null; n = await conn.read(buf)) chunks.push(buf.slice(0, n));
+  } finally {
+    clearTimeout(timer);
+  }
+  return concatBytes(chunks);
+}

@@ -8,6 +8,7 @@
 import type { Clock } from "../clock.ts";
 import type { EventBus, OperationEvent, S3Operation } from "../events/mod.ts";
 import { handOff } from "../http_handoff.ts";
+import { ReportedBodyFailure } from "../http_server.ts";
 import type { Logger } from "../log.ts";
 import type { ObjectStore } from "../storage/mod.ts";
 import { authenticate, authenticatePostForm, type AuthResult } from "./auth.ts";
@@ -130,9 +131,9 @@ async function handleRequest(
   if (origin !== null && route.bucket !== undefined && route.op !== "PreflightRequest") {
     await addCorsHeaders(response, deps.bucketConfig, route.bucket, { origin, method: req.method, headers: [] });
   }
-  const finish = (bytesOut: number, streamError?: unknown) => {
+  const finish = (bytesOut: number, brokeOff?: BrokenBody) => {
     // A body that broke off mid-way (store failure, client gone) is recorded as an incomplete transfer.
-    if (streamError !== undefined) errorCode ??= "IncompleteBody";
+    if (brokeOff !== undefined) errorCode ??= "IncompleteBody";
     const end = deps.clock.now();
     const bytesIn = payload?.bytesIn() ?? 0;
     const event: OperationEvent = {
@@ -166,6 +167,16 @@ async function handleRequest(
       bytesOut,
     });
     deps.events.publish(event);
+    if (brokeOff?.by === "source") {
+      deps.logger.warn("S3 response broke off: the client got a short body", {
+        requestId: ids.requestId,
+        op: route.op,
+        ...(event.bucket !== undefined ? { bucket: event.bucket } : {}),
+        ...(event.key !== undefined ? { key: event.key } : {}),
+        bytesOut,
+        error: String(brokeOff.error),
+      });
+    }
   };
   // A body in memory is handed to the server in one piece: recorded as sent now. (Reading `response.body` would
   // turn it into a stream and cost the server's fast path for byte bodies.)
@@ -209,18 +220,28 @@ async function addCorsHeaders(
   for (const [name, value] of Object.entries(added)) response.headers.set(name, value);
 }
 
-/** Pass `body` through, calling `done` once with the bytes sent when it ends, fails or is cancelled. */
+/** Why a response body ended before its last byte: its source failed, or the client went away. */
+interface BrokenBody {
+  by: "source" | "client";
+  error: unknown;
+}
+
+/**
+ * Pass `body` through, calling `done` once with the bytes sent when it ends, fails or is cancelled. A failure of
+ * `body` is reported by `done`; the stream then fails with a `ReportedBodyFailure`, which the HTTP server answers by
+ * cutting the connection without logging it again.
+ */
 function countingStream(
   body: ReadableStream<Uint8Array>,
-  done: (bytes: number, error?: unknown) => void,
+  done: (bytes: number, brokeOff?: BrokenBody) => void,
 ): ReadableStream<Uint8Array> {
   const reader = body.getReader();
   let bytes = 0;
   let finished = false;
-  const once = (error?: unknown) => {
+  const once = (brokeOff?: BrokenBody) => {
     if (finished) return;
     finished = true;
-    done(bytes, error);
+    done(bytes, brokeOff);
   };
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
@@ -234,12 +255,12 @@ function countingStream(
         bytes += value.byteLength;
         controller.enqueue(value);
       } catch (err) {
-        controller.error(err);
-        once(err);
+        once({ by: "source", error: err });
+        controller.error(new ReportedBodyFailure(String(err), { cause: err }));
       }
     },
     async cancel(reason) {
-      once(reason ?? new Error("cancelled"));
+      once({ by: "client", error: reason ?? new Error("cancelled") });
       await reader.cancel(reason);
     },
   }, { highWaterMark: 0 });

@@ -8,7 +8,7 @@ import { createHash, createHmac } from "node:crypto";
 import { SignatureV4 } from "@smithy/signature-v4";
 import { type Clock, systemClock } from "../../clock.ts";
 import { createEventBus, type OperationEvent } from "../../events/mod.ts";
-import { silentLogger } from "../../log.ts";
+import { type Logger, silentLogger } from "../../log.ts";
 import { createMemoryStore } from "../../storage/memory.ts";
 import type { ObjectStore } from "../../storage/mod.ts";
 import { createStaticCredentialStore, type Credential } from "../credentials.ts";
@@ -80,7 +80,7 @@ export interface Harness {
 }
 
 export function createHarness(
-  options: { clock?: Clock; store?: ObjectStore; virtualHostDomain?: string } = {},
+  options: { clock?: Clock; store?: ObjectStore; virtualHostDomain?: string; logger?: Logger } = {},
 ): Harness {
   const store = options.store ?? createMemoryStore();
   const bus = createEventBus<OperationEvent>();
@@ -104,7 +104,7 @@ export function createHarness(
     credentials: createStaticCredentialStore(entries),
     events: bus,
     clock: options.clock ?? systemClock(),
-    logger: silentLogger(),
+    logger: options.logger ?? silentLogger(),
     ...(options.virtualHostDomain ? { virtualHostDomain: options.virtualHostDomain } : {}),
   };
   const gateway = createGateway(deps);
