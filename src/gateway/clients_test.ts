@@ -1,7 +1,14 @@
-// More real clients against the gateway over HTTP: boto3, s3cmd, rclone and curl (Debian packages; CI installs them).
+// More real clients against the gateway over HTTP: boto3, s3cmd, rclone, curl, restic and s3fs (Debian packages; CI
+// installs them).
 // A missing tool makes the test fail, never skip.
 import assert from "node:assert/strict";
-import { CreateBucketCommand, GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import {
+  CreateBucketCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  S3Client,
+} from "@aws-sdk/client-s3";
 import { createPresignedPost } from "@aws-sdk/s3-presigned-post";
 import { ADMIN, createHarness } from "./_testing/harness.ts";
 import { serveHarness, type TestServer } from "./_testing/server.ts";
@@ -149,6 +156,150 @@ Deno.test("curl -F: a presigned POST form sent by curl's own multipart encoder i
       assert.equal(got.Metadata?.sender, "curl");
       assert.deepEqual(await got.Body!.transformToByteArray(), data);
     } finally {
+      s3.destroy();
+    }
+  });
+});
+
+/** Writes `size` random bytes (incompressible, so no client can shortcut them) to `path`. */
+async function writeRandomFile(path: string, size: number): Promise<void> {
+  const file = await Deno.open(path, { write: true, create: true, truncate: true });
+  try {
+    const block = new Uint8Array(64 * 1024);
+    for (let left = size; left > 0; left -= block.byteLength) {
+      crypto.getRandomValues(block);
+      const piece = block.subarray(0, Math.min(left, block.byteLength));
+      for (let done = 0; done < piece.byteLength;) done += await file.write(piece.subarray(done));
+    }
+  } finally {
+    file.close();
+  }
+}
+
+/** The relative paths and contents of every file under `root`. */
+async function treeOf(root: string, dir = ""): Promise<Map<string, Uint8Array>> {
+  const files = new Map<string, Uint8Array>();
+  for await (const e of Deno.readDir(`${root}/${dir}`)) {
+    const rel = dir ? `${dir}/${e.name}` : e.name;
+    if (e.isDirectory) { for (const [k, v] of await treeOf(root, rel)) files.set(k, v); }
+    else files.set(rel, await Deno.readFile(`${root}/${rel}`));
+  }
+  return files;
+}
+
+Deno.test("restic (minio-go, chunk-signed uploads): init, backup, check --read-data, restore, forget --prune, wrong secret", async () => {
+  await withGateway(async (server, dir) => {
+    const src = `${dir}/src`;
+    await Deno.mkdir(`${src}/docs/deep`, { recursive: true });
+    await writeRandomFile(`${src}/disk.raw`, 24 * 1024 * 1024);
+    for (let i = 0; i < 120; i++) await writeRandomFile(`${src}/docs/${i % 2 ? "deep/" : ""}f${i}.bin`, i * 67);
+    await Deno.writeTextFile(`${src}/docs/ünïcode ключ.txt`, "text");
+    const env = {
+      HOME: dir,
+      RESTIC_PASSWORD: "correct horse",
+      AWS_ACCESS_KEY_ID: ADMIN.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: ADMIN.secretAccessKey,
+    };
+    // No local cache: every read of the repository's index and packs goes to the gateway.
+    const restic = async (...args: string[]) => {
+      const r = await run("/usr/bin/restic", ["-r", `s3:${server.endpoint}/restic/repo`, "--no-cache", ...args], env);
+      assert.equal(r.code, 0, `restic ${args.join(" ")}: ${r.stdout}${r.stderr}`);
+      return r.stdout;
+    };
+    const restoredEquals = async (target: string) => {
+      await restic("restore", "latest", "--target", target);
+      assert.deepEqual(await treeOf(`${target}${src}`), await treeOf(src));
+    };
+
+    await restic("init");
+    await restic("backup", "--host", "pve1", src);
+    await restic("check", "--read-data");
+    await restoredEquals(`${dir}/back1`);
+
+    for (let i = 0; i < 120; i += 3) await Deno.remove(`${src}/docs/${i % 2 ? "deep/" : ""}f${i}.bin`);
+    await writeRandomFile(`${src}/docs/new.bin`, 6 * 1024 * 1024);
+    await restic("backup", "--host", "pve1", src);
+    // Repacking every pack that holds data no snapshot needs any more: reads, rewrites and deletes of packs.
+    await restic("forget", "--keep-last", "1", "--prune", "--max-unused", "0");
+    await restic("check", "--read-data");
+    assert.equal(JSON.parse(await restic("snapshots", "--json")).length, 1);
+    await restoredEquals(`${dir}/back2`);
+
+    const streamed = server.seen.filter((h) => h.get("x-amz-content-sha256") === "STREAMING-AWS4-HMAC-SHA256-PAYLOAD");
+    assert.ok(streamed.length > 0, "minio-go sends its uploads with chunk signatures over plain HTTP");
+
+    const denied = await run(
+      "/usr/bin/restic",
+      ["-r", `s3:${server.endpoint}/restic/repo`, "--no-cache", "snapshots"],
+      {
+        ...env,
+        AWS_SECRET_ACCESS_KEY: "wrong" + ADMIN.secretAccessKey,
+      },
+    );
+    assert.notEqual(denied.code, 0);
+    assert.match(denied.stderr, /signature we calculated does not match/i);
+  });
+});
+
+Deno.test("s3fs (FUSE mount): multipart write, rename by copy, append, mkdir, rm; objects and bytes seen again after a remount", async () => {
+  await withGateway(async (server, dir) => {
+    const s3 = new S3Client({
+      endpoint: server.endpoint,
+      region: "us-east-1",
+      forcePathStyle: true,
+      credentials: ADMIN,
+    });
+    const mnt = `${dir}/mnt`;
+    await Deno.mkdir(mnt);
+    await Deno.writeTextFile(`${dir}/passwd`, `${ADMIN.accessKeyId}:${ADMIN.secretAccessKey}\n`, { mode: 0o600 });
+    const sh = async (script: string) => {
+      const r = await run("/bin/sh", ["-ec", script], { HOME: dir });
+      assert.equal(r.code, 0, `${script}: ${r.stdout}${r.stderr}`);
+      return r.stdout;
+    };
+    const mount = () =>
+      sh(
+        `s3fs fuse ${mnt} -o url=${server.endpoint},use_path_request_style,sigv4,endpoint=us-east-1,` +
+          `passwd_file=${dir}/passwd,multipart_size=8,multipart_threshold=8,dbglevel=warn && mountpoint -q ${mnt}`,
+      );
+    let mounted = false;
+    try {
+      await s3.send(new CreateBucketCommand({ Bucket: "fuse" }));
+      await writeRandomFile(`${dir}/image.qcow2`, 20 * 1024 * 1024 + 3);
+      await mount();
+      mounted = true;
+      await sh(
+        `cp ${dir}/image.qcow2 ${mnt}/image.qcow2
+         printf 'first\\n' > ${mnt}/notes.txt
+         printf 'second\\n' >> ${mnt}/notes.txt
+         mkdir ${mnt}/iso
+         printf 'x' > ${mnt}/iso/tmp.iso
+         mv ${mnt}/iso/tmp.iso ${mnt}/iso/debian.iso
+         printf 'gone' > ${mnt}/gone.txt
+         rm ${mnt}/gone.txt`,
+      );
+      await sh(`fusermount -u ${mnt}`);
+      mounted = false;
+
+      const listed = await s3.send(new ListObjectsV2Command({ Bucket: "fuse" }));
+      assert.deepEqual((listed.Contents ?? []).map((o) => o.Key).sort(), [
+        "image.qcow2",
+        "iso/",
+        "iso/debian.iso",
+        "notes.txt",
+      ]);
+      const image = await s3.send(new HeadObjectCommand({ Bucket: "fuse", Key: "image.qcow2" }));
+      assert.match(image.ETag ?? "", /-[2-9]"$/, "a multipart upload");
+      assert.equal(image.Metadata?.mode, String(0o100644), "s3fs keeps the file mode in user metadata");
+      const notes = await s3.send(new GetObjectCommand({ Bucket: "fuse", Key: "notes.txt" }));
+      assert.equal(await notes.Body!.transformToString(), "first\nsecond\n");
+
+      await mount();
+      mounted = true;
+      await sh(`cmp ${dir}/image.qcow2 ${mnt}/image.qcow2 && test "$(cat ${mnt}/iso/debian.iso)" = x`);
+      assert.deepEqual((await sh(`ls ${mnt}`)).trim().split("\n"), ["image.qcow2", "iso", "notes.txt"]);
+    } finally {
+      if (mounted) await run("/bin/fusermount", ["-u", "-z", mnt]);
       s3.destroy();
     }
   });
