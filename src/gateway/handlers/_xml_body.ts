@@ -1,4 +1,5 @@
 /** Reading the small XML request bodies (bounded, verified like any payload). @module */
+import { concatBytes } from "../../bytes.ts";
 import { S3Error } from "../s3_errors.ts";
 import { parseXml, type XmlElement } from "../wire/xml.ts";
 import type { HeaderReader } from "../request_headers.ts";
@@ -18,8 +19,23 @@ export function requireBodyDigest(h: HeaderReader): void {
 export async function readXmlBody(
   ctx: RequestContext,
   rootName: string,
-  options: { checksumHeadersDescribeBody?: boolean; maxBytes?: number } = {},
+  options: XmlBodyOptions = {},
 ): Promise<XmlElement> {
+  const root = await readOptionalXmlBody(ctx, rootName, options);
+  if (root === undefined) throw new S3Error("MalformedXML", `Expected the root element ${rootName}`);
+  return root;
+}
+
+/**
+ * Like `readXmlBody`, for operations whose body is optional: undefined when the request has none. A request without
+ * `Content-Length` has an empty body, not a missing one (`curl -X PUT`), so it is told apart by reading it.
+ */
+export async function readOptionalXmlBody(
+  ctx: RequestContext,
+  rootName: string,
+  options: XmlBodyOptions = {},
+): Promise<XmlElement | undefined> {
+  if (ctx.req.body === null || ctx.headers.get("content-length") === "0") return undefined;
   const { maxBytes = ctx.limits.maxXmlBytes, ...payloadOptions } = options;
   const reader = ctx.payload(payloadOptions).stream.getReader();
   const chunks: Uint8Array[] = [];
@@ -34,18 +50,18 @@ export async function readXmlBody(
     }
     chunks.push(value);
   }
-  const bytes = new Uint8Array(size);
-  let off = 0;
-  for (const c of chunks) {
-    bytes.set(c, off);
-    off += c.byteLength;
-  }
+  if (size === 0) return undefined;
   let root: XmlElement;
   try {
-    root = parseXml(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
+    root = parseXml(new TextDecoder("utf-8", { fatal: true }).decode(concatBytes(chunks)));
   } catch (err) {
     throw new S3Error("MalformedXML", err instanceof Error ? err.message : undefined);
   }
   if (root.name !== rootName) throw new S3Error("MalformedXML", `Expected the root element ${rootName}`);
   return root;
+}
+
+interface XmlBodyOptions {
+  checksumHeadersDescribeBody?: boolean;
+  maxBytes?: number;
 }

@@ -13,7 +13,7 @@ import { bucketOf, objectOf, type RequestContext, requireAccess, requireAdmin } 
 import { emptyResponse, OWNER } from "./_respond.ts";
 import { versionHeaders } from "./_version.ts";
 import { aclNotSupported, refuseAclGrants } from "./_write_features.ts";
-import { readXmlBody } from "./_xml_body.ts";
+import { readOptionalXmlBody } from "./_xml_body.ts";
 
 /** A grant of full control to the owner, and nothing else. */
 function isOwnerFullControl(grant: XmlElement): boolean {
@@ -25,14 +25,13 @@ function isOwnerFullControl(grant: XmlElement): boolean {
 /** Refuses any ACL but the owner's full control, given as a header or as a body. */
 async function requireOwnerOnlyAcl(ctx: RequestContext): Promise<void> {
   refuseAclGrants(ctx.headers);
-  const hasBody = ctx.req.body !== null && ctx.headers.get("content-length") !== "0";
-  if (!hasBody) {
+  const policy = await readOptionalXmlBody(ctx, "AccessControlPolicy");
+  if (policy === undefined) {
     if (ctx.headers.get("x-amz-acl") === null) {
       throw new S3Error("MissingSecurityHeader", "An ACL is required: x-amz-acl or an AccessControlPolicy body");
     }
     return;
   }
-  const policy = await readXmlBody(ctx, "AccessControlPolicy");
   const grants = childrenNamed(policy, "AccessControlList").flatMap((list) => childrenNamed(list, "Grant"));
   if (grants.length === 0 || !grants.every(isOwnerFullControl)) throw aclNotSupported();
 }

@@ -7,18 +7,14 @@
 import { S3Error } from "../s3_errors.ts";
 import { bucketOf, type RequestContext, requireAdmin } from "./_context.ts";
 import { emptyResponse } from "./_respond.ts";
-import { readXmlBody } from "./_xml_body.ts";
+import { readOptionalXmlBody } from "./_xml_body.ts";
 import { refuseAclGrants } from "./_write_features.ts";
 
 export async function createBucket(ctx: RequestContext): Promise<Response> {
   const bucket = bucketOf(ctx);
   requireAdmin(ctx);
   refuseAclGrants(ctx.headers);
-  const length = ctx.headers.get("content-length");
-  const hasBody = ctx.req.body !== null && length !== "0";
-  if (hasBody) {
-    await readXmlBody(ctx, "CreateBucketConfiguration");
-  }
+  await readOptionalXmlBody(ctx, "CreateBucketConfiguration");
   const objectLock = ctx.headers.get("x-amz-bucket-object-lock-enabled")?.toLowerCase() === "true";
   if (objectLock && !ctx.store.capabilities.objectLock) {
     throw new S3Error("NotImplemented", "Object Lock is not available on this backend");
