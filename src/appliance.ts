@@ -20,6 +20,7 @@ import { type BackendRecord, listBackends, type SecretSealer } from "./db/repos/
 import { getSetting, SETTING } from "./db/repos/settings.ts";
 import { createEventBus, type EventBus, type OperationEvent } from "./events/mod.ts";
 import { type RunningHttpServer, serveHttp } from "./http_server.ts";
+import { certificateMetrics, loadTlsCertificate } from "./tls.ts";
 import type { CredentialStore, Gateway } from "./gateway/mod.ts";
 import type { AccessKeyStore } from "./db/repos/access_keys.ts";
 import type { Logger } from "./log.ts";
@@ -81,6 +82,7 @@ export async function createAppliance(config: ServeConfig, parts: ApplianceParts
   }
 
   async function start(): Promise<Appliance> {
+    const s3Tls = config.s3Tls ? await loadTlsCertificate("s3", config.s3Tls, logger) : undefined;
     await migrateDb(handle);
     const db = handle.db;
     const sealer = await parts.sealer(dataDir);
@@ -148,6 +150,7 @@ export async function createAppliance(config: ServeConfig, parts: ApplianceParts
         [
           gateway.metrics(),
           capacityMetrics(backendCapacities(backends, logger)),
+          certificateMetrics(s3Tls ? [{ name: "s3", info: s3Tls.info }] : []),
           ...running.map((s) => s.metrics?.() ?? ""),
         ].filter((t) => t).join("\n"),
       publicConfig: async () => ({
@@ -157,6 +160,7 @@ export async function createAppliance(config: ServeConfig, parts: ApplianceParts
         defaultBucket: await getSetting(db, SETTING.defaultBucket),
         addresses,
         services: enabled,
+        ...(s3Tls ? { s3Certificate: s3Tls.info } : {}),
       }),
     });
     const apiServer = serveHttp("api", config.listen.api, (req) => api.fetch(req), logger);
@@ -166,10 +170,12 @@ export async function createAppliance(config: ServeConfig, parts: ApplianceParts
       config.listen.s3,
       (req, info) => gateway.fetch(req, { remoteAddr: info.remoteAddr.hostname }),
       logger,
+      s3Tls ? { tls: s3Tls } : {},
     );
     servers.push(s3Server);
     addresses.api = formatListenAddress(apiServer.address);
     addresses.s3 = formatListenAddress(s3Server.address);
+    addresses.s3Url = `${s3Tls ? "https" : "http"}://${addresses.s3}`;
     await writeListenFile(dataDir, addresses);
 
     for (const factory of parts.services) {

@@ -6,6 +6,7 @@
  */
 import { parseArgs } from "node:util";
 import { AppError } from "./errors.ts";
+import type { TlsFiles } from "./tls.ts";
 
 export interface ListenAddress {
   hostname: string;
@@ -25,6 +26,8 @@ export interface ServeConfig {
   integrityAnchor?: { backend?: string; bucket: string; prefix: string };
   /** Journal successful reads (GET, HEAD, listings) too; default off (failures and denials always are). */
   integrityJournalReads?: boolean;
+  /** Serve the S3 gateway over HTTPS with this certificate and key (PEM files); plain HTTP when undefined. */
+  s3Tls?: TlsFiles;
 }
 
 export type Env = Record<string, string | undefined>;
@@ -46,6 +49,8 @@ const SERVE_FLAGS = {
   "db-url": "S3PLUGIN_DB_URL",
   "integrity-anchor": "S3PLUGIN_INTEGRITY_ANCHOR",
   "integrity-journal-reads": "S3PLUGIN_INTEGRITY_JOURNAL_READS",
+  "s3-tls-cert": "S3PLUGIN_S3_TLS_CERT",
+  "s3-tls-key": "S3PLUGIN_S3_TLS_KEY",
 } as const;
 
 function configError(message: string): AppError {
@@ -112,6 +117,14 @@ export function parseServeConfig(args: string[], env: Env): ServeConfig {
     }
     config.integrityJournalReads = reads === "true";
   }
+  const certFile = pick("s3-tls-cert");
+  const keyFile = pick("s3-tls-key");
+  if ((certFile === undefined) !== (keyFile === undefined)) {
+    throw configError(
+      "HTTPS for the S3 gateway needs both --s3-tls-cert/S3PLUGIN_S3_TLS_CERT and --s3-tls-key/S3PLUGIN_S3_TLS_KEY",
+    );
+  }
+  if (certFile !== undefined && keyFile !== undefined) config.s3Tls = { certFile, keyFile };
   const token = env.S3PLUGIN_DB_AUTH_TOKEN;
   if (token) config.dbAuthToken = token;
   return config;

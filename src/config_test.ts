@@ -85,3 +85,14 @@ Deno.test("parseServeConfig() reads whether integrity journals successful reads"
   assert.equal(parseServeConfig(["--integrity-journal-reads=false"], env).integrityJournalReads, false);
   rejects(() => parseServeConfig([], { S3PLUGIN_INTEGRITY_JOURNAL_READS: "yes" }), /JOURNAL_READS.*true or false/);
 });
+
+Deno.test("parseServeConfig() reads the S3 gateway's TLS certificate and key, both or neither", () => {
+  assert.deepEqual(
+    parseServeConfig(["--s3-tls-cert", "/etc/s3plugin/tls.crt"], { S3PLUGIN_S3_TLS_KEY: "/etc/s3plugin/tls.key" })
+      .s3Tls,
+    { certFile: "/etc/s3plugin/tls.crt", keyFile: "/etc/s3plugin/tls.key" },
+  );
+  assert.equal(parseServeConfig([], {}).s3Tls, undefined);
+  rejects(() => parseServeConfig(["--s3-tls-cert", "/x.crt"], {}), /needs both --s3-tls-cert.* and --s3-tls-key/);
+  rejects(() => parseServeConfig([], { S3PLUGIN_S3_TLS_KEY: "/x.key" }), /needs both/);
+});

@@ -30,6 +30,7 @@ export function serveHttp(
   address: ListenAddress,
   handler: Handler,
   logger: Logger,
+  options: { tls?: { cert: string; key: string } } = {},
 ): RunningHttpServer {
   // Deno's own shutdown cuts request bodies that are still arriving, so requests are drained here first:
   // new ones get 503, running handlers (which consume their bodies) finish, then the server shuts down.
@@ -52,6 +53,7 @@ export function serveHttp(
     server = Deno.serve({
       hostname: address.hostname,
       port: address.port,
+      ...(options.tls ? { cert: options.tls.cert, key: options.tls.key } : {}),
       onListen: () => {},
       onError: (err) => {
         if (!(err instanceof ReportedBodyFailure)) {
@@ -67,7 +69,7 @@ export function serveHttp(
     });
   }
   const bound = { hostname: server.addr.hostname, port: server.addr.port };
-  logger.info(`${name} listening`, { address: formatListenAddress(bound) });
+  logger.info(`${name} listening`, { address: formatListenAddress(bound), tls: options.tls !== undefined });
   return {
     address: bound,
     async stop(graceMs) {

@@ -35,6 +35,9 @@ Commands:
                                     (S3PLUGIN_INTEGRITY_ANCHOR, default s3plugin-integrity on the default backend)
               --integrity-journal-reads true|false
                                     (S3PLUGIN_INTEGRITY_JOURNAL_READS, default false)
+              --s3-tls-cert FILE --s3-tls-key FILE
+                                    (S3PLUGIN_S3_TLS_CERT, S3PLUGIN_S3_TLS_KEY: PEM files; the S3 gateway speaks
+                                    HTTPS with them, plain HTTP without)
   tui         terminal UI of a running appliance
   ${Object.keys(CLI_MODULES).sort().join(", ")}
               manage a running appliance through its API

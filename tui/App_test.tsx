@@ -25,8 +25,8 @@ async function type(stdin: { write(s: string): void }, text: string) {
   }
 }
 
-async function setup() {
-  const api = await createTestApi();
+async function setup(config?: Record<string, unknown>) {
+  const api = await createTestApi(config ? { config } : {});
   api.status.push({ name: "sync", ready: true });
   const ui = render(<App client={api.client} title="test" />);
   return {
@@ -70,6 +70,21 @@ Deno.test("TUI health screen shows each fs backend's free space and when writes 
   } finally {
     await close();
     await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("TUI health screen shows the S3 gateway's TLS certificate: its fingerprint to pin, and its end", async () => {
+  const fingerprintSha256 = Array.from({ length: 32 }, (_, i) => (i * 7 % 256).toString(16).padStart(2, "0")).join(":")
+    .toUpperCase();
+  const { ui, close } = await setup({
+    s3Certificate: { fingerprintSha256, subject: "CN=appliance", notAfter: "2099-01-31T12:00:00.000Z" },
+  });
+  try {
+    const frame = await until(ui.lastFrame, /S3 TLS certificate/);
+    assert.match(frame, /S3 TLS certificate CN=appliance, valid until 2099-01-31, SHA-256:\n/);
+    assert.match(frame, new RegExp(`\n${fingerprintSha256}\n`));
+  } finally {
+    await close();
   }
 });
 

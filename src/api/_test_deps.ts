@@ -21,7 +21,9 @@ import { createApiClient } from "./client.ts";
 import type { ServiceStatus } from "./deps.ts";
 import { createApi } from "./mod.ts";
 
-export async function createTestApi(options: { services?: RunningService[] } = {}) {
+export async function createTestApi(
+  options: { services?: RunningService[]; config?: Record<string, unknown> } = {},
+) {
   const handle = createDb(":memory:");
   await migrateDb(handle);
   const clock = fakeClock();
@@ -52,7 +54,7 @@ export async function createTestApi(options: { services?: RunningService[] } = {
     services: () => services,
     serviceStatus: () => status,
     metrics: () => "# TYPE test_metric counter\ntest_metric 1\n",
-    publicConfig: () => Promise.resolve({ dataDir: "/nonexistent" }),
+    publicConfig: () => Promise.resolve({ dataDir: "/nonexistent", ...options.config }),
   });
   const { token } = await createApiToken(db, clock, "test");
   const client = createApiClient({ url: "http://api.test", token, fetch: (req) => app.fetch(req) });

@@ -96,7 +96,7 @@ export async function startAppliance(
   try {
     const listen = await waitFor("listen.json", async () => {
       const l = JSON.parse(await Deno.readTextFile(join(dataDir, "listen.json")));
-      return l.api && l.s3 ? l as { api: string; s3: string } : undefined;
+      return l.api && l.s3Url ? l as { api: string; s3Url: string } : undefined;
     }, () => exited);
     const api = `http://${listen.api}`;
     await waitFor("health 200", async () => {
@@ -109,7 +109,7 @@ export async function startAppliance(
       dataDir,
       pid: child.pid,
       api,
-      s3: `http://${listen.s3}`,
+      s3: listen.s3Url,
       creds,
       stdout: () => out,
       exited: status,

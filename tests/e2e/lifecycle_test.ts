@@ -12,6 +12,7 @@ Deno.test("first start: data dir, credentials file mode 0600 printed once, liste
     assert.ok(app.stdout().includes(app.creds.secretAccessKey), "credentials are printed at first start");
     const listen = JSON.parse(await Deno.readTextFile(`${app.dataDir}/listen.json`));
     assert.equal(`http://${listen.api}`, app.api);
+    assert.equal(listen.s3Url, `http://${listen.s3}`);
     assert.equal(await app.stop(), 0);
 
     const again = await startAppliance({ dataDir: app.dataDir });

@@ -1,10 +1,12 @@
 /**
- * Health of the appliance: overall status, database, each service, and the free space of the backends that have it.
+ * Health of the appliance: overall status, database, each service, the free space of the backends that have it, and
+ * the S3 gateway's TLS certificate (its fingerprint, for clients that pin it, and its end).
  *
  * @module
  */
 import { Box, Text, useInput } from "ink";
 import type { HealthView } from "../../src/api/client.ts";
+import type { CertificateInfo } from "../../src/tls.ts";
 import { useData } from "../hooks/use_data.ts";
 import type { ScreenProps } from "./screen_props.ts";
 
@@ -29,6 +31,7 @@ export function HealthScreen({ client }: ScreenProps) {
       <Text>Database: {h.database ? "ok" : "unreachable"}</Text>
       {h.services.map((s) => <Text key={s.name}>{s.ready ? "✔" : "…"} {s.name}</Text>)}
       {h.storage.map((s) => <StorageLine key={s.backend} {...s} />)}
+      {config.value?.s3Certificate ? <CertificateLine {...config.value.s3Certificate as CertificateInfo} /> : null}
       {Object.entries(addresses).map(([k, v]) => <Text key={k} dimColor>{k}: {v}</Text>)}
       <Box marginTop={1}>
         <Text dimColor>r refresh</Text>
@@ -60,5 +63,24 @@ function StorageLine(s: HealthView["storage"][number]) {
       </Text>
       {refusing ? " (full: writes refused)" : ""} <Text dimColor>({formatBytes(s.minFreeBytes)} kept free)</Text>
     </Text>
+  );
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** The fingerprint has a line of its own, so that it can be copied whole (e.g. for the PVE plugin's `fingerprint`). */
+function CertificateLine(c: CertificateInfo) {
+  const daysLeft = (Date.parse(c.notAfter) - Date.now()) / DAY_MS;
+  return (
+    <Box flexDirection="column">
+      <Text>
+        S3 TLS certificate {c.subject},{" "}
+        <Text color={daysLeft < 0 ? "red" : daysLeft < 30 ? "yellow" : undefined}>
+          {daysLeft < 0 ? "expired" : "valid until"} {c.notAfter.slice(0, 10)}
+        </Text>
+        , SHA-256:
+      </Text>
+      <Text>{c.fingerprintSha256}</Text>
+    </Box>
   );
 }

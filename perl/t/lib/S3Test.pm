@@ -158,12 +158,14 @@ sub start_rgw {
     die "RGW could not be started or reused within 3 minutes:\n$last_err";
 }
 
-# The appliance gateway (src/main.ts serve), once it exists.
+# The appliance gateway (src/main.ts serve); with tls => [cert, key] (PEM files) it speaks HTTPS.
 sub start_gateway {
+    my (%opts) = @_;
     my $dir = tempdir('s3plugin-gw-XXXXXX', TMPDIR => 1, CLEANUP => 1);
     my $pid = fork() // die "fork: $!";
     if (!$pid) {
         chdir($ROOT);
+        @ENV{qw(S3PLUGIN_S3_TLS_CERT S3PLUGIN_S3_TLS_KEY)} = @{ $opts{tls} } if $opts{tls};
         open(STDOUT, '>', "$dir/stdout.log");
         open(STDERR, '>', "$dir/stderr.log");
         exec(deno_bin(), 'run', '-A', 'src/main.ts', 'serve', '--data-dir', "$dir/data",
@@ -228,55 +230,6 @@ sub make_certs {
         ca => "$dir/ca.pem", server => ["$dir/server.pem", "$dir/server.key"],
         self => ["$dir/self.pem", "$dir/self.key"], fingerprint => \%fp,
     };
-}
-
-# A TLS front (IO::Socket::SSL) on 127.0.0.1:0 that relays each connection to the plain
-# 127.0.0.1:$backend. Returns { port, stop }.
-sub start_tls_proxy {
-    my ($backend, $cert, $key) = @_;
-    require IO::Socket::SSL;
-    require IO::Select;
-    my $srv = IO::Socket::SSL->new(Listen => 16, LocalAddr => '127.0.0.1', LocalPort => 0,
-        ReuseAddr => 1, SSL_server => 1, SSL_cert_file => $cert, SSL_key_file => $key)
-        or die "TLS listen: " . IO::Socket::SSL::errstr();
-    my $port = $srv->sockport;
-    my $pid = fork() // die "fork: $!";
-    if (!$pid) {
-        $SIG{CHLD} = 'IGNORE';
-        $SIG{PIPE} = 'IGNORE'; # clients that refuse the certificate hang up mid-handshake
-        while (1) {
-            my $c = $srv->accept or next; # failed handshakes (refused certificates) end here
-            my $h = fork() // next;
-            if ($h) {
-                $c->close(SSL_no_shutdown => 1); # the relay child owns the TLS session
-                next;
-            }
-            _relay($c, $backend);
-            POSIX::_exit(0);
-        }
-    }
-    close($srv);
-    return { port => $port, pid => $pid, stop => sub { stop_pid($pid, 2) } };
-}
-
-sub _relay {
-    my ($c, $backend) = @_;
-    my $b = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $backend) or return;
-    my $sel = IO::Select->new($c, $b);
-    while (my @ready = $sel->can_read(60)) {
-        for my $from (@ready) {
-            my $to = $from == $c ? $b : $c;
-            do {
-                my $n = sysread($from, my $buf, 65536);
-                return if !$n;
-                my $off = 0;
-                while ($off < $n) {
-                    my $w = syswrite($to, $buf, $n - $off, $off) // return;
-                    $off += $w;
-                }
-            } while ($from == $c && $c->pending);
-        }
-    }
 }
 
 1;

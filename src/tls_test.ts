@@ -1,0 +1,82 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { withTempDir } from "./_testing/temp_dir.ts";
+import { AppError } from "./errors.ts";
+import { createLogger } from "./log.ts";
+import { certificateMetrics, loadTlsCertificate } from "./tls.ts";
+
+/** A self-signed certificate valid for `days`, made by openssl, with its key (mode 0600). */
+async function openssl(dir: string, name: string, days: number): Promise<{ certFile: string; keyFile: string }> {
+  const certFile = join(dir, `${name}.crt`);
+  const keyFile = join(dir, `${name}.key`);
+  const out = await new Deno.Command("openssl", {
+    args: ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", keyFile, "-out", certFile, "-days", String(days)]
+      .concat(["-subj", `/CN=${name}`]),
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  assert.ok(out.success, new TextDecoder().decode(out.stderr));
+  await Deno.chmod(keyFile, 0o600);
+  return { certFile, keyFile };
+}
+
+function capture() {
+  const lines: Record<string, unknown>[] = [];
+  return { lines, logger: createLogger({ write: (line) => lines.push(JSON.parse(line)) }) };
+}
+
+Deno.test("loadTlsCertificate(): the PEMs and what clients may know of them; no warning for a key of mode 0600 valid a year", async () => {
+  await withTempDir("tls-test-", async (dir) => {
+    const files = await openssl(dir, "appliance", 365);
+    const { lines, logger } = capture();
+    const loaded = await loadTlsCertificate("s3", files, logger);
+    assert.equal(loaded.cert, await Deno.readTextFile(files.certFile));
+    assert.equal(loaded.key, await Deno.readTextFile(files.keyFile));
+    assert.equal(loaded.info.subject, "CN=appliance");
+    assert.match(loaded.info.fingerprintSha256, /^([0-9A-F]{2}:){31}[0-9A-F]{2}$/);
+    assert.equal(loaded.info.subjectAltName, undefined);
+    assert.deepEqual(lines, []);
+    assert.equal(
+      certificateMetrics([{ name: "s3", info: loaded.info }]).split("\n")[2],
+      `s3plugin_tls_certificate_not_after_seconds{listener="s3"} ${Date.parse(loaded.info.notAfter) / 1000}`,
+    );
+    assert.equal(certificateMetrics([]), "");
+  });
+});
+
+Deno.test("loadTlsCertificate(): warns of a key others can read and of a certificate near its end or past it", async () => {
+  await withTempDir("tls-test-", async (dir) => {
+    const soon = await openssl(dir, "soon", 10);
+    await Deno.chmod(soon.keyFile, 0o644);
+    const { lines, logger } = capture();
+    await loadTlsCertificate("s3", soon, logger);
+    assert.deepEqual(lines.map((l) => [l.level, l.msg]), [
+      ["warn", "s3: the TLS key can be read by other users; chmod 600 it"],
+      ["warn", "s3: the TLS certificate expires in 9 days"],
+    ]);
+    assert.equal(lines[0]!.mode, "644");
+
+    const expired = capture();
+    await loadTlsCertificate("s3", soon, expired.logger, new Date(Date.now() + 11 * 86_400_000));
+    assert.equal(expired.lines.at(-1)!.msg, "s3: the TLS certificate has expired; clients will refuse it");
+  });
+});
+
+Deno.test("loadTlsCertificate(): refuses a missing file, a non-PEM certificate or key, and another certificate's key", async () => {
+  await withTempDir("tls-test-", async (dir) => {
+    const one = await openssl(dir, "one", 30);
+    const other = await openssl(dir, "other", 30);
+    await Deno.writeTextFile(join(dir, "junk.pem"), "-----BEGIN NOTHING-----\n");
+    const { logger } = capture();
+    const refused = async (files: { certFile: string; keyFile: string }, pattern: RegExp) =>
+      await assert.rejects(
+        loadTlsCertificate("s3", files, logger),
+        (err) => err instanceof AppError && err.code === "InvalidArgument" && pattern.test(err.message),
+      );
+    await refused({ ...one, certFile: join(dir, "none.crt") }, /^Cannot read the s3 TLS certificate .*none\.crt: /);
+    await refused({ ...one, keyFile: join(dir, "none.key") }, /^Cannot read the s3 TLS key .*none\.key: /);
+    await refused({ ...one, certFile: join(dir, "junk.pem") }, /junk\.pem is not a PEM certificate$/);
+    await refused({ ...one, keyFile: join(dir, "junk.pem") }, /junk\.pem is not a PEM private key$/);
+    await refused({ ...one, keyFile: other.keyFile }, /other\.key does not belong to the certificate .*one\.crt$/);
+  });
+});

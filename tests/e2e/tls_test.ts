@@ -1,0 +1,114 @@
+// The S3 gateway over HTTPS (--s3-tls-cert/--s3-tls-key), with certificates made by openssl: real clients that trust
+// the certificate through their own TLS stacks (the AWS CLI's Python/OpenSSL, curl), one that does not, and the
+// start refused, with the file named, for a key that is not the certificate's.
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { aws, run, sha256File, startAppliance, withAppliance, writeTestFile } from "./_appliance.ts";
+
+const MAIN = new URL("../../src/main.ts", import.meta.url).pathname;
+
+/** A self-signed P-256 certificate for 127.0.0.1 and localhost, as an admin makes one with openssl. */
+async function makeCertificate(dir: string, name: string): Promise<{ cert: string; key: string }> {
+  const cert = join(dir, `${name}.crt`);
+  const key = join(dir, `${name}.key`);
+  await run("/usr/bin/openssl", [
+    "req",
+    "-x509",
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:P-256",
+    "-nodes",
+    "-keyout",
+    key,
+    "-out",
+    cert,
+    "-days",
+    "400",
+    "-subj",
+    `/CN=${name}`,
+    "-addext",
+    "subjectAltName=IP:127.0.0.1,DNS:localhost",
+  ]);
+  await Deno.chmod(key, 0o600);
+  return { cert, key };
+}
+
+async function fingerprint(cert: string): Promise<string> {
+  const { stdout } = await run("/usr/bin/openssl", ["x509", "-in", cert, "-noout", "-fingerprint", "-sha256"]);
+  return stdout.trim().split("=")[1]!;
+}
+
+Deno.test("HTTPS gateway: aws s3 cp up and down and curl with the CA bundle, refused without it; /config and /metrics show the certificate", async () => {
+  const certDir = await Deno.makeTempDir({ prefix: "s3plugin-tls-" });
+  try {
+    const { cert, key } = await makeCertificate(certDir, "appliance");
+    await withAppliance(async (app, scratch) => {
+      assert.match(app.s3, /^https:\/\/127\.0\.0\.1:\d+$/);
+      const file = join(scratch, "up.bin");
+      await writeTestFile(file, 20 * 1024 * 1024 + 7); // a multipart upload with the CLI's defaults
+      const bucket = `s3://${app.creds.bucket}`;
+      await aws(app, scratch, ["--ca-bundle", cert, "s3", "cp", file, `${bucket}/tls/up.bin`]);
+      await aws(app, scratch, ["--ca-bundle", cert, "s3", "cp", `${bucket}/tls/up.bin`, join(scratch, "down.bin")]);
+      assert.equal(await sha256File(join(scratch, "down.bin")), await sha256File(file));
+
+      const untrusted = await aws(app, scratch, ["s3", "ls", bucket], { allowFailure: true });
+      assert.notEqual(untrusted.code, 0);
+      assert.match(untrusted.stderr, /SSL.*CERTIFICATE_VERIFY_FAILED|certificate verify failed/i);
+
+      // curl (OpenSSL) reaches the gateway, which answers an unsigned request as S3 does.
+      const anonymous = await run("/usr/bin/curl", ["-sS", "--cacert", cert, `${app.s3}/${app.creds.bucket}`]);
+      assert.match(anonymous.stdout, /<Code>AccessDenied<\/Code>/);
+      // Plain HTTP on the HTTPS port gets no S3 answer.
+      await assert.rejects(fetch(app.s3.replace("https:", "http:")).then((r) => r.text()));
+
+      const api = (path: string) =>
+        fetch(`${app.api}${path}`, { headers: { authorization: `Bearer ${app.creds.apiToken}` } });
+      const config = await (await api("/api/v1/config")).json();
+      assert.equal(config.addresses.s3Url, app.s3);
+      assert.equal(config.s3Certificate.fingerprintSha256, await fingerprint(cert));
+      assert.equal(config.s3Certificate.subjectAltName, "IP Address:127.0.0.1, DNS:localhost");
+      const notAfter = Date.parse(config.s3Certificate.notAfter) / 1000;
+      assert.ok(notAfter > Date.now() / 1000 + 399 * 86400, config.s3Certificate.notAfter);
+      const metrics = await (await api("/metrics")).text();
+      assert.match(metrics, new RegExp(`s3plugin_tls_certificate_not_after_seconds\\{listener="s3"\\} ${notAfter}\\n`));
+    }, { env: { S3PLUGIN_S3_TLS_CERT: cert, S3PLUGIN_S3_TLS_KEY: key } });
+  } finally {
+    await Deno.remove(certDir, { recursive: true });
+  }
+});
+
+Deno.test("HTTPS gateway: a key that is not the certificate's, or a missing file, stops the start with the file named", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "s3plugin-tls-" });
+  try {
+    const one = await makeCertificate(dir, "one");
+    const other = await makeCertificate(dir, "other");
+    const cases: [Record<string, string>, RegExp][] = [
+      [{ S3PLUGIN_S3_TLS_CERT: one.cert, S3PLUGIN_S3_TLS_KEY: other.key }, /TLS key .*other\.key does not belong to/],
+      [{ S3PLUGIN_S3_TLS_CERT: join(dir, "missing.crt"), S3PLUGIN_S3_TLS_KEY: one.key }, /Cannot read .*missing\.crt/],
+      [{ S3PLUGIN_S3_TLS_CERT: one.key, S3PLUGIN_S3_TLS_KEY: one.key }, /one\.key is not a PEM certificate/],
+      [{ S3PLUGIN_S3_TLS_CERT: one.cert }, /needs both --s3-tls-cert/],
+    ];
+    for (const [env, message] of cases) {
+      const child = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", MAIN, "serve", "--data-dir", join(dir, "data"), "--api-listen", "127.0.0.1:0"],
+        env: { ...env, S3PLUGIN_S3_LISTEN: "127.0.0.1:0", S3PLUGIN_ISCSI_LISTEN: "127.0.0.1:0" },
+        stdout: "null",
+        stderr: "piped",
+      }).output();
+      const stderr = new TextDecoder().decode(child.stderr);
+      assert.equal(child.code, 1, stderr);
+      assert.match(stderr, message);
+    }
+    // The same certificate with its own key starts.
+    const app = await startAppliance({ env: { S3PLUGIN_S3_TLS_CERT: one.cert, S3PLUGIN_S3_TLS_KEY: one.key } });
+    try {
+      assert.match(app.s3, /^https:/);
+    } finally {
+      assert.equal(await app.stop(), 0);
+      await Deno.remove(app.dataDir, { recursive: true });
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
