@@ -38,6 +38,10 @@ async function withGateway(fn: (server: TestServer, dir: string) => Promise<void
   }
 }
 
+function sdkClient(server: TestServer): S3Client {
+  return new S3Client({ endpoint: server.endpoint, region: "us-east-1", forcePathStyle: true, credentials: ADMIN });
+}
+
 function pattern(size: number): Uint8Array {
   return Uint8Array.from({ length: size }, (_, i) => (i * 131 + (i >> 12)) & 0xff);
 }
@@ -122,12 +126,7 @@ Deno.test("rclone: copy a directory tree up and back, check sizes and hashes, pu
 
 Deno.test("curl -F: a presigned POST form sent by curl's own multipart encoder is stored, in bytes and headers", async () => {
   await withGateway(async (server, dir) => {
-    const s3 = new S3Client({
-      endpoint: server.endpoint,
-      region: "us-east-1",
-      forcePathStyle: true,
-      credentials: ADMIN,
-    });
+    const s3 = sdkClient(server);
     try {
       await s3.send(new CreateBucketCommand({ Bucket: "curl" }));
       const { url, fields } = await createPresignedPost(s3, {
@@ -288,12 +287,7 @@ Deno.test("restic (minio-go, chunk-signed uploads): init, backup, check --read-d
 
 Deno.test("s3fs (FUSE mount): multipart write, rename by copy, append, mkdir, rm; objects and bytes seen again after a remount", async () => {
   await withGateway(async (server, dir) => {
-    const s3 = new S3Client({
-      endpoint: server.endpoint,
-      region: "us-east-1",
-      forcePathStyle: true,
-      credentials: ADMIN,
-    });
+    const s3 = sdkClient(server);
     const mnt = `${dir}/mnt`;
     await Deno.mkdir(mnt);
     await Deno.writeTextFile(`${dir}/passwd`, `${ADMIN.accessKeyId}:${ADMIN.secretAccessKey}\n`, { mode: 0o600 });
