@@ -64,7 +64,7 @@ async function handleRequest(
   const time = deps.clock.now();
   const ids = deps.requestIds();
   const url = new URL(req.url);
-  const { reader: headers, bytes: headerBytes } = readHeaders(req.headers);
+  const { reader: headers, bytes: headerBytes } = readHeaders(req.headers, url.host);
   const head = { method: req.method, headers };
   const route = resolveRoute(head, url, deps.virtualHostDomain);
   const draft: EventDraft = {};

@@ -21,8 +21,12 @@ export interface RequestHead {
   headers: HeaderReader;
 }
 
-/** Copies `headers` into a lookup by lower-case name, and sums their size (names, values, `: ` and CRLF). */
-export function readHeaders(headers: Headers): { reader: HeaderReader; bytes: number } {
+/**
+ * Copies `headers` into a lookup by lower-case name, and sums their size (names, values, `: ` and CRLF). An HTTP/2
+ * request has no `Host` header: its `:authority` (the host of the request's URL, `authority`) stands in for it, as
+ * SigV4 signs it under that name.
+ */
+export function readHeaders(headers: Headers, authority: string): { reader: HeaderReader; bytes: number } {
   const values = new Map<string, string>();
   let bytes = 0;
   // forEach, not for…of: Deno's Headers iterator costs ~20× more per request. Names arrive lower-case, and
@@ -31,6 +35,7 @@ export function readHeaders(headers: Headers): { reader: HeaderReader; bytes: nu
     bytes += name.length + value.length + 4;
     values.set(name, value);
   });
+  if (!values.has("host")) values.set("host", authority);
   return { reader: mapReader(values), bytes };
 }
 

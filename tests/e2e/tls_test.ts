@@ -1,6 +1,7 @@
 // The S3 gateway over HTTPS (--s3-tls-cert/--s3-tls-key), with certificates made by openssl: real clients that trust
-// the certificate through their own TLS stacks (the AWS CLI's Python/OpenSSL, curl), one that does not, and the
-// start refused, with the file named, for a key that is not the certificate's.
+// the certificate through their own TLS stacks (the AWS CLI's Python/OpenSSL over HTTP/1.1; curl and rclone's Go
+// over HTTP/2), one that does not, and the start refused, with the file named, for a key that is not the
+// certificate's.
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { aws, run, sha256File, startAppliance, withAppliance, writeTestFile } from "./_appliance.ts";
@@ -39,7 +40,7 @@ async function fingerprint(cert: string): Promise<string> {
   return stdout.trim().split("=")[1]!;
 }
 
-Deno.test("HTTPS gateway: aws s3 cp up and down and curl with the CA bundle, refused without it; /config and /metrics show the certificate", async () => {
+Deno.test("HTTPS gateway: aws s3 cp (HTTP/1.1), curl and rclone (HTTP/2) trust it by its CA bundle, the CLI refuses it without; /config and /metrics show the certificate", async () => {
   const certDir = await Deno.makeTempDir({ prefix: "s3plugin-tls-" });
   try {
     const { cert, key } = await makeCertificate(certDir, "appliance");
@@ -59,6 +60,50 @@ Deno.test("HTTPS gateway: aws s3 cp up and down and curl with the CA bundle, ref
       // curl (OpenSSL) reaches the gateway, which answers an unsigned request as S3 does.
       const anonymous = await run("/usr/bin/curl", ["-sS", "--cacert", cert, `${app.s3}/${app.creds.bucket}`]);
       assert.match(anonymous.stdout, /<Code>AccessDenied<\/Code>/);
+
+      // Over TLS curl and Go's HTTP client speak HTTP/2, whose requests carry no Host header (its :authority
+      // is what they sign as the host).
+      const curl = (...args: string[]) =>
+        run("/usr/bin/curl", [
+          "-sS",
+          "--cacert",
+          cert,
+          "--aws-sigv4",
+          "aws:amz:us-east-1:s3",
+          "--user",
+          `${app.creds.accessKeyId}:${app.creds.secretAccessKey}`,
+          "-H",
+          "x-amz-content-sha256: UNSIGNED-PAYLOAD",
+          "-w",
+          "%{http_version} %{http_code}",
+          ...args,
+        ]);
+      const put = await curl("-T", file, "-o", "/dev/null", `${app.s3}/${app.creds.bucket}/tls/h2.bin`);
+      assert.equal(put.stdout, "2 200", put.stderr);
+      const get = await curl("-o", join(scratch, "h2.bin"), `${app.s3}/${app.creds.bucket}/tls/h2.bin`);
+      assert.equal(get.stdout, "2 200", get.stderr);
+      assert.equal(await sha256File(join(scratch, "h2.bin")), await sha256File(file));
+      const src = join(scratch, "tree");
+      await Deno.mkdir(join(src, "sub"), { recursive: true });
+      await writeTestFile(join(src, "sub", "parts.bin"), 12 * 1024 * 1024);
+      await Deno.writeTextFile(join(src, "small.txt"), "over HTTP/2");
+      const rcloneEnv = {
+        HOME: scratch,
+        RCLONE_CONFIG: join(scratch, "rclone.conf"),
+        RCLONE_CONFIG_GW_TYPE: "s3",
+        RCLONE_CONFIG_GW_PROVIDER: "Other",
+        RCLONE_CONFIG_GW_ENDPOINT: app.s3,
+        RCLONE_CONFIG_GW_ACCESS_KEY_ID: app.creds.accessKeyId,
+        RCLONE_CONFIG_GW_SECRET_ACCESS_KEY: app.creds.secretAccessKey,
+        RCLONE_CONFIG_GW_REGION: "us-east-1",
+        RCLONE_CONFIG_GW_FORCE_PATH_STYLE: "true",
+        RCLONE_S3_UPLOAD_CUTOFF: "5M",
+        RCLONE_S3_CHUNK_SIZE: "5M",
+        RCLONE_CA_CERT: cert,
+      };
+      const remote = `gw:${app.creds.bucket}/rclone`;
+      await run("/usr/bin/rclone", ["copy", src, remote], { env: rcloneEnv });
+      await run("/usr/bin/rclone", ["check", "--download", src, remote], { env: rcloneEnv });
       // Plain HTTP on the HTTPS port gets no S3 answer.
       await assert.rejects(fetch(app.s3.replace("https:", "http:")).then((r) => r.text()));
 
