@@ -61,7 +61,7 @@ Deno.test("HTTPS gateway: aws s3 cp (HTTP/1.1), curl and rclone (HTTP/2) trust i
       const anonymous = await run("/usr/bin/curl", ["-sS", "--cacert", cert, `${app.s3}/${app.creds.bucket}`]);
       assert.match(anonymous.stdout, /<Code>AccessDenied<\/Code>/);
 
-      // Over TLS curl and Go's HTTP client speak HTTP/2, whose requests carry no Host header (its :authority
+      // Over TLS curl and rclone (Go's HTTP client) speak HTTP/2, whose requests carry no Host header (its :authority
       // is what they sign as the host).
       const curl = (...args: string[]) =>
         run("/usr/bin/curl", [
