@@ -1,5 +1,5 @@
 /**
- * Small helpers shared by the backends that keep object records themselves (memory, fs).
+ * Small helpers shared by the backends (most by those that keep object records themselves: memory, fs).
  *
  * @module
  */
@@ -55,6 +55,26 @@ export function newObjectTags(options: CopyOptions, sourceTags?: ObjectTags): Ob
 export function tagCountOf(tags: ObjectTags | undefined): Pick<ObjectInfo, "tagCount"> {
   const count = tags ? Object.keys(tags).length : 0;
   return count > 0 ? { tagCount: count } : {};
+}
+
+/** The description of an object a put stores now: `options`' checksums, headers, metadata, storage class and tags. */
+export function putObjectInfo(
+  key: string,
+  size: number,
+  etag: string,
+  lastModified: Date,
+  options: PutOptions,
+  tags: ObjectTags | undefined,
+): ObjectInfo {
+  return {
+    key,
+    size,
+    etag,
+    lastModified,
+    checksums: { ...options.checksums },
+    ...storedAttributes(options),
+    ...tagCountOf(tags),
+  };
 }
 
 /** Validates an inclusive range against an object size (S3 answers 416 InvalidRange). */

@@ -33,6 +33,7 @@ import {
   copyAttributes,
   newObjectTags,
   noSuchBucket,
+  putObjectInfo,
   servedRange,
   storedAttributes,
   tagCountOf,
@@ -125,15 +126,8 @@ export async function createFsStore(options: FsStoreOptions): Promise<ObjectStor
         validateKey(key);
         await indexOf(bucket);
         const tags = newObjectTags(opts);
-        const infoOf = (size: number, md5Hex: string): ObjectInfo => ({
-          key,
-          size,
-          etag: quoteEtag(md5Hex),
-          lastModified: clock.now(),
-          checksums: { ...opts.checksums },
-          ...storedAttributes(opts),
-          ...tagCountOf(tags),
-        });
+        const infoOf = (size: number, md5Hex: string) =>
+          putObjectInfo(key, size, quoteEtag(md5Hex), clock.now(), opts, tags);
         const { contentLength } = opts;
         return await core.space.withRoom(contentLength ?? 0, async () => {
           if (core.smallWrites && contentLength !== undefined && contentLength <= SMALL_FILE) {

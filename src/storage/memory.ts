@@ -54,6 +54,7 @@ import {
   noSuchKey,
   noSuchUpload,
   pageUploads,
+  putObjectInfo,
   servedRange,
   storedAttributes,
   tagCountOf,
@@ -211,15 +212,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): ObjectStore
         return publish(bucket, {
           data,
           tags,
-          info: {
-            key,
-            size: data.byteLength,
-            etag: quoteEtag(md5Hex),
-            lastModified: clock.now(),
-            checksums: { ...opts.checksums },
-            ...storedAttributes(opts),
-            ...tagCountOf(tags),
-          },
+          info: putObjectInfo(key, data.byteLength, quoteEtag(md5Hex), clock.now(), opts, tags),
         }, opts.condition);
       });
     },

@@ -35,7 +35,7 @@ import { systemClock } from "../clock.ts";
 import { AppError, isAppError } from "../errors.ts";
 import { checkWriteCondition, type ObjectInfo, type ObjectStore } from "./mod.ts";
 import { compareKeys, validateBucketName, validateKey } from "./_keys.ts";
-import { bucketNotEmpty, checkRange, storedAttributes, tagCountOf } from "./_objects.ts";
+import { bucketNotEmpty, checkRange, putObjectInfo } from "./_objects.ts";
 import { resolveMaxKeys } from "./_sorted_keys.ts";
 import { collectBody, md5Base64, sendStreaming, verifiedBody } from "./_s3_body.ts";
 import { mapS3Error } from "./_s3_errors.ts";
@@ -267,15 +267,7 @@ export function createS3Store(options: S3StoreOptions): ObjectStore {
         // Ceph RGW's CompleteMultipartUpload answer carries no ETag that the SDK can read: ask for it.
         if (!etag) return await headObject(bucket, key);
         // Built from what was sent, saving a HEAD per upload; the upstream's Last-Modified may differ by its clock skew.
-        return {
-          key,
-          size,
-          etag: quoted(etag),
-          lastModified: clock.now(),
-          checksums: { ...opts.checksums },
-          ...storedAttributes(opts),
-          ...tagCountOf(opts.tags),
-        };
+        return putObjectInfo(key, size, quoted(etag), clock.now(), opts, opts.tags);
       });
     },
 
