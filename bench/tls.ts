@@ -11,6 +11,7 @@ import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import { join } from "node:path";
 import { run, sdkClient, startAppliance } from "../tests/e2e/_appliance.ts";
+import { selfSignedCertificate } from "../src/_testing/certificate.ts";
 import { processCpuMs } from "./_small_ops.ts";
 
 const SIZE_MIB = Number(Deno.env.get("BENCH_TLS_MIB") ?? 1024);
@@ -24,9 +25,12 @@ interface Transfer {
 }
 
 const work = await Deno.makeTempDir({ prefix: "bench-tls-" });
-const cert = join(work, "tls.crt");
-const key = join(work, "tls.key");
 const file = join(work, "object.bin");
+const { certFile: cert, keyFile: key } = await selfSignedCertificate(work, "bench", { subjectAltName: "IP:127.0.0.1" })
+  .catch(async (err) => {
+    await Deno.remove(work, { recursive: true });
+    throw err;
+  });
 
 /** Runs curl with `args`; returns the value of its `-w` format (a speed in bytes/s) and the appliance's CPU. */
 async function curl(pid: number, args: string[]): Promise<Transfer> {
@@ -59,12 +63,6 @@ const median = (values: number[]) => values.toSorted((a, b) => a - b)[Math.floor
 const fmt = (t: Transfer) => `${t.mibPerS.toFixed(0)} MiB/s (${t.cpuMsPerMiB.toFixed(2)} ms CPU/MiB)`;
 
 try {
-  await run("/usr/bin/openssl", [
-    ...["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"],
-    ...["-keyout", key, "-out", cert, "-days", "90", "-subj", "/CN=bench"],
-    ...["-addext", "subjectAltName=IP:127.0.0.1"],
-  ]);
-  await Deno.chmod(key, 0o600);
   await run("/bin/sh", ["-c", `head -c ${SIZE_MIB * 2 ** 20} /dev/urandom > '${file}'`]);
   const results = new Map<Mode, { up: Transfer; down: Transfer }[]>(MODES.map((m) => [m, []]));
   for (let round = 1; round <= ROUNDS; round++) {

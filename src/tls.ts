@@ -10,9 +10,14 @@ import { AppError } from "./errors.ts";
 import type { Logger } from "./log.ts";
 import { formatSeries } from "./prometheus.ts";
 
-/** Days before a certificate's end from which each start warns. */
-const EXPIRY_WARNING_DAYS = 30;
+/** Days before a certificate's end from which each start warns (and the TUI shows its end in yellow). */
+export const EXPIRY_WARNING_DAYS = 30;
 const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** Days from `now` to `notAfter` (ISO text), fractional; negative once the certificate has ended. */
+export function daysLeft(notAfter: string, now: Date = new Date()): number {
+  return (Date.parse(notAfter) - now.getTime()) / DAY_MS;
+}
 
 export interface TlsFiles {
   certFile: string;
@@ -85,21 +90,17 @@ export async function loadTlsCertificate(
       mode: (mode & 0o777).toString(8),
     });
   }
-  const notAfter = new Date(x509.validTo);
-  const daysLeft = Math.floor((notAfter.getTime() - now.getTime()) / DAY_MS);
-  if (daysLeft < EXPIRY_WARNING_DAYS) {
+  const notAfter = new Date(x509.validTo).toISOString();
+  const days = Math.floor(daysLeft(notAfter, now));
+  if (days < EXPIRY_WARNING_DAYS) {
     logger.warn(
-      daysLeft < 0
+      days < 0
         ? `${name}: the TLS certificate has expired; clients will refuse it`
-        : `${name}: the TLS certificate expires in ${daysLeft} days`,
-      { certFile: files.certFile, notAfter: notAfter.toISOString() },
+        : `${name}: the TLS certificate expires in ${days} days`,
+      { certFile: files.certFile, notAfter },
     );
   }
-  const info: CertificateInfo = {
-    fingerprintSha256: x509.fingerprint256,
-    subject: x509.subject,
-    notAfter: notAfter.toISOString(),
-  };
+  const info: CertificateInfo = { fingerprintSha256: x509.fingerprint256, subject: x509.subject, notAfter };
   if (x509.subjectAltName) info.subjectAltName = x509.subjectAltName;
   return { cert, key, info };
 }

@@ -1,24 +1,10 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { selfSignedCertificate } from "./_testing/certificate.ts";
 import { withTempDir } from "./_testing/temp_dir.ts";
 import { AppError } from "./errors.ts";
 import { createLogger } from "./log.ts";
 import { certificateMetrics, loadTlsCertificate } from "./tls.ts";
-
-/** A self-signed certificate valid for `days`, made by openssl, with its key (mode 0600). */
-async function openssl(dir: string, name: string, days: number): Promise<{ certFile: string; keyFile: string }> {
-  const certFile = join(dir, `${name}.crt`);
-  const keyFile = join(dir, `${name}.key`);
-  const out = await new Deno.Command("openssl", {
-    args: ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", keyFile, "-out", certFile, "-days", String(days)]
-      .concat(["-subj", `/CN=${name}`]),
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-  assert.ok(out.success, new TextDecoder().decode(out.stderr));
-  await Deno.chmod(keyFile, 0o600);
-  return { certFile, keyFile };
-}
 
 function capture() {
   const lines: Record<string, unknown>[] = [];
@@ -27,7 +13,7 @@ function capture() {
 
 Deno.test("loadTlsCertificate(): the PEMs and what clients may know of them; no warning for a key of mode 0600 valid a year", async () => {
   await withTempDir("tls-test-", async (dir) => {
-    const files = await openssl(dir, "appliance", 365);
+    const files = await selfSignedCertificate(dir, "appliance", { days: 365 });
     const { lines, logger } = capture();
     const loaded = await loadTlsCertificate("s3", files, logger);
     assert.equal(loaded.cert, await Deno.readTextFile(files.certFile));
@@ -46,7 +32,7 @@ Deno.test("loadTlsCertificate(): the PEMs and what clients may know of them; no 
 
 Deno.test("loadTlsCertificate(): warns of a key others can read and of a certificate near its end or past it", async () => {
   await withTempDir("tls-test-", async (dir) => {
-    const soon = await openssl(dir, "soon", 10);
+    const soon = await selfSignedCertificate(dir, "soon", { days: 10 });
     await Deno.chmod(soon.keyFile, 0o644);
     const { lines, logger } = capture();
     await loadTlsCertificate("s3", soon, logger);
@@ -64,8 +50,8 @@ Deno.test("loadTlsCertificate(): warns of a key others can read and of a certifi
 
 Deno.test("loadTlsCertificate(): refuses a missing file, a non-PEM certificate or key, and another certificate's key", async () => {
   await withTempDir("tls-test-", async (dir) => {
-    const one = await openssl(dir, "one", 30);
-    const other = await openssl(dir, "other", 30);
+    const one = await selfSignedCertificate(dir, "one", { days: 30 });
+    const other = await selfSignedCertificate(dir, "other", { days: 30 });
     await Deno.writeTextFile(join(dir, "junk.pem"), "-----BEGIN NOTHING-----\n");
     const { logger } = capture();
     const refused = async (files: { certFile: string; keyFile: string }, pattern: RegExp) =>

@@ -4,40 +4,17 @@
 // certificate's.
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { opensslFingerprint, selfSignedCertificate } from "../../src/_testing/certificate.ts";
 import { aws, run, sha256File, startAppliance, withAppliance, writeTestFile } from "./_appliance.ts";
 
 const MAIN = new URL("../../src/main.ts", import.meta.url).pathname;
 
-/** A self-signed P-256 certificate for 127.0.0.1 and localhost, as an admin makes one with openssl. */
+/** A self-signed certificate for 127.0.0.1 and localhost, as an admin makes one with openssl. */
 async function makeCertificate(dir: string, name: string): Promise<{ cert: string; key: string }> {
-  const cert = join(dir, `${name}.crt`);
-  const key = join(dir, `${name}.key`);
-  await run("/usr/bin/openssl", [
-    "req",
-    "-x509",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:P-256",
-    "-nodes",
-    "-keyout",
-    key,
-    "-out",
-    cert,
-    "-days",
-    "400",
-    "-subj",
-    `/CN=${name}`,
-    "-addext",
-    "subjectAltName=IP:127.0.0.1,DNS:localhost",
-  ]);
-  await Deno.chmod(key, 0o600);
-  return { cert, key };
-}
-
-async function fingerprint(cert: string): Promise<string> {
-  const { stdout } = await run("/usr/bin/openssl", ["x509", "-in", cert, "-noout", "-fingerprint", "-sha256"]);
-  return stdout.trim().split("=")[1]!;
+  const { certFile, keyFile } = await selfSignedCertificate(dir, name, {
+    subjectAltName: "IP:127.0.0.1,DNS:localhost",
+  });
+  return { cert: certFile, key: keyFile };
 }
 
 Deno.test("HTTPS gateway: aws s3 cp (HTTP/1.1), curl and rclone (HTTP/2) trust it by its CA bundle, the CLI refuses it without; /config and /metrics show the certificate", async () => {
@@ -111,7 +88,7 @@ Deno.test("HTTPS gateway: aws s3 cp (HTTP/1.1), curl and rclone (HTTP/2) trust i
         fetch(`${app.api}${path}`, { headers: { authorization: `Bearer ${app.creds.apiToken}` } });
       const config = await (await api("/api/v1/config")).json();
       assert.equal(config.addresses.s3Url, app.s3);
-      assert.equal(config.s3Certificate.fingerprintSha256, await fingerprint(cert));
+      assert.equal(config.s3Certificate.fingerprintSha256, await opensslFingerprint(cert));
       assert.equal(config.s3Certificate.subjectAltName, "IP Address:127.0.0.1, DNS:localhost");
       const notAfter = Date.parse(config.s3Certificate.notAfter) / 1000;
       assert.ok(notAfter > Date.now() / 1000 + 399 * 86400, config.s3Certificate.notAfter);

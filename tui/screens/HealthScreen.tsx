@@ -6,7 +6,7 @@
  */
 import { Box, Text, useInput } from "ink";
 import type { HealthView } from "../../src/api/client.ts";
-import type { CertificateInfo } from "../../src/tls.ts";
+import { type CertificateInfo, daysLeft, EXPIRY_WARNING_DAYS } from "../../src/tls.ts";
 import { useData } from "../hooks/use_data.ts";
 import type { ScreenProps } from "./screen_props.ts";
 
@@ -66,17 +66,15 @@ function StorageLine(s: HealthView["storage"][number]) {
   );
 }
 
-const DAY_MS = 24 * 60 * 60 * 1000;
-
 /** The fingerprint has a line of its own, so that it can be copied whole (e.g. for the PVE plugin's `fingerprint`). */
 function CertificateLine(c: CertificateInfo) {
-  const daysLeft = (Date.parse(c.notAfter) - Date.now()) / DAY_MS;
+  const left = daysLeft(c.notAfter);
   return (
     <Box flexDirection="column">
       <Text>
         S3 TLS certificate {c.subject},{" "}
-        <Text color={daysLeft < 0 ? "red" : daysLeft < 30 ? "yellow" : undefined}>
-          {daysLeft < 0 ? "expired" : "valid until"} {c.notAfter.slice(0, 10)}
+        <Text color={left < 0 ? "red" : left < EXPIRY_WARNING_DAYS ? "yellow" : undefined}>
+          {left < 0 ? "expired" : "valid until"} {c.notAfter.slice(0, 10)}
         </Text>
         , SHA-256:
       </Text>
