@@ -9,18 +9,13 @@ import { aws, run, sha256File, startAppliance, withAppliance, writeTestFile } fr
 
 const MAIN = new URL("../../src/main.ts", import.meta.url).pathname;
 
-/** A self-signed certificate for 127.0.0.1 and localhost, as an admin makes one with openssl. */
-async function makeCertificate(dir: string, name: string): Promise<{ cert: string; key: string }> {
-  const { certFile, keyFile } = await selfSignedCertificate(dir, name, {
-    subjectAltName: "IP:127.0.0.1,DNS:localhost",
-  });
-  return { cert: certFile, key: keyFile };
-}
+/** The names the test certificates are for, as an admin writes them for openssl. */
+const LOCAL_NAMES = { subjectAltName: "IP:127.0.0.1,DNS:localhost" };
 
 Deno.test("HTTPS gateway: aws s3 cp (HTTP/1.1), curl and rclone (HTTP/2) trust it by its CA bundle, the CLI refuses it without; /config and /metrics show the certificate", async () => {
   const certDir = await Deno.makeTempDir({ prefix: "s3plugin-tls-" });
   try {
-    const { cert, key } = await makeCertificate(certDir, "appliance");
+    const { certFile: cert, keyFile: key } = await selfSignedCertificate(certDir, "appliance", LOCAL_NAMES);
     await withAppliance(async (app, scratch) => {
       assert.match(app.s3, /^https:\/\/127\.0\.0\.1:\d+$/);
       const file = join(scratch, "up.bin");
@@ -103,13 +98,19 @@ Deno.test("HTTPS gateway: aws s3 cp (HTTP/1.1), curl and rclone (HTTP/2) trust i
 Deno.test("HTTPS gateway: a key that is not the certificate's, or a missing file, stops the start with the file named", async () => {
   const dir = await Deno.makeTempDir({ prefix: "s3plugin-tls-" });
   try {
-    const one = await makeCertificate(dir, "one");
-    const other = await makeCertificate(dir, "other");
+    const one = await selfSignedCertificate(dir, "one", LOCAL_NAMES);
+    const other = await selfSignedCertificate(dir, "other", LOCAL_NAMES);
     const cases: [Record<string, string>, RegExp][] = [
-      [{ S3PLUGIN_S3_TLS_CERT: one.cert, S3PLUGIN_S3_TLS_KEY: other.key }, /TLS key .*other\.key does not belong to/],
-      [{ S3PLUGIN_S3_TLS_CERT: join(dir, "missing.crt"), S3PLUGIN_S3_TLS_KEY: one.key }, /Cannot read .*missing\.crt/],
-      [{ S3PLUGIN_S3_TLS_CERT: one.key, S3PLUGIN_S3_TLS_KEY: one.key }, /one\.key is not a PEM certificate/],
-      [{ S3PLUGIN_S3_TLS_CERT: one.cert }, /needs both --s3-tls-cert/],
+      [
+        { S3PLUGIN_S3_TLS_CERT: one.certFile, S3PLUGIN_S3_TLS_KEY: other.keyFile },
+        /TLS key .*other\.key does not belong to/,
+      ],
+      [
+        { S3PLUGIN_S3_TLS_CERT: join(dir, "missing.crt"), S3PLUGIN_S3_TLS_KEY: one.keyFile },
+        /Cannot read .*missing\.crt/,
+      ],
+      [{ S3PLUGIN_S3_TLS_CERT: one.keyFile, S3PLUGIN_S3_TLS_KEY: one.keyFile }, /one\.key is not a PEM certificate/],
+      [{ S3PLUGIN_S3_TLS_CERT: one.certFile }, /needs both --s3-tls-cert/],
     ];
     for (const [env, message] of cases) {
       const child = await new Deno.Command(Deno.execPath(), {
@@ -123,7 +124,7 @@ Deno.test("HTTPS gateway: a key that is not the certificate's, or a missing file
       assert.match(stderr, message);
     }
     // The same certificate with its own key starts.
-    const app = await startAppliance({ env: { S3PLUGIN_S3_TLS_CERT: one.cert, S3PLUGIN_S3_TLS_KEY: one.key } });
+    const app = await startAppliance({ env: { S3PLUGIN_S3_TLS_CERT: one.certFile, S3PLUGIN_S3_TLS_KEY: one.keyFile } });
     try {
       assert.match(app.s3, /^https:/);
     } finally {
