@@ -83,6 +83,13 @@ export async function createAppliance(config: ServeConfig, parts: ApplianceParts
 
   async function start(): Promise<Appliance> {
     const s3Tls = config.s3Tls ? await loadTlsCertificate("s3", config.s3Tls, logger) : undefined;
+    const apiTls = config.apiTls
+      ? { listen: config.apiTls.listen, ...await loadTlsCertificate("api", config.apiTls, logger) }
+      : undefined;
+    const certificates = [
+      ...(s3Tls ? [{ name: "s3", info: s3Tls.info }] : []),
+      ...(apiTls ? [{ name: "api", info: apiTls.info }] : []),
+    ];
     await migrateDb(handle);
     const db = handle.db;
     const sealer = await parts.sealer(dataDir);
@@ -150,7 +157,7 @@ export async function createAppliance(config: ServeConfig, parts: ApplianceParts
         [
           gateway.metrics(),
           capacityMetrics(backendCapacities(backends, logger)),
-          certificateMetrics(s3Tls ? [{ name: "s3", info: s3Tls.info }] : []),
+          certificateMetrics(certificates),
           ...running.map((s) => s.metrics?.() ?? ""),
         ].filter((t) => t).join("\n"),
       publicConfig: async () => ({
@@ -161,10 +168,16 @@ export async function createAppliance(config: ServeConfig, parts: ApplianceParts
         addresses,
         services: enabled,
         ...(s3Tls ? { s3Certificate: s3Tls.info } : {}),
+        ...(apiTls ? { apiCertificate: apiTls.info } : {}),
       }),
     });
-    const apiServer = serveHttp("api", config.listen.api, (req) => api.fetch(req), logger);
+    const apiHandler = (req: Request) => api.fetch(req);
+    const apiServer = serveHttp("api", config.listen.api, apiHandler, logger);
     servers.push(apiServer);
+    const apiHttpsServer = apiTls
+      ? serveHttp("api-https", apiTls.listen, apiHandler, logger, { tls: apiTls })
+      : undefined;
+    if (apiHttpsServer) servers.push(apiHttpsServer);
     const s3Server = serveHttp(
       "s3",
       config.listen.s3,
@@ -174,6 +187,7 @@ export async function createAppliance(config: ServeConfig, parts: ApplianceParts
     );
     servers.push(s3Server);
     addresses.api = formatListenAddress(apiServer.address);
+    if (apiHttpsServer) addresses.apiHttps = formatListenAddress(apiHttpsServer.address);
     addresses.s3 = formatListenAddress(s3Server.address);
     addresses.s3Url = `${s3Tls ? "https" : "http"}://${addresses.s3}`;
     await writeListenFile(dataDir, addresses);

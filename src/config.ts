@@ -28,6 +28,11 @@ export interface ServeConfig {
   integrityJournalReads?: boolean;
   /** Serve the S3 gateway over HTTPS with this certificate and key (PEM files); plain HTTP when undefined. */
   s3Tls?: TlsFiles;
+  /**
+   * A second listener of the management API, over HTTPS, for clients on other hosts; the plain-HTTP one
+   * (`listen.api`, loopback by default) stays for the local CLI and TUI.
+   */
+  apiTls?: TlsFiles & { listen: ListenAddress };
 }
 
 export type Env = Record<string, string | undefined>;
@@ -38,6 +43,8 @@ export const DEFAULTS = {
   api: "127.0.0.1:8080",
   s3: "127.0.0.1:9000",
   iscsi: "127.0.0.1:3260",
+  /** The management API's HTTPS listener, when it has a certificate: for clients on other hosts. */
+  apiTls: "0.0.0.0:8443",
 } as const;
 
 /** Each `serve` flag and its environment twin. */
@@ -51,6 +58,9 @@ const SERVE_FLAGS = {
   "integrity-journal-reads": "S3PLUGIN_INTEGRITY_JOURNAL_READS",
   "s3-tls-cert": "S3PLUGIN_S3_TLS_CERT",
   "s3-tls-key": "S3PLUGIN_S3_TLS_KEY",
+  "api-tls-listen": "S3PLUGIN_API_TLS_LISTEN",
+  "api-tls-cert": "S3PLUGIN_API_TLS_CERT",
+  "api-tls-key": "S3PLUGIN_API_TLS_KEY",
 } as const;
 
 function configError(message: string): AppError {
@@ -89,7 +99,7 @@ export function parseServeConfig(args: string[], env: Env): ServeConfig {
     const v = (values as Record<string, string | undefined>)[flag] ?? env[SERVE_FLAGS[flag]];
     return v === undefined || v === "" ? undefined : v;
   };
-  const listen = (flag: "api-listen" | "s3-listen" | "iscsi-listen", fallback: string) =>
+  const listen = (flag: "api-listen" | "s3-listen" | "iscsi-listen" | "api-tls-listen", fallback: string) =>
     parseListenAddress(pick(flag) ?? fallback, `--${flag}/${SERVE_FLAGS[flag]}`);
   const dbUrl = pick("db-url");
   if (dbUrl !== undefined && !/^(file:|libsql:|https?:|wss?:)/.test(dbUrl)) {
@@ -117,14 +127,25 @@ export function parseServeConfig(args: string[], env: Env): ServeConfig {
     }
     config.integrityJournalReads = reads === "true";
   }
-  const certFile = pick("s3-tls-cert");
-  const keyFile = pick("s3-tls-key");
-  if ((certFile === undefined) !== (keyFile === undefined)) {
+  const tlsFiles = (listener: "s3" | "api", what: string): TlsFiles | undefined => {
+    const [cert, key] = [`${listener}-tls-cert`, `${listener}-tls-key`] as const;
+    const certFile = pick(cert);
+    const keyFile = pick(key);
+    if ((certFile === undefined) !== (keyFile === undefined)) {
+      throw configError(`HTTPS for ${what} needs both --${cert}/${SERVE_FLAGS[cert]} and --${key}/${SERVE_FLAGS[key]}`);
+    }
+    return certFile !== undefined && keyFile !== undefined ? { certFile, keyFile } : undefined;
+  };
+  const s3Tls = tlsFiles("s3", "the S3 gateway");
+  if (s3Tls) config.s3Tls = s3Tls;
+  const apiTls = tlsFiles("api", "the management API");
+  const apiTlsListen = pick("api-tls-listen");
+  if (apiTls) config.apiTls = { ...apiTls, listen: listen("api-tls-listen", DEFAULTS.apiTls) };
+  else if (apiTlsListen !== undefined) {
     throw configError(
-      "HTTPS for the S3 gateway needs both --s3-tls-cert/S3PLUGIN_S3_TLS_CERT and --s3-tls-key/S3PLUGIN_S3_TLS_KEY",
+      "--api-tls-listen/S3PLUGIN_API_TLS_LISTEN needs a certificate and key: --api-tls-cert/S3PLUGIN_API_TLS_CERT and --api-tls-key/S3PLUGIN_API_TLS_KEY",
     );
   }
-  if (certFile !== undefined && keyFile !== undefined) config.s3Tls = { certFile, keyFile };
   const token = env.S3PLUGIN_DB_AUTH_TOKEN;
   if (token) config.dbAuthToken = token;
   return config;
@@ -146,6 +167,8 @@ export interface ClientConfig {
   api?: string;
   /** Explicit `--token T`, if given. */
   token?: string;
+  /** `--ca-file FILE`: PEM certificates to trust for an https API (e.g. the appliance's self-signed one). */
+  caFile?: string;
   dataDir: string;
   json: boolean;
   /** The remaining arguments for the subcommand's CLI. */
@@ -153,7 +176,7 @@ export interface ClientConfig {
 }
 
 /**
- * Splits the connection flags (`--api`, `--token`, `--data-dir`) off a client subcommand's arguments;
+ * Splits the connection flags (`--api`, `--token`, `--ca-file`, `--data-dir`) off a client subcommand's arguments;
  * everything else (including `--json`, which is also reported) is left for the subcommand.
  */
 export function parseClientConfig(args: string[], env: Env): ClientConfig {
@@ -161,7 +184,7 @@ export function parseClientConfig(args: string[], env: Env): ClientConfig {
   const found: Record<string, string> = {};
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
-    const m = /^--(api|token|data-dir)(?:=(.*))?$/.exec(arg);
+    const m = /^--(api|token|ca-file|data-dir)(?:=(.*))?$/.exec(arg);
     if (!m) {
       rest.push(arg);
       continue;
@@ -177,7 +200,9 @@ export function parseClientConfig(args: string[], env: Env): ClientConfig {
   };
   const api = found.api ?? env.S3PLUGIN_API;
   const token = found.token ?? env.S3PLUGIN_API_TOKEN;
+  const caFile = found["ca-file"] ?? env.S3PLUGIN_API_CA_FILE;
   if (api) config.api = api;
   if (token) config.token = token;
+  if (caFile) config.caFile = caFile;
   return config;
 }

@@ -61,6 +61,9 @@ Deno.test("parseClientConfig() splits connection flags off and keeps the rest fo
     rest: ["list", "--json", "--grant", "b=read"],
   });
   rejects(() => parseClientConfig(["--api"], {}), /Missing value for --api/);
+  assert.equal(parseClientConfig(["--ca-file", "/etc/ca.pem", "list"], {}).caFile, "/etc/ca.pem");
+  assert.equal(parseClientConfig(["list"], { S3PLUGIN_API_CA_FILE: "/ca.pem" }).caFile, "/ca.pem");
+  assert.equal(parseClientConfig(["list"], {}).caFile, undefined);
 });
 
 Deno.test("parseServeConfig() reads the integrity anchor target as [BACKEND:]BUCKET[/PREFIX]", () => {
@@ -95,4 +98,21 @@ Deno.test("parseServeConfig() reads the S3 gateway's TLS certificate and key, bo
   assert.equal(parseServeConfig([], {}).s3Tls, undefined);
   rejects(() => parseServeConfig(["--s3-tls-cert", "/x.crt"], {}), /needs both --s3-tls-cert.* and --s3-tls-key/);
   rejects(() => parseServeConfig([], { S3PLUGIN_S3_TLS_KEY: "/x.key" }), /needs both/);
+});
+
+Deno.test("parseServeConfig() reads the management API's HTTPS listener: certificate and key, 0.0.0.0:8443 unless given", () => {
+  const files = { certFile: "/etc/s3plugin/api.crt", keyFile: "/etc/s3plugin/api.key" };
+  assert.deepEqual(
+    parseServeConfig(["--api-tls-cert", files.certFile, "--api-tls-key", files.keyFile], {}).apiTls,
+    { ...files, listen: { hostname: "0.0.0.0", port: 8443 } },
+  );
+  const env = { S3PLUGIN_API_TLS_CERT: files.certFile, S3PLUGIN_API_TLS_KEY: files.keyFile };
+  const config = parseServeConfig(["--api-tls-listen", "10.0.0.5:443"], env);
+  assert.deepEqual(config.apiTls, { ...files, listen: { hostname: "10.0.0.5", port: 443 } });
+  assert.deepEqual(config.listen.api, { hostname: "127.0.0.1", port: 8080 }, "the plain listener stays");
+  assert.equal(config.s3Tls, undefined);
+  assert.equal(parseServeConfig([], {}).apiTls, undefined);
+  rejects(() => parseServeConfig(["--api-tls-key", "/x.key"], {}), /management API needs both --api-tls-cert/);
+  rejects(() => parseServeConfig(["--api-tls-listen", "0.0.0.0:443"], {}), /needs a certificate and key/);
+  rejects(() => parseServeConfig(["--api-tls-listen", "nope"], env), /--api-tls-listen/);
 });

@@ -8,11 +8,12 @@ import { join } from "node:path";
 import { createAppliance } from "./appliance.ts";
 import { realApplianceParts } from "./appliance_parts.ts";
 import { CREDENTIALS_FILE } from "./bootstrap.ts";
+import type { ApiTarget } from "./api/client.ts";
 import { type ClientConfig, parseClientConfig, parseServeConfig } from "./config.ts";
 import { AppError } from "./errors.ts";
 import { createLogger, type LogLevel } from "./log.ts";
 
-type CliModule = { runCli(args: string[], api: { url: string; token: string }): Promise<number> };
+type CliModule = { runCli(args: string[], api: ApiTarget): Promise<number> };
 
 /** Client subcommands and the module implementing each. */
 const CLI_MODULES: Record<string, () => Promise<CliModule>> = {
@@ -38,10 +39,14 @@ Commands:
               --s3-tls-cert FILE --s3-tls-key FILE
                                     (S3PLUGIN_S3_TLS_CERT, S3PLUGIN_S3_TLS_KEY: PEM files; the S3 gateway speaks
                                     HTTPS with them, plain HTTP without)
+              --api-tls-cert FILE --api-tls-key FILE [--api-tls-listen H:P]
+                                    (S3PLUGIN_API_TLS_CERT, S3PLUGIN_API_TLS_KEY, S3PLUGIN_API_TLS_LISTEN: a second,
+                                    HTTPS listener of the API for other hosts, default 0.0.0.0:8443)
   tui         terminal UI of a running appliance
   ${Object.keys(CLI_MODULES).sort().join(", ")}
               manage a running appliance through its API
               --api URL --token T (default: from the data dir's listen.json and admin-credentials.json), --json
+              --ca-file FILE (S3PLUGIN_API_CA_FILE: PEM certificate(s) to trust for an https --api)
 `;
 
 const env = Deno.env.toObject();
@@ -60,8 +65,8 @@ async function readJsonFile(path: string): Promise<Record<string, string>> {
   }
 }
 
-/** `--api`/`--token` when given, else what the data dir of a local appliance holds. */
-async function resolveApi(config: ClientConfig): Promise<{ url: string; token: string }> {
+/** `--api`/`--token` when given, else what the data dir of a local appliance holds; `--ca-file` read. */
+async function resolveApi(config: ClientConfig): Promise<ApiTarget> {
   const listen = await readJsonFile(join(config.dataDir, "listen.json"));
   const creds = await readJsonFile(join(config.dataDir, CREDENTIALS_FILE));
   const address = listen.api?.replace(/^0\.0\.0\.0:/, "127.0.0.1:").replace(/^\[::\]:/, "[::1]:");
@@ -69,7 +74,12 @@ async function resolveApi(config: ClientConfig): Promise<{ url: string; token: s
   const token = config.token ?? creds.apiToken;
   if (!url) fail(`no --api given and no ${join(config.dataDir, "listen.json")}; is the appliance running?`);
   if (!token) fail(`no --token given and no apiToken in ${join(config.dataDir, CREDENTIALS_FILE)}`);
-  return { url, token };
+  if (config.caFile === undefined) return { url, token };
+  try {
+    return { url, token, caCerts: [await Deno.readTextFile(config.caFile)] };
+  } catch (err) {
+    fail(`cannot read the --ca-file ${config.caFile}: ${(err as Error).message}`);
+  }
 }
 
 async function serve(args: string[]): Promise<void> {

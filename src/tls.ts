@@ -56,7 +56,7 @@ async function readPem(path: string, what: string): Promise<string> {
 
 /**
  * Reads and checks the certificate and key of the listener `name`. Warns (does not refuse) when the key file can be
- * read by other users, or when the certificate has expired or ends within 30 days.
+ * read by other users, when the certificate is a CA certificate, or when it has expired or ends within 30 days.
  */
 export async function loadTlsCertificate(
   name: string,
@@ -89,6 +89,14 @@ export async function loadTlsCertificate(
       keyFile: files.keyFile,
       mode: (mode & 0o777).toString(8),
     });
+  }
+  if (x509.ca) {
+    // rustls (Deno's fetch, so this program's CLI and TUI, and Rust S3 clients) refuses such a server certificate.
+    logger.warn(
+      `${name}: the TLS certificate is a CA certificate (basicConstraints CA:TRUE); some clients refuse it as a ` +
+        "server certificate (CaUsedAsEndEntity): make it with -addext basicConstraints=critical,CA:FALSE",
+      { certFile: files.certFile },
+    );
   }
   const notAfter = new Date(x509.validTo).toISOString();
   const days = Math.floor(daysLeft(notAfter, now));

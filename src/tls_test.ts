@@ -30,14 +30,19 @@ Deno.test("loadTlsCertificate(): the PEMs and what clients may know of them; no 
   });
 });
 
-Deno.test("loadTlsCertificate(): warns of a key others can read and of a certificate near its end or past it", async () => {
+Deno.test("loadTlsCertificate(): warns of a key others can read, a CA certificate, and a certificate near its end or past it", async () => {
   await withTempDir("tls-test-", async (dir) => {
-    const soon = await selfSignedCertificate(dir, "soon", { days: 10 });
+    const soon = await selfSignedCertificate(dir, "soon", { days: 10, ca: true });
     await Deno.chmod(soon.keyFile, 0o644);
     const { lines, logger } = capture();
     await loadTlsCertificate("s3", soon, logger);
     assert.deepEqual(lines.map((l) => [l.level, l.msg]), [
       ["warn", "s3: the TLS key can be read by other users; chmod 600 it"],
+      [
+        "warn",
+        "s3: the TLS certificate is a CA certificate (basicConstraints CA:TRUE); some clients refuse it as a server " +
+        "certificate (CaUsedAsEndEntity): make it with -addext basicConstraints=critical,CA:FALSE",
+      ],
       ["warn", "s3: the TLS certificate expires in 9 days"],
     ]);
     assert.equal(lines[0]!.mode, "644");

@@ -11,6 +11,8 @@ Deno.test("systemd/s3plugin.service passes systemd-analyze verify and runs serve
   const unit = await Deno.readTextFile(UNIT);
   assert.match(unit, /^ExecStart=.* \/opt\/s3plugin\/src\/main\.ts serve$/m);
   assert.match(unit, /^Environment=S3PLUGIN_DATA_DIR=\/var\/lib\/s3plugin$/m);
+  // Bearer tokens never cross the network in clear text: remote clients use the API's HTTPS listener.
+  assert.match(unit, /^Environment=S3PLUGIN_API_LISTEN=127\.0\.0\.1:8080$/m);
   for (const hardening of ["NoNewPrivileges=yes", "ProtectSystem=strict", "CapabilityBoundingSet=", "UMask=0077"]) {
     assert.ok(unit.includes(`\n${hardening}\n`), hardening);
   }

@@ -73,16 +73,19 @@ Deno.test("TUI health screen shows each fs backend's free space and when writes 
   }
 });
 
-Deno.test("TUI health screen shows the S3 gateway's TLS certificate: its fingerprint to pin, and its end", async () => {
-  const fingerprintSha256 = Array.from({ length: 32 }, (_, i) => (i * 7 % 256).toString(16).padStart(2, "0")).join(":")
-    .toUpperCase();
+Deno.test("TUI health screen shows the S3 gateway's and the API's TLS certificates: the fingerprint to pin, and the end", async () => {
+  const fingerprint = (step: number) =>
+    Array.from({ length: 32 }, (_, i) => (i * step % 256).toString(16).padStart(2, "0")).join(":").toUpperCase();
   const { ui, close } = await setup({
-    s3Certificate: { fingerprintSha256, subject: "CN=appliance", notAfter: "2099-01-31T12:00:00.000Z" },
+    s3Certificate: { fingerprintSha256: fingerprint(7), subject: "CN=appliance", notAfter: "2099-01-31T12:00:00.000Z" },
+    apiCertificate: { fingerprintSha256: fingerprint(5), subject: "CN=admin", notAfter: "2000-01-31T12:00:00.000Z" },
   });
   try {
-    const frame = await until(ui.lastFrame, /S3 TLS certificate/);
+    const frame = await until(ui.lastFrame, /API TLS certificate/);
     assert.match(frame, /S3 TLS certificate CN=appliance, valid until 2099-01-31, SHA-256:\n/);
-    assert.match(frame, new RegExp(`\n${fingerprintSha256}\n`));
+    assert.match(frame, new RegExp(`\n${fingerprint(7)}\n`));
+    assert.match(frame, /API TLS certificate CN=admin, expired 2000-01-31, SHA-256:\n/);
+    assert.match(frame, new RegExp(`\n${fingerprint(5)}\n`));
   } finally {
     await close();
   }

@@ -4,10 +4,10 @@
  * @module
  */
 import { render } from "ink";
-import { createApiClient } from "../src/api/client.ts";
+import { type ApiTarget, createApiClient } from "../src/api/client.ts";
 import { App } from "./App.tsx";
 
-export async function runCli(_args: string[], api: { url: string; token: string }): Promise<number> {
+export async function runCli(_args: string[], api: ApiTarget): Promise<number> {
   const instance = render(<App client={createApiClient(api)} title={api.url} />);
   await instance.waitUntilExit();
   return 0;

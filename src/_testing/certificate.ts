@@ -17,11 +17,14 @@ async function openssl(args: string[]): Promise<string> {
   return new TextDecoder().decode(out.stdout);
 }
 
-/** A P-256 certificate for `CN=<name>` in `dir`, valid `days` (400), with `subjectAltName` when given. */
+/**
+ * A P-256 server certificate for `CN=<name>` in `dir`, valid `days` (400), with `subjectAltName` when given;
+ * `ca: true` leaves openssl's default `basicConstraints CA:TRUE` (a CA certificate) instead of `CA:FALSE`.
+ */
 export async function selfSignedCertificate(
   dir: string,
   name: string,
-  options: { days?: number; subjectAltName?: string } = {},
+  options: { days?: number; subjectAltName?: string; ca?: boolean } = {},
 ): Promise<CertificateFiles> {
   const certFile = `${dir}/${name}.crt`;
   const keyFile = `${dir}/${name}.key`;
@@ -29,6 +32,7 @@ export async function selfSignedCertificate(
     ...["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"],
     ...["-keyout", keyFile, "-out", certFile, "-days", String(options.days ?? 400), "-subj", `/CN=${name}`],
     ...(options.subjectAltName ? ["-addext", `subjectAltName=${options.subjectAltName}`] : []),
+    ...(options.ca ? [] : ["-addext", "basicConstraints=critical,CA:FALSE"]),
   ]);
   await Deno.chmod(keyFile, 0o600);
   return { certFile, keyFile };

@@ -54,19 +54,56 @@ export interface BackendTestResult {
   error?: string;
 }
 
-export interface ApiClientOptions {
-  /** Base URL of the appliance API, e.g. `http://127.0.0.1:8080`. */
+/** Where an appliance's API is, and how to reach it. */
+export interface ApiTarget {
+  /** Base URL of the appliance API, e.g. `http://127.0.0.1:8080` or `https://appliance.example:8443`. */
   url: string;
   token: string;
+  /** PEM certificates to trust for an `https` URL besides the system's (e.g. the appliance's self-signed one). */
+  caCerts?: string[];
+}
+
+export interface ApiClientOptions extends ApiTarget {
   /** Replaces global fetch (tests pass `app.request`). */
   fetch?: (req: Request) => Response | Promise<Response>;
+}
+
+type Fetch = (req: Request) => Promise<Response>;
+/** One HTTP client (and its pool of connections) per target that trusts certificates of its own. */
+const fetchers = new WeakMap<ApiTarget, Fetch>();
+
+/** `fetch` toward `target`, trusting its `caCerts` when it has some. */
+export function targetFetch(target: ApiTarget): Fetch {
+  if (!target.caCerts?.length) return (req) => fetch(req);
+  let send = fetchers.get(target);
+  if (!send) {
+    const client = Deno.createHttpClient({ caCerts: target.caCerts });
+    send = (req) => fetch(req, { client });
+    fetchers.set(target, send);
+  }
+  return send;
+}
+
+/** Why a request to the API at `base` got no answer, with what to do about a certificate it did not trust. */
+export function unreachable(base: string, err: unknown): AppError {
+  const cause = (err as { cause?: unknown }).cause;
+  const reason = cause instanceof Error ? cause.message : (err as Error).message;
+  const hint = /UnknownIssuer/.test(reason)
+    ? "; trust the API's certificate (or its CA) with --ca-file FILE or S3PLUGIN_API_CA_FILE"
+    : /CaUsedAsEndEntity/.test(reason)
+    ? "; the API's certificate is a CA certificate (CA:TRUE), which this client refuses as a server's: " +
+      "make it with basicConstraints=critical,CA:FALSE"
+    : /NotValidForName/.test(reason)
+    ? "; the API's certificate does not name this host: use a URL with a name it holds"
+    : "";
+  return new AppError("Unavailable", `Cannot reach the appliance API at ${base}: ${reason}${hint}`, { cause: err });
 }
 
 export type ApiClient = ReturnType<typeof createApiClient>;
 
 export function createApiClient(options: ApiClientOptions) {
   const base = options.url.replace(/\/+$/, "");
-  const doFetch = options.fetch ?? ((req: Request) => fetch(req));
+  const doFetch = options.fetch ?? targetFetch(options);
 
   /** Calls `/api/v1<path>` and returns the parsed JSON (undefined for 204). */
   async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
@@ -78,9 +115,7 @@ export function createApiClient(options: ApiClientOptions) {
     try {
       res = await doFetch(new Request(`${base}/api/v1${path}`, init));
     } catch (err) {
-      throw new AppError("Unavailable", `Cannot reach the appliance API at ${base}: ${(err as Error).message}`, {
-        cause: err,
-      });
+      throw unreachable(base, err);
     }
     const text = await res.text();
     if (!res.ok && res.status !== 503) {

@@ -5,7 +5,7 @@
  */
 import { parseArgs } from "node:util";
 import { AppError } from "../errors.ts";
-import { type AccessKeyView, createApiClient } from "./client.ts";
+import { type AccessKeyView, type ApiTarget, createApiClient } from "./client.ts";
 import type { Grant } from "./routes/access_keys.ts";
 
 const USAGE = `Usage: s3plugin user <command> [--json]
@@ -33,7 +33,7 @@ function describe(key: AccessKeyView): string {
 
 export async function runCli(
   args: string[],
-  api: { url: string; token: string },
+  api: ApiTarget,
   out: (line: string) => void = console.log,
 ): Promise<number> {
   const { values, positionals } = parseArgs({

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { createApiClient } from "../api/client.ts";
+import { type ApiTarget, createApiClient, targetFetch, unreachable } from "../api/client.ts";
 import { AppError } from "../errors.ts";
 import type { CheckpointInfo } from "./checkpoints.ts";
 import { writeExportDir } from "./export.ts";
@@ -31,7 +31,7 @@ export interface CliIo {
 
 export async function runCli(
   args: string[],
-  api: { url: string; token: string },
+  api: ApiTarget,
   io: CliIo = { print: (t) => console.log(t) },
 ): Promise<number> {
   const json = args.includes("--json");
@@ -145,8 +145,11 @@ export async function runCli(
       }
       case "export": {
         need(1);
-        const res = await fetch(`${api.url.replace(/\/+$/, "")}/api/v1/integrity/export`, {
-          headers: { authorization: `Bearer ${api.token}` },
+        const base = api.url.replace(/\/+$/, "");
+        const res = await targetFetch(api)(
+          new Request(`${base}/api/v1/integrity/export`, { headers: { authorization: `Bearer ${api.token}` } }),
+        ).catch((err) => {
+          throw unreachable(base, err);
         });
         if (!res.ok || !res.body) {
           throw new AppError("Unavailable", `Export failed: HTTP ${res.status} ${await res.text()}`);

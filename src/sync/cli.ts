@@ -13,11 +13,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-
-export interface ApiTarget {
-  url: string;
-  token: string;
-}
+import { type ApiTarget, targetFetch, unreachable } from "../api/client.ts";
 
 const USAGE =
   `usage: sync <jobs|create|show|delete|plan|run|progress|generations|ls|restore|retention> [JOB] [options]`;
@@ -39,13 +35,18 @@ function intOption(name: string, v: string | undefined): number | undefined {
 }
 
 async function call(api: ApiTarget, method: string, path: string, body?: unknown): Promise<unknown> {
-  const res = await fetch(`${api.url.replace(/\/$/, "")}/api/v1/sync${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${api.token}`,
-      ...(body === undefined ? {} : { "content-type": "application/json" }),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  const base = api.url.replace(/\/$/, "");
+  const res = await targetFetch(api)(
+    new Request(`${base}/api/v1/sync${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${api.token}`,
+        ...(body === undefined ? {} : { "content-type": "application/json" }),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    }),
+  ).catch((err) => {
+    throw unreachable(base, err);
   });
   const text = await res.text();
   const json = text ? JSON.parse(text) : null;

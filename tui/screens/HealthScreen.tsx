@@ -31,7 +31,10 @@ export function HealthScreen({ client }: ScreenProps) {
       <Text>Database: {h.database ? "ok" : "unreachable"}</Text>
       {h.services.map((s) => <Text key={s.name}>{s.ready ? "✔" : "…"} {s.name}</Text>)}
       {h.storage.map((s) => <StorageLine key={s.backend} {...s} />)}
-      {config.value?.s3Certificate ? <CertificateLine {...config.value.s3Certificate as CertificateInfo} /> : null}
+      {(["s3", "api"] as const).map((listener) => {
+        const certificate = config.value?.[`${listener}Certificate`] as CertificateInfo | undefined;
+        return certificate ? <CertificateLine key={listener} listener={listener} {...certificate} /> : null;
+      })}
       {Object.entries(addresses).map(([k, v]) => <Text key={k} dimColor>{k}: {v}</Text>)}
       <Box marginTop={1}>
         <Text dimColor>r refresh</Text>
@@ -67,12 +70,12 @@ function StorageLine(s: HealthView["storage"][number]) {
 }
 
 /** The fingerprint has a line of its own, so that it can be copied whole (e.g. for the PVE plugin's `fingerprint`). */
-function CertificateLine(c: CertificateInfo) {
+function CertificateLine(c: CertificateInfo & { listener: "s3" | "api" }) {
   const left = daysLeft(c.notAfter);
   return (
     <Box flexDirection="column">
       <Text>
-        S3 TLS certificate {c.subject},{" "}
+        {c.listener === "s3" ? "S3" : "API"} TLS certificate {c.subject},{" "}
         <Text color={left < 0 ? "red" : left < EXPIRY_WARNING_DAYS ? "yellow" : undefined}>
           {left < 0 ? "expired" : "valid until"} {c.notAfter.slice(0, 10)}
         </Text>
