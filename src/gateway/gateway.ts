@@ -131,6 +131,12 @@ async function handleRequest(
   if (origin !== null && route.bucket !== undefined && route.op !== "PreflightRequest") {
     await addCorsHeaders(response, deps.bucketConfig, route.bucket, { origin, method: req.method, headers: [] });
   }
+  // A request without a body that expects `100 Continue` gets its answer without one (as HTTP allows); botocore (the
+  // AWS CLI, boto3) then misreads the next answer on that kept-alive connection and waits out its read timeout. On a
+  // new connection it does not.
+  if (headers.get("expect") !== null && (req.body === null || headers.get("content-length") === "0")) {
+    response.headers.set("connection", "close");
+  }
   const finish = (bytesOut: number, brokeOff?: BrokenBody) => {
     // A body that broke off mid-way (store failure, client gone) is recorded as an incomplete transfer.
     if (brokeOff !== undefined) errorCode ??= "IncompleteBody";

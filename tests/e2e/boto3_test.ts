@@ -97,3 +97,43 @@ Deno.test("boto3: put/get with metadata, ranges, managed multipart transfer, cop
     assert.deepEqual(out.post, [204, "posted by boto3", "text/plain", 400, true, 1]);
   });
 });
+
+// botocore announces `Expect: 100-continue` on every PutObject, an empty one too; such a request has no body to
+// continue with, and is answered without `100 Continue`.
+const EMPTY_THEN_FULL = `
+import hashlib, io, json, logging, os
+import boto3
+from botocore.config import Config
+
+warnings = io.StringIO()
+logging.getLogger("urllib3").addHandler(logging.StreamHandler(warnings))
+# One kept-alive connection; a stall would end in a read timeout, not in a retry on another connection.
+cfg = Config(s3={"addressing_style": "path"}, max_pool_connections=1, read_timeout=10, retries={"max_attempts": 1})
+s3 = boto3.client("s3", endpoint_url=os.environ["ENDPOINT"], config=cfg)
+etags = []
+for i in range(3):
+    s3.put_object(Bucket=os.environ["BUCKET"], Key=f"empty/{i}", Body=b"")
+    etags.append(s3.put_object(Bucket=os.environ["BUCKET"], Key=f"full/{i}", Body=b"after an empty one")["ETag"])
+listed = s3.list_objects_v2(Bucket=os.environ["BUCKET"])["Contents"]
+print(json.dumps({"etags": etags, "md5": hashlib.md5(b"after an empty one").hexdigest(),
+                  "sizes": {o["Key"]: o["Size"] for o in listed}, "warnings": warnings.getvalue()}))
+`;
+
+Deno.test("boto3: a PutObject after an empty one on the same connection gets its answer (no misread response, no stall)", async () => {
+  await withAppliance(async (app, scratch) => {
+    const { stdout } = await run("/usr/bin/python3", ["-c", EMPTY_THEN_FULL], {
+      env: { ...awsEnv(app, scratch), ENDPOINT: app.s3, BUCKET: app.creds.bucket },
+    });
+    const out = JSON.parse(stdout);
+    assert.equal(out.warnings, "", "urllib3 parsed every response");
+    assert.deepEqual(out.etags, Array(3).fill(`"${out.md5}"`));
+    assert.deepEqual(out.sizes, {
+      "empty/0": 0,
+      "empty/1": 0,
+      "empty/2": 0,
+      "full/0": 18,
+      "full/1": 18,
+      "full/2": 18,
+    });
+  });
+});
