@@ -73,7 +73,7 @@ type Fetch = (req: Request) => Promise<Response>;
 const fetchers = new WeakMap<ApiTarget, Fetch>();
 
 /** `fetch` toward `target`, trusting its `caCerts` when it has some. */
-export function targetFetch(target: ApiTarget): Fetch {
+function targetFetch(target: ApiTarget): Fetch {
   if (!target.caCerts?.length) return (req) => fetch(req);
   let send = fetchers.get(target);
   if (!send) {
@@ -85,7 +85,7 @@ export function targetFetch(target: ApiTarget): Fetch {
 }
 
 /** Why a request to the API at `base` got no answer, with what to do about a certificate it did not trust. */
-export function unreachable(base: string, err: unknown): AppError {
+function unreachable(base: string, err: unknown): AppError {
   const cause = (err as { cause?: unknown }).cause;
   const reason = cause instanceof Error ? cause.message : (err as Error).message;
   const hint = /UnknownIssuer/.test(reason)
@@ -99,24 +99,31 @@ export function unreachable(base: string, err: unknown): AppError {
   return new AppError("Unavailable", `Cannot reach the appliance API at ${base}: ${reason}${hint}`, { cause: err });
 }
 
+/**
+ * Sends `init` to `/api/v1<path>` of `target` with its token and returns the response as it is; a request that gets
+ * no answer fails with an `Unavailable` AppError saying why.
+ */
+export async function apiFetch(target: ApiClientOptions, path: string, init: RequestInit = {}): Promise<Response> {
+  const base = target.url.replace(/\/+$/, "");
+  const headers = new Headers(init.headers);
+  headers.set("authorization", `Bearer ${target.token}`);
+  try {
+    return await (target.fetch ?? targetFetch(target))(new Request(`${base}/api/v1${path}`, { ...init, headers }));
+  } catch (err) {
+    throw unreachable(base, err);
+  }
+}
+
 export type ApiClient = ReturnType<typeof createApiClient>;
 
 export function createApiClient(options: ApiClientOptions) {
-  const base = options.url.replace(/\/+$/, "");
-  const doFetch = options.fetch ?? targetFetch(options);
-
   /** Calls `/api/v1<path>` and returns the parsed JSON (undefined for 204). */
   async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const headers: Record<string, string> = { authorization: `Bearer ${options.token}`, accept: "application/json" };
+    const headers: Record<string, string> = { accept: "application/json" };
     if (body !== undefined) headers["content-type"] = "application/json";
     const init: RequestInit = { method, headers };
     if (body !== undefined) init.body = JSON.stringify(body);
-    let res: Response;
-    try {
-      res = await doFetch(new Request(`${base}/api/v1${path}`, init));
-    } catch (err) {
-      throw unreachable(base, err);
-    }
+    const res = await apiFetch(options, path, init);
     const text = await res.text();
     if (!res.ok && res.status !== 503) {
       let problem: { code?: string; detail?: string } = {};

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { type ApiTarget, createApiClient, targetFetch, unreachable } from "../api/client.ts";
+import { apiFetch, type ApiTarget, createApiClient } from "../api/client.ts";
 import { AppError } from "../errors.ts";
 import type { CheckpointInfo } from "./checkpoints.ts";
 import { writeExportDir } from "./export.ts";
@@ -145,12 +145,7 @@ export async function runCli(
       }
       case "export": {
         need(1);
-        const base = api.url.replace(/\/+$/, "");
-        const res = await targetFetch(api)(
-          new Request(`${base}/api/v1/integrity/export`, { headers: { authorization: `Bearer ${api.token}` } }),
-        ).catch((err) => {
-          throw unreachable(base, err);
-        });
+        const res = await apiFetch(api, "/integrity/export");
         if (!res.ok || !res.body) {
           throw new AppError("Unavailable", `Export failed: HTTP ${res.status} ${await res.text()}`);
         }

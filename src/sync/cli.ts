@@ -13,7 +13,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { type ApiTarget, targetFetch, unreachable } from "../api/client.ts";
+import { apiFetch, type ApiTarget } from "../api/client.ts";
 
 const USAGE =
   `usage: sync <jobs|create|show|delete|plan|run|progress|generations|ls|restore|retention> [JOB] [options]`;
@@ -35,18 +35,9 @@ function intOption(name: string, v: string | undefined): number | undefined {
 }
 
 async function call(api: ApiTarget, method: string, path: string, body?: unknown): Promise<unknown> {
-  const base = api.url.replace(/\/$/, "");
-  const res = await targetFetch(api)(
-    new Request(`${base}/api/v1/sync${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${api.token}`,
-        ...(body === undefined ? {} : { "content-type": "application/json" }),
-      },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    }),
-  ).catch((err) => {
-    throw unreachable(base, err);
+  const res = await apiFetch(api, `/sync${path}`, {
+    method,
+    ...(body === undefined ? {} : { headers: { "content-type": "application/json" }, body: JSON.stringify(body) }),
   });
   const text = await res.text();
   const json = text ? JSON.parse(text) : null;
