@@ -109,6 +109,23 @@ Deno.test("TUI buckets screen creates a bucket through the API and deletes it af
     ui.stdin.write("r");
     await until(ui.lastFrame, /› media-q1\s+local\s+lifecycle 1 · owner=pve/);
 
+    // What it holds, walked when asked: objects, and the parts of an upload not completed.
+    await api.buckets.putObject("media-q1", "a.iso", new Blob([new Uint8Array(3 * 1024 * 1024)]).stream());
+    const uploadId = await api.buckets.createMultipartUpload("media-q1", "b.iso");
+    await api.buckets.uploadPart(
+      "media-q1",
+      "b.iso",
+      { uploadId, partNumber: 1 },
+      new Blob(["x".repeat(2048)]).stream(),
+    );
+    ui.stdin.write("u");
+    await until(
+      ui.lastFrame,
+      /media-q1: 1 object, 3\.00 MiB; 1 unfinished multipart upload holds 2\.00 KiB \(walked in \d+ ms\)/,
+    );
+    await api.buckets.abortMultipartUpload("media-q1", "b.iso", uploadId);
+    await api.buckets.deleteObject("media-q1", "a.iso");
+
     ui.stdin.write("d");
     await until(ui.lastFrame, /Delete bucket media-q1\? \(y\/n\)/);
     ui.stdin.write("n");

@@ -10,7 +10,9 @@
  *
  * @module
  */
+import type { BucketUsage } from "../bucket_usage.ts";
 import { AppError, type AppErrorCode } from "../errors.ts";
+export type { BucketUsage };
 import type { Grant } from "./routes/access_keys.ts";
 
 export interface HealthView {
@@ -159,6 +161,8 @@ export function createApiClient(options: ApiClientOptions) {
       get: (name: string) => request<BucketView>("GET", `/buckets/${enc(name)}`),
       create: (input: { name: string; backend?: string }) => request<BucketView>("POST", "/buckets", input),
       delete: (name: string) => request<void>("DELETE", `/buckets/${enc(name)}`),
+      usage: (name: string, options: { refresh?: boolean } = {}) =>
+        request<BucketUsage>("GET", `/buckets/${enc(name)}/usage${options.refresh ? "?refresh=true" : ""}`),
     },
     apiTokens: {
       list: () => request<ApiTokenView[]>("GET", "/api-tokens"),

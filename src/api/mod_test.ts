@@ -56,7 +56,7 @@ Deno.test("GET /health answers 503 until every enabled service runs, then 200", 
   }
 });
 
-Deno.test("buckets: create on a chosen backend, list, conflict, delete only when empty", async () => {
+Deno.test("buckets: create on a chosen backend, list, conflict, usage, delete only when empty", async () => {
   const t = await setup();
   try {
     await t.client.backends.create({ id: "second", kind: "fs", config: { root: "/srv/second" } });
@@ -81,6 +81,14 @@ Deno.test("buckets: create on a chosen backend, list, conflict, delete only when
 
     const body = new Blob(["hello"]).stream();
     await t.buckets.putObject("photos", "a.txt", body);
+    const usage = await t.client.buckets.usage("photos");
+    assert.deepEqual([usage.bucket, usage.objects, usage.bytes, usage.multipartUploads], ["photos", 1, 5, 0]);
+    await t.buckets.createMultipartUpload("photos", "pending.bin");
+    assert.equal((await t.client.buckets.usage("photos")).multipartUploads, 0, "kept for a minute");
+    assert.equal((await t.client.buckets.usage("photos", { refresh: true })).multipartUploads, 1);
+    await rejectsCode(t.client.buckets.usage("nope"), "NoSuchBucket", 404);
+    const uploads = await t.buckets.listMultipartUploads("photos");
+    await t.buckets.abortMultipartUpload("photos", "pending.bin", uploads.uploads[0]!.uploadId);
     await rejectsCode(t.client.buckets.delete("photos"), "BucketNotEmpty", 409);
     await t.buckets.deleteObject("photos", "a.txt");
     await t.client.buckets.delete("photos");

@@ -8,6 +8,7 @@ import type { Clock } from "../clock.ts";
 import { AppError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import type { ObjectStore } from "../storage/mod.ts";
+import { walkObjects } from "../storage/walk.ts";
 import type { ChangeFeed } from "./change_feed.ts";
 import { createCountingStore } from "./counting_store.ts";
 import { checkBuckets, executeItems, type Progress } from "./executor.ts";
@@ -68,14 +69,8 @@ export function createSyncEngine(deps: SyncEngineDeps) {
   }
 
   async function* listRelative(store: ObjectStore, bucket: string, prefix: string): AsyncGenerator<ObjectState> {
-    let startAfter: string | undefined;
-    for (;;) {
-      const page = await store.listObjects(bucket, { prefix, ...(startAfter ? { startAfter } : {}), maxKeys: 1000 });
-      for (const o of page.objects) {
-        yield { key: o.key.slice(prefix.length), size: o.size, etag: o.etag, lastModified: o.lastModified };
-      }
-      if (!page.isTruncated || !page.nextStartAfter) return;
-      startAfter = page.nextStartAfter;
+    for await (const o of walkObjects(store, bucket, prefix)) {
+      yield { key: o.key.slice(prefix.length), size: o.size, etag: o.etag, lastModified: o.lastModified };
     }
   }
 

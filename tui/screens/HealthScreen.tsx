@@ -8,6 +8,7 @@ import { Box, Text, useInput } from "ink";
 import type { HealthView } from "../../src/api/client.ts";
 import { type CertificateInfo, daysLeft, EXPIRY_WARNING_DAYS } from "../../src/tls.ts";
 import { useData } from "../hooks/use_data.ts";
+import { formatBytes } from "../format.ts";
 import type { ScreenProps } from "./screen_props.ts";
 
 export function HealthScreen({ client }: ScreenProps) {
@@ -41,18 +42,6 @@ export function HealthScreen({ client }: ScreenProps) {
       </Box>
     </Box>
   );
-}
-
-/** `12.3 GiB` style: binary units, three significant digits. */
-function formatBytes(bytes: number): string {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${unit === 0 ? value : value.toPrecision(3)} ${units[unit]}`;
 }
 
 function StorageLine(s: HealthView["storage"][number]) {

@@ -1,8 +1,9 @@
 /**
- * Gateway buckets: list, read, create on a chosen backend, delete (only when empty).
+ * Gateway buckets: list, read, create on a chosen backend, delete (only when empty), and what each holds.
  *
  * @module
  */
+import { createBucketUsageCache } from "../../bucket_usage.ts";
 import { type BucketRow, findBucketRow, listBucketRows } from "../../db/repos/buckets.ts";
 import { getSetting, SETTING } from "../../db/repos/settings.ts";
 import { AppError } from "../../errors.ts";
@@ -33,8 +34,33 @@ const BUCKET_SCHEMA: JsonSchema = {
   required: ["name", "backend", "default", "createdAt", "corsRules", "lifecycleRules", "tags"],
 };
 
+const USAGE_SCHEMA: JsonSchema = {
+  type: "object",
+  properties: {
+    bucket: { type: "string" },
+    objects: { type: "integer" },
+    bytes: { type: "integer", description: "Sum of the objects' sizes" },
+    multipartUploads: { type: "integer", description: "Unfinished multipart uploads" },
+    multipartParts: { type: "integer", description: "Parts uploaded to them" },
+    multipartBytes: { type: "integer", description: "Bytes those parts hold (not in any object yet)" },
+    scannedAt: { type: "string", format: "date-time", description: "When the listing walk ended" },
+    scanMs: { type: "integer", description: "How long the walk took" },
+  },
+  required: [
+    "bucket",
+    "objects",
+    "bytes",
+    "multipartUploads",
+    "multipartParts",
+    "multipartBytes",
+    "scannedAt",
+    "scanMs",
+  ],
+};
+
 export function bucketRoutes(deps: ApiDeps): ApiRoute[] {
   const { db } = deps;
+  const usage = createBucketUsageCache({ store: deps.buckets, clock: deps.clock });
 
   /** The bucket as the API shows it; `def` is the default bucket's name (read once per request). */
   function present(row: BucketRow, def: string | undefined) {
@@ -77,6 +103,18 @@ export function bucketRoutes(deps: ApiDeps): ApiRoute[] {
       summary: "Read one bucket",
       responses: { 200: { description: "The bucket", schema: BUCKET_SCHEMA }, ...errors(404) },
       handle: async (c) => c.json(present(await load(c.req.param("name")!), await defaultBucket())),
+    }),
+    defineRoute({
+      method: "GET",
+      path: "/buckets/:name/usage",
+      tag: "buckets",
+      summary: "Objects, bytes and unfinished multipart uploads of a bucket, by walking its listings; a result up to " +
+        "60 s old is answered again unless ?refresh=true",
+      responses: { 200: { description: "The bucket's usage", schema: USAGE_SCHEMA }, ...errors(404) },
+      handle: async (c) => {
+        const row = await load(c.req.param("name")!);
+        return c.json(await usage.usage(row.name, { refresh: c.req.query("refresh") === "true" }));
+      },
     }),
     defineRoute<{ name: string; backend?: string }>({
       method: "POST",
