@@ -34,28 +34,20 @@ const BUCKET_SCHEMA: JsonSchema = {
   required: ["name", "backend", "default", "createdAt", "corsRules", "lifecycleRules", "tags"],
 };
 
+const USAGE_PROPERTIES: Record<string, JsonSchema> = {
+  bucket: { type: "string" },
+  objects: { type: "integer" },
+  bytes: { type: "integer", description: "Sum of the objects' sizes" },
+  multipartUploads: { type: "integer", description: "Unfinished multipart uploads" },
+  multipartParts: { type: "integer", description: "Parts uploaded to them" },
+  multipartBytes: { type: "integer", description: "Bytes those parts hold (not in any object yet)" },
+  scannedAt: { type: "string", format: "date-time", description: "When the listing walk ended" },
+  scanMs: { type: "integer", description: "How long the walk took" },
+};
 const USAGE_SCHEMA: JsonSchema = {
   type: "object",
-  properties: {
-    bucket: { type: "string" },
-    objects: { type: "integer" },
-    bytes: { type: "integer", description: "Sum of the objects' sizes" },
-    multipartUploads: { type: "integer", description: "Unfinished multipart uploads" },
-    multipartParts: { type: "integer", description: "Parts uploaded to them" },
-    multipartBytes: { type: "integer", description: "Bytes those parts hold (not in any object yet)" },
-    scannedAt: { type: "string", format: "date-time", description: "When the listing walk ended" },
-    scanMs: { type: "integer", description: "How long the walk took" },
-  },
-  required: [
-    "bucket",
-    "objects",
-    "bytes",
-    "multipartUploads",
-    "multipartParts",
-    "multipartBytes",
-    "scannedAt",
-    "scanMs",
-  ],
+  properties: USAGE_PROPERTIES,
+  required: Object.keys(USAGE_PROPERTIES),
 };
 
 export function bucketRoutes(deps: ApiDeps): ApiRoute[] {
