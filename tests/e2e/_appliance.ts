@@ -57,7 +57,7 @@ async function waitFor<T>(
 
 /** Starts `serve` on a data dir (a new temp dir unless given) and waits until /api/v1/health answers 200. */
 export async function startAppliance(
-  options: { dataDir?: string; env?: Record<string, string> } = {},
+  options: { dataDir?: string; env?: Record<string, string>; s3Listen?: string } = {},
 ): Promise<RunningAppliance> {
   const dataDir = options.dataDir ?? await Deno.makeTempDir({ prefix: "s3plugin-e2e-" });
   // A stale listen.json from an earlier run must not be mistaken for this one.
@@ -74,7 +74,7 @@ export async function startAppliance(
       "--api-listen",
       "127.0.0.1:0",
       "--s3-listen",
-      "127.0.0.1:0",
+      options.s3Listen ?? "127.0.0.1:0",
       "--iscsi-listen",
       "127.0.0.1:0",
     ],
@@ -200,7 +200,7 @@ export async function peakRssKiB(pid: number): Promise<number> {
 /** Runs `fn` with a fresh appliance and a scratch dir; stops the appliance and removes both afterwards. */
 export async function withAppliance(
   fn: (app: RunningAppliance, scratch: string) => Promise<void>,
-  options: { env?: Record<string, string> } = {},
+  options: { env?: Record<string, string>; s3Listen?: string } = {},
 ): Promise<void> {
   const app = await startAppliance(options);
   const scratch = await Deno.makeTempDir({ prefix: "s3plugin-e2e-scratch-" });
