@@ -1,5 +1,5 @@
 // More real clients against the gateway over HTTP: boto3, s3cmd, rclone, curl, restic and s3fs (Debian packages; CI
-// installs them).
+// installs them), and MinIO's JavaScript client (npm).
 // A missing tool makes the test fail, never skip.
 import assert from "node:assert/strict";
 import {
@@ -10,6 +10,9 @@ import {
   S3Client,
 } from "@aws-sdk/client-s3";
 import { createPresignedPost } from "@aws-sdk/s3-presigned-post";
+import { Client as MinioClient, CopyConditions } from "minio";
+import { Buffer } from "node:buffer";
+import { Readable } from "node:stream";
 import { ADMIN, createHarness } from "./_testing/harness.ts";
 import { serveHarness, type TestServer } from "./_testing/server.ts";
 
@@ -341,5 +344,63 @@ Deno.test("s3fs (FUSE mount): multipart write, rename by copy, append, mkdir, rm
       if (mounted) await run("/bin/fusermount", ["-u", "-z", mnt]);
       s3.destroy();
     }
+  });
+});
+
+Deno.test("MinIO's JavaScript client (its own SigV4): bucket, puts (an empty one, a stream of unknown size in parts), stat, get, partial get, copy, presigned GET and PUT, listing, batch remove", async () => {
+  await withGateway(async (server) => {
+    const mc = new MinioClient({
+      endPoint: "127.0.0.1",
+      port: server.port,
+      useSSL: false,
+      accessKey: ADMIN.accessKeyId,
+      secretKey: ADMIN.secretAccessKey,
+      region: "us-east-1",
+      pathStyle: true,
+      partSize: 5 * 1024 * 1024,
+    });
+    const bucket = "minio-js";
+    await mc.makeBucket(bucket, "us-east-1");
+    await mc.putObject(bucket, "small.txt", "hello from minio-js", undefined, {
+      "Content-Type": "text/plain",
+      "X-Amz-Meta-Owner": "ops",
+    });
+    await mc.putObject(bucket, "empty", "");
+    const data = pattern(12 * 1024 * 1024 + 3);
+    const chunks = Array.from({ length: 13 }, (_, i) => Buffer.from(data.subarray(i << 20, (i + 1) << 20)));
+    const uploaded = await mc.putObject(bucket, "big.bin", Readable.from(chunks)); // no size: multipart
+    assert.match(uploaded.etag, /^[0-9a-f]{32}-3$/, "three parts of 5 MiB");
+
+    const stat = await mc.statObject(bucket, "small.txt");
+    assert.deepEqual([stat.size, stat.metaData["content-type"], stat.metaData.owner], [19, "text/plain", "ops"]);
+    const got: Buffer[] = [];
+    for await (const chunk of await mc.getObject(bucket, "big.bin")) got.push(chunk as Buffer);
+    assert.ok(Buffer.concat(got).equals(Buffer.from(data)));
+    const part: Buffer[] = [];
+    for await (const chunk of await mc.getPartialObject(bucket, "small.txt", 6, 4)) part.push(chunk as Buffer);
+    assert.equal(Buffer.concat(part).toString(), "from");
+    await mc.copyObject(bucket, "copy.txt", `/${bucket}/small.txt`, new CopyConditions());
+    assert.equal(
+      await (await fetch(await mc.presignedGetObject(bucket, "copy.txt", 60))).text(),
+      "hello from minio-js",
+    );
+    const put = await fetch(await mc.presignedPutObject(bucket, "by-url.txt", 60), {
+      method: "PUT",
+      body: "put by URL",
+    });
+    assert.equal(put.status, 200);
+    await put.body?.cancel();
+
+    const listed = async () => {
+      const keys: string[] = [];
+      for await (const o of mc.listObjectsV2(bucket, "", true)) keys.push((o as { name: string }).name);
+      return keys.sort();
+    };
+    const keys = await listed();
+    assert.deepEqual(keys, ["big.bin", "by-url.txt", "copy.txt", "empty", "small.txt"]);
+    await mc.removeObjects(bucket, keys);
+    assert.deepEqual(await listed(), []);
+    await assert.rejects(mc.statObject(bucket, "small.txt"), (err: { code?: string }) => err.code === "NotFound");
+    await mc.removeBucket(bucket);
   });
 });
