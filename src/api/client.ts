@@ -12,8 +12,9 @@
  */
 import type { BucketUsage } from "../bucket_usage.ts";
 import { AppError, type AppErrorCode } from "../errors.ts";
-export type { BucketUsage };
 import type { Grant } from "./routes/access_keys.ts";
+
+export type { BucketUsage };
 
 export interface HealthView {
   status: "ok" | "starting" | "unavailable";
