@@ -42,6 +42,17 @@ ok(PVE::Storage::Custom::S3Plugin::Cache::synced('hs3', 'snippets', 'cloud-init.
     "$tmp/cache/snippets/cloud-init.yaml"), 'file marked synced');
 ok(!$s3->head_object('node-test/dump/vzdump-qemu-1-2024_01_01-00_00_00.vma.dat'),
     'an empty .dat (no data yet) is not uploaded');
+
+# A file just written can carry an mtime a second ahead of time(): the kernel stamps files from a
+# finer clock than the coarse one time() reads. --settle 0 uploads it all the same.
+open($fh, '>', "$tmp/cache/snippets/just-written.yaml") or die;
+print {$fh} "now\n";
+close($fh);
+utime(time() + 1, time() + 1, "$tmp/cache/snippets/just-written.yaml");
+$out = `$^X -I$root/perl -I$root/perl/t/lib $root/perl/bin/s3plugin-helper --once --settle 0 2>&1`;
+is($?, 0, 'helper --settle 0 exits cleanly');
+is(eval { $s3->get_object('node-test/snippets/just-written.yaml') }, "now\n",
+    'a file stamped a second ahead of the clock is uploaded with --settle 0');
 my $h = PVE::Storage::Custom::S3Plugin::Config::read_json("$tmp/state/hs3/health.json");
 is($h->{online}, 1, 'helper records health');
 $srv->{stop}->();

@@ -140,7 +140,9 @@ sub sync_storage {
                 next;
             }
             my $mtime = (stat($f->{path}))[9] // next;
-            next if time() - $mtime < $settle || open_for_write($f->{path});
+            # A file just written can carry an mtime a second ahead of time() (the kernel stamps
+            # files from a finer clock than the coarse one time() reads): no age check at settle 0.
+            next if ($settle > 0 && time() - $mtime < $settle) || open_for_write($f->{path});
             my $res = _upload($s3, $storeid, $scfg, $f, $log);
             PVE::Storage::Custom::S3Plugin::Cache::mark_synced($storeid, $f->{vtype}, $f->{name},
                 $f->{path}, $res->{etag});
