@@ -2,6 +2,8 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { createHash } from "node:crypto";
+import { scanBucketUsage } from "../../bucket_usage.ts";
+import { fakeClock } from "../../clock.ts";
 import { MIN_PART_SIZE, type ObjectStore } from "../mod.ts";
 import type { ContractCase } from "./object_store_contract.ts";
 import {
@@ -209,6 +211,24 @@ export const multipartCases: ContractCase[] = [
       });
       assert.equal(ranged.size, 5000);
       assert.deepEqual(await getBytes(store, bucket, "ranged-copy"), big.subarray(10, 5010));
+    },
+  },
+  {
+    unsupportedWhen: "multipartUnsupported",
+    name:
+      "bucket usage walk: objects and bytes, and the parts of an unfinished upload, through this backend's listings",
+    async fn({ store, bucket }) {
+      await put(store, bucket, "a", bytes(1000, 1));
+      await put(store, bucket, "dir/b", bytes(3000, 2));
+      const uploadId = await store.createMultipartUpload(bucket, "pending");
+      await store.uploadPart(bucket, "pending", { uploadId, partNumber: 1 }, streamOf(bytes(MIN_PART_SIZE, 3)));
+      await store.uploadPart(bucket, "pending", { uploadId, partNumber: 2 }, streamOf(bytes(17, 4)));
+      const usage = await scanBucketUsage(store, bucket, fakeClock());
+      assert.deepEqual(
+        [usage.objects, usage.bytes, usage.multipartUploads, usage.multipartParts, usage.multipartBytes],
+        [2, 4000, 1, 2, MIN_PART_SIZE + 17],
+      );
+      await store.abortMultipartUpload(bucket, "pending", uploadId);
     },
   },
 ];
