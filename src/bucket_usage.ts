@@ -9,7 +9,7 @@
 import type { Clock } from "./clock.ts";
 import { isAppError } from "./errors.ts";
 import type { ObjectStore } from "./storage/mod.ts";
-import { walkObjects } from "./storage/walk.ts";
+import { walkObjects, walkUploads } from "./storage/walk.ts";
 
 export interface BucketUsage {
   bucket: string;
@@ -53,19 +53,12 @@ export async function scanBucketUsage(store: Listings, bucket: string, clock: Cl
     bytes += o.size;
   }
   let multipartUploads = 0, multipartParts = 0, multipartBytes = 0;
-  let marker: { keyMarker: string; uploadIdMarker: string } | undefined;
-  for (;;) {
-    const page = await store.listMultipartUploads(bucket, { ...marker, maxUploads: 1000 });
-    for (const upload of page.uploads) {
-      const parts = await uploadedParts(store, bucket, upload.key, upload.uploadId);
-      if (!parts) continue;
-      multipartUploads++;
-      multipartParts += parts.parts;
-      multipartBytes += parts.bytes;
-    }
-    const last = page.uploads.at(-1);
-    if (!page.isTruncated || !last) break;
-    marker = { keyMarker: last.key, uploadIdMarker: last.uploadId };
+  for await (const upload of walkUploads(store, bucket)) {
+    const parts = await uploadedParts(store, bucket, upload.key, upload.uploadId);
+    if (!parts) continue;
+    multipartUploads++;
+    multipartParts += parts.parts;
+    multipartBytes += parts.bytes;
   }
   return {
     bucket,

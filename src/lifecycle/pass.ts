@@ -17,6 +17,7 @@ import { createRequestIds } from "../gateway/request_ids.ts";
 import type { OperationEvent } from "../events/mod.ts";
 import type { Logger } from "../log.ts";
 import type { ObjectInfo, ObjectStore } from "../storage/mod.ts";
+import { walkUploads } from "../storage/walk.ts";
 import { abortsUpload, expiresObject, hasRuleTags, type LifecycleRule } from "./rules.ts";
 
 export interface PassDeps {
@@ -96,24 +97,18 @@ export function createLifecyclePass(deps: PassDeps): (only?: string) => Promise<
   }
 
   async function abortUploads(bucket: string, rule: LifecycleRule, now: Date, tally: Tally): Promise<void> {
-    let marker: { keyMarker: string; uploadIdMarker: string } | undefined;
-    do {
-      const page = await deps.buckets.listMultipartUploads(bucket, { prefix: rule.prefix, ...marker });
-      for (const upload of page.uploads) {
-        if (!abortsUpload(rule, upload, now)) continue;
-        const time = deps.clock.now();
-        try {
-          await deps.buckets.abortMultipartUpload(bucket, upload.key, upload.uploadId);
-          record("AbortMultipartUpload", bucket, upload.key, time);
-          tally.aborted++;
-        } catch (err) {
-          tally.errors++;
-          deps.logger.warn("lifecycle: cannot abort an upload", { bucket, key: upload.key, error: String(err) });
-        }
+    for await (const upload of walkUploads(deps.buckets, bucket, rule.prefix)) {
+      if (!abortsUpload(rule, upload, now)) continue;
+      const time = deps.clock.now();
+      try {
+        await deps.buckets.abortMultipartUpload(bucket, upload.key, upload.uploadId);
+        record("AbortMultipartUpload", bucket, upload.key, time);
+        tally.aborted++;
+      } catch (err) {
+        tally.errors++;
+        deps.logger.warn("lifecycle: cannot abort an upload", { bucket, key: upload.key, error: String(err) });
       }
-      const last = page.uploads.at(-1);
-      marker = page.isTruncated && last ? { keyMarker: last.key, uploadIdMarker: last.uploadId } : undefined;
-    } while (marker !== undefined);
+    }
   }
 
   /** Runs the rules of every bucket, or of bucket `only`. */

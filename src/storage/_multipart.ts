@@ -8,6 +8,7 @@
 import { Buffer } from "node:buffer";
 import { createHash } from "node:crypto";
 import { AppError, isAppError } from "../errors.ts";
+import { walkUploads } from "./walk.ts";
 import {
   type ByteRange,
   type ChecksumAlgorithm,
@@ -53,17 +54,10 @@ export async function abortAllUploads(
   store: Pick<MultipartMethods, "listMultipartUploads" | "abortMultipartUpload">,
   bucket: string,
 ): Promise<void> {
-  let markers = {};
-  for (;;) {
-    const page = await store.listMultipartUploads(bucket, markers);
-    for (const { key, uploadId } of page.uploads) {
-      await store.abortMultipartUpload(bucket, key, uploadId).catch((err) => {
-        if (!isAppError(err, "NoSuchUpload")) throw err;
-      });
-    }
-    const last = page.uploads.at(-1);
-    if (!page.isTruncated || !last) return;
-    markers = { keyMarker: last.key, uploadIdMarker: last.uploadId };
+  for await (const { key, uploadId } of walkUploads(store, bucket)) {
+    await store.abortMultipartUpload(bucket, key, uploadId).catch((err) => {
+      if (!isAppError(err, "NoSuchUpload")) throw err;
+    });
   }
 }
 
