@@ -13,6 +13,7 @@
  */
 import { AppError, isAppError } from "../errors.ts";
 import type { ObjectStore } from "../storage/mod.ts";
+import { walkObjects } from "../storage/walk.ts";
 
 export interface VolumeMeta {
   id: string;
@@ -89,13 +90,8 @@ export function writeJson(loc: VolumeLocation, key: string, value: unknown): Pro
 /** Every key under `prefix` (follows pagination). */
 export async function listKeys(loc: VolumeLocation, prefix: string): Promise<string[]> {
   const keys: string[] = [];
-  let startAfter: string | undefined;
-  for (;;) {
-    const page = await loc.store.listObjects(loc.bucket, { prefix, ...(startAfter ? { startAfter } : {}) });
-    for (const o of page.objects) keys.push(o.key);
-    if (!page.isTruncated || !page.nextStartAfter) return keys;
-    startAfter = page.nextStartAfter;
-  }
+  for await (const o of walkObjects(loc.store, loc.bucket, prefix)) keys.push(o.key);
+  return keys;
 }
 
 export async function deleteKeys(loc: VolumeLocation, keys: Iterable<string>, concurrency = 8): Promise<number> {

@@ -11,6 +11,7 @@
  */
 import { AppError, isAppError } from "../errors.ts";
 import type { ObjectStore, PutOptions } from "../storage/mod.ts";
+import { walkObjects } from "../storage/walk.ts";
 
 export interface AnchorOptions {
   store: ObjectStore;
@@ -86,17 +87,11 @@ export function createAnchor(o: AnchorOptions): Anchor {
 
   async function list(sub: string): Promise<string[]> {
     const keys: string[] = [];
-    let startAfter: string | undefined;
     try {
-      for (;;) {
-        const page = await o.store.listObjects(o.bucket, {
-          prefix: o.prefix + sub,
-          ...(startAfter ? { startAfter } : {}),
-        });
-        keys.push(...page.objects.map((x) => x.key.slice(o.prefix.length + sub.length)));
-        if (!page.isTruncated || !page.nextStartAfter) return keys;
-        startAfter = page.nextStartAfter;
+      for await (const x of walkObjects(o.store, o.bucket, o.prefix + sub)) {
+        keys.push(x.key.slice(o.prefix.length + sub.length));
       }
+      return keys;
     } catch (err) {
       if (isAppError(err, "NoSuchBucket")) return [];
       throw err;

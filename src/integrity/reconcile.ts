@@ -8,6 +8,7 @@
  */
 import { OBJECT_WRITES } from "../events/mod.ts";
 import type { ObjectStore } from "../storage/mod.ts";
+import { walkObjects } from "../storage/walk.ts";
 import type { JournalStore } from "./journal.ts";
 import { decodeRecord, type JournalRecord, type ObservedOperation, type RecordBody } from "./record_codec.ts";
 
@@ -95,14 +96,8 @@ export async function reconcileBucket(deps: ReconcileDeps, bucket: string): Prom
   const state = new Map<string, KeyState>();
   const first = await replay(deps.journal, bucket, state, -1);
   const actual = new Map<string, { etag: string; size: number; lastModified: string }>();
-  let startAfter: string | undefined;
-  for (;;) {
-    const page = await deps.buckets.listObjects(bucket, startAfter ? { startAfter } : {});
-    for (const o of page.objects) {
-      actual.set(o.key, { etag: o.etag, size: o.size, lastModified: o.lastModified.toISOString() });
-    }
-    if (!page.isTruncated || !page.nextStartAfter) break;
-    startAfter = page.nextStartAfter;
+  for await (const o of walkObjects(deps.buckets, bucket)) {
+    actual.set(o.key, { etag: o.etag, size: o.size, lastModified: o.lastModified.toISOString() });
   }
   // Operations that went through the gateway while we listed are not anomalies; look again next time.
   await deps.flush();

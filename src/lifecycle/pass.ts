@@ -17,7 +17,7 @@ import { createRequestIds } from "../gateway/request_ids.ts";
 import type { OperationEvent } from "../events/mod.ts";
 import type { Logger } from "../log.ts";
 import type { ObjectInfo, ObjectStore } from "../storage/mod.ts";
-import { walkUploads } from "../storage/walk.ts";
+import { walkObjects, walkUploads } from "../storage/walk.ts";
 import { abortsUpload, expiresObject, hasRuleTags, type LifecycleRule } from "./rules.ts";
 
 export interface PassDeps {
@@ -69,31 +69,23 @@ export function createLifecyclePass(deps: PassDeps): (only?: string) => Promise<
   }
 
   async function expireObjects(bucket: string, rule: LifecycleRule, now: Date, tally: Tally): Promise<void> {
-    let startAfter: string | undefined;
-    do {
-      const page = await deps.buckets.listObjects(bucket, {
-        prefix: rule.prefix,
-        ...(startAfter ? { startAfter } : {}),
-      });
-      for (const listed of page.objects) {
-        if (!expiresObject(rule, listed, now)) continue;
-        const time = deps.clock.now();
-        try {
-          if (rule.tags && !hasRuleTags(rule, await deps.buckets.getObjectTagging(bucket, listed.key))) continue;
-          if (!isUnchanged(listed, await deps.buckets.headObject(bucket, listed.key))) continue;
-          await deps.buckets.deleteObject(bucket, listed.key, { condition: { ifMatch: listed.etag } });
-          record("DeleteObject", bucket, listed.key, time, { size: listed.size, etag: listed.etag });
-          tally.expired++;
-        } catch (err) {
-          // Deleted since the listing (by a client, or by another appliance's pass), or replaced since the look just
-          // before (the deletion is conditional on the listed ETag): nothing to do now.
-          if (isAppError(err, "NoSuchKey", "PreconditionFailed")) continue;
-          tally.errors++;
-          deps.logger.warn("lifecycle: cannot expire an object", { bucket, key: listed.key, error: String(err) });
-        }
+    for await (const listed of walkObjects(deps.buckets, bucket, rule.prefix)) {
+      if (!expiresObject(rule, listed, now)) continue;
+      const time = deps.clock.now();
+      try {
+        if (rule.tags && !hasRuleTags(rule, await deps.buckets.getObjectTagging(bucket, listed.key))) continue;
+        if (!isUnchanged(listed, await deps.buckets.headObject(bucket, listed.key))) continue;
+        await deps.buckets.deleteObject(bucket, listed.key, { condition: { ifMatch: listed.etag } });
+        record("DeleteObject", bucket, listed.key, time, { size: listed.size, etag: listed.etag });
+        tally.expired++;
+      } catch (err) {
+        // Deleted since the listing (by a client, or by another appliance's pass), or replaced since the look just
+        // before (the deletion is conditional on the listed ETag): nothing to do now.
+        if (isAppError(err, "NoSuchKey", "PreconditionFailed")) continue;
+        tally.errors++;
+        deps.logger.warn("lifecycle: cannot expire an object", { bucket, key: listed.key, error: String(err) });
       }
-      startAfter = page.isTruncated ? page.nextStartAfter : undefined;
-    } while (startAfter !== undefined);
+    }
   }
 
   async function abortUploads(bucket: string, rule: LifecycleRule, now: Date, tally: Tally): Promise<void> {
