@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { createAppliance } from "./appliance.ts";
 import { realApplianceParts } from "./appliance_parts.ts";
 import { CREDENTIALS_FILE } from "./bootstrap.ts";
-import type { ApiTarget } from "./api/client.ts";
+import { type ApiTarget, trustingFetch } from "./api/client.ts";
 import { type ClientConfig, parseClientConfig, parseServeConfig } from "./config.ts";
 import { AppError } from "./errors.ts";
 import { createLogger, type LogLevel } from "./log.ts";
@@ -76,7 +76,7 @@ async function resolveApi(config: ClientConfig): Promise<ApiTarget> {
   if (!token) fail(`no --token given and no apiToken in ${join(config.dataDir, CREDENTIALS_FILE)}`);
   if (config.caFile === undefined) return { url, token };
   try {
-    return { url, token, caCerts: [await Deno.readTextFile(config.caFile)] };
+    return { url, token, fetch: trustingFetch([await Deno.readTextFile(config.caFile)]) };
   } catch (err) {
     fail(`cannot read the --ca-file ${config.caFile}: ${(err as Error).message}`);
   }

@@ -62,29 +62,14 @@ export interface ApiTarget {
   /** Base URL of the appliance API, e.g. `http://127.0.0.1:8080` or `https://appliance.example:8443`. */
   url: string;
   token: string;
-  /** PEM certificates to trust for an `https` URL besides the system's (e.g. the appliance's self-signed one). */
-  caCerts?: string[];
-}
-
-export interface ApiClientOptions extends ApiTarget {
-  /** Replaces global fetch (tests pass `app.request`). */
+  /** Replaces global fetch: one that trusts the appliance's own certificate (`trustingFetch`), or `app.request`. */
   fetch?: (req: Request) => Response | Promise<Response>;
 }
 
-type Fetch = (req: Request) => Promise<Response>;
-/** One HTTP client (and its pool of connections) per target that trusts certificates of its own. */
-const fetchers = new WeakMap<ApiTarget, Fetch>();
-
-/** `fetch` toward `target`, trusting its `caCerts` when it has some. */
-function targetFetch(target: ApiTarget): Fetch {
-  if (!target.caCerts?.length) return (req) => fetch(req);
-  let send = fetchers.get(target);
-  if (!send) {
-    const client = Deno.createHttpClient({ caCerts: target.caCerts });
-    send = (req) => fetch(req, { client });
-    fetchers.set(target, send);
-  }
-  return send;
+/** `fetch` that trusts the PEM certificates `caCerts` besides the system's (one HTTP client, one connection pool). */
+export function trustingFetch(caCerts: string[]): (req: Request) => Promise<Response> {
+  const client = Deno.createHttpClient({ caCerts });
+  return (req) => fetch(req, { client });
 }
 
 /** Why a request to the API at `base` got no answer, with what to do about a certificate it did not trust. */
@@ -106,12 +91,12 @@ function unreachable(base: string, err: unknown): AppError {
  * Sends `init` to `/api/v1<path>` of `target` with its token and returns the response as it is; a request that gets
  * no answer fails with an `Unavailable` AppError saying why.
  */
-export async function apiFetch(target: ApiClientOptions, path: string, init: RequestInit = {}): Promise<Response> {
+export async function apiFetch(target: ApiTarget, path: string, init: RequestInit = {}): Promise<Response> {
   const base = target.url.replace(/\/+$/, "");
   const headers = new Headers(init.headers);
   headers.set("authorization", `Bearer ${target.token}`);
   try {
-    return await (target.fetch ?? targetFetch(target))(new Request(`${base}/api/v1${path}`, { ...init, headers }));
+    return await (target.fetch ?? fetch)(new Request(`${base}/api/v1${path}`, { ...init, headers }));
   } catch (err) {
     throw unreachable(base, err);
   }
@@ -119,7 +104,7 @@ export async function apiFetch(target: ApiClientOptions, path: string, init: Req
 
 export type ApiClient = ReturnType<typeof createApiClient>;
 
-export function createApiClient(options: ApiClientOptions) {
+export function createApiClient(options: ApiTarget) {
   /** Calls `/api/v1<path>` and returns the parsed JSON (undefined for 204). */
   async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
     const headers: Record<string, string> = { accept: "application/json" };

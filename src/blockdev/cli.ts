@@ -4,7 +4,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { type ApiClientOptions, createApiClient } from "../api/client.ts";
+import { type ApiTarget, createApiClient } from "../api/client.ts";
 import { AppError } from "../errors.ts";
 import type { SessionInfo } from "../iscsi/types.ts";
 import type { TargetView, VolumeView } from "./manager.ts";
@@ -55,7 +55,7 @@ function describeVolume(v: VolumeView): string {
 
 export async function runCli(
   args: string[],
-  api: ApiClientOptions,
+  api: ApiTarget,
   out: (line: string) => void = console.log,
 ): Promise<number> {
   const { values, positionals } = parseArgs({
