@@ -41,6 +41,15 @@ async function withGateway(fn: (server: TestServer, dir: string) => Promise<void
   }
 }
 
+/** A shell script runner with `dir` as HOME (and the admin tools of /sbin on PATH) that fails on a failed script. */
+function shellIn(dir: string): (script: string) => Promise<string> {
+  return async (script) => {
+    const r = await run("/bin/sh", ["-ec", script], { HOME: dir, PATH: "/usr/sbin:/usr/bin:/sbin:/bin" });
+    assert.equal(r.code, 0, `${script}: ${r.stdout}${r.stderr}`);
+    return r.stdout;
+  };
+}
+
 function sdkClient(server: TestServer): S3Client {
   return new S3Client({ endpoint: server.endpoint, region: "us-east-1", forcePathStyle: true, credentials: ADMIN });
 }
@@ -294,11 +303,7 @@ Deno.test("s3fs (FUSE mount): multipart write, rename by copy, append, mkdir, rm
     const mnt = `${dir}/mnt`;
     await Deno.mkdir(mnt);
     await Deno.writeTextFile(`${dir}/passwd`, `${ADMIN.accessKeyId}:${ADMIN.secretAccessKey}\n`, { mode: 0o600 });
-    const sh = async (script: string) => {
-      const r = await run("/bin/sh", ["-ec", script], { HOME: dir });
-      assert.equal(r.code, 0, `${script}: ${r.stdout}${r.stderr}`);
-      return r.stdout;
-    };
+    const sh = shellIn(dir);
     const mount = () =>
       sh(
         `s3fs fuse ${mnt} -o url=${server.endpoint},use_path_request_style,sigv4,endpoint=us-east-1,` +
@@ -354,11 +359,7 @@ Deno.test("s3backer (FUSE block device of S3 blocks, its own SigV4 over libcurl)
     await Deno.mkdir(blocks);
     await Deno.mkdir(fs);
     await Deno.writeTextFile(`${dir}/creds`, `${ADMIN.accessKeyId}:${ADMIN.secretAccessKey}\n`, { mode: 0o600 });
-    const sh = async (script: string) => {
-      const r = await run("/bin/sh", ["-ec", script], { HOME: dir, PATH: "/usr/sbin:/usr/bin:/sbin:/bin" });
-      assert.equal(r.code, 0, `${script}: ${r.stdout}${r.stderr}`);
-      return r.stdout;
-    };
+    const sh = shellIn(dir);
     /** s3backer in the foreground: unmounting it flushes its write-back cache, and its exit says that it is done. */
     const attach = async () => {
       const child = new Deno.Command("/usr/bin/s3backer", {
