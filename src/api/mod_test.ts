@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
+import { eq } from "drizzle-orm";
 import { Hono } from "hono";
+import { blockdevVolumes } from "../db/schema.ts";
 import { AppError } from "../errors.ts";
 import type { RunningService } from "../service.ts";
 import { createApiClient } from "./client.ts";
@@ -152,6 +154,26 @@ Deno.test("backends: invalid bodies name the field; bad configs are refused; in-
     await t.client.buckets.create({ name: "on-spare", backend: "spare" });
     await rejectsCode(t.client.backends.delete("spare"), "Conflict", 409);
     await t.client.buckets.delete("on-spare");
+    // A block device volume stored on the backend (in a bucket of its own namespace, no gateway bucket) keeps it too.
+    await t.db.insert(blockdevVolumes).values({
+      id: "vol-1",
+      name: "disk",
+      backendId: "spare",
+      bucket: "blockdev",
+      prefix: "volumes/vol-1/",
+      sizeBytes: 1 << 20,
+      chunkSize: 1 << 16,
+      blockSize: 512,
+      parentId: null,
+      parentSnapshot: null,
+      createdAt: new Date(),
+    });
+    await assert.rejects(t.client.backends.delete("spare"), (err: unknown) => {
+      assert.ok(err instanceof AppError && err.code === "Conflict", String(err));
+      assert.match(err.message, /still holds 1 block device volume\(s\)/);
+      return true;
+    });
+    await t.db.delete(blockdevVolumes).where(eq(blockdevVolumes.id, "vol-1"));
     await t.client.backends.delete("spare");
     assert.equal(t.backends.has("spare"), false);
   } finally {

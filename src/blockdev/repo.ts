@@ -29,7 +29,12 @@ export function createRepo(db: Db) {
     insertVolume: (row: VolumeRow) => db.insert(blockdevVolumes).values(row),
     setVolumeSize: (id: string, sizeBytes: number) =>
       db.update(blockdevVolumes).set({ sizeBytes }).where(eq(blockdevVolumes.id, id)),
-    deleteVolume: (id: string) => db.delete(blockdevVolumes).where(eq(blockdevVolumes.id, id)),
+    /** The volume and its snapshots' rows, in one transaction (why by name: see db/schema.ts). */
+    deleteVolume: (id: string) =>
+      db.batch([
+        db.delete(blockdevSnapshots).where(eq(blockdevSnapshots.volumeId, id)),
+        db.delete(blockdevVolumes).where(eq(blockdevVolumes.id, id)),
+      ]),
     volumesIn: (backendId: string, bucket: string) =>
       db.select().from(blockdevVolumes).where(
         and(eq(blockdevVolumes.backendId, backendId), eq(blockdevVolumes.bucket, bucket)),
@@ -66,7 +71,11 @@ export function createRepo(db: Db) {
         target: blockdevTargets.iqn,
         set: { chapUser: row.chapUser, chapSecret: row.chapSecret },
       }),
-    deleteTarget: (iqn: string) => db.delete(blockdevTargets).where(eq(blockdevTargets.iqn, iqn)),
+    deleteTarget: (iqn: string) =>
+      db.batch([
+        db.delete(blockdevLuns).where(eq(blockdevLuns.targetIqn, iqn)),
+        db.delete(blockdevTargets).where(eq(blockdevTargets.iqn, iqn)),
+      ]),
     listLuns: () => db.select().from(blockdevLuns),
     insertLun: (row: LunRow) => db.insert(blockdevLuns).values(row),
     deleteLun: (volumeId: string) => db.delete(blockdevLuns).where(eq(blockdevLuns.volumeId, volumeId)),

@@ -3,6 +3,11 @@
  * SQL names are snake_case; TypeScript fields camelCase. After a change run `deno task db:generate`
  * and commit the SQL under `migrations/`.
  *
+ * Foreign keys document the references and guard a local database file, where the one connection enforces them. A
+ * shared sqld database does not: it runs each request on a connection of its own, where `PRAGMA foreign_keys` is
+ * off. So no code relies on them: a delete removes the rows that depend on it by name, in the same batch (one
+ * transaction), and a referenced row is refused by an explicit check before it is deleted.
+ *
  * @module
  */
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";

@@ -114,8 +114,15 @@ export function createSyncRepo(db: Db) {
     async updateJob(id: string, patch: Partial<typeof syncJobs.$inferInsert>): Promise<void> {
       await db.update(syncJobs).set(patch).where(eq(syncJobs.id, id));
     },
+    /** The job with its runs, plan items and entries, in one transaction (why by name: see db/schema.ts). */
     async deleteJob(id: string): Promise<void> {
-      await db.delete(syncJobs).where(eq(syncJobs.id, id));
+      const runs = db.select({ id: syncRuns.id }).from(syncRuns).where(eq(syncRuns.jobId, id));
+      await db.batch([
+        db.delete(syncRunItems).where(inArray(syncRunItems.runId, runs)),
+        db.delete(syncRuns).where(eq(syncRuns.jobId, id)),
+        db.delete(syncEntries).where(eq(syncEntries.jobId, id)),
+        db.delete(syncJobs).where(eq(syncJobs.id, id)),
+      ]);
     },
 
     // ── runs and plan items ──

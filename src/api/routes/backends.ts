@@ -4,10 +4,10 @@
  * @module
  */
 import type { Context } from "hono";
-import { countBucketsOnBackend } from "../../db/repos/buckets.ts";
 import {
   type BackendKind,
   type BackendRecord,
+  backendUsers,
   deleteBackendRow,
   findBackend,
   insertBackend,
@@ -161,15 +161,17 @@ export function backendRoutes(deps: ApiDeps): ApiRoute[] {
       method: "DELETE",
       path: "/backends/:id",
       tag: "backends",
-      summary: "Remove a backend that serves no bucket and is not the default",
+      summary: "Remove a backend that holds no bucket or block device volume and is not the default",
       responses: { 204: { description: "Deleted" }, ...errors(404, 409) },
       handle: async (c) => {
         const record = await load(c);
         if (await getSetting(db, SETTING.defaultBackend) === record.id) {
           throw new AppError("Conflict", `Backend "${record.id}" is the default backend`);
         }
-        const used = await countBucketsOnBackend(db, record.id);
-        if (used > 0) throw new AppError("Conflict", `Backend "${record.id}" still serves ${used} bucket(s)`);
+        const users = await backendUsers(db, record.id);
+        if (users.length > 0) {
+          throw new AppError("Conflict", `Backend "${record.id}" still holds ${users.join(" and ")}`);
+        }
         await deleteBackendRow(db, record.id);
         await deps.backends.remove(record.id);
         return c.body(null, 204);

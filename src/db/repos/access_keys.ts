@@ -49,12 +49,18 @@ export function createAccessKeyStore(deps: { db: Db; sealer: SecretSealer; clock
     };
   }
 
-  async function writeGrants(accessKeyId: string, grants: Grant[]) {
-    await db.delete(accessGrants).where(eq(accessGrants.accessKeyId, accessKeyId));
+  // Grants are deleted by name in the batch (one transaction) that drops them, not by cascade: see db/schema.ts.
+  const dropGrants = (accessKeyId: string) => db.delete(accessGrants).where(eq(accessGrants.accessKeyId, accessKeyId));
+
+  /** The statements that store `grants` as the key's only grants (run them in one batch with the key's others). */
+  function grantWrites(accessKeyId: string, grants: Grant[]) {
     const unique = new Map(grants.map((g) => [`${g.bucket}\0${g.prefix}\0${g.permission}`, g]));
-    if (unique.size > 0) {
-      await db.insert(accessGrants).values([...unique.values()].map((g) => ({ accessKeyId, ...g })));
-    }
+    return [
+      dropGrants(accessKeyId),
+      ...unique.size > 0
+        ? [db.insert(accessGrants).values([...unique.values()].map((g) => ({ accessKeyId, ...g })))]
+        : [],
+    ] as const;
   }
 
   return {
@@ -68,8 +74,7 @@ export function createAccessKeyStore(deps: { db: Db; sealer: SecretSealer; clock
         admin: input.admin,
         createdAt: clock.now(),
       };
-      await db.insert(accessKeys).values(row);
-      await writeGrants(accessKeyId, input.grants);
+      await db.batch([db.insert(accessKeys).values(row), ...grantWrites(accessKeyId, input.grants)]);
       cache.delete(accessKeyId);
       return { info: await info(row), secretAccessKey };
     },
@@ -82,13 +87,15 @@ export function createAccessKeyStore(deps: { db: Db; sealer: SecretSealer; clock
       return rows[0] && await info(rows[0]);
     },
     async delete(accessKeyId) {
-      const rows = await db.delete(accessKeys).where(eq(accessKeys.accessKeyId, accessKeyId))
-        .returning({ id: accessKeys.accessKeyId });
+      const [, rows] = await db.batch([
+        dropGrants(accessKeyId),
+        db.delete(accessKeys).where(eq(accessKeys.accessKeyId, accessKeyId)).returning({ id: accessKeys.accessKeyId }),
+      ]);
       cache.delete(accessKeyId);
       return rows.length > 0;
     },
     async setGrants(accessKeyId, grants) {
-      await writeGrants(accessKeyId, grants);
+      await db.batch(grantWrites(accessKeyId, grants));
       cache.delete(accessKeyId);
     },
     credentials: {

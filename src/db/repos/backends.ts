@@ -4,9 +4,9 @@
  *
  * @module
  */
-import { eq } from "drizzle-orm";
+import { count, eq } from "drizzle-orm";
 import type { Db } from "../client.ts";
-import { backends } from "../schema.ts";
+import { backends, blockdevVolumes, buckets } from "../schema.ts";
 
 export type BackendKind = "fs" | "s3";
 
@@ -70,6 +70,18 @@ export async function updateBackendConfig(
 ): Promise<void> {
   const sealed = JSON.stringify(await mapSecrets(config, (v) => sealer.seal(v)));
   await db.update(backends).set({ config: sealed }).where(eq(backends.id, id));
+}
+
+/** What still lives on backend `id`, e.g. `["2 bucket(s)", "1 block device volume(s)"]`; empty when nothing does. */
+export async function backendUsers(db: Db, id: string): Promise<string[]> {
+  const [[onBuckets], [onVolumes]] = await db.batch([
+    db.select({ n: count() }).from(buckets).where(eq(buckets.backendId, id)),
+    db.select({ n: count() }).from(blockdevVolumes).where(eq(blockdevVolumes.backendId, id)),
+  ]);
+  return [
+    ...onBuckets!.n > 0 ? [`${onBuckets!.n} bucket(s)`] : [],
+    ...onVolumes!.n > 0 ? [`${onVolumes!.n} block device volume(s)`] : [],
+  ];
 }
 
 export async function deleteBackendRow(db: Db, id: string): Promise<void> {

@@ -50,9 +50,3 @@ export async function updateBucketSetting(
 export async function deleteBucketRow(db: Db, name: string): Promise<void> {
   await db.delete(buckets).where(eq(buckets.name, name));
 }
-
-/** Number of buckets routed to a backend (a backend in use cannot be deleted). */
-export async function countBucketsOnBackend(db: Db, backendId: string): Promise<number> {
-  const rows = await db.select({ name: buckets.name }).from(buckets).where(eq(buckets.backendId, backendId));
-  return rows.length;
-}
