@@ -19,6 +19,7 @@ import { backendCapacities, capacityMetrics } from "./backend_capacity.ts";
 import { type BackendRecord, listBackends, type SecretSealer } from "./db/repos/backends.ts";
 import { getSetting, SETTING } from "./db/repos/settings.ts";
 import { createEventBus, type EventBus, type OperationEvent } from "./events/mod.ts";
+import { lockExclusively } from "./exclusive_lock.ts";
 import { type RunningHttpServer, serveHttp } from "./http_server.ts";
 import { certificateMetrics, loadTlsCertificate } from "./tls.ts";
 import type { CredentialStore, Gateway } from "./gateway/mod.ts";
@@ -29,6 +30,8 @@ import type { ObjectStore } from "./storage/mod.ts";
 
 export const LISTEN_FILE = "listen.json";
 const DB_FILE = "s3plugin.db";
+/** Held (flock) while an appliance runs on the data dir; holds its pid. */
+export const LOCK_FILE = "appliance.lock";
 
 export interface ServiceFactory {
   name: string;
@@ -59,9 +62,15 @@ export interface Appliance {
 export async function createAppliance(config: ServeConfig, parts: ApplianceParts): Promise<Appliance> {
   const { clock, logger, dataDir } = { ...parts, dataDir: config.dataDir };
   await Deno.mkdir(dataDir, { recursive: true, mode: 0o700 });
+  // Before anything is opened: a second appliance on this data dir would empty the running one's temp files and
+  // replay its write-ahead log at open, under its feet.
+  const lock = await lockExclusively(
+    join(dataDir, LOCK_FILE),
+    `Another appliance is running on the data dir ${dataDir}; stop it first or choose another --data-dir`,
+  );
   const dbUrl = config.dbUrl ?? `file:${join(dataDir, DB_FILE)}`;
   const handle = createDb(dbUrl, config.dbAuthToken ? { authToken: config.dbAuthToken } : {});
-  const cleanups: Array<() => Promise<void> | void> = [() => handle.close()];
+  const cleanups: Array<() => Promise<void> | void> = [() => lock.release(), () => handle.close()];
   const servers: RunningHttpServer[] = [];
   const stopAll = async () => {
     // Stop accepting and drain requests first, then stop services, backends and the database.

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { run, type RunningAppliance, withAppliance } from "./_appliance.ts";
+import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
+import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
+import { run, type RunningAppliance, sdkClient, trickleUpload, withAppliance } from "./_appliance.ts";
 
 const MAIN = new URL("../../src/main.ts", import.meta.url).pathname;
 
@@ -95,5 +97,53 @@ Deno.test("serve stops with a clear message on a bad flag or a port already in u
     const taken = await serve(["--api-listen", "127.0.0.1:0", "--s3-listen", new URL(app.s3).host]);
     assert.equal(taken.code, 1);
     assert.match(taken.stderr, new RegExp(`Cannot listen on ${new URL(app.s3).host} for s3: address in use`));
+  });
+});
+
+Deno.test("a second serve on a running appliance's data dir stops before it opens anything; an upload in flight completes", async () => {
+  await withAppliance(async (app) => {
+    const s3 = sdkClient(app);
+    try {
+      // Over 64 KiB, so the body goes to a temp file as it arrives (smaller ones are read into memory first).
+      const data = new Uint8Array(1024 * 1024).map((_, i) => (i * 7 + (i >> 12)) & 0xff);
+      const url = await getSignedUrl(s3, new PutObjectCommand({ Bucket: app.creds.bucket, Key: "in-flight" }));
+      let sent = 0;
+      const upload = trickleUpload(url, data, { chunk: 32 * 1024, delayMs: 250, onProgress: (n) => sent = n });
+      const tmp = join(app.dataDir, "objects", "tmp");
+      while ([...Deno.readDirSync(tmp)].length === 0) await new Promise((r) => setTimeout(r, 20));
+
+      // Bounded: a second appliance that started would serve until killed.
+      const second = await run("timeout", [
+        "60",
+        Deno.execPath(),
+        "run",
+        "-A",
+        MAIN,
+        "serve",
+        "--data-dir",
+        app.dataDir,
+        "--api-listen",
+        "127.0.0.1:0",
+        "--s3-listen",
+        "127.0.0.1:0",
+        "--iscsi-listen",
+        "127.0.0.1:0",
+      ], { allowFailure: true });
+      assert.equal(second.code, 1);
+      assert.match(
+        second.stderr,
+        new RegExp(`Another appliance is running on the data dir ${app.dataDir}.*\\(held by pid ${app.pid}\\)`),
+      );
+      assert.ok(sent < data.length, "the second start was refused while the upload was still arriving");
+      assert.equal([...Deno.readDirSync(tmp)].length, 1, "the upload's temp file is still there");
+      const listen = JSON.parse(await Deno.readTextFile(join(app.dataDir, "listen.json")));
+      assert.equal(`http://${listen.api}`, app.api, "listen.json still names the running appliance");
+
+      assert.equal(await upload, 200);
+      const got = await s3.send(new GetObjectCommand({ Bucket: app.creds.bucket, Key: "in-flight" }));
+      assert.deepEqual(await got.Body!.transformToByteArray(), data);
+    } finally {
+      s3.destroy();
+    }
   });
 });
