@@ -14,6 +14,7 @@ import { createBucketRouter } from "./bucket_router.ts";
 import type { Clock } from "./clock.ts";
 import { formatListenAddress, type ServeConfig } from "./config.ts";
 import { createDb, type Db } from "./db/client.ts";
+import { acquireDbLease, leaseOwner } from "./db/lease.ts";
 import { migrateDb } from "./db/migrate.ts";
 import { backendCapacities, capacityMetrics } from "./backend_capacity.ts";
 import { type BackendRecord, listBackends, type SecretSealer } from "./db/repos/backends.ts";
@@ -56,6 +57,8 @@ export interface ApplianceParts {
 export interface Appliance {
   /** Bound addresses: api, s3 and whatever the services report (e.g. iscsi). */
   addresses: Record<string, string>;
+  /** Resolves with the reason when the appliance must stop on its own (its database lease is lost). */
+  mustStop: Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -72,6 +75,8 @@ export async function createAppliance(config: ServeConfig, parts: ApplianceParts
   const handle = createDb(dbUrl, config.dbAuthToken ? { authToken: config.dbAuthToken } : {});
   const cleanups: Array<() => Promise<void> | void> = [() => lock.release(), () => handle.close()];
   const servers: RunningHttpServer[] = [];
+  let stopOnOwn!: (reason: string) => void;
+  const mustStop = new Promise<string>((resolve) => stopOnOwn = resolve);
   const stopAll = async () => {
     // Stop accepting and drain requests first, then stop services, backends and the database.
     await Promise.all(servers.splice(0).map((s) => s.stop(parts.drainMs)));
@@ -101,6 +106,21 @@ export async function createAppliance(config: ServeConfig, parts: ApplianceParts
     ];
     await migrateDb(handle);
     const db = handle.db;
+    if (config.dbUrl) {
+      // A database named by --db-url may be within reach of other appliances: one works on it at a time.
+      const lease = await acquireDbLease({
+        db,
+        clock,
+        logger,
+        owner: leaseOwner(dataDir),
+        database: redactUrl(dbUrl),
+        onLost: (reason) => {
+          logger.error(`stopping: ${reason}`);
+          stopOnOwn(reason);
+        },
+      });
+      cleanups.push(() => lease.release());
+    }
     const sealer = await parts.sealer(dataDir);
     await ensureDefaultBackend({ db, sealer, clock, dataDir });
 
@@ -209,7 +229,7 @@ export async function createAppliance(config: ServeConfig, parts: ApplianceParts
     }
     await writeListenFile(dataDir, addresses);
     logger.info("appliance ready", { ...addresses, services: enabled });
-    return { addresses, stop: stopAll };
+    return { addresses, mustStop, stop: stopAll };
   }
 }
 

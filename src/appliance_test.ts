@@ -142,3 +142,30 @@ Deno.test("a data dir that lost its database starts again and keeps the objects 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("createAppliance() on a --db-url another appliance works on: refused with its name until it stops", async () => {
+  const dirs = [await Deno.makeTempDir(), await Deno.makeTempDir(), await Deno.makeTempDir()];
+  const shared = `file:${dirs[2]}/shared.db`;
+  const withDb = (dataDir: string) => ({ ...config(dataDir), dbUrl: shared });
+  const first = await createAppliance(withDb(dirs[0]!), parts([]));
+  let second: Awaited<ReturnType<typeof createAppliance>> | undefined;
+  try {
+    await assert.rejects(createAppliance(withDb(dirs[1]!), parts([])), (err: Error) => {
+      assert.match(
+        err.message,
+        new RegExp(`^The database ${shared} is in use by the appliance [^:]+:${dirs[0]} \\(pid ${Deno.pid}, `),
+      );
+      return true;
+    });
+    assert.equal((await health(first.addresses.api!)).status, 200, "the first goes on");
+    await assert.rejects(Deno.stat(`${dirs[1]}/listen.json`), Deno.errors.NotFound, "the second never listened");
+
+    await first.stop();
+    second = await createAppliance(withDb(dirs[1]!), parts([]));
+    assert.equal((await health(second.addresses.api!)).status, 200);
+  } finally {
+    await first.stop();
+    await second?.stop();
+    await Promise.all(dirs.map((d) => Deno.remove(d, { recursive: true })));
+  }
+});

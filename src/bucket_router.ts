@@ -59,8 +59,7 @@ interface BucketEntry {
 
 /**
  * How long a bucket's row is served from memory before it is read again. This router keeps its cache in step with
- * what it changes itself; what another appliance sharing the database changes (a bucket deleted, rules set) shows
- * here within this time.
+ * what it changes itself; a change made to the database by other means (by hand) shows here within this time.
  */
 export const BUCKET_ROW_TTL_MS = 30_000;
 

@@ -91,17 +91,18 @@ async function serve(args: string[]): Promise<void> {
   };
   const appliance = await createAppliance(config, realApplianceParts({ logger, integrity }));
   let stopping = false;
-  const shutdown = (signal: string) => {
+  const shutdown = (why: { signal: string } | { reason: string }, code: number) => {
     if (stopping) Deno.exit(1);
     stopping = true;
-    logger.info("stopping", { signal });
-    appliance.stop().then(() => Deno.exit(0), (err) => {
+    logger.info("stopping", why);
+    appliance.stop().then(() => Deno.exit(code), (err) => {
       logger.error("stop failed", { error: String(err) });
       Deno.exit(1);
     });
   };
-  Deno.addSignalListener("SIGTERM", () => shutdown("SIGTERM"));
-  Deno.addSignalListener("SIGINT", () => shutdown("SIGINT"));
+  Deno.addSignalListener("SIGTERM", () => shutdown({ signal: "SIGTERM" }, 0));
+  Deno.addSignalListener("SIGINT", () => shutdown({ signal: "SIGINT" }, 0));
+  appliance.mustStop.then((reason) => shutdown({ reason }, 1));
 }
 
 async function main(): Promise<void> {

@@ -1,7 +1,7 @@
 /**
  * Encryption of secrets at rest (S3 secret keys, backend credentials): AES-256-GCM with a random 96-bit IV per
- * value, under a 256-bit key kept in a file of the data dir (mode 0600, created on first use). Appliances that
- * share one database must share this key file.
+ * value, under a 256-bit key kept in a file of the data dir (mode 0600, created on first use). An appliance that
+ * takes over a database from another (a standby) needs this key file.
  *
  * @module
  */

@@ -67,6 +67,17 @@ export const apiTokens = sqliteTable("api_tokens", {
   createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
 });
 
+/**
+ * Which appliance works on the database: one row (id 1) while an appliance holds it, renewed every few seconds
+ * (`db/lease.ts`). `owner` is the holder's host and data dir.
+ */
+export const applianceLease = sqliteTable("appliance_lease", {
+  id: integer("id").primaryKey(),
+  owner: text("owner").notNull(),
+  pid: integer("pid").notNull(),
+  renewedAt: integer("renewed_at", { mode: "timestamp_ms" }).notNull(),
+});
+
 // ── Sync ──────────────────────────────────────────────────────────────────────────────────────────────
 
 /** A COW Sync job: source (backend id or "gateway" + bucket + prefix) → mirror, with its schedule and limits. */
