@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { Hono } from "hono";
 import { createAppliance } from "./appliance.ts";
 import { realApplianceParts } from "./appliance_parts.ts";
@@ -116,10 +117,10 @@ Deno.test("a data dir that lost its database starts again and keeps the objects 
   const dir = await Deno.makeTempDir();
   try {
     const first = await createAppliance(config(dir), parts([]));
+    await first.stop();
     const store = await createFsStore({ root: `${dir}/objects` });
     await store.putObject("s3plugin", "kept", new Blob(["still here"]).stream());
     await store.close();
-    await first.stop();
     for (const f of ["s3plugin.db", "s3plugin.db-wal", "s3plugin.db-shm"]) {
       await Deno.remove(`${dir}/${f}`).catch(() => {});
     }
@@ -167,5 +168,49 @@ Deno.test("createAppliance() on a --db-url another appliance works on: refused w
     await first.stop();
     await second?.stop();
     await Promise.all(dirs.map((d) => Deno.remove(d, { recursive: true })));
+  }
+});
+
+Deno.test("an fs root belongs to one backend: a second one on it is refused; changing the config reopens it in place", async () => {
+  const dir = await Deno.makeTempDir();
+  const app = await createAppliance(config(dir), parts([]));
+  const creds = JSON.parse(await Deno.readTextFile(`${dir}/admin-credentials.json`));
+  const s3 = new S3Client({
+    endpoint: `http://${app.addresses.s3}`,
+    region: "us-east-1",
+    forcePathStyle: true,
+    credentials: { accessKeyId: creds.accessKeyId, secretAccessKey: creds.secretAccessKey },
+  });
+  const api = (method: string, path: string, body?: unknown) =>
+    fetch(`http://${app.addresses.api}/api/v1${path}`, {
+      method,
+      headers: { authorization: `Bearer ${creds.apiToken}`, "content-type": "application/json" },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+  try {
+    await s3.send(new PutObjectCommand({ Bucket: creds.bucket, Key: "before", Body: "kept" }));
+    const twin = await api("POST", "/backends", { id: "twin", kind: "fs", config: { root: `${dir}/objects` } });
+    assert.equal(twin.status, 409);
+    assert.match((await twin.json()).detail, new RegExp(`The fs store ${dir}/objects is open elsewhere`));
+
+    const changed = await api("PUT", "/backends/local", { config: { root: `${dir}/objects`, minFreeBytes: 0 } });
+    assert.equal(changed.status, 200, await changed.text());
+    const got = await s3.send(new GetObjectCommand({ Bucket: creds.bucket, Key: "before" }));
+    assert.equal(await got.Body!.transformToString(), "kept");
+    await s3.send(new PutObjectCommand({ Bucket: creds.bucket, Key: "after", Body: "new" }));
+
+    // A config the store cannot open with: refused, and the backend goes on with the one it had.
+    await Deno.writeTextFile(`${dir}/not-a-dir`, "");
+    const bad = await api("PUT", "/backends/local", { config: { root: `${dir}/not-a-dir` } });
+    assert.notEqual(bad.status, 200);
+    await bad.body?.cancel();
+    const after = await s3.send(new GetObjectCommand({ Bucket: creds.bucket, Key: "after" }));
+    assert.equal(await after.Body!.transformToString(), "new");
+    const listed = await (await api("GET", "/backends/local")).json();
+    assert.equal(listed.config.root, `${dir}/objects`);
+  } finally {
+    s3.destroy();
+    await app.stop();
+    await Deno.remove(dir, { recursive: true });
   }
 });

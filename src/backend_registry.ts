@@ -14,6 +14,11 @@ export interface MutableBackendRegistry extends BackendRegistry {
   has(id: string): boolean;
   /** Adds or replaces a backend; a replaced store is closed. */
   set(id: string, store: ObjectStore): Promise<void>;
+  /**
+   * Replaces a backend whose store must be closed before its successor opens (an fs store owns its root). When
+   * `open` fails, `reopen` brings the old configuration back and the error is rethrown.
+   */
+  reopen(id: string, open: () => Promise<ObjectStore>, reopen: () => Promise<ObjectStore>): Promise<void>;
   /** Removes and closes a backend. */
   remove(id: string): Promise<void>;
   /** Closes every backend. */
@@ -49,6 +54,15 @@ export function createBackendRegistry(): MutableBackendRegistry {
       const old = stores.get(id);
       stores.set(id, store);
       if (old && old !== store) await old.close();
+    },
+    async reopen(id, open, reopen) {
+      await current(id).close();
+      try {
+        stores.set(id, await open());
+      } catch (err) {
+        stores.set(id, await reopen());
+        throw err;
+      }
     },
     async remove(id) {
       const old = stores.get(id);

@@ -38,6 +38,7 @@ import { createMd5Offload } from "./_fs_md5.ts";
 import { copyKeepsEtag } from "./_multipart.ts";
 import { openDirectWrites } from "./_fs_direct.ts";
 import { createSpaceGuard } from "./_fs_space.ts";
+import { lockExclusively } from "../exclusive_lock.ts";
 import type { BodyHash } from "./_body.ts";
 
 export type Stored<T extends { lastModified: Date }> = Omit<T, "lastModified"> & { lastModified: string };
@@ -94,11 +95,21 @@ export async function createFsCore(rootDir: string, clock: Clock, minFreeBytes?:
   const root = rootDir.replace(/\/+$/, "");
   const tmp = `${root}/tmp`;
   await Deno.mkdir(`${root}/buckets`, { recursive: true });
-  await Deno.remove(tmp, { recursive: true }).catch((err) => {
-    if (!isNotFound(err)) throw err;
-  });
-  await Deno.mkdir(tmp, { recursive: true });
-  replaySmallLog(root, tmp);
+  // Opening empties tmp/ and replays the log: a second store on the root would do that under the first one's feet.
+  const lock = await lockExclusively(
+    `${root}/store.lock`,
+    `The fs store ${root} is open elsewhere (another backend or another process); one store owns a root at a time`,
+  );
+  try {
+    await Deno.remove(tmp, { recursive: true }).catch((err) => {
+      if (!isNotFound(err)) throw err;
+    });
+    await Deno.mkdir(tmp, { recursive: true });
+    replaySmallLog(root, tmp);
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
 
   const bucketDir = (bucket: string) => `${root}/buckets/${bucket}`;
   const objectsDir = (bucket: string) => `${bucketDir(bucket)}/objects`;
@@ -447,11 +458,12 @@ export async function createFsCore(rootDir: string, clock: Clock, minFreeBytes?:
     space,
     /** Whether small objects go through the group commit (`publishSmall`). */
     smallWrites: group !== undefined,
-    /** Stops the workers (the group commit retires its log first). */
-    async closeWorkers() {
+    /** Stops the workers (the group commit retires its log first) and lets go of the root. */
+    async close() {
       md5.close();
       direct?.close();
       await group?.close();
+      lock.release();
     },
     bucketCreatedAt,
     indexOf,

@@ -5,6 +5,7 @@
  *
  *   <root>/tmp/                                  temp files; emptied at open (leftovers of a crash)
  *   <root>/small-objects.log                     write-ahead log of small PUTs, replayed at open (`_fs_small_log.ts`)
+ *   <root>/store.lock                            locked (flock) while a store has the root open; holds its pid
  *   <root>/buckets/<bucket>/bucket.json          {createdAt}
  *   <root>/buckets/<bucket>/objects/<name>       one file per object (format in `_fs_files.ts`)
  *   <root>/buckets/<bucket>/uploads/<id>/upload.json, part-00001 …   multipart state, survives restarts
@@ -14,7 +15,7 @@
  * is case-insensitive-safe), else `h` + sha256(key) with the key kept in the file's metadata. Listing in UTF-8
  * byte order uses a per-bucket sorted key index held in memory, built on first use from one directory scan
  * (file names only, except hashed names) and updated synchronously with each rename/unlink. One store
- * instance owns a root at a time (the appliance runs one per data dir).
+ * instance owns a root at a time: the lock refuses a second one (another process, or another backend on the root).
  *
  * Writes go to `tmp/`, are fsynced and renamed into place: readers see the old or the new object, never a
  * torn one, and a failed, aborted, short or over-long body (or a full disk → NoSpace) leaves nothing visible.
@@ -236,7 +237,7 @@ export async function createFsStore(options: FsStoreOptions): Promise<ObjectStor
 
     close() {
       indexes.clear();
-      return core.closeWorkers();
+      return core.close();
     },
   };
 }

@@ -150,9 +150,15 @@ export function backendRoutes(deps: ApiDeps): ApiRoute[] {
           Object.entries(body.config).map(([k, v]) => [k, v === "***" && k in old.config ? old.config[k] : v]),
         );
         const record = { ...old, config };
-        const store = await deps.openBackend(record);
-        await updateBackendConfig(db, sealer, record.id, config);
-        await deps.backends.set(record.id, store);
+        if (old.kind === "fs") {
+          // The running store lets go of its root before the new one opens it (one store per root).
+          await deps.backends.reopen(record.id, () => deps.openBackend(record), () => deps.openBackend(old));
+          await updateBackendConfig(db, sealer, record.id, config);
+        } else {
+          const store = await deps.openBackend(record);
+          await updateBackendConfig(db, sealer, record.id, config);
+          await deps.backends.set(record.id, store);
+        }
         if (body.default) await setSetting(db, SETTING.defaultBackend, record.id);
         return c.json(await present(record));
       },
