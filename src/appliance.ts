@@ -14,12 +14,14 @@ import { createBucketRouter } from "./bucket_router.ts";
 import type { Clock } from "./clock.ts";
 import { formatListenAddress, type ServeConfig } from "./config.ts";
 import { createDb, type Db } from "./db/client.ts";
+import { snapshotDatabase } from "./db/backup.ts";
 import { acquireDbLease, leaseOwner } from "./db/lease.ts";
 import { migrateDb } from "./db/migrate.ts";
 import { backendCapacities, capacityMetrics } from "./backend_capacity.ts";
 import { type BackendRecord, listBackends, type SecretSealer } from "./db/repos/backends.ts";
 import { getSetting, SETTING } from "./db/repos/settings.ts";
 import { createEventBus, type EventBus, type OperationEvent } from "./events/mod.ts";
+import { AppError } from "./errors.ts";
 import { lockExclusively } from "./exclusive_lock.ts";
 import { type RunningHttpServer, serveHttp } from "./http_server.ts";
 import { certificateMetrics, loadTlsCertificate } from "./tls.ts";
@@ -31,6 +33,8 @@ import type { ObjectStore } from "./storage/mod.ts";
 
 export const LISTEN_FILE = "listen.json";
 const DB_FILE = "s3plugin.db";
+/** Where database backups are written, each removed once it is open for the client that asked. */
+const SNAPSHOT_DIR = "db-snapshots";
 /** Held (flock) while an appliance runs on the data dir; holds its pid. */
 export const LOCK_FILE = "appliance.lock";
 
@@ -189,6 +193,12 @@ export async function createAppliance(config: ServeConfig, parts: ApplianceParts
           certificateMetrics(certificates),
           ...running.map((s) => s.metrics?.() ?? ""),
         ].filter((t) => t).join("\n"),
+      snapshotDatabase: () => {
+        if (handle.client.protocol !== "file") {
+          throw new AppError("Conflict", `The database is on a server (${redactUrl(dbUrl)}); back it up there`);
+        }
+        return snapshotDatabase(handle.client, join(dataDir, SNAPSHOT_DIR), clock);
+      },
       publicConfig: async () => ({
         dataDir,
         database: redactUrl(dbUrl),

@@ -18,6 +18,7 @@ type CliModule = { runCli(args: string[], api: ApiTarget): Promise<number> };
 /** Client subcommands and the module implementing each. */
 const CLI_MODULES: Record<string, () => Promise<CliModule>> = {
   user: () => import("./api/user_cli.ts"),
+  db: () => import("./db/cli.ts"),
   blockdev: () => import("./blockdev/cli.ts"),
   sync: () => import("./sync/cli.ts"),
   integrity: () => import("./integrity/cli.ts"),

@@ -8,6 +8,7 @@ import { ensureDefaultBackend } from "../bootstrap.ts";
 import { createBucketRouter } from "../bucket_router.ts";
 import { fakeClock } from "../clock.ts";
 import { createDb } from "../db/client.ts";
+import { snapshotDatabase } from "../db/backup.ts";
 import { migrateDb } from "../db/migrate.ts";
 import { createApiToken } from "../db/repos/api_tokens.ts";
 import { createAccessKeyStore } from "../db/repos/access_keys.ts";
@@ -26,6 +27,7 @@ export async function createTestApi(
 ) {
   const handle = createDb(":memory:");
   await migrateDb(handle);
+  const snapshotDir = await Deno.makeTempDir({ prefix: "s3plugin-api-snapshots-" });
   const clock = fakeClock();
   const { db } = handle;
   const sealer = await createSecretBox({ key: crypto.getRandomValues(new Uint8Array(32)) });
@@ -55,6 +57,7 @@ export async function createTestApi(
     serviceStatus: () => status,
     metrics: () => "# TYPE test_metric counter\ntest_metric 1\n",
     publicConfig: () => Promise.resolve({ dataDir: "/nonexistent", ...options.config }),
+    snapshotDatabase: () => snapshotDatabase(handle.client, snapshotDir, clock),
   });
   const { token } = await createApiToken(db, clock, "test");
   const client = createApiClient({ url: "http://api.test", token, fetch: (req) => app.fetch(req) });
@@ -68,9 +71,11 @@ export async function createTestApi(
     accessKeys,
     backends,
     buckets,
+    snapshotDir,
     close: async () => {
       await backends.close();
       handle.close();
+      await Deno.remove(snapshotDir, { recursive: true });
     },
   };
 }

@@ -102,6 +102,18 @@ export async function apiFetch(target: ApiTarget, path: string, init: RequestIni
   }
 }
 
+/** The error an API error response (problem JSON) stands for. */
+function problemError(status: number, text: string): AppError {
+  let problem: { code?: string; detail?: string } = {};
+  try {
+    problem = JSON.parse(text);
+  } catch {
+    problem = { detail: text.slice(0, 200) };
+  }
+  const code = (problem.code ?? (status === 404 ? "NotFound" : "Internal")) as AppErrorCode;
+  return new AppError(code, problem.detail ?? `HTTP ${status}`, { details: { status } });
+}
+
 export type ApiClient = ReturnType<typeof createApiClient>;
 
 export function createApiClient(options: ApiTarget) {
@@ -113,16 +125,7 @@ export function createApiClient(options: ApiTarget) {
     if (body !== undefined) init.body = JSON.stringify(body);
     const res = await apiFetch(options, path, init);
     const text = await res.text();
-    if (!res.ok && res.status !== 503) {
-      let problem: { code?: string; detail?: string } = {};
-      try {
-        problem = JSON.parse(text);
-      } catch {
-        problem = { detail: text.slice(0, 200) };
-      }
-      const code = (problem.code ?? (res.status === 404 ? "NotFound" : "Internal")) as AppErrorCode;
-      throw new AppError(code, problem.detail ?? `HTTP ${res.status}`, { details: { status: res.status } });
-    }
+    if (!res.ok && res.status !== 503) throw problemError(res.status, text);
     return (text === "" ? undefined : JSON.parse(text)) as T;
   }
 
@@ -132,6 +135,14 @@ export function createApiClient(options: ApiTarget) {
     health: () => request<HealthView>("GET", "/health"),
     config: () => request<Record<string, unknown>>("GET", "/config"),
     openapi: () => request<Record<string, unknown>>("GET", "/openapi.json"),
+    database: {
+      /** A consistent copy of the database file, as it streams in. */
+      async backup(): Promise<ReadableStream<Uint8Array>> {
+        const res = await apiFetch(options, "/database/backup");
+        if (!res.ok || !res.body) throw problemError(res.status, await res.text());
+        return res.body;
+      },
+    },
     backends: {
       list: () => request<BackendView[]>("GET", "/backends"),
       get: (id: string) => request<BackendView>("GET", `/backends/${enc(id)}`),

@@ -37,4 +37,6 @@ export interface ApiDeps {
   metrics(): string;
   /** Non-secret settings shown by `GET /config`. */
   publicConfig(): Promise<Record<string, unknown>>;
+  /** A consistent copy of the database in a new file (the caller removes it); `Conflict` for a database on a server. */
+  snapshotDatabase(): Promise<string>;
 }

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { eq } from "drizzle-orm";
 import { Hono } from "hono";
+import { createDb } from "../db/client.ts";
 import { blockdevVolumes } from "../db/schema.ts";
 import { AppError } from "../errors.ts";
 import type { RunningService } from "../service.ts";
@@ -291,5 +292,42 @@ Deno.test("API tokens: a new token works at once, is listed without its value, r
     await rejectsCode(t.client.apiTokens.delete("tok_missing"), "NotFound", 404);
   } finally {
     await t.close();
+  }
+});
+
+Deno.test("database backup: a consistent SQLite copy that holds what was written, streamed and not left behind", async () => {
+  const t = await setup();
+  const dir = await Deno.makeTempDir();
+  try {
+    assert.equal((await t.app.request("/api/v1/database/backup")).status, 401);
+    const key = await t.client.accessKeys.create({ description: "pve1", grants: [] });
+    await t.client.buckets.create({ name: "backups" });
+
+    const res = await t.app.request("/api/v1/database/backup", { headers: { authorization: `Bearer ${t.token}` } });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get("content-type"), "application/vnd.sqlite3");
+    assert.match(
+      res.headers.get("content-disposition") ?? "",
+      /^attachment; filename="s3plugin-\d{8}T\d{9}Z-\w{8}\.db"$/,
+    );
+    const bytes = new Uint8Array(await res.arrayBuffer());
+    assert.equal(Number(res.headers.get("content-length")), bytes.length);
+    assert.equal(new TextDecoder().decode(bytes.subarray(0, 16)), "SQLite format 3\0");
+    assert.deepEqual([...Deno.readDirSync(t.snapshotDir)], [], "the snapshot file is gone once it is streamed");
+
+    await Deno.writeFile(`${dir}/copy.db`, bytes);
+    const copy = createDb(`file:${dir}/copy.db`);
+    try {
+      assert.deepEqual((await copy.client.execute("PRAGMA integrity_check")).rows.map((r) => r[0]), ["ok"]);
+      const keys = await copy.client.execute("SELECT access_key_id FROM access_keys");
+      assert.ok(keys.rows.some((r) => r[0] === key.accessKeyId));
+      const buckets = await copy.client.execute("SELECT name FROM buckets");
+      assert.deepEqual(buckets.rows.map((r) => r[0]), ["backups"]);
+    } finally {
+      copy.close();
+    }
+  } finally {
+    await t.close();
+    await Deno.remove(dir, { recursive: true });
   }
 });

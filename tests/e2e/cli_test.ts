@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
+import { createDb } from "../../src/db/client.ts";
 import { run, type RunningAppliance, sdkClient, trickleUpload, withAppliance } from "./_appliance.ts";
 
 const MAIN = new URL("../../src/main.ts", import.meta.url).pathname;
@@ -143,6 +144,49 @@ Deno.test("a second serve on a running appliance's data dir stops before it open
       const got = await s3.send(new GetObjectCommand({ Bucket: app.creds.bucket, Key: "in-flight" }));
       assert.deepEqual(await got.Body!.transformToByteArray(), data);
     } finally {
+      s3.destroy();
+    }
+  });
+});
+
+Deno.test("db backup: a consistent copy of the database while objects are written; mode 0600; never overwrites", async () => {
+  await withAppliance(async (app, scratch) => {
+    const s3 = sdkClient(app);
+    let writing = true;
+    const writes = (async () => {
+      let n = 0;
+      while (writing) {
+        await s3.send(new PutObjectCommand({ Bucket: app.creds.bucket, Key: `busy-${n++}`, Body: "x" }));
+      }
+      return n;
+    })();
+    try {
+      const target = join(scratch, "s3plugin-backup.db");
+      const done = await cli(app, ["db", "backup", target]);
+      assert.equal(done.stdout.trim(), `${target}: ${(await Deno.stat(target)).size} bytes`);
+      assert.equal((await Deno.stat(target)).mode! & 0o777, 0o600);
+      writing = false;
+      assert.ok(await writes > 0, "objects were written while the copy was taken");
+
+      const copy = createDb(`file:${target}`);
+      try {
+        assert.deepEqual((await copy.client.execute("PRAGMA integrity_check")).rows.map((r) => r[0]), ["ok"]);
+        const keys = await copy.client.execute("SELECT access_key_id FROM access_keys");
+        assert.deepEqual(keys.rows.map((r) => r[0]), [app.creds.accessKeyId]);
+      } finally {
+        copy.close();
+      }
+      assert.deepEqual([...Deno.readDirSync(join(app.dataDir, "db-snapshots"))], []);
+
+      const again = await cli(app, ["db", "backup", target], true);
+      assert.equal(again.code, 1);
+      assert.match(again.stderr, /Cannot create .*s3plugin-backup\.db: File exists/);
+      const usage = await cli(app, ["db"], true);
+      assert.equal(usage.code, 2);
+      assert.match(usage.stdout, /Usage: s3plugin db backup FILE/);
+    } finally {
+      writing = false;
+      await writes.catch(() => {});
       s3.destroy();
     }
   });

@@ -3,10 +3,11 @@
  *
  * @module
  */
+import { basename } from "node:path";
 import { sql } from "drizzle-orm";
 import { backendCapacities } from "../../backend_capacity.ts";
 import type { ApiDeps } from "../deps.ts";
-import { type ApiRoute, defineRoute } from "../route.ts";
+import { type ApiRoute, defineRoute, errors } from "../route.ts";
 import type { JsonSchema } from "../schema.ts";
 
 const HEALTH_SCHEMA: JsonSchema = {
@@ -77,6 +78,28 @@ export function systemRoutes(deps: ApiDeps): ApiRoute[] {
         200: { description: "Configuration", schema: { type: "object", properties: {}, additionalProperties: true } },
       },
       handle: async (c) => c.json(await deps.publicConfig()),
+    }),
+    defineRoute({
+      method: "GET",
+      path: "/database/backup",
+      tag: "system",
+      summary: "A consistent copy of the database file, taken now while the appliance goes on working (SQLite)",
+      responses: {
+        200: { description: "The copy (application/vnd.sqlite3)" },
+        ...errors(409),
+      },
+      handle: async (c) => {
+        const path = await deps.snapshotDatabase();
+        const file = await Deno.open(path);
+        // Gone from the directory at once; the open file still reads, whether or not the client takes it all.
+        await Deno.remove(path);
+        const { size } = await file.stat();
+        return c.body(file.readable, 200, {
+          "content-type": "application/vnd.sqlite3",
+          "content-length": String(size),
+          "content-disposition": `attachment; filename="${basename(path)}"`,
+        });
+      },
     }),
   ];
 }
