@@ -184,6 +184,21 @@ Deno.test("db backup: a consistent copy of the database while objects are writte
       const usage = await cli(app, ["db"], true);
       assert.equal(usage.code, 2);
       assert.match(usage.stdout, /Usage: s3plugin db backup FILE/);
+
+      // Into a directory, named by time, the newest N kept; other files there are left alone.
+      const dir = join(scratch, "nightly");
+      await Deno.mkdir(dir);
+      await Deno.writeTextFile(join(dir, "notes.txt"), "mine");
+      const first = await cli(app, ["db", "backup", "--dir", dir, "--keep", "1"]);
+      const [older] = first.stdout.split(":");
+      await new Promise((r) => setTimeout(r, 1100)); // a copy is named by the second it was taken
+      const second = await cli(app, ["db", "backup", "--dir", dir, "--keep", "1"]);
+      assert.match(second.stdout, new RegExp(`removed ${older}$`, "m"));
+      const left = [...Deno.readDirSync(dir)].map((e) => e.name).sort();
+      assert.equal(left.length, 2);
+      assert.equal(left[0], "notes.txt");
+      assert.equal(join(dir, left[1]!), second.stdout.split(":")[0]);
+      assert.equal((await cli(app, ["db", "backup", "--dir", dir, "--keep", "0"], true)).code, 2);
     } finally {
       writing = false;
       await writes.catch(() => {});
