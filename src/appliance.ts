@@ -36,7 +36,7 @@ const DB_FILE = "s3plugin.db";
 /** Where database backups are written, each removed once it is open for the client that asked. */
 const SNAPSHOT_DIR = "db-snapshots";
 /** Held (flock) while an appliance runs on the data dir; holds its pid. */
-export const LOCK_FILE = "appliance.lock";
+const LOCK_FILE = "appliance.lock";
 
 export interface ServiceFactory {
   name: string;
