@@ -1,6 +1,7 @@
 /** Crash safety: a `sync run` process killed with SIGKILL resumes without re-copying finished objects. */
 import assert from "node:assert/strict";
 import { createFsStore } from "../storage/fs.ts";
+import type { ObjectStore } from "../storage/mod.ts";
 import { createHarness, keysOf, put, read } from "./_testing/harness.ts";
 import { createCountingStore } from "./counting_store.ts";
 
@@ -10,9 +11,10 @@ const SIZE = 64 * 1024;
 Deno.test("sync run killed with SIGKILL mid-run resumes without re-copying finished objects", async () => {
   const dir = await Deno.makeTempDir({ prefix: "sync-kill-" });
   const paths = { db: `${dir}/sync.db`, primary: `${dir}/p`, mirror: `${dir}/m`, job: "k" };
-  const primary = createCountingStore(await createFsStore({ root: paths.primary }));
-  const mirror = createCountingStore(await createFsStore({ root: paths.mirror }));
-  const h = await createHarness({ p: primary, m: mirror }, { dbUrl: `file:${paths.db}` });
+  let primary = createCountingStore(await createFsStore({ root: paths.primary }));
+  let mirror = createCountingStore(await createFsStore({ root: paths.mirror }));
+  const stores: Record<string, ObjectStore> = { p: primary, m: mirror };
+  const h = await createHarness(stores, { dbUrl: `file:${paths.db}` });
   let child: Deno.ChildProcess | undefined;
   try {
     await primary.createBucket("primary");
@@ -28,6 +30,9 @@ Deno.test("sync run killed with SIGKILL mid-run resumes without re-copying finis
       concurrency: 2,
       bandwidthLimit: 16 * SIZE,
     });
+    // The run's own process opens the stores' roots, which one store at a time may hold.
+    await primary.close();
+    await mirror.close();
     child = new Deno.Command(Deno.execPath(), {
       args: ["run", "-A", new URL("./_testing/run_job.ts", import.meta.url).pathname, JSON.stringify(paths)],
       stdout: "null",
@@ -49,8 +54,8 @@ Deno.test("sync run killed with SIGKILL mid-run resumes without re-copying finis
     assert.equal(run!.status, "running");
     const finished = (await h.repo.items(run!.id, ["done"])).length;
     const left = OBJECTS - finished;
-    primary.reset();
-    mirror.reset();
+    stores.p = primary = createCountingStore(await createFsStore({ root: paths.primary }));
+    stores.m = mirror = createCountingStore(await createFsStore({ root: paths.mirror }));
     await h.repo.updateJob("k", { bandwidthLimit: null });
     const resumed = await h.engine.run("k");
     assert.equal(resumed.resumed, true);
