@@ -100,6 +100,10 @@ export async function createAppliance(config: ServeConfig, parts: ApplianceParts
   }
 
   async function start(): Promise<Appliance> {
+    // Leftovers of a backup cut short by a crash (each is removed as soon as it is open, so none is in use now).
+    await Deno.remove(join(dataDir, SNAPSHOT_DIR), { recursive: true }).catch((err) => {
+      if (!(err instanceof Deno.errors.NotFound)) throw err;
+    });
     const s3Tls = config.s3Tls ? await loadTlsCertificate("s3", config.s3Tls, logger) : undefined;
     const apiTls = config.apiTls
       ? { listen: config.apiTls.listen, ...await loadTlsCertificate("api", config.apiTls, logger) }

@@ -214,3 +214,16 @@ Deno.test("an fs root belongs to one backend: a second one on it is refused; cha
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a start removes database backups a crash left behind", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.mkdir(`${dir}/db-snapshots`);
+    await Deno.writeTextFile(`${dir}/db-snapshots/s3plugin-20260101T000000000Z-0badc0de.db`, "half a copy");
+    const app = await createAppliance(config(dir), parts([]));
+    await app.stop();
+    await assert.rejects(Deno.stat(`${dir}/db-snapshots`), Deno.errors.NotFound);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
