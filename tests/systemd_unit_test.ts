@@ -14,6 +14,9 @@ Deno.test("systemd/s3plugin.service passes systemd-analyze verify and runs serve
   assert.match(unit, /^Environment=S3PLUGIN_DATA_DIR=\/var\/lib\/s3plugin$/m);
   // Bearer tokens never cross the network in clear text: remote clients use the API's HTTPS listener.
   assert.match(unit, /^Environment=S3PLUGIN_API_LISTEN=127\.0\.0\.1:8080$/m);
+  // An appliance that stopped for its database lease comes back by itself once it can take the lease again.
+  assert.match(unit, /^StartLimitIntervalSec=0$/m);
+  assert.match(unit, /^Restart=on-failure$/m);
   for (const hardening of ["NoNewPrivileges=yes", "ProtectSystem=strict", "CapabilityBoundingSet=", "UMask=0077"]) {
     assert.ok(unit.includes(`\n${hardening}\n`), hardening);
   }
