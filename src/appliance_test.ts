@@ -4,6 +4,8 @@ import { Hono } from "hono";
 import { createAppliance } from "./appliance.ts";
 import { realApplianceParts } from "./appliance_parts.ts";
 import { parseServeConfig } from "./config.ts";
+import { createDb } from "./db/client.ts";
+import { RENEW_MS } from "./db/lease.ts";
 import { silentLogger } from "./log.ts";
 import { createFsStore } from "./storage/fs.ts";
 import type { ServiceFactory } from "./appliance.ts";
@@ -225,5 +227,28 @@ Deno.test("a start removes database backups a crash left behind", async () => {
     await assert.rejects(Deno.stat(`${dir}/db-snapshots`), Deno.errors.NotFound);
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("an appliance whose database lease another one took learns at its next renewal that it must stop", async () => {
+  const dirs = [await Deno.makeTempDir(), await Deno.makeTempDir()];
+  const shared = `file:${dirs[1]}/shared.db`;
+  const app = await createAppliance({ ...config(dirs[0]!), dbUrl: shared }, parts([]));
+  const other = createDb(shared);
+  try {
+    const started = Date.now();
+    await other.client.execute({
+      sql: "UPDATE appliance_lease SET owner = ?, renewed_at = ?",
+      args: ["pve9:/var/lib/s3plugin", Date.now()],
+    });
+    assert.equal(
+      await app.mustStop,
+      "the database lease was taken by the appliance pve9:/var/lib/s3plugin",
+    );
+    assert.ok(Date.now() - started <= RENEW_MS + 2_000, "within one renewal");
+  } finally {
+    other.close();
+    await app.stop();
+    await Promise.all(dirs.map((d) => Deno.remove(d, { recursive: true })));
   }
 });

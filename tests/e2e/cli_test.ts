@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import { createDb } from "../../src/db/client.ts";
-import { run, type RunningAppliance, sdkClient, trickleUpload, withAppliance } from "./_appliance.ts";
+import { run, type RunningAppliance, sdkClient, startAppliance, trickleUpload, withAppliance } from "./_appliance.ts";
 
 const MAIN = new URL("../../src/main.ts", import.meta.url).pathname;
 
@@ -205,4 +205,23 @@ Deno.test("db backup: a consistent copy of the database while objects are writte
       s3.destroy();
     }
   });
+});
+
+Deno.test("serve exits with code 1 once another appliance has taken its database lease", async () => {
+  const dbDir = await Deno.makeTempDir({ prefix: "s3plugin-e2e-db-" });
+  const shared = `file:${dbDir}/shared.db`;
+  const app = await startAppliance({ env: { S3PLUGIN_DB_URL: shared } });
+  const other = createDb(shared);
+  try {
+    await other.client.execute({
+      sql: "UPDATE appliance_lease SET owner = ?, renewed_at = ?",
+      args: ["pve9:/var/lib/s3plugin", Date.now()],
+    });
+    assert.equal(await app.exited, 1);
+  } finally {
+    other.close();
+    await app.stop();
+    await Deno.remove(app.dataDir, { recursive: true });
+    await Deno.remove(dbDir, { recursive: true });
+  }
 });
