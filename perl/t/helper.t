@@ -7,6 +7,7 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 
+use Fcntl qw(:flock);
 use File::Temp qw(tempdir);
 use Test::More;
 
@@ -53,6 +54,21 @@ $out = `$^X -I$root/perl -I$root/perl/t/lib $root/perl/bin/s3plugin-helper --onc
 is($?, 0, 'helper --settle 0 exits cleanly');
 is(eval { $s3->get_object('node-test/snippets/just-written.yaml') }, "now\n",
     'a file stamped a second ahead of the clock is uploaded with --settle 0');
+# A second helper (started by hand beside the service) leaves a storage alone while one syncs it.
+open($fh, '>', "$tmp/cache/snippets/while-locked.yaml") or die;
+print {$fh} "later\n";
+close($fh);
+open(my $held, '>>', "$tmp/state/hs3/sync.lock") or die;
+flock($held, LOCK_EX) or die;
+$out = `$^X -I$root/perl -I$root/perl/t/lib $root/perl/bin/s3plugin-helper --once --settle 0 2>&1`;
+is($?, 0, 'helper exits cleanly while another pass holds the storage');
+like($out, qr/\[hs3\] skipped: another s3plugin-helper is syncing this storage/, 'helper says why it skipped');
+ok(!$s3->head_object('node-test/snippets/while-locked.yaml'), 'nothing uploaded while the other pass runs');
+close($held);
+$out = `$^X -I$root/perl -I$root/perl/t/lib $root/perl/bin/s3plugin-helper --once --settle 0 2>&1`;
+is(eval { $s3->get_object('node-test/snippets/while-locked.yaml') }, "later\n",
+    'the next pass, alone, uploads it');
+
 my $h = PVE::Storage::Custom::S3Plugin::Config::read_json("$tmp/state/hs3/health.json");
 is($h->{online}, 1, 'helper records health');
 $srv->{stop}->();

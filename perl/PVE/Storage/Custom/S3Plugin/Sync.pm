@@ -8,6 +8,7 @@ use strict;
 use warnings;
 
 use Digest::MD5 qw(md5_hex);
+use Fcntl qw(:flock);
 
 use PVE::Storage::Custom::S3Plugin::Cache;
 use PVE::Storage::Custom::S3Plugin::Config qw(object_key state_dir read_json write_json key_prefix client);
@@ -120,6 +121,8 @@ sub _refresh_usage {
 
     my @uploaded = sync_storage($plugin, $storeid, $scfg, settle => 5, log => sub { });
 
+Returns nothing (and logs why) while another process runs a pass over the same storage.
+
 =cut
 
 sub sync_storage {
@@ -127,6 +130,14 @@ sub sync_storage {
     my $log = $o{log} // sub { };
     my $settle = $o{settle} // 5;
     my $now = $o{now} // time();
+    # One pass per storage at a time (the helper service and a helper started by hand): two would
+    # upload the same files and evict what the other is still sending.
+    my $lockfile = state_dir($storeid, 1) . '/sync.lock';
+    open(my $lock, '>>', $lockfile) or die "cannot open '$lockfile': $!\n";
+    if (!flock($lock, LOCK_EX | LOCK_NB)) {
+        $log->('skipped: another s3plugin-helper is syncing this storage');
+        return ();
+    }
     my $s3 = client($storeid, $scfg);
     my (@done, $added);
     my $ok = eval {
