@@ -21,7 +21,7 @@ import { backendCapacities, capacityMetrics } from "./backend_capacity.ts";
 import { type BackendRecord, listBackends, type SecretSealer } from "./db/repos/backends.ts";
 import { getSetting, SETTING } from "./db/repos/settings.ts";
 import { createEventBus, type EventBus, type OperationEvent } from "./events/mod.ts";
-import { AppError } from "./errors.ts";
+import { AppError, rootMessage } from "./errors.ts";
 import { lockExclusively } from "./exclusive_lock.ts";
 import { type RunningHttpServer, serveHttp } from "./http_server.ts";
 import { certificateMetrics, loadTlsCertificate } from "./tls.ts";
@@ -112,7 +112,11 @@ export async function createAppliance(config: ServeConfig, parts: ApplianceParts
       ...(s3Tls ? [{ name: "s3", info: s3Tls.info }] : []),
       ...(apiTls ? [{ name: "api", info: apiTls.info }] : []),
     ];
-    await migrateDb(handle);
+    await migrateDb(handle).catch((err) => {
+      throw new AppError("Unavailable", `Cannot open the database ${redactUrl(dbUrl)}: ${rootMessage(err)}`, {
+        cause: err,
+      });
+    });
     const db = handle.db;
     if (config.dbUrl) {
       // A database named by --db-url may be within reach of other appliances: one works on it at a time.

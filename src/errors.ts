@@ -58,3 +58,10 @@ export class AppError extends Error {
 export function isAppError(err: unknown, ...codes: AppErrorCode[]): err is AppError {
   return err instanceof AppError && (codes.length === 0 || codes.includes(err.code));
 }
+
+/** The message of the error at the end of `err`'s causes (wrappers such as the query builder's add none of use). */
+export function rootMessage(err: unknown): string {
+  let e = err;
+  while (e instanceof Error && e.cause instanceof Error) e = e.cause;
+  return e instanceof Error ? e.message : String(e);
+}

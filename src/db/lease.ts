@@ -13,7 +13,7 @@ import { hostname } from "node:os";
 import { resolve } from "node:path";
 import { eq, sql } from "drizzle-orm";
 import type { Clock } from "../clock.ts";
-import { AppError } from "../errors.ts";
+import { AppError, rootMessage } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import type { Db } from "./client.ts";
 import { applianceLease } from "./schema.ts";
@@ -43,13 +43,6 @@ export interface LeaseOptions {
   onLost(reason: string): void;
   /** Renews every `RENEW_MS` on a timer unless false (tests renew by hand). */
   timer?: boolean;
-}
-
-/** The message of the error at the end of `err`'s causes (the query builder wraps the client's error). */
-function rootMessage(err: unknown): string {
-  let e = err;
-  while (e instanceof Error && e.cause instanceof Error) e = e.cause;
-  return e instanceof Error ? e.message : String(e);
 }
 
 /** The owner name of an appliance: its host and data dir. */

@@ -86,7 +86,7 @@ Deno.test("CLI errors are clear: unknown command, bad grant, unreachable applian
   });
 });
 
-Deno.test("serve stops with a clear message on a bad flag or a port already in use", async () => {
+Deno.test("serve stops with a clear message on a bad flag, a port already in use, or a database it cannot open", async () => {
   await withAppliance(async (app, scratch) => {
     const serve = (args: string[]) =>
       run(Deno.execPath(), ["run", "-A", MAIN, "serve", "--data-dir", join(scratch, "second"), ...args], {
@@ -98,6 +98,34 @@ Deno.test("serve stops with a clear message on a bad flag or a port already in u
     const taken = await serve(["--api-listen", "127.0.0.1:0", "--s3-listen", new URL(app.s3).host]);
     assert.equal(taken.code, 1);
     assert.match(taken.stderr, new RegExp(`Cannot listen on ${new URL(app.s3).host} for s3: address in use`));
+
+    const closed = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const port = (closed.addr as Deno.NetAddr).port;
+    closed.close(); // nothing listens there now
+    const unreachable = await serve([
+      "--api-listen",
+      "127.0.0.1:0",
+      "--s3-listen",
+      "127.0.0.1:0",
+      "--db-url",
+      `http://127.0.0.1:${port}`,
+    ]);
+    assert.equal(unreachable.code, 1);
+    assert.match(
+      unreachable.stderr,
+      new RegExp(`^s3plugin: Cannot open the database http://127\\.0\\.0\\.1:${port}/: .*Connection refused`),
+    );
+    await Deno.writeTextFile(join(scratch, "not-a.db"), "this is not a database ".repeat(40));
+    const broken = await serve([
+      "--api-listen",
+      "127.0.0.1:0",
+      "--s3-listen",
+      "127.0.0.1:0",
+      "--db-url",
+      `file:${join(scratch, "not-a.db")}`,
+    ]);
+    assert.equal(broken.code, 1);
+    assert.match(broken.stderr, /Cannot open the database file:.*not-a\.db: file is not a database/);
   });
 });
 
