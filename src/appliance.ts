@@ -24,6 +24,7 @@ import { createEventBus, type EventBus, type OperationEvent } from "./events/mod
 import { AppError, rootMessage } from "./errors.ts";
 import { lockExclusively } from "./exclusive_lock.ts";
 import { type RunningHttpServer, serveHttp } from "./http_server.ts";
+import { openCheckedSealer } from "./secret_key_check.ts";
 import { certificateMetrics, loadTlsCertificate } from "./tls.ts";
 import type { CredentialStore, Gateway } from "./gateway/mod.ts";
 import type { AccessKeyStore } from "./db/repos/access_keys.ts";
@@ -133,7 +134,7 @@ export async function createAppliance(config: ServeConfig, parts: ApplianceParts
       });
       cleanups.push(() => lease.release());
     }
-    const sealer = await parts.sealer(dataDir);
+    const sealer = await openCheckedSealer(db, dataDir, parts.sealer);
     await ensureDefaultBackend({ db, sealer, clock, dataDir });
 
     const backends = createBackendRegistry();

@@ -164,6 +164,8 @@ Deno.test("createAppliance() on a --db-url another appliance works on: refused w
     await assert.rejects(Deno.stat(`${dirs[1]}/listen.json`), Deno.errors.NotFound, "the second never listened");
 
     await first.stop();
+    // A standby takes over with a copy of the first one's key (the database's secrets are sealed with it).
+    await Deno.copyFile(`${dirs[0]}/secret.key`, `${dirs[1]}/secret.key`);
     second = await createAppliance(withDb(dirs[1]!), parts([]));
     assert.equal((await health(second.addresses.api!)).status, 200);
   } finally {
@@ -250,5 +252,50 @@ Deno.test("an appliance whose database lease another one took learns at its next
     other.close();
     await app.stop();
     await Promise.all(dirs.map((d) => Deno.remove(d, { recursive: true })));
+  }
+});
+
+Deno.test("a start refuses a secret.key that is missing or does not open the database's secrets, and makes none", async () => {
+  const dir = await Deno.makeTempDir();
+  const start = () => createAppliance(config(dir), parts([]));
+  try {
+    await (await start()).stop();
+    const key = await Deno.readTextFile(`${dir}/secret.key`);
+
+    await Deno.remove(`${dir}/secret.key`);
+    await assert.rejects(start(), new RegExp(`sealed with a ${dir}/secret.key that is missing; restore it`));
+    await assert.rejects(Deno.stat(`${dir}/secret.key`), Deno.errors.NotFound, "no new key was made");
+
+    await Deno.writeTextFile(`${dir}/secret.key`, crypto.getRandomValues(new Uint8Array(32)).toBase64() + "\n");
+    await assert.rejects(
+      start(),
+      new RegExp(`${dir}/secret.key is not the key the database's secrets are sealed with`),
+    );
+
+    // A database from before the check: an access key's secret stands in for it.
+    await Deno.writeTextFile(`${dir}/secret.key`, key);
+    const handle = createDb(`file:${dir}/s3plugin.db`);
+    await handle.client.execute("DELETE FROM settings WHERE key = 'secret_key_check'");
+    handle.close();
+    await Deno.writeTextFile(`${dir}/secret.key`, crypto.getRandomValues(new Uint8Array(32)).toBase64() + "\n");
+    await assert.rejects(start(), /is not the key the database's secrets are sealed with/);
+
+    await Deno.writeTextFile(`${dir}/secret.key`, key);
+    const app = await start();
+    try {
+      const creds = JSON.parse(await Deno.readTextFile(`${dir}/admin-credentials.json`));
+      const s3 = new S3Client({
+        endpoint: `http://${app.addresses.s3}`,
+        region: "us-east-1",
+        forcePathStyle: true,
+        credentials: { accessKeyId: creds.accessKeyId, secretAccessKey: creds.secretAccessKey },
+      });
+      await s3.send(new PutObjectCommand({ Bucket: creds.bucket, Key: "signed", Body: "with the right key" }));
+      s3.destroy();
+    } finally {
+      await app.stop();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });

@@ -8,6 +8,8 @@
 import { AppError } from "./errors.ts";
 
 const PREFIX = "v1:";
+/** The key's file in the data dir. */
+export const SECRET_KEY_FILE = "secret.key";
 
 export interface SecretBox {
   seal(plain: string): Promise<string>;
@@ -35,7 +37,7 @@ async function loadOrCreateKey(keyFile: string): Promise<Uint8Array> {
 
 /** The appliance's one secret box, kept in its data dir: every service seals with the same key file. */
 export function createDataDirSecretBox(dataDir: string): Promise<SecretBox> {
-  return createSecretBox({ keyFile: `${dataDir}/secret.key` });
+  return createSecretBox({ keyFile: `${dataDir}/${SECRET_KEY_FILE}` });
 }
 
 /** A box over the key in `keyFile` (created with mode 0600 when missing), or over `key` directly. */

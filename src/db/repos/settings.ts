@@ -11,6 +11,8 @@ import { settings } from "../schema.ts";
 export const SETTING = {
   defaultBucket: "default_bucket",
   defaultBackend: "default_backend",
+  /** A known text sealed with the data dir's secret.key: a start checks the key against it. */
+  secretKeyCheck: "secret_key_check",
 } as const;
 
 export async function getSetting(db: Db, key: string): Promise<string | undefined> {
