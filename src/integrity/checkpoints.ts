@@ -53,6 +53,12 @@ function info(r: Row): CheckpointInfo {
   };
 }
 
+/** The newest checkpoint stored, if any. */
+export async function newestCheckpoint(db: Db): Promise<Row | undefined> {
+  const [row] = await db.select().from(integrityCheckpoints).orderBy(desc(integrityCheckpoints.size)).limit(1);
+  return row;
+}
+
 export function createCheckpointer(deps: CheckpointerDeps): Checkpointer {
   const { db } = deps;
   let chain: Promise<unknown> = Promise.resolve();
@@ -67,7 +73,7 @@ export function createCheckpointer(deps: CheckpointerDeps): Checkpointer {
   }
 
   async function latest(): Promise<CheckpointInfo | undefined> {
-    const [row] = await db.select().from(integrityCheckpoints).orderBy(desc(integrityCheckpoints.size)).limit(1);
+    const row = await newestCheckpoint(db);
     return row ? info(row) : undefined;
   }
 

@@ -10,7 +10,7 @@ import type { ServiceContext } from "../service.ts";
 import type { ObjectStore } from "../storage/mod.ts";
 import { type Anchor, createAnchor } from "./anchor.ts";
 import { type Appender, createAppender } from "./appender.ts";
-import { type Checkpointer, type CheckpointInfo, createCheckpointer } from "./checkpoints.ts";
+import { type Checkpointer, type CheckpointInfo, createCheckpointer, newestCheckpoint } from "./checkpoints.ts";
 import { type JournalStore, openJournalStore } from "./journal.ts";
 import { bodiesFromEvent, shouldJournal } from "./record.ts";
 import { reconcileBucket, type ReconcileReport } from "./reconcile.ts";
@@ -98,7 +98,8 @@ async function defaultOrigin(dir: string): Promise<string> {
 export async function createIntegrity(ctx: ServiceContext, options: IntegrityOptions = {}): Promise<Integrity> {
   const log = ctx.logger.child({ service: "integrity" });
   const dir = `${ctx.dataDir}/integrity`;
-  const signer = await loadOrCreateSigner(dir, options.origin ?? await defaultOrigin(dir));
+  const signed = (await newestCheckpoint(ctx.db))?.note;
+  const signer = await loadOrCreateSigner(dir, options.origin ?? await defaultOrigin(dir), signed);
   const origin = signer.name;
   const journal = await openJournalStore(ctx.db);
   const a = options.anchor ?? {};

@@ -88,3 +88,27 @@ print(base64.b64encode((body + "\\n" + other + "\\n\\u2014 " + name + " " + base
   const lines = note.split("\n");
   await assert.rejects(openCheckpoint([...lines.slice(0, 2), "***", ...lines.slice(3)].join("\n"), key), SyntaxError);
 });
+
+Deno.test("a key that must have signed a checkpoint: refused when missing (none is made) or when it is another key", async () => {
+  await withSigner(async (dir) => {
+    const first = await loadOrCreateSigner(dir, "example.org/journal");
+    const note = await signCheckpoint(checkpoint, first);
+    assert.equal((await loadOrCreateSigner(dir, "example.org/journal", note)).verifierKey, first.verifierKey);
+
+    const kept = await Deno.readTextFile(`${dir}/signing-key.json`);
+    await Deno.remove(`${dir}/signing-key.json`);
+    await assert.rejects(
+      loadOrCreateSigner(dir, "example.org/journal", note),
+      new RegExp(`checkpoints are signed with ${dir}/signing-key.json, which is missing; restore it`),
+    );
+    await assert.rejects(Deno.stat(`${dir}/signing-key.json`), Deno.errors.NotFound, "no new key was made");
+
+    await loadOrCreateSigner(dir, "example.org/journal"); // another key, same name
+    await assert.rejects(
+      loadOrCreateSigner(dir, "example.org/journal", note),
+      new RegExp(`${dir}/signing-key.json did not sign the integrity checkpoints`),
+    );
+    await Deno.writeTextFile(`${dir}/signing-key.json`, kept);
+    assert.equal((await loadOrCreateSigner(dir, "example.org/journal", note)).verifierKey, first.verifierKey);
+  });
+});

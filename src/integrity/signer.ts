@@ -6,7 +6,7 @@
  * @module
  */
 import { AppError } from "../errors.ts";
-import { formatVerifierKey, parseVerifierKey, type VerifierKey } from "./note.ts";
+import { formatVerifierKey, openCheckpoint, parseVerifierKey, type VerifierKey } from "./note.ts";
 
 export interface Signer {
   name: string;
@@ -22,14 +22,26 @@ interface KeyFile {
   pkcs8: string;
 }
 
-export async function loadOrCreateSigner(dir: string, name: string): Promise<Signer> {
+/**
+ * The key in `dir`, made when missing. With `signed` (the newest checkpoint note in the database) the key must be the
+ * one that signed it: a database restored without its key, or beside another data dir's, would otherwise go on with
+ * a new key under checkpoints that no longer verify.
+ */
+export async function loadOrCreateSigner(dir: string, name: string, signed?: string): Promise<Signer> {
   const path = `${dir}/signing-key.json`;
+  const restore = "restore it from the backup of the data dir the database belongs to, then start again";
   let file: KeyFile;
   try {
     file = JSON.parse(await Deno.readTextFile(path)) as KeyFile;
   } catch (err) {
     if (!(err instanceof Deno.errors.NotFound)) {
       throw new AppError("Internal", `Cannot read the integrity signing key ${path}`, { cause: err });
+    }
+    if (signed !== undefined) {
+      throw new AppError(
+        "InvalidArgument",
+        `The integrity checkpoints are signed with ${path}, which is missing; ${restore}`,
+      );
     }
     const pair = await crypto.subtle.generateKey({ name: "Ed25519" }, true, ["sign", "verify"]) as CryptoKeyPair;
     const pkcs8 = new Uint8Array(await crypto.subtle.exportKey("pkcs8", pair.privateKey));
@@ -43,11 +55,19 @@ export async function loadOrCreateSigner(dir: string, name: string): Promise<Sig
   const jwk = await crypto.subtle.exportKey("jwk", privateKey);
   const rawPublicKey = Uint8Array.fromBase64(jwk.x ?? "", { alphabet: "base64url" });
   const verifierKey = formatVerifierKey(file.name, rawPublicKey);
+  const verifier = await parseVerifierKey(verifierKey);
+  if (signed !== undefined) {
+    await openCheckpoint(signed, verifier).catch((err) => {
+      throw new AppError("InvalidArgument", `${path} did not sign the integrity checkpoints; ${restore}`, {
+        cause: err,
+      });
+    });
+  }
   return {
     name: file.name,
     rawPublicKey,
     verifierKey,
-    verifier: await parseVerifierKey(verifierKey),
+    verifier,
     sign: async (data) =>
       new Uint8Array(await crypto.subtle.sign({ name: "Ed25519" }, privateKey, new Uint8Array(data))),
   };
