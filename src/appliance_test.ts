@@ -19,6 +19,18 @@ function parts(services: ServiceFactory[], printed: string[] = []) {
   return { ...realApplianceParts({ logger: silentLogger() }), services, print: (t: string) => printed.push(t) };
 }
 
+/** The first start's admin credentials in `dir`, and an S3 client of the appliance's gateway that uses them. */
+async function adminClient(dir: string, app: { addresses: Record<string, string> }) {
+  const creds = JSON.parse(await Deno.readTextFile(`${dir}/admin-credentials.json`));
+  const s3 = new S3Client({
+    endpoint: `http://${app.addresses.s3}`,
+    region: "us-east-1",
+    forcePathStyle: true,
+    credentials: { accessKeyId: creds.accessKeyId, secretAccessKey: creds.secretAccessKey },
+  });
+  return { creds, s3 };
+}
+
 async function health(api: string) {
   const res = await fetch(`http://${api}/api/v1/health`);
   return { status: res.status, body: await res.json() };
@@ -178,13 +190,7 @@ Deno.test("createAppliance() on a --db-url another appliance works on: refused w
 Deno.test("an fs root belongs to one backend: a second one on it is refused; changing the config reopens it in place", async () => {
   const dir = await Deno.makeTempDir();
   const app = await createAppliance(config(dir), parts([]));
-  const creds = JSON.parse(await Deno.readTextFile(`${dir}/admin-credentials.json`));
-  const s3 = new S3Client({
-    endpoint: `http://${app.addresses.s3}`,
-    region: "us-east-1",
-    forcePathStyle: true,
-    credentials: { accessKeyId: creds.accessKeyId, secretAccessKey: creds.secretAccessKey },
-  });
+  const { creds, s3 } = await adminClient(dir, app);
   const api = (method: string, path: string, body?: unknown) =>
     fetch(`http://${app.addresses.api}/api/v1${path}`, {
       method,
@@ -283,13 +289,7 @@ Deno.test("a start refuses a secret.key that is missing or does not open the dat
     await Deno.writeTextFile(`${dir}/secret.key`, key);
     const app = await start();
     try {
-      const creds = JSON.parse(await Deno.readTextFile(`${dir}/admin-credentials.json`));
-      const s3 = new S3Client({
-        endpoint: `http://${app.addresses.s3}`,
-        region: "us-east-1",
-        forcePathStyle: true,
-        credentials: { accessKeyId: creds.accessKeyId, secretAccessKey: creds.secretAccessKey },
-      });
+      const { creds, s3 } = await adminClient(dir, app);
       await s3.send(new PutObjectCommand({ Bucket: creds.bucket, Key: "signed", Body: "with the right key" }));
       s3.destroy();
     } finally {
