@@ -129,19 +129,23 @@ export function createApiClient(options: ApiTarget) {
     return (text === "" ? undefined : JSON.parse(text)) as T;
   }
 
+  /** GETs `/api/v1<path>` and returns the body as it streams in; an error answer throws as `request`'s do. */
+  async function stream(path: string): Promise<ReadableStream<Uint8Array>> {
+    const res = await apiFetch(options, path);
+    if (!res.ok || !res.body) throw problemError(res.status, await res.text());
+    return res.body;
+  }
+
   const enc = encodeURIComponent;
   return {
     request,
+    stream,
     health: () => request<HealthView>("GET", "/health"),
     config: () => request<Record<string, unknown>>("GET", "/config"),
     openapi: () => request<Record<string, unknown>>("GET", "/openapi.json"),
     database: {
       /** A consistent copy of the database file, as it streams in. */
-      async backup(): Promise<ReadableStream<Uint8Array>> {
-        const res = await apiFetch(options, "/database/backup");
-        if (!res.ok || !res.body) throw problemError(res.status, await res.text());
-        return res.body;
-      },
+      backup: () => stream("/database/backup"),
     },
     backends: {
       list: () => request<BackendView[]>("GET", "/backends"),

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { apiFetch, type ApiTarget, createApiClient } from "../api/client.ts";
+import { type ApiTarget, createApiClient } from "../api/client.ts";
 import { AppError } from "../errors.ts";
 import type { CheckpointInfo } from "./checkpoints.ts";
 import { writeExportDir } from "./export.ts";
@@ -145,11 +145,7 @@ export async function runCli(
       }
       case "export": {
         need(1);
-        const res = await apiFetch(api, "/integrity/export");
-        if (!res.ok || !res.body) {
-          throw new AppError("Unavailable", `Export failed: HTTP ${res.status} ${await res.text()}`);
-        }
-        const manifest = await writeExportDir(res.body, rest[0]!);
+        const manifest = await writeExportDir(await client.stream("/integrity/export"), rest[0]!);
         out(manifest, `exported ${manifest.size} records to ${rest[0]}`);
         return 0;
       }
