@@ -50,7 +50,8 @@ export interface ApplianceParts {
   logger: Logger;
   /** Where the one-time credentials notice goes (stdout). */
   print(text: string): void;
-  sealer(dataDir: string): Promise<SecretSealer>;
+  /** The data dir's sealer; with `create` false a missing key file is `Deno.errors.NotFound`, not a new key. */
+  sealer(dataDir: string, options?: { create?: boolean }): Promise<SecretSealer>;
   openBackend(record: BackendRecord): Promise<ObjectStore>;
   accessKeys(db: Db, sealer: SecretSealer): AccessKeyStore;
   gateway(ctx: ServiceContext & { credentials: CredentialStore }): Gateway;

@@ -37,7 +37,7 @@ export function realApplianceParts(options: { logger: Logger; integrity?: Integr
     clock,
     logger: options.logger,
     print: (text) => console.log(text),
-    sealer: (dataDir) => createDataDirSecretBox(dataDir),
+    sealer: (dataDir, options) => createDataDirSecretBox(dataDir, options),
     openBackend: (record: BackendRecord): Promise<ObjectStore> => createStore(record.kind, record.config, { clock }),
     accessKeys: (db, sealer) => createAccessKeyStore({ db, sealer, clock }),
     gateway: (ctx) =>

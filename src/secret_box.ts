@@ -16,33 +16,38 @@ export interface SecretBox {
   open(sealed: string): Promise<string>;
 }
 
-async function loadOrCreateKey(keyFile: string): Promise<Uint8Array> {
+async function loadOrCreateKey(keyFile: string, create: boolean): Promise<Uint8Array> {
   try {
     const key = Uint8Array.fromBase64((await Deno.readTextFile(keyFile)).trim());
     if (key.length !== 32) throw new AppError("Internal", `Secret key file ${keyFile} does not hold a 256-bit key`);
     return key;
   } catch (err) {
-    if (!(err instanceof Deno.errors.NotFound)) throw err;
+    if (!(err instanceof Deno.errors.NotFound) || !create) throw err;
   }
   const key = crypto.getRandomValues(new Uint8Array(32));
   // createNew: two processes racing on a fresh data dir cannot end up with different keys.
   try {
     await Deno.writeTextFile(keyFile, key.toBase64() + "\n", { mode: 0o600, createNew: true });
   } catch (err) {
-    if (err instanceof Deno.errors.AlreadyExists) return await loadOrCreateKey(keyFile);
+    if (err instanceof Deno.errors.AlreadyExists) return await loadOrCreateKey(keyFile, false);
     throw err;
   }
   return key;
 }
 
-/** The appliance's one secret box, kept in its data dir: every service seals with the same key file. */
-export function createDataDirSecretBox(dataDir: string): Promise<SecretBox> {
-  return createSecretBox({ keyFile: `${dataDir}/${SECRET_KEY_FILE}` });
+/**
+ * The appliance's one secret box, kept in its data dir: every service seals with the same key file. With `create`
+ * false a missing key file is `Deno.errors.NotFound` rather than a new key.
+ */
+export function createDataDirSecretBox(dataDir: string, options: { create?: boolean } = {}): Promise<SecretBox> {
+  return createSecretBox({ keyFile: `${dataDir}/${SECRET_KEY_FILE}`, ...options });
 }
 
-/** A box over the key in `keyFile` (created with mode 0600 when missing), or over `key` directly. */
-export async function createSecretBox(options: { keyFile: string } | { key: Uint8Array }): Promise<SecretBox> {
-  const raw = "key" in options ? options.key : await loadOrCreateKey(options.keyFile);
+/** A box over the key in `keyFile` (created with mode 0600 when missing unless `create` is false), or over `key`. */
+export async function createSecretBox(
+  options: { keyFile: string; create?: boolean } | { key: Uint8Array },
+): Promise<SecretBox> {
+  const raw = "key" in options ? options.key : await loadOrCreateKey(options.keyFile, options.create ?? true);
   const key = await crypto.subtle.importKey("raw", raw as Uint8Array<ArrayBuffer>, "AES-GCM", false, [
     "encrypt",
     "decrypt",

@@ -21,20 +21,20 @@ const CHECK_TEXT = "s3plugin secret.key check";
 export async function openCheckedSealer(
   db: Db,
   dataDir: string,
-  open: (dataDir: string) => Promise<SecretSealer>,
+  open: (dataDir: string, options: { create: boolean }) => Promise<SecretSealer>,
 ): Promise<SecretSealer> {
   const check = await getSetting(db, SETTING.secretKeyCheck);
   const sample = check ?? (await db.select({ secret: accessKeys.secret }).from(accessKeys).limit(1))[0]?.secret;
   const keyFile = join(dataDir, SECRET_KEY_FILE);
   const restore = "restore it from the backup of the data dir the database belongs to, then start again";
-  if (sample !== undefined && !await Deno.stat(keyFile).then(() => true, () => false)) {
-    // Checked before the sealer runs: it would make a new key file, which opens none of the database's secrets.
+  // With secrets in the database a missing key is an error: a new key would open none of them.
+  const sealer = await open(dataDir, { create: sample === undefined }).catch((err) => {
+    if (!(err instanceof Deno.errors.NotFound)) throw err;
     throw new AppError(
       "InvalidArgument",
       `The database's secrets are sealed with a ${keyFile} that is missing; ${restore}`,
     );
-  }
-  const sealer = await open(dataDir);
+  });
   if (sample !== undefined) {
     try {
       await sealer.open(sample);
