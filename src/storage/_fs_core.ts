@@ -33,10 +33,11 @@ import { writeTemp } from "./_fs_temp_file.ts";
 import { createGroupCommit } from "./_fs_group_commit.ts";
 import { replaySmallLog } from "./_fs_small_log.ts";
 import { createLinks, type Link, linkedParts } from "./_fs_linked.ts";
-import { type DataSource, fileSource } from "./_fs_read.ts";
+import { type DataSource, fileSource, openPositional } from "./_fs_read.ts";
 import { createMd5Offload } from "./_fs_md5.ts";
 import { copyKeepsEtag } from "./_multipart.ts";
 import { openDirectWrites } from "./_fs_direct.ts";
+import { openDirectReads } from "./_fs_direct_read.ts";
 import { createSpaceGuard } from "./_fs_space.ts";
 import { lockExclusively } from "../exclusive_lock.ts";
 import type { BodyHash } from "./_body.ts";
@@ -121,7 +122,10 @@ export async function createFsCore(rootDir: string, clock: Clock, minFreeBytes?:
   /** Per bucket: key → upload id of every linked object (set up with the bucket's index). */
   const linkedKeys = new Map<string, Map<string, string>>();
   const syncDir = createDirSyncer();
-  const links = createLinks({ bucketDir, objectPath, partName, syncDir, discardDir });
+  /** Part files are read direct when not cached; undefined without FFI or libc (then through the page cache). */
+  const directReads = openDirectReads();
+  const openPartFile = (path: string, position: number) => directReads?.open(path, position) ?? openPositional(path);
+  const links = createLinks({ bucketDir, objectPath, partName, syncDir, discardDir, openPartFile });
   const md5 = createMd5Offload();
   /** O_DIRECT writes of the full blocks of uploads; undefined without FFI or libc. */
   const direct = openDirectWrites();
@@ -462,6 +466,7 @@ export async function createFsCore(rootDir: string, clock: Clock, minFreeBytes?:
     async close() {
       md5.close();
       direct?.close();
+      directReads?.close();
       await group?.close();
       lock.release();
     },

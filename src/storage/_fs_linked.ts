@@ -20,7 +20,7 @@
 import { AppError } from "../errors.ts";
 import type { ChecksumAlgorithm, ObjectPart } from "./mod.ts";
 import { isNotFound, readStoredMeta } from "./_fs_files.ts";
-import { type DataSource, type Segment, segmentSource } from "./_fs_read.ts";
+import { type DataSource, type Segment, type SegmentFile, segmentSource } from "./_fs_read.ts";
 
 export interface Link {
   uploadId: string;
@@ -40,6 +40,8 @@ interface LinksDeps {
   syncDir(dir: string): Promise<void>;
   /** Moves `dir` out of view and deletes it; `onMissing` is thrown when it does not exist. */
   discardDir(dir: string, onMissing: () => AppError): Promise<void>;
+  /** Opens a part file for reads from `position` on (NotFound when it does not exist). */
+  openPartFile(path: string, position: number): Promise<SegmentFile>;
 }
 
 export type Links = ReturnType<typeof createLinks>;
@@ -50,13 +52,13 @@ export function createLinks(deps: LinksDeps) {
   /** Readers per linked object (`bucket/uploadId`): data of a replaced object is removed once none is left. */
   const pins = new Map<string, { count: number; retired: boolean }>();
 
-  async function openPart(bucket: string, uploadId: string, partNumber: number): Promise<Deno.FsFile> {
+  async function openPart(bucket: string, uploadId: string, partNumber: number, position: number) {
     const name = `${uploadId}/${deps.partName(partNumber)}`;
     // The upload directory moves from uploads/ to data/ once, right after the commit point.
     const candidates = [dataRoot(bucket), uploadsRoot(bucket), dataRoot(bucket)];
     for (const root of candidates) {
       try {
-        return await Deno.open(`${root}/${name}`, { read: true });
+        return await deps.openPartFile(`${root}/${name}`, position);
       } catch (err) {
         if (!isNotFound(err)) throw err;
       }
@@ -93,7 +95,7 @@ export function createLinks(deps: LinksDeps) {
       pins.set(id, pin);
       const segments: Segment[] = link.parts.map(([partNumber, size]) => ({
         size,
-        open: () => openPart(bucket, link.uploadId, partNumber),
+        open: (position) => openPart(bucket, link.uploadId, partNumber, position),
       }));
       return segmentSource(segments, () => {
         if (--pin.count > 0) return;

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { handOff } from "../http_handoff.ts";
-import { type Segment, segmentSource } from "./_fs_read.ts";
+import { openPositional, type Segment, segmentSource } from "./_fs_read.ts";
 import { withTempDir } from "../_testing/temp_dir.ts";
 
 const KiB = 1024;
@@ -16,7 +16,7 @@ async function fileSegments(dir: string, sizes: number[]): Promise<{ segments: S
   const segments = await Promise.all(parts.map(async (part, i) => {
     const path = join(dir, `part-${i}`);
     await Deno.writeFile(path, new Uint8Array([...part, 0xee, 0xee, 0xee]));
-    return { size: part.byteLength, open: () => Deno.open(path) };
+    return { size: part.byteLength, open: () => openPositional(path) };
   }));
   const bytes = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
   parts.reduce((offset, p) => (bytes.set(p, offset), offset + p.byteLength), 0);

@@ -1,0 +1,197 @@
+import assert from "node:assert/strict";
+import { handOff } from "../http_handoff.ts";
+import { withTempDir } from "../_testing/temp_dir.ts";
+import { DIRECT_ALIGN } from "./_fs_direct.ts";
+import { type DirectReads, openDirectReads } from "./_fs_direct_read.ts";
+import { type Segment, segmentSource } from "./_fs_read.ts";
+import { createFsStore } from "./fs.ts";
+import { MIN_PART_SIZE } from "./mod.ts";
+import { withLoopExt4 } from "./_testing/loop_ext4.ts";
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+
+function pattern(n: number, seed: number): Uint8Array<ArrayBuffer> {
+  return new Uint8Array(n).map((_, i) => (i * 131 + seed * 7 + (i >> 11)) & 0xff);
+}
+
+async function sh(script: string): Promise<string> {
+  const out = await new Deno.Command("/bin/sh", { args: ["-c", script], stdout: "piped", stderr: "piped" }).output();
+  assert.ok(out.success, new TextDecoder().decode(out.stderr));
+  return new TextDecoder().decode(out.stdout);
+}
+
+/** Writes back and drops the cached pages of every file under `dir`, as the gateway bench does before cold reads. */
+async function dropCache(dir: string): Promise<void> {
+  await sh(
+    `find '${dir}' -type f -exec sync -d {} + && find '${dir}' -type f -exec dd iflag=nocache count=0 status=none if={} \\;`,
+  );
+}
+
+/** Bytes of the files under `dir` in the page cache. */
+async function cachedBytes(dir: string): Promise<number> {
+  const out = await sh(`find '${dir}' -type f -exec fincore --bytes --noheadings --output RES {} +`);
+  return out.split("\n").reduce((n, line) => n + (Number(line.trim()) || 0), 0);
+}
+
+/** Reads a stream to the end, copying each chunk before asking for the next. */
+async function readAll(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
+  const copies: Uint8Array[] = [];
+  for await (const chunk of stream) copies.push(chunk.slice());
+  const out = new Uint8Array(copies.reduce((n, c) => n + c.byteLength, 0));
+  copies.reduce((at, c) => (out.set(c, at), at + c.byteLength), 0);
+  return out;
+}
+
+/** Runs `fn` on an ext4 of its own (O_DIRECT works there, as on the appliance's disk) with direct reads open. */
+function withExt4(fn: (root: string, reads: DirectReads) => Promise<void>): Promise<void> {
+  return withTempDir("fs-direct-read-", (dir) =>
+    withLoopExt4(dir, async (root) => {
+      const reads = openDirectReads();
+      assert.ok(reads, "the tests run with FFI permission and glibc, as the appliance does");
+      try {
+        await fn(root, reads);
+      } finally {
+        reads.close();
+      }
+    }));
+}
+
+/** Part-like files of `sizes` bytes (each followed by bytes a read must not return), as segments read by `reads`. */
+async function partFiles(root: string, reads: DirectReads, sizes: number[]) {
+  const parts = sizes.map((n, i) => pattern(n, i + 1));
+  const opened: number[] = [];
+  const requested = { bytes: 0 };
+  const segments: Segment[] = await Promise.all(parts.map(async (part, i) => {
+    const path = `${root}/part-${i}`;
+    await Deno.writeFile(path, new Uint8Array([...part, ...new Uint8Array(300).fill(0xee)]));
+    return {
+      size: part.byteLength,
+      open: async (position: number) => {
+        const file = await reads.open(path, position);
+        opened.push(file.align);
+        return {
+          ...file,
+          readAt: (into: Uint8Array, at: number) => (requested.bytes += into.byteLength, file.readAt(into, at)),
+        };
+      },
+    };
+  }));
+  const bytes = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+  parts.reduce((at, p) => (bytes.set(p, at), at + p.byteLength), 0);
+  return { segments, bytes, opened, requested };
+}
+
+Deno.test("direct reads: data not in the page cache is read direct, cached data through the cache; same bytes", async () => {
+  await withExt4(async (root, reads) => {
+    const { segments, bytes, opened, requested } = await partFiles(root, reads, [3 * MiB + 5, 700 * KiB + 1]);
+    const whole = { start: 0, end: bytes.byteLength - 1 };
+
+    await dropCache(root);
+    assert.deepEqual(await readAll(handOff(segmentSource(segments, () => {}).stream(whole))), bytes);
+    assert.deepEqual(opened.splice(0), [DIRECT_ALIGN, DIRECT_ALIGN], "both files were read direct");
+    // Several reads are in flight at once; none is made twice (each file's last one rounds up to a page).
+    assert.ok(requested.bytes < bytes.byteLength + 2 * DIRECT_ALIGN, `${requested.bytes} bytes asked for`);
+    assert.equal(await cachedBytes(root), 0, "direct reads leave the page cache as it was");
+
+    await sh(`cat '${root}'/part-* > /dev/null`);
+    assert.deepEqual(await readAll(handOff(segmentSource(segments, () => {}).stream(whole))), bytes);
+    assert.deepEqual(opened.splice(0), [1, 1], "cached files are read through the cache");
+  });
+});
+
+Deno.test("direct reads: unaligned ranges across files, handed off or kept, and copies give the same bytes", async () => {
+  await withExt4(async (root, reads) => {
+    const { segments, bytes, opened } = await partFiles(root, reads, [1 * MiB + 100, 5, 2 * MiB + 4097, 9000]);
+    const n = bytes.byteLength;
+    const ranges = [
+      { start: 0, end: n - 1 },
+      { start: 1, end: n - 2 },
+      { start: MiB + 99, end: MiB + 100 }, // the last byte of one file and the first of the next
+      { start: MiB + 100, end: MiB + 104 }, // the 5-byte file
+      { start: 4095, end: 4096 },
+      { start: MiB + 105 + 2 * MiB + 4000, end: n - 1 }, // from inside the third file's last page to the end
+      { start: n - 1, end: n - 1 },
+    ];
+    for (const range of ranges) {
+      const want = bytes.subarray(range.start, range.end + 1);
+      const label = JSON.stringify(range);
+      await dropCache(root);
+      assert.deepEqual(await readAll(handOff(segmentSource(segments, () => {}).stream(range))), want, label);
+      assert.ok(opened.length > 0 && opened.every((a) => a === DIRECT_ALIGN), `${label}: read direct`);
+      opened.length = 0;
+      await dropCache(root);
+      assert.deepEqual(await readAll(segmentSource(segments, () => {}).stream(range)), want, `${label}, kept`);
+
+      await dropCache(root);
+      const copied: Uint8Array[] = [];
+      const to = {
+        write: (c: Uint8Array) => Promise.resolve(void copied.push(c.slice())),
+        writeMeta: () => Promise.resolve(),
+      };
+      await segmentSource(segments, () => {}).copy(range.start, range.end - range.start + 1, to);
+      assert.deepEqual(await readAll(ReadableStream.from(copied)), want, `${label}, copied`);
+      assert.ok(opened.every((a) => a === DIRECT_ALIGN), `${label}: copied direct`);
+      opened.length = 0;
+    }
+  });
+});
+
+Deno.test("direct reads: a file shorter than its segment is an error, not short data", async () => {
+  await withExt4(async (root, reads) => {
+    const { segments } = await partFiles(root, reads, [2 * MiB]);
+    await dropCache(root);
+    const longer: Segment[] = [{ ...segments[0]!, size: 3 * MiB }];
+    await assert.rejects(
+      readAll(handOff(segmentSource(longer, () => {}).stream({ start: 0, end: 3 * MiB - 1 }))),
+      /ended before its declared size/,
+    );
+  });
+});
+
+Deno.test("direct reads: a cancel with reads in flight releases the source; a missing file is NotFound", async () => {
+  await withExt4(async (root, reads) => {
+    const { segments } = await partFiles(root, reads, [8 * MiB]);
+    await dropCache(root);
+    let released = 0;
+    const reader = handOff(segmentSource(segments, () => released++).stream({ start: 0, end: 8 * MiB - 1 }))
+      .getReader();
+    for (let i = 0; i < 3; i++) assert.ok((await reader.read()).value!.byteLength > 0);
+    await reader.cancel(new Error("client gone"));
+    assert.equal(released, 1);
+    await assert.rejects(reads.open(`${root}/missing`, 0), Deno.errors.NotFound);
+  });
+});
+
+Deno.test("fs store on ext4: GETs, ranges and part copies of a multipart object whose parts are not cached", async () => {
+  await withExt4(async (root) => {
+    const store = await createFsStore({ root });
+    try {
+      await store.createBucket("bkt");
+      const parts = [pattern(MIN_PART_SIZE, 1), pattern(300 * KiB + 3, 2)];
+      const whole = new Uint8Array([...parts[0]!, ...parts[1]!]);
+      const uploadId = await store.createMultipartUpload("bkt", "big");
+      const done = await Promise.all(
+        parts.map((p, i) => store.uploadPart("bkt", "big", { uploadId, partNumber: i + 1 }, ReadableStream.from([p]))),
+      );
+      await store.completeMultipartUpload("bkt", "big", uploadId, done);
+      const body = async (key: string, range?: { start: number; end: number }) =>
+        await readAll(handOff((await store.getObject("bkt", key, range ? { range } : {})).body));
+
+      await dropCache(root);
+      assert.deepEqual(await body("big"), whole);
+      assert.ok(await cachedBytes(`${root}/buckets/bkt/data`) === 0, "the parts were read direct");
+      const range = { start: MIN_PART_SIZE - 5000, end: MIN_PART_SIZE + 10 };
+      assert.deepEqual(await body("big", range), whole.subarray(range.start, range.end + 1));
+
+      await dropCache(root);
+      const target = await store.createMultipartUpload("bkt", "copy");
+      const source = { bucket: "bkt", key: "big", range };
+      const part = await store.uploadPartCopy(source, { bucket: "bkt", key: "copy", uploadId: target, partNumber: 1 });
+      await store.completeMultipartUpload("bkt", "copy", target, [part]);
+      assert.deepEqual(await body("copy"), whole.subarray(range.start, range.end + 1));
+    } finally {
+      await store.close();
+    }
+  });
+});
