@@ -122,9 +122,12 @@ export async function createFsCore(rootDir: string, clock: Clock, minFreeBytes?:
   /** Per bucket: key → upload id of every linked object (set up with the bucket's index). */
   const linkedKeys = new Map<string, Map<string, string>>();
   const syncDir = createDirSyncer();
-  /** Part files are read direct when not cached; undefined without FFI or libc (then through the page cache). */
+  /** Part files whose chunks are handed on are read direct when not cached; undefined without FFI or libc. */
   const directReads = openDirectReads();
-  const openPartFile = (path: string, position: number) => directReads?.open(path, position) ?? openPositional(path);
+  const openPartFile = (path: string, position: number, direct: boolean) => {
+    const file = direct ? directReads?.open(path, position) : undefined;
+    return file ? Promise.resolve(file) : openPositional(path);
+  };
   const links = createLinks({ bucketDir, objectPath, partName, syncDir, discardDir, openPartFile });
   const md5 = createMd5Offload();
   /** O_DIRECT writes of the full blocks of uploads; undefined without FFI or libc. */

@@ -8,7 +8,7 @@
 import { AppError } from "../errors.ts";
 import { markDisposable } from "../http_handoff.ts";
 import type { ByteRange } from "./mod.ts";
-import { alignedBlock, DIRECT_ALIGN } from "./_fs_direct.ts";
+import { alignedBlock } from "./_fs_direct.ts";
 import type { FileWriter, OpenedFile } from "./_fs_files.ts";
 
 /**
@@ -73,8 +73,11 @@ export async function openPositional(path: string): Promise<SegmentFile> {
 export interface Segment {
   size: number;
   data?: Uint8Array;
-  /** Opens the file for reads from `position` on. */
-  open(position: number): Promise<SegmentFile>;
+  /**
+   * Opens the file for reads from `position` on; `direct`: its chunks are handed on (nothing keeps them), so it may
+   * be read past the page cache.
+   */
+  open(position: number, direct: boolean): Promise<SegmentFile>;
 }
 
 /** The bytes of one opened object; hold it only as long as needed, then `release()` (streams release on end). */
@@ -93,17 +96,21 @@ function truncated(): AppError {
 
 const roundUp = (n: number, align: number) => Math.ceil(n / align) * align;
 
+/** How a walk over segments reads. */
+interface ReadPlan {
+  /** Bytes per read. */
+  bytes(): number;
+  /** Whether the chunks read now are handed on (a file opened now may be read direct). */
+  handedOn(): boolean;
+  /** One buffer all reads go into (one at a time), instead of a fresh chunk per read. */
+  buffer?: Uint8Array;
+}
+
 /**
- * Yields the bytes of [start, end] across `segments`, reading into `buffer` when given, else into a fresh chunk of
- * `readBytes()` bytes each (marked disposable; in-memory segments are yielded as views and are not).
+ * Yields the bytes of [start, end] across `segments`, reading into `plan.buffer` when given, else into a fresh
+ * chunk per read (marked disposable; in-memory segments are yielded as views and are not).
  */
-async function* chunks(
-  segments: Segment[],
-  start: number,
-  end: number,
-  readBytes: () => number,
-  buffer?: Uint8Array,
-): AsyncGenerator<Uint8Array> {
+async function* chunks(segments: Segment[], start: number, end: number, plan: ReadPlan): AsyncGenerator<Uint8Array> {
   let base = 0;
   for (const segment of segments) {
     const first = Math.max(start, base) - base;
@@ -114,9 +121,9 @@ async function* chunks(
       yield segment.data.subarray(first, last + 1);
       continue;
     }
-    const file = await segment.open(first);
+    const file = await segment.open(first, plan.handedOn());
     try {
-      yield* fileChunks(file, first, last, readBytes, buffer);
+      yield* fileChunks(file, first, last, plan);
     } finally {
       file.close();
     }
@@ -127,24 +134,19 @@ async function* chunks(
 /**
  * Yields bytes [first, last] of `file`. Reads through the page cache go one at a time (the kernel reads ahead);
  * direct reads start from the aligned position at or before `first` and keep `DIRECT_READS_IN_FLIGHT` going
- * (nothing reads ahead for them), unless they all go into the one `buffer`.
+ * (nothing reads ahead for them).
  */
-async function* fileChunks(
-  file: SegmentFile,
-  first: number,
-  last: number,
-  readBytes: () => number,
-  buffer?: Uint8Array,
-): AsyncGenerator<Uint8Array> {
+async function* fileChunks(file: SegmentFile, first: number, last: number, plan: ReadPlan): AsyncGenerator<Uint8Array> {
   const { align } = file;
-  const depth = buffer || align === 1 ? 1 : DIRECT_READS_IN_FLIGHT;
+  const { buffer } = plan;
+  const depth = align === 1 ? 1 : DIRECT_READS_IN_FLIGHT;
   const reads: { position: number; into: Uint8Array; done: Promise<number> }[] = [];
   let next = first - first % align;
   let from = first;
   try {
     while (from <= last) {
       while (reads.length < depth && next <= last) {
-        const size = Math.min(readBytes(), roundUp(last + 1 - next, align));
+        const size = Math.min(plan.bytes(), roundUp(last + 1 - next, align));
         // An ArrayBuffer of its own, also for a few bytes: V8 keeps small typed arrays on its heap, where they move.
         const into = buffer?.subarray(0, size) ??
           markDisposable(align === 1 ? new Uint8Array(new ArrayBuffer(size)) : alignedBlock(size));
@@ -200,12 +202,15 @@ export function segmentSource(segments: Segment[], onRelease: () => void): DataS
       /** The chunk before the last one enqueued: the consumer has moved past it (highWaterMark 1). */
       let previous: Uint8Array | undefined;
       let last: Uint8Array | undefined;
-      let readBytes = READ_BYTES;
-      const it = chunks(segments, range.start, range.end, () => readBytes);
+      let handedOn = false;
+      const it = chunks(segments, range.start, range.end, {
+        bytes: () => handedOn ? HANDED_OFF_READ_BYTES : READ_BYTES,
+        handedOn: () => handedOn,
+      });
       return new ReadableStream<Uint8Array>({
         async pull(controller) {
           // A detached chunk (length 0 now) went to the HTTP server without a copy: read more per chunk.
-          if (previous?.byteLength === 0) readBytes = HANDED_OFF_READ_BYTES;
+          if (previous?.byteLength === 0) handedOn = true;
           try {
             const { done, value } = await it.next();
             if (done) {
@@ -228,9 +233,9 @@ export function segmentSource(segments: Segment[], onRelease: () => void): DataS
     },
     async copy(start, length, to, onChunk) {
       if (length === 0) return;
-      // Aligned, and with room for a direct read's start before `start`.
-      const buffer = alignedBlock(Math.min(COPY_BYTES, roundUp(length, DIRECT_ALIGN) + DIRECT_ALIGN));
-      for await (const chunk of chunks(segments, start, start + length - 1, () => COPY_BYTES, buffer)) {
+      const buffer = new Uint8Array(Math.min(COPY_BYTES, length));
+      const plan = { bytes: () => COPY_BYTES, handedOn: () => false, buffer };
+      for await (const chunk of chunks(segments, start, start + length - 1, plan)) {
         onChunk?.(chunk);
         await to.write(chunk);
       }
