@@ -42,35 +42,64 @@ export interface DirectWrites {
   close(): void;
 }
 
+/** What opening a direct descriptor needs of a loaded libc. */
+interface LibcFiles {
+  symbols: { open(path: Uint8Array, flags: number): number; close(fd: number): number };
+  acquire(): boolean;
+  release(): void;
+}
+
+/** A descriptor opened with `O_DIRECT`, counted as a user of its library until it is closed. */
+export interface DirectFd {
+  readonly fd: number;
+  readonly closed: boolean;
+  /** Closes the descriptor (once; later calls do nothing). */
+  close(): void;
+}
+
+const encoder = new TextEncoder();
+
+/** Opens `path` with `flags | O_DIRECT | O_CLOEXEC`; undefined when that fails or `lib` was closed. */
+export function openDirectFd(lib: LibcFiles, path: string, flags: number): DirectFd | undefined {
+  if (!lib.acquire()) return undefined;
+  const fd = lib.symbols.open(encoder.encode(`${path}\0`), flags | O_DIRECT | O_CLOEXEC);
+  if (fd < 0) {
+    lib.release();
+    return undefined;
+  }
+  let closed = false;
+  return {
+    fd,
+    get closed() {
+      return closed;
+    },
+    close() {
+      if (closed) return;
+      closed = true;
+      lib.symbols.close(fd);
+      lib.release();
+    },
+  };
+}
+
 export function openDirectWrites(libc = LIBC): DirectWrites | undefined {
   const lib = loadLibrary(libc, SYMBOLS);
   if (!lib) return undefined;
   const fns = lib.symbols;
-  const encoder = new TextEncoder();
   const address = (data: Uint8Array) => Number(Deno.UnsafePointer.value(Deno.UnsafePointer.of(data)));
   return {
     open(path) {
-      if (!lib.acquire()) return undefined;
-      const fd = fns.open(encoder.encode(`${path}\0`), O_WRONLY | O_DIRECT | O_CLOEXEC);
-      if (fd < 0) {
-        lib.release();
-        return undefined;
-      }
-      let closed = false;
+      const file = openDirectFd(lib, path, O_WRONLY);
+      if (!file) return undefined;
       return {
         fits: (data, offset) =>
-          !closed && data.byteLength > 0 && data.byteLength % DIRECT_ALIGN === 0 && offset % DIRECT_ALIGN === 0 &&
+          !file.closed && data.byteLength > 0 && data.byteLength % DIRECT_ALIGN === 0 && offset % DIRECT_ALIGN === 0 &&
           address(data) % DIRECT_ALIGN === 0,
         async write(data, offset) {
-          const n = await fns.pwrite(fd, data, BigInt(data.byteLength), BigInt(offset));
+          const n = await fns.pwrite(file.fd, data, BigInt(data.byteLength), BigInt(offset));
           return Number(n) === data.byteLength;
         },
-        close() {
-          if (closed) return;
-          closed = true;
-          fns.close(fd);
-          lib.release();
-        },
+        close: file.close,
       };
     },
     close: () => lib.close(),

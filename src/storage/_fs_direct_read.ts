@@ -16,9 +16,9 @@
  * @module
  */
 import { loadLibrary } from "./_ffi_library.ts";
-import { DIRECT_ALIGN } from "./_fs_direct.ts";
+import { DIRECT_ALIGN, openDirectFd } from "./_fs_direct.ts";
 import type { SegmentFile } from "./_fs_read.ts";
-import { LIBC, O_CLOEXEC, O_DIRECT, O_RDONLY } from "./_libc.ts";
+import { LIBC, O_RDONLY } from "./_libc.ts";
 
 const SYMBOLS = {
   open: { parameters: ["buffer", "i32"], result: "i32" },
@@ -48,7 +48,6 @@ export function openDirectReads(libc = LIBC): DirectReads | undefined {
   const lib = loadLibrary(libc, SYMBOLS);
   if (!lib) return undefined;
   const fns = lib.symbols;
-  const encoder = new TextEncoder();
   /** `mincore`'s answer for one page (an ArrayBuffer made as such: V8 keeps small typed arrays on its heap). */
   const residency = new Uint8Array(new ArrayBuffer(1));
 
@@ -67,27 +66,19 @@ export function openDirectReads(libc = LIBC): DirectReads | undefined {
 
   return {
     open(path, position) {
-      if (!lib.acquire()) return undefined;
-      const fd = fns.open(encoder.encode(`${path}\0`), O_RDONLY | O_DIRECT | O_CLOEXEC);
-      if (fd < 0 || cached(fd, position)) {
-        if (fd >= 0) fns.close(fd);
-        lib.release();
+      const file = openDirectFd(lib, path, O_RDONLY);
+      if (!file || cached(file.fd, position)) {
+        file?.close();
         return undefined;
       }
-      let closed = false;
       return {
         align: DIRECT_ALIGN,
         async readAt(into, at) {
-          const n = Number(await fns.pread(fd, into, BigInt(into.byteLength), BigInt(at)));
+          const n = Number(await fns.pread(file.fd, into, BigInt(into.byteLength), BigInt(at)));
           if (n < 0) throw new Error(`Cannot read ${path} at ${at}`);
           return n;
         },
-        close() {
-          if (closed) return;
-          closed = true;
-          fns.close(fd);
-          lib.release();
-        },
+        close: file.close,
       };
     },
     close: () => lib.close(),
