@@ -6,6 +6,7 @@ import { type DirectReads, openDirectReads } from "./_fs_direct_read.ts";
 import { openPositional, type Segment, segmentSource } from "./_fs_read.ts";
 import { createFsStore } from "./fs.ts";
 import { MIN_PART_SIZE } from "./mod.ts";
+import { collectCopies } from "./_testing/contract_helpers.ts";
 import { withLoopExt4 } from "./_testing/loop_ext4.ts";
 
 const KiB = 1024;
@@ -34,14 +35,8 @@ async function cachedBytes(...args: string[]): Promise<number> {
   return out.split("\n").reduce((n, line) => n + (Number(line.trim()) || 0), 0);
 }
 
-/** Reads a stream to the end, copying each chunk before asking for the next. */
-async function readAll(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
-  const copies: Uint8Array[] = [];
-  for await (const chunk of stream) copies.push(chunk.slice());
-  const out = new Uint8Array(copies.reduce((n, c) => n + c.byteLength, 0));
-  copies.reduce((at, c) => (out.set(c, at), at + c.byteLength), 0);
-  return out;
-}
+/** The bytes of a stream, each chunk copied before the next is asked for (a chunk handed off is emptied then). */
+const readAll = async (stream: ReadableStream<Uint8Array>) => (await collectCopies(stream)).bytes;
 
 /** Runs `fn` on an ext4 of its own (O_DIRECT works there, as on the appliance's disk) with direct reads open. */
 function withExt4(fn: (root: string, reads: DirectReads) => Promise<void>): Promise<void> {

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { handOff } from "../http_handoff.ts";
 import { openPositional, type Segment, segmentSource } from "./_fs_read.ts";
 import { withTempDir } from "../_testing/temp_dir.ts";
+import { collectCopies } from "./_testing/contract_helpers.ts";
 
 const KiB = 1024;
 
@@ -23,15 +24,6 @@ async function fileSegments(dir: string, sizes: number[]): Promise<{ segments: S
   return { segments, bytes };
 }
 
-/** Reads a stream to the end, copying each chunk before asking for the next; returns the bytes and chunk sizes. */
-async function readCopying(stream: ReadableStream<Uint8Array>): Promise<{ bytes: Uint8Array; sizes: number[] }> {
-  const copies: Uint8Array[] = [];
-  for await (const chunk of stream) copies.push(chunk.slice());
-  const bytes = new Uint8Array(copies.reduce((n, c) => n + c.byteLength, 0));
-  copies.reduce((offset, c) => (bytes.set(c, offset), offset + c.byteLength), 0);
-  return { bytes, sizes: copies.map((c) => c.byteLength) };
-}
-
 const withDir = (fn: (dir: string) => Promise<void>) => withTempDir("fs-read-test-", fn);
 
 Deno.test("segmentSource() stream: 64 KiB reads for a consumer that keeps chunks, 1 MiB once they are handed off", async () => {
@@ -41,11 +33,11 @@ Deno.test("segmentSource() stream: 64 KiB reads for a consumer that keeps chunks
     const source = () => segmentSource(segments, () => released++);
     const range = { start: 0, end: bytes.byteLength - 1 };
 
-    const kept = await readCopying(source().stream(range));
+    const kept = await collectCopies(source().stream(range));
     assert.deepEqual(kept.bytes, bytes);
     assert.equal(Math.max(...kept.sizes), 64 * KiB);
 
-    const handed = await readCopying(handOff(source().stream(range)));
+    const handed = await collectCopies(handOff(source().stream(range)));
     assert.deepEqual(handed.bytes, bytes);
     assert.equal(handed.sizes[0], 64 * KiB, "the first reads are small: nothing was handed off yet");
     assert.equal(Math.max(...handed.sizes), 1024 * KiB);
@@ -68,8 +60,8 @@ Deno.test("segmentSource() stream: ranges across segment boundaries, handed off 
     for (const range of ranges) {
       const want = bytes.subarray(range.start, range.end + 1);
       const src = segmentSource(segments, () => {});
-      assert.deepEqual((await readCopying(handOff(src.stream(range)))).bytes, want, JSON.stringify(range));
-      assert.deepEqual((await readCopying(segmentSource(segments, () => {}).stream(range))).bytes, want);
+      assert.deepEqual((await collectCopies(handOff(src.stream(range)))).bytes, want, JSON.stringify(range));
+      assert.deepEqual((await collectCopies(segmentSource(segments, () => {}).stream(range))).bytes, want);
     }
   });
 });
@@ -85,7 +77,7 @@ Deno.test("segmentSource() stream: in-memory segments are never detached by a ha
       { size: tail.byteLength, data: tail, open: () => Promise.reject(new Error("in memory")) },
     ];
     const range = { start: 0, end: head.byteLength + file.bytes.byteLength + tail.byteLength - 1 };
-    const { bytes } = await readCopying(handOff(segmentSource(segments, () => {}).stream(range)));
+    const { bytes } = await collectCopies(handOff(segmentSource(segments, () => {}).stream(range)));
     assert.deepEqual(bytes, new Uint8Array([...head, ...file.bytes, ...tail]));
     assert.deepEqual(head, pattern(10 * KiB, 9), "the in-memory segments are intact");
     assert.deepEqual(tail, pattern(20 * KiB, 10));

@@ -53,6 +53,20 @@ export async function collect(stream: ReadableStream<Uint8Array>): Promise<Uint8
   return new Uint8Array(await new Response(stream).arrayBuffer());
 }
 
+/**
+ * Reads a stream to the end, copying each chunk before asking for the next (a chunk handed off is emptied then);
+ * returns the bytes and the chunks' sizes.
+ */
+export async function collectCopies(
+  stream: ReadableStream<Uint8Array>,
+): Promise<{ bytes: Uint8Array; sizes: number[] }> {
+  const copies: Uint8Array[] = [];
+  for await (const chunk of stream) copies.push(chunk.slice());
+  const bytes = new Uint8Array(copies.reduce((n, c) => n + c.byteLength, 0));
+  copies.reduce((offset, c) => (bytes.set(c, offset), offset + c.byteLength), 0);
+  return { bytes, sizes: copies.map((c) => c.byteLength) };
+}
+
 export function md5Hex(data: Uint8Array): string {
   return createHash("md5").update(data).digest("hex");
 }
