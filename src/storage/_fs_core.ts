@@ -33,7 +33,7 @@ import { writeTemp } from "./_fs_temp_file.ts";
 import { createGroupCommit } from "./_fs_group_commit.ts";
 import { replaySmallLog } from "./_fs_small_log.ts";
 import { createLinks, type Link, linkedParts } from "./_fs_linked.ts";
-import { type DataSource, fileSource, openPositional } from "./_fs_read.ts";
+import { type DataSource, fileSource, openPositional, type SegmentFile } from "./_fs_read.ts";
 import { createMd5Offload } from "./_fs_md5.ts";
 import { copyKeepsEtag } from "./_multipart.ts";
 import { openDirectWrites } from "./_fs_direct.ts";
@@ -122,11 +122,12 @@ export async function createFsCore(rootDir: string, clock: Clock, minFreeBytes?:
   /** Per bucket: key → upload id of every linked object (set up with the bucket's index). */
   const linkedKeys = new Map<string, Map<string, string>>();
   const syncDir = createDirSyncer();
-  /** Part files whose chunks are handed on are read direct when not cached; undefined without FFI or libc. */
+  /** Part files go direct where not cached once a reader hands its chunks on; undefined without FFI or libc. */
   const directReads = openDirectReads();
-  const openPartFile = (path: string, position: number, direct: boolean) => {
-    const file = direct ? directReads?.open(path, position) : undefined;
-    return file ? Promise.resolve(file) : openPositional(path);
+  const openPartFile = async (path: string): Promise<SegmentFile> => {
+    const file = await openPositional(path);
+    if (!directReads) return file;
+    return { ...file, cached: (position) => directReads.cached(path, position), direct: () => directReads.open(path) };
   };
   const links = createLinks({ bucketDir, objectPath, partName, syncDir, discardDir, openPartFile });
   const md5 = createMd5Offload();

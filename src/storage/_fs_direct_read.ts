@@ -7,11 +7,12 @@
  * `filemap_read`) cost 1.1-1.9 ms per MiB. (Reading files alone, without HTTP, read-ahead through the page cache
  * was faster: the gain is the CPU the copy no longer takes from the thread sending the data.) A large download also
  * no longer pushes everything else out of the cache. Data that is cached (read shortly before) is left to the page
- * cache: whether it is, is asked of the kernel (`mincore`) for the page the read starts from.
+ * cache: whether it is, is asked of the kernel (`mincore`) for the page a read starts from, before the read.
  *
  * Only for files that are never rewritten in place while they are read (part files are written once and stay while
- * a reader pins them), and only for readers that hand their chunks on (a GET's body): a reader that keeps its
- * chunks reads 64 KiB at a time, which the page cache's read-ahead serves faster (502 against 275 MiB/s here).
+ * a reader pins them), and only once a reader is seen handing its chunks on (a GET's body, `_fs_read.ts`): a reader
+ * that keeps its chunks reads 64 KiB at a time, which the page cache's read-ahead serves faster (502 against 275
+ * MiB/s here).
  *
  * @module
  */
@@ -33,12 +34,10 @@ const PROT_READ = 1, MAP_SHARED = 1;
 const MAP_FAILED = 0xffff_ffff_ffff_ffffn;
 
 export interface DirectReads {
-  /**
-   * Opens `path` for direct reads from `position` on; undefined when the data there is cached, the file system
-   * refuses `O_DIRECT` or the file cannot be opened (the caller then reads it through the page cache, and reports
-   * its failure to open).
-   */
-  open(path: string, position: number): SegmentFile | undefined;
+  /** Whether the page of `path` holding `position` is in the page cache (false when that cannot be told). */
+  cached(path: string, position: number): boolean;
+  /** Opens `path` for direct reads; undefined when the file system refuses `O_DIRECT` or the file cannot be opened. */
+  open(path: string): SegmentFile | undefined;
   /** Unloads libc once no file is open. */
   close(): void;
 }
@@ -65,12 +64,18 @@ export function openDirectReads(libc = LIBC): DirectReads | undefined {
   };
 
   return {
-    open(path, position) {
+    cached(path, position) {
       const file = openDirectFd(lib, path, O_RDONLY);
-      if (!file || cached(file.fd, position)) {
-        file?.close();
-        return undefined;
+      if (!file) return false;
+      try {
+        return cached(file.fd, position);
+      } finally {
+        file.close();
       }
+    },
+    open(path) {
+      const file = openDirectFd(lib, path, O_RDONLY);
+      if (!file) return undefined;
       return {
         align: DIRECT_ALIGN,
         async readAt(into, at) {

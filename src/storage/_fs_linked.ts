@@ -40,8 +40,8 @@ interface LinksDeps {
   syncDir(dir: string): Promise<void>;
   /** Moves `dir` out of view and deletes it; `onMissing` is thrown when it does not exist. */
   discardDir(dir: string, onMissing: () => AppError): Promise<void>;
-  /** Opens a part file as `Segment.open` does (NotFound when it does not exist). */
-  openPartFile(path: string, position: number, direct: boolean): Promise<SegmentFile>;
+  /** Opens a part file for reading (NotFound when it does not exist). */
+  openPartFile(path: string): Promise<SegmentFile>;
 }
 
 export type Links = ReturnType<typeof createLinks>;
@@ -52,13 +52,13 @@ export function createLinks(deps: LinksDeps) {
   /** Readers per linked object (`bucket/uploadId`): data of a replaced object is removed once none is left. */
   const pins = new Map<string, { count: number; retired: boolean }>();
 
-  async function openPart(bucket: string, uploadId: string, partNumber: number, position: number, direct: boolean) {
+  async function openPart(bucket: string, uploadId: string, partNumber: number) {
     const name = `${uploadId}/${deps.partName(partNumber)}`;
     // The upload directory moves from uploads/ to data/ once, right after the commit point.
     const candidates = [dataRoot(bucket), uploadsRoot(bucket), dataRoot(bucket)];
     for (const root of candidates) {
       try {
-        return await deps.openPartFile(`${root}/${name}`, position, direct);
+        return await deps.openPartFile(`${root}/${name}`);
       } catch (err) {
         if (!isNotFound(err)) throw err;
       }
@@ -95,7 +95,7 @@ export function createLinks(deps: LinksDeps) {
       pins.set(id, pin);
       const segments: Segment[] = link.parts.map(([partNumber, size]) => ({
         size,
-        open: (position, direct) => openPart(bucket, link.uploadId, partNumber, position, direct),
+        open: () => openPart(bucket, link.uploadId, partNumber),
       }));
       return segmentSource(segments, () => {
         if (--pin.count > 0) return;

@@ -45,6 +45,13 @@ export interface SegmentFile {
   readAt(into: Uint8Array, position: number): Promise<number>;
   /** Closes the file; only once no read is in flight. */
   close(): void;
+  /** Whether the page holding `position` is in the page cache (files that can be read direct). */
+  cached?(position: number): boolean;
+  /**
+   * A second handle on the same file whose reads bypass the page cache; undefined when that is not possible. Only for
+   * files that never change while they are read.
+   */
+  direct?(): SegmentFile | undefined;
 }
 
 /** A file opened by Deno, read by position (a seek only when a read does not continue the previous one). */
@@ -73,11 +80,7 @@ export async function openPositional(path: string): Promise<SegmentFile> {
 export interface Segment {
   size: number;
   data?: Uint8Array;
-  /**
-   * Opens the file for reads from `position` on; `direct`: its chunks are handed on (nothing keeps them), so it may
-   * be read past the page cache.
-   */
-  open(position: number, direct: boolean): Promise<SegmentFile>;
+  open(): Promise<SegmentFile>;
 }
 
 /** The bytes of one opened object; hold it only as long as needed, then `release()` (streams release on end). */
@@ -100,7 +103,7 @@ const roundUp = (n: number, align: number) => Math.ceil(n / align) * align;
 interface ReadPlan {
   /** Bytes per read. */
   bytes(): number;
-  /** Whether the chunks read now are handed on (a file opened now may be read direct). */
+  /** Whether the chunks read now are handed on (nothing keeps them: the file may be read direct from here). */
   handedOn(): boolean;
   /** One buffer all reads go into (one at a time), instead of a fresh chunk per read. */
   buffer?: Uint8Array;
@@ -121,30 +124,43 @@ async function* chunks(segments: Segment[], start: number, end: number, plan: Re
       yield segment.data.subarray(first, last + 1);
       continue;
     }
-    const file = await segment.open(first, plan.handedOn());
-    try {
-      yield* fileChunks(file, first, last, plan);
-    } finally {
-      file.close();
-    }
+    yield* fileChunks(await segment.open(), first, last, plan);
     if (base > end) return;
   }
 }
 
 /**
- * Yields bytes [first, last] of `file`. Reads through the page cache go one at a time (the kernel reads ahead);
- * direct reads start from the aligned position at or before `first` and keep `DIRECT_READS_IN_FLIGHT` going
- * (nothing reads ahead for them).
+ * Yields bytes [first, last] of `opened`, then closes it. Reads through the page cache go one at a time (the kernel
+ * reads ahead). Once the chunks are handed on, the file goes direct where it can: direct reads start from the
+ * aligned position at or before the next byte and keep `DIRECT_READS_IN_FLIGHT` going (nothing reads ahead for them).
  */
-async function* fileChunks(file: SegmentFile, first: number, last: number, plan: ReadPlan): AsyncGenerator<Uint8Array> {
-  const { align } = file;
+async function* fileChunks(
+  opened: SegmentFile,
+  first: number,
+  last: number,
+  plan: ReadPlan,
+): AsyncGenerator<Uint8Array> {
+  let file = opened;
   const { buffer } = plan;
-  const depth = align === 1 ? 1 : DIRECT_READS_IN_FLIGHT;
   const reads: { position: number; into: Uint8Array; done: Promise<number> }[] = [];
-  let next = first - first % align;
+  let next = first - first % file.align;
   let from = first;
+  // Asked before the first read: the pages cached after it are this read's own read-ahead.
+  let cold = !buffer && file.cached?.(first) === false;
   try {
     while (from <= last) {
+      if (cold && plan.handedOn()) {
+        cold = false;
+        const direct = file.direct?.();
+        if (direct) {
+          // No read is in flight here: reads through the page cache go one at a time.
+          file.close();
+          file = direct;
+          next = from - from % file.align;
+        }
+      }
+      const { align } = file;
+      const depth = align === 1 ? 1 : DIRECT_READS_IN_FLIGHT;
       while (reads.length < depth && next <= last) {
         const size = Math.min(plan.bytes(), roundUp(last + 1 - next, align));
         // An ArrayBuffer of its own, also for a few bytes: V8 keeps small typed arrays on its heap, where they move.
@@ -168,6 +184,7 @@ async function* fileChunks(file: SegmentFile, first: number, last: number, plan:
     }
   } finally {
     await Promise.allSettled(reads.map((r) => r.done));
+    file.close();
   }
 }
 
