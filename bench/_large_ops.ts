@@ -17,6 +17,7 @@ import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import http from "node:http";
 import { join } from "node:path";
 import { run } from "../tests/e2e/_appliance.ts";
+import { cachedBytes, dropPageCache } from "../src/storage/_testing/page_cache.ts";
 import { rawGet } from "./_raw_http.ts";
 import { processCpuMs, type SmallOpsTarget, statCpuMs } from "./_small_ops.ts";
 
@@ -40,20 +41,10 @@ export function client(endpoint: string, accessKeyId: string, secretAccessKey: s
 
 export const mbps = (bytes: number, ms: number) => bytes / MiB / (ms / 1000);
 
-/**
- * Drops the page-cache pages of every file under `dir` (written back first: dirty pages cannot be dropped) and
- * returns the bytes still cached afterwards, as `fincore` counts them, so a run shows that the drop worked.
- */
+/** Drops the cached pages of every file under `dir`; the bytes still cached afterwards (a run shows the drop worked). */
 async function dropCache(dir: string): Promise<number> {
-  const each = (cmd: string) => run("/bin/sh", ["-c", `find '${dir}' -type f -exec ${cmd} {} +`]);
-  await each("sync -d");
-  await each(`sh -c 'for f; do dd if="$f" iflag=nocache count=0 status=none; done' drop`);
-  const out = await new Deno.Command("/bin/sh", {
-    args: ["-c", `find '${dir}' -type f -exec fincore --bytes --noheadings --output RES {} +`],
-    stdout: "piped",
-  }).output();
-  if (!out.success) throw new Error(`fincore failed under ${dir}`);
-  return new TextDecoder().decode(out.stdout).split("\n").reduce((n, line) => n + (Number(line.trim()) || 0), 0);
+  await dropPageCache(dir);
+  return await cachedBytes(dir);
 }
 
 /** CPU time (user, system) per thread group of a process, in ms: "main" is the JavaScript thread, others by name. */

@@ -8,31 +8,13 @@ import { createFsStore } from "./fs.ts";
 import { MIN_PART_SIZE } from "./mod.ts";
 import { collectCopies } from "./_testing/contract_helpers.ts";
 import { withLoopExt4 } from "./_testing/loop_ext4.ts";
+import { cachedBytes, dropPageCache } from "./_testing/page_cache.ts";
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
 
 function pattern(n: number, seed: number): Uint8Array<ArrayBuffer> {
   return new Uint8Array(n).map((_, i) => (i * 131 + seed * 7 + (i >> 11)) & 0xff);
-}
-
-async function sh(script: string): Promise<string> {
-  const out = await new Deno.Command("/bin/sh", { args: ["-c", script], stdout: "piped", stderr: "piped" }).output();
-  assert.ok(out.success, new TextDecoder().decode(out.stderr));
-  return new TextDecoder().decode(out.stdout);
-}
-
-/** Writes back and drops the cached pages of every file under `dir`, as the gateway bench does before cold reads. */
-async function dropCache(dir: string): Promise<void> {
-  await sh(
-    `find '${dir}' -type f -exec sync -d {} + && find '${dir}' -type f -exec dd iflag=nocache count=0 status=none if={} \\;`,
-  );
-}
-
-/** Bytes in the page cache of the files `find` lists for `args`. */
-async function cachedBytes(...args: string[]): Promise<number> {
-  const out = await sh(`find ${args.join(" ")} -type f -exec fincore --bytes --noheadings --output RES {} +`);
-  return out.split("\n").reduce((n, line) => n + (Number(line.trim()) || 0), 0);
 }
 
 /** The bytes of a stream, each chunk copied before the next is asked for (a chunk handed off is emptied then). */
@@ -96,28 +78,28 @@ Deno.test("direct reads: a GET body's files not in the page cache go direct once
     const { segments, bytes, wentDirect, requested } = await partFiles(root, reads, sizes);
     const whole = { start: 0, end: bytes.byteLength - 1 };
 
-    await dropCache(root);
+    await dropPageCache(root);
     assert.deepEqual(await readAll(handOff(segmentSource(segments, () => {}).stream(whole))), bytes);
     assert.deepEqual(wentDirect.splice(0), [0, 1, 2], "each file went direct, the first once the hand-off showed");
     // Several reads are in flight at once; none is made twice (a switch and each file's end round to a page).
     assert.ok(requested.bytes < bytes.byteLength + 2 * DIRECT_ALIGN * sizes.length, `${requested.bytes} bytes asked`);
     assert.equal(
-      await cachedBytes(`'${root}/part-1'`, `'${root}/part-2'`),
+      await cachedBytes([`${root}/part-1`, `${root}/part-2`]),
       0,
       "direct reads leave the cache as it was",
     );
-    const first = await cachedBytes(`'${root}/part-0'`);
+    const first = await cachedBytes(`${root}/part-0`);
     assert.ok(first < 2 * MiB, `only the first reads and their read-ahead went through the cache: ${first} bytes`);
 
-    await dropCache(root);
+    await dropPageCache(root);
     assert.deepEqual(await readAll(segmentSource(segments, () => {}).stream(whole)), bytes);
     assert.deepEqual(wentDirect.splice(0), [], "a reader that keeps its chunks reads through the cache");
 
-    await sh(`cat '${root}'/part-* > /dev/null`);
+    for (let i = 0; i < sizes.length; i++) await Deno.readFile(`${root}/part-${i}`);
     assert.deepEqual(await readAll(handOff(segmentSource(segments, () => {}).stream(whole))), bytes);
     assert.deepEqual(wentDirect.splice(0), [], "cached files are read through the cache");
 
-    await dropCache(root);
+    await dropPageCache(root);
     const copied: Uint8Array[] = [];
     const to = {
       write: (c: Uint8Array) => Promise.resolve(void copied.push(c.slice())),
@@ -150,11 +132,11 @@ Deno.test("direct reads: unaligned ranges across files, handed off or kept, give
     for (const range of ranges) {
       const want = bytes.subarray(range.start, range.end + 1);
       const label = JSON.stringify(range);
-      await dropCache(root);
+      await dropPageCache(root);
       assert.deepEqual(await readAll(handOff(segmentSource(segments, () => {}).stream(range))), want, label);
       assert.ok(wentDirect.length > 0, `${label}: read direct`);
       wentDirect.length = 0;
-      await dropCache(root);
+      await dropPageCache(root);
       assert.deepEqual(await readAll(segmentSource(segments, () => {}).stream(range)), want, `${label}, kept`);
       assert.ok(wentDirect.length > 0, `${label}, kept: read direct`);
       wentDirect.length = 0;
@@ -165,7 +147,7 @@ Deno.test("direct reads: unaligned ranges across files, handed off or kept, give
 Deno.test("direct reads: a file shorter than its segment is an error, not short data", async () => {
   await withExt4(async (root, reads) => {
     const { segments, wentDirect } = await partFiles(root, reads, [2 * MiB], true);
-    await dropCache(root);
+    await dropPageCache(root);
     const longer: Segment[] = [{ ...segments[0]!, size: 3 * MiB }];
     await assert.rejects(
       readAll(handOff(segmentSource(longer, () => {}).stream({ start: 0, end: 3 * MiB - 1 }))),
@@ -178,7 +160,7 @@ Deno.test("direct reads: a file shorter than its segment is an error, not short 
 Deno.test("direct reads: a cancel with reads in flight releases the source; no direct file for a missing path", async () => {
   await withExt4(async (root, reads) => {
     const { segments } = await partFiles(root, reads, [8 * MiB], true);
-    await dropCache(root);
+    await dropPageCache(root);
     let released = 0;
     const reader = handOff(segmentSource(segments, () => released++).stream({ start: 0, end: 8 * MiB - 1 }))
       .getReader();
@@ -205,16 +187,16 @@ Deno.test("fs store on ext4: a GET reads uncached parts direct once handed off; 
       const body = async (key: string, range?: { start: number; end: number }) =>
         await readAll(handOff((await store.getObject("bkt", key, range ? { range } : {})).body));
 
-      await dropCache(root);
+      await dropPageCache(root);
       assert.deepEqual(await body("big"), whole);
-      const data = `'${root}/buckets/bkt/data'`;
-      const first = await cachedBytes(data, "-name part-00001");
+      const data = `${root}/buckets/bkt/data`;
+      const first = await cachedBytes(data, "part-00001");
       assert.ok(first < 2 * MiB, `the first part went direct after its first reads: ${first} bytes cached`);
-      assert.equal(await cachedBytes(data, "-name part-00002"), 0, "the second part was read direct");
+      assert.equal(await cachedBytes(data, "part-00002"), 0, "the second part was read direct");
       const range = { start: MIN_PART_SIZE - 5000, end: MIN_PART_SIZE + 10 };
       assert.deepEqual(await body("big", range), whole.subarray(range.start, range.end + 1));
 
-      await dropCache(root);
+      await dropPageCache(root);
       const target = await store.createMultipartUpload("bkt", "copy");
       const source = { bucket: "bkt", key: "big", range };
       const part = await store.uploadPartCopy(source, { bucket: "bkt", key: "copy", uploadId: target, partNumber: 1 });
