@@ -127,7 +127,11 @@ export async function createFsCore(rootDir: string, clock: Clock, minFreeBytes?:
   const openPartFile = async (path: string): Promise<SegmentFile> => {
     const file = await openPositional(path);
     if (!directReads) return file;
-    return { ...file, cached: (position) => directReads.cached(path, position), direct: () => directReads.open(path) };
+    return {
+      ...file,
+      cached: (first, last) => directReads.cached(path, first, last),
+      direct: () => directReads.open(path),
+    };
   };
   const links = createLinks({ bucketDir, objectPath, partName, syncDir, discardDir, openPartFile });
   const md5 = createMd5Offload();

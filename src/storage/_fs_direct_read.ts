@@ -7,7 +7,7 @@
  * `filemap_read`) cost 1.1-1.9 ms per MiB. (Reading files alone, without HTTP, read-ahead through the page cache
  * was faster: the gain is the CPU the copy no longer takes from the thread sending the data.) A large download also
  * no longer pushes everything else out of the cache. Data that is cached (read shortly before) is left to the page
- * cache: whether it is, is asked of the kernel (`mincore`) for the page a read starts from, before the read.
+ * cache: whether it is, is asked of the kernel (`mincore`) for the first pages a read will cover, before the read.
  *
  * Only for files that are never rewritten in place while they are read (part files are written once and stay while
  * a reader pins them), and only once a reader is seen handing its chunks on (a GET's body, `_fs_read.ts`): a reader
@@ -33,9 +33,16 @@ const SYMBOLS = {
 const PROT_READ = 1, MAP_SHARED = 1;
 const MAP_FAILED = 0xffff_ffff_ffff_ffffn;
 
+/** How far past the start of a read `cached` looks: 4 MiB, a few reads' worth. */
+const PROBE_PAGES = 1024;
+
 export interface DirectReads {
-  /** Whether the page of `path` holding `position` is in the page cache (false when that cannot be told). */
-  cached(path: string, position: number): boolean;
+  /**
+   * Whether most of the pages of `path` from `first` to `last` (the first PROBE_PAGES of them) are in the page
+   * cache; false when that cannot be told. Most, not the first: a file whose first pages alone were read (as far
+   * as a small read and its read-ahead go) is still cold.
+   */
+  cached(path: string, first: number, last: number): boolean;
   /** Opens `path` for direct reads; undefined when the file system refuses `O_DIRECT` or the file cannot be opened. */
   open(path: string): SegmentFile | undefined;
   /** Unloads libc once no file is open. */
@@ -47,28 +54,36 @@ export function openDirectReads(libc = LIBC): DirectReads | undefined {
   const lib = loadLibrary(libc, SYMBOLS);
   if (!lib) return undefined;
   const fns = lib.symbols;
-  /** `mincore`'s answer for one page (an ArrayBuffer made as such: V8 keeps small typed arrays on its heap). */
-  const residency = new Uint8Array(new ArrayBuffer(1));
+  /** `mincore`'s answer, a byte per page (an ArrayBuffer made as such: V8 keeps small typed arrays on its heap). */
+  const residency = new Uint8Array(new ArrayBuffer(PROBE_PAGES));
 
   /**
-   * Whether the page holding `position` is in the page cache, as `mincore` sees it through a one-page mapping of
-   * the file (which reads nothing and starts no read-ahead). A position past the end counts as not cached.
+   * Whether at least half of the pages from `first` to `last` (at most PROBE_PAGES) are in the page cache, as
+   * `mincore` sees them through a mapping of the file (which reads nothing and starts no read-ahead). Pages past
+   * the end count as not cached.
    */
-  const cached = (fd: number, position: number) => {
-    const page = BigInt(DIRECT_ALIGN);
-    const map = fns.mmap(null, page, PROT_READ, MAP_SHARED, fd, BigInt(position - position % DIRECT_ALIGN));
+  const cached = (fd: number, first: number, last: number) => {
+    const start = first - first % DIRECT_ALIGN;
+    const pages = Math.min(PROBE_PAGES, Math.floor(last / DIRECT_ALIGN) - start / DIRECT_ALIGN + 1);
+    const length = BigInt(pages * DIRECT_ALIGN);
+    const map = fns.mmap(null, length, PROT_READ, MAP_SHARED, fd, BigInt(start));
     if (map === null || Deno.UnsafePointer.value(map) === MAP_FAILED) return false;
-    const resident = fns.mincore(map, page, residency) === 0 && (residency[0]! & 1) === 1;
-    fns.munmap(map, page);
-    return resident;
+    try {
+      if (fns.mincore(map, length, residency) !== 0) return false;
+      let resident = 0;
+      for (let i = 0; i < pages; i++) resident += residency[i]! & 1;
+      return 2 * resident >= pages;
+    } finally {
+      fns.munmap(map, length);
+    }
   };
 
   return {
-    cached(path, position) {
+    cached(path, first, last) {
       const file = openDirectFd(lib, path, O_RDONLY);
       if (!file) return false;
       try {
-        return cached(file.fd, position);
+        return cached(file.fd, first, last);
       } finally {
         file.close();
       }

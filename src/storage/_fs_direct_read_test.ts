@@ -63,7 +63,11 @@ async function partFiles(root: string, reads: DirectReads, sizes: number[], alwa
         if (file) wentDirect.push(i);
         return file && counted(file);
       };
-      return counted({ ...await openPositional(path), cached: (position) => reads.cached(path, position), direct });
+      return counted({
+        ...await openPositional(path),
+        cached: (first, last) => reads.cached(path, first, last),
+        direct,
+      });
     };
     return { size: part.byteLength, open };
   }));
@@ -98,6 +102,15 @@ Deno.test("direct reads: a GET body's files not in the page cache go direct once
     for (let i = 0; i < sizes.length; i++) await Deno.readFile(`${root}/part-${i}`);
     assert.deepEqual(await readAll(handOff(segmentSource(segments, () => {}).stream(whole))), bytes);
     assert.deepEqual(wentDirect.splice(0), [], "cached files are read through the cache");
+
+    await dropPageCache(root);
+    for (let i = 0; i < sizes.length; i++) {
+      using file = await Deno.open(`${root}/part-${i}`);
+      await file.read(new Uint8Array(64 * KiB));
+    }
+    assert.ok(await cachedBytes(`${root}/part-0`) >= 64 * KiB, "the first read and its read-ahead are cached");
+    assert.deepEqual(await readAll(handOff(segmentSource(segments, () => {}).stream(whole))), bytes);
+    assert.deepEqual(wentDirect.splice(0), [0, 1, 2], "files whose first pages alone are cached still go direct");
 
     await dropPageCache(root);
     const copied: Uint8Array[] = [];
@@ -168,7 +181,7 @@ Deno.test("direct reads: a cancel with reads in flight releases the source; no d
     await reader.cancel(new Error("client gone"));
     assert.equal(released, 1);
     assert.equal(reads.open(`${root}/missing`), undefined);
-    assert.equal(reads.cached(`${root}/missing`, 0), false);
+    assert.equal(reads.cached(`${root}/missing`, 0, 0), false);
   });
 });
 
@@ -183,7 +196,10 @@ Deno.test("fs store on ext4: a GET reads uncached parts direct once handed off; 
       const done = await Promise.all(
         parts.map((p, i) => store.uploadPart("bkt", "big", { uploadId, partNumber: i + 1 }, ReadableStream.from([p]))),
       );
+      await dropPageCache(root);
       await store.completeMultipartUpload("bkt", "big", uploadId, done);
+      const completed = await cachedBytes(`${root}/buckets/bkt/data`, "part-*");
+      assert.ok(completed < 64 * KiB, `completing read the parts' ends, not their starts: ${completed} bytes cached`);
       const body = async (key: string, range?: { start: number; end: number }) =>
         await readAll(handOff((await store.getObject("bkt", key, range ? { range } : {})).body));
 

@@ -45,8 +45,8 @@ export interface SegmentFile {
   readAt(into: Uint8Array, position: number): Promise<number>;
   /** Closes the file; only once no read is in flight. */
   close(): void;
-  /** Whether the page holding `position` is in the page cache (files that can be read direct). */
-  cached?(position: number): boolean;
+  /** Whether most of the pages from `first` to `last` are in the page cache (files that can be read direct). */
+  cached?(first: number, last: number): boolean;
   /**
    * A second handle on the same file whose reads bypass the page cache; undefined when that is not possible. Only for
    * files that never change while they are read.
@@ -146,7 +146,7 @@ async function* fileChunks(
   let next = first - first % file.align;
   let from = first;
   // Asked before the first read: the pages cached after it are this read's own read-ahead.
-  let cold = !buffer && file.cached?.(first) === false;
+  let cold = !buffer && file.cached?.(first, last) === false;
   try {
     while (from <= last) {
       if (cold && plan.handedOn()) {
