@@ -6,6 +6,7 @@
  */
 import { join } from "node:path";
 import { createAppliance } from "./appliance.ts";
+import { fixMmapThreshold } from "./native_memory.ts";
 import { realApplianceParts } from "./appliance_parts.ts";
 import { CREDENTIALS_FILE } from "./bootstrap.ts";
 import { type ApiTarget, trustingFetch } from "./api/client.ts";
@@ -86,6 +87,7 @@ async function resolveApi(config: ClientConfig): Promise<ApiTarget> {
 async function serve(args: string[]): Promise<void> {
   const config = parseServeConfig(args, env);
   const logger = createLogger({ level: (env.S3PLUGIN_LOG_LEVEL ?? "info") as LogLevel });
+  if (!fixMmapThreshold()) logger.warn("glibc's malloc could not be tuned (no FFI permission or no glibc)");
   const integrity = {
     ...(config.integrityAnchor ? { anchor: config.integrityAnchor } : {}),
     ...(config.integrityJournalReads !== undefined ? { journalReads: config.integrityJournalReads } : {}),
