@@ -6,8 +6,8 @@
  * in use, never handed back. On the appliance that made the resident size climb with every large upload: 174, 183,
  * 190 and 208 MiB at the peaks of four 5 GiB uploads in a row, while V8's heap and external memory stayed at 24 and
  * 19 MiB. With the threshold fixed just above the 1 MiB blocks bodies are read and written in (which stay in the
- * heaps, where reusing them costs no page faults), larger blocks are mapped and unmapped: 156-165 MiB over five such
- * uploads, the last three within 2 MiB of each other.
+ * heaps, where reusing them costs no page faults), larger blocks are mapped and unmapped: 155, 160, 160, 166 and 166
+ * MiB over five such uploads (bench/README.md, "Native memory over many large uploads").
  *
  * @module
  */
