@@ -25,6 +25,7 @@ import {
   createDirSyncer,
   isNotFound,
   mapFsError,
+  type OpenedFile,
   openStored,
   readStoredMeta,
   readStoredMetaSync,
@@ -122,17 +123,25 @@ export async function createFsCore(rootDir: string, clock: Clock, minFreeBytes?:
   /** Per bucket: key → upload id of every linked object (set up with the bucket's index). */
   const linkedKeys = new Map<string, Map<string, string>>();
   const syncDir = createDirSyncer();
-  /** Part files go direct where not cached once a reader hands its chunks on; undefined without FFI or libc. */
+  /** Files go direct where not cached once a reader hands its chunks on; undefined without FFI or libc. */
   const directReads = openDirectReads();
-  const openPartFile = async (path: string): Promise<SegmentFile> => {
-    const file = await openPositional(path);
-    if (!directReads) return file;
-    return {
-      ...file,
-      cached: (first, last) => directReads.cached(path, first, last),
-      direct: () => directReads.open(path),
-    };
-  };
+  /**
+   * What lets the file at `path` go direct; with `same`, only while `path` still names that file (an object's file
+   * may be replaced by a rename while it is read).
+   */
+  const goesDirect = (path: string, same?: Deno.FsFile): Pick<SegmentFile, "cached" | "direct"> =>
+    directReads
+      ? {
+        cached: (first, last) => directReads.cached(path, first, last),
+        direct: () => directReads.open(path, same),
+      }
+      : {};
+  const openPartFile = async (path: string): Promise<SegmentFile> => ({
+    ...await openPositional(path),
+    ...goesDirect(path),
+  });
+  const objectFileSource = (opened: OpenedFile<ObjectMeta>, path: string) =>
+    fileSource(opened, (file) => goesDirect(path, file));
   const links = createLinks({ bucketDir, objectPath, partName, syncDir, discardDir, openPartFile });
   const md5 = createMd5Offload();
   /** O_DIRECT writes of the full blocks of uploads; undefined without FFI or libc. */
@@ -375,7 +384,10 @@ export async function createFsCore(rootDir: string, clock: Clock, minFreeBytes?:
       const opened = await readObject(bucket, key);
       const info = objectInfo(opened.meta);
       const { link, tags = {} } = opened.meta;
-      if (!link) return { info, tags, source: fileSource(opened), ...(opened.data ? { data: opened.data } : {}) };
+      if (!link) {
+        const source = objectFileSource(opened, objectPath(bucket, key));
+        return { info, tags, source, ...(opened.data ? { data: opened.data } : {}) };
+      }
       opened.file.close();
       const source = links.source(bucket, link);
       if (linkedOf(bucket).get(key) === link.uploadId) {

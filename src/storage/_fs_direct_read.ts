@@ -1,6 +1,6 @@
 /**
- * Reads of the part files a multipart object's data lives in, through libc (FFI; each read on Deno's blocking
- * pool). Data that is not in the page cache is read with `O_DIRECT`, straight into the chunks the HTTP server
+ * Reads of the files an object's data lives in (a multipart object's part files, a simple object's own file),
+ * through libc (FFI; each read on Deno's blocking pool). Data that is not in the page cache is read with `O_DIRECT`, straight into the chunks the HTTP server
  * sends, instead of into the page cache and then copied out of it: in alternating runs of the gateway bench the
  * cold 1 GiB download ran 821-946 MiB/s against 600-781 through the page cache, at 0.08-0.10 ms of system time per
  * MiB on the reading threads against 0.15-0.23; in the bench's slow phases that copy (perf: `_copy_to_iter` under
@@ -10,9 +10,10 @@
  * cache: whether it is, is asked of the kernel (`mincore`) for the first pages a read will cover, before the read.
  *
  * Only for files that are never rewritten in place while they are read (part files are written once and stay while
- * a reader pins them), and only once a reader is seen handing its chunks on (a GET's body, `_fs_read.ts`): a reader
- * that keeps its chunks reads 64 KiB at a time, which the page cache's read-ahead serves faster (502 against 275
- * MiB/s here).
+ * a reader pins them; an object's own file is replaced by a rename, never rewritten, and is reopened only while its
+ * path still names the file being read), and only once a reader is seen handing its chunks on (a GET's body,
+ * `_fs_read.ts`): a reader that keeps its chunks reads 64 KiB at a time, which the page cache's read-ahead serves
+ * faster (502 against 275 MiB/s here).
  *
  * @module
  */
@@ -28,7 +29,11 @@ const SYMBOLS = {
   mmap: { parameters: ["pointer", "usize", "i32", "i32", "i32", "i64"], result: "pointer" },
   mincore: { parameters: ["pointer", "usize", "buffer"], result: "i32" },
   munmap: { parameters: ["pointer", "usize"], result: "i32" },
+  fstat: { parameters: ["i32", "buffer"], result: "i32" },
 } as const;
+
+/** Room for glibc's `struct stat` (144 bytes on x86-64, 128 on arm64), which starts with `st_dev` and `st_ino`. */
+const STAT_BYTES = 256;
 
 const PROT_READ = 1, MAP_SHARED = 1;
 const MAP_FAILED = 0xffff_ffff_ffff_ffffn;
@@ -43,8 +48,11 @@ export interface DirectReads {
    * as a small read and its read-ahead go) is still cold.
    */
   cached(path: string, first: number, last: number): boolean;
-  /** Opens `path` for direct reads; undefined when the file system refuses `O_DIRECT` or the file cannot be opened. */
-  open(path: string): SegmentFile | undefined;
+  /**
+   * Opens `path` for direct reads; undefined when the file system refuses `O_DIRECT`, the file cannot be opened, or
+   * `same` is given and `path` no longer names the file it is open on.
+   */
+  open(path: string, same?: Deno.FsFile): SegmentFile | undefined;
   /** Unloads libc once no file is open. */
   close(): void;
 }
@@ -54,6 +62,15 @@ export function openDirectReads(libc = LIBC): DirectReads | undefined {
   const lib = loadLibrary(libc, SYMBOLS);
   if (!lib) return undefined;
   const fns = lib.symbols;
+  const stat = new Uint8Array(new ArrayBuffer(STAT_BYTES));
+  const statView = new DataView(stat.buffer);
+  /** Whether descriptor `fd` and `file` are open on the same file (device and inode). */
+  const sameFile = (fd: number, file: Deno.FsFile) => {
+    const { dev, ino } = file.statSync();
+    return ino !== null && fns.fstat(fd, stat) === 0 && statView.getBigUint64(0, true) === BigInt(dev) &&
+      statView.getBigUint64(8, true) === BigInt(ino);
+  };
+
   /** `mincore`'s answer, a byte per page (an ArrayBuffer made as such: V8 keeps small typed arrays on its heap). */
   const residency = new Uint8Array(new ArrayBuffer(PROBE_PAGES));
 
@@ -88,9 +105,13 @@ export function openDirectReads(libc = LIBC): DirectReads | undefined {
         file.close();
       }
     },
-    open(path) {
+    open(path, same) {
       const file = openDirectFd(lib, path, O_RDONLY);
       if (!file) return undefined;
+      if (same && !sameFile(file.fd, same)) {
+        file.close();
+        return undefined;
+      }
       return {
         align: DIRECT_ALIGN,
         async readAt(into, at) {

@@ -223,3 +223,37 @@ Deno.test("fs store on ext4: a GET reads uncached parts direct once handed off; 
     }
   });
 });
+
+Deno.test("fs store on ext4: a simple object's file reads direct once handed off, not once its key is overwritten", async () => {
+  await withExt4(async (root) => {
+    const store = await createFsStore({ root });
+    try {
+      await store.createBucket("bkt");
+      const original = pattern(3 * MiB, 3);
+      await store.putObject("bkt", "one", ReadableStream.from([original]));
+      const objects = `${root}/buckets/bkt/objects`;
+
+      await dropPageCache(root);
+      assert.deepEqual(await readAll(handOff((await store.getObject("bkt", "one")).body)), original);
+      const cached = await cachedBytes(objects);
+      assert.ok(cached < 1.5 * MiB, `the object's file went direct after its first reads: ${cached} bytes cached`);
+
+      // Replaced under a GET that has begun: the rest still comes from the file being read, never from the new one.
+      await dropPageCache(root);
+      const reader = handOff((await store.getObject("bkt", "one")).body).getReader();
+      try {
+        const first = (await reader.read()).value!.slice();
+        await store.putObject("bkt", "one", ReadableStream.from([pattern(3 * MiB, 4)]));
+        const rest: Uint8Array[] = [];
+        for (let r = await reader.read(); !r.done; r = await reader.read()) rest.push(r.value.slice());
+        const got = await readAll(ReadableStream.from([first, ...rest]));
+        const differs = got.findIndex((b, i) => b !== original[i]);
+        assert.ok(got.byteLength === original.byteLength && differs === -1, `other bytes from offset ${differs}`);
+      } finally {
+        await reader.cancel();
+      }
+    } finally {
+      await store.close();
+    }
+  });
+});

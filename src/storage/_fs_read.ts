@@ -260,8 +260,14 @@ export function segmentSource(segments: Segment[], onRelease: () => void): DataS
   };
 }
 
-/** The source of a simple object: its own file's data region (the file is owned and closed by the source). */
-export function fileSource(opened: OpenedFile<unknown>): DataSource {
+/**
+ * The source of a simple object: its own file's data region (the file is owned and closed by the source). `direct`
+ * lets the file go direct where it is not cached, as part files do (`SegmentFile.cached` and `direct`).
+ */
+export function fileSource(
+  opened: OpenedFile<unknown>,
+  direct?: (file: Deno.FsFile) => Pick<SegmentFile, "cached" | "direct">,
+): DataSource {
   const { file, data, dataSize } = opened;
   let open = true;
   const close = () => {
@@ -275,7 +281,7 @@ export function fileSource(opened: OpenedFile<unknown>): DataSource {
     size: dataSize,
     ...(data ? { data } : {}),
     // The one file is read at most once per source: a GET or a copy, never both.
-    open: () => Promise.resolve(positionalFile(file, close)),
+    open: () => Promise.resolve({ ...positionalFile(file, close), ...direct?.(file) }),
   };
   return segmentSource([segment], close);
 }
