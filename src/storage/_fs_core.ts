@@ -129,13 +129,8 @@ export async function createFsCore(rootDir: string, clock: Clock, minFreeBytes?:
    * What lets the file at `path` go direct; with `same`, only while `path` still names that file (an object's file
    * may be replaced by a rename while it is read).
    */
-  const goesDirect = (path: string, same?: Deno.FsFile): Pick<SegmentFile, "cached" | "direct"> =>
-    directReads
-      ? {
-        cached: (first, last) => directReads.cached(path, first, last),
-        direct: () => directReads.open(path, same),
-      }
-      : {};
+  const goesDirect = (path: string, same?: Deno.FsFile): Pick<SegmentFile, "coldDirect"> =>
+    directReads ? { coldDirect: (first, last) => directReads.openIfCold(path, first, last, same) } : {};
   const openPartFile = async (path: string): Promise<SegmentFile> => ({
     ...await openPositional(path),
     ...goesDirect(path),

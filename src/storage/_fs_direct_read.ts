@@ -43,16 +43,12 @@ const PROBE_PAGES = 1024;
 
 export interface DirectReads {
   /**
-   * Whether most of the pages of `path` from `first` to `last` (the first PROBE_PAGES of them) are in the page
-   * cache; false when that cannot be told. Most, not the first: a file whose first pages alone were read (as far
-   * as a small read and its read-ahead go) is still cold.
+   * Opens `path` for direct reads when most of the pages from `first` to `last` (the first PROBE_PAGES of them) are
+   * not in the page cache; undefined when they are, when the file system refuses `O_DIRECT` or the file cannot be
+   * opened, or when `same` is given and `path` no longer names the file it is open on. Most, not the first: a file
+   * whose first pages alone were read (as far as a small read and its read-ahead go) is still cold.
    */
-  cached(path: string, first: number, last: number): boolean;
-  /**
-   * Opens `path` for direct reads; undefined when the file system refuses `O_DIRECT`, the file cannot be opened, or
-   * `same` is given and `path` no longer names the file it is open on.
-   */
-  open(path: string, same?: Deno.FsFile): SegmentFile | undefined;
+  openIfCold(path: string, first: number, last: number, same?: Deno.FsFile): SegmentFile | undefined;
   /** Unloads libc once no file is open. */
   close(): void;
 }
@@ -96,19 +92,10 @@ export function openDirectReads(libc = LIBC): DirectReads | undefined {
   };
 
   return {
-    cached(path, first, last) {
-      const file = openDirectFd(lib, path, O_RDONLY);
-      if (!file) return false;
-      try {
-        return cached(file.fd, first, last);
-      } finally {
-        file.close();
-      }
-    },
-    open(path, same) {
+    openIfCold(path, first, last, same) {
       const file = openDirectFd(lib, path, O_RDONLY);
       if (!file) return undefined;
-      if (same && !sameFile(file.fd, same)) {
+      if ((same && !sameFile(file.fd, same)) || cached(file.fd, first, last)) {
         file.close();
         return undefined;
       }

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { concatBytes } from "../bytes.ts";
 import { handOff } from "../http_handoff.ts";
 import { withTempDir } from "../_testing/temp_dir.ts";
 import { DIRECT_ALIGN } from "./_fs_direct.ts";
@@ -37,8 +38,8 @@ function withExt4(fn: (root: string, reads: DirectReads) => Promise<void>): Prom
 /**
  * Part-like files of `sizes` bytes (each followed by bytes a read must not return) as segments. They are opened as
  * the fs store opens part files: through the page cache, able to go direct where not cached; with `alwaysDirect`,
- * direct from the start, to put the direct read loop through any range and reader. `wentDirect` lists the files (by
- * index) read direct, `requested` counts the bytes asked of the files.
+ * direct from the start (the tests drop the page cache first), to put the direct read loop through any range and
+ * reader. `wentDirect` lists the files (by index) read direct, `requested` counts the bytes asked of the files.
  */
 async function partFiles(root: string, reads: DirectReads, sizes: number[], alwaysDirect = false) {
   const parts = sizes.map((n, i) => pattern(n, i + 1));
@@ -48,32 +49,31 @@ async function partFiles(root: string, reads: DirectReads, sizes: number[], alwa
     ...file,
     readAt: (into, at) => (requested.bytes += into.byteLength, file.readAt(into, at)),
   });
+  /** `file`, a direct handle on file `i`, noted in `wentDirect` at its first read. */
+  const readsDirect = (file: SegmentFile, i: number): SegmentFile => {
+    let read = false;
+    return counted({ ...file, readAt: (into, at) => (read ||= (wentDirect.push(i), true), file.readAt(into, at)) });
+  };
   const segments: Segment[] = await Promise.all(parts.map(async (part, i) => {
     const path = `${root}/part-${i}`;
-    await Deno.writeFile(path, new Uint8Array([...part, ...new Uint8Array(300).fill(0xee)]));
+    await Deno.writeFile(path, concatBytes([part, new Uint8Array(300).fill(0xee)]));
     const open = async () => {
       if (alwaysDirect) {
-        const file = reads.open(path);
+        const file = reads.openIfCold(path, 0, part.byteLength - 1);
         assert.ok(file, `${path} opens direct`);
-        wentDirect.push(i);
-        return counted(file);
+        return readsDirect(file, i);
       }
-      const direct = () => {
-        const file = reads.open(path);
-        if (file) wentDirect.push(i);
-        return file && counted(file);
-      };
       return counted({
         ...await openPositional(path),
-        cached: (first, last) => reads.cached(path, first, last),
-        direct,
+        coldDirect: (first, last) => {
+          const file = reads.openIfCold(path, first, last);
+          return file && readsDirect(file, i);
+        },
       });
     };
     return { size: part.byteLength, open };
   }));
-  const bytes = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
-  parts.reduce((at, p) => (bytes.set(p, at), at + p.byteLength), 0);
-  return { segments, bytes, wentDirect, requested };
+  return { segments, bytes: concatBytes(parts), wentDirect, requested };
 }
 
 Deno.test("direct reads: a GET body's files not in the page cache go direct once handed off; same bytes", async () => {
@@ -180,8 +180,28 @@ Deno.test("direct reads: a cancel with reads in flight releases the source; no d
     for (let i = 0; i < 3; i++) assert.ok((await reader.read()).value!.byteLength > 0);
     await reader.cancel(new Error("client gone"));
     assert.equal(released, 1);
-    assert.equal(reads.open(`${root}/missing`), undefined);
-    assert.equal(reads.cached(`${root}/missing`, 0, 0), false);
+    assert.equal(reads.openIfCold(`${root}/missing`, 0, 0), undefined);
+  });
+});
+
+Deno.test("direct reads: a path renamed over since a file was opened is not taken for that file", async () => {
+  await withExt4(async (root, reads) => {
+    const path = `${root}/object`;
+    /** Whether `open` gave a direct handle (closed at once). */
+    const opens = (open: () => SegmentFile | undefined) => {
+      const file = open();
+      file?.close();
+      return file !== undefined;
+    };
+    await Deno.writeFile(path, pattern(64 * KiB, 1));
+    using opened = await Deno.open(path);
+    await dropPageCache(root);
+    assert.ok(opens(() => reads.openIfCold(path, 0, 64 * KiB - 1, opened)), "the path still names the opened file");
+    await Deno.writeFile(`${root}/new`, pattern(64 * KiB, 2));
+    await Deno.rename(`${root}/new`, path);
+    await dropPageCache(root);
+    assert.ok(!opens(() => reads.openIfCold(path, 0, 64 * KiB - 1, opened)), "no cold probe of another file");
+    assert.ok(opens(() => reads.openIfCold(path, 0, 64 * KiB - 1)), "without a file to match, the path opens");
   });
 });
 
@@ -238,19 +258,26 @@ Deno.test("fs store on ext4: a simple object's file reads direct once handed off
       const cached = await cachedBytes(objects);
       assert.ok(cached < 1.5 * MiB, `the object's file went direct after its first reads: ${cached} bytes cached`);
 
-      // Replaced under a GET that has begun: the rest still comes from the file being read, never from the new one.
-      await dropPageCache(root);
-      const reader = handOff((await store.getObject("bkt", "one")).body).getReader();
-      try {
-        const first = (await reader.read()).value!.slice();
-        await store.putObject("bkt", "one", ReadableStream.from([pattern(3 * MiB, 4)]));
-        const rest: Uint8Array[] = [];
-        for (let r = await reader.read(); !r.done; r = await reader.read()) rest.push(r.value.slice());
-        const got = await readAll(ReadableStream.from([first, ...rest]));
-        const differs = got.findIndex((b, i) => b !== original[i]);
-        assert.ok(got.byteLength === original.byteLength && differs === -1, `other bytes from offset ${differs}`);
-      } finally {
-        await reader.cancel();
+      // Replaced under a GET, before the client has read any of its body and after the first chunk: the GET's bytes
+      // still all come from the file it opened, never from the new one.
+      for (const [seed, chunksFirst] of [[4, 0], [5, 1]] as const) {
+        const expected = await readAll((await store.getObject("bkt", "one")).body);
+        await dropPageCache(root);
+        const reader = handOff((await store.getObject("bkt", "one")).body).getReader();
+        try {
+          const got: Uint8Array[] = [];
+          for (let i = 0; i < chunksFirst; i++) got.push((await reader.read()).value!.slice());
+          await store.putObject("bkt", "one", ReadableStream.from([pattern(3 * MiB, seed)]));
+          for (let r = await reader.read(); !r.done; r = await reader.read()) got.push(r.value.slice());
+          const bytes = concatBytes(got);
+          const differs = bytes.findIndex((b, i) => b !== expected[i]);
+          assert.ok(
+            bytes.byteLength === expected.byteLength && differs === -1,
+            `replaced after ${chunksFirst} chunks: other bytes from offset ${differs}`,
+          );
+        } finally {
+          await reader.cancel();
+        }
       }
     } finally {
       await store.close();

@@ -45,13 +45,12 @@ export interface SegmentFile {
   readAt(into: Uint8Array, position: number): Promise<number>;
   /** Closes the file; only once no read is in flight. */
   close(): void;
-  /** Whether most of the pages from `first` to `last` are in the page cache (files that can be read direct). */
-  cached?(first: number, last: number): boolean;
   /**
-   * A second handle on the same file whose reads bypass the page cache; undefined when that is not possible. Only for
-   * files that never change while they are read.
+   * A second handle on the same file whose reads bypass the page cache, when most of the pages from `first` to `last`
+   * are not cached now; undefined when they are, or when that is not possible. Only for files that never change while
+   * they are read.
    */
-  direct?(): SegmentFile | undefined;
+  coldDirect?(first: number, last: number): SegmentFile | undefined;
 }
 
 /** A file opened by Deno, read by position (a seek only when a read does not continue the previous one). */
@@ -146,18 +145,15 @@ async function* fileChunks(
   let next = first - first % file.align;
   let from = first;
   // Asked before the first read: the pages cached after it are this read's own read-ahead.
-  let cold = !buffer && file.cached?.(first, last) === false;
+  let cold = buffer ? undefined : file.coldDirect?.(first, last);
   try {
     while (from <= last) {
       if (cold && plan.handedOn()) {
-        cold = false;
-        const direct = file.direct?.();
-        if (direct) {
-          // No read is in flight here: reads through the page cache go one at a time.
-          file.close();
-          file = direct;
-          next = from - from % file.align;
-        }
+        // No read is in flight here: reads through the page cache go one at a time.
+        file.close();
+        file = cold;
+        cold = undefined;
+        next = from - from % file.align;
       }
       const { align } = file;
       const depth = align === 1 ? 1 : DIRECT_READS_IN_FLIGHT;
@@ -185,6 +181,7 @@ async function* fileChunks(
   } finally {
     await Promise.allSettled(reads.map((r) => r.done));
     file.close();
+    cold?.close();
   }
 }
 
@@ -262,11 +259,11 @@ export function segmentSource(segments: Segment[], onRelease: () => void): DataS
 
 /**
  * The source of a simple object: its own file's data region (the file is owned and closed by the source). `direct`
- * lets the file go direct where it is not cached, as part files do (`SegmentFile.cached` and `direct`).
+ * lets the file go direct where it is not cached, as part files do (`SegmentFile.coldDirect`).
  */
 export function fileSource(
   opened: OpenedFile<unknown>,
-  direct?: (file: Deno.FsFile) => Pick<SegmentFile, "cached" | "direct">,
+  direct?: (file: Deno.FsFile) => Pick<SegmentFile, "coldDirect">,
 ): DataSource {
   const { file, data, dataSize } = opened;
   let open = true;

@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
+import { concatBytes } from "../../bytes.ts";
 import { type AppErrorCode, isAppError } from "../../errors.ts";
 import type { ObjectStore } from "../mod.ts";
 
@@ -62,9 +63,7 @@ export async function collectCopies(
 ): Promise<{ bytes: Uint8Array; sizes: number[] }> {
   const copies: Uint8Array[] = [];
   for await (const chunk of stream) copies.push(chunk.slice());
-  const bytes = new Uint8Array(copies.reduce((n, c) => n + c.byteLength, 0));
-  copies.reduce((offset, c) => (bytes.set(c, offset), offset + c.byteLength), 0);
-  return { bytes, sizes: copies.map((c) => c.byteLength) };
+  return { bytes: concatBytes(copies), sizes: copies.map((c) => c.byteLength) };
 }
 
 export function md5Hex(data: Uint8Array): string {
