@@ -82,10 +82,10 @@ export async function openJournalStore(db: Db): Promise<JournalStore> {
   /** Leaf hashes of records [lo, hi), all of which must exist. */
   async function leafRange(lo: number, hi: number): Promise<Uint8Array> {
     const rs = await sql.execute({
-      sql: "SELECT group_concat(hash, '' ORDER BY seq) AS h FROM integrity_records WHERE seq >= ? AND seq < ?",
+      sql: "SELECT hash FROM integrity_records WHERE seq >= ? AND seq < ? ORDER BY seq",
       args: [lo, hi],
     });
-    const hex = String(rs.rows[0]?.h ?? "");
+    const hex = rs.rows.map((r) => String(r.hash)).join("");
     if (hex.length !== (hi - lo) * 64) throw new AppError("Integrity", `Leaf hashes ${lo}..${hi} are incomplete`);
     return fromHex(hex);
   }
@@ -210,8 +210,9 @@ export async function openJournalStore(db: Db): Promise<JournalStore> {
 
     async scan(afterSeq, limit) {
       const rs = await sql.execute({
-        sql: `SELECT group_concat(seq, ',' ORDER BY seq) AS s, group_concat(data, char(10) ORDER BY seq) AS d,
-                group_concat(hash, ',' ORDER BY seq) AS h,
+        // One row for the page instead of one per record. Without an ORDER BY inside the aggregates (which sqld's
+        // parser refuses) SQLite concatenates in the subquery's order; the seqs are checked for it below.
+        sql: `SELECT group_concat(seq, ',') AS s, group_concat(data, char(10)) AS d, group_concat(hash, ',') AS h,
                 max(seq) AS m, count(*) AS n
               FROM (SELECT seq, data, hash FROM integrity_records WHERE seq > ? ORDER BY seq LIMIT ?)`,
         args: [afterSeq, limit],
@@ -219,10 +220,11 @@ export async function openJournalStore(db: Db): Promise<JournalStore> {
       const row = rs.rows[0];
       const n = Number(row?.n ?? 0);
       if (n === 0) return { seqs: [], data: [], hashes: [], lastSeq: afterSeq };
+      const seqs = String(row!.s).split(",").map(Number);
       const data = String(row!.d).split("\n");
       const hashes = String(row!.h).split(",");
-      if (data.length === n && hashes.length === n) {
-        return { seqs: String(row!.s).split(",").map(Number), data, hashes, lastSeq: Number(row!.m) };
+      if (data.length === n && hashes.length === n && seqs.every((seq, i) => i === 0 || seq > seqs[i - 1]!)) {
+        return { seqs, data, hashes, lastSeq: Number(row!.m) };
       }
       const rows = await records(afterSeq + 1, n);
       return {

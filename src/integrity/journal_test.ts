@@ -1,22 +1,31 @@
 import assert from "node:assert/strict";
-import { createDb, type DbHandle } from "../db/client.ts";
-import { migrateDb } from "../db/migrate.ts";
+import type { DbHandle } from "../db/client.ts";
+import { DATABASE_KINDS, openTestDatabase } from "../db/_testing/databases.ts";
 import { openJournalStore } from "./journal.ts";
 import { leafHash, verifyConsistency, verifyInclusion } from "./merkle.ts";
 import type { RecordBody } from "./record_codec.ts";
 
 const enc = new TextEncoder();
 
-async function withDb(fn: (h: DbHandle, url: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "integrity-journal-" });
-  const url = `file:${dir}/j.db`;
-  const h = createDb(url);
-  try {
-    await migrateDb(h);
-    await fn(h, url);
-  } finally {
-    h.close();
-    await Deno.remove(dir, { recursive: true });
+/** An open connection, and a way to open another one to the same database. */
+interface TestDb {
+  h: DbHandle;
+  connect(): DbHandle;
+}
+
+/** Registers `fn` as one test per kind of database; sqld's SQL parser is not SQLite's own. */
+function journalTest(name: string, fn: (db: TestDb) => Promise<void>) {
+  for (const kind of DATABASE_KINDS) {
+    Deno.test(`${kind} database: ${name}`, async () => {
+      const db = await openTestDatabase(kind, { migrate: true });
+      const h = db.connect();
+      try {
+        await fn({ h, connect: db.connect });
+      } finally {
+        h.close();
+        await db.close();
+      }
+    });
   }
 }
 
@@ -29,8 +38,9 @@ const body = (i: number): RecordBody => ({
   status: 200,
 });
 
-Deno.test("appends in uneven batches, reopens, and serves proofs that verify for every record, across 64-record blocks", async () => {
-  await withDb(async (h, url) => {
+journalTest(
+  "appends in uneven batches, reopens, and serves proofs that verify for every record, across 64-record blocks",
+  async ({ h, connect }) => {
     let store = await openJournalStore(h.db);
     const roots: Uint8Array[] = [];
     let n = 0;
@@ -39,7 +49,7 @@ Deno.test("appends in uneven batches, reopens, and serves proofs that verify for
       n += batch;
       roots[n] = store.root();
       if (batch === 13) {
-        const other = createDb(url);
+        const other = connect();
         store = await openJournalStore(other.db);
         assert.equal(store.root().toHex(), roots[n]!.toHex(), "reopened root");
         other.close();
@@ -68,36 +78,32 @@ Deno.test("appends in uneven batches, reopens, and serves proofs that verify for
     assert.equal(leaves.toHex(), all.slice(3, 6).map((r) => r.hash).join(""));
     await assert.rejects(store.inclusionProof(316, 316), /not in a tree/);
     await assert.rejects(store.rootAt(317), /outside the journal/);
-  });
+  },
+);
+
+journalTest("a failed append keeps nothing and the next one continues the chain", async ({ h }) => {
+  const store = await openJournalStore(h.db);
+  await store.append([body(0), body(1)]);
+  const root = store.root().toHex();
+  await h.client.execute("INSERT INTO integrity_records (seq, data, hash) VALUES (3, 'squatter', 'x')");
+  await assert.rejects(store.append([body(2), body(3)]), /Cannot write journal records/);
+  assert.equal(store.size(), 2);
+  assert.equal(store.root().toHex(), root);
+  assert.equal((await store.records(0, 10)).length, 3, "the batch's seq 2 was rolled back with it");
+  await h.client.execute("DELETE FROM integrity_records WHERE seq = 3");
+  const written = await store.append([body(2)]);
+  assert.equal(written[0]!.seq, 2);
+  assert.equal(JSON.parse(written[0]!.data).prev, (await store.records(1, 1))[0]!.hash);
 });
 
-Deno.test("a failed append keeps nothing and the next one continues the chain", async () => {
-  await withDb(async (h) => {
-    const store = await openJournalStore(h.db);
-    await store.append([body(0), body(1)]);
-    const root = store.root().toHex();
-    await h.client.execute("INSERT INTO integrity_records (seq, data, hash) VALUES (3, 'squatter', 'x')");
-    await assert.rejects(store.append([body(2), body(3)]), /Cannot write journal records/);
-    assert.equal(store.size(), 2);
-    assert.equal(store.root().toHex(), root);
-    assert.equal((await store.records(0, 10)).length, 3, "the batch's seq 2 was rolled back with it");
-    await h.client.execute("DELETE FROM integrity_records WHERE seq = 3");
-    const written = await store.append([body(2)]);
-    assert.equal(written[0]!.seq, 2);
-    assert.equal(JSON.parse(written[0]!.data).prev, (await store.records(1, 1))[0]!.hash);
-  });
-});
-
-Deno.test("scan returns rows as stored, also when a tampered record holds a raw newline", async () => {
-  await withDb(async (h) => {
-    const store = await openJournalStore(h.db);
-    await store.append([body(0), body(1), body(2)]);
-    await h.client.execute("UPDATE integrity_records SET data = 'line one\nline two' WHERE seq = 1");
-    await h.client.execute("DELETE FROM integrity_records WHERE seq = 0");
-    const page = await store.scan(-1, 10);
-    assert.deepEqual(page.seqs, [1, 2]);
-    assert.equal(page.data[0], "line one\nline two");
-    assert.equal(page.lastSeq, 2);
-    assert.deepEqual((await store.scan(2, 10)).data, []);
-  });
+journalTest("scan returns rows as stored, also when a tampered record holds a raw newline", async ({ h }) => {
+  const store = await openJournalStore(h.db);
+  await store.append([body(0), body(1), body(2)]);
+  await h.client.execute("UPDATE integrity_records SET data = 'line one\nline two' WHERE seq = 1");
+  await h.client.execute("DELETE FROM integrity_records WHERE seq = 0");
+  const page = await store.scan(-1, 10);
+  assert.deepEqual(page.seqs, [1, 2]);
+  assert.equal(page.data[0], "line one\nline two");
+  assert.equal(page.lastSeq, 2);
+  assert.deepEqual((await store.scan(2, 10)).data, []);
 });
