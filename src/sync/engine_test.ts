@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { DATABASE_KINDS, openTestDatabase, type TestDatabase } from "../db/_testing/databases.ts";
 import { createMemoryStore } from "../storage/memory.ts";
 import { createHarness, keysOf, put, read, readText } from "./_testing/harness.ts";
 import { createCountingStore } from "./counting_store.ts";
@@ -14,82 +15,89 @@ const ODD_KEYS = [
   "zero-bytes",
 ];
 
-async function setup(options: { sameStore?: boolean } = {}) {
+async function setup(options: { sameStore?: boolean; db?: TestDatabase } = {}) {
   const primary = createCountingStore(createMemoryStore());
   const mirror = options.sameStore ? primary : createCountingStore(createMemoryStore());
   await primary.createBucket("primary");
   await mirror.createBucket("mirror");
-  const h = await createHarness({ p: primary, m: mirror });
+  const h = await createHarness(
+    { p: primary, m: mirror },
+    options.db ? { dbUrl: options.db.url, ...(options.db.authToken ? { dbAuthToken: options.db.authToken } : {}) } : {},
+  );
   return { primary, mirror, h };
 }
 
-Deno.test("sync run copies everything, then only changes, keeping generations restorable", async () => {
-  const { primary, mirror, h } = await setup();
-  try {
-    await h.addJob({
-      id: "j",
-      source: { backend: "p", bucket: "primary" },
-      target: { backend: "m", bucket: "mirror" },
-    });
-    for (const k of ODD_KEYS) await put(primary, "primary", k, k === "zero-bytes" ? "" : `v1 ${k}`, "text/plain");
-    await put(primary, "primary", "keep", "unchanged");
+for (const kind of DATABASE_KINDS) {
+  Deno.test(`${kind} database: sync run copies everything, then only changes, keeping generations restorable`, async () => {
+    const db = await openTestDatabase(kind);
+    const { primary, mirror, h } = await setup({ db });
+    try {
+      await h.addJob({
+        id: "j",
+        source: { backend: "p", bucket: "primary" },
+        target: { backend: "m", bucket: "mirror" },
+      });
+      for (const k of ODD_KEYS) await put(primary, "primary", k, k === "zero-bytes" ? "" : `v1 ${k}`, "text/plain");
+      await put(primary, "primary", "keep", "unchanged");
 
-    const first = await h.engine.run("j");
-    assert.equal(first.status, "succeeded");
-    assert.equal(first.generation, 1);
-    assert.equal(first.copied, ODD_KEYS.length + 1);
-    assert.deepEqual(await keysOf(mirror, "mirror"), await keysOf(primary, "primary"));
-    assert.equal((await mirror.headObject("mirror", "ünïcödé/文件.txt")).contentType, "text/plain");
-    assert.equal((await mirror.headObject("mirror", "zero-bytes")).size, 0);
+      const first = await h.engine.run("j");
+      assert.equal(first.status, "succeeded");
+      assert.equal(first.generation, 1);
+      assert.equal(first.copied, ODD_KEYS.length + 1);
+      assert.deepEqual(await keysOf(mirror, "mirror"), await keysOf(primary, "primary"));
+      assert.equal((await mirror.headObject("mirror", "ünïcödé/文件.txt")).contentType, "text/plain");
+      assert.equal((await mirror.headObject("mirror", "zero-bytes")).size, 0);
 
-    primary.reset();
-    mirror.reset();
-    const idle = await h.engine.run("j");
-    assert.equal(idle.copied + idle.deleted, 0);
-    const metrics = h.engine.metrics();
-    assert.match(metrics, /^s3plugin_sync_runs_total\{job="j",status="succeeded"\} 2$/m);
-    assert.match(metrics, new RegExp(`^s3plugin_sync_objects_total\\{job="j"\\} ${ODD_KEYS.length + 1}$`, "m"));
-    // Manifest mode: one listing page of the source, nothing on the mirror but the bucket check.
-    assert.deepEqual(primary.counts, { headBucket: 1, listObjects: 1 });
-    assert.deepEqual(mirror.counts, { headBucket: 1 });
+      primary.reset();
+      mirror.reset();
+      const idle = await h.engine.run("j");
+      assert.equal(idle.copied + idle.deleted, 0);
+      const metrics = h.engine.metrics();
+      assert.match(metrics, /^s3plugin_sync_runs_total\{job="j",status="succeeded"\} 2$/m);
+      assert.match(metrics, new RegExp(`^s3plugin_sync_objects_total\\{job="j"\\} ${ODD_KEYS.length + 1}$`, "m"));
+      // Manifest mode: one listing page of the source, nothing on the mirror but the bucket check.
+      assert.deepEqual(primary.counts, { headBucket: 1, listObjects: 1 });
+      assert.deepEqual(mirror.counts, { headBucket: 1 });
 
-    await put(primary, "primary", "ünïcödé/文件.txt", "v2 changed");
-    await primary.deleteObject("primary", "emoji/😀 smile.bin");
-    await put(primary, "primary", "new", "brand new");
-    const third = await h.engine.run("j");
-    assert.deepEqual([third.generation, third.copied, third.deleted], [3, 2, 1]);
-    assert.equal(await readText(mirror, "mirror", "ünïcödé/文件.txt"), "v2 changed");
-    await assert.rejects(mirror.headObject("mirror", "emoji/😀 smile.bin"), { code: "NoSuchKey" });
-    assert.deepEqual(
-      (await keysOf(mirror, "mirror", ".cowsync/")).sort(),
-      [".cowsync/versions/emoji/😀 smile.bin/1", ".cowsync/versions/ünïcödé/文件.txt/1"],
-    );
+      await put(primary, "primary", "ünïcödé/文件.txt", "v2 changed");
+      await primary.deleteObject("primary", "emoji/😀 smile.bin");
+      await put(primary, "primary", "new", "brand new");
+      const third = await h.engine.run("j");
+      assert.deepEqual([third.generation, third.copied, third.deleted], [3, 2, 1]);
+      assert.equal(await readText(mirror, "mirror", "ünïcödé/文件.txt"), "v2 changed");
+      await assert.rejects(mirror.headObject("mirror", "emoji/😀 smile.bin"), { code: "NoSuchKey" });
+      assert.deepEqual(
+        (await keysOf(mirror, "mirror", ".cowsync/")).sort(),
+        [".cowsync/versions/emoji/😀 smile.bin/1", ".cowsync/versions/ünïcödé/文件.txt/1"],
+      );
 
-    const job = (await h.repo.getJob("j"))!;
-    const gen1 = await generationManifest(h.repo, job, { generation: 1 });
-    assert.equal(gen1.length, ODD_KEYS.length + 1);
-    assert.equal(gen1.filter((e) => e.versionKey !== null).length, 2, "unchanged objects are not stored twice");
+      const job = (await h.repo.getJob("j"))!;
+      const gen1 = await generationManifest(h.repo, job, { generation: 1 });
+      assert.equal(gen1.length, ODD_KEYS.length + 1);
+      assert.equal(gen1.filter((e) => e.versionKey !== null).length, 2, "unchanged objects are not stored twice");
 
-    await mirror.createBucket("restored");
-    const restored = await restoreGeneration({ repo: h.repo, resolveStore: h.resolveStore }, job, {
-      generation: 1,
-      to: { backend: "m", bucket: "restored", prefix: "r/" },
-    });
-    assert.equal(restored.restored, ODD_KEYS.length + 1);
-    for (const k of ODD_KEYS) {
-      assert.equal(await readText(mirror, "restored", "r/" + k), k === "zero-bytes" ? "" : `v1 ${k}`);
+      await mirror.createBucket("restored");
+      const restored = await restoreGeneration({ repo: h.repo, resolveStore: h.resolveStore }, job, {
+        generation: 1,
+        to: { backend: "m", bucket: "restored", prefix: "r/" },
+      });
+      assert.equal(restored.restored, ODD_KEYS.length + 1);
+      for (const k of ODD_KEYS) {
+        assert.equal(await readText(mirror, "restored", "r/" + k), k === "zero-bytes" ? "" : `v1 ${k}`);
+      }
+      const partial = await restoreGeneration({ repo: h.repo, resolveStore: h.resolveStore }, job, {
+        generation: 3,
+        prefix: "ünïcödé/",
+        to: { backend: "m", bucket: "restored", prefix: "g3/" },
+      });
+      assert.equal(partial.restored, 1);
+      assert.equal(await readText(mirror, "restored", "g3/ünïcödé/文件.txt"), "v2 changed");
+    } finally {
+      await h.close();
+      await db.close();
     }
-    const partial = await restoreGeneration({ repo: h.repo, resolveStore: h.resolveStore }, job, {
-      generation: 3,
-      prefix: "ünïcödé/",
-      to: { backend: "m", bucket: "restored", prefix: "g3/" },
-    });
-    assert.equal(partial.restored, 1);
-    assert.equal(await readText(mirror, "restored", "g3/ünïcödé/文件.txt"), "v2 changed");
-  } finally {
-    await h.close();
-  }
-});
+  });
+}
 
 Deno.test("sync run in additive mode never deletes on the mirror", async () => {
   const { primary, mirror, h } = await setup();

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import { createDb } from "../../src/db/client.ts";
+import { startSqld } from "../../src/db/_testing/sqld.ts";
 import { run, type RunningAppliance, sdkClient, startAppliance, trickleUpload, withAppliance } from "./_appliance.ts";
 
 const MAIN = new URL("../../src/main.ts", import.meta.url).pathname;
@@ -27,37 +28,51 @@ function awsAs(app: RunningAppliance, scratch: string, key: { accessKeyId: strin
     });
 }
 
+/** A key made with the user CLI: the gateway enforces its grants, changed at once, and locks it out once deleted. */
+async function userKeyLifecycle(app: RunningAppliance, scratch: string) {
+  const bucket = app.creds.bucket;
+  const created = JSON.parse(
+    (await cli(app, ["user", "create", "--description", "pve1", "--grant", `${bucket}/pve1/=write`, "--json"]))
+      .stdout,
+  );
+  assert.match(created.accessKeyId, /^AK[A-Z2-7]{18}$/);
+  assert.equal(created.secretAccessKey.length, 40);
+  const file = join(scratch, "f.txt");
+  await Deno.writeTextFile(file, "data");
+  const as = awsAs(app, scratch, created);
+  // Within the grant: allowed.
+  assert.equal((await as(["s3", "cp", file, `s3://${bucket}/pve1/f.txt`])).code, 0);
+  // Outside the prefix: denied.
+  const denied = await as(["s3", "cp", file, `s3://${bucket}/other/f.txt`]);
+  assert.notEqual(denied.code, 0);
+  assert.match(denied.stderr, /AccessDenied/);
+
+  const listed = (await cli(app, ["user", "list"])).stdout;
+  assert.match(listed, new RegExp(`${created.accessKeyId}\\s+pve1\\s+${bucket}/pve1/=write`));
+
+  await cli(app, ["user", "grants", created.accessKeyId, "--grant", `${bucket}/pve1/=read`]);
+  // Credentials are cached up to 5 s in the gateway; grants changed through this appliance apply at once.
+  const readOnly = await as(["s3", "cp", file, `s3://${bucket}/pve1/g.txt`]);
+  assert.match(readOnly.stderr, /AccessDenied/);
+
+  await cli(app, ["user", "delete", created.accessKeyId]);
+  const gone = await as(["s3", "ls", `s3://${bucket}/pve1/`]);
+  assert.match(gone.stderr, /InvalidAccessKeyId/);
+}
+
 Deno.test("user CLI creates a key whose grants the gateway enforces; deleting it locks it out", async () => {
-  await withAppliance(async (app, scratch) => {
-    const bucket = app.creds.bucket;
-    const created = JSON.parse(
-      (await cli(app, ["user", "create", "--description", "pve1", "--grant", `${bucket}/pve1/=write`, "--json"]))
-        .stdout,
-    );
-    assert.match(created.accessKeyId, /^AK[A-Z2-7]{18}$/);
-    assert.equal(created.secretAccessKey.length, 40);
-    const file = join(scratch, "f.txt");
-    await Deno.writeTextFile(file, "data");
-    const as = awsAs(app, scratch, created);
-    // Within the grant: allowed.
-    assert.equal((await as(["s3", "cp", file, `s3://${bucket}/pve1/f.txt`])).code, 0);
-    // Outside the prefix: denied.
-    const denied = await as(["s3", "cp", file, `s3://${bucket}/other/f.txt`]);
-    assert.notEqual(denied.code, 0);
-    assert.match(denied.stderr, /AccessDenied/);
+  await withAppliance(userKeyLifecycle);
+});
 
-    const listed = (await cli(app, ["user", "list"])).stdout;
-    assert.match(listed, new RegExp(`${created.accessKeyId}\\s+pve1\\s+${bucket}/pve1/=write`));
-
-    await cli(app, ["user", "grants", created.accessKeyId, "--grant", `${bucket}/pve1/=read`]);
-    // Credentials are cached up to 5 s in the gateway; grants changed through this appliance apply at once.
-    const readOnly = await as(["s3", "cp", file, `s3://${bucket}/pve1/g.txt`]);
-    assert.match(readOnly.stderr, /AccessDenied/);
-
-    await cli(app, ["user", "delete", created.accessKeyId]);
-    const gone = await as(["s3", "ls", `s3://${bucket}/pve1/`]);
-    assert.match(gone.stderr, /InvalidAccessKeyId/);
-  });
+Deno.test("user CLI keys work the same on a database in a real sqld server (--db-url, with a token)", async () => {
+  const sqld = await startSqld({ auth: true });
+  try {
+    await withAppliance(userKeyLifecycle, {
+      env: { S3PLUGIN_DB_URL: sqld.url, S3PLUGIN_DB_AUTH_TOKEN: sqld.authToken! },
+    });
+  } finally {
+    await sqld.close();
+  }
 });
 
 Deno.test("CLI errors are clear: unknown command, bad grant, unreachable appliance", async () => {
