@@ -7,7 +7,7 @@
  * @module
  */
 import type { Clock } from "./clock.ts";
-import type { Db } from "./db/client.ts";
+import { databaseUnavailable, type Db } from "./db/client.ts";
 import { getSetting, SETTING } from "./db/repos/settings.ts";
 import {
   deleteBucketRow,
@@ -59,7 +59,8 @@ interface BucketEntry {
 
 /**
  * How long a bucket's row is served from memory before it is read again. This router keeps its cache in step with
- * what it changes itself; a change made to the database by other means (by hand) shows here within this time.
+ * what it changes itself; a change made to the database by other means (by hand) shows here within this time. A row
+ * the database does not answer for is served as last read.
  */
 export const BUCKET_ROW_TTL_MS = 30_000;
 
@@ -82,7 +83,14 @@ export function createBucketRouter(deps: BucketRouterDeps): BucketRouter {
   async function entryOf(bucket: string): Promise<BucketEntry> {
     const cached = fresh(bucket);
     if (cached !== undefined) return cached;
-    const row = await findBucketRow(db, bucket);
+    let row: Awaited<ReturnType<typeof findBucketRow>>;
+    try {
+      row = await findBucketRow(db, bucket);
+    } catch (err) {
+      const last = entries.get(bucket);
+      if (last !== undefined) return last;
+      throw databaseUnavailable(`the bucket "${bucket}"`, err);
+    }
     if (!row) {
       entries.delete(bucket);
       throw noSuchBucket(bucket);

@@ -27,7 +27,10 @@ async function setup() {
   return {
     router,
     backends,
+    clock,
     db: handle.db,
+    /** The database stops answering. */
+    goAway: () => handle.close(),
     cleanup: async () => {
       await backends.close();
       handle.close();
@@ -83,6 +86,27 @@ Deno.test("bucket router answers Unavailable for a bucket whose backend is not o
       (err: unknown) =>
         err instanceof AppError && err.code === "Unavailable" &&
         /backend "b", which is not available/.test(err.message),
+    );
+  } finally {
+    await t.cleanup();
+  }
+});
+
+Deno.test("a bucket's row the database does not answer for is served as last read; a bucket never read is Unavailable", async () => {
+  const t = await setup();
+  try {
+    await t.router.createBucketOn("known", "b");
+    await t.router.putObject("known", "k", streamOf(text("still served")));
+    t.goAway();
+    t.clock.advance(BUCKET_ROW_TTL_MS);
+    const got = await t.router.getObject("known", "k");
+    assert.equal(new TextDecoder().decode(await collect(got.body)), "still served");
+    assert.deepEqual((await t.backends.get("b").listBuckets()).map((b) => b.name), ["known"], "from its backend");
+    await assert.rejects(
+      t.router.headBucket("unknown"),
+      (err: unknown) =>
+        err instanceof AppError && err.code === "Unavailable" &&
+        err.message === 'Cannot read the bucket "unknown": the database does not answer; try again',
     );
   } finally {
     await t.cleanup();

@@ -72,6 +72,8 @@ export async function createTestApi(
     backends,
     buckets,
     snapshotDir,
+    /** The database stops answering (as a remote one that went away). */
+    loseDatabase: () => handle.close(),
     close: async () => {
       await backends.close();
       handle.close();

@@ -44,7 +44,7 @@ async function readJson(req: Request): Promise<unknown> {
 export function createApi(deps: ApiDeps): Hono<ApiEnv> {
   const app = new Hono<ApiEnv>();
   const auth = bearerAuth(deps.db);
-  app.onError(createErrorHandler(deps.logger));
+  app.onError(createErrorHandler(deps.logger, deps.db));
   app.notFound((c) => {
     throw new AppError("NotFound", `No route for ${c.req.method} ${c.req.path}`);
   });

@@ -59,6 +59,22 @@ Deno.test("GET /health answers 503 until every enabled service runs, then 200", 
   }
 });
 
+Deno.test("a request that fails while the database does not answer is a 503 to retry, and health says why", async () => {
+  const t = await setup();
+  try {
+    t.loseDatabase();
+    const res = await t.app.request("/api/v1/buckets", { headers: { authorization: `Bearer ${t.token}` } });
+    assert.equal(res.status, 503);
+    const problem = await res.json();
+    assert.deepEqual([problem.code, problem.detail], ["Unavailable", "The database does not answer; try again"]);
+    const health = await t.app.request("/api/v1/health");
+    assert.equal(health.status, 503);
+    assert.deepEqual(await health.json(), { status: "unavailable", database: false, services: [], storage: [] });
+  } finally {
+    await t.close();
+  }
+});
+
 Deno.test("buckets: create on a chosen backend, list, conflict, usage, delete only when empty", async () => {
   const t = await setup();
   try {

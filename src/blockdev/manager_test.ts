@@ -3,6 +3,7 @@ import { createBackendRegistry } from "../backend_registry.ts";
 import { ensureDefaultBackend } from "../bootstrap.ts";
 import { systemClock } from "../clock.ts";
 import { createDb } from "../db/client.ts";
+import { DATABASE_KINDS, type DatabaseKind, openTestDatabase } from "../db/_testing/databases.ts";
 import { migrateDb } from "../db/migrate.ts";
 import { blockdevTargets } from "../db/schema.ts";
 import { isAppError } from "../errors.ts";
@@ -19,9 +20,11 @@ const sealer = {
   open: (s: string) => Promise.resolve(atob(s.slice("sealed:".length).split("").reverse().join(""))),
 };
 
-async function setup() {
-  const handle = createDb(":memory:");
-  await migrateDb(handle);
+/** A manager and its routes on a new database: in memory, or of `kind` (see `openTestDatabase`). */
+async function setup(kind?: DatabaseKind) {
+  const database = kind ? await openTestDatabase(kind, { migrate: true }) : undefined;
+  const handle = database?.connect() ?? createDb(":memory:");
+  if (!database) await migrateDb(handle);
   const clock = systemClock();
   await ensureDefaultBackend({ db: handle.db, sealer, clock, dataDir: "/nonexistent" });
   const backends = createBackendRegistry();
@@ -63,6 +66,7 @@ async function setup() {
     async [Symbol.asyncDispose]() {
       await manager.close();
       handle.close();
+      await database?.close();
       await Deno.remove(dataDir, { recursive: true });
     },
   };
@@ -77,57 +81,59 @@ Deno.test("parseSize reads bytes and K/M/G/T suffixes and rejects nonsense", () 
   assert.throws(() => parseSize("0"), /Invalid size/);
 });
 
-Deno.test("blockdev CLI manages volumes, snapshots, clones and mappings through the routes", async () => {
-  await using t = await setup();
-  assert.equal((await t.cli("volume", "create", "vm-100-disk-0", "--size", "1M", "--chunk-size", "64K")).code, 0);
-  let list = (await t.cli("volume", "list", "--json")).json();
-  assert.equal(list.length, 1);
-  assert.equal(list[0].sizeBytes, 2 ** 20);
-  assert.equal(list[0].chunkSize, 65536);
-  assert.equal(list[0].bucket, "vols");
+for (const kind of DATABASE_KINDS) {
+  Deno.test(`${kind} database: blockdev CLI manages volumes, snapshots, clones and mappings through the routes`, async () => {
+    await using t = await setup(kind);
+    assert.equal((await t.cli("volume", "create", "vm-100-disk-0", "--size", "1M", "--chunk-size", "64K")).code, 0);
+    let list = (await t.cli("volume", "list", "--json")).json();
+    assert.equal(list.length, 1);
+    assert.equal(list[0].sizeBytes, 2 ** 20);
+    assert.equal(list[0].chunkSize, 65536);
+    assert.equal(list[0].bucket, "vols");
 
-  // Data through the volume the manager opened, then snapshot, change, clone, rollback.
-  await t.cli("map", "vm-100-disk-0", "--iqn", "iqn.2026-01.lan.appliance:vm100", "--lun", "0");
-  const device = t.manager.resolveTarget("iqn.2026-01.lan.appliance:vm100")!.luns.get(0)!;
-  await device.write(0, new Uint8Array(4096).fill(0xab));
-  const snap = await t.cli("snapshot", "create", "vm-100-disk-0", "base", "--json");
-  assert.equal(snap.json().chunks, 1);
-  await device.write(0, new Uint8Array(4096).fill(0xcd));
-  await device.flush();
+    // Data through the volume the manager opened, then snapshot, change, clone, rollback.
+    await t.cli("map", "vm-100-disk-0", "--iqn", "iqn.2026-01.lan.appliance:vm100", "--lun", "0");
+    const device = t.manager.resolveTarget("iqn.2026-01.lan.appliance:vm100")!.luns.get(0)!;
+    await device.write(0, new Uint8Array(4096).fill(0xab));
+    const snap = await t.cli("snapshot", "create", "vm-100-disk-0", "base", "--json");
+    assert.equal(snap.json().chunks, 1);
+    await device.write(0, new Uint8Array(4096).fill(0xcd));
+    await device.flush();
 
-  assert.equal((await t.cli("clone", "vm-100-disk-0", "base", "vm-101-disk-0")).code, 0);
-  const rollback = await t.cli("snapshot", "rollback", "vm-100-disk-0", "base").catch((e) => e);
-  assert.ok(isAppError(rollback, "Conflict") && /unmap it first/.test(rollback.message));
-  await t.cli("unmap", "vm-100-disk-0");
-  assert.equal((await t.cli("snapshot", "rollback", "vm-100-disk-0", "base")).code, 0);
+    assert.equal((await t.cli("clone", "vm-100-disk-0", "base", "vm-101-disk-0")).code, 0);
+    const rollback = await t.cli("snapshot", "rollback", "vm-100-disk-0", "base").catch((e) => e);
+    assert.ok(isAppError(rollback, "Conflict") && /unmap it first/.test(rollback.message));
+    await t.cli("unmap", "vm-100-disk-0");
+    assert.equal((await t.cli("snapshot", "rollback", "vm-100-disk-0", "base")).code, 0);
 
-  await t.cli("map", "vm-100-disk-0", "--iqn", "iqn.2026-01.lan.appliance:vm100");
-  await t.cli("map", "vm-101-disk-0", "--iqn", "iqn.2026-01.lan.appliance:vm100", "--lun", "1");
-  const target = t.manager.resolveTarget("iqn.2026-01.lan.appliance:vm100")!;
-  assert.deepEqual((await target.luns.get(0)!.read(0, 4096))[0], 0xab, "rolled back");
-  assert.deepEqual((await target.luns.get(1)!.read(0, 4096))[0], 0xab, "clone has the snapshot's data");
+    await t.cli("map", "vm-100-disk-0", "--iqn", "iqn.2026-01.lan.appliance:vm100");
+    await t.cli("map", "vm-101-disk-0", "--iqn", "iqn.2026-01.lan.appliance:vm100", "--lun", "1");
+    const target = t.manager.resolveTarget("iqn.2026-01.lan.appliance:vm100")!;
+    assert.deepEqual((await target.luns.get(0)!.read(0, 4096))[0], 0xab, "rolled back");
+    assert.deepEqual((await target.luns.get(1)!.read(0, 4096))[0], 0xab, "clone has the snapshot's data");
 
-  const busy = await t.cli("map", "vm-101-disk-0", "--iqn", "iqn.2026-01.lan.appliance:other").catch((e) => e);
-  assert.ok(isAppError(busy, "Conflict"));
-  const bad = await t.cli("map", "vm-100-disk-0", "--iqn", "not-an-iqn").catch((e) => e);
-  assert.ok(isAppError(bad, "InvalidArgument") && /Invalid target name/.test(bad.message));
+    const busy = await t.cli("map", "vm-101-disk-0", "--iqn", "iqn.2026-01.lan.appliance:other").catch((e) => e);
+    assert.ok(isAppError(busy, "Conflict"));
+    const bad = await t.cli("map", "vm-100-disk-0", "--iqn", "not-an-iqn").catch((e) => e);
+    assert.ok(isAppError(bad, "InvalidArgument") && /Invalid target name/.test(bad.message));
 
-  list = (await t.cli("volume", "list", "--json")).json();
-  assert.deepEqual(list.map((v: { name: string; mapping?: { lun: number } }) => [v.name, v.mapping?.lun]), [
-    ["vm-100-disk-0", 0],
-    ["vm-101-disk-0", 1],
-  ]);
-  assert.match(
-    formatMetrics(t.manager.openVolumes().map((v) => ({ name: v.name, stats: v.volume.stats() }))),
-    /blockdev_chunk_uploads_total\{volume="vm-100-disk-0"\} \d+/,
-  );
+    list = (await t.cli("volume", "list", "--json")).json();
+    assert.deepEqual(list.map((v: { name: string; mapping?: { lun: number } }) => [v.name, v.mapping?.lun]), [
+      ["vm-100-disk-0", 0],
+      ["vm-101-disk-0", 1],
+    ]);
+    assert.match(
+      formatMetrics(t.manager.openVolumes().map((v) => ({ name: v.name, stats: v.volume.stats() }))),
+      /blockdev_chunk_uploads_total\{volume="vm-100-disk-0"\} \d+/,
+    );
 
-  const resized = (await t.cli("volume", "resize", "vm-101-disk-0", "--size", "2M", "--json")).json();
-  assert.equal(resized.sizeBytes, 2 * 2 ** 20);
-  assert.equal(target.luns.get(1)!.sizeBytes, 2 * 2 ** 20, "the exported LUN sees the new capacity");
-  const shrink = await t.cli("volume", "resize", "vm-101-disk-0", "--size", "1M").catch((e) => e);
-  assert.ok(isAppError(shrink, "InvalidArgument") && /only grow/.test(shrink.message));
-});
+    const resized = (await t.cli("volume", "resize", "vm-101-disk-0", "--size", "2M", "--json")).json();
+    assert.equal(resized.sizeBytes, 2 * 2 ** 20);
+    assert.equal(target.luns.get(1)!.sizeBytes, 2 * 2 ** 20, "the exported LUN sees the new capacity");
+    const shrink = await t.cli("volume", "resize", "vm-101-disk-0", "--size", "1M").catch((e) => e);
+    assert.ok(isAppError(shrink, "InvalidArgument") && /only grow/.test(shrink.message));
+  });
+}
 
 Deno.test("blockdev CHAP secrets are sealed at rest and never listed", async () => {
   await using t = await setup();
@@ -171,9 +177,9 @@ Deno.test("blockdev volume delete keeps chunks a clone still uses and removes th
   assert.ok(isAppError(missing, "NotFound"));
 });
 
-Deno.test("blockdev routes answer bad input with problem JSON and change nothing", async () => {
+Deno.test("blockdev routes answer bad input with problem JSON and change nothing; a database gone away with a 503", async () => {
   await using t = await setup();
-  const routes = createRoutes({ manager: t.manager, sessions: () => [], logger: silentLogger() });
+  const routes = createRoutes({ manager: t.manager, sessions: () => [], logger: silentLogger(), db: t.handle.db });
   const send = async (method: string, path: string, body?: string) => {
     const res = await routes.request(path, { method, ...(body === undefined ? {} : { body }) });
     return { status: res.status, problem: await res.json() };
@@ -198,6 +204,10 @@ Deno.test("blockdev routes answer bad input with problem JSON and change nothing
   assert.deepEqual(await t.manager.listVolumes(), []);
   const { code } = await t.cli("volume", "frobnicate");
   assert.equal(code, 2);
+
+  t.handle.close();
+  r = await send("GET", "/volumes");
+  assert.deepEqual([r.status, r.problem.detail], [503, "The database does not answer; try again"]);
 });
 
 Deno.test("blockdev frees replaced and trimmed chunks at once until the volume has a snapshot", async () => {

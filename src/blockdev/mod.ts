@@ -70,7 +70,7 @@ export async function createBlockdevService(
   Deno.unrefTimer(retryTimer);
   return {
     name: "blockdev",
-    routes: createRoutes({ manager, sessions: () => target.sessions(), logger: ctx.logger }),
+    routes: createRoutes({ manager, sessions: () => target.sessions(), logger: ctx.logger, db: ctx.db }),
     addresses: { iscsi: listening.address },
     metrics: () => formatMetrics(manager.openVolumes().map((v) => ({ name: v.name, stats: v.volume.stats() }))),
     async stop() {

@@ -6,6 +6,7 @@
  */
 import { Hono } from "hono";
 import { createErrorHandler } from "../api/middleware/error_handler.ts";
+import type { Db } from "../db/client.ts";
 import { AppError } from "../errors.ts";
 import type { SessionInfo } from "../iscsi/types.ts";
 import type { Logger } from "../log.ts";
@@ -43,10 +44,12 @@ function int(b: Body, field: string, optional = false): number | undefined {
   return v;
 }
 
-export function createRoutes(deps: { manager: VolumeManager; sessions(): SessionInfo[]; logger: Logger }): Hono {
+export function createRoutes(
+  deps: { manager: VolumeManager; sessions(): SessionInfo[]; logger: Logger; db?: Db },
+): Hono {
   const { manager } = deps;
   const app = new Hono();
-  app.onError(createErrorHandler(deps.logger));
+  app.onError(createErrorHandler(deps.logger, deps.db));
 
   app.get("/volumes", async (c) => c.json(await manager.listVolumes()));
   app.post("/volumes", async (c) => {

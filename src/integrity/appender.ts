@@ -6,8 +6,9 @@
  * one short stall per second instead of one per operation, and throughput grows with load.
  *
  * A record is *acknowledged* when its transaction has committed (`flush()` resolved, or the `committed`
- * callback ran): from then on a crash cannot lose it. Records still queued when the process dies are lost; the
- * next reconciliation reports their objects as changed outside the gateway.
+ * callback ran): from then on a crash cannot lose it. A write that fails (a database gone away) keeps its records
+ * queued and is tried again every `retryMs` until it succeeds. Records still queued when the process dies are lost;
+ * the next reconciliation reports their objects as changed outside the gateway.
  *
  * @module
  */
@@ -20,12 +21,16 @@ export interface Appender {
   flush(): Promise<void>;
   /** Records waiting to be written. */
   pending(): number;
+  /** Stops trying failed writes again (what is still queued stays unwritten). */
+  stop(): void;
 }
 
 export interface AppenderOptions {
   maxBatch?: number;
   /** Group-commit window: how long the first queued record waits for others (default 1000 ms; 0 = at once). */
   commitDelayMs?: number;
+  /** How long after a failed write it is tried again (default 5000 ms), whether or not more records come. */
+  retryMs?: number;
   committed?(records: StoredRecord[]): void;
   failed?(err: unknown): void;
 }
@@ -33,12 +38,14 @@ export interface AppenderOptions {
 export function createAppender(journal: JournalStore, options: AppenderOptions = {}): Appender {
   const maxBatch = options.maxBatch ?? 5000;
   const delay = options.commitDelayMs ?? 1000;
+  const retryDelay = options.retryMs ?? 5000;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let queue: RecordBody[] = [];
   let enqueued = 0;
   let committed = 0;
   let running: Promise<void> | undefined;
   let waiters: { target: number; resolve(): void; reject(err: unknown): void }[] = [];
+  let stopped = false;
 
   function settle(err?: unknown): void {
     const still = [];
@@ -80,6 +87,11 @@ export function createAppender(journal: JournalStore, options: AppenderOptions =
       (err) => {
         running = undefined;
         options.failed?.(err);
+        if (timer === undefined && !stopped) {
+          // Unref'd: a database that stays away must not hold a stopping process up.
+          timer = setTimeout(kick, retryDelay);
+          Deno.unrefTimer(timer);
+        }
       },
     );
   }
@@ -100,5 +112,10 @@ export function createAppender(journal: JournalStore, options: AppenderOptions =
       return done;
     },
     pending: () => queue.length,
+    stop() {
+      stopped = true;
+      clearTimeout(timer);
+      timer = undefined;
+    },
   };
 }

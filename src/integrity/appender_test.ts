@@ -66,3 +66,37 @@ Deno.test("a full batch is written without waiting for the window, also while th
     assert.equal(journal.size(), 5);
   });
 });
+
+Deno.test("a failed write is tried again on its own, without new records or a flush", async () => {
+  await withJournal(async (journal, h) => {
+    let failures = 0;
+    let wrote: () => void = () => {};
+    const written = new Promise<void>((resolve) => wrote = resolve);
+    const appender = createAppender(journal, {
+      commitDelayMs: 0,
+      retryMs: 50,
+      failed: () => failures++,
+      committed: () => wrote(),
+    });
+    // A row in the way of seq 0 makes every write fail until it is gone.
+    await h.client.execute("INSERT INTO integrity_records (seq, data, hash) VALUES (0, 'squatter', 'x')");
+    appender.enqueue(body(0));
+    while (failures < 2) await tick();
+    assert.equal(appender.pending(), 1, "kept while the writes fail");
+    await h.client.execute("DELETE FROM integrity_records WHERE seq = 0");
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise((_, reject) => timer = setTimeout(() => reject(new Error("not tried again")), 5000));
+    await Promise.race([written, late]).finally(() => clearTimeout(timer));
+    assert.deepEqual([appender.pending(), journal.size()], [0, 1]);
+    assert.equal(JSON.parse((await journal.records(0, 1))[0]!.data).key, "k0");
+
+    // Once stopped, a failed write is left as it is.
+    await h.client.execute("INSERT INTO integrity_records (seq, data, hash) VALUES (1, 'squatter', 'x')");
+    appender.enqueue(body(1));
+    while (failures < 3) await tick();
+    appender.stop();
+    const before = failures;
+    await new Promise((r) => setTimeout(r, 200));
+    assert.deepEqual([failures, appender.pending()], [before, 1]);
+  });
+});

@@ -292,6 +292,8 @@ export async function createIntegrity(ctx: ServiceContext, options: IntegrityOpt
         if (journal.size() > lastCheckpointSize) await checkpointNow();
       } catch (err) {
         log.error("cannot write the final records or checkpoint", { error: String(err) });
+      } finally {
+        appender.stop();
       }
       await Promise.allSettled([...tasks]);
     },

@@ -27,7 +27,7 @@ export async function createIntegrityService(
   const integrity = await createIntegrity(ctx, options);
   return {
     name: "integrity",
-    routes: integrityRoutes(integrity, { logger: ctx.logger, now: () => ctx.clock.now() }),
+    routes: integrityRoutes(integrity, { logger: ctx.logger, now: () => ctx.clock.now(), db: ctx.db }),
     metrics: () => integrity.metrics(),
     stop: () => integrity.stop(),
   };

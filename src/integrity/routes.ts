@@ -8,6 +8,7 @@
  */
 import { Hono } from "hono";
 import { createErrorHandler } from "../api/middleware/error_handler.ts";
+import type { Db } from "../db/client.ts";
 import { AppError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { exportStream } from "./export.ts";
@@ -32,10 +33,10 @@ function view(r: { seq: number; data: string; hash: string }) {
   }
 }
 
-export function integrityRoutes(integrity: Integrity, deps: { logger: Logger; now(): Date }): Hono {
+export function integrityRoutes(integrity: Integrity, deps: { logger: Logger; now(): Date; db?: Db }): Hono {
   const { journal } = integrity;
   const app = new Hono();
-  app.onError(createErrorHandler(deps.logger));
+  app.onError(createErrorHandler(deps.logger, deps.db));
 
   app.get("/status", async (c) => c.json(await integrity.status()));
 

@@ -46,6 +46,7 @@ export async function createSyncService(
     engine,
     clock: ctx.clock,
     logger,
+    db: ctx.db,
     resolveStore,
     onJobsChanged: watchJournalBuckets,
   });

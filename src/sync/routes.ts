@@ -6,6 +6,7 @@
  */
 import { Hono } from "hono";
 import { createErrorHandler } from "../api/middleware/error_handler.ts";
+import type { Db } from "../db/client.ts";
 import type { Clock } from "../clock.ts";
 import { AppError } from "../errors.ts";
 import type { Logger } from "../log.ts";
@@ -27,6 +28,8 @@ export interface SyncRoutesDeps {
   engine: SyncEngine;
   clock: Clock;
   logger: Logger;
+  /** Tells a database gone away from a fault in error answers. */
+  db?: Db;
   resolveStore(backend: string): ObjectStore;
   /** Called after jobs change (the change feed re-reads which buckets to watch). */
   onJobsChanged(): Promise<void>;
@@ -66,7 +69,7 @@ function generationParam(v: unknown): number {
 export function createSyncRoutes(deps: SyncRoutesDeps): Hono {
   const { repo, engine } = deps;
   const app = new Hono();
-  app.onError(createErrorHandler(deps.logger));
+  app.onError(createErrorHandler(deps.logger, deps.db));
 
   async function job(id: string): Promise<JobRow> {
     const row = await repo.getJob(id);

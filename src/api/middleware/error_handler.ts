@@ -6,7 +6,8 @@
  */
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { AppError, type AppErrorCode } from "../../errors.ts";
+import { databaseFault, type Db } from "../../db/client.ts";
+import { AppError, type AppErrorCode, rootMessage } from "../../errors.ts";
 import type { Logger } from "../../log.ts";
 
 const STATUS: Record<AppErrorCode, ContentfulStatusCode> = {
@@ -65,15 +66,23 @@ function problem(
   return c.json(body, status, { "content-type": "application/problem+json" });
 }
 
-/** A Hono `onError` handler. */
-export function createErrorHandler(logger: Logger) {
-  return (err: Error, c: Context): Response => {
+/**
+ * A Hono `onError` handler. With `db`, an unexpected error while that database does not answer (a remote one gone
+ * away) is a 503 the caller may retry, not a fault of the appliance.
+ */
+export function createErrorHandler(logger: Logger, db?: Db) {
+  return async (err: Error, c: Context): Promise<Response> => {
     if (err instanceof AppError) {
       const status = statusOf(err.code);
       if (status >= 500) logger.error("api request failed", { code: err.code, error: err.message, path: c.req.path });
       return problem(c, status, err.code, err.message, err.details);
     }
     if (err instanceof SyntaxError) return problem(c, 400, "InvalidArgument", `Malformed JSON body: ${err.message}`);
+    if (db && await databaseFault(db) !== undefined) {
+      // The root cause only: the query's own message would carry its parameters.
+      logger.warn("api request failed: the database does not answer", { error: rootMessage(err), path: c.req.path });
+      return problem(c, 503, "Unavailable", "The database does not answer; try again");
+    }
     logger.error("api request failed", { error: String(err), stack: err.stack, path: c.req.path });
     return problem(c, 500, "Internal", "Internal error");
   };

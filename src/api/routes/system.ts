@@ -4,8 +4,8 @@
  * @module
  */
 import { basename } from "node:path";
-import { sql } from "drizzle-orm";
 import { backendCapacities } from "../../backend_capacity.ts";
+import { databaseFault } from "../../db/client.ts";
 import type { ApiDeps } from "../deps.ts";
 import { type ApiRoute, defineRoute, errors } from "../route.ts";
 import type { JsonSchema } from "../schema.ts";
@@ -56,13 +56,9 @@ export function systemRoutes(deps: ApiDeps): ApiRoute[] {
       },
       handle: async (c) => {
         const services = deps.serviceStatus();
-        let database = true;
-        try {
-          await deps.db.run(sql`SELECT 1`);
-        } catch (err) {
-          deps.logger.warn("health: database check failed", { error: String(err) });
-          database = false;
-        }
+        const fault = await databaseFault(deps.db);
+        if (fault !== undefined) deps.logger.warn("health: database check failed", { error: String(fault) });
+        const database = fault === undefined;
         const ready = services.every((s) => s.ready);
         const status = !database ? "unavailable" : ready ? "ok" : "starting";
         const storage = backendCapacities(deps.backends, deps.logger);

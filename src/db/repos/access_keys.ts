@@ -1,6 +1,7 @@
 /**
  * S3 access keys and their grants. Secrets are sealed at rest; the gateway's credential lookups are cached
- * briefly (and dropped at once when this process changes a key), so SigV4 checks cost no query per request.
+ * briefly (and dropped at once when this process changes a key), so SigV4 checks cost no query per request, and
+ * a key looked up before goes on signing while the database does not answer.
  *
  * @module
  */
@@ -8,7 +9,7 @@ import { eq } from "drizzle-orm";
 import type { AccessKeyAdmin, AccessKeyInfo } from "../../api/mod.ts";
 import type { Clock } from "../../clock.ts";
 import type { Credential, CredentialStore, Grant } from "../../gateway/mod.ts";
-import type { Db } from "../client.ts";
+import { databaseUnavailable, type Db } from "../client.ts";
 import { accessGrants, accessKeys } from "../schema.ts";
 import type { SecretSealer } from "./backends.ts";
 
@@ -103,11 +104,16 @@ export function createAccessKeyStore(deps: { db: Db; sealer: SecretSealer; clock
         const now = clock.now().getTime();
         const hit = cache.get(accessKeyId);
         if (hit && hit.until > now) return hit.credential;
-        const rows = await db.select().from(accessKeys).where(eq(accessKeys.accessKeyId, accessKeyId));
-        const row = rows[0];
-        const credential = row
-          ? { secretAccessKey: await sealer.open(row.secret), admin: row.admin, grants: await grantsOf(accessKeyId) }
-          : null;
+        let credential: Credential | null;
+        try {
+          const [row] = await db.select().from(accessKeys).where(eq(accessKeys.accessKeyId, accessKeyId));
+          credential = row
+            ? { secretAccessKey: await sealer.open(row.secret), admin: row.admin, grants: await grantsOf(accessKeyId) }
+            : null;
+        } catch (err) {
+          if (hit) return hit.credential;
+          throw databaseUnavailable(`the access key ${accessKeyId}`, err);
+        }
         if (cache.size >= CACHE_MAX) cache.clear();
         cache.set(accessKeyId, { credential, until: now + CACHE_MS });
         return credential;
