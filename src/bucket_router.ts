@@ -8,6 +8,7 @@
  */
 import type { Clock } from "./clock.ts";
 import { databaseUnavailable, type Db } from "./db/client.ts";
+import { createReadCache } from "./db/read_cache.ts";
 import { getSetting, SETTING } from "./db/repos/settings.ts";
 import {
   deleteBucketRow,
@@ -53,14 +54,12 @@ function sourceHeaders(info: ObjectInfo): PutOptions {
 interface BucketEntry {
   backendId: string;
   config: Partial<BucketConfig>;
-  /** When the row was read (clock milliseconds). */
-  readAt: number;
 }
 
 /**
  * How long a bucket's row is served from memory before it is read again. This router keeps its cache in step with
  * what it changes itself; a change made to the database by other means (by hand) shows here within this time. A row
- * the database does not answer for is served as last read.
+ * the database does not answer for is served as last read (`db/read_cache.ts`).
  */
 export const BUCKET_ROW_TTL_MS = 30_000;
 
@@ -70,38 +69,27 @@ function noSuchBucket(bucket: string): AppError {
 
 export function createBucketRouter(deps: BucketRouterDeps): BucketRouter {
   const { db, backends } = deps;
-  /** The rows of the buckets in use, as last read or written here. */
-  const entries = new Map<string, BucketEntry>();
-  const now = () => deps.clock.now().getTime();
-
-  /** The cached row of `bucket`, unless it is older than `BUCKET_ROW_TTL_MS`. */
-  function fresh(bucket: string): BucketEntry | undefined {
-    const entry = entries.get(bucket);
-    return entry !== undefined && now() - entry.readAt < BUCKET_ROW_TTL_MS ? entry : undefined;
-  }
+  /** The rows of the buckets in use, as last read or written here; a bucket without a row is not kept. */
+  const entries = createReadCache<BucketEntry | undefined>({
+    read: async (bucket) => {
+      const row = await findBucketRow(db, bucket);
+      if (!row) return undefined;
+      const config: Record<string, unknown> = {};
+      for (const name of BUCKET_CONFIG_NAMES) {
+        const json = row[name];
+        if (json) config[name] = decodeConfig(name, json);
+      }
+      return { backendId: row.backendId, config: config as Partial<BucketConfig> };
+    },
+    clock: deps.clock,
+    ttlMs: BUCKET_ROW_TTL_MS,
+    keep: (entry) => entry !== undefined,
+    unavailable: (bucket, cause) => databaseUnavailable(`the bucket "${bucket}"`, cause),
+  });
 
   async function entryOf(bucket: string): Promise<BucketEntry> {
-    const cached = fresh(bucket);
-    if (cached !== undefined) return cached;
-    let row: Awaited<ReturnType<typeof findBucketRow>>;
-    try {
-      row = await findBucketRow(db, bucket);
-    } catch (err) {
-      const last = entries.get(bucket);
-      if (last !== undefined) return last;
-      throw databaseUnavailable(`the bucket "${bucket}"`, err);
-    }
-    if (!row) {
-      entries.delete(bucket);
-      throw noSuchBucket(bucket);
-    }
-    const config: Record<string, unknown> = {};
-    for (const name of BUCKET_CONFIG_NAMES) {
-      const json = row[name];
-      if (json) config[name] = decodeConfig(name, json);
-    }
-    const entry = { backendId: row.backendId, config: config as Partial<BucketConfig>, readAt: now() };
-    entries.set(bucket, entry);
+    const entry = await entries.get(bucket);
+    if (entry === undefined) throw noSuchBucket(bucket);
     return entry;
   }
 
@@ -111,7 +99,7 @@ export function createBucketRouter(deps: BucketRouterDeps): BucketRouter {
 
   /** The store serving `bucket`; synchronous when the bucket's backend is cached (the per-request case). */
   function storeOf(bucket: string): ObjectStore | Promise<ObjectStore> {
-    const entry = fresh(bucket);
+    const entry = entries.fresh(bucket);
     return entry !== undefined
       ? storeById(bucket, entry.backendId)
       : backendOf(bucket).then((found) => storeById(bucket, found));
@@ -139,7 +127,7 @@ export function createBucketRouter(deps: BucketRouterDeps): BucketRouter {
     if (!await insertBucketRow(db, { name: bucket, backendId, createdAt: deps.clock.now() })) {
       throw new AppError("BucketAlreadyExists", `Bucket "${bucket}" already exists`, { details: { bucket } });
     }
-    entries.set(bucket, { backendId, config: {}, readAt: now() });
+    entries.set(bucket, { backendId, config: {} });
   }
 
   /** Streams a (ranged) source object into `write` when source and target live on different backends. */
@@ -165,7 +153,7 @@ export function createBucketRouter(deps: BucketRouterDeps): BucketRouter {
     createBucketOn,
 
     configOf<K extends BucketConfigName>(bucket: string, name: K) {
-      const entry = fresh(bucket);
+      const entry = entries.fresh(bucket);
       return entry !== undefined ? entry.config[name] : entryOf(bucket).then((found) => found.config[name]);
     },
     async setConfig(bucket, name, value) {
@@ -173,8 +161,10 @@ export function createBucketRouter(deps: BucketRouterDeps): BucketRouter {
       if (!await updateBucketSetting(db, bucket, name, value === undefined ? null : JSON.stringify(value))) {
         throw noSuchBucket(bucket);
       }
-      if (value === undefined) delete entry.config[name];
-      else entry.config[name] = value;
+      const config = { ...entry.config };
+      if (value === undefined) delete config[name];
+      else config[name] = value;
+      entries.set(bucket, { ...entry, config });
     },
 
     async listBuckets() {

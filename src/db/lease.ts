@@ -72,6 +72,8 @@ export async function acquireDbLease(options: LeaseOptions): Promise<DbLease> {
   }
 
   let lastRenewed = now.getTime();
+  /** Why the renewals since `lastRenewed` failed. */
+  let lastError = "";
   let lost = false;
   const lose = (reason: string) => {
     if (lost) return;
@@ -82,6 +84,17 @@ export async function acquireDbLease(options: LeaseOptions): Promise<DbLease> {
   const renew = async (): Promise<boolean> => {
     if (lost) return false;
     const at = clock.now();
+    // Checked before the query, not when it fails: a database gone silent answers nothing until the request times
+    // out. Half an interval early, so timer jitter cannot push the stop past the tick after the TTL.
+    const since = at.getTime() - lastRenewed;
+    if (since >= TTL_MS - RENEW_MS / 2) {
+      lose(
+        lastError
+          ? `the database lease could not be renewed for ${TTL_MS / 1000} s: ${lastError}`
+          : `the database lease was not renewed for ${Math.round(since / 1000)} s`,
+      );
+      return false;
+    }
     try {
       const rows = await db.update(applianceLease).set({ renewedAt: at })
         .where(sql`${applianceLease.id} = 1 AND ${applianceLease.owner} = ${owner}`)
@@ -92,13 +105,12 @@ export async function acquireDbLease(options: LeaseOptions): Promise<DbLease> {
         return false;
       }
       lastRenewed = at.getTime();
+      lastError = "";
       return true;
     } catch (err) {
-      if (at.getTime() - lastRenewed >= TTL_MS) {
-        lose(`the database lease could not be renewed for ${TTL_MS / 1000} s: ${rootMessage(err)}`);
-        return false;
-      }
-      options.logger.warn("cannot renew the database lease; retrying", { error: rootMessage(err) });
+      if (lost) return false; // a renewal in flight when the lease was given up
+      lastError = rootMessage(err);
+      options.logger.warn("cannot renew the database lease; retrying", { error: lastError });
       return true;
     }
   };

@@ -176,6 +176,37 @@ Deno.test("an appliance on a real sqld: S3, anchored checkpoints, an outage of t
   }
 });
 
+Deno.test("a database gone silent: S3 with known keys answers at once, health in 3 s, and the appliance stops at the lease TTL", async () => {
+  const sqld = await startSqld({ auth: true });
+  const app = await startAppliance({ env: { S3PLUGIN_DB_URL: sqld.url, S3PLUGIN_DB_AUTH_TOKEN: sqld.authToken! } });
+  const s3 = sdkClient(app, { maxAttempts: 1 });
+  try {
+    const bucket = app.creds.bucket;
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: "k", Body: "kept" }));
+    sqld.freeze(); // accepts connections, answers nothing: a server stopped, or cut off by the network
+    const frozenAt = Date.now();
+    const healthStart = Date.now();
+    assert.deepEqual(await health(app), { status: 503, database: false });
+    assert.ok(Date.now() - healthStart < 5_000, `health answered in ${Date.now() - healthStart} ms`);
+
+    await new Promise((r) => setTimeout(r, 6_000)); // past the gateway's key cache
+    const getStart = Date.now();
+    const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: "k" }));
+    assert.equal(await got.Body!.transformToString(), "kept");
+    assert.ok(Date.now() - getStart < 2_000, `a known key's GET took ${Date.now() - getStart} ms`);
+
+    const code = await app.exited;
+    const after = Date.now() - frozenAt;
+    assert.equal(code, 1, "stops as when its lease is lost");
+    assert.ok(after >= 15_000 && after < 45_000, `stopped ${after} ms after the database went silent`);
+  } finally {
+    s3.destroy();
+    await app.stop("SIGKILL");
+    await sqld.close();
+    await Deno.remove(app.dataDir, { recursive: true });
+  }
+});
+
 Deno.test("a start on a sqld that refuses its token stops with the server's answer and listens on nothing", async () => {
   const sqld = await startSqld({ auth: true });
   const dataDir = await Deno.makeTempDir({ prefix: "remote-db-token-" });

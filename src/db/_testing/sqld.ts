@@ -15,6 +15,10 @@ export interface SqldServer {
   authToken?: string;
   /** Kills the server (SIGKILL: no goodbye to its clients); its directory stays. */
   kill(): Promise<void>;
+  /** Freezes the server (SIGSTOP): its port still accepts connections, nothing answers. */
+  freeze(): void;
+  /** Lets a frozen server go on (SIGCONT). */
+  thaw(): void;
   /** Serves again on the same port and directory. */
   restart(): Promise<void>;
   /** Kills it if running and removes its directory. */
@@ -89,7 +93,7 @@ export async function startSqld(options: { auth?: boolean } = {}): Promise<SqldS
     child = undefined;
     if (!running) return;
     try {
-      running.kill("SIGKILL");
+      running.kill("SIGKILL"); // also ends a frozen one
     } catch {
       // already gone
     }
@@ -101,6 +105,8 @@ export async function startSqld(options: { auth?: boolean } = {}): Promise<SqldS
     url: `http://127.0.0.1:${port}`,
     ...(keys ? { authToken: keys.token } : {}),
     kill,
+    freeze: () => child?.kill("SIGSTOP"),
+    thaw: () => child?.kill("SIGCONT"),
     restart: serve,
     async close() {
       await kill();

@@ -1,7 +1,7 @@
 /**
  * S3 access keys and their grants. Secrets are sealed at rest; the gateway's credential lookups are cached
  * briefly (and dropped at once when this process changes a key), so SigV4 checks cost no query per request, and
- * a key looked up before goes on signing while the database does not answer.
+ * a key looked up before goes on signing while the database does not answer (`read_cache.ts`).
  *
  * @module
  */
@@ -10,6 +10,7 @@ import type { AccessKeyAdmin, AccessKeyInfo } from "../../api/mod.ts";
 import type { Clock } from "../../clock.ts";
 import type { Credential, CredentialStore, Grant } from "../../gateway/mod.ts";
 import { databaseUnavailable, type Db } from "../client.ts";
+import { createReadCache } from "../read_cache.ts";
 import { accessGrants, accessKeys } from "../schema.ts";
 import type { SecretSealer } from "./backends.ts";
 
@@ -33,7 +34,18 @@ export interface AccessKeyStore extends AccessKeyAdmin {
 
 export function createAccessKeyStore(deps: { db: Db; sealer: SecretSealer; clock: Clock }): AccessKeyStore {
   const { db, sealer, clock } = deps;
-  const cache = new Map<string, { credential: Credential | null; until: number }>();
+  const cache = createReadCache<Credential | null>({
+    read: async (accessKeyId) => {
+      const [row] = await db.select().from(accessKeys).where(eq(accessKeys.accessKeyId, accessKeyId));
+      return row
+        ? { secretAccessKey: await sealer.open(row.secret), admin: row.admin, grants: await grantsOf(accessKeyId) }
+        : null;
+    },
+    clock,
+    ttlMs: CACHE_MS,
+    maxEntries: CACHE_MAX,
+    unavailable: (accessKeyId, cause) => databaseUnavailable(`the access key ${accessKeyId}`, cause),
+  });
 
   async function grantsOf(accessKeyId: string): Promise<Grant[]> {
     const rows = await db.select().from(accessGrants).where(eq(accessGrants.accessKeyId, accessKeyId));
@@ -100,24 +112,7 @@ export function createAccessKeyStore(deps: { db: Db; sealer: SecretSealer; clock
       cache.delete(accessKeyId);
     },
     credentials: {
-      async lookup(accessKeyId) {
-        const now = clock.now().getTime();
-        const hit = cache.get(accessKeyId);
-        if (hit && hit.until > now) return hit.credential;
-        let credential: Credential | null;
-        try {
-          const [row] = await db.select().from(accessKeys).where(eq(accessKeys.accessKeyId, accessKeyId));
-          credential = row
-            ? { secretAccessKey: await sealer.open(row.secret), admin: row.admin, grants: await grantsOf(accessKeyId) }
-            : null;
-        } catch (err) {
-          if (hit) return hit.credential;
-          throw databaseUnavailable(`the access key ${accessKeyId}`, err);
-        }
-        if (cache.size >= CACHE_MAX) cache.clear();
-        cache.set(accessKeyId, { credential, until: now + CACHE_MS });
-        return credential;
-      },
+      lookup: (accessKeyId) => cache.get(accessKeyId),
     },
   };
 }
