@@ -7,14 +7,13 @@ Deno.test("a sqld database opens by every URL form --db-url takes: http://, ws:/
   const server = await startSqld({ auth: true });
   const { port } = new URL(server.url);
   try {
-    for (
-      const [url, protocol] of [
-        [`http://127.0.0.1:${port}`, "http"],
-        [`ws://127.0.0.1:${port}`, "ws"],
-        [`libsql://127.0.0.1:${port}?tls=0`, "http"],
-      ]
-    ) {
-      const handle = createDb(url!, { authToken: server.authToken! });
+    const forms: [url: string, protocol: string][] = [
+      [`http://127.0.0.1:${port}`, "http"],
+      [`ws://127.0.0.1:${port}`, "ws"],
+      [`libsql://127.0.0.1:${port}?tls=0`, "http"],
+    ];
+    for (const [url, protocol] of forms) {
+      const handle = createDb(url, { authToken: server.authToken! });
       try {
         assert.equal(handle.client.protocol, protocol, url);
         await migrateDb(handle);
