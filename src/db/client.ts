@@ -22,7 +22,7 @@ export interface DbHandle {
  * accepts or drops the request and never answers; without a bound, every query waited forever, and with them the
  * S3 requests, the health check and the lease renewal that would have stopped the appliance.
  */
-export const DB_REQUEST_TIMEOUT_MS = 10_000;
+const DB_REQUEST_TIMEOUT_MS = 10_000;
 
 /** `fetch` for the HTTP requests of a database server's client: fails after `DB_REQUEST_TIMEOUT_MS`. */
 async function fetchWithTimeout(request: Request): Promise<Response> {
