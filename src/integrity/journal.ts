@@ -81,13 +81,21 @@ export async function openJournalStore(db: Db): Promise<JournalStore> {
 
   /** Leaf hashes of records [lo, hi), all of which must exist. */
   async function leafRange(lo: number, hi: number): Promise<Uint8Array> {
+    // One row for the range, not one per record (a row object costs more than its hash). sqld's parser refuses an
+    // ORDER BY inside group_concat, so each hash is put at its seq's place instead of trusting the order.
     const rs = await sql.execute({
-      sql: "SELECT hash FROM integrity_records WHERE seq >= ? AND seq < ? ORDER BY seq",
+      sql: `SELECT group_concat(seq, ',') AS s, group_concat(hash, '') AS h
+              FROM integrity_records WHERE seq >= ? AND seq < ?`,
       args: [lo, hi],
     });
-    const hex = rs.rows.map((r) => String(r.hash)).join("");
-    if (hex.length !== (hi - lo) * 64) throw new AppError("Integrity", `Leaf hashes ${lo}..${hi} are incomplete`);
-    return fromHex(hex);
+    const seqs = rs.rows[0]?.s == null ? [] : String(rs.rows[0].s).split(",").map(Number);
+    const hashes = fromHex(String(rs.rows[0]?.h ?? ""));
+    if (seqs.length !== hi - lo || hashes.byteLength !== seqs.length * 32) {
+      throw new AppError("Integrity", `Leaf hashes ${lo}..${hi} are incomplete`);
+    }
+    const leaves = new Uint8Array(hashes.byteLength);
+    seqs.forEach((seq, i) => leaves.set(hashes.subarray(i * 32, i * 32 + 32), (seq - lo) * 32));
+    return leaves;
   }
 
   /** Stored nodes from `integrity_nodes`; lower ones recomputed from the leaf hashes of their 64-record blocks. */
