@@ -89,10 +89,11 @@ export async function openJournalStore(db: Db): Promise<JournalStore> {
       args: [lo, hi],
     });
     const seqs = rs.rows[0]?.s == null ? [] : String(rs.rows[0].s).split(",").map(Number);
-    const hashes = fromHex(String(rs.rows[0]?.h ?? ""));
-    if (seqs.length !== hi - lo || hashes.byteLength !== seqs.length * 32) {
+    const hex = String(rs.rows[0]?.h ?? "");
+    if (seqs.length !== hi - lo || hex.length !== seqs.length * 64) {
       throw new AppError("Integrity", `Leaf hashes ${lo}..${hi} are incomplete`);
     }
+    const hashes = fromHex(hex);
     const leaves = new Uint8Array(hashes.byteLength);
     seqs.forEach((seq, i) => leaves.set(hashes.subarray(i * 32, i * 32 + 32), (seq - lo) * 32));
     return leaves;
