@@ -176,7 +176,7 @@ Deno.test("an appliance on a real sqld: S3, anchored checkpoints, an outage of t
   }
 });
 
-Deno.test("a database gone silent: S3 with known keys answers at once, health in 3 s, and the appliance stops at the lease TTL", async () => {
+Deno.test("a database gone silent: S3 with known keys answers at once, health in 3 s, the appliance stops at the lease TTL and a restart says why", async () => {
   const sqld = await startSqld({ auth: true });
   const app = await startAppliance({ env: { S3PLUGIN_DB_URL: sqld.url, S3PLUGIN_DB_AUTH_TOKEN: sqld.authToken! } });
   const s3 = sdkClient(app, { maxAttempts: 1 });
@@ -199,6 +199,19 @@ Deno.test("a database gone silent: S3 with known keys answers at once, health in
     const after = Date.now() - frozenAt;
     assert.equal(code, 1, "stops as when its lease is lost");
     assert.ok(after >= 15_000 && after < 45_000, `stopped ${after} ms after the database went silent`);
+
+    // Started again (systemd does so every 5 s), it stops with what is wrong instead of waiting for an answer.
+    const restartedAt = Date.now();
+    const again = await startThatStops(app.dataDir, {
+      S3PLUGIN_DB_URL: sqld.url,
+      S3PLUGIN_DB_AUTH_TOKEN: sqld.authToken!,
+    });
+    assert.notEqual(again.code, 0);
+    assert.match(
+      again.stderr,
+      /Cannot open the database http:\/\/127\.0\.0\.1:\d+\/?: The database did not answer within 10 s/,
+    );
+    assert.ok(Date.now() - restartedAt < 30_000, `gave up after ${Date.now() - restartedAt} ms`);
   } finally {
     s3.destroy();
     await app.stop("SIGKILL");
