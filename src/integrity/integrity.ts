@@ -5,7 +5,7 @@
  * @module
  */
 import { getSetting, SETTING } from "../db/repos/settings.ts";
-import { AppError } from "../errors.ts";
+import { AppError, rootMessage } from "../errors.ts";
 import type { ServiceContext } from "../service.ts";
 import type { ObjectStore } from "../storage/mod.ts";
 import { type Anchor, createAnchor } from "./anchor.ts";
@@ -152,7 +152,7 @@ export async function createIntegrity(ctx: ServiceContext, options: IntegrityOpt
     },
     failed: (err) => {
       writeFailures++;
-      log.error("cannot write journal records; they stay queued", { error: String(err) });
+      log.error("cannot write journal records; they stay queued", { error: rootMessage(err) });
     },
   });
 
@@ -291,7 +291,7 @@ export async function createIntegrity(ctx: ServiceContext, options: IntegrityOpt
         await appender.flush();
         if (journal.size() > lastCheckpointSize) await checkpointNow();
       } catch (err) {
-        log.error("cannot write the final records or checkpoint", { error: String(err) });
+        log.error("cannot write the final records or checkpoint", { error: rootMessage(err) });
       } finally {
         appender.stop();
       }

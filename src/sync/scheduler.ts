@@ -5,6 +5,7 @@
  * @module
  */
 import type { Clock } from "../clock.ts";
+import { rootMessage } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import type { SyncEngine } from "./engine.ts";
 import type { SyncRepo } from "./repo.ts";
@@ -33,7 +34,8 @@ export function startScheduler(
   let timer: ReturnType<typeof setTimeout> | undefined;
   const loop = () => {
     timer = setTimeout(async () => {
-      await tick().catch((err) => deps.logger.error("sync scheduler tick failed", { error: String(err) }));
+      // The root cause: a failed query's own message is its whole SQL.
+      await tick().catch((err) => deps.logger.error("sync scheduler tick failed", { error: rootMessage(err) }));
       if (!stopped) loop();
     }, options.tickMs);
   };
