@@ -1,13 +1,14 @@
 /**
- * Reads of the files an object's data lives in (a multipart object's part files, a simple object's own file),
- * through libc (FFI; each read on Deno's blocking pool). Data that is not in the page cache is read with `O_DIRECT`, straight into the chunks the HTTP server
- * sends, instead of into the page cache and then copied out of it: in alternating runs of the gateway bench the
- * cold 1 GiB download ran 821-946 MiB/s against 600-781 through the page cache, at 0.08-0.10 ms of system time per
- * MiB on the reading threads against 0.15-0.23; in the bench's slow phases that copy (perf: `_copy_to_iter` under
- * `filemap_read`) cost 1.1-1.9 ms per MiB. (Reading files alone, without HTTP, read-ahead through the page cache
- * was faster: the gain is the CPU the copy no longer takes from the thread sending the data.) A large download also
- * no longer pushes everything else out of the cache. Data that is cached (read shortly before) is left to the page
- * cache: whether it is, is asked of the kernel (`mincore`) for the first pages a read will cover, before the read.
+ * Reads of the files an object's data lives in (a multipart object's part files, a simple object's own file), through
+ * libc (FFI; each read on Deno's blocking pool). Data that is not in the page cache is read with `O_DIRECT`, straight
+ * into the chunks the HTTP server sends, instead of into the page cache and then copied out of it: in alternating runs
+ * of the gateway bench the cold 1 GiB download ran 821-946 MiB/s against 600-781 through the page cache, at 0.08-0.10
+ * ms of system time per MiB on the reading threads against 0.15-0.23; in the bench's slow phases that copy (perf:
+ * `_copy_to_iter` under `filemap_read`) cost 1.1-1.9 ms per MiB. (Reading files alone, without HTTP, read-ahead through
+ * the page cache was faster: the gain is the CPU the copy no longer takes from the thread sending the data.) A large
+ * download also no longer pushes everything else out of the cache. Data that is cached (read shortly before) is left to
+ * the page cache: whether it is, is asked of the kernel (`mincore`) for the first pages a read will cover, before the
+ * read.
  *
  * Only for files that are never rewritten in place while they are read (part files are written once and stay while
  * a reader pins them; an object's own file is replaced by a rename, never rewritten, and is reopened only while its

@@ -20,10 +20,7 @@ async function setup(options: { sameStore?: boolean; db?: TestDatabase } = {}) {
   const mirror = options.sameStore ? primary : createCountingStore(createMemoryStore());
   await primary.createBucket("primary");
   await mirror.createBucket("mirror");
-  const h = await createHarness(
-    { p: primary, m: mirror },
-    options.db ? { dbUrl: options.db.url, ...(options.db.authToken ? { dbAuthToken: options.db.authToken } : {}) } : {},
-  );
+  const h = await createHarness({ p: primary, m: mirror }, options.db ? { db: options.db } : {});
   return { primary, mirror, h };
 }
 

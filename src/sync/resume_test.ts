@@ -14,7 +14,7 @@ Deno.test("sync run killed with SIGKILL mid-run resumes without re-copying finis
   let primary = createCountingStore(await createFsStore({ root: paths.primary }));
   let mirror = createCountingStore(await createFsStore({ root: paths.mirror }));
   const stores: Record<string, ObjectStore> = { p: primary, m: mirror };
-  const h = await createHarness(stores, { dbUrl: `file:${paths.db}` });
+  const h = await createHarness(stores, { db: { url: `file:${paths.db}` } });
   let child: Deno.ChildProcess | undefined;
   try {
     await primary.createBucket("primary");

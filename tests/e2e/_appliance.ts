@@ -129,11 +129,20 @@ export async function startAppliance(
   }
 }
 
-/** Runs a command; throws with its output when it fails (unless `allowFailure`). */
+/**
+ * Runs a command; throws with its output when it fails (unless `allowFailure`). `timeoutMs` kills it (SIGKILL) if it
+ * has not ended by then, so a command that hangs fails its test instead of holding the suite.
+ */
 export async function run(
   cmd: string,
   args: string[],
-  options: { env?: Record<string, string>; stdin?: string; allowFailure?: boolean; cwd?: string } = {},
+  options: {
+    env?: Record<string, string>;
+    stdin?: string;
+    allowFailure?: boolean;
+    cwd?: string;
+    timeoutMs?: number;
+  } = {},
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   const child = new Deno.Command(cmd, {
     args,
@@ -150,7 +159,10 @@ export async function run(
     await w.write(new TextEncoder().encode(options.stdin));
     await w.close();
   }
-  const res = await child.output();
+  const timer = options.timeoutMs === undefined
+    ? undefined
+    : setTimeout(() => child.kill("SIGKILL"), options.timeoutMs);
+  const res = await child.output().finally(() => clearTimeout(timer));
   const result = {
     code: res.code,
     stdout: new TextDecoder().decode(res.stdout),

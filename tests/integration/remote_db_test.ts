@@ -10,7 +10,7 @@ import { DeleteObjectCommand, GetObjectCommand, ListBucketsCommand, PutObjectCom
 import { Upload } from "@aws-sdk/lib-storage";
 import { startSqld } from "../../src/db/_testing/sqld.ts";
 import { runCli } from "../../src/integrity/cli.ts";
-import { APPLIANCE_V8_FLAGS, type RunningAppliance, sdkClient, startAppliance } from "../e2e/_appliance.ts";
+import { APPLIANCE_V8_FLAGS, run, type RunningAppliance, sdkClient, startAppliance } from "../e2e/_appliance.ts";
 
 const MAIN = new URL("../../src/main.ts", import.meta.url).pathname;
 
@@ -44,20 +44,14 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, timeo
   throw new Error(`Timed out waiting for ${what}`);
 }
 
-/** Runs `serve` on `dataDir` expecting it to stop on its own; its exit code and what it wrote to stderr. */
-async function startThatStops(dataDir: string, env: Record<string, string>) {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", APPLIANCE_V8_FLAGS, MAIN, "serve", "--data-dir", dataDir, "--api-listen", "127.0.0.1:0"]
-      .concat(["--s3-listen", "127.0.0.1:0", "--iscsi-listen", "127.0.0.1:0"]),
+/** Runs `serve` on `dataDir` expecting it to stop on its own (killed after 60 s if it does not). */
+function startThatStops(dataDir: string, env: Record<string, string>) {
+  const listen = ["--api-listen", "127.0.0.1:0", "--s3-listen", "127.0.0.1:0", "--iscsi-listen", "127.0.0.1:0"];
+  return run(Deno.execPath(), ["run", "-A", APPLIANCE_V8_FLAGS, MAIN, "serve", "--data-dir", dataDir, ...listen], {
     env: { S3PLUGIN_LOG_LEVEL: "warn", ...env },
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
-  const { code, stderr } = await child.output();
-  clearTimeout(timer);
-  return { code, stderr: new TextDecoder().decode(stderr) };
+    allowFailure: true,
+    timeoutMs: 60_000,
+  });
 }
 
 Deno.test("an appliance on a real sqld: S3, anchored checkpoints, an outage of the database, the lease and a standby", async () => {

@@ -29,8 +29,8 @@ export async function openTestDatabase(kind: DatabaseKind, options: { migrate?: 
     db = { url, connect: () => createDb(url), close: () => Deno.remove(dir, { recursive: true }) };
   } else {
     const server = await startSqld({ auth: true });
-    const options = { authToken: server.authToken! };
-    db = { url: server.url, ...options, connect: () => createDb(server.url, options), close: server.close };
+    const auth = { authToken: server.authToken! };
+    db = { url: server.url, ...auth, connect: () => createDb(server.url, auth), close: server.close };
   }
   if (options.migrate) {
     const handle = db.connect();

@@ -27,7 +27,7 @@ export interface SqldServer {
 
 const base64url = (bytes: Uint8Array) => bytes.toBase64({ alphabet: "base64url", omitPadding: true });
 
-/** An Ed25519 key pair: the public key as sqld reads it, and a JWT (no claims, no expiry) signed with the private one. */
+/** An Ed25519 key pair's public key as sqld reads it, and a JWT (no claims, no expiry) signed with its private key. */
 async function jwtKeys(): Promise<{ publicKey: string; token: string }> {
   const pair = await crypto.subtle.generateKey({ name: "Ed25519" }, true, ["sign", "verify"]) as CryptoKeyPair;
   const encode = (value: unknown) => base64url(new TextEncoder().encode(JSON.stringify(value)));

@@ -18,18 +18,15 @@ import { createSyncRepo } from "../repo.ts";
 export async function createHarness(
   stores: Record<string, ObjectStore>,
   options: Partial<Pick<SyncEngineDeps, "limits" | "retry">> & {
-    dbUrl?: string;
-    dbAuthToken?: string;
+    /** The database to use (a temp file's by default). */
+    db?: { url: string; authToken?: string };
     /** With a bus, a change feed records its events for the watched buckets. */
     feed?: { events: EventBus<OperationEvent>; watch: string[] };
   } = {},
 ) {
   // A file, not ":memory:": libsql runs each transaction on a new connection, which would see an empty database.
-  const dir = options.dbUrl ? null : await Deno.makeTempDir({ prefix: "sync-test-" });
-  const handle = createDb(
-    options.dbUrl ?? `file:${dir}/sync.db`,
-    options.dbAuthToken ? { authToken: options.dbAuthToken } : {},
-  );
+  const dir = options.db ? null : await Deno.makeTempDir({ prefix: "sync-test-" });
+  const handle = createDb(options.db?.url ?? `file:${dir}/sync.db`, { authToken: options.db?.authToken });
   await migrateDb(handle);
   const repo = createSyncRepo(handle.db);
   const clock = fakeClock(new Date("2026-03-01T00:00:00Z"));

@@ -9,5 +9,5 @@ import { createHarness } from "./harness.ts";
 
 const { db, primary, mirror, job } = JSON.parse(Deno.args[0]!);
 const stores = { p: await createFsStore({ root: primary }), m: await createFsStore({ root: mirror }) };
-const h = await createHarness(stores, { dbUrl: `file:${db}` });
+const h = await createHarness(stores, { db: { url: `file:${db}` } });
 await h.engine.run(job);
