@@ -21,6 +21,11 @@ export function markDisposable(chunk: Uint8Array): Uint8Array {
   return chunk;
 }
 
+/** Detaches `chunk`'s buffer if it is disposable: for a server once the chunk's bytes are sent (or handed to Rust). */
+export function releaseSent(chunk: Uint8Array): void {
+  if (disposable.delete(chunk.buffer)) (chunk.buffer as ArrayBuffer).transfer(0);
+}
+
 /**
  * Passes `body` through to `Deno.serve`, detaching each disposable chunk when the server reads the next one. Only
  * for a body handed to the server as it is: a consumer that keeps chunks (e.g. `Response.arrayBuffer()`) would find
@@ -31,7 +36,7 @@ export function handOff(body: ReadableStream<Uint8Array>): ReadableStream<Uint8A
   let sent: Uint8Array | undefined;
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
-      if (sent !== undefined && disposable.delete(sent.buffer)) (sent.buffer as ArrayBuffer).transfer(0);
+      if (sent !== undefined) releaseSent(sent);
       sent = undefined;
       try {
         const { done, value } = await reader.read();

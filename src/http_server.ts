@@ -7,6 +7,10 @@
 import { formatListenAddress, type ListenAddress } from "./config.ts";
 import { AppError } from "./errors.ts";
 import type { Logger } from "./log.ts";
+import { handOff } from "./http_handoff.ts";
+
+/** Bodies of at least this many bytes are passed through `handOff`. */
+const HAND_OFF_BYTES = 1024 * 1024;
 
 /**
  * The error a response body stream fails with when its handler has already reported the failure: the server cuts the
@@ -43,7 +47,11 @@ export function serveHttp(
     }
     inFlight++;
     try {
-      return await handler(req, info);
+      const response = await handler(req, info);
+      // A large download's chunks leave V8's accounting once sent.
+      if (response.body === null || Number(response.headers.get("content-length")) < HAND_OFF_BYTES) return response;
+      const { status, statusText, headers } = response;
+      return new Response(handOff(response.body), { status, statusText, headers });
     } finally {
       if (--inFlight === 0) onIdle?.();
     }

@@ -9,6 +9,7 @@ import { concatBytes } from "../bytes.ts";
 import type { ChecksumAlgorithm } from "../storage/mod.ts";
 import type { PayloadMode } from "./auth.ts";
 import type { Payload } from "./payload.ts";
+import type { IncomingRequest } from "./request_headers.ts";
 import { S3Error } from "./s3_errors.ts";
 import { digestBase64 } from "./wire/checksums.ts";
 
@@ -25,7 +26,7 @@ interface WholeChecks {
  * A small plain body, read in one go and handed on as one chunk once every check has passed: no read buffers,
  * no incremental digests, one pass of each hash over the whole body.
  */
-export function wholePayload(req: Request, declaredLength: number, checks: WholeChecks): Payload {
+export function wholePayload(req: Pick<IncomingRequest, "body">, declaredLength: number, checks: WholeChecks): Payload {
   const checksums: Partial<Record<ChecksumAlgorithm, string>> = {};
   let failure: unknown;
   let bytesIn = 0;

@@ -16,7 +16,7 @@ interface Cli {
 
 async function withCli(fn: (cli: Cli) => Promise<void>, config: Record<string, string> = {}) {
   const h = createHarness();
-  const server = serveHarness(h);
+  const server = await serveHarness(h);
   const dir = await Deno.makeTempDir({ prefix: "gateway-awscli-" });
   const env = {
     AWS_ACCESS_KEY_ID: ADMIN.accessKeyId,

@@ -69,7 +69,7 @@ function fromPage(page: Page, urls: Urls) {
 
 Deno.test("Chromium: a page on an allowed origin puts, gets and posts objects; other origins are refused", async () => {
   const h = createHarness();
-  const gateway = serveHarness(h);
+  const gateway = await serveHarness(h);
   const pages = Deno.serve(
     { hostname: "127.0.0.1", port: 0, onListen: () => {} },
     () => new Response("<!doctype html><title>console</title>", { headers: { "content-type": "text/html" } }),

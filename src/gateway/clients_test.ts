@@ -31,7 +31,7 @@ async function run(cmd: string, args: string[], env: Record<string, string> = {}
 
 async function withGateway(fn: (server: TestServer, dir: string) => Promise<void>) {
   const h = createHarness();
-  const server = serveHarness(h);
+  const server = await serveHarness(h);
   const dir = await Deno.makeTempDir({ prefix: "gateway-clients-" });
   try {
     await fn(server, dir);

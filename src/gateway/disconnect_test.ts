@@ -30,7 +30,7 @@ async function disconnectMidUpload(size: number): Promise<void> {
   const root = await Deno.makeTempDir({ prefix: "gateway-disconnect-" });
   const store = await createFsStore({ root });
   const h = createHarness({ store });
-  const server = serveHarness(h);
+  const server = await serveHarness(h);
   try {
     assert.equal((await h.request({ method: "PUT", path: "/drop" })).status, 200);
     const conn = await openSignedRequest(server.port, {
@@ -67,7 +67,7 @@ Deno.test("a browser disconnecting mid-way through a POST form's file leaves no 
   const root = await Deno.makeTempDir({ prefix: "gateway-disconnect-" });
   const store = await createFsStore({ root });
   const h = createHarness({ store });
-  const server = serveHarness(h);
+  const server = await serveHarness(h);
   const s3 = new S3Client({ endpoint: server.endpoint, region: "us-east-1", forcePathStyle: true, credentials: ADMIN });
   try {
     assert.equal((await h.request({ method: "PUT", path: "/drop" })).status, 200);
@@ -108,7 +108,7 @@ Deno.test("client disconnecting mid-download cancels the store's stream and reco
   const root = await Deno.makeTempDir({ prefix: "gateway-disconnect-" });
   const store = await createFsStore({ root });
   const h = createHarness({ store });
-  const server = serveHarness(h);
+  const server = await serveHarness(h);
   try {
     await h.request({ method: "PUT", path: "/drop" });
     const size = 8 * 1024 * 1024;

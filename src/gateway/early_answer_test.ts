@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { createFsStore } from "../storage/fs.ts";
 import { withTmpfs } from "../storage/_testing/tmpfs.ts";
-import { createHarness, type Harness } from "./_testing/harness.ts";
+import { ADMIN, createHarness, type Harness } from "./_testing/harness.ts";
 import { openSignedRequest, serveHarness } from "./_testing/server.ts";
 import { withTempDir } from "../_testing/temp_dir.ts";
 
@@ -54,7 +54,7 @@ async function withServer(
 ): Promise<void> {
   const store = await createFsStore({ root, minFreeBytes });
   const h = createHarness({ store });
-  const server = serveHarness(h);
+  const server = await serveHarness(h);
   try {
     assert.equal((await h.request({ method: "PUT", path: "/early" })).status, 200);
     await fn(server.port, h);
@@ -134,4 +134,20 @@ Deno.test("a disk that fills mid-upload answers 507 to a client still sending it
       assert.equal((await h.request({ method: "HEAD", path: "/early/big.bin" })).status, 404);
       assert.deepEqual([...Deno.readDirSync(`${root}/tmp`)], []);
     }));
+});
+
+Deno.test("a PUT refused before its body is sent does not stall the next request on its connection (boto3, which sends no refused body)", async () => {
+  await withTempRoot((root) =>
+    withServer(root, 0, async (port) => {
+      const script = new URL("./testdata/boto3_early_answer.py", import.meta.url).pathname;
+      const out = await new Deno.Command("/usr/bin/python3", {
+        args: [script, `http://127.0.0.1:${port}`, ADMIN.accessKeyId, ADMIN.secretAccessKey, "early"],
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+      assert.equal(out.code, 0, text);
+      assert.equal(text.trim().split("\n").length, 3, text);
+    })
+  );
 });

@@ -7,7 +7,6 @@
  */
 import type { Clock } from "../clock.ts";
 import type { EventBus, OperationEvent, S3Operation } from "../events/mod.ts";
-import { handOff } from "../http_handoff.ts";
 import { ReportedBodyFailure } from "../http_server.ts";
 import type { Logger } from "../log.ts";
 import type { ObjectStore } from "../storage/mod.ts";
@@ -19,7 +18,7 @@ import type { EventDraft, GatewayLimits, RequestContext } from "./handlers/_cont
 import { HANDLERS } from "./handlers/mod.ts";
 import type { GatewayMetrics } from "./metrics.ts";
 import { createPayload, type Payload } from "./payload.ts";
-import { readHeaders } from "./request_headers.ts";
+import type { IncomingRequest } from "./request_headers.ts";
 import { createRequestIds, type RequestIds } from "./request_ids.ts";
 import { resolveRoute } from "./routes.ts";
 import { errorResponse, S3Error } from "./s3_errors.ts";
@@ -45,26 +44,25 @@ export interface PipelineDeps {
 /** The caller of a request that has not (yet) proven who it is. */
 const ANONYMOUS: Identity = { accessKeyId: "anonymous", admin: false, grants: [] };
 
-/** Bodies of at least this many bytes are passed through `handOff`. */
-const HAND_OFF_BYTES = 1024 * 1024;
-
 type Deps = PipelineDeps & { signingKeys: SigningKeys; requestIds: () => RequestIds };
 
 /** The request handler over `deps`. */
-export function createRequestHandler(deps: PipelineDeps): (req: Request, remoteAddr: string) => Promise<Response> {
+export function createRequestHandler(
+  deps: PipelineDeps,
+): (req: IncomingRequest, remoteAddr: string) => Promise<Response> {
   const withKeys: Deps = { ...deps, signingKeys: createSigningKeyCache(), requestIds: createRequestIds() };
   return (req, remoteAddr) => handleRequest(req, remoteAddr, withKeys);
 }
 
 async function handleRequest(
-  req: Request,
+  req: IncomingRequest,
   remoteAddr: string,
   deps: Deps,
 ): Promise<Response> {
   const time = deps.clock.now();
   const ids = deps.requestIds();
   const url = new URL(req.url);
-  const { reader: headers, bytes: headerBytes } = readHeaders(req.headers, url.host);
+  const { headers, headerBytes } = req;
   const head = { method: req.method, headers };
   const route = resolveRoute(head, url, deps.virtualHostDomain);
   const draft: EventDraft = {};
@@ -194,10 +192,7 @@ async function handleRequest(
     finish(0);
     return response;
   }
-  const counted = countingStream(response.body, finish);
-  // A large download's chunks leave V8's accounting once sent (below, one more stream layer costs more).
-  const large = Number(response.headers.get("content-length")) >= HAND_OFF_BYTES;
-  return new Response(large ? handOff(counted) : counted, {
+  return new Response(countingStream(response.body, finish), {
     status: response.status,
     statusText: response.statusText,
     headers: response.headers,

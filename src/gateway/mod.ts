@@ -19,6 +19,7 @@ import { type BucketConfigStore, createMemoryBucketConfigStore } from "./bucket_
 import type { CredentialStore } from "./credentials.ts";
 import { createRequestHandler } from "./gateway.ts";
 import { createGatewayMetrics } from "./metrics.ts";
+import { type IncomingRequest, incomingRequest } from "./request_headers.ts";
 
 export type { Credential, CredentialStore, Grant, Identity, Permission } from "./credentials.ts";
 export { createStaticCredentialStore } from "./credentials.ts";
@@ -44,8 +45,12 @@ export interface GatewayDeps {
   maxClockSkewMs?: number;
 }
 
+export type { IncomingRequest } from "./request_headers.ts";
+
 export interface Gateway {
   fetch(req: Request, info: { remoteAddr: string }): Promise<Response>;
+  /** The same for a request an HTTP server other than `Deno.serve` received (see `node_server.ts`). */
+  handle(req: IncomingRequest, info: { remoteAddr: string }): Promise<Response>;
   /** Prometheus text for `/metrics`. */
   metrics(): string;
 }
@@ -68,9 +73,10 @@ export function createGateway(deps: GatewayDeps): Gateway {
   // One catch-all route: S3 names its operations by method, path and query, which the pipeline resolves itself.
   // Hono adds well under a microsecond per request here.
   const app = new Hono<{ Bindings: { remoteAddr: string } }>();
-  app.all("*", (c) => handle(c.req.raw, c.env.remoteAddr));
+  app.all("*", (c) => handle(incomingRequest(c.req.raw), c.env.remoteAddr));
   return {
     fetch: async (req, info) => await app.fetch(req, info),
+    handle: (req, info) => handle(req, info.remoteAddr),
     metrics: () => metrics.render(),
   };
 }

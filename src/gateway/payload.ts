@@ -8,7 +8,7 @@
 import type { ChecksumAlgorithm } from "../storage/mod.ts";
 import type { ChunkSigning, PayloadMode } from "./auth.ts";
 import { S3Error } from "./s3_errors.ts";
-import type { HeaderReader } from "./request_headers.ts";
+import type { HeaderReader, IncomingRequest } from "./request_headers.ts";
 import { type AwsChunkedParser, createAwsChunkedParser } from "./wire/aws_chunked_stream.ts";
 import {
   createDigest,
@@ -116,7 +116,11 @@ function contentMd5(headers: HeaderReader): string | undefined {
  * Validate the payload headers and build the verified body stream (fails fast on bad headers). `headers` are the
  * request's, read once (`readHeaders`) where the caller has them.
  */
-export function createPayload(req: Request, options: PayloadOptions, headers: HeaderReader = req.headers): Payload {
+export function createPayload(
+  req: Pick<IncomingRequest, "body" | "headers">,
+  options: PayloadOptions,
+  headers: HeaderReader = req.headers,
+): Payload {
   const { mode } = options;
   const chunked = mode.kind === "chunked";
   const contentLength = headerInt(headers, "content-length");

@@ -21,6 +21,21 @@ export interface RequestHead {
   headers: HeaderReader;
 }
 
+/** A request as the gateway handles it, whichever HTTP server received it. */
+export interface IncomingRequest extends RequestHead {
+  /** The absolute URL (`http://host/path?query`). */
+  url: string;
+  /** The size of the request's header section (`readHeaders`). */
+  headerBytes: number;
+  body: ReadableStream<Uint8Array> | null;
+}
+
+/** A fetch `Request` (from `Deno.serve` or a test) as the gateway handles it. */
+export function incomingRequest(req: Request): IncomingRequest {
+  const { reader, bytes } = readHeaders(req.headers, new URL(req.url).host);
+  return { method: req.method, url: req.url, headers: reader, headerBytes: bytes, body: req.body };
+}
+
 /**
  * Copies `headers` into a lookup by lower-case name, and sums their size (names, values, `: ` and CRLF). An HTTP/2
  * request has no `Host` header: its `:authority` (the host of the request's URL, `authority`) stands in for it, as
@@ -36,6 +51,23 @@ export function readHeaders(headers: Headers, authority: string): { reader: Head
     values.set(name, value);
   });
   if (!values.has("host")) values.set("host", authority);
+  return { reader: mapReader(values), bytes };
+}
+
+/**
+ * The headers of a raw header list (`name, value, name, value, …`, as `node:http` gives them) read as `readHeaders`
+ * reads a `Headers`: lower-case names, repeated ones joined with ", ", sizes summed.
+ */
+export function readHeaderList(list: readonly string[]): { reader: HeaderReader; bytes: number } {
+  const values = new Map<string, string>();
+  let bytes = 0;
+  for (let i = 0; i + 1 < list.length; i += 2) {
+    const name = list[i]!.toLowerCase();
+    const value = list[i + 1]!;
+    bytes += name.length + value.length + 4;
+    const before = values.get(name);
+    values.set(name, before === undefined ? value : `${before}, ${value}`);
+  }
   return { reader: mapReader(values), bytes };
 }
 

@@ -53,7 +53,7 @@ async function withServer(
   fn: (s3: S3Client, ctx: { endpoint: string; h: ReturnType<typeof createHarness>; seen: Headers[] }) => Promise<void>,
 ) {
   const h = createHarness();
-  const server = serveHarness(h);
+  const server = await serveHarness(h);
   const s3 = client(server.endpoint);
   try {
     await s3.send(new CreateBucketCommand({ Bucket: "sdk" }));

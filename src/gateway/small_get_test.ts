@@ -48,7 +48,7 @@ async function withServer(fn: (h: Harness, server: TestServer) => Promise<void>)
   const root = await Deno.makeTempDir({ prefix: "gateway-small-get-" });
   const store = await createFsStore({ root });
   const h = createHarness({ store });
-  const server = serveHarness(h);
+  const server = await serveHarness(h);
   try {
     assert.equal((await h.request({ method: "PUT", path: "/small" })).status, 200);
     const put = await h.request({

@@ -1,4 +1,7 @@
-/** Serve a test harness's gateway on 127.0.0.1 (random port) for real S3 clients. @module */
+/** Serve a test harness's gateway on 127.0.0.1 (random port) for real S3 clients, as the appliance serves it. @module */
+import { createLogger } from "../../log.ts";
+import type { IncomingRequest } from "../mod.ts";
+import { serveGateway } from "../node_server.ts";
 import { ADMIN, type Harness, sdkSigner } from "./harness.ts";
 
 export interface TestServer {
@@ -9,17 +12,24 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-export function serveHarness(h: Harness): TestServer {
+export async function serveHarness(h: Harness): Promise<TestServer> {
   const seen: Headers[] = [];
-  const server = Deno.serve(
-    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
-    (req, info) => {
-      seen.push(new Headers(req.headers));
-      return h.gateway.fetch(req, { remoteAddr: info.remoteAddr.hostname });
+  const recording = {
+    handle: (req: IncomingRequest, info: { remoteAddr: string }) => {
+      const headers = new Headers();
+      req.headers.forEach((value, name) => headers.set(name, value));
+      seen.push(headers);
+      return h.gateway.handle(req, info);
     },
+  };
+  const server = await serveGateway(
+    "s3",
+    { hostname: "127.0.0.1", port: 0 },
+    recording,
+    createLogger({ level: "warn" }),
   );
-  const port = server.addr.port;
-  return { endpoint: `http://127.0.0.1:${port}`, port, seen, close: () => server.shutdown() };
+  const port = server.address.port;
+  return { endpoint: `http://127.0.0.1:${port}`, port, seen, close: async () => void await server.stop(5_000) };
 }
 
 /**

@@ -10,7 +10,7 @@ import type { BucketConfigStore } from "../bucket_config.ts";
 import type { Access, Identity } from "../credentials.ts";
 import { mayAccess } from "../credentials.ts";
 import type { Payload, PayloadOptions } from "../payload.ts";
-import type { HeaderReader } from "../request_headers.ts";
+import type { HeaderReader, IncomingRequest } from "../request_headers.ts";
 import type { RequestIds } from "../request_ids.ts";
 import { S3Error } from "../s3_errors.ts";
 
@@ -38,8 +38,8 @@ export interface GatewayLimits {
 }
 
 export interface RequestContext {
-  req: Request;
-  /** The request headers, read once (cheaper per lookup than `req.headers`). */
+  req: IncomingRequest;
+  /** The request headers (`req.headers`). */
   headers: HeaderReader;
   url: URL;
   bucket: string | undefined;

@@ -1,0 +1,291 @@
+/**
+ * The S3 port's HTTP/1.1 server when it runs without TLS: Deno's `node:http` in front of the gateway. (With TLS the
+ * port runs on `Deno.serve`, which also speaks HTTP/2.)
+ *
+ * Why not `Deno.serve`, which the API port uses: it sends a streamed response body 64 KiB per `sendto`, and on the
+ * bench machine that caps a download at 1,400-1,520 MiB/s at 0.63 ms of CPU per MiB, below the disk's cold read;
+ * `node:http` writes each 1 MiB chunk whole, 3,400-4,300 MiB/s at 0.26 ms (`deno task bench http_servers`). Requests
+ * reach the gateway as an `IncomingRequest` (headers read once from the raw list, no fetch `Request`), answers are
+ * written from the gateway's `Response`.
+ *
+ * Conventions kept from `serveHttp`: a bounded graceful stop (new requests get 503, running ones finish), clear bind
+ * errors, the bound port reported back. `Expect: 100-continue` is answered when the gateway first reads the body, so a
+ * request refused before (a bad signature, a missing bucket) never has its body sent (`lingerAfter`).
+ *
+ * @module
+ */
+import http from "node:http";
+import type { Socket } from "node:net";
+import { formatListenAddress, type ListenAddress } from "../config.ts";
+import { AppError } from "../errors.ts";
+import { releaseSent } from "../http_handoff.ts";
+import { ReportedBodyFailure, type RunningHttpServer } from "../http_server.ts";
+import type { Logger } from "../log.ts";
+import type { Gateway } from "./mod.ts";
+import { type IncomingRequest, readHeaderList } from "./request_headers.ts";
+import { MAX_HEADER_BYTES } from "./gateway.ts";
+
+/** Chunks of a request body buffered ahead of the gateway before the socket is paused. */
+const BODY_CHUNKS_AHEAD = 16;
+/** A kept-alive connection with no request for this long is closed. */
+const KEEP_ALIVE_MS = 60_000;
+/** How long a connection closed after an early answer still reads what the client sends (`lingerAfter`). */
+const LINGER_MS = 10_000;
+/** Time a client has to send a request's head. */
+const HEAD_TIMEOUT_MS = 60_000;
+
+/**
+ * The body of `req` as a stream; `onFirstRead` runs when the gateway first asks for it. Chunks that arrived before the
+ * client went away are still read before the stream fails, as the gateway counts what came in.
+ */
+function requestBody(req: http.IncomingMessage, onFirstRead: () => void): ReadableStream<Uint8Array> {
+  const queue: Uint8Array[] = [];
+  let ended = false;
+  let failure: Error | undefined;
+  let paused = false;
+  let wake: (() => void) | undefined;
+  const resume = () => {
+    if (!paused) return;
+    paused = false;
+    req.resume();
+  };
+  req.on("data", (chunk: Uint8Array) => {
+    queue.push(chunk);
+    if (queue.length >= BODY_CHUNKS_AHEAD && !paused) {
+      paused = true;
+      req.pause();
+    }
+    wake?.();
+  });
+  req.on("end", () => {
+    ended = true;
+    wake?.();
+  });
+  const fail = (err: Error) => {
+    failure ??= err;
+    wake?.();
+  };
+  req.on("error", fail);
+  req.on("close", () => {
+    if (!req.complete) fail(new Error("The client closed the connection before the body ended"));
+  });
+  let asked = false;
+  // A byte stream: a reader that brings its buffer (the fs store's 1 MiB blocks) gets it filled from every chunk that
+  // has arrived, in one read; a default reader gets the chunks as they came.
+  return new ReadableStream({
+    type: "bytes",
+    async pull(controller) {
+      if (!asked) {
+        asked = true;
+        onFirstRead();
+      }
+      while (queue.length === 0 && !ended && failure === undefined) {
+        resume();
+        await new Promise<void>((resolve) => wake = resolve);
+        wake = undefined;
+      }
+      const request = controller.byobRequest;
+      if (queue.length > 0) {
+        if (request?.view) {
+          const view = new Uint8Array(request.view.buffer, request.view.byteOffset, request.view.byteLength);
+          let filled = 0;
+          while (queue.length > 0 && filled < view.byteLength) {
+            const head = queue[0]!;
+            const n = Math.min(head.byteLength, view.byteLength - filled);
+            view.set(n === head.byteLength ? head : head.subarray(0, n), filled);
+            filled += n;
+            if (n < head.byteLength) queue[0] = head.subarray(n);
+            else releaseRead(queue.shift()!);
+          }
+          request.respond(filled);
+        } else {
+          controller.enqueue(queue.shift()!);
+        }
+        if (queue.length < BODY_CHUNKS_AHEAD / 2) resume();
+        return;
+      }
+      if (failure !== undefined) return controller.error(failure);
+      controller.close();
+      request?.respond(0);
+    },
+    cancel() {
+      // What the client still sends is read and dropped, so the connection can carry the next request.
+      queue.length = 0;
+      req.removeAllListeners("data");
+      req.resume();
+    },
+  });
+}
+
+/**
+ * Frees the memory of a body chunk copied out, when the chunk is all of the buffer one socket read filled (the parser
+ * is done with such a buffer): that memory would otherwise wait for V8's garbage collector, which a large upload keeps
+ * busy (0.4 ms of a helper thread per MiB, measured).
+ */
+function releaseRead(chunk: Uint8Array): void {
+  if (chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength) (chunk.buffer as ArrayBuffer).transfer(0);
+}
+
+/** Whether the request announces a body (a length above zero, or chunked transfer coding). */
+function hasBody(req: http.IncomingMessage): boolean {
+  const length = req.headers["content-length"];
+  return req.headers["transfer-encoding"] !== undefined || (length !== undefined && length !== "0");
+}
+
+/** Resolves when `res`'s connection closes (at once if it has); also after an answer that was sent whole. */
+function closing(res: http.ServerResponse): Promise<"closed"> {
+  return res.destroyed
+    ? Promise.resolve("closed")
+    : new Promise((resolve) => res.once("close", () => resolve("closed")));
+}
+
+/** Writes `body` to `res`, each chunk released once written; a client gone cancels `body`. */
+async function writeBody(res: http.ServerResponse, body: ReadableStream<Uint8Array>, logger: Logger, name: string) {
+  const reader = body.getReader();
+  const closed = closing(res);
+  try {
+    while (true) {
+      if (res.destroyed || await Promise.race([closed, "open"]) === "closed") {
+        await reader.cancel(new Error("The client closed the connection")).catch(() => {});
+        return;
+      }
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (!res.write(value, () => releaseSent(value))) {
+        await Promise.race([closed, new Promise<void>((resolve) => res.once("drain", resolve))]);
+      }
+    }
+    res.end();
+  } catch (err) {
+    if (!(err instanceof ReportedBodyFailure)) logger.error(`${name}: response body failed`, { error: String(err) });
+    res.destroy();
+  }
+}
+
+/**
+ * For an answer sent before the client got `100 Continue`: the client may now send the body it announced, or not
+ * (botocore does not, and would reuse the connection). So the answer says `connection: close`, and the connection is
+ * then closed for writing only: what the client still sends is read and dropped until it closes its side (or
+ * LINGER_MS pass), so that a client writing its body is not cut off (a reset) before it reads the answer.
+ */
+function lingerAfter(res: http.ServerResponse, socket: Socket): void {
+  res.setHeader("connection", "close");
+  socket.destroySoon = () => {
+    socket.end();
+    socket.resume();
+    const timer = setTimeout(() => socket.destroy(), LINGER_MS);
+    socket.once("close", () => clearTimeout(timer));
+  };
+}
+
+/** Sends the gateway's answer: its status, headers and body. */
+async function answer(res: http.ServerResponse, response: Response, logger: Logger, name: string) {
+  const head: string[] = [];
+  response.headers.forEach((value, key) => head.push(key, value));
+  const body = response.body;
+  if (body === null) {
+    const status = response.status;
+    if (!response.headers.has("content-length") && status !== 204 && status !== 304) head.push("content-length", "0");
+    if (!res.destroyed) res.writeHead(status, head).end();
+    return;
+  }
+  if (!res.destroyed) res.writeHead(response.status, head);
+  await writeBody(res, body, logger, name);
+}
+
+/** Serves `gateway` on `address` until stopped. */
+export function serveGateway(
+  name: string,
+  address: ListenAddress,
+  gateway: Pick<Gateway, "handle">,
+  logger: Logger,
+): Promise<RunningHttpServer> {
+  let inFlight = 0;
+  let draining = false;
+  let onIdle: (() => void) | undefined;
+
+  async function serve(req: http.IncomingMessage, res: http.ServerResponse, expectsContinue: boolean) {
+    if (draining) {
+      res.writeHead(503, { connection: "close", "retry-after": "5", "content-length": "14" }).end("Shutting down\n");
+      return;
+    }
+    inFlight++;
+    let continued = !expectsContinue;
+    try {
+      const { reader, bytes } = readHeaderList(req.rawHeaders);
+      const socket = req.socket as Socket;
+      const host = reader.get("host") ?? `${socket.localAddress}:${socket.localPort}`;
+      const target = req.url ?? "/";
+      const incoming: IncomingRequest = {
+        method: req.method ?? "GET",
+        url: target.startsWith("/") ? `http://${host}${target}` : target,
+        headers: reader,
+        headerBytes: bytes,
+        body: hasBody(req)
+          ? requestBody(req, () => {
+            if (continued) return;
+            continued = true;
+            res.writeContinue();
+          })
+          : null,
+      };
+      let response: Response;
+      if (URL.parse(incoming.url) === null) {
+        response = new Response("Bad request target\n", { status: 400, headers: { connection: "close" } });
+      } else {
+        try {
+          response = await gateway.handle(incoming, { remoteAddr: socket.remoteAddress ?? "" });
+        } catch (err) {
+          logger.error(`${name}: unhandled request error`, { error: String(err) });
+          response = new Response("Internal error\n", { status: 500 });
+        }
+      }
+      if (!continued && !req.complete) lingerAfter(res, socket);
+      await answer(res, response, logger, name);
+    } finally {
+      if (--inFlight === 0) onIdle?.();
+    }
+  }
+
+  const settings = {
+    requestTimeout: 0, // a 5 GiB upload may take a while; idle clients are bounded by the two below
+    headersTimeout: HEAD_TIMEOUT_MS,
+    keepAliveTimeout: KEEP_ALIVE_MS,
+    // The gateway answers an oversized header section itself (RequestHeaderSectionTooLarge); room above its limit.
+    maxHeaderSize: 2 * MAX_HEADER_BYTES,
+  };
+  const server = http.createServer(settings);
+  server.on("request", (req, res) => void serve(req, res, false));
+  server.on("checkContinue", (req, res) => void serve(req, res, true));
+
+  return new Promise((resolve, reject) => {
+    server.once("error", (err: Error & { code?: string }) => {
+      const reason = err.code === "EADDRINUSE" ? "address in use" : err.message;
+      reject(
+        new AppError("Unavailable", `Cannot listen on ${formatListenAddress(address)} for ${name}: ${reason}`, {
+          cause: err,
+        }),
+      );
+    });
+    server.listen(address.port, address.hostname, () => {
+      const bound = { hostname: address.hostname, port: (server.address() as { port: number }).port };
+      logger.info(`${name} listening`, { address: formatListenAddress(bound), tls: false });
+      resolve({
+        address: bound,
+        async stop(graceMs) {
+          draining = true;
+          server.close();
+          server.closeIdleConnections();
+          let timer: ReturnType<typeof setTimeout> | undefined;
+          const timeout = new Promise<false>((r) => timer = setTimeout(() => r(false), graceMs));
+          const idle = inFlight === 0 ? Promise.resolve() : new Promise<void>((r) => onIdle = r);
+          const drained = await Promise.race([idle.then(() => true as const), timeout]);
+          clearTimeout(timer);
+          if (!drained) logger.warn(`${name}: in-flight requests still running after ${graceMs} ms, stopping anyway`);
+          server.closeAllConnections();
+          return drained;
+        },
+      });
+    });
+  });
+}

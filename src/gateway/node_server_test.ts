@@ -1,0 +1,171 @@
+// The S3 port's HTTP/1.1 server at the wire: what reaches the gateway and what a client gets back, for requests a
+// real client sends and for ones it should not (oversized or malformed heads), on raw connections.
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { createLogger } from "../log.ts";
+import { createMemoryStore } from "../storage/memory.ts";
+import { ADMIN, createHarness, type Harness, sdkSigner } from "./_testing/harness.ts";
+import { serveGateway } from "./node_server.ts";
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+async function withServer(fn: (port: number, h: Harness) => Promise<void>) {
+  const h = createHarness({ store: createMemoryStore() });
+  const server = await serveGateway(
+    "s3",
+    { hostname: "127.0.0.1", port: 0 },
+    h.gateway,
+    createLogger({ level: "error" }),
+  );
+  try {
+    assert.equal((await h.request({ method: "PUT", path: "/wire" })).status, 200);
+    await fn(server.address.port, h);
+  } finally {
+    await server.stop(5_000);
+  }
+}
+
+/** The head of a request signed by the admin key (unsigned payload), ending with the blank line. */
+async function signedHead(port: number, method: string, path: string, headers: Record<string, string> = {}) {
+  const signed = await sdkSigner(ADMIN).sign({
+    method,
+    protocol: "http:",
+    hostname: "127.0.0.1",
+    port,
+    path,
+    query: {},
+    headers: { host: `127.0.0.1:${port}`, "x-amz-content-sha256": "UNSIGNED-PAYLOAD", ...headers },
+  });
+  return `${method} ${path} HTTP/1.1\r\n${
+    Object.entries(signed.headers).map(([k, v]) => `${k}: ${v}\r\n`).join("")
+  }\r\n`;
+}
+
+/** Sends `bytes` on a new connection and reads until the server closes it or `until` matches what came. */
+async function exchange(port: number, bytes: Uint8Array | string, until?: RegExp): Promise<string> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  try {
+    await conn.write(typeof bytes === "string" ? encoder.encode(bytes) : bytes);
+    let text = "";
+    const buf = new Uint8Array(64 * 1024);
+    while (!until?.test(text)) {
+      const n = await conn.read(buf).catch(() => null);
+      if (n === null) break;
+      text += decoder.decode(buf.subarray(0, n));
+    }
+    return text;
+  } finally {
+    conn.close();
+  }
+}
+
+Deno.test("node server: a header section over the gateway's limit gets S3's RequestHeaderSectionTooLarge; far over it, 431", async () => {
+  await withServer(async (port) => {
+    const over = await signedHead(port, "GET", "/wire/k", { "x-amz-meta-pad": "p".repeat(70 * 1024) });
+    assert.match(
+      await exchange(port, over, /<\/Error>/),
+      /^HTTP\/1\.1 400 [^]*<Code>RequestHeaderSectionTooLarge<\/Code>/,
+    );
+    const far = await signedHead(port, "GET", "/wire/k", { "x-amz-meta-pad": "p".repeat(300 * 1024) });
+    assert.match(await exchange(port, far), /^HTTP\/1\.1 431 /);
+    // The server goes on serving.
+    assert.match(await exchange(port, await signedHead(port, "GET", "/wire/none"), /<\/Error>/), /^HTTP\/1\.1 404 /);
+  });
+});
+
+Deno.test("node server: a malformed request line or header gets 400 and the connection closed", async () => {
+  await withServer(async (port) => {
+    assert.match(await exchange(port, "NOT AN HTTP REQUEST\r\n\r\n"), /^HTTP\/1\.1 400 /);
+    assert.match(
+      await exchange(port, "GET /wire/k HTTP/1.1\r\nhost: a\r\nbad header line\r\n\r\n"),
+      /^HTTP\/1\.1 400 /,
+    );
+    assert.match(
+      await exchange(port, "GET /wire/k HTTP/1.1\r\ncontent-length: 1\r\ntransfer-encoding: chunked\r\n\r\n"),
+      /^HTTP\/1\.1 400 /,
+    );
+  });
+});
+
+Deno.test("node server: pipelined requests are answered in order; HEAD has the length and no body", async () => {
+  await withServer(async (port, h) => {
+    const body = "twelve bytes";
+    assert.equal((await h.request({ method: "PUT", path: "/wire/a", body })).status, 200);
+    const heads = (await signedHead(port, "HEAD", "/wire/a")) + (await signedHead(port, "GET", "/wire/a")) +
+      (await signedHead(port, "GET", "/wire/missing"));
+    const text = await exchange(port, heads, /<\/Error>/);
+    const statuses = [...text.matchAll(/HTTP\/1\.1 (\d{3})/g)].map((m) => m[1]);
+    assert.deepEqual(statuses, ["200", "200", "404"], text);
+    const [head, get] = text.split(/(?=HTTP\/1\.1 )/);
+    assert.match(head!, /content-length: 12\r\n/i);
+    assert.ok(head!.endsWith("\r\n\r\n"), "HEAD answered without a body");
+    assert.ok(get!.endsWith(`\r\n\r\n${body}`), get!);
+  });
+});
+
+Deno.test("node server: a chunked body and a body after 100 Continue are stored whole", async () => {
+  await withServer(async (port, h) => {
+    const data = encoder.encode("x".repeat(100_000));
+    const chunked = await signedHead(port, "PUT", "/wire/chunked", { "transfer-encoding": "chunked" });
+    const framed = `${chunked}${(60_000).toString(16)}\r\n${"x".repeat(60_000)}\r\n${(40_000).toString(16)}\r\n${
+      "x".repeat(40_000)
+    }\r\n0\r\n\r\n`;
+    assert.match(await exchange(port, framed, /\r\n\r\n/), /^HTTP\/1\.1 200 /);
+
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    try {
+      const head = await signedHead(port, "PUT", "/wire/continued", {
+        "content-length": String(data.byteLength),
+        expect: "100-continue",
+      });
+      await conn.write(encoder.encode(head));
+      const buf = new Uint8Array(4096);
+      const first = decoder.decode(buf.subarray(0, (await conn.read(buf))!));
+      assert.match(first, /^HTTP\/1\.1 100 Continue\r\n\r\n$/);
+      for (let at = 0; at < data.byteLength;) at += await conn.write(data.subarray(at));
+      assert.match(decoder.decode(buf.subarray(0, (await conn.read(buf))!)), /^HTTP\/1\.1 200 /);
+    } finally {
+      conn.close();
+    }
+    const md5 = createHash("md5").update(data).digest("hex");
+    for (const key of ["chunked", "continued"]) {
+      const res = await h.request({ path: `/wire/${key}` });
+      assert.equal(res.headers.get("etag"), `"${md5}"`, key);
+      assert.equal((await res.bytes()).byteLength, data.byteLength, key);
+    }
+  });
+});
+
+Deno.test("node server: stopping lets a running upload finish, refuses new requests with 503, and then closes", async () => {
+  const h = createHarness({ store: createMemoryStore() });
+  const server = await serveGateway(
+    "s3",
+    { hostname: "127.0.0.1", port: 0 },
+    h.gateway,
+    createLogger({ level: "error" }),
+  );
+  const port = server.address.port;
+  assert.equal((await h.request({ method: "PUT", path: "/wire" })).status, 200);
+  const uploading = await Deno.connect({ hostname: "127.0.0.1", port });
+  const idle = await Deno.connect({ hostname: "127.0.0.1", port });
+  try {
+    await uploading.write(encoder.encode(await signedHead(port, "PUT", "/wire/slow", { "content-length": "10" })));
+    await uploading.write(encoder.encode("12345"));
+    await new Promise((r) => setTimeout(r, 100));
+    const stopping = server.stop(5_000);
+    await idle.write(encoder.encode(await signedHead(port, "GET", "/wire/slow")));
+    const buf = new Uint8Array(4096);
+    const refused = await idle.read(buf).catch(() => null);
+    if (refused !== null) assert.match(decoder.decode(buf.subarray(0, refused)), /^HTTP\/1\.1 503 /);
+    await uploading.write(encoder.encode("67890"));
+    const n = await uploading.read(buf);
+    assert.match(decoder.decode(buf.subarray(0, n!)), /^HTTP\/1\.1 200 /);
+    assert.equal(await stopping, true);
+    assert.equal(await (await h.request({ path: "/wire/slow" })).text(), "1234567890");
+    await assert.rejects(Deno.connect({ hostname: "127.0.0.1", port }));
+  } finally {
+    uploading.close();
+    idle.close();
+  }
+});
