@@ -115,27 +115,31 @@ Deno.test("smallOpsRounds: a short GET answer fails the run with the server's na
   }
 });
 
-Deno.test("the null HTTP server: reads a PUT's body, answers GETs with the 4 KiB object and its MD5 ETag or N bytes", async () => {
-  const server = await spawnServer("./_null_http.ts");
-  try {
-    const { port } = server;
-    const target = {
-      name: "null",
-      pid: server.pid,
-      endpoint: `http://127.0.0.1:${port}`,
-      accessKeyId: "unchecked",
-      secretAccessKey: "unchecked",
-      bucket: "null",
-    };
-    const [round] = (await smallOpsRounds([target], { count: 16, concurrency: 4, warmup: 0, rounds: 1 })).get("null")!;
-    assert.ok(round!.putOps > 0 && round!.getOps > 0);
-    const res = await fetch(`http://127.0.0.1:${port}/null/k`);
-    const body = await res.bytes();
-    assert.deepEqual(body, new Uint8Array(4096).map((_, i) => i & 0xff));
-    assert.equal(res.headers.get("etag"), `"${createHash("md5").update(body).digest("hex")}"`);
-    const size = 3 * 1024 * 1024 + 5;
-    assert.equal(await rawGet(`http://127.0.0.1:${port}/null/large?bytes=${size}`), size);
-  } finally {
-    await server.stop();
-  }
-});
+for (const kind of ["deno-serve", "node-http"]) {
+  Deno.test(`the null HTTP server (${kind}): reads a PUT's body, answers GETs with the 4 KiB object and its MD5 ETag or N bytes`, async () => {
+    const server = await spawnServer("./_null_http.ts", [kind]);
+    try {
+      const { port } = server;
+      const target = {
+        name: "null",
+        pid: server.pid,
+        endpoint: `http://127.0.0.1:${port}`,
+        accessKeyId: "unchecked",
+        secretAccessKey: "unchecked",
+        bucket: "null",
+      };
+      const [round] = (await smallOpsRounds([target], { count: 16, concurrency: 4, warmup: 0, rounds: 1 })).get(
+        "null",
+      )!;
+      assert.ok(round!.putOps > 0 && round!.getOps > 0);
+      const res = await fetch(`http://127.0.0.1:${port}/null/k`);
+      const body = await res.bytes();
+      assert.deepEqual(body, new Uint8Array(4096).map((_, i) => i & 0xff));
+      assert.equal(res.headers.get("etag"), `"${createHash("md5").update(body).digest("hex")}"`);
+      const size = 3 * 1024 * 1024 + 5;
+      assert.equal(await rawGet(`http://127.0.0.1:${port}/null/large?bytes=${size}`), size);
+    } finally {
+      await server.stop();
+    }
+  });
+}
