@@ -27,12 +27,13 @@ import { MAX_HEADER_BYTES } from "./gateway.ts";
 
 /** Chunks of a request body buffered ahead of the gateway before the socket is paused. */
 const BODY_CHUNKS_AHEAD = 16;
-/** A kept-alive connection with no request for this long is closed. */
-const KEEP_ALIVE_MS = 60_000;
+/**
+ * A connection with no request running on which nothing arrives for this long is closed: no head yet, a head that
+ * stopped half-way, a kept-alive connection left idle (default of `idleMs`).
+ */
+const IDLE_MS = 60_000;
 /** How long a connection closed after an early answer still reads what the client sends (`lingerAfter`). */
 const LINGER_MS = 10_000;
-/** Time a client has to send a request's head. */
-const HEAD_TIMEOUT_MS = 60_000;
 
 /**
  * The body of `req` as a stream; `onFirstRead` runs when the gateway first asks for it. Chunks that arrived before the
@@ -199,7 +200,11 @@ export function serveGateway(
   address: ListenAddress,
   gateway: Pick<Gateway, "handle">,
   logger: Logger,
+  options: { idleMs?: number } = {},
 ): Promise<RunningHttpServer> {
+  const idleMs = options.idleMs ?? IDLE_MS;
+  /** Requests running per connection (pipelined ones count too): the idle timer runs only at none. */
+  const running = new WeakMap<Socket, number>();
   let inFlight = 0;
   let draining = false;
   let onIdle: (() => void) | undefined;
@@ -211,9 +216,11 @@ export function serveGateway(
     }
     inFlight++;
     let continued = !expectsContinue;
+    const socket = req.socket as Socket;
+    running.set(socket, (running.get(socket) ?? 0) + 1);
+    socket.setTimeout(0); // a request runs as long as it needs (a 5 GiB part on a slow link)
     try {
       const { reader, bytes } = readHeaderList(req.rawHeaders);
-      const socket = req.socket as Socket;
       const host = reader.get("host") ?? `${socket.localAddress}:${socket.localPort}`;
       const target = req.url ?? "/";
       const incoming: IncomingRequest = {
@@ -243,20 +250,27 @@ export function serveGateway(
       if (!continued && !req.complete) lingerAfter(res, socket);
       await answer(res, response, logger, name);
     } finally {
+      const left = running.get(socket)! - 1;
+      running.set(socket, left);
+      if (left === 0 && !socket.destroyed) socket.setTimeout(idleMs);
       if (--inFlight === 0) onIdle?.();
     }
   }
 
   const settings = {
-    requestTimeout: 0, // a 5 GiB upload may take a while; idle clients are bounded by the two below
-    headersTimeout: HEAD_TIMEOUT_MS,
-    keepAliveTimeout: KEEP_ALIVE_MS,
+    // Idle connections are bounded by `idleMs` (node's own head timeout is not enforced by Deno's node:http).
+    requestTimeout: 0,
+    keepAliveTimeout: idleMs,
     // The gateway answers an oversized header section itself (RequestHeaderSectionTooLarge); room above its limit.
     maxHeaderSize: 2 * MAX_HEADER_BYTES,
   };
   const server = http.createServer(settings);
   server.on("request", (req, res) => void serve(req, res, false));
   server.on("checkContinue", (req, res) => void serve(req, res, true));
+  server.on("connection", (socket: Socket) => {
+    socket.setTimeout(idleMs);
+    socket.on("timeout", () => socket.destroy());
+  });
 
   return new Promise((resolve, reject) => {
     server.once("error", (err: Error & { code?: string }) => {

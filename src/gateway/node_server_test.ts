@@ -169,3 +169,33 @@ Deno.test("node server: stopping lets a running upload finish, refuses new reque
     idle.close();
   }
 });
+
+Deno.test("node server: a connection idle without a request is closed; a request that takes longer runs to its end", async () => {
+  const h = createHarness({ store: createMemoryStore() });
+  const logger = createLogger({ level: "error" });
+  const server = await serveGateway("s3", { hostname: "127.0.0.1", port: 0 }, h.gateway, logger, { idleMs: 300 });
+  const port = server.address.port;
+  assert.equal((await h.request({ method: "PUT", path: "/wire" })).status, 200);
+  try {
+    // No head, half a head, and a kept-alive connection after its answer: each closed by the server.
+    assert.equal(await exchange(port, ""), "");
+    assert.equal(await exchange(port, "GET /wire/k HTTP/1.1\r\nhost: 127.0.0.1\r\n"), "");
+    assert.match(await exchange(port, await signedHead(port, "GET", "/wire/none")), /^HTTP\/1\.1 404 [^]*<\/Error>/);
+    // A body that trickles in slower than that is still received whole.
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    try {
+      await conn.write(encoder.encode(await signedHead(port, "PUT", "/wire/slow", { "content-length": "4" })));
+      for (const byte of "abcd") {
+        await new Promise((r) => setTimeout(r, 200));
+        await conn.write(encoder.encode(byte));
+      }
+      const buf = new Uint8Array(4096);
+      assert.match(decoder.decode(buf.subarray(0, (await conn.read(buf))!)), /^HTTP\/1\.1 200 /);
+    } finally {
+      conn.close();
+    }
+    assert.equal(await (await h.request({ path: "/wire/slow" })).text(), "abcd");
+  } finally {
+    await server.stop(5_000);
+  }
+});
