@@ -5,9 +5,9 @@
  * presigned URL, `_raw_http.ts`) hot (as after the upload) and cold (the files' cached pages dropped first), with
  * the servers' CPU per MiB, the appliance's split by thread; the disk's ceiling is a `dd` copy and its reads, hot and
  * cold. Small (`_small_ops.ts`): 4 KiB PUTs then GETs at concurrency 16 from a light client, in rounds that take the
- * servers in turn, with a null HTTP server (`_null_http.ts`: `Deno.serve` doing no S3 work) as the ceiling; medians
- * of the rounds go in the table. Then the appliance's peak RSS while a generated object of BENCH_GW_MEMORY_GIB GiB goes
- * up and down.
+ * servers in turn, with a null HTTP server (`_null_http.ts` on `node:http`, the appliance's S3 port's server, doing no
+ * S3 work) as the ceiling; medians of the rounds go in the table. Then the appliance's peak RSS while a generated
+ * object of BENCH_GW_MEMORY_GIB GiB goes up and down.
  *
  * Env: BENCH_GW_LARGE_MIB (1024), BENCH_GW_SMALL_OPS (4000 per server and round), BENCH_GW_SMALL_ROUNDS (3),
  * BENCH_GW_SMALL_WARMUP (8000 untimed PUTs and GETs per server first), BENCH_GW_MEMORY_GIB (5; 0 skips). Every
@@ -73,7 +73,7 @@ const app = await startAppliance({ dataDir: join(work, "appliance") });
 const s3rverDir = join(work, "s3rver");
 await Deno.mkdir(s3rverDir);
 const s3rver = await spawnServer("./_s3rver.ts", [s3rverDir]);
-const nullServer = await spawnServer("./_null_http.ts");
+const nullServer = await spawnServer("./_null_http.ts", ["node-http"]);
 try {
   const targets: Target[] = [
     {
