@@ -4,20 +4,17 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { createLogger } from "../log.ts";
 import { createMemoryStore } from "../storage/memory.ts";
-import { ADMIN, createHarness, type Harness, sdkSigner } from "./_testing/harness.ts";
+import { createHarness, type Harness } from "./_testing/harness.ts";
+import { signedRequestHead } from "./_testing/server.ts";
 import { serveGateway } from "./node_server.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-async function withServer(fn: (port: number, h: Harness) => Promise<void>) {
+async function withServer(fn: (port: number, h: Harness) => Promise<void>, options: { idleMs?: number } = {}) {
   const h = createHarness({ store: createMemoryStore() });
-  const server = await serveGateway(
-    "s3",
-    { hostname: "127.0.0.1", port: 0 },
-    h.gateway,
-    createLogger({ level: "error" }),
-  );
+  const logger = createLogger({ level: "error" });
+  const server = await serveGateway("s3", { hostname: "127.0.0.1", port: 0 }, h.gateway, logger, options);
   try {
     assert.equal((await h.request({ method: "PUT", path: "/wire" })).status, 200);
     await fn(server.address.port, h);
@@ -27,20 +24,8 @@ async function withServer(fn: (port: number, h: Harness) => Promise<void>) {
 }
 
 /** The head of a request signed by the admin key (unsigned payload), ending with the blank line. */
-async function signedHead(port: number, method: string, path: string, headers: Record<string, string> = {}) {
-  const signed = await sdkSigner(ADMIN).sign({
-    method,
-    protocol: "http:",
-    hostname: "127.0.0.1",
-    port,
-    path,
-    query: {},
-    headers: { host: `127.0.0.1:${port}`, "x-amz-content-sha256": "UNSIGNED-PAYLOAD", ...headers },
-  });
-  return `${method} ${path} HTTP/1.1\r\n${
-    Object.entries(signed.headers).map(([k, v]) => `${k}: ${v}\r\n`).join("")
-  }\r\n`;
-}
+const signedHead = (port: number, method: string, path: string, headers: Record<string, string> = {}) =>
+  signedRequestHead(port, { method, path, headers });
 
 /** Sends `bytes` on a new connection and reads until the server closes it or `until` matches what came. */
 async function exchange(port: number, bytes: Uint8Array | string, until?: RegExp): Promise<string> {
@@ -171,12 +156,7 @@ Deno.test("node server: stopping lets a running upload finish, refuses new reque
 });
 
 Deno.test("node server: a connection idle without a request is closed; a request that takes longer runs to its end", async () => {
-  const h = createHarness({ store: createMemoryStore() });
-  const logger = createLogger({ level: "error" });
-  const server = await serveGateway("s3", { hostname: "127.0.0.1", port: 0 }, h.gateway, logger, { idleMs: 300 });
-  const port = server.address.port;
-  assert.equal((await h.request({ method: "PUT", path: "/wire" })).status, 200);
-  try {
+  await withServer(async (port, h) => {
     // No head, half a head, and a kept-alive connection after its answer: each closed by the server.
     assert.equal(await exchange(port, ""), "");
     assert.equal(await exchange(port, "GET /wire/k HTTP/1.1\r\nhost: 127.0.0.1\r\n"), "");
@@ -195,7 +175,5 @@ Deno.test("node server: a connection idle without a request is closed; a request
       conn.close();
     }
     assert.equal(await (await h.request({ path: "/wire/slow" })).text(), "abcd");
-  } finally {
-    await server.stop(5_000);
-  }
+  }, { idleMs: 300 });
 });

@@ -32,14 +32,11 @@ export async function serveHarness(h: Harness): Promise<TestServer> {
   return { endpoint: `http://127.0.0.1:${port}`, port, seen, close: async () => void await server.stop(5_000) };
 }
 
-/**
- * Opens a raw connection to the server on `port` and sends the head of a request signed by the admin key
- * (`UNSIGNED-PAYLOAD`); the caller sends any body and reads the answer.
- */
-export async function openSignedRequest(
+/** The head of a request to the server on `port` signed by the admin key (`UNSIGNED-PAYLOAD`), blank line included. */
+export async function signedRequestHead(
   port: number,
   request: { method: string; path: string; headers?: Record<string, string> },
-): Promise<Deno.Conn> {
+): Promise<string> {
   const { method, path, headers = {} } = request;
   const signed = await sdkSigner(ADMIN).sign({
     method,
@@ -50,8 +47,20 @@ export async function openSignedRequest(
     query: {},
     headers: { host: `127.0.0.1:${port}`, "x-amz-content-sha256": "UNSIGNED-PAYLOAD", ...headers },
   });
+  return [`${method} ${path} HTTP/1.1`, ...Object.entries(signed.headers).map(([k, v]) => `${k}: ${v}`), "", ""]
+    .join("\r\n");
+}
+
+/**
+ * Opens a raw connection to the server on `port` and sends the head of a request signed by the admin key
+ * (`UNSIGNED-PAYLOAD`); the caller sends any body and reads the answer.
+ */
+export async function openSignedRequest(
+  port: number,
+  request: { method: string; path: string; headers?: Record<string, string> },
+): Promise<Deno.Conn> {
+  const head = await signedRequestHead(port, request);
   const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-  const head = [`${method} ${path} HTTP/1.1`, ...Object.entries(signed.headers).map(([k, v]) => `${k}: ${v}`), "", ""];
-  await conn.write(new TextEncoder().encode(head.join("\r\n")));
+  await conn.write(new TextEncoder().encode(head));
   return conn;
 }

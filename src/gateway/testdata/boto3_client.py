@@ -4,20 +4,13 @@ import io
 import sys
 import urllib.request
 
-import boto3
 from boto3.s3.transfer import TransferConfig
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from boto3_gateway import gateway_client
+
 endpoint, key_id, secret = sys.argv[1:4]
-s3 = boto3.client(
-    "s3",
-    endpoint_url=endpoint,
-    aws_access_key_id=key_id,
-    aws_secret_access_key=secret,
-    region_name="us-east-1",
-    config=Config(s3={"addressing_style": "path"}, signature_version="s3v4"),
-)
+s3 = gateway_client(endpoint, key_id, secret)
 
 s3.create_bucket(Bucket="boto")
 s3.put_object(Bucket="boto", Key="dir/x y.txt", Body=b"boto body", Metadata={"k": "v"}, ContentType="text/plain")

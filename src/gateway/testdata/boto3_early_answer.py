@@ -3,24 +3,12 @@ bodies over 1 MiB with `Expect: 100-continue` and does not send one that was ref
 timeout: a connection left waiting for the refused body fails the next request. Prints one line per round."""
 import sys
 
-import boto3
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from boto3_gateway import gateway_client
+
 endpoint, key_id, secret, bucket = sys.argv[1:5]
-s3 = boto3.client(
-    "s3",
-    endpoint_url=endpoint,
-    aws_access_key_id=key_id,
-    aws_secret_access_key=secret,
-    region_name="us-east-1",
-    config=Config(
-        s3={"addressing_style": "path"},
-        retries={"total_max_attempts": 1},
-        read_timeout=5,
-        max_pool_connections=1,
-    ),
-)
+s3 = gateway_client(endpoint, key_id, secret, retries={"total_max_attempts": 1}, read_timeout=5, max_pool_connections=1)
 big = bytes(range(256)) * (12 * 1024)  # 3 MiB
 for i in range(3):
     try:
