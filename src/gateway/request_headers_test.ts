@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { readHeaders } from "./request_headers.ts";
+import { incomingRequest, readHeaderList, readHeaders } from "./request_headers.ts";
 
 Deno.test("readHeaders() answers like Headers: any case, repeated headers joined, null when absent, lower-case names", () => {
   const headers = new Headers([["X-Amz-Date", "20260101T000000Z"], ["x-amz-meta-a", "1"], ["X-Amz-Meta-A", "2"]]);
@@ -22,4 +22,30 @@ Deno.test("readHeaders() gives an HTTP/2 request, which has no Host header, its 
   const { reader, bytes } = readHeaders(new Headers({ "x-a": "bc" }), "127.0.0.1:9000");
   assert.equal(reader.get("host"), "127.0.0.1:9000");
   assert.equal(bytes, 3 + 2 + 4, "what the client sent");
+});
+
+Deno.test("readHeaderList() reads node's raw header list as readHeaders() reads the same Headers, sizing every line", () => {
+  const list = ["Host", "s3.example:9000", "X-Amz-Date", "20260101T000000Z", "x-amz-meta-a", "1", "X-Amz-Meta-A", "2"];
+  const pairs: [string, string][] = [];
+  for (let i = 0; i < list.length; i += 2) pairs.push([list[i]!, list[i + 1]!]);
+  const fromList = readHeaderList(list);
+  const fromHeaders = readHeaders(new Headers(pairs), "other:1");
+  // Each line as sent, a repeated header too (a Headers has joined them already).
+  assert.equal(fromList.bytes, list.reduce((sum, s) => sum + s.length, 0) + 4 * pairs.length);
+  for (const name of ["host", "X-AMZ-DATE", "x-amz-meta-a", "range"]) {
+    assert.equal(fromList.reader.get(name), fromHeaders.reader.get(name), name);
+    assert.equal(fromList.reader.has(name), fromHeaders.reader.has(name), name);
+  }
+  assert.equal(fromList.reader.get("x-amz-meta-a"), "1, 2");
+  assert.deepEqual([...fromList.reader.keys()].sort(), ["host", "x-amz-date", "x-amz-meta-a"]);
+});
+
+Deno.test("incomingRequest() gives the gateway a Request's method, URL, headers read once, size and body", async () => {
+  const req = new Request("http://s3.example:9000/b/k?x=1", { method: "PUT", headers: { "x-a": "bc" }, body: "data" });
+  const incoming = incomingRequest(req);
+  assert.equal(incoming.method, "PUT");
+  assert.equal(incoming.url, "http://s3.example:9000/b/k?x=1");
+  assert.equal(incoming.headers.get("host"), "s3.example:9000");
+  assert.equal(incoming.headerBytes, readHeaders(req.headers, "s3.example:9000").bytes);
+  assert.equal(await new Response(incoming.body).text(), "data");
 });
