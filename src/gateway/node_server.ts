@@ -25,8 +25,8 @@ import type { Gateway } from "./mod.ts";
 import { type IncomingRequest, readHeaderList } from "./request_headers.ts";
 import { MAX_HEADER_BYTES } from "./gateway.ts";
 
-/** Chunks of a request body buffered ahead of the gateway before the socket is paused. */
-const BODY_CHUNKS_AHEAD = 16;
+/** Bytes of a request body buffered ahead of the gateway before the socket is paused (two of the store's blocks). */
+const BODY_BYTES_AHEAD = 2 * 1024 * 1024;
 /**
  * A connection with no request running on which nothing arrives for this long is closed: no head yet, a head that
  * stopped half-way, a kept-alive connection left idle (default of `idleMs`).
@@ -41,6 +41,7 @@ const LINGER_MS = 10_000;
  */
 function requestBody(req: http.IncomingMessage, onFirstRead: () => void): ReadableStream<Uint8Array> {
   const queue: Uint8Array[] = [];
+  let queued = 0;
   let ended = false;
   let failure: Error | undefined;
   let paused = false;
@@ -52,7 +53,8 @@ function requestBody(req: http.IncomingMessage, onFirstRead: () => void): Readab
   };
   req.on("data", (chunk: Uint8Array) => {
     queue.push(chunk);
-    if (queue.length >= BODY_CHUNKS_AHEAD && !paused) {
+    queued += chunk.byteLength;
+    if (queued >= BODY_BYTES_AHEAD && !paused) {
       paused = true;
       req.pause();
     }
@@ -80,12 +82,14 @@ function requestBody(req: http.IncomingMessage, onFirstRead: () => void): Readab
         asked = true;
         onFirstRead();
       }
-      while (queue.length === 0 && !ended && failure === undefined) {
+      const request = controller.byobRequest;
+      // A reader's buffer is filled whole unless the body ends first: fewer, fuller reads.
+      const wanted = request?.view ? request.view.byteLength : 1;
+      while (queued < wanted && !ended && failure === undefined) {
         resume();
         await new Promise<void>((resolve) => wake = resolve);
         wake = undefined;
       }
-      const request = controller.byobRequest;
       if (queue.length > 0) {
         if (request?.view) {
           const view = new Uint8Array(request.view.buffer, request.view.byteOffset, request.view.byteLength);
@@ -98,11 +102,14 @@ function requestBody(req: http.IncomingMessage, onFirstRead: () => void): Readab
             if (n < head.byteLength) queue[0] = head.subarray(n);
             else releaseRead(queue.shift()!);
           }
+          queued -= filled;
           request.respond(filled);
         } else {
-          controller.enqueue(queue.shift()!);
+          const chunk = queue.shift()!;
+          queued -= chunk.byteLength;
+          controller.enqueue(chunk);
         }
-        if (queue.length < BODY_CHUNKS_AHEAD / 2) resume();
+        if (queued < BODY_BYTES_AHEAD / 2) resume();
         return;
       }
       if (failure !== undefined) return controller.error(failure);
@@ -112,6 +119,7 @@ function requestBody(req: http.IncomingMessage, onFirstRead: () => void): Readab
     cancel() {
       // What the client still sends is read and dropped, so the connection can carry the next request.
       queue.length = 0;
+      queued = 0;
       req.removeAllListeners("data");
       req.resume();
     },
