@@ -48,8 +48,9 @@ export function serveHttp(
     inFlight++;
     try {
       const response = await handler(req, info);
-      // A large download's chunks leave V8's accounting once sent.
-      if (response.body === null || Number(response.headers.get("content-length")) < HAND_OFF_BYTES) return response;
+      // A large download's chunks leave V8's accounting once sent. The length is asked first: reading `body` turns a
+      // byte body into a stream, off Deno's fast path.
+      if (Number(response.headers.get("content-length")) < HAND_OFF_BYTES || response.body === null) return response;
       const { status, statusText, headers } = response;
       return new Response(handOff(response.body), { status, statusText, headers });
     } finally {
