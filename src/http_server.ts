@@ -29,6 +29,44 @@ export interface RunningHttpServer {
   stop(graceMs: number): Promise<boolean>;
 }
 
+/** What a draining server answers a new request: 503, with when to try again. */
+export const SHUTTING_DOWN = {
+  status: 503,
+  headers: { connection: "close", "retry-after": "5" },
+  body: "Shutting down\n",
+} as const;
+
+/**
+ * The requests a server is running, for a graceful stop: `start` a request (false once draining: answer
+ * `SHUTTING_DOWN`), `finish` it; `drain` refuses new ones and waits up to `graceMs` for the running ones (true when
+ * they all finished; a warning names the server when they did not).
+ */
+export function requestTracker(name: string, logger: Logger) {
+  let inFlight = 0;
+  let draining = false;
+  let onIdle: (() => void) | undefined;
+  return {
+    start(): boolean {
+      if (draining) return false;
+      inFlight++;
+      return true;
+    },
+    finish(): void {
+      if (--inFlight === 0) onIdle?.();
+    },
+    async drain(graceMs: number): Promise<boolean> {
+      draining = true;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const timeout = new Promise<false>((resolve) => timer = setTimeout(() => resolve(false), graceMs));
+      const idle = inFlight === 0 ? Promise.resolve() : new Promise<void>((resolve) => onIdle = resolve);
+      const drained = await Promise.race([idle.then(() => true as const), timeout]);
+      clearTimeout(timer);
+      if (!drained) logger.warn(`${name}: in-flight requests still running after ${graceMs} ms, stopping anyway`);
+      return drained;
+    },
+  };
+}
+
 export function serveHttp(
   name: string,
   address: ListenAddress,
@@ -38,14 +76,9 @@ export function serveHttp(
 ): RunningHttpServer {
   // Deno's own shutdown cuts request bodies that are still arriving, so requests are drained here first:
   // new ones get 503, running handlers (which consume their bodies) finish, then the server shuts down.
-  let inFlight = 0;
-  let draining = false;
-  let onIdle: (() => void) | undefined;
+  const requests = requestTracker(name, logger);
   const tracked: Handler = async (req, info) => {
-    if (draining) {
-      return new Response("Shutting down\n", { status: 503, headers: { connection: "close", "retry-after": "5" } });
-    }
-    inFlight++;
+    if (!requests.start()) return new Response(SHUTTING_DOWN.body, SHUTTING_DOWN);
     try {
       const response = await handler(req, info);
       // A large download's chunks leave V8's accounting once sent. The length is asked first: reading `body` turns a
@@ -54,7 +87,7 @@ export function serveHttp(
       const { status, statusText, headers } = response;
       return new Response(handOff(response.body), { status, statusText, headers });
     } finally {
-      if (--inFlight === 0) onIdle?.();
+      requests.finish();
     }
   };
   let server: Deno.HttpServer<Deno.NetAddr>;
@@ -82,15 +115,8 @@ export function serveHttp(
   return {
     address: bound,
     async stop(graceMs) {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const timeout = new Promise<false>((resolve) => {
-        timer = setTimeout(() => resolve(false), graceMs);
-      });
-      draining = true;
-      const idle = inFlight === 0 ? Promise.resolve() : new Promise<void>((resolve) => onIdle = resolve);
-      const drained = await Promise.race([idle.then(() => server.shutdown()).then(() => true as const), timeout]);
-      clearTimeout(timer);
-      if (!drained) logger.warn(`${name}: in-flight requests still running after ${graceMs} ms, stopping anyway`);
+      const drained = await requests.drain(graceMs);
+      if (drained) await server.shutdown();
       return drained;
     },
   };

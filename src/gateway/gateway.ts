@@ -61,10 +61,8 @@ async function handleRequest(
 ): Promise<Response> {
   const time = deps.clock.now();
   const ids = deps.requestIds();
-  const url = new URL(req.url);
-  const { headers, headerBytes } = req;
-  const head = { method: req.method, headers };
-  const route = resolveRoute(head, url, deps.virtualHostDomain);
+  const { url, headers, headerBytes } = req;
+  const route = resolveRoute(req, url, deps.virtualHostDomain);
   const draft: EventDraft = {};
   let auth: AuthResult | undefined;
   let payload: Payload | undefined;
@@ -79,7 +77,7 @@ async function handleRequest(
     // preflight carries no authentication.
     auth = route.op === "PostObject" || route.op === "PreflightRequest"
       ? undefined
-      : await authenticate(head, url, deps);
+      : await authenticate(req, url, deps);
     if (route.error) throw route.error;
     const authed = auth;
     const ctx: RequestContext = {

@@ -19,10 +19,10 @@ import type { Socket } from "node:net";
 import { formatListenAddress, type ListenAddress } from "../config.ts";
 import { AppError } from "../errors.ts";
 import { releaseSent } from "../http_handoff.ts";
-import { ReportedBodyFailure, type RunningHttpServer } from "../http_server.ts";
+import { ReportedBodyFailure, requestTracker, type RunningHttpServer, SHUTTING_DOWN } from "../http_server.ts";
 import type { Logger } from "../log.ts";
 import type { Gateway } from "./mod.ts";
-import { type IncomingRequest, readHeaderList } from "./request_headers.ts";
+import { type HeaderReader, readHeaderList } from "./request_headers.ts";
 import { MAX_HEADER_BYTES } from "./gateway.ts";
 
 /** Bytes of a request body buffered ahead of the gateway before the socket is paused (two of the store's blocks). */
@@ -135,36 +135,33 @@ function releaseRead(chunk: Uint8Array): void {
   if (chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength) (chunk.buffer as ArrayBuffer).transfer(0);
 }
 
-/** Whether the request announces a body (a length above zero, or chunked transfer coding). */
-function hasBody(req: http.IncomingMessage): boolean {
-  const length = req.headers["content-length"];
-  return req.headers["transfer-encoding"] !== undefined || (length !== undefined && length !== "0");
-}
-
-/** Resolves when `res`'s connection closes (at once if it has); also after an answer that was sent whole. */
-function closing(res: http.ServerResponse): Promise<"closed"> {
-  return res.destroyed
-    ? Promise.resolve("closed")
-    : new Promise((resolve) => res.once("close", () => resolve("closed")));
+/** Whether a request with `headers` announces a body (a length above zero, or chunked transfer coding). */
+function hasBody(headers: HeaderReader): boolean {
+  const length = headers.get("content-length");
+  return headers.has("transfer-encoding") || (length !== null && length !== "0");
 }
 
 /** Writes `body` to `res`, each chunk released once written; a client gone cancels `body`. */
 async function writeBody(res: http.ServerResponse, body: ReadableStream<Uint8Array>, logger: Logger, name: string) {
   const reader = body.getReader();
-  const closed = closing(res);
+  let closed = res.destroyed;
+  let wake: (() => void) | undefined;
+  res.once("close", () => {
+    closed = true;
+    wake?.();
+  });
   try {
-    while (true) {
-      if (res.destroyed || await Promise.race([closed, "open"]) === "closed") {
-        await reader.cancel(new Error("The client closed the connection")).catch(() => {});
-        return;
-      }
+    while (!closed) {
       const { done, value } = await reader.read();
-      if (done) break;
-      if (!res.write(value, () => releaseSent(value))) {
-        await Promise.race([closed, new Promise<void>((resolve) => res.once("drain", resolve))]);
+      if (done) return void res.end();
+      if (!res.write(value, () => releaseSent(value)) && !closed) {
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+          res.once("drain", resolve);
+        });
       }
     }
-    res.end();
+    await reader.cancel(new Error("The client closed the connection")).catch(() => {});
   } catch (err) {
     if (!(err instanceof ReportedBodyFailure)) logger.error(`${name}: response body failed`, { error: String(err) });
     res.destroy();
@@ -213,16 +210,13 @@ export function serveGateway(
   const idleMs = options.idleMs ?? IDLE_MS;
   /** Requests running per connection (pipelined ones count too): the idle timer runs only at none. */
   const running = new WeakMap<Socket, number>();
-  let inFlight = 0;
-  let draining = false;
-  let onIdle: (() => void) | undefined;
+  const requests = requestTracker(name, logger);
 
   async function serve(req: http.IncomingMessage, res: http.ServerResponse, expectsContinue: boolean) {
-    if (draining) {
-      res.writeHead(503, { connection: "close", "retry-after": "5", "content-length": "14" }).end("Shutting down\n");
+    if (!requests.start()) {
+      res.writeHead(SHUTTING_DOWN.status, SHUTTING_DOWN.headers).end(SHUTTING_DOWN.body);
       return;
     }
-    inFlight++;
     let continued = !expectsContinue;
     const socket = req.socket as Socket;
     running.set(socket, (running.get(socket) ?? 0) + 1);
@@ -231,23 +225,19 @@ export function serveGateway(
       const { reader, bytes } = readHeaderList(req.rawHeaders);
       const host = reader.get("host") ?? `${socket.localAddress}:${socket.localPort}`;
       const target = req.url ?? "/";
-      const incoming: IncomingRequest = {
-        method: req.method ?? "GET",
-        url: target.startsWith("/") ? `http://${host}${target}` : target,
-        headers: reader,
-        headerBytes: bytes,
-        body: hasBody(req)
+      const url = URL.parse(target.startsWith("/") ? `http://${host}${target}` : target);
+      let response: Response;
+      if (url === null) {
+        response = new Response("Bad request target\n", { status: 400, headers: { connection: "close" } });
+      } else {
+        const body = hasBody(reader)
           ? requestBody(req, () => {
             if (continued) return;
             continued = true;
             res.writeContinue();
           })
-          : null,
-      };
-      let response: Response;
-      if (URL.parse(incoming.url) === null) {
-        response = new Response("Bad request target\n", { status: 400, headers: { connection: "close" } });
-      } else {
+          : null;
+        const incoming = { method: req.method ?? "GET", url, headers: reader, headerBytes: bytes, body };
         try {
           response = await gateway.handle(incoming, { remoteAddr: socket.remoteAddress ?? "" });
         } catch (err) {
@@ -261,7 +251,7 @@ export function serveGateway(
       const left = running.get(socket)! - 1;
       running.set(socket, left);
       if (left === 0 && !socket.destroyed) socket.setTimeout(idleMs);
-      if (--inFlight === 0) onIdle?.();
+      requests.finish();
     }
   }
 
@@ -295,15 +285,9 @@ export function serveGateway(
       resolve({
         address: bound,
         async stop(graceMs) {
-          draining = true;
           server.close();
           server.closeIdleConnections();
-          let timer: ReturnType<typeof setTimeout> | undefined;
-          const timeout = new Promise<false>((r) => timer = setTimeout(() => r(false), graceMs));
-          const idle = inFlight === 0 ? Promise.resolve() : new Promise<void>((r) => onIdle = r);
-          const drained = await Promise.race([idle.then(() => true as const), timeout]);
-          clearTimeout(timer);
-          if (!drained) logger.warn(`${name}: in-flight requests still running after ${graceMs} ms, stopping anyway`);
+          const drained = await requests.drain(graceMs);
           server.closeAllConnections();
           return drained;
         },

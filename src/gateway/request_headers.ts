@@ -23,8 +23,8 @@ export interface RequestHead {
 
 /** A request as the gateway handles it, whichever HTTP server received it. */
 export interface IncomingRequest extends RequestHead {
-  /** The absolute URL (`http://host/path?query`). */
-  url: string;
+  /** The absolute URL (`http://host/path?query`), parsed once. */
+  url: URL;
   /** The size of the request's header section (`readHeaders`). */
   headerBytes: number;
   body: ReadableStream<Uint8Array> | null;
@@ -32,8 +32,9 @@ export interface IncomingRequest extends RequestHead {
 
 /** A fetch `Request` (from `Deno.serve` or a test) as the gateway handles it. */
 export function incomingRequest(req: Request): IncomingRequest {
-  const { reader, bytes } = readHeaders(req.headers, new URL(req.url).host);
-  return { method: req.method, url: req.url, headers: reader, headerBytes: bytes, body: req.body };
+  const url = new URL(req.url);
+  const { reader, bytes } = readHeaders(req.headers, url.host);
+  return { method: req.method, url, headers: reader, headerBytes: bytes, body: req.body };
 }
 
 /**

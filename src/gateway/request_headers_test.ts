@@ -44,7 +44,7 @@ Deno.test("incomingRequest() gives the gateway a Request's method, URL, headers 
   const req = new Request("http://s3.example:9000/b/k?x=1", { method: "PUT", headers: { "x-a": "bc" }, body: "data" });
   const incoming = incomingRequest(req);
   assert.equal(incoming.method, "PUT");
-  assert.equal(incoming.url, "http://s3.example:9000/b/k?x=1");
+  assert.equal(incoming.url.href, "http://s3.example:9000/b/k?x=1");
   assert.equal(incoming.headers.get("host"), "s3.example:9000");
   assert.equal(incoming.headerBytes, readHeaders(req.headers, "s3.example:9000").bytes);
   assert.equal(await new Response(incoming.body).text(), "data");
