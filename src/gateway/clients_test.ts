@@ -15,19 +15,7 @@ import { Buffer } from "node:buffer";
 import { Readable } from "node:stream";
 import { ADMIN, createHarness } from "./_testing/harness.ts";
 import { serveHarness, type TestServer } from "./_testing/server.ts";
-
-async function run(cmd: string, args: string[], env: Record<string, string> = {}) {
-  const out = await new Deno.Command(cmd, {
-    args,
-    env: { PATH: "/usr/bin:/bin", ...env },
-    clearEnv: true,
-    stdout: "piped",
-    stderr: "piped",
-  })
-    .output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
+import { runClientTool } from "./_testing/client_tool.ts";
 
 async function withGateway(fn: (server: TestServer, dir: string) => Promise<void>) {
   const h = createHarness();
@@ -44,7 +32,7 @@ async function withGateway(fn: (server: TestServer, dir: string) => Promise<void
 /** A shell script runner with `dir` as HOME (and the admin tools of /sbin on PATH) that fails on a failed script. */
 function shellIn(dir: string): (script: string) => Promise<string> {
   return async (script) => {
-    const r = await run("/bin/sh", ["-ec", script], { HOME: dir, PATH: "/usr/sbin:/usr/bin:/sbin:/bin" });
+    const r = await runClientTool("/bin/sh", ["-ec", script], { HOME: dir, PATH: "/usr/sbin:/usr/bin:/sbin:/bin" });
     assert.equal(r.code, 0, `${script}: ${r.stdout}${r.stderr}`);
     return r.stdout;
   };
@@ -61,7 +49,12 @@ function pattern(size: number): Uint8Array {
 Deno.test("boto3: put/get with metadata, multipart transfer, presigned GET, paginated listing, delete_objects, errors", async () => {
   await withGateway(async (server, dir) => {
     const script = new URL("./testdata/boto3_client.py", import.meta.url).pathname;
-    const r = await run("/usr/bin/python3", [script, server.endpoint, ADMIN.accessKeyId, ADMIN.secretAccessKey], {
+    const r = await runClientTool("/usr/bin/python3", [
+      script,
+      server.endpoint,
+      ADMIN.accessKeyId,
+      ADMIN.secretAccessKey,
+    ], {
       HOME: dir,
     });
     assert.equal(r.code, 0, r.stdout + r.stderr);
@@ -78,7 +71,7 @@ Deno.test("s3cmd: mb, multipart put, get, ls, del with SigV4", async () => {
       `[default]\naccess_key = ${ADMIN.accessKeyId}\nsecret_key = ${ADMIN.secretAccessKey}\nhost_base = ${host}\n` +
         `host_bucket = ${host}\nuse_https = False\nsignature_v2 = False\nbucket_location = us-east-1\n`,
     );
-    const s3cmd = (...args: string[]) => run("/usr/bin/s3cmd", ["-c", cfg, ...args], { HOME: dir });
+    const s3cmd = (...args: string[]) => runClientTool("/usr/bin/s3cmd", ["-c", cfg, ...args], { HOME: dir });
     const data = pattern(12 * 1024 * 1024 + 5);
     await Deno.writeFile(`${dir}/in.bin`, data);
     for (
@@ -126,12 +119,12 @@ Deno.test("rclone: copy a directory tree up and back, check sizes and hashes, pu
         ["copy", "gw:rclone/tree", `${dir}/back`],
       ]
     ) {
-      const r = await run("/usr/bin/rclone", args, env);
+      const r = await runClientTool("/usr/bin/rclone", args, env);
       assert.equal(r.code, 0, `rclone ${args.join(" ")}: ${r.stderr}`);
     }
     assert.deepEqual(await Deno.readFile(`${dir}/back/sub/b.bin`), await Deno.readFile(`${dir}/src/sub/b.bin`));
     assert.equal(await Deno.readTextFile(`${dir}/back/sub/c d.txt`), "text with space");
-    const r = await run("/usr/bin/rclone", ["purge", "gw:rclone"], env);
+    const r = await runClientTool("/usr/bin/rclone", ["purge", "gw:rclone"], env);
     assert.equal(r.code, 0, r.stderr);
   });
 });
@@ -151,7 +144,7 @@ Deno.test("curl -F: a presigned POST form sent by curl's own multipart encoder i
       const data = pattern(300_000);
       await Deno.writeFile(`${dir}/payload.bin`, data);
       const form = Object.entries({ ...fields, "x-amz-meta-sender": "curl" }).flatMap(([k, v]) => ["-F", `${k}=${v}`]);
-      const r = await run("/usr/bin/curl", [
+      const r = await runClientTool("/usr/bin/curl", [
         "-sS",
         "-o",
         "/dev/null",
@@ -179,7 +172,9 @@ Deno.test("curl --aws-sigv4: bodiless PUTs (a bucket, an ACL), upload, download,
     const unsigned = ["-H", "x-amz-content-sha256: UNSIGNED-PAYLOAD"];
     // curl signs the query as written, so it is written in SigV4's canonical form: sorted, `/` as %2F, `acl=`.
     const curl = async (...args: string[]) => {
-      const r = await run("/usr/bin/curl", ["-sS", "-w", "\n%{http_code}", ...signing, ...args], { HOME: dir });
+      const r = await runClientTool("/usr/bin/curl", ["-sS", "-w", "\n%{http_code}", ...signing, ...args], {
+        HOME: dir,
+      });
       assert.equal(r.code, 0, r.stderr);
       const at = r.stdout.lastIndexOf("\n");
       return { status: Number(r.stdout.slice(at + 1)), body: r.stdout.slice(0, at) };
@@ -192,7 +187,7 @@ Deno.test("curl --aws-sigv4: bodiless PUTs (a bucket, an ACL), upload, download,
     assert.deepEqual(await curl(...unsigned, "-X", "PUT", url), { status: 200, body: "" });
     assert.equal((await curl(...unsigned, "-X", "PUT", "-H", "x-amz-acl: private", `${url}?acl=`)).status, 200);
     assert.equal((await curl(...unsigned, "-T", `${dir}/vzdump.vma`, `${url}/dump/vzdump%20a.vma`)).status, 200);
-    const got = await run("/usr/bin/curl", [
+    const got = await runClientTool("/usr/bin/curl", [
       "-sS",
       "-o",
       `${dir}/back.vma`,
@@ -258,7 +253,12 @@ Deno.test("restic (minio-go, chunk-signed uploads): init, backup, check --read-d
     };
     // No local cache: every read of the repository's index and packs goes to the gateway.
     const restic = async (...args: string[]) => {
-      const r = await run("/usr/bin/restic", ["-r", `s3:${server.endpoint}/restic/repo`, "--no-cache", ...args], env);
+      const r = await runClientTool("/usr/bin/restic", [
+        "-r",
+        `s3:${server.endpoint}/restic/repo`,
+        "--no-cache",
+        ...args,
+      ], env);
       assert.equal(r.code, 0, `restic ${args.join(" ")}: ${r.stdout}${r.stderr}`);
       return r.stdout;
     };
@@ -284,7 +284,7 @@ Deno.test("restic (minio-go, chunk-signed uploads): init, backup, check --read-d
     const streamed = server.seen.filter((h) => h.get("x-amz-content-sha256") === "STREAMING-AWS4-HMAC-SHA256-PAYLOAD");
     assert.ok(streamed.length > 0, "minio-go sends its uploads with chunk signatures over plain HTTP");
 
-    const denied = await run(
+    const denied = await runClientTool(
       "/usr/bin/restic",
       ["-r", `s3:${server.endpoint}/restic/repo`, "--no-cache", "snapshots"],
       {
@@ -346,7 +346,7 @@ Deno.test("s3fs (FUSE mount): multipart write, rename by copy, append, mkdir, rm
       await sh(`cmp ${dir}/image.qcow2 ${mnt}/image.qcow2 && test "$(cat ${mnt}/iso/debian.iso)" = x`);
       assert.deepEqual((await sh(`ls ${mnt}`)).trim().split("\n"), ["image.qcow2", "iso", "notes.txt"]);
     } finally {
-      if (mounted) await run("/bin/fusermount", ["-u", "-z", mnt]);
+      if (mounted) await runClientTool("/bin/fusermount", ["-u", "-z", mnt]);
       s3.destroy();
     }
   });
@@ -416,8 +416,8 @@ Deno.test("s3backer (FUSE block device of S3 blocks, its own SigV4 over libcurl)
       child = undefined;
     } finally {
       if (child) {
-        await run("/bin/umount", ["-l", fs]);
-        await run("/bin/fusermount", ["-u", "-z", blocks]);
+        await runClientTool("/bin/umount", ["-l", fs]);
+        await runClientTool("/bin/fusermount", ["-u", "-z", blocks]);
         child.kill("SIGKILL");
         await child.status;
       }

@@ -6,6 +6,7 @@ import { createFsStore } from "../storage/fs.ts";
 import { withTmpfs } from "../storage/_testing/tmpfs.ts";
 import { ADMIN, createHarness, type Harness } from "./_testing/harness.ts";
 import { openSignedRequest, serveHarness } from "./_testing/server.ts";
+import { runClientTool } from "./_testing/client_tool.ts";
 import { withTempDir } from "../_testing/temp_dir.ts";
 
 const BODY_BYTES = 16 * 1024 * 1024;
@@ -140,12 +141,14 @@ Deno.test("a PUT refused before its body is sent does not stall the next request
   await withTempRoot((root) =>
     withServer(root, 0, async (port) => {
       const script = new URL("./testdata/boto3_early_answer.py", import.meta.url).pathname;
-      const out = await new Deno.Command("/usr/bin/python3", {
-        args: [script, `http://127.0.0.1:${port}`, ADMIN.accessKeyId, ADMIN.secretAccessKey, "early"],
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
-      const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+      const out = await runClientTool("/usr/bin/python3", [
+        script,
+        `http://127.0.0.1:${port}`,
+        ADMIN.accessKeyId,
+        ADMIN.secretAccessKey,
+        "early",
+      ]);
+      const text = out.stdout + out.stderr;
       assert.equal(out.code, 0, text);
       assert.equal(text.trim().split("\n").length, 3, text);
     })
