@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { handOff, markDisposable } from "./http_handoff.ts";
+import { handOff, markDisposable, markRecyclable, releaseSent } from "./http_handoff.ts";
 
 const KiB = 1024;
 
@@ -89,4 +89,55 @@ Deno.test("handOff() passes a source's error on to the response", async () => {
     const res = await fetch(url);
     await assert.rejects(res.arrayBuffer());
   });
+});
+
+Deno.test("releaseSent() gives a recyclable chunk's block back without a copy, leaving every old view detached", () => {
+  const given: Uint8Array<ArrayBuffer>[] = [];
+  const memory = new ArrayBuffer(8 * KiB);
+  const block = new Uint8Array(memory, 4 * KiB, 2 * KiB);
+  block.fill(7);
+  const chunk = markRecyclable(block.subarray(100, 600), block, (b) => given.push(b));
+  const address = Deno.UnsafePointer.value(Deno.UnsafePointer.of(block));
+
+  releaseSent(chunk);
+  assert.equal(given.length, 1);
+  assert.equal(chunk.byteLength, 0, "the chunk sent is detached");
+  assert.equal(block.byteLength, 0, "so is every other view of the old buffer");
+  const back = given[0]!;
+  assert.equal(back.byteOffset, 4 * KiB);
+  assert.equal(back.byteLength, 2 * KiB);
+  assert.equal(Deno.UnsafePointer.value(Deno.UnsafePointer.of(back)), address, "the same memory, not a copy");
+  assert.ok(back.every((b) => b === 7));
+
+  releaseSent(back); // no longer marked: left alone
+  assert.equal(back.byteLength, 2 * KiB);
+  assert.equal(given.length, 1);
+
+  const plain = markDisposable(new Uint8Array(KiB));
+  releaseSent(plain);
+  assert.equal(plain.byteLength, 0, "a disposable chunk is detached");
+  assert.equal(given.length, 1);
+});
+
+Deno.test("handOff() through Deno.serve detaches recyclable chunks but never gives their memory back", async () => {
+  const data = randomBytes(2 * 1024 * KiB);
+  const given: Uint8Array[] = [];
+  const sent: Uint8Array[] = [];
+  await withServer(() => {
+    let offset = 0;
+    return new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (offset === data.byteLength) return controller.close();
+        const block = data.slice(offset, offset + 256 * KiB);
+        offset += block.byteLength;
+        const chunk = markRecyclable(block, block, (b) => given.push(b));
+        sent.push(chunk);
+        controller.enqueue(chunk);
+      },
+    });
+  }, async (url) => {
+    assert.deepEqual(new Uint8Array(await (await fetch(url)).arrayBuffer()), data);
+  });
+  assert.deepEqual(sent.map((c) => c.byteLength), new Array(8).fill(0));
+  assert.equal(given.length, 0, "Deno.serve may still be sending a chunk when it asks for the next one");
 });

@@ -3,7 +3,10 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { createLogger } from "../log.ts";
+import { createFsStore } from "../storage/fs.ts";
 import { createMemoryStore } from "../storage/memory.ts";
+import type { ObjectStore } from "../storage/mod.ts";
+import { withTempDir } from "../_testing/temp_dir.ts";
 import { createHarness, type Harness } from "./_testing/harness.ts";
 import { signedRequestHead } from "./_testing/server.ts";
 import { serveGateway } from "./node_server.ts";
@@ -11,8 +14,11 @@ import { serveGateway } from "./node_server.ts";
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-async function withServer(fn: (port: number, h: Harness) => Promise<void>, options: { idleMs?: number } = {}) {
-  const h = createHarness({ store: createMemoryStore() });
+async function withServer(
+  fn: (port: number, h: Harness) => Promise<void>,
+  options: { idleMs?: number; store?: ObjectStore } = {},
+) {
+  const h = createHarness({ store: options.store ?? createMemoryStore() });
   const logger = createLogger({ level: "error" });
   const server = await serveGateway("s3", { hostname: "127.0.0.1", port: 0 }, h.gateway, logger, options);
   try {
@@ -118,6 +124,66 @@ Deno.test("node server: a chunked body and a body after 100 Continue are stored 
       const res = await h.request({ path: `/wire/${key}` });
       assert.equal(res.headers.get("etag"), `"${md5}"`, key);
       assert.equal((await res.bytes()).byteLength, data.byteLength, key);
+    }
+  });
+});
+
+const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
+
+/** GETs `path` on a new connection: the status line and the body, read to its declared length. */
+async function download(port: number, path: string): Promise<{ status: string; body: Uint8Array }> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  try {
+    await conn.write(encoder.encode(await signedHead(port, "GET", path)));
+    let received = new Uint8Array(0);
+    const buf = new Uint8Array(1024 * 1024);
+    let headEnd = -1;
+    let length = Infinity;
+    while (received.byteLength - headEnd - 4 < length) {
+      const n = await conn.read(buf);
+      if (n === null) break;
+      const more = new Uint8Array(received.byteLength + n);
+      more.set(received);
+      more.set(buf.subarray(0, n), received.byteLength);
+      received = more;
+      if (headEnd < 0) {
+        headEnd = decoder.decode(received.subarray(0, Math.min(received.byteLength, 8192))).indexOf("\r\n\r\n");
+        const head = decoder.decode(received.subarray(0, headEnd));
+        length = Number(head.match(/\r\ncontent-length: (\d+)/i)?.[1] ?? 0);
+      }
+    }
+    const head = decoder.decode(received.subarray(0, headEnd));
+    return { status: head.slice(0, head.indexOf("\r\n")), body: received.subarray(headEnd + 4) };
+  } finally {
+    conn.close();
+  }
+}
+
+Deno.test("node server: concurrent downloads from the fs store each get their own bytes while read blocks are reused", async () => {
+  await withTempDir("node-server-test-", async (root) => {
+    const store = await createFsStore({ root });
+    try {
+      await withServer(async (port, h) => {
+        const objects = [0, 1, 2, 3].map((i) => {
+          const data = new Uint8Array(6 * 1024 * 1024 + 1000 * i);
+          for (let at = 0; at < data.byteLength; at += 65536) {
+            crypto.getRandomValues(data.subarray(at, Math.min(data.byteLength, at + 65536)));
+          }
+          return { key: `big-${i}`, data };
+        });
+        for (const { key, data } of objects) {
+          assert.equal((await h.request({ method: "PUT", path: `/wire/${key}`, body: data })).status, 200);
+        }
+        for (let round = 0; round < 2; round++) {
+          const got = await Promise.all(objects.map(({ key }) => download(port, `/wire/${key}`)));
+          got.forEach(({ status, body }, i) => {
+            assert.equal(status, "HTTP/1.1 200 OK");
+            assert.equal(sha256(body), sha256(objects[i]!.data), `${objects[i]!.key}, round ${round}`);
+          });
+        }
+      }, { store });
+    } finally {
+      await store.close();
     }
   });
 });

@@ -6,7 +6,8 @@
  * @module
  */
 import { AppError } from "../errors.ts";
-import { markDisposable } from "../http_handoff.ts";
+import { markDisposable, markRecyclable } from "../http_handoff.ts";
+import { createBlockPool } from "./_block_pool.ts";
 import type { ByteRange } from "./mod.ts";
 import { alignedBlock } from "./_fs_direct.ts";
 import type { FileWriter, OpenedFile } from "./_fs_files.ts";
@@ -28,6 +29,23 @@ const HANDED_OFF_READ_BYTES = 1024 * 1024;
  * against 738 for 2.
  */
 const DIRECT_READS_IN_FLIGHT = 2;
+/**
+ * Blocks for the reads of handed-on chunks, back from the HTTP server once it has written them (`releaseSent`). A few
+ * downloads' worth are kept.
+ */
+const handedOnBlocks = createBlockPool({ blockBytes: HANDED_OFF_READ_BYTES, maxFree: 8, allocate: alignedBlock });
+const giveBlock = (block: Uint8Array<ArrayBuffer>) => handedOnBlocks.give(block);
+
+/** A chunk of its own for a read of `size` bytes (aligned for direct reads); from the pool when handed on. */
+function freshChunk(size: number, align: number, handedOn: boolean): Uint8Array {
+  if (handedOn && size <= HANDED_OFF_READ_BYTES) {
+    const block = handedOnBlocks.take();
+    return markRecyclable(block.subarray(0, size), block, giveBlock);
+  }
+  // An ArrayBuffer of its own, also for a few bytes: V8 keeps small typed arrays on its heap, where they move.
+  return markDisposable(align === 1 ? new Uint8Array(new ArrayBuffer(size)) : alignedBlock(size));
+}
+
 /** Bytes per read of a server-side copy (one buffer, reused). */
 const COPY_BYTES = 1024 * 1024;
 
@@ -159,9 +177,7 @@ async function* fileChunks(
       const depth = align === 1 ? 1 : DIRECT_READS_IN_FLIGHT;
       while (reads.length < depth && next <= last) {
         const size = Math.min(plan.bytes(), roundUp(last + 1 - next, align));
-        // An ArrayBuffer of its own, also for a few bytes: V8 keeps small typed arrays on its heap, where they move.
-        const into = buffer?.subarray(0, size) ??
-          markDisposable(align === 1 ? new Uint8Array(new ArrayBuffer(size)) : alignedBlock(size));
+        const into = buffer?.subarray(0, size) ?? freshChunk(size, align, plan.handedOn());
         reads.push({ position: next, into, done: file.readAt(into, next) });
         next += size;
       }

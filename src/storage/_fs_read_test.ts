@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { handOff } from "../http_handoff.ts";
+import { handOff, releaseSent } from "../http_handoff.ts";
 import { openPositional, type Segment, segmentSource } from "./_fs_read.ts";
 import { withTempDir } from "../_testing/temp_dir.ts";
 import { collectCopies } from "./_testing/contract_helpers.ts";
@@ -43,6 +43,38 @@ Deno.test("segmentSource() stream: 64 KiB reads for a consumer that keeps chunks
     assert.equal(Math.max(...handed.sizes), 1024 * KiB);
     assert.ok(handed.sizes.length < kept.sizes.length / 2, `${handed.sizes.length} vs ${kept.sizes.length} chunks`);
     assert.equal(released, 2);
+  });
+});
+
+Deno.test("segmentSource() stream: chunks a server releases once written come back as the memory of later reads", async () => {
+  await withDir(async (dir) => {
+    const { segments, bytes } = await fileSegments(dir, [5 * 1024 * KiB, 9 * 1024 * KiB + 77]);
+    const range = { start: 0, end: bytes.byteLength - 1 };
+    /** Reads the whole range; returns the last chunk's memory past its own 77 bytes, as long as a full read's. */
+    const read = async (release: boolean) => {
+      const got = new Uint8Array(bytes.byteLength);
+      let at = 0;
+      let tail: Uint8Array | undefined;
+      for await (const chunk of segmentSource(segments, () => {}).stream(range)) {
+        got.set(chunk, at);
+        at += chunk.byteLength;
+        const memory = chunk.buffer.byteLength - chunk.byteOffset;
+        tail = new Uint8Array(chunk.buffer, chunk.byteOffset, Math.min(memory, 1024 * KiB)).slice(chunk.byteLength);
+        // What the S3 port's server does once a chunk is written; without it, the chunk is detached once sent.
+        if (release) releaseSent(chunk);
+        else (chunk.buffer as ArrayBuffer).transfer(0);
+      }
+      assert.equal(at, bytes.byteLength);
+      assert.deepEqual(got, bytes);
+      return tail!;
+    };
+    const fresh = await read(false);
+    assert.ok(fresh.every((b) => b === 0), "a read into new memory: nothing but its own bytes");
+    const reused = await read(true);
+    assert.equal(reused.byteLength, 1024 * KiB - 77);
+    // The block an earlier 1 MiB chunk was read into, given back once written: its bytes past the tail's are still there.
+    const earlier = bytes.byteLength - 77 - 1024 * KiB;
+    assert.deepEqual(reused, bytes.subarray(earlier + 77, earlier + 1024 * KiB));
   });
 });
 
