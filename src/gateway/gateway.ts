@@ -12,6 +12,7 @@ import type { Logger } from "../log.ts";
 import type { ObjectStore } from "../storage/mod.ts";
 import { authenticate, authenticatePostForm, type AuthResult } from "./auth.ts";
 import type { CredentialStore, Identity } from "./credentials.ts";
+import type { S3Answer } from "./answer.ts";
 import type { BucketConfigStore } from "./bucket_config.ts";
 import { CORS_VARY, type CorsRequest, corsResponseHeaders, type CorsRule, matchingRule } from "./cors.ts";
 import type { EventDraft, GatewayLimits, RequestContext } from "./handlers/_context.ts";
@@ -49,7 +50,7 @@ type Deps = PipelineDeps & { signingKeys: SigningKeys; requestIds: () => Request
 /** The request handler over `deps`. */
 export function createRequestHandler(
   deps: PipelineDeps,
-): (req: IncomingRequest, remoteAddr: string) => Promise<Response> {
+): (req: IncomingRequest, remoteAddr: string) => Promise<S3Answer> {
   const withKeys: Deps = { ...deps, signingKeys: createSigningKeyCache(), requestIds: createRequestIds() };
   return (req, remoteAddr) => handleRequest(req, remoteAddr, withKeys);
 }
@@ -58,7 +59,7 @@ async function handleRequest(
   req: IncomingRequest,
   remoteAddr: string,
   deps: Deps,
-): Promise<Response> {
+): Promise<S3Answer> {
   const time = deps.clock.now();
   const ids = deps.requestIds();
   const { url, headers, headerBytes } = req;
@@ -68,9 +69,7 @@ async function handleRequest(
   let payload: Payload | undefined;
   let errorCode: string | undefined;
   deps.metrics.started();
-  let response: Response;
-  /** Bytes of a body the server sends whole (no stream to count). */
-  let sentWhole: number | undefined;
+  let response: S3Answer;
   try {
     if (headerBytes > MAX_HEADER_BYTES) throw new S3Error("RequestHeaderSectionTooLarge");
     // A browser-based upload is authenticated by its form (`signPostForm`), read by the handler; a browser's
@@ -108,7 +107,6 @@ async function handleRequest(
         }, headers),
     };
     response = await HANDLERS[route.op as Exclude<S3Operation, "Unknown">](ctx);
-    sentWhole = draft.bytesOut;
   } catch (thrown) {
     const err = payload?.failure() ?? thrown;
     await payload?.release(err);
@@ -131,7 +129,7 @@ async function handleRequest(
   // AWS CLI, boto3) then misreads the next answer on that kept-alive connection and waits out its read timeout. On a
   // new connection it does not.
   if (headers.get("expect") !== null && (req.body === null || headers.get("content-length") === "0")) {
-    response.headers.set("connection", "close");
+    response.headers["connection"] = "close";
   }
   const finish = (bytesOut: number, brokeOff?: BrokenBody) => {
     // A body that broke off mid-way (store failure, client gone) is recorded as an incomplete transfer.
@@ -180,21 +178,13 @@ async function handleRequest(
       });
     }
   };
-  // A body in memory is handed to the server in one piece: recorded as sent now. (Reading `response.body` would
-  // turn it into a stream and cost the server's fast path for byte bodies.)
-  if (sentWhole !== undefined) {
-    finish(sentWhole);
+  const { body } = response;
+  // A body in memory is handed to the server in one piece: recorded as sent now.
+  if (body === null || body instanceof Uint8Array) {
+    finish(body?.byteLength ?? 0);
     return response;
   }
-  if (response.body === null) {
-    finish(0);
-    return response;
-  }
-  return new Response(countingStream(response.body, finish), {
-    status: response.status,
-    statusText: response.statusText,
-    headers: response.headers,
-  });
+  return { ...response, body: countingStream(body, finish) };
 }
 
 /**
@@ -202,7 +192,7 @@ async function handleRequest(
  * only `Vary` when none does, and nothing when the bucket has no rules (or does not exist: the answer says so).
  */
 async function addCorsHeaders(
-  response: Response,
+  response: S3Answer,
   config: BucketConfigStore,
   bucket: string,
   request: CorsRequest,
@@ -216,7 +206,7 @@ async function addCorsHeaders(
   if (rules === undefined) return;
   const rule = matchingRule(rules, request);
   const added = rule ? corsResponseHeaders(rule, request.origin) : { vary: CORS_VARY };
-  for (const [name, value] of Object.entries(added)) response.headers.set(name, value);
+  Object.assign(response.headers, added);
 }
 
 /** Why a response body ended before its last byte: its source failed, or the client went away. */

@@ -17,6 +17,7 @@ import type { Logger } from "../log.ts";
 import type { ObjectStore } from "../storage/mod.ts";
 import { type BucketConfigStore, createMemoryBucketConfigStore } from "./bucket_config.ts";
 import type { CredentialStore } from "./credentials.ts";
+import { type S3Answer, toResponse } from "./answer.ts";
 import { createRequestHandler } from "./gateway.ts";
 import { createGatewayMetrics } from "./metrics.ts";
 import { type IncomingRequest, incomingRequest } from "./request_headers.ts";
@@ -46,11 +47,15 @@ export interface GatewayDeps {
 }
 
 export type { IncomingRequest } from "./request_headers.ts";
+export type { S3Answer } from "./answer.ts";
 
 export interface Gateway {
   fetch(req: Request, info: { remoteAddr: string }): Promise<Response>;
-  /** The same for a request an HTTP server other than `Deno.serve` received (see `node_server.ts`). */
-  handle(req: IncomingRequest, info: { remoteAddr: string }): Promise<Response>;
+  /**
+   * The answer to a request an HTTP server other than `Deno.serve` received (see `node_server.ts`), as plain data
+   * for it to write.
+   */
+  handle(req: IncomingRequest, info: { remoteAddr: string }): Promise<S3Answer>;
   /** Prometheus text for `/metrics`. */
   metrics(): string;
 }
@@ -73,7 +78,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
   // One catch-all route: S3 names its operations by method, path and query, which the pipeline resolves itself.
   // Hono adds well under a microsecond per request here.
   const app = new Hono<{ Bindings: { remoteAddr: string } }>();
-  app.all("*", (c) => handle(incomingRequest(c.req.raw), c.env.remoteAddr));
+  app.all("*", async (c) => toResponse(await handle(incomingRequest(c.req.raw), c.env.remoteAddr)));
   return {
     fetch: async (req, info) => await app.fetch(req, info),
     handle: (req, info) => handle(req, info.remoteAddr),

@@ -18,6 +18,7 @@ import http from "node:http";
 import type { Socket } from "node:net";
 import { formatListenAddress, type ListenAddress } from "../config.ts";
 import { AppError } from "../errors.ts";
+import { type S3Answer, s3Answer } from "./answer.ts";
 import { releaseSent } from "../http_handoff.ts";
 import { ReportedBodyFailure, requestTracker, type RunningHttpServer, SHUTTING_DOWN } from "../http_server.ts";
 import type { Logger } from "../log.ts";
@@ -184,18 +185,19 @@ function lingerAfter(res: http.ServerResponse, socket: Socket): void {
   };
 }
 
-/** Sends the gateway's answer: its status, headers and body. */
-async function answer(res: http.ServerResponse, response: Response, logger: Logger, name: string) {
+/** Sends the gateway's answer: its status, headers and body (one in memory whole, with its length). */
+async function answer(res: http.ServerResponse, response: S3Answer, logger: Logger, name: string) {
+  const { status, headers, body } = response;
   const head: string[] = [];
-  response.headers.forEach((value, key) => head.push(key, value));
-  const body = response.body;
-  if (body === null) {
-    const status = response.status;
-    if (!response.headers.has("content-length") && status !== 204 && status !== 304) head.push("content-length", "0");
-    if (!res.destroyed) res.writeHead(status, head).end();
+  for (const header in headers) head.push(header, headers[header]!);
+  if (body === null || body instanceof Uint8Array) {
+    if (!("content-length" in headers) && status !== 204 && status !== 304) {
+      head.push("content-length", String(body?.byteLength ?? 0));
+    }
+    if (!res.destroyed) res.writeHead(status, head).end(body);
     return;
   }
-  if (!res.destroyed) res.writeHead(response.status, head);
+  if (!res.destroyed) res.writeHead(status, head);
   await writeBody(res, body, logger, name);
 }
 
@@ -226,9 +228,9 @@ export function serveGateway(
       const host = reader.get("host") ?? `${socket.localAddress}:${socket.localPort}`;
       const target = req.url ?? "/";
       const url = URL.parse(target.startsWith("/") ? `http://${host}${target}` : target);
-      let response: Response;
+      let response: S3Answer;
       if (url === null) {
-        response = new Response("Bad request target\n", { status: 400, headers: { connection: "close" } });
+        response = s3Answer("Bad request target\n", 400, { connection: "close" });
       } else {
         const body = hasBody(reader)
           ? requestBody(req, () => {
@@ -242,7 +244,7 @@ export function serveGateway(
           response = await gateway.handle(incoming, { remoteAddr: socket.remoteAddress ?? "" });
         } catch (err) {
           logger.error(`${name}: unhandled request error`, { error: String(err) });
-          response = new Response("Internal error\n", { status: 500 });
+          response = s3Answer("Internal error\n", 500, {});
         }
       }
       if (!continued && !req.complete) lingerAfter(res, socket);

@@ -130,6 +130,25 @@ Deno.test("node server: a chunked body and a body after 100 Continue are stored 
 
 const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
 
+Deno.test("node server: answers in memory go with their length, not chunked; HEAD gets the length alone", async () => {
+  await withServer(async (port, h) => {
+    assert.equal((await h.request({ method: "PUT", path: "/wire/small", body: "0123456789" })).status, 200);
+    const missing = await exchange(port, await signedHead(port, "GET", "/wire/absent"), /<\/Error>/);
+    const [head, body] = missing.split("\r\n\r\n");
+    assert.match(head!, /^HTTP\/1\.1 404 /);
+    assert.doesNotMatch(head!, /transfer-encoding/i);
+    assert.equal(Number(head!.match(/\r\ncontent-length: (\d+)/i)?.[1]), encoder.encode(body!).byteLength);
+    assert.match(body!, /<Code>NoSuchKey<\/Code>/);
+
+    const got = await exchange(port, await signedHead(port, "GET", "/wire/small"), /\r\n\r\n0123456789$/);
+    assert.match(got, /\r\ncontent-length: 10\r\n/i);
+    assert.doesNotMatch(got, /transfer-encoding/i);
+    const head2 = await exchange(port, await signedHead(port, "HEAD", "/wire/small"), /\r\n\r\n/);
+    assert.match(head2, /\r\ncontent-length: 10\r\n/i);
+    assert.ok(head2.endsWith("\r\n\r\n"), "no body after a HEAD answer's head");
+  });
+});
+
 /** GETs `path` on a new connection: the status line and the body, read to its declared length. */
 async function download(port: number, path: string): Promise<{ status: string; body: Uint8Array }> {
   const conn = await Deno.connect({ hostname: "127.0.0.1", port });

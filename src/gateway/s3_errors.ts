@@ -7,6 +7,7 @@
 import { type AppError, type AppErrorCode, isAppError } from "../errors.ts";
 import { type RequestIds, withIds } from "./request_ids.ts";
 import { buildXml } from "./wire/xml.ts";
+import { type S3Answer, s3Answer } from "./answer.ts";
 
 const S3_ERRORS = {
   AccessControlListNotSupported: [400, "The bucket does not allow ACLs"],
@@ -169,7 +170,7 @@ export function errorXml(
 export function errorResponse(
   err: unknown,
   ctx: { method: string; resource: string; ids: RequestIds },
-): { response: Response; code: S3ErrorCode; known: boolean } {
+): { response: S3Answer; code: S3ErrorCode; known: boolean } {
   const s3 = toS3Error(err);
   const headers = withIds(ctx.ids, {
     ...(err instanceof S3Error ? err.headers : {}),
@@ -179,5 +180,5 @@ export function errorResponse(
   const body = ctx.method === "HEAD" || s3.status === 304
     ? null
     : errorXml(s3, { resource: ctx.resource, requestId: ctx.ids.requestId, fields });
-  return { response: new Response(body, { status: s3.status, headers }), code: s3.code, known: s3.known };
+  return { response: s3Answer(body, s3.status, headers), code: s3.code, known: s3.known };
 }

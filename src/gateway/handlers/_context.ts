@@ -1,6 +1,6 @@
 /**
  * What every handler receives: the request, its resolved target, the caller and the store. Handlers validate,
- * call the store and return a Response; the pipeline in `gateway.ts` maps errors and records the event.
+ * call the store and return an `S3Answer`; the pipeline in `gateway.ts` maps errors and records the event.
  *
  * @module
  */
@@ -23,11 +23,6 @@ export interface EventDraft {
   checksums?: Partial<Record<ChecksumAlgorithm, string>>;
   source?: { bucket: string; key: string };
   deletedKeys?: string[];
-  /**
-   * Set when the response body is a byte array the server sends whole (a small object read at once): its
-   * length. The pipeline then records the response as sent when it is handed over, without counting a stream.
-   */
-  bytesOut?: number;
 }
 
 export interface GatewayLimits {

@@ -10,6 +10,7 @@ import type { HeaderReader } from "../request_headers.ts";
 import { type RequestIds, withIds } from "../request_ids.ts";
 import { S3Error } from "../s3_errors.ts";
 import { checksumType } from "../wire/checksums.ts";
+import { type S3Answer, s3Answer } from "../answer.ts";
 
 /** S3 limit on the total size of user metadata (names + values). */
 export const MAX_USER_METADATA_BYTES = 2048;
@@ -203,12 +204,12 @@ export function evaluateConditions(
  * The conditions of a read (GET, HEAD, GetObjectAttributes) against the object's `info`: throws PreconditionFailed,
  * or returns the 304 answer (ETag and Last-Modified) when the client's copy is current; undefined to go on.
  */
-export function notModifiedAnswer(headers: HeaderReader, info: ObjectInfo, ids: RequestIds): Response | undefined {
+export function notModifiedAnswer(headers: HeaderReader, info: ObjectInfo, ids: RequestIds): S3Answer | undefined {
   const verdict = evaluateConditions(requestConditions(headers), info, { notModifiedIsFailure: false });
   if (verdict === "precondition-failed") throw new S3Error("PreconditionFailed");
   if (verdict === "ok") return undefined;
   const h = withIds(ids, { etag: info.etag, "last-modified": httpDate(info.lastModified) });
-  return new Response(null, { status: 304, headers: h });
+  return s3Answer(null, 304, h);
 }
 
 export function requestConditions(headers: HeaderReader, prefix = ""): Conditions {

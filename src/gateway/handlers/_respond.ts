@@ -1,6 +1,7 @@
 /** Response shapes shared by handlers, built with the request's ids. @module */
 import { type RequestIds, withIds } from "../request_ids.ts";
 import { buildXml, type XmlNode } from "../wire/xml.ts";
+import { type S3Answer, s3Answer } from "../answer.ts";
 
 /** `headers` (taken, not copied) get the content type and the ids. */
 export function xmlResponse(
@@ -8,14 +9,14 @@ export function xmlResponse(
   root: string,
   body: XmlNode,
   headers: Record<string, string> = {},
-): Response {
+): S3Answer {
   headers["content-type"] = "application/xml";
-  return new Response(buildXml(root, body), { headers: withIds(ids, headers) });
+  return s3Answer(buildXml(root, body), 200, withIds(ids, headers));
 }
 
 /** `headers` (taken, not copied) get the ids. */
-export function emptyResponse(ids: RequestIds, status: number, headers: Record<string, string> = {}): Response {
-  return new Response(null, { status, headers: withIds(ids, headers) });
+export function emptyResponse(ids: RequestIds, status: number, headers: Record<string, string> = {}): S3Answer {
+  return s3Answer(null, status, withIds(ids, headers));
 }
 
 /** The path-style URL of an object on the endpoint `url` was sent to (the `Location` S3 answers uploads with). */

@@ -11,6 +11,7 @@ import { expirationOf } from "./_expiration.ts";
 import { onOneVersion } from "./_one_version.ts";
 import { addChecksumHeaders, headerValueOfText, notModifiedAnswer, objectHeaders } from "./_object_headers.ts";
 import { versionHeaders } from "./_version.ts";
+import { type S3Answer, s3Answer } from "../answer.ts";
 
 const OVERRIDES = [
   "content-type",
@@ -21,7 +22,7 @@ const OVERRIDES = [
   "content-encoding",
 ];
 
-export async function serveObject(ctx: RequestContext, options: { body: boolean }): Promise<Response> {
+export async function serveObject(ctx: RequestContext, options: { body: boolean }): Promise<S3Answer> {
   const { bucket, key } = objectOf(ctx);
   requireAccess(ctx, { bucket, key, permission: "read" });
   // Most requests have no query: no parameters to parse.
@@ -86,7 +87,7 @@ async function respond(
   options: { body: boolean; overrides: Record<string, string> },
   whole: GetResult | undefined,
   part: boolean,
-): Promise<Response | undefined> {
+): Promise<S3Answer | undefined> {
   const head = whole?.info ?? await ctx.store.headObject(bucket, key);
   const notModified = notModifiedAnswer(ctx.headers, head, ctx.ids);
   if (notModified) {
@@ -133,9 +134,5 @@ async function respond(
   ctx.event.etag = info.etag;
   withIds(ctx.ids, headers);
   const status = partial ? 206 : 200;
-  if (options.body && whole?.bytes) {
-    ctx.event.bytesOut = whole.bytes.byteLength;
-    return new Response(whole.bytes, { status, headers });
-  }
-  return new Response(body, { status, headers });
+  return s3Answer(options.body && whole?.bytes ? whole.bytes : body, status, headers);
 }

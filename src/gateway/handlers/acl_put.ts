@@ -14,6 +14,7 @@ import { emptyResponse, OWNER } from "./_respond.ts";
 import { versionHeaders } from "./_version.ts";
 import { aclNotSupported, refuseAclGrants } from "./_write_features.ts";
 import { readOptionalXmlBody } from "./_xml_body.ts";
+import type { S3Answer } from "../answer.ts";
 
 /** A grant of full control to the owner, and nothing else. */
 function isOwnerFullControl(grant: XmlElement): boolean {
@@ -36,7 +37,7 @@ async function requireOwnerOnlyAcl(ctx: RequestContext): Promise<void> {
   if (grants.length === 0 || !grants.every(isOwnerFullControl)) throw aclNotSupported();
 }
 
-export async function putBucketAcl(ctx: RequestContext): Promise<Response> {
+export async function putBucketAcl(ctx: RequestContext): Promise<S3Answer> {
   const bucket = bucketOf(ctx);
   requireAdmin(ctx);
   await requireOwnerOnlyAcl(ctx);
@@ -44,7 +45,7 @@ export async function putBucketAcl(ctx: RequestContext): Promise<Response> {
   return emptyResponse(ctx.ids, 200);
 }
 
-export async function putObjectAcl(ctx: RequestContext): Promise<Response> {
+export async function putObjectAcl(ctx: RequestContext): Promise<S3Answer> {
   const { bucket, key } = objectOf(ctx);
   requireAccess(ctx, { bucket, key, permission: "write" });
   const headers = versionHeaders(ctx.url);

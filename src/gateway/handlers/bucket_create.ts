@@ -9,8 +9,9 @@ import { bucketOf, type RequestContext, requireAdmin } from "./_context.ts";
 import { emptyResponse } from "./_respond.ts";
 import { readOptionalXmlBody } from "./_xml_body.ts";
 import { refuseAclGrants } from "./_write_features.ts";
+import type { S3Answer } from "../answer.ts";
 
-export async function createBucket(ctx: RequestContext): Promise<Response> {
+export async function createBucket(ctx: RequestContext): Promise<S3Answer> {
   const bucket = bucketOf(ctx);
   requireAdmin(ctx);
   refuseAclGrants(ctx.headers);

@@ -10,10 +10,11 @@ import type { RequestContext } from "./_context.ts";
 import { intParam } from "./_listing.ts";
 import { isoDate, OWNER, xmlResponse } from "./_respond.ts";
 import { decodeContinuationToken, encodeContinuationToken } from "./objects_list_v2.ts";
+import type { S3Answer } from "../answer.ts";
 
 const MAX_BUCKETS = 10_000;
 
-export async function listBuckets(ctx: RequestContext): Promise<Response> {
+export async function listBuckets(ctx: RequestContext): Promise<S3Answer> {
   const q = ctx.url.searchParams;
   const maxBuckets = intParam(q, "max-buckets", MAX_BUCKETS, MAX_BUCKETS);
   if (maxBuckets < 1) {

@@ -20,6 +20,7 @@ import type { Handler } from "./mod.ts";
 import { emptyResponse, OWNER, xmlResponse } from "./_respond.ts";
 import { readXmlBody } from "./_xml_body.ts";
 import { versionHeaders } from "./_version.ts";
+import { type S3Answer, s3Answer } from "../answer.ts";
 
 type Unconfigured = { root: string; body: XmlNode } | { acl: true } | { error: S3ErrorCode };
 
@@ -47,7 +48,7 @@ const UNCONFIGURED: Record<BucketSettingRead, Unconfigured> = {
 };
 
 /** The owner's full control: the one grant every bucket and object has. */
-function ownerAcl(ctx: RequestContext, headers: Record<string, string> = {}): Response {
+function ownerAcl(ctx: RequestContext, headers: Record<string, string> = {}): S3Answer {
   const owner = `<ID>${escapeXml(OWNER.ID)}</ID><DisplayName>${escapeXml(OWNER.DisplayName)}</DisplayName>`;
   const xml = '<?xml version="1.0" encoding="UTF-8"?>\n' +
     `<AccessControlPolicy xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Owner>${owner}</Owner>` +
@@ -55,7 +56,7 @@ function ownerAcl(ctx: RequestContext, headers: Record<string, string> = {}): Re
     `xsi:type="CanonicalUser">${owner}</Grantee><Permission>FULL_CONTROL</Permission></Grant></AccessControlList>` +
     "</AccessControlPolicy>";
   headers["content-type"] = "application/xml";
-  return new Response(xml, { headers: withIds(ctx.ids, headers) });
+  return s3Answer(xml, 200, withIds(ctx.ids, headers));
 }
 
 function bucketSetting(answer: Unconfigured): Handler {
@@ -135,6 +136,6 @@ async function objectSetting(ctx: RequestContext): Promise<Record<string, string
 }
 
 /** GetObjectAcl: the owner's full control. */
-export async function getObjectAcl(ctx: RequestContext): Promise<Response> {
+export async function getObjectAcl(ctx: RequestContext): Promise<S3Answer> {
   return ownerAcl(ctx, await objectSetting(ctx));
 }

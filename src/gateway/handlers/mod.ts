@@ -29,8 +29,9 @@ import { deleteObjects } from "./objects_delete.ts";
 import { listObjectsV1 } from "./objects_list_v1.ts";
 import { listObjectsV2 } from "./objects_list_v2.ts";
 import { listObjectVersions } from "./objects_list_versions.ts";
+import type { S3Answer } from "../answer.ts";
 
-export type Handler = (ctx: RequestContext) => Promise<Response>;
+export type Handler = (ctx: RequestContext) => Promise<S3Answer>;
 
 export const HANDLERS: Record<Exclude<S3Operation, "Unknown">, Handler> = {
   ListBuckets: listBuckets,

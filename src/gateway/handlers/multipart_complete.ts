@@ -20,6 +20,7 @@ import { MAX_PART_NUMBER, uploadIdOf } from "./_multipart_params.ts";
 import { objectUrl, xmlResponse } from "./_respond.ts";
 import { readXmlBody } from "./_xml_body.ts";
 import { refuseEarly, writeCondition } from "./_write_condition.ts";
+import type { S3Answer } from "../answer.ts";
 
 /** The checksum type a completion names (`x-amz-checksum-type`), checked; undefined when it names none. */
 function completionType(headers: HeaderReader): ChecksumType | undefined {
@@ -59,7 +60,7 @@ function namedPartChecksums(part: XmlElement, partNumber: number): Partial<Recor
   return out;
 }
 
-export async function completeMultipartUpload(ctx: RequestContext): Promise<Response> {
+export async function completeMultipartUpload(ctx: RequestContext): Promise<S3Answer> {
   const { bucket, key } = objectOf(ctx);
   requireAccess(ctx, { bucket, key, permission: "write" });
   const uploadId = uploadIdOf(ctx);

@@ -13,6 +13,7 @@ import { objectOf, type RequestContext, requireAccess } from "./_context.ts";
 import { putOptionsFrom } from "./_object_headers.ts";
 import { xmlResponse } from "./_respond.ts";
 import { writeFeatures } from "./_write_features.ts";
+import type { S3Answer } from "../answer.ts";
 
 const FULL_OBJECT_ONLY: ReadonlySet<string> = new Set(["crc64nvme"]);
 const COMPOSITE_ONLY: ReadonlySet<string> = new Set(["sha1", "sha256"]);
@@ -45,7 +46,7 @@ function checksumChoice(headers: HeaderReader): Pick<PutOptions, "checksumAlgori
   return { checksumAlgorithm: algorithm, checksumType };
 }
 
-export async function createMultipartUpload(ctx: RequestContext): Promise<Response> {
+export async function createMultipartUpload(ctx: RequestContext): Promise<S3Answer> {
   const { bucket, key } = objectOf(ctx);
   requireAccess(ctx, { bucket, key, permission: "write" });
   const checksum = checksumChoice(ctx.headers);

@@ -4,8 +4,9 @@ import { objectOf, type RequestContext, requireAccess } from "./_context.ts";
 import { intParam } from "./_listing.ts";
 import { uploadIdOf } from "./_multipart_params.ts";
 import { isoDate, OWNER, xmlResponse } from "./_respond.ts";
+import type { S3Answer } from "../answer.ts";
 
-export async function listParts(ctx: RequestContext): Promise<Response> {
+export async function listParts(ctx: RequestContext): Promise<S3Answer> {
   const { bucket, key } = objectOf(ctx);
   requireAccess(ctx, { bucket, key, permission: "read" });
   const q = ctx.url.searchParams;

@@ -2,8 +2,9 @@
 import { bucketOf, type RequestContext, requireAccess } from "./_context.ts";
 import { intParam } from "./_listing.ts";
 import { isoDate, OWNER, xmlResponse } from "./_respond.ts";
+import type { S3Answer } from "../answer.ts";
 
-export async function listMultipartUploads(ctx: RequestContext): Promise<Response> {
+export async function listMultipartUploads(ctx: RequestContext): Promise<S3Answer> {
   const bucket = bucketOf(ctx);
   const q = ctx.url.searchParams;
   const prefix = q.get("prefix") ?? "";

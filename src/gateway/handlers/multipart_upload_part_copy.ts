@@ -9,8 +9,9 @@ import { objectOf, type RequestContext, requireAccess } from "./_context.ts";
 import { copyCheckedSource, parseCopyRange } from "./_copy_source.ts";
 import { partNumberOf, uploadIdOf } from "./_multipart_params.ts";
 import { isoDate, xmlResponse } from "./_respond.ts";
+import type { S3Answer } from "../answer.ts";
 
-export async function uploadPartCopy(ctx: RequestContext): Promise<Response> {
+export async function uploadPartCopy(ctx: RequestContext): Promise<S3Answer> {
   const { bucket, key } = objectOf(ctx);
   requireAccess(ctx, { bucket, key, permission: "write" });
   const target = { bucket, key, uploadId: uploadIdOf(ctx), partNumber: partNumberOf(ctx) };

@@ -14,10 +14,11 @@ import { onOneVersion } from "./_one_version.ts";
 import { httpDate, notModifiedAnswer } from "./_object_headers.ts";
 import { xmlResponse } from "./_respond.ts";
 import { versionHeaders } from "./_version.ts";
+import type { S3Answer } from "../answer.ts";
 
 const ATTRIBUTES = new Set(["ETag", "Checksum", "ObjectParts", "StorageClass", "ObjectSize"]);
 
-export async function getObjectAttributes(ctx: RequestContext): Promise<Response> {
+export async function getObjectAttributes(ctx: RequestContext): Promise<S3Answer> {
   const { bucket, key } = objectOf(ctx);
   requireAccess(ctx, { bucket, key, permission: "read" });
   const headers = versionHeaders(ctx.url);

@@ -10,8 +10,9 @@ import { putOptionsFrom, requestedStorageClass } from "./_object_headers.ts";
 import { isoDate, xmlResponse } from "./_respond.ts";
 import { writeFeatures } from "./_write_features.ts";
 import { checksumResultElements, namedChecksumAlgorithm } from "../wire/checksums.ts";
+import type { S3Answer } from "../answer.ts";
 
-export async function copyObject(ctx: RequestContext): Promise<Response> {
+export async function copyObject(ctx: RequestContext): Promise<S3Answer> {
   const target = objectOf(ctx);
   requireAccess(ctx, { bucket: target.bucket, key: target.key, permission: "write" });
   const directive = directiveOf(ctx, "x-amz-metadata-directive", "Unknown metadata directive");

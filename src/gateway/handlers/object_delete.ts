@@ -8,6 +8,7 @@ import { S3Error } from "../s3_errors.ts";
 import { objectOf, type RequestContext, requireAccess } from "./_context.ts";
 import { emptyResponse } from "./_respond.ts";
 import { versionHeaders } from "./_version.ts";
+import type { S3Answer } from "../answer.ts";
 
 /** Conditions S3 takes on deletes in its directory buckets only. */
 const DIRECTORY_BUCKET_CONDITIONS = ["x-amz-if-match-last-modified-time", "x-amz-if-match-size"];
@@ -17,7 +18,7 @@ export function timeOrSizeConditionRefused(): S3Error {
   return new S3Error("NotImplemented", "Deletes conditional on the time or size are not available; the ETag is");
 }
 
-export async function deleteObject(ctx: RequestContext): Promise<Response> {
+export async function deleteObject(ctx: RequestContext): Promise<S3Answer> {
   const { bucket, key } = objectOf(ctx);
   requireAccess(ctx, { bucket, key, permission: "write" });
   const headers = versionHeaders(ctx.url);

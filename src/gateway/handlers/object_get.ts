@@ -1,7 +1,8 @@
 /** GetObject. @module */
 import type { RequestContext } from "./_context.ts";
 import { serveObject } from "./_serve_object.ts";
+import type { S3Answer } from "../answer.ts";
 
-export function getObject(ctx: RequestContext): Promise<Response> {
+export function getObject(ctx: RequestContext): Promise<S3Answer> {
   return serveObject(ctx, { body: true });
 }

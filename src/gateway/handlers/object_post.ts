@@ -19,6 +19,7 @@ import { bucketOf, type RequestContext } from "./_context.ts";
 import { headerValueOfText, isStoredHeader, putOptionsFrom } from "./_object_headers.ts";
 import { emptyResponse, objectUrl } from "./_respond.ts";
 import { writeFeatures } from "./_write_features.ts";
+import { type S3Answer, s3Answer } from "../answer.ts";
 
 const FIELD_HEADERS: Record<string, string> = { acl: "x-amz-acl" };
 
@@ -47,7 +48,7 @@ function sizeChecked(file: ReadableStream<Uint8Array>, minBytes: number, maxByte
   );
 }
 
-export async function postObject(ctx: RequestContext): Promise<Response> {
+export async function postObject(ctx: RequestContext): Promise<S3Answer> {
   const bucket = bucketOf(ctx);
   const boundary = formBoundary(ctx.headers.get("content-type"));
   if (boundary === undefined) throw new S3Error("MalformedPOSTRequest", "The POST body must be multipart/form-data");
@@ -110,7 +111,7 @@ function answer(ctx: RequestContext, fields: Map<string, string>, o: { bucket: s
       to.searchParams.set("bucket", o.bucket);
       to.searchParams.set("key", o.key);
       to.searchParams.set("etag", o.etag);
-      return new Response(null, { status: 303, headers: withIds(ctx.ids, { location: to.href, etag: o.etag }) });
+      return s3Answer(null, 303, withIds(ctx.ids, { location: to.href, etag: o.etag }));
     } catch {
       // S3 ignores a redirect that is not a URL and answers with the status instead.
     }
@@ -118,10 +119,7 @@ function answer(ctx: RequestContext, fields: Map<string, string>, o: { bucket: s
   const status = fields.get("success_action_status");
   if (status === "201") {
     const xml = buildXml("PostResponse", { Location: location, Bucket: o.bucket, Key: o.key, ETag: o.etag });
-    return new Response(xml, {
-      status: 201,
-      headers: withIds(ctx.ids, { "content-type": "application/xml", etag: o.etag, location }),
-    });
+    return s3Answer(xml, 201, withIds(ctx.ids, { "content-type": "application/xml", etag: o.etag, location }));
   }
   return emptyResponse(ctx.ids, status === "200" ? 200 : 204, { etag: o.etag, location });
 }

@@ -5,8 +5,9 @@ import { putOptionsFrom } from "./_object_headers.ts";
 import { emptyResponse } from "./_respond.ts";
 import { refuseEarly, writeCondition } from "./_write_condition.ts";
 import { writeFeatures } from "./_write_features.ts";
+import type { S3Answer } from "../answer.ts";
 
-export async function putObject(ctx: RequestContext): Promise<Response> {
+export async function putObject(ctx: RequestContext): Promise<S3Answer> {
   const { bucket, key } = objectOf(ctx);
   requireAccess(ctx, { bucket, key, permission: "write" });
   const options = { ...putOptionsFrom(ctx.headers), ...writeFeatures(ctx) };

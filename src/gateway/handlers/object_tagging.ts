@@ -10,8 +10,9 @@ import { objectOf, type RequestContext, requireAccess } from "./_context.ts";
 import { emptyResponse, xmlResponse } from "./_respond.ts";
 import { versionHeaders } from "./_version.ts";
 import { readXmlBody } from "./_xml_body.ts";
+import type { S3Answer } from "../answer.ts";
 
-export async function getObjectTagging(ctx: RequestContext): Promise<Response> {
+export async function getObjectTagging(ctx: RequestContext): Promise<S3Answer> {
   const { bucket, key } = objectOf(ctx);
   requireAccess(ctx, { bucket, key, permission: "read" });
   const headers = versionHeaders(ctx.url);
@@ -20,7 +21,7 @@ export async function getObjectTagging(ctx: RequestContext): Promise<Response> {
   return xmlResponse(ctx.ids, "Tagging", taggingXml(list), headers);
 }
 
-export async function putObjectTagging(ctx: RequestContext): Promise<Response> {
+export async function putObjectTagging(ctx: RequestContext): Promise<S3Answer> {
   const { bucket, key } = objectOf(ctx);
   requireAccess(ctx, { bucket, key, permission: "write" });
   const headers = versionHeaders(ctx.url);
@@ -29,7 +30,7 @@ export async function putObjectTagging(ctx: RequestContext): Promise<Response> {
   return emptyResponse(ctx.ids, 200, headers);
 }
 
-export async function deleteObjectTagging(ctx: RequestContext): Promise<Response> {
+export async function deleteObjectTagging(ctx: RequestContext): Promise<S3Answer> {
   const { bucket, key } = objectOf(ctx);
   requireAccess(ctx, { bucket, key, permission: "write" });
   const headers = versionHeaders(ctx.url);

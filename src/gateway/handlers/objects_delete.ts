@@ -12,10 +12,11 @@ import { xmlResponse } from "./_respond.ts";
 import { readXmlBody, requireBodyDigest } from "./_xml_body.ts";
 import { checkVersionId } from "./_version.ts";
 import { timeOrSizeConditionRefused } from "./object_delete.ts";
+import type { S3Answer } from "../answer.ts";
 
 const MAX_KEYS = 1000;
 
-export async function deleteObjects(ctx: RequestContext): Promise<Response> {
+export async function deleteObjects(ctx: RequestContext): Promise<S3Answer> {
   const bucket = bucketOf(ctx);
   requireBodyDigest(ctx.headers);
   const root = await readXmlBody(ctx, "Delete");

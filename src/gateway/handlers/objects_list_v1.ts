@@ -2,8 +2,9 @@
 import type { RequestContext } from "./_context.ts";
 import { commonPrefixEntries, contentsEntry, listPage, listParams } from "./_listing.ts";
 import { xmlResponse } from "./_respond.ts";
+import type { S3Answer } from "../answer.ts";
 
-export async function listObjectsV1(ctx: RequestContext): Promise<Response> {
+export async function listObjectsV1(ctx: RequestContext): Promise<S3Answer> {
   const p = listParams(ctx);
   const marker = ctx.url.searchParams.get("marker") ?? "";
   const result = await listPage(ctx, p, { startAfter: marker });

@@ -3,6 +3,7 @@ import { S3Error } from "../s3_errors.ts";
 import type { RequestContext } from "./_context.ts";
 import { commonPrefixEntries, contentsEntry, listPage, listParams } from "./_listing.ts";
 import { xmlResponse } from "./_respond.ts";
+import type { S3Answer } from "../answer.ts";
 
 export function encodeContinuationToken(startAfter: string): string {
   return new TextEncoder().encode(startAfter).toBase64({ alphabet: "base64url", omitPadding: true });
@@ -17,7 +18,7 @@ export function decodeContinuationToken(token: string): string {
   }
 }
 
-export async function listObjectsV2(ctx: RequestContext): Promise<Response> {
+export async function listObjectsV2(ctx: RequestContext): Promise<S3Answer> {
   const q = ctx.url.searchParams;
   const p = listParams(ctx);
   const token = q.get("continuation-token");

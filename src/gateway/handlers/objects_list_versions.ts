@@ -10,8 +10,9 @@ import type { RequestContext } from "./_context.ts";
 import { commonPrefixEntries, contentsEntry, listPage, listParams } from "./_listing.ts";
 import { xmlResponse } from "./_respond.ts";
 import { NULL_VERSION } from "./_version.ts";
+import type { S3Answer } from "../answer.ts";
 
-export async function listObjectVersions(ctx: RequestContext): Promise<Response> {
+export async function listObjectVersions(ctx: RequestContext): Promise<S3Answer> {
   const p = listParams(ctx);
   const q = ctx.url.searchParams;
   const keyMarker = q.get("key-marker") ?? "";

@@ -9,9 +9,10 @@ import { corsResponseHeaders, isCorsMethod, matchingRule, requestedHeaders } fro
 import { withIds } from "../request_ids.ts";
 import { S3Error } from "../s3_errors.ts";
 import type { RequestContext } from "./_context.ts";
+import { type S3Answer, s3Answer } from "../answer.ts";
 
 /** A browser asks whether a page from `Origin` may send a request with this method and these headers. */
-export async function preflight(ctx: RequestContext): Promise<Response> {
+export async function preflight(ctx: RequestContext): Promise<S3Answer> {
   const origin = ctx.headers.get("origin");
   if (origin === null) throw new S3Error("BadRequest", "Insufficient information. Origin request header needed.");
   const method = ctx.headers.get("access-control-request-method");
@@ -31,5 +32,5 @@ export async function preflight(ctx: RequestContext): Promise<Response> {
         "resource's CORS spec.",
     );
   }
-  return new Response(null, { status: 200, headers: withIds(ctx.ids, corsResponseHeaders(rule, origin, headers)) });
+  return s3Answer(null, 200, withIds(ctx.ids, corsResponseHeaders(rule, origin, headers)));
 }
