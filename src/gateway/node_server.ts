@@ -194,7 +194,7 @@ async function answer(res: http.ServerResponse, response: S3Answer, logger: Logg
     if (!("content-length" in headers) && status !== 204 && status !== 304) {
       head.push("content-length", String(body?.byteLength ?? 0));
     }
-    if (!res.destroyed) res.writeHead(status, head).end(body);
+    if (!res.destroyed) res.writeHead(status, head).end(body ?? undefined);
     return;
   }
   if (!res.destroyed) res.writeHead(status, head);

@@ -36,8 +36,8 @@ const DIRECT_READS_IN_FLIGHT = 2;
 const handedOnBlocks = createBlockPool({ blockBytes: HANDED_OFF_READ_BYTES, maxFree: 8, allocate: alignedBlock });
 const giveBlock = (block: Uint8Array<ArrayBuffer>) => handedOnBlocks.give(block);
 
-/** A chunk of its own for a read of `size` bytes (aligned for direct reads); from the pool when handed on. */
-function freshChunk(size: number, align: number, handedOn: boolean): Uint8Array {
+/** The chunk a read of `size` bytes goes into: a block of the pool once chunks are handed on, else one of its own. */
+function readChunk(size: number, align: number, handedOn: boolean): Uint8Array {
   if (handedOn && size <= HANDED_OFF_READ_BYTES) {
     const block = handedOnBlocks.take();
     return markRecyclable(block.subarray(0, size), block, giveBlock);
@@ -177,7 +177,7 @@ async function* fileChunks(
       const depth = align === 1 ? 1 : DIRECT_READS_IN_FLIGHT;
       while (reads.length < depth && next <= last) {
         const size = Math.min(plan.bytes(), roundUp(last + 1 - next, align));
-        const into = buffer?.subarray(0, size) ?? freshChunk(size, align, plan.handedOn());
+        const into = buffer?.subarray(0, size) ?? readChunk(size, align, plan.handedOn());
         reads.push({ position: next, into, done: file.readAt(into, next) });
         next += size;
       }
