@@ -222,7 +222,6 @@ export function serveGateway(
     let continued = !expectsContinue;
     const socket = req.socket as Socket;
     running.set(socket, (running.get(socket) ?? 0) + 1);
-    socket.setTimeout(0); // a request runs as long as it needs (a 5 GiB part on a slow link)
     try {
       const { reader, bytes } = readHeaderList(req.rawHeaders);
       const host = reader.get("host") ?? `${socket.localAddress}:${socket.localPort}`;
@@ -250,9 +249,7 @@ export function serveGateway(
       if (!continued && !req.complete) lingerAfter(res, socket);
       await answer(res, response, logger, name);
     } finally {
-      const left = running.get(socket)! - 1;
-      running.set(socket, left);
-      if (left === 0 && !socket.destroyed) socket.setTimeout(idleMs);
+      running.set(socket, running.get(socket)! - 1);
       requests.finish();
     }
   }
@@ -267,9 +264,12 @@ export function serveGateway(
   const server = http.createServer(settings);
   server.on("request", (req, res) => void serve(req, res, false));
   server.on("checkContinue", (req, res) => void serve(req, res, true));
-  server.on("connection", (socket: Socket) => {
-    socket.setTimeout(idleMs);
-    socket.on("timeout", () => socket.destroy());
+  // A connection's idle timer is armed when it opens and by node after each answer (`keepAliveTimeout`); it fires after
+  // `idleMs` without traffic. A running request has no time limit (a 5 GiB part on a slow link): its connection stays.
+  // (Re-arming the timer around every request instead cost two timer objects per request.)
+  server.on("connection", (socket: Socket) => socket.setTimeout(idleMs));
+  server.on("timeout", (socket: Socket) => {
+    if (!running.get(socket)) socket.destroy();
   });
 
   return new Promise((resolve, reject) => {

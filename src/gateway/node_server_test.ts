@@ -240,7 +240,7 @@ Deno.test("node server: stopping lets a running upload finish, refuses new reque
   }
 });
 
-Deno.test("node server: a connection idle without a request is closed; a request that takes longer runs to its end", async () => {
+Deno.test("node server: a connection idle without a request is closed; a request runs to its end, however slow its body", async () => {
   await withServer(async (port, h) => {
     // No head, half a head, and a kept-alive connection after its answer: each closed by the server.
     assert.equal(await exchange(port, ""), "");
@@ -260,5 +260,18 @@ Deno.test("node server: a connection idle without a request is closed; a request
       conn.close();
     }
     assert.equal(await (await h.request({ path: "/wire/slow" })).text(), "abcd");
+    // So is one that stops for longer than that mid-way: a running request has no time limit.
+    const paused = await Deno.connect({ hostname: "127.0.0.1", port });
+    try {
+      await paused.write(encoder.encode(await signedHead(port, "PUT", "/wire/paused", { "content-length": "4" })));
+      await paused.write(encoder.encode("ab"));
+      await new Promise((r) => setTimeout(r, 800));
+      await paused.write(encoder.encode("cd"));
+      const buf = new Uint8Array(4096);
+      assert.match(decoder.decode(buf.subarray(0, (await paused.read(buf))!)), /^HTTP\/1\.1 200 /);
+    } finally {
+      paused.close();
+    }
+    assert.equal(await (await h.request({ path: "/wire/paused" })).text(), "abcd");
   }, { idleMs: 300 });
 });
