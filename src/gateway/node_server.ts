@@ -5,8 +5,8 @@
  * Why not `Deno.serve`, which the API port uses: it sends a streamed response body 64 KiB per `sendto`, and on the
  * bench machine that caps a download at 1,400-1,520 MiB/s at 0.63 ms of CPU per MiB, below the disk's cold read;
  * `node:http` writes each 1 MiB chunk whole, 3,400-4,300 MiB/s at 0.26 ms (`deno task bench http_servers`). Requests
- * reach the gateway as an `IncomingRequest` (headers read once from the raw list, no fetch `Request`), answers are
- * written from the gateway's `Response`.
+ * reach the gateway as an `IncomingRequest` (headers read once from the raw list, no fetch `Request`), and its
+ * `S3Answer` is written as it is (no fetch `Response`).
  *
  * Conventions kept from `serveHttp`: a bounded graceful stop (new requests get 503, running ones finish), clear bind
  * errors, the bound port reported back. `Expect: 100-continue` is answered when the gateway first reads the body, so a
@@ -210,7 +210,7 @@ export function serveGateway(
   options: { idleMs?: number } = {},
 ): Promise<RunningHttpServer> {
   const idleMs = options.idleMs ?? IDLE_MS;
-  /** Requests running per connection (pipelined ones count too): the idle timer runs only at none. */
+  /** Requests running per connection (pipelined ones count too): an idle timeout closes the connection only at none. */
   const running = new WeakMap<Socket, number>();
   const requests = requestTracker(name, logger);
 

@@ -34,13 +34,12 @@ const DIRECT_READS_IN_FLIGHT = 2;
  * downloads' worth are kept.
  */
 const handedOnBlocks = createBlockPool({ blockBytes: HANDED_OFF_READ_BYTES, maxFree: 8, allocate: alignedBlock });
-const giveBlock = (block: Uint8Array<ArrayBuffer>) => handedOnBlocks.give(block);
 
 /** The chunk a read of `size` bytes goes into: a block of the pool once chunks are handed on, else one of its own. */
 function readChunk(size: number, align: number, handedOn: boolean): Uint8Array {
   if (handedOn && size <= HANDED_OFF_READ_BYTES) {
     const block = handedOnBlocks.take();
-    return markRecyclable(block.subarray(0, size), block, giveBlock);
+    return markRecyclable(block.subarray(0, size), block, handedOnBlocks.give);
   }
   // An ArrayBuffer of its own, also for a few bytes: V8 keeps small typed arrays on its heap, where they move.
   return markDisposable(align === 1 ? new Uint8Array(new ArrayBuffer(size)) : alignedBlock(size));

@@ -32,11 +32,10 @@ export async function serveHarness(h: Harness): Promise<TestServer> {
   return { endpoint: `http://127.0.0.1:${port}`, port, seen, close: async () => void await server.stop(5_000) };
 }
 
-/** The head of a request to the server on `port` signed by the admin key (`UNSIGNED-PAYLOAD`), blank line included. */
-export async function signedRequestHead(
-  port: number,
-  request: { method: string; path: string; headers?: Record<string, string> },
-): Promise<string> {
+type SignedRequest = { method: string; path: string; headers?: Record<string, string> };
+
+/** The headers of a request to the server on `port` signed by the admin key (`UNSIGNED-PAYLOAD`). */
+export async function signedRequestHeaders(port: number, request: SignedRequest): Promise<Record<string, string>> {
   const { method, path, headers = {} } = request;
   const signed = await sdkSigner(ADMIN).sign({
     method,
@@ -47,7 +46,18 @@ export async function signedRequestHead(
     query: {},
     headers: { host: `127.0.0.1:${port}`, "x-amz-content-sha256": "UNSIGNED-PAYLOAD", ...headers },
   });
-  return [`${method} ${path} HTTP/1.1`, ...Object.entries(signed.headers).map(([k, v]) => `${k}: ${v}`), "", ""]
+  return signed.headers;
+}
+
+/** The head of a request to the server on `port` signed by the admin key (`UNSIGNED-PAYLOAD`), blank line included. */
+export async function signedRequestHead(port: number, request: SignedRequest): Promise<string> {
+  const headers = await signedRequestHeaders(port, request);
+  return [
+    `${request.method} ${request.path} HTTP/1.1`,
+    ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`),
+    "",
+    "",
+  ]
     .join("\r\n");
 }
 
@@ -55,10 +65,7 @@ export async function signedRequestHead(
  * Opens a raw connection to the server on `port` and sends the head of a request signed by the admin key
  * (`UNSIGNED-PAYLOAD`); the caller sends any body and reads the answer.
  */
-export async function openSignedRequest(
-  port: number,
-  request: { method: string; path: string; headers?: Record<string, string> },
-): Promise<Deno.Conn> {
+export async function openSignedRequest(port: number, request: SignedRequest): Promise<Deno.Conn> {
   const head = await signedRequestHead(port, request);
   const conn = await Deno.connect({ hostname: "127.0.0.1", port });
   await conn.write(new TextEncoder().encode(head));
