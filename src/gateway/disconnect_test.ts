@@ -8,6 +8,7 @@ import { serveHttp } from "../http_server.ts";
 import { createLogger } from "../log.ts";
 import { createFsStore } from "../storage/fs.ts";
 import { createMemoryStore } from "../storage/memory.ts";
+import { tempLeftovers } from "../storage/_testing/contract_helpers.ts";
 import type { GetOptions, GetResult, ObjectStore } from "../storage/mod.ts";
 import { ADMIN, createHarness } from "./_testing/harness.ts";
 import { openSignedRequest, serveHarness } from "./_testing/server.ts";
@@ -18,12 +19,6 @@ async function waitFor(cond: () => boolean | Promise<boolean>, ms = 5000): Promi
     if (Date.now() > until) throw new Error("Timed out waiting for condition");
     await new Promise((r) => setTimeout(r, 20));
   }
-}
-
-async function dirEntries(path: string): Promise<string[]> {
-  const out: string[] = [];
-  for await (const e of Deno.readDir(path)) out.push(e.name);
-  return out;
 }
 
 async function disconnectMidUpload(size: number): Promise<void> {
@@ -47,7 +42,7 @@ async function disconnectMidUpload(size: number): Promise<void> {
     assert.notEqual(ev.status, 200);
     assert.ok(ev.bytesIn > 0 && ev.bytesIn < size, `bytesIn ${ev.bytesIn}`);
     assert.equal((await h.request({ method: "HEAD", path: "/drop/partial.bin" })).status, 404);
-    await waitFor(async () => (await dirEntries(`${root}/tmp`)).length === 0);
+    await waitFor(() => tempLeftovers(`${root}/tmp`).length === 0);
   } finally {
     await server.close();
     await store.close();
@@ -95,7 +90,7 @@ Deno.test("a browser disconnecting mid-way through a POST form's file leaves no 
     assert.notEqual(ev.status, 204);
     assert.deepEqual([ev.key, ev.actor], ["posted.bin", ADMIN.accessKeyId]);
     assert.equal((await h.request({ method: "HEAD", path: "/drop/posted.bin" })).status, 404);
-    await waitFor(async () => (await dirEntries(`${root}/tmp`)).length === 0);
+    await waitFor(() => tempLeftovers(`${root}/tmp`).length === 0);
   } finally {
     s3.destroy();
     await server.close();

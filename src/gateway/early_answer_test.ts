@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import { createFsStore } from "../storage/fs.ts";
 import { withTmpfs } from "../storage/_testing/tmpfs.ts";
+import { tempLeftovers } from "../storage/_testing/contract_helpers.ts";
 import { ADMIN, createHarness, type Harness } from "./_testing/harness.ts";
 import { openSignedRequest, serveHarness } from "./_testing/server.ts";
 import { runClientTool } from "./_testing/client_tool.ts";
@@ -133,7 +134,7 @@ Deno.test("a disk that fills mid-upload answers 507 to a client still sending it
       assert.match(head, /^HTTP\/1\.1 507 /);
       assert.match(head, /<Code>InsufficientStorage<\/Code>/);
       assert.equal((await h.request({ method: "HEAD", path: "/early/big.bin" })).status, 404);
-      assert.deepEqual([...Deno.readDirSync(`${root}/tmp`)], []);
+      assert.deepEqual(tempLeftovers(`${root}/tmp`), []);
     }));
 });
 

@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { createFsStore } from "../storage/fs.ts";
+import { tempLeftovers } from "../storage/_testing/contract_helpers.ts";
 import { createHarness, errorCode, type TestRequest } from "./_testing/harness.ts";
 import { digestBase64 } from "./wire/checksums.ts";
 
@@ -60,9 +61,7 @@ Deno.test("small PUT: SHA-256, CRC32 and Content-MD5 verified in one pass; a wro
     assert.equal(cut.status, 400);
     assert.equal(errorCode(cutXml), "IncompleteBody");
     assert.equal((await h.request({ method: "HEAD", path: "/small/bad" })).status, 404);
-    const names: string[] = [];
-    for await (const e of Deno.readDir(`${root}/tmp`)) names.push(e.name);
-    assert.deepEqual(names, [], "no temp file left");
+    assert.deepEqual(tempLeftovers(`${root}/tmp`), [], "no temp file left");
   } finally {
     await store.close();
     await Deno.remove(root, { recursive: true });

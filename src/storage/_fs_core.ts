@@ -147,7 +147,6 @@ export async function createFsCore(rootDir: string, clock: Clock, minFreeBytes?:
   const bodyHash = (opts: { contentLength?: number }): BodyHash | undefined =>
     opts.contentLength !== undefined && opts.contentLength >= OFFLOAD_MD5_BYTES ? md5.create() : undefined;
   const pathQueues = new Map<string, Promise<unknown>>();
-  let smallCount = 0;
 
   /**
    * Runs the changes to one path (rename into place or unlink, each with its index update) one after another,
@@ -272,8 +271,7 @@ export async function createFsCore(rootDir: string, clock: Clock, minFreeBytes?:
     await serialized(target, async () => {
       try {
         precheck?.();
-        // Unique among the store's temp files (the others are named by random UUIDs; tmp/ is emptied at open).
-        await group!.publish({ tmp: `${tmp}/g${++smallCount}`, target, ...file }, () => {
+        await group!.publish({ target, ...file }, () => {
           index.add(key);
           replaced = linkedOf(bucket).get(key);
           linkedOf(bucket).delete(key);

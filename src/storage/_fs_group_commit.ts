@@ -14,8 +14,9 @@
  * The event loop does no file-system call for such a PUT (Deno's asynchronous create and rename each cost a
  * thread hand-off, and the create runs on the event loop itself); it posts one message per batch. A batch travels
  * as ONE transferred buffer (`encodeItem`): each PUT writes its file straight into it (no buffer of its own per
- * object) with its paths as C strings the worker hands to libc as they are, and the reply lists only the items
+ * object) with its target path as a C string the worker hands to libc as it is, and the reply lists only the items
  * that failed. Structured cloning an object and transferring a buffer per item cost more than copying the bytes.
+ * The worker names the temp files itself: most are spares it created ahead of need (see the worker).
  *
  * Needs FFI permission and glibc's libc.so.6 (the appliance runs with -A on Debian): without either
  * `createGroupCommit` returns undefined and the store writes small objects the per-file way.
@@ -40,6 +41,9 @@ export const LIBC_SYMBOLS = {
   __errno_location: { parameters: [], result: "pointer" },
 } as const;
 
+/** How the names of the writer's spare files in `tmp/` begin (empty files kept ready; see the worker). */
+export const SPARE_PREFIX = "spare-";
+
 /** Most new files per cycle (each at most ~64 KiB). */
 const MAX_BATCH = 64;
 /** The first size of a batch's buffer (it doubles when a batch needs more). */
@@ -53,7 +57,6 @@ const IDLE_MS = 30_000;
 
 /** A file to publish: `write` fills exactly `size` bytes (the whole file) of the buffer it is given. */
 export interface GroupItem {
-  tmp: string;
   target: string;
   size: number;
   write(out: Uint8Array): void;
@@ -62,27 +65,25 @@ export interface GroupItem {
 const encoder = new TextEncoder();
 
 /**
- * Encodes `item` at `at` of `out` (room for `maxItemBytes`): [u32 length][tmp path][NUL] [u32 length][target
- * path][NUL] [u32 size][file], lengths little-endian without the NUL. Returns the offset after it.
+ * Encodes `item` at `at` of `out` (room for `maxItemBytes`): [u32 length][target path][NUL] [u32 size][file], lengths
+ * little-endian without the NUL. Returns the offset after it.
  */
 function encodeItem(out: Uint8Array, view: DataView, at: number, item: GroupItem): number {
-  for (const path of [item.tmp, item.target]) {
-    const { written } = encoder.encodeInto(path, out.subarray(at + 4));
-    view.setUint32(at, written, true);
-    out[at + 4 + written] = 0;
-    at += 4 + written + 1;
-  }
+  const { written } = encoder.encodeInto(item.target, out.subarray(at + 4));
+  view.setUint32(at, written, true);
+  out[at + 4 + written] = 0;
+  at += 4 + written + 1;
   view.setUint32(at, item.size, true);
   item.write(out.subarray(at + 4, at + 4 + item.size));
   return at + 4 + item.size;
 }
 
-const maxItemBytes = (item: GroupItem) => 3 * 4 + 3 * (item.tmp.length + item.target.length) + 2 + item.size;
+const maxItemBytes = (item: GroupItem) => 2 * 4 + 3 * item.target.length + 1 + item.size;
 
 export interface GroupCommit {
   /**
-   * Writes the file of `item` as the new file `tmp`, renames it to `target` and resolves once the object is
-   * durable. `write` runs before `publish` returns. `onRenamed` runs as soon as the rename is known to have
+   * Writes the file of `item` as a new file in the root's `tmp/`, renames it to `target` and resolves once the
+   * object is durable. `write` runs before `publish` returns. `onRenamed` runs as soon as the rename is known to have
    * happened, also when the promise rejects.
    */
   publish(item: GroupItem, onRenamed: () => void): Promise<void>;

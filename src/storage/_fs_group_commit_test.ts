@@ -1,8 +1,16 @@
 import assert from "node:assert/strict";
 import { createFsStore } from "./fs.ts";
-import { createGroupCommit } from "./_fs_group_commit.ts";
+import { createGroupCommit, SPARE_PREFIX } from "./_fs_group_commit.ts";
 import { LOG_FILE, readCheckpoint, replaySmallLog, scanRecords } from "./_fs_small_log.ts";
-import { bytes, collect, getBytes, md5Hex, rejectsWithCode, streamOf } from "./_testing/contract_helpers.ts";
+import {
+  bytes,
+  collect,
+  getBytes,
+  md5Hex,
+  rejectsWithCode,
+  streamOf,
+  tempLeftovers,
+} from "./_testing/contract_helpers.ts";
 import { smallVersion, versionOf } from "./_testing/small_versions.ts";
 import { withLoopExt4 } from "./_testing/loop_ext4.ts";
 import { withTempDir } from "../_testing/temp_dir.ts";
@@ -13,6 +21,20 @@ async function names(dir: string): Promise<string[]> {
   const out: string[] = [];
   for await (const e of Deno.readDir(dir)) out.push(e.name);
   return out.sort();
+}
+
+/** The writer keeps this many spare files ready. */
+const SPARES = 64;
+
+/** Waits until the writer has made all its spare files in `tmp/` (it is idle then); their names. */
+async function sparesOf(root: string): Promise<string[]> {
+  let spares: string[] = [];
+  for (let i = 0; i < 300 && spares.length < SPARES; i++) {
+    await new Promise((r) => setTimeout(r, 10));
+    spares = (await names(`${root}/tmp`)).filter((name) => name.startsWith(SPARE_PREFIX));
+  }
+  assert.equal(spares.length, SPARES, `the writer keeps ${SPARES} spares ready`);
+  return spares;
 }
 
 /** The whole file of a group-commit item. */
@@ -33,33 +55,53 @@ Deno.test("group commit: one batch publishes its files durably and isolates a fa
     assert.ok(group, "the tests run with FFI permission and glibc, as the appliance does");
     const renamed: string[] = [];
     const item = (name: string, dir = "objects") => ({
-      tmp: `${root}/tmp/${name}`,
       target: `${root}/${dir}/${name}`,
       ...fileOf(bytes(100, name.length)),
     });
     const ok = ["a", "bb", "ccc"].map((n) => group.publish(item(n), () => renamed.push(n)));
     const missing = group.publish(item("dddd", "no-such-dir"), () => renamed.push("dddd"));
-    const uncreatable = group.publish(
-      { ...item("eeeee"), tmp: `${root}/no-such-tmp/eeeee` },
-      () => renamed.push("eeeee"),
-    );
-    const taken = group.publish({ ...item("ffffff"), tmp: `${root}/objects` }, () => renamed.push("ffffff"));
+    const outside = group.publish({ ...item("eeeee"), target: `${root}-elsewhere/eeeee` }, () => renamed.push("eeeee"));
     await Promise.all([
       ...ok,
       assert.rejects(missing, Deno.errors.NotFound),
-      assert.rejects(uncreatable, Deno.errors.NotFound),
-      assert.rejects(taken, (err) => (err as { code?: string }).code === "EEXIST"),
+      assert.rejects(outside, /not under/),
     ]);
     assert.deepEqual(renamed.sort(), ["a", "bb", "ccc"]);
     assert.deepEqual(await names(`${root}/objects`), ["a", "bb", "ccc"]);
     assert.deepEqual(await Deno.readFile(`${root}/objects/bb`), bytes(100, 2));
     assert.equal((await Deno.stat(`${root}/objects/bb`)).mode! & 0o777, 0o600, "object files are private");
-    assert.deepEqual(await names(`${root}/tmp`), [], "a failed item leaves no temp file");
+    assert.deepEqual(tempLeftovers(`${root}/tmp`), [], "a failed item leaves no temp file");
     const inFlight = group.publish(item("e"), () => {});
     const closing = group.close();
     await assert.rejects(group.publish(item("f"), () => {}), /closed/);
     await Promise.all([inFlight, closing]);
     assert.deepEqual(await Deno.readFile(`${root}/objects/e`), bytes(100, 1), "the cycle in flight finishes");
+    assert.deepEqual(await names(`${root}/tmp`), [], "the stopped writer removed its spares");
+  });
+});
+
+Deno.test("group commit: files are written into spares made between cycles, which the stop removes", async () => {
+  await withRoot(async (root) => {
+    await Deno.mkdir(`${root}/tmp`);
+    await Deno.mkdir(`${root}/objects`);
+    const group = createGroupCommit(root)!;
+    const item = (name: string) => ({ target: `${root}/objects/${name}`, ...fileOf(bytes(200, name.length)) });
+    await group.publish(item("first"), () => {});
+    const spareInodes = new Set<number | null>();
+    for (const name of await sparesOf(root)) {
+      const stat = await Deno.stat(`${root}/tmp/${name}`);
+      assert.equal(stat.size, 0);
+      spareInodes.add(stat.ino);
+    }
+    await Promise.all(["a", "bb", "ccc"].map((n) => group.publish(item(n), () => {})));
+    for (const n of ["a", "bb", "ccc"]) {
+      assert.ok(spareInodes.has((await Deno.stat(`${root}/objects/${n}`)).ino), `${n} was written into a spare`);
+      assert.deepEqual(await Deno.readFile(`${root}/objects/${n}`), bytes(200, n.length));
+      assert.equal((await Deno.stat(`${root}/objects/${n}`)).mode! & 0o777, 0o600, "object files are private");
+    }
+    assert.deepEqual(tempLeftovers(`${root}/tmp`), []);
+    await group.close();
+    assert.deepEqual(await names(`${root}/tmp`), [], "the stopped writer removed its spares");
   });
 });
 
@@ -72,9 +114,7 @@ Deno.test("group commit: a queue larger than one batch and than a batch's first 
     const files = Array.from({ length: 150 }, (_, i) => `f${i}`);
     const data = (i: number) => bytes(20_000 + (i % 5) * 10_000, i);
     await Promise.all(
-      files.map((name, i) =>
-        group.publish({ tmp: `${root}/tmp/${name}`, target: `${root}/objects/${name}`, ...fileOf(data(i)) }, () => {})
-      ),
+      files.map((name, i) => group.publish({ target: `${root}/objects/${name}`, ...fileOf(data(i)) }, () => {})),
     );
     await group.close();
     for (const [i, name] of files.entries()) assert.deepEqual(await Deno.readFile(`${root}/objects/${name}`), data(i));
@@ -105,7 +145,7 @@ Deno.test("group commit: concurrent small overwrites, deletes and new keys agree
       assert.equal(`"${md5Hex(body)}"`, got.info.etag);
       assert.deepEqual(body, smallVersion(versionOf(body)));
     }
-    assert.deepEqual(await names(`${root}/tmp`), []);
+    assert.deepEqual(tempLeftovers(`${root}/tmp`), []);
     await store.close();
     const reopened = await createFsStore({ root });
     assert.equal((await reopened.listObjects("bkt", { prefix: "new/" })).objects.length, 64);
@@ -132,7 +172,7 @@ Deno.test("group commit: a small body shorter or longer than declared, or with a
     await rejectsWithCode(putSmall(store, "no-such-bucket", "k", data), "NoSuchBucket");
     assert.deepEqual(await getBytes(store, "bkt", "kept"), data);
     await rejectsWithCode(store.headObject("bkt", "other"), "NoSuchKey");
-    assert.deepEqual(await names(`${root}/tmp`), []);
+    assert.deepEqual(tempLeftovers(`${root}/tmp`), []);
     await store.close();
   });
 });
@@ -189,14 +229,15 @@ Deno.test("group commit: a published file is replayed from the log; a failed cre
     await Deno.writeFile(`${root}/plain`, bytes(10));
     const group = createGroupCommit(root)!;
     const item = (name: string, dir = "objects") => ({
-      tmp: `${root}/tmp/${name}`,
       target: `${root}/${dir}/${name}`,
       ...fileOf(bytes(300, name.charCodeAt(0))),
     });
-    await Promise.all([
-      group.publish(item("a"), () => {}),
-      assert.rejects(group.publish({ ...item("b"), tmp: `${root}/no-such-tmp/b` }, () => {}), Deno.errors.NotFound),
-    ]);
+    await group.publish(item("a"), () => {});
+    // No temp file can be written for "b": its spare is gone and no file can be created in its place.
+    await sparesOf(root);
+    await Deno.remove(`${root}/tmp`, { recursive: true });
+    await assert.rejects(group.publish(item("b"), () => {}), Deno.errors.NotFound);
+    await Deno.mkdir(`${root}/tmp`);
     /** The log as a crash right now would leave it (it is flushed before a PUT is answered). */
     const afterPublish = await Deno.readFile(`${root}/${LOG_FILE}`);
     let renamed = false;
@@ -281,11 +322,7 @@ Deno.test("group commit: an idle worker checkpoints before it stops, and the nex
       const log = await Deno.readFile(`${root}/${LOG_FILE}`);
       return readCheckpoint((at, length) => log.subarray(at, at + length)).seq;
     };
-    const item = (name: string) => ({
-      tmp: `${root}/tmp/${name}`,
-      target: `${root}/objects/${name}`,
-      ...fileOf(bytes(50)),
-    });
+    const item = (name: string) => ({ target: `${root}/objects/${name}`, ...fileOf(bytes(50)) });
     await Promise.all([group.publish(item("a"), () => {}), group.publish(item("b"), () => {})]);
     assert.equal(await checkpointOf(), 0, "a busy log is not checkpointed");
     for (let i = 0; i < 100 && await checkpointOf() === 0; i++) await new Promise((r) => setTimeout(r, 20));
@@ -310,11 +347,7 @@ Deno.test("group commit: settle and settleUnder force a checkpoint only for path
       const log = await Deno.readFile(`${root}/${LOG_FILE}`);
       return readCheckpoint((at, length) => log.subarray(at, at + length)).seq;
     };
-    const item = (name: string) => ({
-      tmp: `${root}/tmp/x`,
-      target: `${root}/objects/deep/${name}`,
-      ...fileOf(bytes(50)),
-    });
+    const item = (name: string) => ({ target: `${root}/objects/deep/${name}`, ...fileOf(bytes(50)) });
     await group.publish(item("a"), () => {});
     assert.equal(group.settle(`${root}/objects/deep/b`), undefined);
     assert.equal(group.settleUnder(`${root}/objects/dee`), undefined, "a sibling whose name is a prefix");

@@ -4,6 +4,7 @@ import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import { createDb } from "../../src/db/client.ts";
 import { startSqld } from "../../src/db/_testing/sqld.ts";
+import { tempLeftovers } from "../../src/storage/_testing/contract_helpers.ts";
 import { run, type RunningAppliance, sdkClient, startAppliance, trickleUpload, withAppliance } from "./_appliance.ts";
 
 const MAIN = new URL("../../src/main.ts", import.meta.url).pathname;
@@ -154,7 +155,7 @@ Deno.test("a second serve on a running appliance's data dir stops before it open
       let sent = 0;
       const upload = trickleUpload(url, data, { chunk: 32 * 1024, delayMs: 250, onProgress: (n) => sent = n });
       const tmp = join(app.dataDir, "objects", "tmp");
-      while ([...Deno.readDirSync(tmp)].length === 0) await new Promise((r) => setTimeout(r, 20));
+      while (tempLeftovers(tmp).length === 0) await new Promise((r) => setTimeout(r, 20));
 
       // Bounded: a second appliance that started would serve until killed.
       const second = await run("timeout", [
@@ -179,7 +180,7 @@ Deno.test("a second serve on a running appliance's data dir stops before it open
         new RegExp(`Another appliance is running on the data dir ${app.dataDir}.*\\(held by pid ${app.pid}\\)`),
       );
       assert.ok(sent < data.length, "the second start was refused while the upload was still arriving");
-      assert.equal([...Deno.readDirSync(tmp)].length, 1, "the upload's temp file is still there");
+      assert.equal(tempLeftovers(tmp).length, 1, "the upload's temp file is still there");
       const listen = JSON.parse(await Deno.readTextFile(join(app.dataDir, "listen.json")));
       assert.equal(`http://${listen.api}`, app.api, "listen.json still names the running appliance");
 

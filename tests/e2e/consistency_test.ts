@@ -4,6 +4,7 @@ import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCom
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import { join } from "node:path";
 import { sdkClient, withAppliance } from "./_appliance.ts";
+import { tempLeftovers } from "../../src/storage/_testing/contract_helpers.ts";
 
 /** A body whose every byte says which writer produced it, so a torn object is detectable. */
 function body(writer: number, size: number): Uint8Array {
@@ -85,8 +86,11 @@ Deno.test("a client that disconnects mid-upload leaves no object and no temp dat
     await assert.rejects(s3.send(new HeadObjectCommand({ Bucket: bucket, Key: "partial" })), { name: "NotFound" });
     const list = await s3.send(new ListObjectsV2Command({ Bucket: bucket }));
     assert.equal(list.KeyCount, 0);
-    const leftovers = [...Deno.readDirSync(join(app.dataDir, "objects", "tmp"))].map((e) => e.name);
-    assert.deepEqual(leftovers, [], "temp files of the aborted uploads are removed");
+    assert.deepEqual(
+      tempLeftovers(join(app.dataDir, "objects", "tmp")),
+      [],
+      "temp files of the aborted uploads are removed",
+    );
     s3.destroy();
   });
 });

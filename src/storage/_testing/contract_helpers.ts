@@ -8,6 +8,7 @@ import { createHash } from "node:crypto";
 import { concatBytes } from "../../bytes.ts";
 import { type AppErrorCode, isAppError } from "../../errors.ts";
 import type { ObjectStore } from "../mod.ts";
+import { SPARE_PREFIX } from "../_fs_group_commit.ts";
 
 /** Deterministic pseudo-random bytes (xorshift), so failures are reproducible. */
 export function bytes(size: number, seed = 1): Uint8Array {
@@ -85,6 +86,14 @@ export async function rejectsWithCode(promise: Promise<unknown>, code: AppErrorC
     return;
   }
   assert.fail(`${what} expected AppError ${code}, but it succeeded`);
+}
+
+/**
+ * The names in the fs store's temp directory `dir` other than the spare files its small-object writer keeps ready:
+ * what an interrupted or failed write left behind.
+ */
+export function tempLeftovers(dir: string): string[] {
+  return [...Deno.readDirSync(dir)].map((e) => e.name).filter((name) => !name.startsWith(SPARE_PREFIX)).sort();
 }
 
 export async function put(store: ObjectStore, bucket: string, key: string, data: Uint8Array | string) {
