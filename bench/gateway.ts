@@ -10,9 +10,10 @@
  * object of BENCH_GW_MEMORY_GIB GiB goes up and down.
  *
  * Env: BENCH_GW_LARGE_MIB (1024), BENCH_GW_SMALL_OPS (4000 per server and round), BENCH_GW_SMALL_ROUNDS (3),
- * BENCH_GW_SMALL_WARMUP (8000 untimed PUTs and GETs per server first), BENCH_GW_MEMORY_GIB (5; 0 skips). Every
- * server's files, and the `dd` copy, go under one temporary directory (TMPDIR, else /tmp): the run names its file
- * system, since what a file create costs differs between them (see bench/README.md).
+ * BENCH_GW_SMALL_WARMUP (8000 untimed PUTs and GETs per server first), BENCH_GW_SMALL_CONCURRENCY (16 requests in
+ * flight), BENCH_GW_MEMORY_GIB (5; 0 skips). Every server's files, and the `dd` copy, go under one temporary directory
+ * (TMPDIR, else /tmp): the run names its file system, since what a file create costs differs between them (see
+ * bench/README.md).
  *
  * @module
  */
@@ -29,7 +30,7 @@ const SMALL_OPS = Number(Deno.env.get("BENCH_GW_SMALL_OPS") ?? 4000);
 const SMALL_WARMUP = Number(Deno.env.get("BENCH_GW_SMALL_WARMUP") ?? 8000);
 const SMALL_ROUNDS = Number(Deno.env.get("BENCH_GW_SMALL_ROUNDS") ?? 3);
 const MEMORY_GIB = Number(Deno.env.get("BENCH_GW_MEMORY_GIB") ?? 5);
-const CONCURRENCY = 16;
+const CONCURRENCY = Number(Deno.env.get("BENCH_GW_SMALL_CONCURRENCY") ?? 16);
 const NULL_SERVER = "null HTTP server";
 
 /** The file system holding `dir`: its type, device and, for ext4, whether it keeps a journal (jbd2 lists those). */
