@@ -37,6 +37,15 @@ async function sparesOf(root: string): Promise<string[]> {
   return spares;
 }
 
+/** A group committer on `root`, with its `tmp/` and an `objects/` directory for the targets. */
+async function groupIn(root: string, options?: { idleMs?: number }) {
+  await Deno.mkdir(`${root}/tmp`);
+  await Deno.mkdir(`${root}/objects`);
+  const group = createGroupCommit(root, options);
+  assert.ok(group, "the tests run with FFI permission and glibc, as the appliance does");
+  return group;
+}
+
 /** The whole file of a group-commit item. */
 function fileOf(data: Uint8Array) {
   return { size: data.byteLength, write: (out: Uint8Array) => out.set(data) };
@@ -49,10 +58,7 @@ function putSmall(store: Awaited<ReturnType<typeof createFsStore>>, bucket: stri
 
 Deno.test("group commit: one batch publishes its files durably and isolates a failing item", async () => {
   await withRoot(async (root) => {
-    await Deno.mkdir(`${root}/tmp`);
-    await Deno.mkdir(`${root}/objects`);
-    const group = createGroupCommit(root);
-    assert.ok(group, "the tests run with FFI permission and glibc, as the appliance does");
+    const group = await groupIn(root);
     const renamed: string[] = [];
     const item = (name: string, dir = "objects") => ({
       target: `${root}/${dir}/${name}`,
@@ -82,9 +88,7 @@ Deno.test("group commit: one batch publishes its files durably and isolates a fa
 
 Deno.test("group commit: files are written into spares made between cycles, which the stop removes", async () => {
   await withRoot(async (root) => {
-    await Deno.mkdir(`${root}/tmp`);
-    await Deno.mkdir(`${root}/objects`);
-    const group = createGroupCommit(root)!;
+    const group = await groupIn(root);
     const item = (name: string) => ({ target: `${root}/objects/${name}`, ...fileOf(bytes(200, name.length)) });
     await group.publish(item("first"), () => {});
     const spareInodes = new Set<number | null>();
@@ -107,9 +111,7 @@ Deno.test("group commit: files are written into spares made between cycles, whic
 
 Deno.test("group commit: a queue larger than one batch and than a batch's first buffer keeps every file whole", async () => {
   await withRoot(async (root) => {
-    await Deno.mkdir(`${root}/tmp`);
-    await Deno.mkdir(`${root}/objects`);
-    const group = createGroupCommit(root)!;
+    const group = await groupIn(root);
     // 150 files of 20-60 KiB queued at once: more than 64 items per cycle, several MiB per batch buffer.
     const files = Array.from({ length: 150 }, (_, i) => `f${i}`);
     const data = (i: number) => bytes(20_000 + (i % 5) * 10_000, i);
@@ -224,10 +226,8 @@ Deno.test("group commit: kill -9 during small overwrites keeps every acknowledge
 
 Deno.test("group commit: a published file is replayed from the log; a failed create is not logged, a failed rename is retired", async () => {
   await withRoot(async (root) => {
-    await Deno.mkdir(`${root}/tmp`);
-    await Deno.mkdir(`${root}/objects`);
+    const group = await groupIn(root);
     await Deno.writeFile(`${root}/plain`, bytes(10));
-    const group = createGroupCommit(root)!;
     const item = (name: string, dir = "objects") => ({
       target: `${root}/${dir}/${name}`,
       ...fileOf(bytes(300, name.charCodeAt(0))),
@@ -315,9 +315,7 @@ Deno.test("group commit: a delete, a large overwrite or a multipart completion a
 
 Deno.test("group commit: an idle worker checkpoints before it stops, and the next one logs on from there", async () => {
   await withRoot(async (root) => {
-    await Deno.mkdir(`${root}/tmp`);
-    await Deno.mkdir(`${root}/objects`);
-    const group = createGroupCommit(root, { idleMs: 20 })!;
+    const group = await groupIn(root, { idleMs: 20 });
     const checkpointOf = async () => {
       const log = await Deno.readFile(`${root}/${LOG_FILE}`);
       return readCheckpoint((at, length) => log.subarray(at, at + length)).seq;
