@@ -361,32 +361,67 @@ Deno.test("group commit: settle and settleUnder force a checkpoint only for path
   });
 });
 
-Deno.test("group commit on a small ext4: a small PUT that finds the disk full is NoSpace and is not logged", async () => {
-  await withRoot(async (dir) => {
-    await withLoopExt4(dir, async (root) => {
+/** Runs `fn` with a store, and its bucket "bkt", on a 12 MiB ext4 made with `mkfsArgs`. */
+function onSmallExt4(
+  mkfsArgs: string[],
+  fn: (root: string, store: Awaited<ReturnType<typeof createFsStore>>) => Promise<void>,
+): Promise<void> {
+  return withRoot((dir) =>
+    withLoopExt4(dir, async (root) => {
       const store = await createFsStore({ root });
       await store.createBucket("bkt");
-      await putSmall(store, "bkt", "before", smallVersion(1));
-      const filler = await Deno.open(`${root}/filler`, { write: true, createNew: true });
-      for (const size of [256 * 1024, 4096, 512]) { // to the last free byte
-        await assert.rejects(async () => {
-          for (const block = new Uint8Array(size);;) await filler.write(block);
-        }, (err) => (err as { code?: string }).code === "ENOSPC");
-      }
-      filler.close();
-      await rejectsWithCode(putSmall(store, "bkt", "full", smallVersion(2)), "NoSpace");
-      const crashed = await Deno.readFile(`${root}/${LOG_FILE}`);
-      await Deno.remove(`${root}/filler`);
-      await putSmall(store, "bkt", "after", smallVersion(3));
-      await store.close();
+      await fn(root, store);
+    }, mkfsArgs)
+  );
+}
 
-      await Deno.writeFile(`${root}/${LOG_FILE}`, crashed);
-      const reopened = await createFsStore({ root });
-      await rejectsWithCode(reopened.headObject("bkt", "full"), "NoSuchKey");
-      assert.deepEqual(await getBytes(reopened, "bkt", "before"), smallVersion(1));
-      assert.deepEqual(await getBytes(reopened, "bkt", "after"), smallVersion(3));
-      assert.deepEqual(await names(`${root}/tmp`), []);
-      await reopened.close();
-    }, ["-m", "0"]);
+Deno.test("group commit on a small ext4: a small PUT that finds the disk full is NoSpace and is not logged", async () => {
+  await onSmallExt4(["-m", "0"], async (root, store) => {
+    await putSmall(store, "bkt", "before", smallVersion(1));
+    const filler = await Deno.open(`${root}/filler`, { write: true, createNew: true });
+    for (const size of [256 * 1024, 4096, 512]) { // to the last free byte
+      await assert.rejects(async () => {
+        for (const block = new Uint8Array(size);;) await filler.write(block);
+      }, (err) => (err as { code?: string }).code === "ENOSPC");
+    }
+    filler.close();
+    await rejectsWithCode(putSmall(store, "bkt", "full", smallVersion(2)), "NoSpace");
+    const crashed = await Deno.readFile(`${root}/${LOG_FILE}`);
+    await Deno.remove(`${root}/filler`);
+    await putSmall(store, "bkt", "after", smallVersion(3));
+    await store.close();
+
+    await Deno.writeFile(`${root}/${LOG_FILE}`, crashed);
+    const reopened = await createFsStore({ root });
+    await rejectsWithCode(reopened.headObject("bkt", "full"), "NoSuchKey");
+    assert.deepEqual(await getBytes(reopened, "bkt", "before"), smallVersion(1));
+    assert.deepEqual(await getBytes(reopened, "bkt", "after"), smallVersion(3));
+    assert.deepEqual(await names(`${root}/tmp`), []);
+    await reopened.close();
+  });
+});
+
+Deno.test("group commit on a small ext4: with no inode left, small PUTs use up the spares, then fail as NoSpace unlogged", async () => {
+  await onSmallExt4(["-N", "256"], async (root, store) => {
+    await putSmall(store, "bkt", "first", smallVersion(0));
+    await sparesOf(root);
+    await Deno.mkdir(`${root}/fill`);
+    await assert.rejects(async () => {
+      for (let i = 0;; i++) await Deno.writeFile(`${root}/fill/${i}`, new Uint8Array(0), { createNew: true });
+    }, (err) => (err as { code?: string }).code === "ENOSPC");
+    for (let i = 0; i < SPARES; i++) await putSmall(store, "bkt", `spare/${i}`, smallVersion(i));
+    await rejectsWithCode(putSmall(store, "bkt", "full", smallVersion(1)), "NoSpace");
+    assert.deepEqual(await names(`${root}/tmp`), [], "every spare was used; nothing was left behind");
+    const crashed = await Deno.readFile(`${root}/${LOG_FILE}`);
+    await Deno.remove(`${root}/fill`, { recursive: true });
+    await putSmall(store, "bkt", "after", smallVersion(2));
+    await store.close();
+
+    await Deno.writeFile(`${root}/${LOG_FILE}`, crashed);
+    const reopened = await createFsStore({ root });
+    await rejectsWithCode(reopened.headObject("bkt", "full"), "NoSuchKey");
+    for (const i of [0, SPARES - 1]) assert.deepEqual(await getBytes(reopened, "bkt", `spare/${i}`), smallVersion(i));
+    assert.deepEqual(await getBytes(reopened, "bkt", "after"), smallVersion(2));
+    await reopened.close();
   });
 });
