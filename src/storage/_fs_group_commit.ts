@@ -43,6 +43,8 @@ export const LIBC_SYMBOLS = {
 
 /** How the names of the writer's spare files in `tmp/` begin (empty files kept ready; see the worker). */
 export const SPARE_PREFIX = "spare-";
+/** Spares kept ready: a few cycles' worth at 16 PUTs in flight; empty files, nothing on disk but their inodes. */
+export const SPARES = 64;
 
 /** Most new files per cycle (each at most ~64 KiB). */
 const MAX_BATCH = 64;

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { createFsStore } from "./fs.ts";
-import { createGroupCommit, SPARE_PREFIX } from "./_fs_group_commit.ts";
+import { createGroupCommit, SPARE_PREFIX, SPARES } from "./_fs_group_commit.ts";
 import { LOG_FILE, readCheckpoint, replaySmallLog, scanRecords } from "./_fs_small_log.ts";
 import {
   bytes,
@@ -22,9 +22,6 @@ async function names(dir: string): Promise<string[]> {
   for await (const e of Deno.readDir(dir)) out.push(e.name);
   return out.sort();
 }
-
-/** The writer keeps this many spare files ready. */
-const SPARES = 64;
 
 /** Waits until the writer has made all its spare files in `tmp/` (it is idle then); their names. */
 async function sparesOf(root: string): Promise<string[]> {

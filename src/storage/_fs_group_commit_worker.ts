@@ -27,7 +27,7 @@
  * @module
  */
 /// <reference lib="deno.worker" />
-import { LIBC_SYMBOLS, SPARE_PREFIX } from "./_fs_group_commit.ts";
+import { LIBC_SYMBOLS, SPARE_PREFIX, SPARES } from "./_fs_group_commit.ts";
 import { LIBC, O_CLOEXEC, O_CREAT, O_EXCL, O_RDONLY, O_RDWR, O_WRONLY } from "./_libc.ts";
 import {
   encodeHeader,
@@ -94,8 +94,6 @@ export interface GroupReply {
 }
 
 const SEEK_END = 2;
-/** Spares kept ready: a few cycles' worth at 16 PUTs in flight; empty files, nothing on disk but their inodes. */
-const SPARES = 64;
 /** The log's size when created, and the size it grows to (doubling) before checkpoints are the only way on. */
 const LOG_INITIAL = 1024 * 1024, LOG_MAX = 32 * 1024 * 1024;
 /** The errno names the store tells apart (`mapFsError`, NotFound); others keep their number. */
@@ -294,7 +292,10 @@ const spares: Uint8Array[] = [];
 const refill = new MessageChannel();
 let refilling = false;
 
-/** Creates one spare per turn until there are `SPARES`; stops at a failure (a full disk, say) until the next cycle. */
+/**
+ * Creates one spare per turn until there are `SPARES`; stops at a failure (a full disk, say) until the next cycle.
+ * Only while the log is open: from the first cycle until a stop.
+ */
 function refillSpares(): void {
   if (refilling || log === undefined || spares.length >= SPARES) return;
   refilling = true;
