@@ -127,3 +127,86 @@ Deno.test("segmentSource() stream: a cancel mid-read closes the file and release
     assert.equal(released, 1);
   });
 });
+
+/** `segments` whose files log their opens, read starts and closes to `log` ("open 1", "read 0@65536", "close 0"). */
+function logged(segments: Segment[], log: string[]): Segment[] {
+  return segments.map((segment, i) => ({
+    size: segment.size,
+    open: async () => {
+      log.push(`open ${i}`);
+      const file = await segment.open();
+      return {
+        align: file.align,
+        readAt: (into, at) => {
+          log.push(`read ${i}@${at}`);
+          return file.readAt(into, at);
+        },
+        close: () => {
+          log.push(`close ${i}`);
+          file.close();
+        },
+      };
+    },
+  }));
+}
+
+Deno.test("segmentSource() stream: the next file is opened while the last read of the one before runs", async () => {
+  await withDir(async (dir) => {
+    const { segments, bytes } = await fileSegments(dir, [256 * KiB, 256 * KiB, 100 * KiB]);
+    const log: string[] = [];
+    const range = { start: 0, end: bytes.byteLength - 1 };
+    assert.deepEqual((await collectCopies(segmentSource(logged(segments, log), () => {}).stream(range))).bytes, bytes);
+    for (const i of [0, 1]) {
+      const lastRead = log.indexOf(`read ${i}@${192 * KiB}`);
+      assert.ok(lastRead >= 0, log.join(", "));
+      const opened = log.indexOf(`open ${i + 1}`);
+      assert.ok(opened > lastRead && opened < log.indexOf(`close ${i}`), log.join(", "));
+    }
+    assert.equal(log.filter((e) => e.startsWith("close")).length, 3);
+  });
+});
+
+Deno.test("segmentSource() copy: one buffer, so one file at a time", async () => {
+  await withDir(async (dir) => {
+    const { segments, bytes } = await fileSegments(dir, [256 * KiB, 256 * KiB]);
+    const log: string[] = [];
+    const copied: Uint8Array[] = [];
+    const sink = { write: (chunk: Uint8Array) => Promise.resolve(void copied.push(chunk.slice())) };
+    await segmentSource(logged(segments, log), () => {}).copy(0, bytes.byteLength, sink as never);
+    assert.deepEqual(new Uint8Array(copied.flatMap((c) => [...c])), bytes);
+    assert.ok(log.indexOf("close 0") < log.indexOf("open 1"), log.join(", "));
+  });
+});
+
+Deno.test("segmentSource() stream: a cancel once the next file is open closes both files", async () => {
+  await withDir(async (dir) => {
+    const { segments } = await fileSegments(dir, [256 * KiB, 256 * KiB]);
+    const log: string[] = [];
+    let released = 0;
+    const reader = segmentSource(logged(segments, log), () => released++).stream({ start: 0, end: 512 * KiB - 1 })
+      .getReader();
+    while (!log.includes("open 1")) assert.ok((await reader.read()).value!.byteLength > 0);
+    await reader.cancel(new Error("client gone"));
+    assert.deepEqual(log.filter((e) => e.startsWith("close")).sort(), ["close 0", "close 1"]);
+    assert.equal(released, 1);
+  });
+});
+
+Deno.test("segmentSource() stream: a next file that cannot be opened fails the stream after the bytes before it", async () => {
+  await withDir(async (dir) => {
+    const { segments, bytes } = await fileSegments(dir, [256 * KiB, 256 * KiB]);
+    const broken: Segment[] = [segments[0]!, { size: 256 * KiB, open: () => Promise.reject(new Error("part gone")) }];
+    const got: Uint8Array[] = [];
+    const reading = (async () => {
+      for await (const chunk of segmentSource(broken, () => {}).stream({ start: 0, end: 512 * KiB - 1 })) {
+        got.push(chunk.slice());
+      }
+    })();
+    await assert.rejects(reading, /part gone/);
+    assert.deepEqual(new Uint8Array(got.flatMap((c) => [...c])), bytes.subarray(0, 256 * KiB));
+    // Cancelled before the failed open is reached: the failure goes nowhere (no unhandled rejection).
+    const reader = segmentSource(broken, () => {}).stream({ start: 0, end: 512 * KiB - 1 }).getReader();
+    for (let i = 0; i < 4; i++) await reader.read();
+    await reader.cancel();
+  });
+});
