@@ -219,7 +219,22 @@ export async function large(t: Target, file: string) {
   const hot = await download();
   const cachedAfterDrop = await dropCache(t.dir);
   const cold = await download();
-  return { up: mbps(bytes, up), sdkUp: mbps(bytes, sdkUp), upCpu, upClientCpu, upThreads, hot, cold, cachedAfterDrop };
+  /** Another cold download, in MiB/s (for the rounds that alternate the servers and the disk). */
+  const readCold = async () => {
+    await dropPageCache(t.dir);
+    return (await timedDownload(url, bytes, t.pid, t.name)).rate;
+  };
+  return {
+    up: mbps(bytes, up),
+    sdkUp: mbps(bytes, sdkUp),
+    upCpu,
+    upClientCpu,
+    upThreads,
+    hot,
+    cold,
+    cachedAfterDrop,
+    readCold,
+  };
 }
 
 export async function disk(file: string, dir: string) {
@@ -232,6 +247,38 @@ export async function disk(file: string, dir: string) {
   const hot = await read();
   const cachedAfterDrop = await dropCache(copyDir);
   const cold = await read();
-  await Deno.remove(copyDir, { recursive: true });
-  return { up: mbps(bytes, write), hot: mbps(bytes, hot), cold: mbps(bytes, cold), cachedAfterDrop };
+  return {
+    up: mbps(bytes, write),
+    hot: mbps(bytes, hot),
+    cold: mbps(bytes, cold),
+    cachedAfterDrop,
+    /** Another cold read of the copy, in MiB/s. */
+    readCold: async () => {
+      await dropPageCache(copyDir);
+      return mbps(bytes, await read());
+    },
+    remove: () => Deno.remove(copyDir, { recursive: true }),
+  };
+}
+
+/** What a cold-read round reads: a server's object by GET, or the disk's copy by `dd`; each gives MiB/s. */
+export interface ColdReader {
+  name: string;
+  read(): Promise<number>;
+}
+
+/**
+ * `rounds` rounds in which every reader reads its 1 GiB cold, the order reversed every other round, so a slow phase
+ * of the disk (whose cold read rate moves by half within minutes here) falls on all of them: the rates per reader,
+ * round by round.
+ */
+export async function coldReadRounds(readers: ColdReader[], rounds: number): Promise<Map<string, number[]>> {
+  const rates = new Map<string, number[]>(readers.map((r) => [r.name, []]));
+  for (let round = 0; round < rounds; round++) {
+    for (const reader of round % 2 === 0 ? readers : readers.toReversed()) {
+      await run("/bin/sync", []);
+      rates.get(reader.name)!.push(await reader.read());
+    }
+  }
+  return rates;
 }

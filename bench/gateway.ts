@@ -4,16 +4,18 @@
  * once with parts sent as presigned PUTs by node:http and once with lib-storage, then downloaded (a plain GET of a
  * presigned URL, `_raw_http.ts`) hot (as after the upload) and cold (the files' cached pages dropped first), with
  * the servers' CPU per MiB, the appliance's split by thread; the disk's ceiling is a `dd` copy and its reads, hot and
- * cold. Small (`_small_ops.ts`): 4 KiB PUTs then GETs at concurrency 16 from a light client, in rounds that take the
- * servers in turn, with a null HTTP server (`_null_http.ts` on `node:http`, the appliance's S3 port's server, doing no
- * S3 work) as the ceiling; medians of the rounds go in the table. Then the appliance's peak RSS while a generated
- * object of BENCH_GW_MEMORY_GIB GiB goes up and down.
+ * cold. The cold reads are then repeated in rounds that take the disk and the servers in turn, since the disk's cold
+ * read rate moves within minutes: the table gives each one's median over the rounds, the cold ratios are medians of
+ * each round's ratio. Small (`_small_ops.ts`): 4 KiB PUTs then GETs at concurrency 16 from a light client, in rounds
+ * that take the servers in turn, with a null HTTP server (`_null_http.ts` on `node:http`, the appliance's S3 port's
+ * server, doing no S3 work) as the ceiling; medians of the rounds go in the table. Then the appliance's peak RSS while
+ * a generated object of BENCH_GW_MEMORY_GIB GiB goes up and down.
  *
- * Env: BENCH_GW_LARGE_MIB (1024), BENCH_GW_SMALL_OPS (4000 per server and round), BENCH_GW_SMALL_ROUNDS (3),
- * BENCH_GW_SMALL_WARMUP (8000 untimed PUTs and GETs per server first), BENCH_GW_SMALL_CONCURRENCY (16 requests in
- * flight), BENCH_GW_MEMORY_GIB (5; 0 skips). Every server's files, and the `dd` copy, go under one temporary directory
- * (TMPDIR, else /tmp): the run names its file system, since what a file create costs differs between them (see
- * bench/README.md).
+ * Env: BENCH_GW_LARGE_MIB (1024), BENCH_GW_COLD_ROUNDS (3), BENCH_GW_SMALL_OPS (4000 per server and round),
+ * BENCH_GW_SMALL_ROUNDS (3), BENCH_GW_SMALL_WARMUP (8000 untimed PUTs and GETs per server first),
+ * BENCH_GW_SMALL_CONCURRENCY (16 requests in flight), BENCH_GW_MEMORY_GIB (5; 0 skips). Every server's files, and the
+ * `dd` copy, go under one temporary directory (TMPDIR, else /tmp): the run names its file system, since what a file
+ * create costs differs between them (see bench/README.md).
  *
  * @module
  */
@@ -21,9 +23,21 @@ import { GetObjectCommand } from "@aws-sdk/client-s3";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import { join } from "node:path";
 import { peakRssKiB, run, startAppliance } from "../tests/e2e/_appliance.ts";
-import { client, disk, generated, large, mbps, MiB, type Target, timed, timedDownload, upload } from "./_large_ops.ts";
+import {
+  client,
+  coldReadRounds,
+  disk,
+  generated,
+  large,
+  mbps,
+  MiB,
+  type Target,
+  timed,
+  timedDownload,
+  upload,
+} from "./_large_ops.ts";
 import { spawnServer } from "./_server_process.ts";
-import { describeRounds, medianResult, smallOpsRounds, type SmallOpsTarget } from "./_small_ops.ts";
+import { describeRounds, median, medianResult, smallOpsRounds, type SmallOpsTarget } from "./_small_ops.ts";
 
 const LARGE_MIB = Number(Deno.env.get("BENCH_GW_LARGE_MIB") ?? 1024);
 const SMALL_OPS = Number(Deno.env.get("BENCH_GW_SMALL_OPS") ?? 4000);
@@ -31,7 +45,9 @@ const SMALL_WARMUP = Number(Deno.env.get("BENCH_GW_SMALL_WARMUP") ?? 8000);
 const SMALL_ROUNDS = Number(Deno.env.get("BENCH_GW_SMALL_ROUNDS") ?? 3);
 const MEMORY_GIB = Number(Deno.env.get("BENCH_GW_MEMORY_GIB") ?? 5);
 const CONCURRENCY = Number(Deno.env.get("BENCH_GW_SMALL_CONCURRENCY") ?? 16);
+const COLD_ROUNDS = Number(Deno.env.get("BENCH_GW_COLD_ROUNDS") ?? 3);
 const NULL_SERVER = "null HTTP server";
+const DISK = "disk (dd)";
 
 /** The file system holding `dir`: its type, device and, for ext4, whether it keeps a journal (jbd2 lists those). */
 async function fileSystemOf(dir: string): Promise<string> {
@@ -105,11 +121,6 @@ try {
   const loadBefore = (await Deno.readTextFile("/proc/loadavg")).trim();
   console.log(`files under ${work}: ${await fileSystemOf(work)}`);
   const ceiling = await disk(file, work);
-  rows.push(
-    `| disk (dd, conv=fsync / read) | ${ceiling.up.toFixed(0)} | – | ${ceiling.hot.toFixed(0)} | ${
-      ceiling.cold.toFixed(0)
-    } | – | – |`,
-  );
   const nullUrl = `http://127.0.0.1:${nullServer.port}/null/large?bytes=${LARGE_MIB * MiB}`;
   const fromNull = () => timedDownload(nullUrl, LARGE_MIB * MiB, nullServer.pid, NULL_SERVER);
   const nullDown = [await fromNull(), await fromNull()];
@@ -124,6 +135,20 @@ try {
     if (t.pid === app.pid) threadNote = `upload ${l.upThreads}; download hot ${l.hot.threads}; cold ${l.cold.threads}`;
     larges.push(l);
   }
+  rss.phase("1 GiB cold reads (all in turn)");
+  const coldRounds = await coldReadRounds([
+    { name: DISK, read: ceiling.readCold },
+    ...targets.map((t, i) => ({ name: t.name, read: larges[i]!.readCold })),
+  ], COLD_ROUNDS);
+  await ceiling.remove();
+  const coldOf = (name: string) => median(coldRounds.get(name)!);
+  /** The median over the rounds of `a`'s cold read rate over `b`'s in the same round. */
+  const coldRatio = (a: string, b: string) => median(coldRounds.get(a)!.map((x, i) => x / coldRounds.get(b)![i]!));
+  rows.push(
+    `| disk (dd, conv=fsync / read) | ${ceiling.up.toFixed(0)} | – | ${ceiling.hot.toFixed(0)} | ${
+      coldOf(DISK).toFixed(0)
+    } | – | – |`,
+  );
   rss.phase("4 KiB PUT/GET (all servers in turn)");
   const nullTarget: SmallOpsTarget = {
     name: NULL_SERVER,
@@ -153,7 +178,7 @@ try {
     );
     rows.push(
       `| ${t.name} | ${l.up.toFixed(0)} | ${l.sdkUp.toFixed(0)} | ${l.hot.rate.toFixed(0)} | ${
-        l.cold.rate.toFixed(0)
+        coldOf(t.name).toFixed(0)
       } | ${s.putOps.toFixed(0)} | ${s.getOps.toFixed(0)} |`,
     );
   });
@@ -173,17 +198,28 @@ try {
   console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
   for (const r of rows) console.log(r);
   const gw = larges[0]!, ref = larges[1]!;
+  const gwName = targets[0]!.name, refName = targets[1]!.name;
   const pct = (a: number, b: number) => `${(100 * a / b).toFixed(0)}%`;
   console.log(
     `\ngateway vs disk: upload ${pct(gw.up, ceiling.up)} (lib-storage ${pct(gw.sdkUp, ceiling.up)}), download cold ${
-      pct(gw.cold.rate, ceiling.cold)
-    } (s3rver ${pct(ref.cold.rate, ceiling.cold)}), hot ${
+      pct(coldRatio(gwName, DISK), 1)
+    } (s3rver ${pct(coldRatio(refName, DISK), 1)}), hot ${
       pct(gw.hot.rate, ceiling.hot)
-    }; gateway vs s3rver: download cold ${(gw.cold.rate / ref.cold.rate).toFixed(2)}×, hot ${
+    }; gateway vs s3rver: download cold ${coldRatio(gwName, refName).toFixed(2)}×, hot ${
       (gw.hot.rate / ref.hot.rate).toFixed(2)
     }×; gateway vs ${NULL_SERVER}: download cold ${
-      pct(gw.cold.rate, nullDown[1]!.rate)
-    } (4 KiB ratios: round by round, below)`,
+      pct(coldOf(gwName), nullDown[1]!.rate)
+    } (cold ratios: medians of the rounds' ratios; 4 KiB ratios: round by round, below)`,
+  );
+  const n = (x: number) => Math.round(x).toLocaleString("en-US");
+  console.log(
+    `1 GiB cold reads, round by round (MiB/s): ${
+      [...coldRounds].map(([name, rates]) => `${name} ${rates.map(n).join(", ")}`).join("; ")
+    }; gateway vs disk ${
+      coldRounds.get(gwName)!.map((x, i) => pct(x, coldRounds.get(DISK)![i]!)).join(", ")
+    }; first cold read before the rounds: disk ${n(ceiling.cold)}, ${
+      targets.map((t, i) => `${t.name} ${n(larges[i]!.cold.rate)}`).join(", ")
+    }`,
   );
   console.log(`server CPU (presigned upload, download): ${cpuNotes.join("; ")}`);
   for (const line of describeRounds(small, targets[0]!.name, targets[1]!.name, NULL_SERVER)) console.log(line);
