@@ -268,9 +268,9 @@ export interface ColdReader {
 }
 
 /**
- * `rounds` rounds in which every reader reads its 1 GiB cold, the order reversed every other round, so a slow phase
- * of the disk (whose cold read rate moves by half within minutes here) falls on all of them: the rates per reader,
- * round by round.
+ * `rounds` rounds in which every reader reads its file or object cold, the order reversed every other round, so a slow
+ * phase of the disk (whose cold read rate moves by half within minutes here) falls on all of them: the rates per
+ * reader, round by round.
  */
 export async function coldReadRounds(readers: ColdReader[], rounds: number): Promise<Map<string, number[]>> {
   const rates = new Map<string, number[]>(readers.map((r) => [r.name, []]));

@@ -135,7 +135,7 @@ try {
     if (t.pid === app.pid) threadNote = `upload ${l.upThreads}; download hot ${l.hot.threads}; cold ${l.cold.threads}`;
     larges.push(l);
   }
-  rss.phase("1 GiB cold reads (all in turn)");
+  rss.phase(`${LARGE_MIB} MiB cold reads (all in turn)`);
   const coldRounds = await coldReadRounds([
     { name: DISK, read: ceiling.readCold },
     ...targets.map((t, i) => ({ name: t.name, read: larges[i]!.readCold })),
@@ -213,7 +213,7 @@ try {
   );
   const n = (x: number) => Math.round(x).toLocaleString("en-US");
   console.log(
-    `1 GiB cold reads, round by round (MiB/s): ${
+    `${LARGE_MIB} MiB cold reads, round by round (MiB/s): ${
       [...coldRounds].map(([name, rates]) => `${name} ${rates.map(n).join(", ")}`).join("; ")
     }; gateway vs disk ${
       coldRounds.get(gwName)!.map((x, i) => pct(x, coldRounds.get(DISK)![i]!)).join(", ")
