@@ -194,7 +194,11 @@ async function answer(res: http.ServerResponse, response: S3Answer, logger: Logg
     if (!("content-length" in headers) && status !== 204 && status !== 304) {
       head.push("content-length", String(body?.byteLength ?? 0));
     }
-    if (!res.destroyed) res.writeHead(status, head).end(body ?? undefined);
+    if (res.destroyed) return;
+    res.writeHead(status, head);
+    // A body read into a pooled block (a small object) goes back to its pool once written.
+    if (body) res.end(body, () => releaseSent(body));
+    else res.end();
     return;
   }
   if (!res.destroyed) res.writeHead(status, head);

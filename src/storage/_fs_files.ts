@@ -11,6 +11,8 @@
  * @module
  */
 import { AppError } from "../errors.ts";
+import { markRecyclable } from "../http_handoff.ts";
+import { createBlockPool } from "./_block_pool.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -148,24 +150,24 @@ export interface OpenedFile<M> {
 const probe = new Uint8Array(SMALL_FILE);
 
 /**
- * The data of small files read whole is handed out as views of shared slabs: an ArrayBuffer of its own per GET
- * costs ~3-5 µs of CPU to allocate and track here, more than copying 4 KiB. A slab lives until its last view is
- * collected; data over an eighth of a slab gets a buffer of its own.
+ * The data of small files read whole goes into blocks from pools, one pool per block size: the S3 port gives a block
+ * back once it has written the answer (`releaseSent`), and a later GET reads into it. Memory of its own per GET, even
+ * shared 256 KiB slabs, is V8 external memory, whose growth V8 answers with mark-compacts: under 4 KiB GETs that was a
+ * mark-compact every 120 ms, and reused blocks halve them (bench/README.md, "The collector under 4 KiB GETs"). A block
+ * nothing gives back (a consumer in the appliance keeps the bytes) is left to the collector. Each pool keeps 1 MiB.
  */
-const SLAB_BYTES = 256 * 1024;
-let slab = new Uint8Array(SLAB_BYTES);
-let slabAt = 0;
+const SMALL_DATA_POOLS = [4096, 16384, SMALL_FILE].map((blockBytes) => ({
+  blockBytes,
+  pool: createBlockPool({ blockBytes, maxFree: (1024 * 1024) / blockBytes }),
+}));
 
+/** A copy of `bytes` (less than SMALL_FILE) in a block of the smallest pool it fits, marked for the server to give back. */
 function copyOut(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
-  if (bytes.byteLength > SLAB_BYTES / 8) return bytes.slice();
-  if (slabAt + bytes.byteLength > SLAB_BYTES) {
-    slab = new Uint8Array(SLAB_BYTES);
-    slabAt = 0;
-  }
-  const view = slab.subarray(slabAt, slabAt + bytes.byteLength);
+  const { pool } = SMALL_DATA_POOLS.find((p) => p.blockBytes >= bytes.byteLength)!;
+  const block = pool.take();
+  const view = block.subarray(0, bytes.byteLength);
   view.set(bytes);
-  slabAt += bytes.byteLength;
-  return view;
+  return markRecyclable(view, block, pool.give) as Uint8Array<ArrayBuffer>;
 }
 
 /**

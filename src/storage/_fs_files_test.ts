@@ -1,16 +1,17 @@
 import assert from "node:assert/strict";
+import { releaseSent } from "../http_handoff.ts";
 import { createFsStore } from "./fs.ts";
 
 function pattern(n: number, seed: number): Uint8Array<ArrayBuffer> {
   return new Uint8Array(n).map((_, i) => (i * 31 + seed * 17 + (i >> 8)) & 0xff);
 }
 
-Deno.test("small objects read whole: every result keeps its own bytes while later reads fill the shared slabs", async () => {
+Deno.test("small objects read whole: every result keeps its own bytes while later reads take blocks of the pools", async () => {
   const root = await Deno.makeTempDir({ prefix: "fs-files-test-" });
   const store = await createFsStore({ root });
   try {
     await store.createBucket("slabs");
-    // Sizes from empty to beyond an eighth of a slab (own buffer), enough of them to fill several slabs.
+    // Sizes from empty to 40,000 bytes, in each of the pools' block sizes, more of them than a pool keeps.
     const sizes = Array.from({ length: 240 }, (_, i) => [0, 1, 4096, 4097, 20_000, 40_000][i % 6]!);
     const bodies = sizes.map((n, i) => pattern(n, i));
     for (const [i, body] of bodies.entries()) {
@@ -30,6 +31,36 @@ Deno.test("small objects read whole: every result keeps its own bytes while late
       assert.deepEqual(got.bytes, bodies[i], `k${i} unchanged by the reads after it`);
       assert.deepEqual(new Uint8Array(await new Response(got.body).arrayBuffer()), bodies[i]);
     }
+  } finally {
+    await store.close();
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("small objects read whole: a block the server gives back is the memory of a later read", async () => {
+  const root = await Deno.makeTempDir({ prefix: "fs-files-test-" });
+  const store = await createFsStore({ root });
+  try {
+    await store.createBucket("blocks");
+    const first = pattern(3000, 1), second = pattern(1000, 2);
+    for (const [key, body] of [["first", first], ["second", second]] as const) {
+      const stream = new ReadableStream<Uint8Array>({
+        start(c) {
+          c.enqueue(body);
+          c.close();
+        },
+      });
+      await store.putObject("blocks", key, stream, { contentLength: body.byteLength });
+    }
+    const sent = (await store.getObject("blocks", "first")).bytes!;
+    assert.deepEqual(sent, first);
+    releaseSent(sent);
+    assert.equal(sent.byteLength, 0, "given back: the view is detached");
+    const later = (await store.getObject("blocks", "second")).bytes!;
+    assert.deepEqual(later, second);
+    // The same 4 KiB block: past the later object's bytes, the first one's are still there.
+    const block = new Uint8Array(later.buffer, later.byteOffset, first.byteLength);
+    assert.deepEqual(block.subarray(second.byteLength), first.subarray(second.byteLength));
   } finally {
     await store.close();
     await Deno.remove(root, { recursive: true });
