@@ -231,18 +231,20 @@ export function medianResult(rounds: SmallOpsResult[]): SmallOpsResult {
  * round (the ratio of the same round, so both saw the same machine) with the median, and every server's medians as a
  * share of `ceiling`'s.
  */
+/** `x` rounded, with thousands separators (3,572), as the bench prints its rates. */
+export const thousands = (x: number) => Math.round(x).toLocaleString("en-US");
+
 export function describeRounds(
   results: Map<string, SmallOpsResult[]>,
   subject: string,
   anchor: string,
   ceiling: string,
 ): string[] {
-  const n = (x: number) => Math.round(x).toLocaleString("en-US");
   const of = (name: string) => results.get(name)!;
   const lines = [...results].map(([name, rounds]) => {
     const m = medianResult(rounds);
-    return `${name}: PUT/s ${rounds.map((r) => n(r.putOps)).join(", ")}; GET/s ${
-      rounds.map((r) => n(r.getOps)).join(", ")
+    return `${name}: PUT/s ${rounds.map((r) => thousands(r.putOps)).join(", ")}; GET/s ${
+      rounds.map((r) => thousands(r.getOps)).join(", ")
     }; median server CPU ${m.putCpuMs.toFixed(2)} ms per PUT, ${m.getCpuMs.toFixed(2)} per GET; client ${
       m.putClientCpuMs.toFixed(2)
     } / ${m.getClientCpuMs.toFixed(2)}`;

@@ -37,7 +37,7 @@ import {
   upload,
 } from "./_large_ops.ts";
 import { spawnServer } from "./_server_process.ts";
-import { describeRounds, median, medianResult, smallOpsRounds, type SmallOpsTarget } from "./_small_ops.ts";
+import { describeRounds, median, medianResult, smallOpsRounds, type SmallOpsTarget, thousands } from "./_small_ops.ts";
 
 const LARGE_MIB = Number(Deno.env.get("BENCH_GW_LARGE_MIB") ?? 1024);
 const SMALL_OPS = Number(Deno.env.get("BENCH_GW_SMALL_OPS") ?? 4000);
@@ -211,14 +211,13 @@ try {
       pct(coldOf(gwName), nullDown[1]!.rate)
     } (cold ratios: medians of the rounds' ratios; 4 KiB ratios: round by round, below)`,
   );
-  const n = (x: number) => Math.round(x).toLocaleString("en-US");
   console.log(
     `${LARGE_MIB} MiB cold reads, round by round (MiB/s): ${
-      [...coldRounds].map(([name, rates]) => `${name} ${rates.map(n).join(", ")}`).join("; ")
+      [...coldRounds].map(([name, rates]) => `${name} ${rates.map(thousands).join(", ")}`).join("; ")
     }; gateway vs disk ${
       coldRounds.get(gwName)!.map((x, i) => pct(x, coldRounds.get(DISK)![i]!)).join(", ")
-    }; first cold read before the rounds: disk ${n(ceiling.cold)}, ${
-      targets.map((t, i) => `${t.name} ${n(larges[i]!.cold.rate)}`).join(", ")
+    }; first cold read before the rounds: disk ${thousands(ceiling.cold)}, ${
+      targets.map((t, i) => `${t.name} ${thousands(larges[i]!.cold.rate)}`).join(", ")
     }`,
   );
   console.log(`server CPU (presigned upload, download): ${cpuNotes.join("; ")}`);

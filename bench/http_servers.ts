@@ -14,7 +14,7 @@
  * @module
  */
 import { MiB, timedDownload } from "./_large_ops.ts";
-import { median, medianResult, smallOpsRounds, type SmallOpsTarget } from "./_small_ops.ts";
+import { median, medianResult, smallOpsRounds, type SmallOpsTarget, thousands } from "./_small_ops.ts";
 import { spawnServer } from "./_server_process.ts";
 
 const ROUNDS = Number(Deno.env.get("BENCH_HTTP_ROUNDS") ?? 3);
@@ -48,17 +48,16 @@ try {
     warmup: WARMUP,
     rounds: ROUNDS,
   });
-  const n = (x: number) => Math.round(x).toLocaleString("en-US");
   console.log(`${LARGE_BYTES / MiB} MiB downloads and 4 KiB requests, ${ROUNDS} alternating rounds`);
   for (const kind of KINDS) {
     const dl = downloads.get(kind)!;
     const rounds = small.get(kind)!;
     const m = medianResult(rounds);
     console.log(
-      `${kind}: download MiB/s ${dl.map((d) => n(d.rate)).join(", ")} at ${
+      `${kind}: download MiB/s ${dl.map((d) => thousands(d.rate)).join(", ")} at ${
         median(dl.map((d) => d.cpu)).toFixed(2)
-      } ms of server CPU per MiB; PUT/s ${rounds.map((r) => n(r.putOps)).join(", ")}; GET/s ${
-        rounds.map((r) => n(r.getOps)).join(", ")
+      } ms of server CPU per MiB; PUT/s ${rounds.map((r) => thousands(r.putOps)).join(", ")}; GET/s ${
+        rounds.map((r) => thousands(r.getOps)).join(", ")
       }; server CPU ${(m.putCpuMs * 1000).toFixed(0)} µs per PUT, ${(m.getCpuMs * 1000).toFixed(0)} per GET`,
     );
   }

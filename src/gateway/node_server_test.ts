@@ -29,6 +29,18 @@ async function withServer(
   }
 }
 
+/** `withServer` over an fs store in a temporary directory. */
+function withFsServer(fn: (port: number, h: Harness, store: ObjectStore) => Promise<void>): Promise<void> {
+  return withTempDir("node-server-test-", async (root) => {
+    const store = await createFsStore({ root });
+    try {
+      await withServer((port, h) => fn(port, h, store), { store });
+    } finally {
+      await store.close();
+    }
+  });
+}
+
 /** The head of a request signed by the admin key (unsigned payload), ending with the blank line. */
 const signedHead = (port: number, method: string, path: string, headers: Record<string, string> = {}) =>
   signedRequestHead(port, { method, path, headers });
@@ -157,56 +169,42 @@ async function download(port: number, path: string): Promise<{ status: number; b
 }
 
 Deno.test("node server: concurrent downloads from the fs store each get their own bytes while read blocks are reused", async () => {
-  await withTempDir("node-server-test-", async (root) => {
-    const store = await createFsStore({ root });
-    try {
-      await withServer(async (port, h) => {
-        const objects = [0, 1, 2, 3].map((i) => {
-          const data = new Uint8Array(6 * 1024 * 1024 + 1000 * i);
-          for (let at = 0; at < data.byteLength; at += 65536) {
-            crypto.getRandomValues(data.subarray(at, Math.min(data.byteLength, at + 65536)));
-          }
-          return { key: `big-${i}`, data };
-        });
-        for (const { key, data } of objects) {
-          assert.equal((await h.request({ method: "PUT", path: `/wire/${key}`, body: data })).status, 200);
-        }
-        for (let round = 0; round < 2; round++) {
-          const got = await Promise.all(objects.map(({ key }) => download(port, `/wire/${key}`)));
-          got.forEach(({ status, body }, i) => {
-            assert.equal(status, 200);
-            assert.equal(sha256(body), sha256(objects[i]!.data), `${objects[i]!.key}, round ${round}`);
-          });
-        }
-      }, { store });
-    } finally {
-      await store.close();
+  await withFsServer(async (port, h) => {
+    const objects = [0, 1, 2, 3].map((i) => {
+      const data = new Uint8Array(6 * 1024 * 1024 + 1000 * i);
+      for (let at = 0; at < data.byteLength; at += 65536) {
+        crypto.getRandomValues(data.subarray(at, Math.min(data.byteLength, at + 65536)));
+      }
+      return { key: `big-${i}`, data };
+    });
+    for (const { key, data } of objects) {
+      assert.equal((await h.request({ method: "PUT", path: `/wire/${key}`, body: data })).status, 200);
+    }
+    for (let round = 0; round < 2; round++) {
+      const got = await Promise.all(objects.map(({ key }) => download(port, `/wire/${key}`)));
+      got.forEach(({ status, body }, i) => {
+        assert.equal(status, 200);
+        assert.equal(sha256(body), sha256(objects[i]!.data), `${objects[i]!.key}, round ${round}`);
+      });
     }
   });
 });
 
 Deno.test("node server: a small object's answer goes back to the fs store's pool once written, for the next read", async () => {
-  await withTempDir("node-server-test-", async (root) => {
-    const store = await createFsStore({ root });
-    try {
-      await withServer(async (port, h) => {
-        const first = new Uint8Array(3000).map((_, i) => (i * 7) & 0xff);
-        const second = new Uint8Array(1000).map((_, i) => (i * 13 + 5) & 0xff);
-        assert.equal((await h.request({ method: "PUT", path: "/wire/first", body: first })).status, 200);
-        assert.equal((await h.request({ method: "PUT", path: "/wire/second", body: second })).status, 200);
-        const got = await download(port, "/wire/first");
-        assert.equal(got.status, 200);
-        assert.deepEqual(got.body, first);
-        await new Promise((resolve) => setTimeout(resolve, 20)); // the server's write callback, after the client read
-        const later = (await store.getObject("wire", "second")).bytes!;
-        assert.deepEqual(later, second);
-        // The block the answer was sent from: past the later object's bytes, the first one's are still there.
-        const block = new Uint8Array(later.buffer, later.byteOffset, first.byteLength);
-        assert.deepEqual(block.subarray(second.byteLength), first.subarray(second.byteLength));
-      }, { store });
-    } finally {
-      await store.close();
-    }
+  await withFsServer(async (port, h, store) => {
+    const first = new Uint8Array(3000).map((_, i) => (i * 7) & 0xff);
+    const second = new Uint8Array(1000).map((_, i) => (i * 13 + 5) & 0xff);
+    assert.equal((await h.request({ method: "PUT", path: "/wire/first", body: first })).status, 200);
+    assert.equal((await h.request({ method: "PUT", path: "/wire/second", body: second })).status, 200);
+    const got = await download(port, "/wire/first");
+    assert.equal(got.status, 200);
+    assert.deepEqual(got.body, first);
+    await new Promise((resolve) => setTimeout(resolve, 20)); // the server's write callback, after the client read
+    const later = (await store.getObject("wire", "second")).bytes!;
+    assert.deepEqual(later, second);
+    // The block the answer was sent from: past the later object's bytes, the first one's are still there.
+    const block = new Uint8Array(later.buffer, later.byteOffset, first.byteLength);
+    assert.deepEqual(block.subarray(second.byteLength), first.subarray(second.byteLength));
   });
 });
 

@@ -153,8 +153,9 @@ const probe = new Uint8Array(SMALL_FILE);
  * The data of small files read whole goes into blocks from pools, one pool per block size: the S3 port gives a block
  * back once it has written the answer (`releaseSent`), and a later GET reads into it. Memory of its own per GET, even
  * shared 256 KiB slabs, is V8 external memory, whose growth V8 answers with mark-compacts: under 4 KiB GETs that was a
- * mark-compact every 120 ms, and reused blocks halve them (bench/README.md, "The collector under 4 KiB GETs"). A block
- * nothing gives back (a consumer in the appliance keeps the bytes) is left to the collector. Each pool keeps 1 MiB.
+ * mark-compact every 120 ms, and reused blocks halve them (bench/README.md, "Small objects read into pooled blocks").
+ * A block nothing gives back (a consumer in the appliance keeps the bytes) is left to the collector. Each pool keeps
+ * 1 MiB.
  */
 const SMALL_DATA_POOLS = [4096, 16384, SMALL_FILE].map((blockBytes) => ({
   blockBytes,

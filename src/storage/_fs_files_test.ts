@@ -1,32 +1,23 @@
 import assert from "node:assert/strict";
 import { releaseSent } from "../http_handoff.ts";
+import { withTempDir } from "../_testing/temp_dir.ts";
 import { createFsStore } from "./fs.ts";
+import { putSmall } from "./_testing/contract_helpers.ts";
 import type { ObjectStore } from "./mod.ts";
 
 function pattern(n: number, seed: number): Uint8Array<ArrayBuffer> {
   return new Uint8Array(n).map((_, i) => (i * 31 + seed * 17 + (i >> 8)) & 0xff);
 }
 
-async function withStore(fn: (store: ObjectStore) => Promise<void>): Promise<void> {
-  const root = await Deno.makeTempDir({ prefix: "fs-files-test-" });
-  const store = await createFsStore({ root });
-  try {
-    await fn(store);
-  } finally {
-    await store.close();
-    await Deno.remove(root, { recursive: true });
-  }
-}
-
-/** Stores `body` as `key`, with its length declared (as a small PUT is). */
-async function putWhole(store: ObjectStore, bucket: string, key: string, body: Uint8Array): Promise<void> {
-  const stream = new ReadableStream<Uint8Array>({
-    start(c) {
-      if (body.byteLength > 0) c.enqueue(body);
-      c.close();
-    },
+function withStore(fn: (store: ObjectStore) => Promise<void>): Promise<void> {
+  return withTempDir("fs-files-test-", async (root) => {
+    const store = await createFsStore({ root });
+    try {
+      await fn(store);
+    } finally {
+      await store.close();
+    }
   });
-  await store.putObject(bucket, key, stream, { contentLength: body.byteLength });
 }
 
 Deno.test("small objects read whole: every result keeps its own bytes while later reads take blocks of the pools", async () => {
@@ -35,7 +26,7 @@ Deno.test("small objects read whole: every result keeps its own bytes while late
     // Sizes from empty to 40,000 bytes, in each of the pools' block sizes, more of them than a pool keeps.
     const sizes = Array.from({ length: 240 }, (_, i) => [0, 1, 4096, 4097, 20_000, 40_000][i % 6]!);
     const bodies = sizes.map((n, i) => pattern(n, i));
-    for (const [i, body] of bodies.entries()) await putWhole(store, "small", `k${i}`, body);
+    for (const [i, body] of bodies.entries()) await putSmall(store, "small", `k${i}`, body);
     const results = [];
     for (let i = 0; i < bodies.length; i++) results.push(await store.getObject("small", `k${i}`));
     for (const [i, got] of results.entries()) {
@@ -51,8 +42,8 @@ Deno.test("small objects read whole: a block the server gives back is the memory
   await withStore(async (store) => {
     await store.createBucket("blocks");
     const first = pattern(3000, 1), second = pattern(1000, 2);
-    await putWhole(store, "blocks", "first", first);
-    await putWhole(store, "blocks", "second", second);
+    await putSmall(store, "blocks", "first", first);
+    await putSmall(store, "blocks", "second", second);
     const sent = (await store.getObject("blocks", "first")).bytes!;
     assert.deepEqual(sent, first);
     releaseSent(sent);

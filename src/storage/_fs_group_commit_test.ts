@@ -7,6 +7,7 @@ import {
   collect,
   getBytes,
   md5Hex,
+  putSmall,
   rejectsWithCode,
   streamOf,
   tempLeftovers,
@@ -49,10 +50,6 @@ function fileOf(data: Uint8Array) {
 }
 
 /** A PUT with a declared length of at most 64 KiB: the group-committed path. */
-function putSmall(store: Awaited<ReturnType<typeof createFsStore>>, bucket: string, key: string, data: Uint8Array) {
-  return store.putObject(bucket, key, streamOf(data, 1500), { contentLength: data.byteLength });
-}
-
 Deno.test("group commit: one batch publishes its files durably and isolates a failing item", async () => {
   await withRoot(async (root) => {
     const group = await groupIn(root);
