@@ -149,6 +149,8 @@ function libcLoads(): boolean {
 export function createGroupCommit(root: string, options: { idleMs?: number } = {}): GroupCommit | undefined {
   if (!libcLoads()) return undefined;
   let worker: Worker | undefined;
+  /** Shared with the running worker: cycles posted to it that it has not taken yet (see the worker). */
+  let cyclesSent = new Int32Array(new SharedArrayBuffer(0));
   let queue: Batch[] = [];
   /** A batch buffer the worker gave back, for the next batch (a fresh one per batch is garbage to collect). */
   let spare: ArrayBuffer | undefined;
@@ -171,7 +173,8 @@ export function createGroupCommit(root: string, options: { idleMs?: number } = {
 
   function start(): Worker {
     const w = new Worker(new URL("./_fs_group_commit_worker.ts", import.meta.url).href, { type: "module" });
-    w.postMessage({ root } satisfies GroupRequest);
+    cyclesSent = new Int32Array(new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT));
+    w.postMessage({ root, cyclesSent } satisfies GroupRequest);
     w.onmessage = (e: MessageEvent<GroupReply>) => finish(e.data);
     w.onerror = (e) => {
       e.preventDefault();
@@ -223,6 +226,7 @@ export function createGroupCommit(root: string, options: { idleMs?: number } = {
     running = cycle;
     worker ??= start();
     const buffer = batch?.buf.buffer ?? new ArrayBuffer(0);
+    Atomics.add(cyclesSent, 0, 1);
     worker.postMessage(
       {
         buffer,

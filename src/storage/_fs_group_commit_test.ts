@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { createFsStore } from "./fs.ts";
 import { createGroupCommit, SPARE_PREFIX, SPARES } from "./_fs_group_commit.ts";
 import { LOG_FILE, readCheckpoint, replaySmallLog, scanRecords } from "./_fs_small_log.ts";
+import type { GroupReply, GroupRequest } from "./_fs_group_commit_worker.ts";
 import {
   bytes,
   collect,
@@ -100,6 +101,37 @@ Deno.test("group commit: files are written into spares made between cycles, whic
     assert.deepEqual(tempLeftovers(`${root}/tmp`), []);
     await group.close();
     assert.deepEqual(await names(`${root}/tmp`), [], "the stopped writer removed its spares");
+  });
+});
+
+Deno.test("group commit: the writer makes no spare while a cycle it was sent waits, and makes them all after", async () => {
+  await withRoot(async (root) => {
+    await Deno.mkdir(`${root}/tmp`);
+    const spares = async () => (await names(`${root}/tmp`)).filter((name) => name.startsWith(SPARE_PREFIX));
+    const cyclesSent = new Int32Array(new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT));
+    const worker = new Worker(new URL("./_fs_group_commit_worker.ts", import.meta.url).href, { type: "module" });
+    try {
+      worker.postMessage({ root, cyclesSent } satisfies GroupRequest);
+      const emptyCycle = (stop: boolean) =>
+        new Promise<GroupReply>((resolve) => {
+          worker.onmessage = (e: MessageEvent<GroupReply>) => resolve(e.data);
+          Atomics.add(cyclesSent, 0, 1);
+          const request = { buffer: new ArrayBuffer(0), length: 0, count: 0, checkpoint: false, stop };
+          worker.postMessage(request satisfies GroupRequest);
+        });
+      // One cycle more than posted is announced: to the worker, the next cycle is always already waiting.
+      Atomics.add(cyclesSent, 0, 1);
+      assert.deepEqual((await emptyCycle(false)).failures, []);
+      await new Promise((r) => setTimeout(r, 200));
+      assert.deepEqual(await spares(), [], "no spare is made while a cycle waits");
+      Atomics.sub(cyclesSent, 0, 1);
+      await emptyCycle(false);
+      await sparesOf(root);
+      await emptyCycle(true);
+      assert.deepEqual(await spares(), [], "the stop removed them");
+    } finally {
+      worker.terminate();
+    }
   });
 });
 

@@ -16,8 +16,9 @@
  * store closes), and before answering a rename that failed after its record was logged (so the record is never
  * replayed over what happens to that path next).
  *
- * The temp files are spares: empty files the worker creates between cycles, one per event-loop turn (so a cycle that
- * comes waits for one create at most), and writes into when a cycle comes. Creating a file is most of a cycle's
+ * The temp files are spares: empty files the worker creates between cycles, and writes into when a cycle comes. It
+ * stops creating as soon as the next cycle has been sent (a counter the store shares with it), so that cycle waits for
+ * one create at most. Creating a file is most of a cycle's
  * file-system time otherwise: ext4 allocates an inode, and without a journal it first scans the inodes freed in the
  * last minutes, 0.15-0.3 ms per create after many deletes against ~0.02 ms to open an existing file. Made between
  * cycles, the creates fall in the time the worker waits for the event loop instead of in the cycle every PUT waits
@@ -46,7 +47,7 @@ import {
  * `checkpoint`: retire the log's records after the cycle; `stop`: then close the log (the worker is about to be
  * terminated, which does not close the descriptors it opened through libc).
  */
-export type GroupRequest = { root: string } | {
+export type GroupRequest = { root: string; cyclesSent: Int32Array<SharedArrayBuffer> } | {
   buffer: ArrayBuffer;
   length: number;
   count: number;
@@ -288,30 +289,26 @@ const tempTag = crypto.getRandomValues(new Uint8Array(6)).toHex();
 let tempCount = 0;
 /** Empty temp files ready for the next cycles (C strings). */
 const spares: Uint8Array[] = [];
-/** Turns of the event loop that each create one spare: a message to itself, so the cycles' messages come in between. */
-const refill = new MessageChannel();
-let refilling = false;
+/**
+ * Cycles the store has sent that this worker has not started (shared memory: the store adds one before it posts a
+ * cycle, the worker takes one off when it gets it). Messages queue behind a running task, so this is how a task
+ * sees a cycle waiting.
+ */
+let cyclesSent = new Int32Array(new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT));
 
 /**
- * Creates one spare per turn until there are `SPARES`; stops at a failure (a full disk, say) until the next cycle.
- * Only while the log is open: from the first cycle until a stop.
+ * Creates spares until there are `SPARES` or a cycle is waiting; stops at a failure (a full disk, say) until the next
+ * cycle. Only while the log is open: from the first cycle until a stop.
  */
 function refillSpares(): void {
-  if (refilling || log === undefined || spares.length >= SPARES) return;
-  refilling = true;
-  refill.port1.postMessage(null);
+  while (log !== undefined && spares.length < SPARES && Atomics.load(cyclesSent, 0) === 0) {
+    const path = tempName(SPARE_PREFIX);
+    const fd = createEmpty(path);
+    if (fd < 0) return;
+    libc.close(fd);
+    spares.push(path);
+  }
 }
-
-refill.port2.onmessage = () => {
-  refilling = false;
-  if (log === undefined || spares.length >= SPARES) return;
-  const path = tempName(SPARE_PREFIX);
-  const fd = createEmpty(path);
-  if (fd < 0) return;
-  libc.close(fd);
-  spares.push(path);
-  refillSpares();
-};
 
 /** Removes the spares (the worker is about to stop). */
 function dropSpares(): void {
@@ -461,7 +458,9 @@ self.onmessage = (e: MessageEvent<GroupRequest>) => {
   if ("root" in request) {
     rootPath = request.root;
     rootPrefix = encoder.encode(`${rootPath}/`);
+    cyclesSent = request.cyclesSent;
   } else {
+    Atomics.sub(cyclesSent, 0, 1);
     const reply = { ...run(request), buffer: request.buffer };
     self.postMessage(reply satisfies GroupReply, [request.buffer]);
     refillSpares();
