@@ -18,12 +18,12 @@
  *
  * The temp files are spares: empty files the worker creates between cycles, and writes into when a cycle comes. It
  * stops creating as soon as the next cycle has been sent (a counter the store shares with it), so that cycle waits for
- * one create at most. Creating a file is most of a cycle's
- * file-system time otherwise: ext4 allocates an inode, and without a journal it first scans the inodes freed in the
- * last minutes, 0.15-0.3 ms per create after many deletes against ~0.02 ms to open an existing file. Made between
- * cycles, the creates fall in the time the worker waits for the event loop instead of in the cycle every PUT waits
- * for. A cycle that finds no spare creates its files itself. The spares are removed when the worker stops; those of
- * a process that died go with the rest of `tmp/` when the store next opens.
+ * one create at most. Creating a file is most of a cycle's file-system time otherwise: ext4 allocates an inode, and
+ * without a journal it first scans the inodes freed in the last minutes, 0.15-0.3 ms per create after many deletes
+ * against ~0.02 ms to open an existing file. Made between cycles, the creates fall in the time the worker waits for the
+ * event loop instead of in the cycle every PUT waits for. A cycle that finds no spare creates its files itself. The
+ * spares are removed when the worker stops; those of a process that died go with the rest of `tmp/` when the store
+ * next opens.
  *
  * @module
  */
