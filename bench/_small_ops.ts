@@ -226,14 +226,14 @@ export function medianResult(rounds: SmallOpsResult[]): SmallOpsResult {
   };
 }
 
+/** `x` rounded, with thousands separators (3,572), as the bench prints its rates. */
+export const thousands = (x: number) => Math.round(x).toLocaleString("en-US");
+
 /**
  * Report lines of a `smallOpsRounds` run: every round's PUT/s and GET/s per server, `subject` against `anchor` in each
  * round (the ratio of the same round, so both saw the same machine) with the median, and every server's medians as a
  * share of `ceiling`'s.
  */
-/** `x` rounded, with thousands separators (3,572), as the bench prints its rates. */
-export const thousands = (x: number) => Math.round(x).toLocaleString("en-US");
-
 export function describeRounds(
   results: Map<string, SmallOpsResult[]>,
   subject: string,

@@ -50,7 +50,6 @@ function fileOf(data: Uint8Array) {
   return { size: data.byteLength, write: (out: Uint8Array) => out.set(data) };
 }
 
-/** A PUT with a declared length of at most 64 KiB: the group-committed path. */
 Deno.test("group commit: one batch publishes its files durably and isolates a failing item", async () => {
   await withRoot(async (root) => {
     const group = await groupIn(root);
