@@ -6,7 +6,7 @@
  */
 import type { Clock } from "../clock.ts";
 import type { CredentialStore, Identity } from "./credentials.ts";
-import type { RequestHead } from "./request_headers.ts";
+import type { IncomingRequest, RequestHead } from "./request_headers.ts";
 import { hasBeyondAscii } from "../bytes.ts";
 import { S3Error } from "./s3_errors.ts";
 import {
@@ -80,8 +80,12 @@ function malformed(err: unknown, code: "AuthorizationHeaderMalformed" | "Authori
   throw new S3Error(code, err instanceof Error ? err.message : String(err));
 }
 
+/** What a signature covers: the method, headers, path as sent and query. */
+type SignedRequest = Pick<IncomingRequest, "method" | "headers" | "url" | "path">;
+
 /** Authenticate `req`; throws `S3Error` (AccessDenied, SignatureDoesNotMatch, InvalidAccessKeyId, …). */
-export async function authenticate(req: RequestHead, url: URL, deps: AuthDeps): Promise<AuthResult> {
+export async function authenticate(req: SignedRequest, deps: AuthDeps): Promise<AuthResult> {
+  const { url } = req;
   const header = req.headers.get("authorization");
   const presigned = url.searchParams.has("X-Amz-Algorithm") || url.searchParams.has("X-Amz-Signature");
   if (header !== null && presigned) {
@@ -90,8 +94,8 @@ export async function authenticate(req: RequestHead, url: URL, deps: AuthDeps): 
       "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter or the Authorization header should be specified",
     );
   }
-  if (header !== null) return await byHeader(req, url, header, deps);
-  if (presigned) return await byQuery(req, url, deps);
+  if (header !== null) return await byHeader(req, header, deps);
+  if (presigned) return await byQuery(req, deps);
   if (url.searchParams.has("AWSAccessKeyId")) {
     throw new S3Error(
       "InvalidRequest",
@@ -101,7 +105,7 @@ export async function authenticate(req: RequestHead, url: URL, deps: AuthDeps): 
   throw new S3Error("AccessDenied", "Anonymous access is not allowed");
 }
 
-async function byHeader(req: RequestHead, url: URL, header: string, deps: AuthDeps): Promise<AuthResult> {
+async function byHeader(req: SignedRequest, header: string, deps: AuthDeps): Promise<AuthResult> {
   if (header.startsWith("AWS ")) {
     throw new S3Error(
       "InvalidRequest",
@@ -133,7 +137,7 @@ async function byHeader(req: RequestHead, url: URL, header: string, deps: AuthDe
   const signedAmzDate = amzDate ?? toAmzDate(date);
   const secret = await checkScope(cred, signedAmzDate, deps, "AuthorizationHeaderMalformed");
   const key = (deps.signingKeys ?? signingKey)(secret.secretAccessKey, cred);
-  verify(req, url, cred, { amzDate: signedAmzDate, key, payloadHash: contentSha, excludeQuery: undefined });
+  verify(req, cred, { amzDate: signedAmzDate, key, payloadHash: contentSha, excludeQuery: undefined });
   const identity = { accessKeyId: cred.accessKeyId, admin: secret.admin, grants: secret.grants };
   if (payload.kind === "chunked" && payload.signed) {
     return {
@@ -145,10 +149,10 @@ async function byHeader(req: RequestHead, url: URL, header: string, deps: AuthDe
   return { identity, payload };
 }
 
-async function byQuery(req: RequestHead, url: URL, deps: AuthDeps): Promise<AuthResult> {
+async function byQuery(req: SignedRequest, deps: AuthDeps): Promise<AuthResult> {
   let params;
   try {
-    params = parsePresignedQuery(url.searchParams);
+    params = parsePresignedQuery(req.url.searchParams);
   } catch (err) {
     malformed(err, "AuthorizationQueryParametersError");
   }
@@ -163,7 +167,7 @@ async function byQuery(req: RequestHead, url: URL, deps: AuthDeps): Promise<Auth
   const payloadHash = contentSha !== null && params.signedHeaders.includes("x-amz-content-sha256")
     ? contentSha
     : "UNSIGNED-PAYLOAD";
-  verify(req, url, params, {
+  verify(req, params, {
     amzDate: params.amzDate,
     key,
     payloadHash,
@@ -244,8 +248,7 @@ function unsignedAmzHeaders(req: RequestHead, signed: readonly string[], mayBeUn
 }
 
 function verify(
-  req: RequestHead,
-  url: URL,
+  req: SignedRequest,
   cred: SigV4Credential,
   opts: {
     amzDate: string;
@@ -264,9 +267,9 @@ function verify(
       fields: { HeadersNotSigned: unsigned.join(", ") },
     });
   }
-  const query = canonicalQuery(url.search.slice(1), opts.excludeQuery);
+  const query = canonicalQuery(req.url.search.slice(1), opts.excludeQuery);
   const scope = credentialScope(cred);
-  for (const uri of canonicalUris(url.pathname)) {
+  for (const uri of canonicalUris(req.path)) {
     const creq = canonicalRequest({
       method: req.method,
       canonicalUri: uri,

@@ -62,8 +62,8 @@ async function handleRequest(
 ): Promise<S3Answer> {
   const time = deps.clock.now();
   const ids = deps.requestIds();
-  const { url, headers, headerBytes } = req;
-  const route = resolveRoute(req, url, deps.virtualHostDomain);
+  const { url, path, headers, headerBytes } = req;
+  const route = resolveRoute(req, url, path, deps.virtualHostDomain);
   const draft: EventDraft = {};
   let auth: AuthResult | undefined;
   let payload: Payload | undefined;
@@ -74,9 +74,7 @@ async function handleRequest(
     if (headerBytes > MAX_HEADER_BYTES) throw new S3Error("RequestHeaderSectionTooLarge");
     // A browser-based upload is authenticated by its form (`signPostForm`), read by the handler; a browser's
     // preflight carries no authentication.
-    auth = route.op === "PostObject" || route.op === "PreflightRequest"
-      ? undefined
-      : await authenticate(req, url, deps);
+    auth = route.op === "PostObject" || route.op === "PreflightRequest" ? undefined : await authenticate(req, deps);
     if (route.error) throw route.error;
     const authed = auth;
     const ctx: RequestContext = {
@@ -110,7 +108,7 @@ async function handleRequest(
   } catch (thrown) {
     const err = payload?.failure() ?? thrown;
     await payload?.release(err);
-    const mapped = errorResponse(err, { method: req.method, resource: url.pathname, ids });
+    const mapped = errorResponse(err, { method: req.method, resource: path, ids });
     if (!mapped.known) {
       deps.logger.error("S3 request failed unexpectedly", {
         requestId: ids.requestId,

@@ -142,6 +142,22 @@ function hasBody(headers: HeaderReader): boolean {
   return headers.has("transfer-encoding") || (length !== null && length !== "0");
 }
 
+/**
+ * The path of a request target as sent, up to its query: `/p` of `/p?q` (origin form) or of `http://host/p?q`
+ * (absolute form); `/` when an absolute one has none.
+ */
+export function pathOf(target: string): string {
+  let start = 0;
+  if (!target.startsWith("/")) {
+    const authority = target.indexOf("//") + 2;
+    const end = target.slice(authority).search(/[/?#]/);
+    if (end === -1 || target[authority + end] !== "/") return "/";
+    start = authority + end;
+  }
+  const end = target.slice(start).search(/[?#]/);
+  return end === -1 ? target.slice(start) : target.slice(start, start + end);
+}
+
 /** Writes `body` to `res`, each chunk released once written; a client gone cancels `body`. */
 async function writeBody(res: http.ServerResponse, body: ReadableStream<Uint8Array>, logger: Logger, name: string) {
   const reader = body.getReader();
@@ -242,7 +258,8 @@ export function serveGateway(
             res.writeContinue();
           })
           : null;
-        const incoming = { method: req.method ?? "GET", url, headers: reader, headerBytes: bytes, body };
+        const path = pathOf(target);
+        const incoming = { method: req.method ?? "GET", url, path, headers: reader, headerBytes: bytes, body };
         try {
           response = await gateway.handle(incoming, { remoteAddr: socket.remoteAddress ?? "" });
         } catch (err) {

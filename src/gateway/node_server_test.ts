@@ -9,7 +9,7 @@ import type { ObjectStore } from "../storage/mod.ts";
 import { withTempDir } from "../_testing/temp_dir.ts";
 import { createHarness, type Harness } from "./_testing/harness.ts";
 import { signedRequestHead, signedRequestHeaders } from "./_testing/server.ts";
-import { serveGateway } from "./node_server.ts";
+import { pathOf, serveGateway } from "./node_server.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -138,6 +138,36 @@ Deno.test("node server: a chunked body and a body after 100 Continue are stored 
       assert.equal((await res.bytes()).byteLength, data.byteLength, key);
     }
   });
+});
+
+Deno.test("node server: keys with `.` and `..` path segments are the keys sent, in origin and absolute form", async () => {
+  await withServer(async (port, h) => {
+    const keys = ["a/../b", "./c", "..", "d/./e/"];
+    for (const key of keys) {
+      const put = await signedHead(port, "PUT", `/wire/${key}`, { "content-length": String(key.length) });
+      assert.match(await exchange(port, put + key, /\r\n\r\n/), /^HTTP\/1\.1 200 /, key);
+    }
+    for (const key of keys) {
+      const got = await exchange(port, await signedHead(port, "GET", `/wire/${key}`), /\r\n\r\n.+$/s);
+      assert.match(got, /^HTTP\/1\.1 200 /, key);
+      assert.ok(got.endsWith(`\r\n\r\n${key}`), got);
+    }
+    const listed = await (await h.request({ path: "/wire", query: { "list-type": "2" } })).text();
+    assert.deepEqual([...listed.matchAll(/<Key>([^<]*)<\/Key>/g)].map((m) => m[1]), ["..", "./c", "a/../b", "d/./e/"]);
+    assert.match(await exchange(port, await signedHead(port, "GET", "/wire/b"), /<\/Error>/), /^HTTP\/1\.1 404 /);
+    const absolute = (await signedHead(port, "GET", "/wire/a/../b"))
+      .replace("GET /wire/", `GET http://127.0.0.1:${port}/wire/`);
+    assert.match(await exchange(port, absolute, /\r\n\r\na\/\.\.\/b$/), /^HTTP\/1\.1 200 /);
+  });
+});
+
+Deno.test("pathOf() takes a request target's path as sent, up to its query", () => {
+  assert.equal(pathOf("/b/a/../k?x=1"), "/b/a/../k");
+  assert.equal(pathOf("/b/%2e%2e/k"), "/b/%2e%2e/k");
+  assert.equal(pathOf("http://h:9000/b/./k?a/b"), "/b/./k");
+  assert.equal(pathOf("http://h:9000?a/b"), "/");
+  assert.equal(pathOf("http://h:9000"), "/");
+  assert.equal(pathOf("/"), "/");
 });
 
 const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");

@@ -25,6 +25,12 @@ export interface RequestHead {
 export interface IncomingRequest extends RequestHead {
   /** The absolute URL (`http://host/path?query`), parsed once. */
   url: URL;
+  /**
+   * The path as the client sent it, still percent-encoded: what routing and the signature read. The URL's own
+   * pathname has `.` and `..` segments resolved, which S3 keys may hold literally (`a/../b`); a fetch `Request`
+   * (HTTPS) keeps only that one.
+   */
+  path: string;
   /** The size of the request's header section (`readHeaders`). */
   headerBytes: number;
   body: ReadableStream<Uint8Array> | null;
@@ -34,7 +40,7 @@ export interface IncomingRequest extends RequestHead {
 export function incomingRequest(req: Request): IncomingRequest {
   const url = new URL(req.url);
   const { reader, bytes } = readHeaders(req.headers, url.host);
-  return { method: req.method, url, headers: reader, headerBytes: bytes, body: req.body };
+  return { method: req.method, url, path: url.pathname, headers: reader, headerBytes: bytes, body: req.body };
 }
 
 /**

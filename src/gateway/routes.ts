@@ -100,10 +100,9 @@ function decodePath(s: string): string {
   }
 }
 
-/** Bucket and key from a virtual-host (`bucket.<domain>`) or path-style request. */
-export function resolveTarget(url: URL, host: string | null, virtualHostDomain?: string): Target {
-  const hostname = (host ?? url.host).replace(/:\d+$/, "").toLowerCase();
-  const path = url.pathname;
+/** Bucket and key from the `path` of a virtual-host (`bucket.<domain>`) or path-style request to `host`. */
+export function resolveTarget(path: string, host: string, virtualHostDomain?: string): Target {
+  const hostname = host.replace(/:\d+$/, "").toLowerCase();
   if (virtualHostDomain && hostname.endsWith("." + virtualHostDomain.toLowerCase())) {
     const bucket = hostname.slice(0, -(virtualHostDomain.length + 1));
     const key = path.length > 1 ? decodePath(path.slice(1)) : undefined;
@@ -172,11 +171,11 @@ function subresourceRoute(method: string, target: Target, subresource: string): 
   return { ...target, op: "Unknown", error };
 }
 
-/** Name the operation a request asks for. */
-export function resolveRoute(req: RequestHead, url: URL, virtualHostDomain?: string): Route {
+/** Name the operation a request for `url` asks for, its bucket and key read from `path` (`IncomingRequest.path`). */
+export function resolveRoute(req: RequestHead, url: URL, path: string, virtualHostDomain?: string): Route {
   let target: Target;
   try {
-    target = resolveTarget(url, req.headers.get("host"), virtualHostDomain);
+    target = resolveTarget(path, req.headers.get("host") ?? url.host, virtualHostDomain);
   } catch (err) {
     return { op: "Unknown", error: err as S3Error };
   }

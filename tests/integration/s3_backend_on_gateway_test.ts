@@ -1,8 +1,6 @@
 /**
  * The ObjectStore contract, run on the `s3` backend pointed at this appliance's own gateway (served as a
- * subprocess, like in production): proves the gateway speaks the S3 the `s3` backend relies on. One documented
- * deviation: keys with `.`/`..` path segments cannot be addressed, because Deno's HTTP server hands out the
- * request path already normalized (see docs/gateway.md, "Limits").
+ * subprocess, like in production): proves the gateway speaks the S3 the `s3` backend relies on.
  */
 import { createS3Store } from "../../src/storage/s3.ts";
 import { objectStoreContract } from "../../src/storage/_testing/object_store_contract.ts";
@@ -28,7 +26,6 @@ objectStoreContract("s3 backend → appliance gateway", async () => {
 }, {
   bucketPrefix: "gw-",
   deviations: {
-    dotSegmentKeysUnaddressable: "the HTTP server normalizes `.`/`..` path segments before routing",
     lateChecksumsNeedLength:
       "a body of unknown length goes upstream through the SDK's Upload, whose checksums are fixed when it starts",
   },

@@ -37,8 +37,6 @@ export interface ContractDeviations {
   listingNotS3Conformant?: string;
   /** Keys with empty path segments or very long segments fail: the odd-keys case is ignored. */
   oddKeysUnsupported?: string;
-  /** Keys with `.` or `..` path segments cannot be addressed (the HTTP layer normalizes the request path). */
-  dotSegmentKeysUnaddressable?: string;
   /** `Range: bytes=0-0` returns the whole object (an end of 0 is read as "no end"). */
   rangeEndZeroIgnored?: string;
   /** A request body cut off before its Content-Length is stored truncated instead of being discarded. */
