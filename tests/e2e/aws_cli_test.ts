@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { digestBase64 } from "../../src/gateway/wire/checksums.ts";
-import { aws, peakRssKiB, sha256File, withAppliance, writeTestFile } from "./_appliance.ts";
+import { aws, peakRssKiB, run, sha256File, withAppliance, writeTestFile } from "./_appliance.ts";
 
 /** 1 GiB by default, as operators upload vzdump archives; smaller for quick local runs. */
 const BIG = Number(Deno.env.get("S3PLUGIN_E2E_BIG_BYTES") ?? 1024 ** 3);
@@ -178,5 +178,37 @@ Deno.test("aws s3api multipart with CRC32 checksums: create, upload-part, list-p
     ], { allowFailure: true });
     assert.notEqual(missing.code, 0);
     assert.match(missing.stderr, /NoSuchUpload/);
+  });
+});
+
+Deno.test("aws s3 presign: the URL downloads, then expires; keys with `..` and `.` segments round-trip through s3api and s3 cp", async () => {
+  await withAppliance(async (app, scratch) => {
+    const bucket = app.creds.bucket;
+    const src = join(scratch, "src.txt");
+    await Deno.writeTextFile(src, "dot segments\n");
+    for (const key of ["up/../down", "./here"]) {
+      await aws(app, scratch, ["s3api", "put-object", "--bucket", bucket, "--key", key, "--body", src]);
+      const back = join(scratch, "back.txt");
+      await aws(app, scratch, ["s3api", "get-object", "--bucket", bucket, "--key", key, back]);
+      assert.equal(await Deno.readTextFile(back), "dot segments\n", key);
+      assert.equal((await aws(app, scratch, ["s3", "cp", `s3://${bucket}/${key}`, "-"])).stdout, "dot segments\n", key);
+    }
+    const listed = JSON.parse((await aws(app, scratch, ["s3api", "list-objects-v2", "--bucket", bucket])).stdout);
+    assert.deepEqual(listed.Contents.map((o: { Key: string }) => o.Key).sort(), ["./here", "up/../down"]);
+
+    const presign = (seconds: number) =>
+      aws(app, scratch, ["s3", "presign", `s3://${bucket}/up/../down`, "--expires-in", String(seconds)])
+        .then((r) => r.stdout.trim());
+    // curl keeps the path as written (`--path-as-is`); URL parsers (fetch's among them) resolve the `..`.
+    const curl = (url: string) =>
+      run("/usr/bin/curl", ["--silent", "--path-as-is", "--write-out", "\n%{http_code}", url]);
+    const url = await presign(60);
+    assert.match(url, /X-Amz-Algorithm=AWS4-HMAC-SHA256/);
+    assert.equal((await curl(url)).stdout, "dot segments\n\n200");
+    const shortLived = await presign(1);
+    await new Promise((resolve) => setTimeout(resolve, 2_100));
+    const expired = (await curl(shortLived)).stdout;
+    assert.match(expired, /<Message>Request has expired<\/Message>/);
+    assert.ok(expired.endsWith("\n403"), expired);
   });
 });
