@@ -24,6 +24,7 @@ import { backendRoutes } from "./routes/backends.ts";
 import { bucketRoutes } from "./routes/buckets.ts";
 import { systemRoutes } from "./routes/system.ts";
 import { validate } from "./schema.ts";
+import { forwardedRequest } from "../forwarded_request.ts";
 
 export type { ApiDeps, ServiceStatus } from "./deps.ts";
 export type { AccessKeyAdmin, AccessKeyInfo, Grant } from "./routes/access_keys.ts";
@@ -81,11 +82,7 @@ export function createApi(deps: ApiDeps): Hono<ApiEnv> {
     if (!service?.routes) throw new AppError("NotFound", `No route for ${c.req.method} ${c.req.path}`);
     const url = new URL(c.req.url);
     url.pathname = url.pathname.slice(`${API_PREFIX}/${name}`.length) || "/";
-    const raw = c.req.raw;
-    // Not `new Request(url, raw)`: that would tie the forwarded request to the original's abort signal.
-    const init: RequestInit = { method: raw.method, headers: raw.headers };
-    if (raw.body) Object.assign(init, { body: raw.body, duplex: "half" });
-    return service.routes.fetch(new Request(url, init));
+    return service.routes.fetch(forwardedRequest(url, c.req.raw));
   });
 
   app.get("/metrics", (c) => c.text(deps.metrics(), 200, { "content-type": "text/plain; version=0.0.4" }));

@@ -14,6 +14,7 @@ import type { RunningService, ServiceContext } from "../../service.ts";
 import type { ObjectStore } from "../../storage/mod.ts";
 import { createSyncService } from "../mod.ts";
 import { createMemoryBucketConfigStore } from "../../gateway/bucket_config.ts";
+import { forwardedRequest } from "../../forwarded_request.ts";
 
 export const KEY = { accessKeyId: "AKSYNCTEST0000000001", secretAccessKey: "sync/test/secret/0000000000000000000000" };
 
@@ -85,7 +86,7 @@ export async function startTestAppliance(options: {
   const url = serve((req) => {
     const u = new URL(req.url);
     u.pathname = u.pathname.replace(/^\/api\/v1\/sync/, "") || "/";
-    return sync.routes!.fetch(new Request(u, req));
+    return sync.routes!.fetch(forwardedRequest(u, req));
   });
   return {
     ctx,
