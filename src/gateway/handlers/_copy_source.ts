@@ -69,7 +69,10 @@ export function copyCheckedSource<T>(
   });
 }
 
-/** `x-amz-copy-source-range: bytes=first-last`, both required and within the source. */
+/**
+ * `x-amz-copy-source-range: bytes=first-last`, both required and within the source. A range beyond the source is
+ * `InvalidArgument` (400), as S3 answers UploadPartCopy, not a GET's `InvalidRange` (416).
+ */
 export function parseCopyRange(value: string | null, size: number): ByteRange | undefined {
   if (value === null) return undefined;
   const m = /^bytes=(\d+)-(\d+)$/.exec(value.trim());
@@ -79,7 +82,7 @@ export function parseCopyRange(value: string | null, size: number): ByteRange | 
   const start = Number(m[1]);
   const end = Number(m[2]);
   if (end < start || end >= size) {
-    throw new S3Error("InvalidRange", `Range specified is not valid for source object of size: ${size}`);
+    throw new S3Error("InvalidArgument", `Range specified is not valid for source object of size: ${size}`);
   }
   return { start, end };
 }
