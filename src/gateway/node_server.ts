@@ -23,7 +23,7 @@ import { releaseSent } from "../http_handoff.ts";
 import { ReportedBodyFailure, requestTracker, type RunningHttpServer, SHUTTING_DOWN } from "../http_server.ts";
 import type { Logger } from "../log.ts";
 import type { Gateway } from "./mod.ts";
-import { type HeaderReader, readHeaderList } from "./request_headers.ts";
+import { type HeaderReader, pathOf, readHeaderList } from "./request_headers.ts";
 import { MAX_HEADER_BYTES } from "./gateway.ts";
 
 /** Bytes of a request body buffered ahead of the gateway before the socket is paused (two of the store's blocks). */
@@ -140,22 +140,6 @@ function releaseRead(chunk: Uint8Array): void {
 function hasBody(headers: HeaderReader): boolean {
   const length = headers.get("content-length");
   return headers.has("transfer-encoding") || (length !== null && length !== "0");
-}
-
-/**
- * The path of a request target as sent, up to its query: `/p` of `/p?q` (origin form) or of `http://host/p?q`
- * (absolute form); `/` when an absolute one has none.
- */
-export function pathOf(target: string): string {
-  let start = 0;
-  if (!target.startsWith("/")) {
-    const authority = target.indexOf("//") + 2;
-    const end = target.slice(authority).search(/[/?#]/);
-    if (end === -1 || target[authority + end] !== "/") return "/";
-    start = authority + end;
-  }
-  const end = target.slice(start).search(/[?#]/);
-  return end === -1 ? target.slice(start) : target.slice(start, start + end);
 }
 
 /** Writes `body` to `res`, each chunk released once written; a client gone cancels `body`. */

@@ -9,7 +9,7 @@ import type { ObjectStore } from "../storage/mod.ts";
 import { withTempDir } from "../_testing/temp_dir.ts";
 import { createHarness, type Harness } from "./_testing/harness.ts";
 import { signedRequestHead, signedRequestHeaders } from "./_testing/server.ts";
-import { pathOf, serveGateway } from "./node_server.ts";
+import { serveGateway } from "./node_server.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -159,15 +159,6 @@ Deno.test("node server: keys with `.` and `..` path segments are the keys sent, 
       .replace("GET /wire/", `GET http://127.0.0.1:${port}/wire/`);
     assert.match(await exchange(port, absolute, /\r\n\r\na\/\.\.\/b$/), /^HTTP\/1\.1 200 /);
   });
-});
-
-Deno.test("pathOf() takes a request target's path as sent, up to its query", () => {
-  assert.equal(pathOf("/b/a/../k?x=1"), "/b/a/../k");
-  assert.equal(pathOf("/b/%2e%2e/k"), "/b/%2e%2e/k");
-  assert.equal(pathOf("http://h:9000/b/./k?a/b"), "/b/./k");
-  assert.equal(pathOf("http://h:9000?a/b"), "/");
-  assert.equal(pathOf("http://h:9000"), "/");
-  assert.equal(pathOf("/"), "/");
 });
 
 const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");

@@ -26,9 +26,8 @@ export interface IncomingRequest extends RequestHead {
   /** The absolute URL (`http://host/path?query`), parsed once. */
   url: URL;
   /**
-   * The path as the client sent it, still percent-encoded: what routing and the signature read. The URL's own
-   * pathname has `.` and `..` segments resolved, which S3 keys may hold literally (`a/../b`); a fetch `Request`
-   * (HTTPS) keeps only that one.
+   * The path as the client sent it, still percent-encoded (`pathOf`): what routing and the signature read. The URL's
+   * own pathname has `.` and `..` segments resolved, which S3 keys may hold literally (`a/../b`).
    */
   path: string;
   /** The size of the request's header section (`readHeaders`). */
@@ -36,11 +35,29 @@ export interface IncomingRequest extends RequestHead {
   body: ReadableStream<Uint8Array> | null;
 }
 
-/** A fetch `Request` (from `Deno.serve` or a test) as the gateway handles it. */
+/**
+ * A fetch `Request` (from `Deno.serve`, whose `url` is the target as sent, or from a test) as the gateway handles it.
+ */
 export function incomingRequest(req: Request): IncomingRequest {
   const url = new URL(req.url);
   const { reader, bytes } = readHeaders(req.headers, url.host);
-  return { method: req.method, url, path: url.pathname, headers: reader, headerBytes: bytes, body: req.body };
+  return { method: req.method, url, path: pathOf(req.url), headers: reader, headerBytes: bytes, body: req.body };
+}
+
+/**
+ * The path of a request target as sent, up to its query: `/p` of `/p?q` (origin form) or of `http://host/p?q`
+ * (absolute form); `/` when an absolute one has none.
+ */
+export function pathOf(target: string): string {
+  let start = 0;
+  if (!target.startsWith("/")) {
+    const authority = target.indexOf("//") + 2;
+    const end = target.slice(authority).search(/[/?#]/);
+    if (end === -1 || target[authority + end] !== "/") return "/";
+    start = authority + end;
+  }
+  const end = target.slice(start).search(/[?#]/);
+  return end === -1 ? target.slice(start) : target.slice(start, start + end);
 }
 
 /**

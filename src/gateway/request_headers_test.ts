@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { incomingRequest, readHeaderList, readHeaders } from "./request_headers.ts";
+import { incomingRequest, pathOf, readHeaderList, readHeaders } from "./request_headers.ts";
 
 Deno.test("readHeaders() answers like Headers: any case, repeated headers joined, null when absent, lower-case names", () => {
   const headers = new Headers([["X-Amz-Date", "20260101T000000Z"], ["x-amz-meta-a", "1"], ["X-Amz-Meta-A", "2"]]);
@@ -48,4 +48,13 @@ Deno.test("incomingRequest() gives the gateway a Request's method, URL, headers 
   assert.equal(incoming.headers.get("host"), "s3.example:9000");
   assert.equal(incoming.headerBytes, readHeaders(req.headers, "s3.example:9000").bytes);
   assert.equal(await new Response(incoming.body).text(), "data");
+});
+
+Deno.test("pathOf() takes a request target's path as sent, up to its query", () => {
+  assert.equal(pathOf("/b/a/../k?x=1"), "/b/a/../k");
+  assert.equal(pathOf("/b/%2e%2e/k"), "/b/%2e%2e/k");
+  assert.equal(pathOf("http://h:9000/b/./k?a/b"), "/b/./k");
+  assert.equal(pathOf("http://h:9000?a/b"), "/");
+  assert.equal(pathOf("http://h:9000"), "/");
+  assert.equal(pathOf("/"), "/");
 });

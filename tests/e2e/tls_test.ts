@@ -55,6 +55,27 @@ Deno.test("HTTPS gateway: aws s3 cp (HTTP/1.1), curl and rclone (HTTP/2) trust i
       const get = await curl("-o", join(scratch, "h2.bin"), `${app.s3}/${app.creds.bucket}/tls/h2.bin`);
       assert.equal(get.stdout, "2 200", get.stderr);
       assert.equal(await sha256File(join(scratch, "h2.bin")), await sha256File(file));
+      // A key with `..` in it is that key over HTTPS too: the path is read as sent (curl keeps it with --path-as-is).
+      const dotKey = await curl(
+        "--path-as-is",
+        "-T",
+        file,
+        "-o",
+        "/dev/null",
+        `${app.s3}/${app.creds.bucket}/tls/../dot`,
+      );
+      assert.equal(dotKey.stdout, "2 200", dotKey.stderr);
+      const dotHead = await aws(app, scratch, [
+        "--ca-bundle",
+        cert,
+        "s3api",
+        "head-object",
+        "--bucket",
+        app.creds.bucket,
+        "--key",
+        "tls/../dot",
+      ]);
+      assert.equal(JSON.parse(dotHead.stdout).ContentLength, 20 * 1024 * 1024 + 7);
       const src = join(scratch, "tree");
       await Deno.mkdir(join(src, "sub"), { recursive: true });
       await writeTestFile(join(src, "sub", "parts.bin"), 12 * 1024 * 1024);
