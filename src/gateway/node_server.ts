@@ -242,7 +242,7 @@ export function serveGateway(
             res.writeContinue();
           })
           : null;
-        const path = pathOf(target);
+        const path = pathOf(target, url);
         const incoming = { method: req.method ?? "GET", url, path, headers: reader, headerBytes: bytes, body };
         try {
           response = await gateway.handle(incoming, { remoteAddr: socket.remoteAddress ?? "" });

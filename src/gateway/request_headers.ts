@@ -41,17 +41,20 @@ export interface IncomingRequest extends RequestHead {
 export function incomingRequest(req: Request): IncomingRequest {
   const url = new URL(req.url);
   const { reader, bytes } = readHeaders(req.headers, url.host);
-  return { method: req.method, url, path: pathOf(req.url), headers: reader, headerBytes: bytes, body: req.body };
+  return { method: req.method, url, path: pathOf(req.url, url), headers: reader, headerBytes: bytes, body: req.body };
 }
 
 /**
  * The path of a request target as sent, up to its query: `/p` of `/p?q` (origin form) or of `http://host/p?q`
- * (absolute form); `/` when an absolute one has none.
+ * (absolute form); `/` when an absolute one has none. A target of another shape (`http:/host/p`, which URL parsing
+ * reads leniently) gets `url`'s pathname, the target parsed.
  */
-export function pathOf(target: string): string {
+export function pathOf(target: string, url: URL): string {
   let start = 0;
   if (!target.startsWith("/")) {
-    const authority = target.indexOf("//") + 2;
+    const scheme = target.indexOf("://");
+    if (scheme === -1) return url.pathname;
+    const authority = scheme + 3;
     const end = target.slice(authority).search(/[/?#]/);
     if (end === -1 || target[authority + end] !== "/") return "/";
     start = authority + end;

@@ -51,10 +51,12 @@ Deno.test("incomingRequest() gives the gateway a Request's method, URL, headers 
 });
 
 Deno.test("pathOf() takes a request target's path as sent, up to its query", () => {
-  assert.equal(pathOf("/b/a/../k?x=1"), "/b/a/../k");
-  assert.equal(pathOf("/b/%2e%2e/k"), "/b/%2e%2e/k");
-  assert.equal(pathOf("http://h:9000/b/./k?a/b"), "/b/./k");
-  assert.equal(pathOf("http://h:9000?a/b"), "/");
-  assert.equal(pathOf("http://h:9000"), "/");
-  assert.equal(pathOf("/"), "/");
+  const pathOfTarget = (target: string) => pathOf(target, new URL(target, "http://h"));
+  assert.equal(pathOfTarget("/b/a/../k?x=1"), "/b/a/../k");
+  assert.equal(pathOfTarget("/b/%2e%2e/k"), "/b/%2e%2e/k");
+  assert.equal(pathOfTarget("http://h:9000/b/./k?a/b"), "/b/./k");
+  assert.equal(pathOfTarget("http://h:9000?a/b"), "/");
+  assert.equal(pathOfTarget("http://h:9000"), "/");
+  assert.equal(pathOfTarget("/"), "/");
+  assert.equal(pathOfTarget("http:/h/../k"), "/k", "not scheme://: the parsed URL's path");
 });
