@@ -6,7 +6,7 @@
  */
 import type { Clock } from "../clock.ts";
 import type { CredentialStore, Identity } from "./credentials.ts";
-import type { IncomingRequest, RequestHead } from "./request_headers.ts";
+import type { RequestHead, RequestTarget } from "./request_headers.ts";
 import { hasBeyondAscii } from "../bytes.ts";
 import { S3Error } from "./s3_errors.ts";
 import {
@@ -80,11 +80,8 @@ function malformed(err: unknown, code: "AuthorizationHeaderMalformed" | "Authori
   throw new S3Error(code, err instanceof Error ? err.message : String(err));
 }
 
-/** What a signature covers: the method, headers, path as sent and query. */
-type SignedRequest = Pick<IncomingRequest, "method" | "headers" | "url" | "path">;
-
 /** Authenticate `req`; throws `S3Error` (AccessDenied, SignatureDoesNotMatch, InvalidAccessKeyId, …). */
-export async function authenticate(req: SignedRequest, deps: AuthDeps): Promise<AuthResult> {
+export async function authenticate(req: RequestTarget, deps: AuthDeps): Promise<AuthResult> {
   const { url } = req;
   const header = req.headers.get("authorization");
   const presigned = url.searchParams.has("X-Amz-Algorithm") || url.searchParams.has("X-Amz-Signature");
@@ -105,7 +102,7 @@ export async function authenticate(req: SignedRequest, deps: AuthDeps): Promise<
   throw new S3Error("AccessDenied", "Anonymous access is not allowed");
 }
 
-async function byHeader(req: SignedRequest, header: string, deps: AuthDeps): Promise<AuthResult> {
+async function byHeader(req: RequestTarget, header: string, deps: AuthDeps): Promise<AuthResult> {
   if (header.startsWith("AWS ")) {
     throw new S3Error(
       "InvalidRequest",
@@ -149,7 +146,7 @@ async function byHeader(req: SignedRequest, header: string, deps: AuthDeps): Pro
   return { identity, payload };
 }
 
-async function byQuery(req: SignedRequest, deps: AuthDeps): Promise<AuthResult> {
+async function byQuery(req: RequestTarget, deps: AuthDeps): Promise<AuthResult> {
   let params;
   try {
     params = parsePresignedQuery(req.url.searchParams);
@@ -248,7 +245,7 @@ function unsignedAmzHeaders(req: RequestHead, signed: readonly string[], mayBeUn
 }
 
 function verify(
-  req: SignedRequest,
+  req: RequestTarget,
   cred: SigV4Credential,
   opts: {
     amzDate: string;

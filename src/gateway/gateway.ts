@@ -63,7 +63,7 @@ async function handleRequest(
   const time = deps.clock.now();
   const ids = deps.requestIds();
   const { url, path, headers, headerBytes } = req;
-  const route = resolveRoute(req, url, path, deps.virtualHostDomain);
+  const route = resolveRoute(req, deps.virtualHostDomain);
   const draft: EventDraft = {};
   let auth: AuthResult | undefined;
   let payload: Payload | undefined;

@@ -15,21 +15,25 @@ export interface HeaderReader {
   keys(): Iterable<string>;
 }
 
-/** A request's method and headers, as authentication and routing read them. */
+/** A request's method and headers. */
 export interface RequestHead {
   method: string;
   headers: HeaderReader;
 }
 
-/** A request as the gateway handles it, whichever HTTP server received it. */
-export interface IncomingRequest extends RequestHead {
+/** A request's method, headers and where it goes: what routing and its signature read. */
+export interface RequestTarget extends RequestHead {
   /** The absolute URL (`http://host/path?query`), parsed once. */
   url: URL;
   /**
-   * The path as the client sent it, still percent-encoded (`pathOf`): what routing and the signature read. The URL's
-   * own pathname has `.` and `..` segments resolved, which S3 keys may hold literally (`a/../b`).
+   * The path as the client sent it, still percent-encoded (`pathOf`). The URL's own pathname has `.` and `..`
+   * segments resolved, which S3 keys may hold literally (`a/../b`).
    */
   path: string;
+}
+
+/** A request as the gateway handles it, whichever HTTP server received it. */
+export interface IncomingRequest extends RequestTarget {
   /** The size of the request's header section (`readHeaders`). */
   headerBytes: number;
   body: ReadableStream<Uint8Array> | null;
@@ -44,23 +48,17 @@ export function incomingRequest(req: Request): IncomingRequest {
   return { method: req.method, url, path: pathOf(req.url, url), headers: reader, headerBytes: bytes, body: req.body };
 }
 
+/** A request target's optional `scheme://authority` (absolute form), then its path up to the query. */
+const TARGET_PATH = /^(?:[a-z][a-z0-9+.-]*:\/\/[^/?#]*)?([^?#]*)/i;
+
 /**
- * The path of a request target as sent, up to its query: `/p` of `/p?q` (origin form) or of `http://host/p?q`
- * (absolute form); `/` when an absolute one has none. A target of another shape (`http:/host/p`, which URL parsing
- * reads leniently) gets `url`'s pathname, the target parsed.
+ * The path of a request target as sent: `/p` of `/p?q` (origin form) or of `http://host/p?q` (absolute form). A
+ * target without one (`http://host?q`) or of another shape (`http:/host/p`, which URL parsing reads leniently) gets
+ * `url`'s pathname, the target parsed.
  */
 export function pathOf(target: string, url: URL): string {
-  let start = 0;
-  if (!target.startsWith("/")) {
-    const scheme = target.indexOf("://");
-    if (scheme === -1) return url.pathname;
-    const authority = scheme + 3;
-    const end = target.slice(authority).search(/[/?#]/);
-    if (end === -1 || target[authority + end] !== "/") return "/";
-    start = authority + end;
-  }
-  const end = target.slice(start).search(/[?#]/);
-  return end === -1 ? target.slice(start) : target.slice(start, start + end);
+  const path = TARGET_PATH.exec(target)![1]!;
+  return path.startsWith("/") ? path : url.pathname;
 }
 
 /**

@@ -4,7 +4,7 @@
  * @module
  */
 import type { S3Operation } from "../events/mod.ts";
-import type { HeaderReader, RequestHead } from "./request_headers.ts";
+import type { HeaderReader, RequestTarget } from "./request_headers.ts";
 import { S3Error } from "./s3_errors.ts";
 import { formBoundary } from "./wire/form_data.ts";
 
@@ -171,11 +171,12 @@ function subresourceRoute(method: string, target: Target, subresource: string): 
   return { ...target, op: "Unknown", error };
 }
 
-/** Name the operation a request for `url` asks for, its bucket and key read from `path` (`IncomingRequest.path`). */
-export function resolveRoute(req: RequestHead, url: URL, path: string, virtualHostDomain?: string): Route {
+/** Name the operation a request asks for, its bucket and key read from the path as sent. */
+export function resolveRoute(req: RequestTarget, virtualHostDomain?: string): Route {
+  const { url } = req;
   let target: Target;
   try {
-    target = resolveTarget(path, req.headers.get("host") ?? url.host, virtualHostDomain);
+    target = resolveTarget(req.path, req.headers.get("host") ?? url.host, virtualHostDomain);
   } catch (err) {
     return { op: "Unknown", error: err as S3Error };
   }

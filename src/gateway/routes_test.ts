@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { resolveRoute } from "./routes.ts";
 
 function route(method: string, url: string, headers: Record<string, string> = {}, domain?: string) {
-  const r = resolveRoute(new Request(url, { method, headers }), new URL(url), new URL(url).pathname, domain);
+  const target = new URL(url);
+  const r = resolveRoute({ method, headers: new Headers(headers), url: target, path: target.pathname }, domain);
   return r.error ? `${r.error.s3Code}` : `${r.op} ${r.bucket ?? "-"} ${r.key ?? "-"}`;
 }
 
