@@ -354,14 +354,20 @@ Deno.test("SDK presigned POST: fields beyond ASCII are kept as a header would be
   });
 });
 
-Deno.test("SDK: a key holding a carriage return or a line feed is listed as it is", async () => {
+Deno.test("SDK: keys holding line ends or control characters are listed and batch-deleted as they are", async () => {
   await withServer(async (s3) => {
-    const keys = ["notes/a\r\nb", "notes/c\rd", "notes/e\nf"];
+    const keys = ["notes/a\r\nb", "notes/c\rd", "notes/e\nf", "notes/g\u0001h\u001fi", "notes/j\ufffek"];
     for (const Key of keys) await s3.send(new PutObjectCommand({ Bucket: "sdk", Key, Body: "x" }));
-    // XML parsers read a raw carriage return as a line feed; S3 writes both as character references.
+    // XML parsers read a raw carriage return as a line feed; S3 writes both as character references, and the
+    // characters XML 1.0 cannot hold too.
     const listed = await s3.send(new ListObjectsV2Command({ Bucket: "sdk", Prefix: "notes/" }));
     assert.deepEqual(listed.Contents?.map((o) => o.Key), keys);
     for (const Key of keys) await s3.send(new HeadObjectCommand({ Bucket: "sdk", Key }));
+    const deleted = await s3.send(
+      new DeleteObjectsCommand({ Bucket: "sdk", Delete: { Objects: keys.map((Key) => ({ Key })) } }),
+    );
+    assert.deepEqual(deleted.Deleted?.map((d) => d.Key).sort(), [...keys].sort());
+    assert.equal((await s3.send(new ListObjectsV2Command({ Bucket: "sdk", Prefix: "notes/" }))).KeyCount, 0);
   });
 });
 

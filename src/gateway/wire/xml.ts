@@ -24,8 +24,18 @@ const ESCAPES: Record<string, string> = {
   "\n": "&#10;",
 };
 
+/**
+ * Text as XML character data. The control characters XML 1.0 cannot hold (C0 but tab, line feed and carriage return)
+ * and U+FFFE/U+FFFF, which S3 allows in keys, are written as S3 writes them: as character references (`&#x1;`).
+ * Strict parsers refuse those as they would the raw character (S3's answer is `encoding-type=url`); lenient ones,
+ * such as the JavaScript SDK's and .NET's, read the key back whole.
+ */
 export function escapeXml(s: string): string {
-  return s.replace(/[&<>"'\r\n]/g, (c) => ESCAPES[c]!);
+  return s.replace(
+    // deno-lint-ignore no-control-regex
+    /[&<>"'\r\n\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]/g,
+    (c) => ESCAPES[c] ?? `&#x${c.charCodeAt(0).toString(16).toUpperCase()};`,
+  );
 }
 
 function render(name: string, value: XmlValue, out: string[]): void {

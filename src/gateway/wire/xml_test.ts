@@ -45,6 +45,17 @@ Deno.test("parseXml() reads character references, and a carriage return written 
   assert.equal(parseXml(buildXml("Key", { K: "x\ry" }, { namespace: false })).children[0]!.text, "x\ry");
 });
 
+Deno.test("buildXml() writes the characters XML 1.0 cannot hold as character references, as S3 does", () => {
+  const key = "a\u0000b\u0001c\u0008\td\u000be\u001ff\u007fg\ufffeh\uffffi€";
+  const xml = buildXml("Key", { K: key }, { namespace: false });
+  assert.equal(
+    xml.slice(xml.indexOf("<K>")),
+    "<K>a&#x0;b&#x1;c&#x8;\td&#xB;e&#x1F;f\u007fg&#xFFFE;h&#xFFFF;i€</K></Key>",
+  );
+  // Read back as DeleteObjects keys are: all but the NUL, a character no XML document can name, not even by reference.
+  assert.equal(parseXml(buildXml("Key", { K: key.slice(2) }, { namespace: false })).children[0]!.text, key.slice(2));
+});
+
 Deno.test("parseXml() rejects malformed documents", () => {
   for (
     const bad of [
