@@ -359,7 +359,7 @@ export const basicCases: ContractCase[] = [
   },
   {
     unsupportedWhen: "oddKeysUnsupported",
-    name: "odd keys are stored as given and never escape: unicode, dots, slashes, case, 1024 bytes",
+    name: "odd keys are stored as given and never escape: unicode, dots, slashes, case, control characters, 1024 bytes",
     async fn({ store, bucket }) {
       const keys = [
         "..",
@@ -374,6 +374,9 @@ export const basicCases: ContractCase[] = [
         "CaseKey",
         "casekey",
         "tab\tand\\backslash",
+        "line\r\nends",
+        "control\u0001\u001f\u007f",
+        "nonchar\ufffe",
         "k".repeat(MAX_KEY_BYTES),
         "é".repeat(MAX_KEY_BYTES / 2),
       ];
