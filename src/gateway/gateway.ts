@@ -21,7 +21,7 @@ import type { GatewayMetrics } from "./metrics.ts";
 import { createPayload, type Payload } from "./payload.ts";
 import type { IncomingRequest } from "./request_headers.ts";
 import { createRequestIds, type RequestIds } from "./request_ids.ts";
-import { resolveRoute } from "./routes.ts";
+import { resolveRoute, type Route } from "./routes.ts";
 import { errorResponse, S3Error } from "./s3_errors.ts";
 import { createSigningKeyCache, type SigningKeys } from "./wire/sigv4.ts";
 
@@ -63,7 +63,7 @@ async function handleRequest(
   const time = deps.clock.now();
   const ids = deps.requestIds();
   const { url, path, headers, headerBytes } = req;
-  const route = resolveRoute(req, deps.virtualHostDomain);
+  const route: Route = req.unreadable ? { op: "Unknown" } : resolveRoute(req, deps.virtualHostDomain);
   const draft: EventDraft = {};
   let auth: AuthResult | undefined;
   let payload: Payload | undefined;
@@ -71,6 +71,7 @@ async function handleRequest(
   deps.metrics.started();
   let response: S3Answer;
   try {
+    if (req.unreadable) throw req.unreadable;
     if (headerBytes > MAX_HEADER_BYTES) throw new S3Error("RequestHeaderSectionTooLarge");
     // A browser-based upload is authenticated by its form (`signPostForm`), read by the handler; a browser's
     // preflight carries no authentication.

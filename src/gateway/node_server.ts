@@ -17,13 +17,15 @@
 import http from "node:http";
 import type { Socket } from "node:net";
 import { formatListenAddress, type ListenAddress } from "../config.ts";
+import { concatBytes } from "../bytes.ts";
 import { AppError } from "../errors.ts";
 import { type S3Answer, s3Answer } from "./answer.ts";
 import { releaseSent } from "../http_handoff.ts";
 import { ReportedBodyFailure, requestTracker, type RunningHttpServer, SHUTTING_DOWN } from "../http_server.ts";
 import type { Logger } from "../log.ts";
 import type { Gateway } from "./mod.ts";
-import { type HeaderReader, pathOf, readHeaderList } from "./request_headers.ts";
+import { type HeaderReader, type IncomingRequest, pathOf, readHeaderList } from "./request_headers.ts";
+import { S3Error } from "./s3_errors.ts";
 import { MAX_HEADER_BYTES } from "./gateway.ts";
 
 /** Bytes of a request body buffered ahead of the gateway before the socket is paused (two of the store's blocks). */
@@ -205,6 +207,30 @@ async function answer(res: http.ServerResponse, response: S3Answer, logger: Logg
   await writeBody(res, body, logger, name);
 }
 
+const encoder = new TextEncoder();
+/** Where a request the server could not read is taken to go; the gateway neither routes nor authenticates it. */
+const NOWHERE = new URL("http://unreadable/");
+const NO_HEADERS = readHeaderList([]);
+
+/** A request the server could not read, for the gateway to answer with `unreadable`; `sent`: what was read of it. */
+function unreadableRequest(
+  unreadable: S3Error,
+  sent: { method?: string; path?: string; head?: typeof NO_HEADERS } = {},
+): IncomingRequest {
+  const { reader, bytes } = sent.head ?? NO_HEADERS;
+  const { method = "", path = "" } = sent;
+  return { method, url: NOWHERE, path, headers: reader, headerBytes: bytes, body: null, unreadable };
+}
+
+/** `answer` as the bytes of an HTTP/1.1 response that closes its connection (the body is one in memory). */
+function rawAnswer({ status, headers, body }: S3Answer): Uint8Array {
+  const bytes = body instanceof Uint8Array ? body : new Uint8Array(0);
+  const head = [`HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? ""}`, `date: ${new Date().toUTCString()}`];
+  for (const header in headers) head.push(`${header}: ${headers[header]}`);
+  head.push(`content-length: ${bytes.byteLength}`, "connection: close", "", "");
+  return concatBytes([encoder.encode(head.join("\r\n")), bytes]);
+}
+
 /** Serves `gateway` on `address` until stopped. */
 export function serveGateway(
   name: string,
@@ -216,6 +242,8 @@ export function serveGateway(
   const idleMs = options.idleMs ?? IDLE_MS;
   /** Requests running per connection (pipelined ones count too): an idle timeout closes the connection only at none. */
   const running = new WeakMap<Socket, number>();
+  /** What to do once a connection has no request running (`refuseUnreadable`). */
+  const whenIdle = new WeakMap<Socket, () => void>();
   const requests = requestTracker(name, logger);
 
   async function serve(req: http.IncomingMessage, res: http.ServerResponse, expectsContinue: boolean) {
@@ -230,10 +258,11 @@ export function serveGateway(
       const { reader, bytes } = readHeaderList(req.rawHeaders);
       const host = reader.get("host") ?? `${socket.localAddress}:${socket.localPort}`;
       const target = req.url ?? "/";
+      const method = req.method ?? "GET";
       const url = URL.parse(target.startsWith("/") ? `http://${host}${target}` : target);
-      let response: S3Answer;
+      let incoming: IncomingRequest;
       if (url === null) {
-        response = s3Answer("Bad request target\n", 400, { connection: "close" });
+        incoming = unreadableRequest(new S3Error("InvalidURI"), { method, path: target, head: { reader, bytes } });
       } else {
         const body = hasBody(reader)
           ? requestBody(req, () => {
@@ -242,20 +271,47 @@ export function serveGateway(
             res.writeContinue();
           })
           : null;
-        const path = pathOf(target, url);
-        const incoming = { method: req.method ?? "GET", url, path, headers: reader, headerBytes: bytes, body };
-        try {
-          response = await gateway.handle(incoming, { remoteAddr: socket.remoteAddress ?? "" });
-        } catch (err) {
-          logger.error(`${name}: unhandled request error`, { error: String(err) });
-          response = s3Answer("Internal error\n", 500, {});
-        }
+        incoming = { method, url, path: pathOf(target, url), headers: reader, headerBytes: bytes, body };
       }
+      let response: S3Answer;
+      try {
+        response = await gateway.handle(incoming, { remoteAddr: socket.remoteAddress ?? "" });
+      } catch (err) {
+        logger.error(`${name}: unhandled request error`, { error: String(err) });
+        response = s3Answer("Internal error\n", 500, {});
+      }
+      // Whatever body such a request has is not read.
+      if (url === null) response.headers["connection"] = "close";
       if (!continued && !req.complete) lingerAfter(res, socket);
       await answer(res, response, logger, name);
     } finally {
-      running.set(socket, running.get(socket)! - 1);
+      const left = running.get(socket)! - 1;
+      running.set(socket, left);
+      if (left === 0) whenIdle.get(socket)?.();
       requests.finish();
+    }
+  }
+
+  /**
+   * What the HTTP parser refused (a malformed request line or header, a header section over `maxHeaderSize`) is
+   * answered as S3 answers a bad request: an XML error with request ids, and an event, then the connection closes.
+   */
+  async function refuseUnreadable(err: Error & { code?: string }, socket: Socket) {
+    if (err.code === "ECONNRESET" || !socket.writable) return void socket.destroy();
+    // The answers of requests before it on the connection (pipelined) go first.
+    if (running.get(socket)) await new Promise<void>((resolve) => whenIdle.set(socket, resolve));
+    if (!socket.writable) return void socket.destroy();
+    // llhttp's messages: "Parse Error: <what>", or a bare "Parse Error: Parse Error" that says nothing more.
+    const detail = err.message.replace(/^(Parse Error:?\s*)+/, "");
+    const unreadable = err.code === "HPE_HEADER_OVERFLOW"
+      ? new S3Error("RequestHeaderSectionTooLarge")
+      : new S3Error("BadRequest", `The request is not valid HTTP/1.1${detail ? `: ${detail}` : ""}`);
+    try {
+      const answer = await gateway.handle(unreadableRequest(unreadable), { remoteAddr: socket.remoteAddress ?? "" });
+      socket.end(rawAnswer(answer));
+    } catch (error) {
+      logger.error(`${name}: unhandled request error`, { error: String(error) });
+      socket.destroy();
     }
   }
 
@@ -269,6 +325,7 @@ export function serveGateway(
   const server = http.createServer(settings);
   server.on("request", (req, res) => void serve(req, res, false));
   server.on("checkContinue", (req, res) => void serve(req, res, true));
+  server.on("clientError", (err: Error & { code?: string }, socket: Socket) => void refuseUnreadable(err, socket));
   // A connection's idle timer is armed when it opens and by node after each answer (`keepAliveTimeout`); it fires after
   // `idleMs` without traffic. A running request has no time limit (a 5 GiB part on a slow link): its connection stays.
   // (Re-arming the timer around every request instead cost two timer objects per request.)

@@ -63,31 +63,67 @@ async function exchange(port: number, bytes: Uint8Array | string, until?: RegExp
   }
 }
 
-Deno.test("node server: a header section over the gateway's limit gets S3's RequestHeaderSectionTooLarge; far over it, 431", async () => {
-  await withServer(async (port) => {
-    const over = await signedHead(port, "GET", "/wire/k", { "x-amz-meta-pad": "p".repeat(70 * 1024) });
-    assert.match(
-      await exchange(port, over, /<\/Error>/),
-      /^HTTP\/1\.1 400 [^]*<Code>RequestHeaderSectionTooLarge<\/Code>/,
-    );
-    const far = await signedHead(port, "GET", "/wire/k", { "x-amz-meta-pad": "p".repeat(300 * 1024) });
-    assert.match(await exchange(port, far), /^HTTP\/1\.1 431 /);
+Deno.test("node server: a header section over the gateway's limit, or even over the parser's, gets S3's RequestHeaderSectionTooLarge", async () => {
+  await withServer(async (port, h) => {
+    for (const pad of [70 * 1024, 300 * 1024]) {
+      const over = await signedHead(port, "GET", "/wire/k", { "x-amz-meta-pad": "p".repeat(pad) });
+      const answer = await exchange(port, over, /<\/Error>/);
+      assert.match(answer, /^HTTP\/1\.1 400 [^]*<Code>RequestHeaderSectionTooLarge<\/Code>/, `${pad} bytes`);
+      assert.match(answer, /\r\nx-amz-request-id: \w+\r\n/i);
+    }
+    assert.deepEqual(h.events.slice(-2).map((e) => [e.status, e.errorCode]), [
+      [400, "RequestHeaderSectionTooLarge"],
+      [400, "RequestHeaderSectionTooLarge"],
+    ]);
     // The server goes on serving.
     assert.match(await exchange(port, await signedHead(port, "GET", "/wire/none"), /<\/Error>/), /^HTTP\/1\.1 404 /);
   });
 });
 
-Deno.test("node server: a malformed request line or header gets 400 and the connection closed", async () => {
-  await withServer(async (port) => {
-    assert.match(await exchange(port, "NOT AN HTTP REQUEST\r\n\r\n"), /^HTTP\/1\.1 400 /);
+Deno.test("node server: a request that is not valid HTTP gets an S3 error with request ids and an event, then the connection closes", async () => {
+  await withServer(async (port, h) => {
+    const malformed = [
+      "NOT AN HTTP REQUEST\r\n\r\n",
+      "GET /wire/k HTTP/1.1\r\nhost: a\r\nbad header line\r\n\r\n",
+      "GET /wire/k HTTP/1.1\r\ncontent-length: 1\r\ntransfer-encoding: chunked\r\n\r\n",
+    ];
+    for (const request of malformed) {
+      // Read until the server closes: the answer is whole and the connection does not stay open.
+      const answer = await exchange(port, request);
+      assert.match(answer, /^HTTP\/1\.1 400 Bad Request\r\n/, request);
+      assert.match(answer, /\r\ncontent-type: application\/xml\r\n/);
+      assert.match(answer, /\r\nconnection: close\r\n/);
+      const id = /\r\nx-amz-request-id: (\w+)\r\n/.exec(answer)?.[1];
+      assert.ok(id, answer);
+      assert.match(
+        answer,
+        new RegExp(
+          `<Code>BadRequest</Code><Message>The request is not valid HTTP/1\\.1[^<]*</Message><RequestId>${id}</RequestId>`,
+        ),
+      );
+      const event = h.events.at(-1)!;
+      assert.deepEqual(
+        [event.op, event.status, event.errorCode, event.requestId, event.clientAddress, event.actor],
+        ["Unknown", 400, "BadRequest", id, "127.0.0.1", "anonymous"],
+      );
+    }
     assert.match(
-      await exchange(port, "GET /wire/k HTTP/1.1\r\nhost: a\r\nbad header line\r\n\r\n"),
-      /^HTTP\/1\.1 400 /,
+      await exchange(port, malformed[2]!),
+      /<Message>The request is not valid HTTP\/1\.1: Transfer-Encoding/,
     );
+    assert.match(await exchange(port, malformed[0]!), /<Message>The request is not valid HTTP\/1\.1<\/Message>/);
+    // After an answered request on the same connection, in one write: that answer, then the error's.
+    const pipelined = await exchange(port, (await signedHead(port, "GET", "/wire/none")) + malformed[1]);
     assert.match(
-      await exchange(port, "GET /wire/k HTTP/1.1\r\ncontent-length: 1\r\ntransfer-encoding: chunked\r\n\r\n"),
-      /^HTTP\/1\.1 400 /,
+      pipelined,
+      /^HTTP\/1\.1 404 [^]*<Code>NoSuchKey<\/Code>[^]*HTTP\/1\.1 400 Bad Request\r\n[^]*<Code>BadRequest<\/Code>/,
     );
+    // A request target HTTP allows but that is no URL: InvalidURI, named as sent.
+    const answer = await exchange(port, "GET * HTTP/1.1\r\nhost: a\r\n\r\n", /<\/Error>/);
+    assert.match(answer, /^HTTP\/1\.1 400 [^]*<Code>InvalidURI<\/Code>[^]*<Resource>\*<\/Resource>/);
+    assert.deepEqual([h.events.at(-1)!.op, h.events.at(-1)!.errorCode], ["Unknown", "InvalidURI"]);
+    // The server goes on serving.
+    assert.match(await exchange(port, await signedHead(port, "GET", "/wire/none"), /<\/Error>/), /^HTTP\/1\.1 404 /);
   });
 });
 

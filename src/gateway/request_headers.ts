@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { S3Error } from "./s3_errors.ts";
 
 /** What the pipeline reads of request headers (a `Headers` is one too). */
 export interface HeaderReader {
@@ -37,6 +38,11 @@ export interface IncomingRequest extends RequestTarget {
   /** The size of the request's header section (`readHeaders`). */
   headerBytes: number;
   body: ReadableStream<Uint8Array> | null;
+  /**
+   * Set when the HTTP server could not read the request (malformed HTTP, a target that is no URL): the gateway answers
+   * this error, with request ids and an event as for any other request, and neither routes nor authenticates it.
+   */
+  unreadable?: S3Error;
 }
 
 /**

@@ -161,7 +161,8 @@ export function errorXml(
     Code: err.code,
     Message: err.message,
     ...ctx.fields,
-    Resource: ctx.resource,
+    // A request the server could not read names no resource.
+    Resource: ctx.resource === "" ? undefined : ctx.resource,
     RequestId: ctx.requestId,
   }, { namespace: false });
 }
