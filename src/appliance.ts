@@ -236,7 +236,7 @@ export async function createAppliance(config: ServeConfig, parts: ApplianceParts
         config.listen.s3,
         (req, info) => gateway.fetch(req, { remoteAddr: info.remoteAddr.hostname }),
         logger,
-        { tls: s3Tls },
+        { tls: s3Tls, whileStopping: (req, info) => gateway.stopping(req, { remoteAddr: info.remoteAddr.hostname }) },
       )
       : await serveGateway("s3", config.listen.s3, gateway, logger);
     servers.push(s3Server);

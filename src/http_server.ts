@@ -72,13 +72,19 @@ export function serveHttp(
   address: ListenAddress,
   handler: Handler,
   logger: Logger,
-  options: { tls?: { cert: string; key: string } } = {},
+  options: {
+    tls?: { cert: string; key: string };
+    /** The answer to a request that arrives while the server is stopping (default: `SHUTTING_DOWN`). */
+    whileStopping?: Handler;
+  } = {},
 ): RunningHttpServer {
   // Deno's own shutdown cuts request bodies that are still arriving, so requests are drained here first:
   // new ones get 503, running handlers (which consume their bodies) finish, then the server shuts down.
   const requests = requestTracker(name, logger);
   const tracked: Handler = async (req, info) => {
-    if (!requests.start()) return new Response(SHUTTING_DOWN.body, SHUTTING_DOWN);
+    if (!requests.start()) {
+      return options.whileStopping?.(req, info) ?? new Response(SHUTTING_DOWN.body, SHUTTING_DOWN);
+    }
     try {
       const response = await handler(req, info);
       // A large download's chunks leave V8's accounting once sent. The length is asked first: reading `body` turns a

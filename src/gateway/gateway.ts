@@ -7,7 +7,7 @@
  */
 import type { Clock } from "../clock.ts";
 import type { EventBus, OperationEvent, S3Operation } from "../events/mod.ts";
-import { ReportedBodyFailure } from "../http_server.ts";
+import { ReportedBodyFailure, SHUTTING_DOWN } from "../http_server.ts";
 import type { Logger } from "../log.ts";
 import type { ObjectStore } from "../storage/mod.ts";
 import { authenticate, authenticatePostForm, type AuthResult } from "./auth.ts";
@@ -27,6 +27,13 @@ import { createSigningKeyCache, type SigningKeys } from "./wire/sigv4.ts";
 
 /** Largest total size of request header names and values. */
 export const MAX_HEADER_BYTES = 64 * 1024;
+
+/** What a stopping server answers a new request: 503, with when to try again, on a connection it closes. */
+export function stoppingRefusal(): S3Error {
+  return new S3Error("ServiceUnavailable", "The server is stopping; retry in a few seconds", {
+    headers: { ...SHUTTING_DOWN.headers },
+  });
+}
 
 export interface PipelineDeps {
   buckets: ObjectStore;
@@ -63,7 +70,7 @@ async function handleRequest(
   const time = deps.clock.now();
   const ids = deps.requestIds();
   const { url, path, headers, headerBytes } = req;
-  const route: Route = req.unreadable ? { op: "Unknown" } : resolveRoute(req, deps.virtualHostDomain);
+  const route: Route = req.refusal ? { op: "Unknown" } : resolveRoute(req, deps.virtualHostDomain);
   const draft: EventDraft = {};
   let auth: AuthResult | undefined;
   let payload: Payload | undefined;
@@ -71,7 +78,7 @@ async function handleRequest(
   deps.metrics.started();
   let response: S3Answer;
   try {
-    if (req.unreadable) throw req.unreadable;
+    if (req.refusal) throw req.refusal;
     if (headerBytes > MAX_HEADER_BYTES) throw new S3Error("RequestHeaderSectionTooLarge");
     // A browser-based upload is authenticated by its form (`signPostForm`), read by the handler; a browser's
     // preflight carries no authentication.

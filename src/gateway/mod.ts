@@ -18,7 +18,7 @@ import type { ObjectStore } from "../storage/mod.ts";
 import { type BucketConfigStore, createMemoryBucketConfigStore } from "./bucket_config.ts";
 import type { CredentialStore } from "./credentials.ts";
 import { type S3Answer, toResponse } from "./answer.ts";
-import { createRequestHandler } from "./gateway.ts";
+import { createRequestHandler, stoppingRefusal } from "./gateway.ts";
 import { createGatewayMetrics } from "./metrics.ts";
 import { type IncomingRequest, incomingRequest } from "./request_headers.ts";
 
@@ -56,6 +56,11 @@ export interface Gateway {
    * for it to write.
    */
   handle(req: IncomingRequest, info: { remoteAddr: string }): Promise<S3Answer>;
+  /**
+   * What a stopping server answers a request it no longer serves: `503 ServiceUnavailable` with `Retry-After`, request
+   * ids and an event, as for any other request.
+   */
+  stopping(req: Request, info: { remoteAddr: string }): Promise<Response>;
   /** Prometheus text for `/metrics`. */
   metrics(): string;
 }
@@ -82,6 +87,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
   return {
     fetch: async (req, info) => await app.fetch(req, info),
     handle: (req, info) => handle(req, info.remoteAddr),
+    stopping: async (req, info) =>
+      toResponse(await handle({ ...incomingRequest(req), body: null, refusal: stoppingRefusal() }, info.remoteAddr)),
     metrics: () => metrics.render(),
   };
 }

@@ -21,12 +21,12 @@ import { concatBytes } from "../bytes.ts";
 import { AppError } from "../errors.ts";
 import { type S3Answer, s3Answer } from "./answer.ts";
 import { releaseSent } from "../http_handoff.ts";
-import { ReportedBodyFailure, requestTracker, type RunningHttpServer, SHUTTING_DOWN } from "../http_server.ts";
+import { ReportedBodyFailure, requestTracker, type RunningHttpServer } from "../http_server.ts";
 import type { Logger } from "../log.ts";
 import type { Gateway } from "./mod.ts";
 import { type HeaderReader, type IncomingRequest, pathOf, readHeaderList } from "./request_headers.ts";
 import { S3Error } from "./s3_errors.ts";
-import { MAX_HEADER_BYTES } from "./gateway.ts";
+import { MAX_HEADER_BYTES, stoppingRefusal } from "./gateway.ts";
 
 /** Bytes of a request body buffered ahead of the gateway before the socket is paused (two of the store's blocks). */
 const BODY_BYTES_AHEAD = 2 * 1024 * 1024;
@@ -208,18 +208,18 @@ async function answer(res: http.ServerResponse, response: S3Answer, logger: Logg
 }
 
 const encoder = new TextEncoder();
-/** Where a request the server could not read is taken to go; the gateway neither routes nor authenticates it. */
-const NOWHERE = new URL("http://unreadable/");
+/** Where a request the server refuses is taken to go; the gateway neither routes nor authenticates it. */
+const NOWHERE = new URL("http://refused/");
 const NO_HEADERS = readHeaderList([]);
 
-/** A request the server could not read, for the gateway to answer with `unreadable`; `sent`: what was read of it. */
-function unreadableRequest(
-  unreadable: S3Error,
+/** A request the server refuses, for the gateway to answer with `refusal`; `sent`: what was read of it. */
+function refusedRequest(
+  refusal: S3Error,
   sent: { method?: string; path?: string; head?: typeof NO_HEADERS } = {},
 ): IncomingRequest {
   const { reader, bytes } = sent.head ?? NO_HEADERS;
   const { method = "", path = "" } = sent;
-  return { method, url: NOWHERE, path, headers: reader, headerBytes: bytes, body: null, unreadable };
+  return { method, url: NOWHERE, path, headers: reader, headerBytes: bytes, body: null, refusal };
 }
 
 /** `answer` as the bytes of an HTTP/1.1 response that closes its connection (the body is one in memory). */
@@ -248,7 +248,9 @@ export function serveGateway(
 
   async function serve(req: http.IncomingMessage, res: http.ServerResponse, expectsContinue: boolean) {
     if (!requests.start()) {
-      res.writeHead(SHUTTING_DOWN.status, SHUTTING_DOWN.headers).end(SHUTTING_DOWN.body);
+      const sent = { method: req.method ?? "GET", path: (req.url ?? "/").replace(/[?#].*$/s, "") };
+      const refused = refusedRequest(stoppingRefusal(), { ...sent, head: readHeaderList(req.rawHeaders) });
+      await answer(res, await gateway.handle(refused, { remoteAddr: req.socket.remoteAddress ?? "" }), logger, name);
       return;
     }
     let continued = !expectsContinue;
@@ -262,7 +264,7 @@ export function serveGateway(
       const url = URL.parse(target.startsWith("/") ? `http://${host}${target}` : target);
       let incoming: IncomingRequest;
       if (url === null) {
-        incoming = unreadableRequest(new S3Error("InvalidURI"), { method, path: target, head: { reader, bytes } });
+        incoming = refusedRequest(new S3Error("InvalidURI"), { method, path: target, head: { reader, bytes } });
       } else {
         const body = hasBody(reader)
           ? requestBody(req, () => {
@@ -303,12 +305,12 @@ export function serveGateway(
     if (!socket.writable) return void socket.destroy();
     // llhttp's messages: "Parse Error: <what>", or a bare "Parse Error: Parse Error" that says nothing more.
     const detail = err.message.replace(/^(Parse Error:?\s*)+/, "");
-    const unreadable = err.code === "HPE_HEADER_OVERFLOW"
+    const refusal = err.code === "HPE_HEADER_OVERFLOW"
       ? new S3Error("RequestHeaderSectionTooLarge")
       : new S3Error("BadRequest", `The request is not valid HTTP/1.1${detail ? `: ${detail}` : ""}`);
     try {
-      const answer = await gateway.handle(unreadableRequest(unreadable), { remoteAddr: socket.remoteAddress ?? "" });
-      socket.end(rawAnswer(answer));
+      const refused = await gateway.handle(refusedRequest(refusal), { remoteAddr: socket.remoteAddress ?? "" });
+      socket.end(rawAnswer(refused));
     } catch (error) {
       logger.error(`${name}: unhandled request error`, { error: String(error) });
       socket.destroy();

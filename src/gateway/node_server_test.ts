@@ -265,7 +265,7 @@ Deno.test("node server: a small object's answer goes back to the fs store's pool
   });
 });
 
-Deno.test("node server: stopping lets a running upload finish, refuses new requests with 503, and then closes", async () => {
+Deno.test("node server: stopping lets a running upload finish, refuses new requests with S3's 503, and then closes", async () => {
   const h = createHarness({ store: createMemoryStore() });
   const server = await serveGateway(
     "s3",
@@ -284,8 +284,14 @@ Deno.test("node server: stopping lets a running upload finish, refuses new reque
     const stopping = server.stop(5_000);
     await idle.write(encoder.encode(await signedHead(port, "GET", "/wire/slow")));
     const buf = new Uint8Array(4096);
+    // The idle connection is closed by the stop, or its request is refused as S3 refuses one, with ids and an event.
     const refused = await idle.read(buf).catch(() => null);
-    if (refused !== null) assert.match(decoder.decode(buf.subarray(0, refused)), /^HTTP\/1\.1 503 /);
+    if (refused !== null) {
+      const answer = decoder.decode(buf.subarray(0, refused));
+      assert.match(answer, /^HTTP\/1\.1 503 [^]*\r\nretry-after: 5\r\n[^]*<Code>ServiceUnavailable<\/Code>/i);
+      const id = /\r\nx-amz-request-id: (\w+)\r\n/i.exec(answer)?.[1];
+      assert.deepEqual([h.events.at(-1)!.status, h.events.at(-1)!.requestId], [503, id]);
+    }
     await uploading.write(encoder.encode("67890"));
     const n = await uploading.read(buf);
     assert.match(decoder.decode(buf.subarray(0, n!)), /^HTTP\/1\.1 200 /);

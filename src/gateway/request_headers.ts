@@ -39,10 +39,11 @@ export interface IncomingRequest extends RequestTarget {
   headerBytes: number;
   body: ReadableStream<Uint8Array> | null;
   /**
-   * Set when the HTTP server could not read the request (malformed HTTP, a target that is no URL): the gateway answers
-   * this error, with request ids and an event as for any other request, and neither routes nor authenticates it.
+   * Set when the HTTP server refuses the request before the gateway reads it (malformed HTTP, a target that is no URL,
+   * a server that is stopping): the gateway answers this error, with request ids and an event as for any other request,
+   * and neither routes nor authenticates it.
    */
-  unreadable?: S3Error;
+  refusal?: S3Error;
 }
 
 /**
