@@ -248,7 +248,7 @@ export function serveGateway(
 
   async function serve(req: http.IncomingMessage, res: http.ServerResponse, expectsContinue: boolean) {
     if (!requests.start()) {
-      const sent = { method: req.method ?? "GET", path: (req.url ?? "/").replace(/[?#].*$/s, "") };
+      const sent = { method: req.method ?? "GET", path: pathOf(req.url ?? "/", NOWHERE) };
       const refused = refusedRequest(stoppingRefusal(), { ...sent, head: readHeaderList(req.rawHeaders) });
       await answer(res, await gateway.handle(refused, { remoteAddr: req.socket.remoteAddress ?? "" }), logger, name);
       return;
@@ -264,7 +264,9 @@ export function serveGateway(
       const url = URL.parse(target.startsWith("/") ? `http://${host}${target}` : target);
       let incoming: IncomingRequest;
       if (url === null) {
-        incoming = refusedRequest(new S3Error("InvalidURI"), { method, path: target, head: { reader, bytes } });
+        // Whatever body such a request has is not read: the connection goes with the answer.
+        const refusal = new S3Error("InvalidURI", undefined, { headers: { connection: "close" } });
+        incoming = refusedRequest(refusal, { method, path: target, head: { reader, bytes } });
       } else {
         const body = hasBody(reader)
           ? requestBody(req, () => {
@@ -282,8 +284,6 @@ export function serveGateway(
         logger.error(`${name}: unhandled request error`, { error: String(err) });
         response = s3Answer("Internal error\n", 500, {});
       }
-      // Whatever body such a request has is not read.
-      if (url === null) response.headers["connection"] = "close";
       if (!continued && !req.complete) lingerAfter(res, socket);
       await answer(res, response, logger, name);
     } finally {

@@ -121,6 +121,7 @@ Deno.test("node server: a request that is not valid HTTP gets an S3 error with r
     // A request target HTTP allows but that is no URL: InvalidURI, named as sent.
     const answer = await exchange(port, "GET * HTTP/1.1\r\nhost: a\r\n\r\n", /<\/Error>/);
     assert.match(answer, /^HTTP\/1\.1 400 [^]*<Code>InvalidURI<\/Code>[^]*<Resource>\*<\/Resource>/);
+    assert.match(answer, /\r\nconnection: close\r\n/i);
     assert.deepEqual([h.events.at(-1)!.op, h.events.at(-1)!.errorCode], ["Unknown", "InvalidURI"]);
     // The server goes on serving.
     assert.match(await exchange(port, await signedHead(port, "GET", "/wire/none"), /<\/Error>/), /^HTTP\/1\.1 404 /);
